@@ -1,0 +1,35 @@
+#include "runtime/config/config_error.hpp"
+
+#include <fmt/format.h>
+
+namespace bulwark {
+
+std::string config_error::to_string() const {
+  return fmt::format("{}: {}", path.empty() ? "(document)" : path, message);
+}
+
+void error_list::add(const json_path& at, std::string message) {
+  ++total_;
+  if (errors_.size() < max_stored)
+    errors_.push_back(config_error{at.is_root() ? "(root)" : at.str(),
+                                   std::move(message)});
+}
+
+void error_list::add_document(std::string message) {
+  ++total_;
+  if (errors_.size() < max_stored)
+    errors_.push_back(config_error{std::string{}, std::move(message)});
+}
+
+std::string error_list::to_string() const {
+  std::string result;
+  for (auto& e : errors_) {
+    result += e.to_string();
+    result += '\n';
+  }
+  if (dropped() > 0)
+    result += fmt::format("... and {} more errors\n", dropped());
+  return result;
+}
+
+} // namespace bulwark
