@@ -19,6 +19,9 @@ struct outcome {
   /// True when the failure proves the downstream never ran the operation
   /// (connection refused, breaker open, shed before sending).
   bool never_executed = false;
+  /// The downstream (or a bulwark layer below) already retried: callers must
+  /// not retry this failure, so attempts do not multiply across layers.
+  bool do_not_retry = false;
 
   static constexpr outcome ok() noexcept { return outcome{}; }
 
