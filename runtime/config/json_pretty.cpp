@@ -23,7 +23,7 @@ void write(std::string& out, const boost::json::value& v, int indent) {
         out += ',';
       first = false;
       newline(indent + 1);
-      out += boost::json::serialize(boost::json::value{member.key()});
+      out += boost::json::serialize(boost::json::string(member.key()));
       out += ": ";
       write(out, member.value(), indent + 1);
     }
