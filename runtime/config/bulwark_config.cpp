@@ -20,7 +20,7 @@ config_result parse_bulwark_config(std::string_view text) {
     auto doc = parse_json_text(text, result.errors);
     if (!result.errors.empty())
       return result;
-    return parse_bulwark_config(doc);
+    return validate_bulwark_config(doc);
   } catch (const std::exception& e) {
     // Only allocation failure can get here; report it, never throw past us.
     result.config.reset();
@@ -29,7 +29,7 @@ config_result parse_bulwark_config(std::string_view text) {
   }
 }
 
-config_result parse_bulwark_config(const boost::json::value& doc) {
+config_result validate_bulwark_config(const boost::json::value& doc) {
   config_result result;
   auto& errors = result.errors;
   bulwark_config cfg;

@@ -35,7 +35,7 @@ struct config_result {
 config_result parse_bulwark_config(std::string_view text);
 
 /// Validates an already parsed document.
-config_result parse_bulwark_config(const boost::json::value& doc);
+config_result validate_bulwark_config(const boost::json::value& doc);
 
 /// The document that parses back into `cfg`, every key spelled out.
 boost::json::object to_json(const bulwark_config& cfg);
