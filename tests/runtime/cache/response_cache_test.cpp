@@ -32,6 +32,29 @@ void operator delete(void* p, std::size_t) noexcept {
   std::free(p);
 }
 
+// The array and nothrow forms too, so every allocation and deallocation pairs
+// malloc with free (AddressSanitizer checks that they match).
+void* operator new[](std::size_t n) {
+  return operator new(n);
+}
+
+void* operator new(std::size_t n, const std::nothrow_t&) noexcept {
+  ++allocation_count;
+  return std::malloc(n == 0 ? 1 : n);
+}
+
+void* operator new[](std::size_t n, const std::nothrow_t& tag) noexcept {
+  return operator new(n, tag);
+}
+
+void operator delete[](void* p) noexcept {
+  std::free(p);
+}
+
+void operator delete[](void* p, std::size_t) noexcept {
+  std::free(p);
+}
+
 namespace {
 
 const time_point t0 = time_point{} + hours(1);
