@@ -1,0 +1,182 @@
+#include "actors/messages.hpp"
+
+#include "actors/atoms.hpp"
+#include "tests/support/deterministic_fixture.hpp"
+
+#include <caf/all.hpp>
+#include <catch2/catch.hpp>
+
+#include <limits>
+#include <vector>
+
+using namespace bulwark;
+using bulwark::testing::deterministic_fixture;
+
+namespace {
+
+call_request sample_request() {
+  call_request x;
+  x.id = 42;
+  x.operation = "get_user";
+  x.payload = std::string("\0binary\xff", 8);
+  x.idempotency_key = "key-7";
+  x.crit = criticality::sheddable;
+  x.deadline_ns = to_wire_time(time_point{} + milliseconds(1500));
+  x.journey_id = 9;
+  x.upstream_attempts = 2;
+  return x;
+}
+
+call_reply sample_reply() {
+  call_reply x;
+  x.id = 42;
+  x.ok = false;
+  x.payload = "cached";
+  x.source = reply_source::stale_cache;
+  x.attempts = 3;
+  x.hedge_won = true;
+  x.journey_id = 9;
+  x.cls = failure_class::deadline_exceeded;
+  x.may_retry = false;
+  x.message = "deadline passed after 3 attempts";
+  return x;
+}
+
+attempt_request sample_attempt() {
+  attempt_request x;
+  x.attempt_id = 1234;
+  x.operation = "charge";
+  x.payload = "{}";
+  x.idempotency_key = "k";
+  x.deadline_ns = 77;
+  x.attempt_number = 3;
+  return x;
+}
+
+attempt_result sample_result() {
+  attempt_result x;
+  x.attempt_id = 1234;
+  x.ok = false;
+  x.payload = "busy";
+  x.status = 503;
+  x.error = 4;
+  x.latency_ns = 1500000;
+  x.retry_after_ns = 2000000000;
+  x.do_not_retry = true;
+  x.reported_class = static_cast<std::uint8_t>(failure_class::overloaded);
+  return x;
+}
+
+template <class T>
+T round_trip(caf::actor_system& sys, const T& x) {
+  std::vector<char> buf;
+  caf::binary_serializer sink{sys, buf};
+  auto copy = x;
+  REQUIRE(!sink(copy));
+  T y;
+  caf::binary_deserializer source{sys, buf};
+  REQUIRE(!source(y));
+  return y;
+}
+
+} // namespace
+
+TEST_CASE("wire times round-trip and keep no_deadline distinct",
+          "[actors][messages]") {
+  auto t = time_point{} + hours(1) + nanoseconds(17);
+  CHECK(from_wire_time(to_wire_time(t)) == t);
+  CHECK(to_wire_time(t) == 3600000000017);
+  CHECK(to_wire_time(no_deadline) == no_deadline_ns);
+  CHECK(from_wire_time(no_deadline_ns) == no_deadline);
+  CHECK(no_deadline_ns == std::numeric_limits<std::int64_t>::max());
+  CHECK(from_wire_duration(to_wire_duration(milliseconds(3))) == milliseconds(3));
+  call_request req;
+  CHECK_FALSE(req.deadline().is_set());
+  req.deadline_ns = to_wire_time(t);
+  CHECK(req.deadline().at == t);
+}
+
+TEST_CASE_METHOD(deterministic_fixture,
+                 "every message struct survives CAF serialization",
+                 "[actors][messages]") {
+  CHECK(round_trip(sys, sample_request()) == sample_request());
+  CHECK(round_trip(sys, sample_reply()) == sample_reply());
+  CHECK(round_trip(sys, sample_attempt()) == sample_attempt());
+  CHECK(round_trip(sys, sample_result()) == sample_result());
+  // Defaults too: no_deadline and "no retry-after" survive.
+  CHECK(round_trip(sys, call_request{}).deadline_ns == no_deadline_ns);
+  CHECK(round_trip(sys, attempt_result{}).retry_after_ns == no_retry_after_ns);
+}
+
+TEST_CASE_METHOD(deterministic_fixture,
+                 "enum values outside their range are rejected on load",
+                 "[actors][messages]") {
+  // Serialize a request whose criticality byte is patched to 3 (one past
+  // sheddable): loading must fail instead of producing an unnamed enum.
+  std::vector<char> buf;
+  caf::binary_serializer sink{sys, buf};
+  std::uint64_t id = 1;
+  std::string op, payload, key;
+  std::uint8_t bad_crit = 3;
+  std::int64_t deadline_ns = 0;
+  std::uint64_t journey = 0;
+  std::uint32_t upstream = 0;
+  REQUIRE(!sink(id, op, payload, key, bad_crit, deadline_ns, journey, upstream));
+  call_request x;
+  caf::binary_deserializer source{sys, buf};
+  CHECK(source(x) == caf::sec::invalid_argument);
+  // The last valid value loads.
+  buf.clear();
+  caf::binary_serializer sink2{sys, buf};
+  std::uint8_t last = 2;
+  REQUIRE(!sink2(id, op, payload, key, last, deadline_ns, journey, upstream));
+  caf::binary_deserializer source2{sys, buf};
+  CHECK(!source2(x));
+  CHECK(x.crit == criticality::sheddable);
+}
+
+TEST_CASE_METHOD(deterministic_fixture,
+                 "registered messages serialize inside a caf::message",
+                 "[actors][messages]") {
+  // Only types announced through add_bulwark_types can be serialized as part
+  // of a type-erased message (what io::middleman does on the wire).
+  auto msg = caf::make_message(call_atom::value, sample_request());
+  std::vector<char> buf;
+  caf::binary_serializer sink{sys, buf};
+  REQUIRE(!sink(msg));
+  caf::message copy;
+  caf::binary_deserializer source{sys, buf};
+  REQUIRE(!source(copy));
+  REQUIRE(copy.match_elements<call_atom, call_request>());
+  CHECK(copy.get_as<call_request>(1) == sample_request());
+}
+
+TEST_CASE("messages print with their type names", "[actors][messages]") {
+  auto str = caf::deep_to_string(sample_attempt());
+  CAPTURE(str);
+  CHECK(str.find("attempt_request") != std::string::npos);
+  CHECK(str.find("charge") != std::string::npos);
+}
+
+TEST_CASE("attempt result constructors fill the documented fields",
+          "[actors][messages]") {
+  auto ok = success_result("p", 200);
+  CHECK(ok.ok);
+  CHECK(ok.payload == "p");
+  CHECK(ok.status == 200);
+  auto st = status_result(503, "busy");
+  CHECK_FALSE(st.ok);
+  CHECK(st.status == 503);
+  CHECK(st.error == 0);
+  auto err = error_result(2);
+  CHECK_FALSE(err.ok);
+  CHECK(err.status == 0);
+  CHECK(err.error == 2);
+  auto cls = class_result(failure_class::overloaded, milliseconds(250));
+  CHECK_FALSE(cls.ok);
+  CHECK(cls.status == 0);
+  CHECK(cls.error == 0);
+  CHECK(cls.reported_class == static_cast<std::uint8_t>(failure_class::overloaded));
+  CHECK(cls.retry_after_ns == 250000000);
+  CHECK(class_result(failure_class::transient).retry_after_ns == no_retry_after_ns);
+}
