@@ -1,5 +1,7 @@
 #include "runtime/breaker/circuit_breaker.hpp"
 
+#include <algorithm>
+#include <cstdint>
 #include <set>
 #include <sstream>
 #include <string>
