@@ -56,6 +56,23 @@ config_result validate_bulwark_config(const boost::json::value& doc) {
                                         describe_json(deps)));
       }
     }
+    // Cross-dependency rule: an alternate fallback names another dependency
+    // of this document.
+    auto deps_at = json_path{} / "dependencies";
+    for (auto& dep : cfg.dependencies) {
+      for (size_t i = 0; i < dep.fallback.steps.size(); ++i) {
+        auto& step = dep.fallback.steps[i];
+        if (step.kind != fallback_kind::alternate)
+          continue;
+        auto at = deps_at / dep.name / "fallback" / i / "dependency";
+        if (step.dependency == dep.name)
+          errors.add(at, "an alternate must be another dependency (got: \""
+                           + step.dependency + "\")");
+        else if (cfg.find(step.dependency) == nullptr)
+          errors.add(at, "names no dependency of this document (got: \""
+                           + step.dependency + "\")");
+      }
+    }
   } catch (const std::exception& e) {
     errors.add_document(fmt::format("cannot validate: {}", e.what()));
   }

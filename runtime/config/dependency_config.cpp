@@ -36,7 +36,10 @@ dependency_config parse_dependency_config(const boost::json::value& v,
                                           error_list& errors) {
   dependency_config cfg;
   cfg.name = std::move(name);
-  object_reader r{v, at, errors, {"idempotency", "default_timeout", "operations"}};
+  object_reader r{v, at, errors,
+                  {"idempotency", "default_timeout", "operations",
+                   "classification", "retry", "budget", "breaker", "bulkhead",
+                   "cache", "hedge", "fallback", "journeys"}};
   r.read_enum("idempotency", cfg.repeat, all_idempotency);
   r.read("default_timeout", cfg.default_timeout, milliseconds(1), hours(24));
   if (auto* ops = r.find("operations")) {
@@ -63,6 +66,49 @@ dependency_config parse_dependency_config(const boost::json::value& v,
                                      describe_json(*ops)));
     }
   }
+  // Policy sections: a missing section keeps every default. Parsers of
+  // sections are also run on an empty object when absent, so every accepted
+  // key is known to the schema (docs test) and defaults are validated alike.
+  static const boost::json::value empty_object = boost::json::object{};
+  static const boost::json::value empty_array = boost::json::array{};
+  auto section = [&](std::string_view key) -> const boost::json::value& {
+    auto* x = r.find(key);
+    return x != nullptr ? *x : empty_object;
+  };
+  if (r.valid()) {
+    cfg.classification =
+      parse_classifier_config(section("classification"), r.path("classification"), errors);
+    cfg.retry = parse_retry_config(section("retry"), r.path("retry"), errors);
+    cfg.budget = parse_budget_config(section("budget"), r.path("budget"), errors);
+    cfg.breaker = parse_breaker_config(section("breaker"), r.path("breaker"), errors);
+    cfg.bulkhead =
+      parse_bulkhead_config(section("bulkhead"), r.path("bulkhead"), errors);
+    cfg.cache = parse_cache_config(section("cache"), r.path("cache"), errors);
+    cfg.hedge = parse_hedge_config(section("hedge"), r.path("hedge"), errors);
+    auto* fb = r.find("fallback");
+    cfg.fallback = parse_fallback_config(fb != nullptr ? *fb : empty_array,
+                                         r.path("fallback"), errors);
+    cfg.journeys =
+      parse_journey_config(section("journeys"), r.path("journeys"), errors);
+  }
+  // Hedging sends a speculative duplicate: never for an unsafe operation.
+  if (cfg.hedge.enabled) {
+    auto hedge_at = r.path("hedge") / "enabled";
+    if (cfg.repeat == idempotency::unsafe)
+      errors.add(hedge_at,
+                 fmt::format("cannot hedge: the dependency's operations are "
+                             "\"unsafe\" by default ({}); declare them "
+                             "\"idempotent\" or \"keyed\", or turn hedging off",
+                             r.path("idempotency").str()));
+    for (auto& op : cfg.operations)
+      if (op.repeat == idempotency::unsafe && cfg.repeat != idempotency::unsafe)
+        errors.add(hedge_at,
+                   fmt::format("cannot hedge: operation \"{}\" is \"unsafe\" "
+                               "({}); declare it \"idempotent\" or \"keyed\", "
+                               "or turn hedging off",
+                               op.name,
+                               (r.path("operations") / op.name / "idempotency").str()));
+  }
   return cfg;
 }
 
@@ -74,6 +120,15 @@ boost::json::object to_json(const dependency_config& cfg) {
   for (auto& op : cfg.operations)
     ops[op.name] = boost::json::object{{"idempotency", to_string(op.repeat)}};
   result["operations"] = std::move(ops);
+  result["classification"] = to_json(cfg.classification);
+  result["retry"] = to_json(cfg.retry);
+  result["budget"] = to_json(cfg.budget);
+  result["breaker"] = to_json(cfg.breaker);
+  result["bulkhead"] = to_json(cfg.bulkhead);
+  result["cache"] = to_json(cfg.cache);
+  result["hedge"] = to_json(cfg.hedge);
+  result["fallback"] = to_json(cfg.fallback);
+  result["journeys"] = to_json(cfg.journeys);
   return result;
 }
 

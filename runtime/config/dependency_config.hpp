@@ -11,10 +11,19 @@
 #include <boost/json/object.hpp>
 #include <boost/json/value.hpp>
 
+#include "runtime/breaker/breaker_config.hpp"
+#include "runtime/budget/budget_config.hpp"
+#include "runtime/bulkhead/bulkhead_config.hpp"
+#include "runtime/cache/cache_config.hpp"
+#include "runtime/classify/classifier_config.hpp"
 #include "runtime/config/config_error.hpp"
 #include "runtime/config/json_path.hpp"
 #include "runtime/core/idempotency.hpp"
 #include "runtime/core/time.hpp"
+#include "runtime/fallback/fallback_config.hpp"
+#include "runtime/hedge/hedge_config.hpp"
+#include "runtime/journey/journey_log.hpp"
+#include "runtime/retry/retry_config.hpp"
 
 namespace bulwark {
 
@@ -36,6 +45,16 @@ struct dependency_config {
   duration default_timeout = seconds(5);
   std::vector<operation_config> operations;
 
+  classifier_config classification;
+  retry_config retry;
+  budget_config budget;
+  breaker_config breaker;
+  bulkhead_config bulkhead;
+  cache_config cache;
+  hedge_config hedge;
+  fallback_config fallback;
+  journey_config journeys;
+
   /// How operation `op` may be repeated.
   idempotency idempotency_of(std::string_view op) const noexcept;
 };
@@ -44,6 +63,8 @@ struct dependency_config {
 /// ([A-Za-z0-9_.-], 1..64 characters).
 bool is_valid_name(std::string_view name) noexcept;
 
+/// Cross-field rule checked here: hedging is rejected while any operation of
+/// the dependency (or its default) is `unsafe`.
 dependency_config parse_dependency_config(const boost::json::value& v,
                                           const json_path& at,
                                           std::string name, error_list& errors);

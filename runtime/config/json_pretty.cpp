@@ -1,6 +1,9 @@
 #include "runtime/config/json_pretty.hpp"
 
+#include <cmath>
+
 #include <boost/json/serialize.hpp>
+#include <fmt/format.h>
 
 namespace bulwark {
 
@@ -45,6 +48,9 @@ void write(std::string& out, const boost::json::value& v, int indent) {
     }
     newline(indent);
     out += ']';
+  } else if (auto* d = v.if_double(); d != nullptr && std::isfinite(*d)) {
+    // Shortest round-trip form ("0.1", "2") rather than Boost's "1E-1".
+    out += fmt::format("{}", *d);
   } else {
     out += boost::json::serialize(v);
   }

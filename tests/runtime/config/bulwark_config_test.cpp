@@ -152,3 +152,59 @@ TEST_CASE("a 10 MB valid document is accepted whole", "[runtime][config]") {
   REQUIRE(result.ok());
   CHECK(result.config->dependencies.size() == static_cast<std::size_t>(i));
 }
+
+TEST_CASE("hedging an unsafe operation is rejected at the hedge switch",
+          "[runtime][config]") {
+  CHECK(errors_of(R"({"dependencies": {"payments": {"hedge": {"enabled": true}}}})")
+        == "/dependencies/payments/hedge/enabled: cannot hedge: the dependency's "
+           "operations are \"unsafe\" by default (/dependencies/payments/"
+           "idempotency); declare them \"idempotent\" or \"keyed\", or turn "
+           "hedging off\n");
+  CHECK(errors_of(R"({"dependencies": {"payments": {
+          "idempotency": "keyed",
+          "operations": {"refund": {"idempotency": "unsafe"}},
+          "hedge": {"enabled": true}}}})")
+        == "/dependencies/payments/hedge/enabled: cannot hedge: operation "
+           "\"refund\" is \"unsafe\" (/dependencies/payments/operations/refund/"
+           "idempotency); declare it \"idempotent\" or \"keyed\", or turn "
+           "hedging off\n");
+  auto ok = parse_bulwark_config(R"({"dependencies": {"payments": {
+          "idempotency": "keyed", "hedge": {"enabled": true}}}})");
+  CHECK(ok.ok());
+}
+
+TEST_CASE("an alternate fallback must name another dependency of the document",
+          "[runtime][config]") {
+  CHECK(errors_of(R"({"dependencies": {
+          "a": {"fallback": [{"kind": "alternate", "dependency": "b"}]},
+          "c": {"fallback": [{"kind": "alternate", "dependency": "c"}]}}})")
+        == "/dependencies/a/fallback/0/dependency: names no dependency of this "
+           "document (got: \"b\")\n"
+           "/dependencies/c/fallback/0/dependency: an alternate must be another "
+           "dependency (got: \"c\")\n");
+}
+
+TEST_CASE("errors from every policy section are reported together",
+          "[runtime][config]") {
+  auto text = errors_of(R"({"dependencies": {"p": {
+      "retry": {"max_attempts": 0},
+      "breaker": {"failure_rate_threshold": 101},
+      "bulkhead": {"max_concurrent": -1},
+      "cache": {"ttl": 5},
+      "hedge": {"bogus": true},
+      "budget": {"mode": "lots"},
+      "classification": {"timeout_statuses": [999]},
+      "fallback": [{"kind": "nope"}],
+      "journeys": {"recent": "many"}}}})");
+  for (auto path : {"/dependencies/p/retry/max_attempts",
+                    "/dependencies/p/breaker/failure_rate_threshold",
+                    "/dependencies/p/bulkhead/max_concurrent",
+                    "/dependencies/p/cache/ttl", "/dependencies/p/hedge/bogus",
+                    "/dependencies/p/budget/mode",
+                    "/dependencies/p/classification/timeout_statuses/0",
+                    "/dependencies/p/fallback/0/kind",
+                    "/dependencies/p/journeys/recent"}) {
+    INFO(path << " in\n" << text);
+    CHECK_THAT(text, Catch::Contains(std::string{path} + ": "));
+  }
+}
