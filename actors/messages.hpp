@@ -52,6 +52,9 @@
 
 namespace bulwark {
 
+enum class transport_error : std::uint8_t; // runtime/classify/classifier.hpp
+struct transport_observation;             // runtime/classify/classifier.hpp
+
 // -- time on the wire ---------------------------------------------------------
 
 /// `deadline_ns` value meaning "no deadline".
@@ -189,12 +192,18 @@ attempt_result success_result(std::string payload, std::int32_t status = 0);
 /// A failed attempt with a downstream status (e.g. 503), classified later.
 attempt_result status_result(std::int32_t status, std::string payload = {});
 
-/// A failed attempt with a transport error (a `transport_error` value).
-attempt_result error_result(std::uint8_t error);
+/// A failed attempt with a transport error.
+attempt_result error_result(transport_error error);
 
 /// A failed attempt the transport classified itself.
 attempt_result class_result(failure_class cls,
                             duration retry_after = duration{-1});
+
+/// What the classifier needs from a result (include
+/// runtime/classify/classifier.hpp to use it). `ok` counts only when there
+/// is neither a status nor an error: a status is classified by the status
+/// table, an error by its kind.
+transport_observation to_observation(const attempt_result& x);
 
 // -- comparison (for tests and round-trip checks) ------------------------------
 
@@ -232,6 +241,7 @@ caf::error load_enum(std::uint8_t raw, Enum& out, std::size_t count) {
 
 inline constexpr std::size_t criticality_count = 3;
 inline constexpr std::size_t reply_source_count = 5;
+inline constexpr std::size_t transport_error_count = 8;
 
 } // namespace detail
 
@@ -269,9 +279,15 @@ typename Inspector::result_type inspect(Inspector& f, attempt_request& x) {
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, attempt_result& x) {
+  auto load = caf::meta::load_callback([&]() -> caf::error {
+    if (x.error >= detail::transport_error_count
+        || x.reported_class >= failure_class_count)
+      return caf::make_error(caf::sec::invalid_argument);
+    return caf::none;
+  });
   return f(caf::meta::type_name("attempt_result"), x.attempt_id, x.ok,
            x.payload, x.status, x.error, x.latency_ns, x.retry_after_ns,
-           x.do_not_retry, x.reported_class);
+           x.do_not_retry, x.reported_class, load);
 }
 
 } // namespace bulwark

@@ -1,6 +1,7 @@
 #include "actors/messages.hpp"
 
 #include "actors/atoms.hpp"
+#include "runtime/classify/classifier.hpp"
 #include "tests/support/deterministic_fixture.hpp"
 
 #include <caf/all.hpp>
@@ -168,10 +169,10 @@ TEST_CASE("attempt result constructors fill the documented fields",
   CHECK_FALSE(st.ok);
   CHECK(st.status == 503);
   CHECK(st.error == 0);
-  auto err = error_result(2);
+  auto err = error_result(transport_error::connection_reset);
   CHECK_FALSE(err.ok);
   CHECK(err.status == 0);
-  CHECK(err.error == 2);
+  CHECK(err.error == static_cast<std::uint8_t>(transport_error::connection_reset));
   auto cls = class_result(failure_class::overloaded, milliseconds(250));
   CHECK_FALSE(cls.ok);
   CHECK(cls.status == 0);
@@ -179,4 +180,60 @@ TEST_CASE("attempt result constructors fill the documented fields",
   CHECK(cls.reported_class == static_cast<std::uint8_t>(failure_class::overloaded));
   CHECK(cls.retry_after_ns == 250000000);
   CHECK(class_result(failure_class::transient).retry_after_ns == no_retry_after_ns);
+}
+
+TEST_CASE("attempt results become classifier observations",
+          "[actors][messages]") {
+  auto ok = to_observation(success_result("p"));
+  CHECK_FALSE(ok.failed);
+  CHECK(ok.status == 0);
+  CHECK(ok.error == transport_error::none);
+  CHECK(ok.retry_after < duration{0});
+
+  auto busy = status_result(503);
+  busy.retry_after_ns = 2000000;
+  busy.latency_ns = 5000;
+  auto obs = to_observation(busy);
+  CHECK(obs.status == 503);
+  CHECK(obs.retry_after == milliseconds(2));
+  CHECK(obs.latency == microseconds(5));
+
+  auto reset = to_observation(error_result(transport_error::connection_refused));
+  CHECK(reset.error == transport_error::connection_refused);
+
+  auto shed = to_observation(class_result(failure_class::rejected_locally));
+  CHECK(shed.failed);
+  CHECK(shed.reported_class == failure_class::rejected_locally);
+
+  // An error byte no enum value names is still a transport failure.
+  attempt_result odd;
+  odd.error = 200;
+  CHECK(to_observation(odd).error == transport_error::transport_down);
+
+  // End to end through the classifier with its defaults.
+  classifier_config cfg;
+  CHECK(classify(cfg, to_observation(success_result("p"))).success);
+  CHECK(classify(cfg, reset).cls == failure_class::transient);
+  CHECK(classify(cfg, reset).never_executed);
+  CHECK(classify(cfg, shed).cls == failure_class::rejected_locally);
+}
+
+TEST_CASE_METHOD(deterministic_fixture,
+                 "attempt results with unknown enum bytes are rejected on load",
+                 "[actors][messages]") {
+  auto bad = sample_result();
+  bad.error = 8;
+  std::vector<char> buf;
+  caf::binary_serializer sink{sys, buf};
+  REQUIRE(!sink(bad));
+  attempt_result x;
+  caf::binary_deserializer source{sys, buf};
+  CHECK(source(x) == caf::sec::invalid_argument);
+  bad = sample_result();
+  bad.reported_class = 7;
+  buf.clear();
+  caf::binary_serializer sink2{sys, buf};
+  REQUIRE(!sink2(bad));
+  caf::binary_deserializer source2{sys, buf};
+  CHECK(source2(x) == caf::sec::invalid_argument);
 }
