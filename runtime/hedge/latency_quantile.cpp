@@ -42,6 +42,7 @@ void latency_quantile::histogram::clear(std::int64_t new_epoch) noexcept {
   counts.fill(0);
   groups.fill(0);
   total = 0;
+  top_group = 0;
   epoch = new_epoch;
 }
 
@@ -55,22 +56,36 @@ std::int64_t latency_quantile::epoch_of(time_point now) const noexcept {
 }
 
 void latency_quantile::record(duration latency, time_point now) noexcept {
-  auto epoch = std::max(epoch_of(now), latest_epoch_);
-  latest_epoch_ = epoch;
+  // Most records fall into the latest period: skip the 64-bit division then.
+  auto t = now.time_since_epoch().count();
+  if (t < latest_start_ || t >= latest_end_) {
+    auto epoch = std::max(epoch_of(now), latest_epoch_);
+    latest_epoch_ = epoch;
+    latest_start_ = epoch * period_.count();
+    latest_end_ = latest_start_ > std::numeric_limits<std::int64_t>::max()
+                                    - period_.count()
+                    ? std::numeric_limits<std::int64_t>::max()
+                    : latest_start_ + period_.count();
+  }
+  auto epoch = latest_epoch_;
   auto& h = hists_[static_cast<std::size_t>(epoch & 1)];
   if (h.epoch != epoch)
     h.clear(epoch);
   auto ns = std::clamp<std::int64_t>(latency.count(), 0, max_trackable_ns);
   auto index = bucket_of(ns);
+  auto group = index / sub_buckets;
   ++h.counts[index];
-  ++h.groups[index / sub_buckets];
+  ++h.groups[group];
   ++h.total;
+  h.top_group = std::max(h.top_group, group);
 }
 
 void latency_quantile::reset() noexcept {
   for (auto& h : hists_)
     h.clear(no_epoch);
   latest_epoch_ = no_epoch;
+  latest_start_ = 0;
+  latest_end_ = 0;
 }
 
 // -- observers ----------------------------------------------------------------
@@ -80,22 +95,24 @@ void latency_quantile::select(time_point now, const histogram*& current,
   auto epoch = epoch_of(now);
   auto& a = hists_[static_cast<std::size_t>(epoch & 1)];
   auto& b = hists_[static_cast<std::size_t>((epoch - 1) & 1)];
-  current = a.epoch == epoch ? &a : nullptr;
-  previous = b.epoch == epoch - 1 ? &b : nullptr;
+  // An empty histogram instead of null keeps the query loops branch-free.
+  static const histogram empty{};
+  current = a.epoch == epoch ? &a : &empty;
+  previous = b.epoch == epoch - 1 ? &b : &empty;
 }
 
 std::uint64_t latency_quantile::samples(time_point now) const noexcept {
   const histogram* cur;
   const histogram* prev;
   select(now, cur, prev);
-  return (cur != nullptr ? cur->total : 0) + (prev != nullptr ? prev->total : 0);
+  return cur->total + prev->total;
 }
 
 duration latency_quantile::quantile(double q, time_point now) const noexcept {
   const histogram* cur;
   const histogram* prev;
   select(now, cur, prev);
-  auto n = (cur != nullptr ? cur->total : 0) + (prev != nullptr ? prev->total : 0);
+  auto n = cur->total + prev->total;
   if (n == 0)
     return duration{0};
   if (!(q > 0.0)) // also catches NaN
@@ -103,28 +120,50 @@ duration latency_quantile::quantile(double q, time_point now) const noexcept {
   q = std::min(q, 1.0);
   auto rank = static_cast<std::uint64_t>(std::ceil(q * static_cast<double>(n)));
   rank = std::clamp<std::uint64_t>(rank, 1, n);
+  // The answer is the smallest bucket i with count(<= i) >= rank. Tail
+  // quantiles are found faster from the top, where most groups are empty:
+  // there the answer is the first bucket i (going down) whose count plus
+  // the count above it exceeds n - rank.
   auto group_total = [&](std::uint32_t g) -> std::uint64_t {
-    return std::uint64_t{cur != nullptr ? cur->groups[g] : 0u}
-           + (prev != nullptr ? prev->groups[g] : 0u);
+    return std::uint64_t{cur->groups[g]} + prev->groups[g];
   };
   auto bucket_total = [&](std::uint32_t i) -> std::uint64_t {
-    return std::uint64_t{cur != nullptr ? cur->counts[i] : 0u}
-           + (prev != nullptr ? prev->counts[i] : 0u);
+    return std::uint64_t{cur->counts[i]} + prev->counts[i];
   };
-  std::uint64_t seen = 0;
-  std::uint32_t g = 0;
-  for (; g + 1 < group_count; ++g) {
-    auto c = group_total(g);
-    if (seen + c >= rank)
-      break;
-    seen += c;
-  }
-  auto index = g * sub_buckets;
-  auto last = index + sub_buckets - 1;
-  for (; index < last; ++index) {
-    seen += bucket_total(index);
-    if (seen >= rank)
-      break;
+  std::uint32_t index = 0;
+  if (rank > n / 2) {
+    auto limit = n - rank;
+    std::uint64_t above = 0;
+    // Groups above the highest one ever recorded are empty.
+    auto g = std::max(cur->top_group, prev->top_group);
+    for (; g > 0; --g) {
+      auto c = group_total(g);
+      if (above + c > limit)
+        break;
+      above += c;
+    }
+    index = g * sub_buckets + sub_buckets - 1;
+    for (; index > g * sub_buckets; --index) {
+      auto c = bucket_total(index);
+      if (above + c > limit)
+        break;
+      above += c;
+    }
+  } else {
+    std::uint64_t seen = 0;
+    std::uint32_t g = 0;
+    for (; g + 1 < group_count; ++g) {
+      auto c = group_total(g);
+      if (seen + c >= rank)
+        break;
+      seen += c;
+    }
+    index = g * sub_buckets;
+    for (auto last = index + sub_buckets - 1; index < last; ++index) {
+      seen += bucket_total(index);
+      if (seen >= rank)
+        break;
+    }
   }
   return duration{bucket_low(index) + (bucket_width(index) - 1) / 2};
 }

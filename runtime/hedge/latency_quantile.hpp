@@ -11,9 +11,10 @@
 // decay of 1,152 counters, and is easy to reason about in tests; the price is
 // a window whose length varies between one and two periods.
 //
-// Cost: recording is O(1) (two counter increments; at a period change, one
-// clear of a 4.7 KB histogram); a quantile query scans 36 group counters and at
-// most 32 buckets. Nothing allocates: the histograms live inside the object.
+// Cost: recording is O(1) (a few counter updates; at a period change, one
+// clear of a 4.7 KB histogram); a quantile query scans at most 36 group
+// counters and 32 buckets, from the top for tail quantiles. Nothing
+// allocates: the histograms live inside the object.
 #pragma once
 
 #include <array>
@@ -84,6 +85,8 @@ private:
     /// powers of two at once.
     std::array<std::uint32_t, group_count> groups{};
     std::uint64_t total = 0;
+    /// The highest group with a sample, where a top-down query starts.
+    std::uint32_t top_group = 0;
     /// The period this histogram holds.
     std::int64_t epoch = no_epoch;
 
@@ -101,6 +104,10 @@ private:
 
   duration period_;
   std::int64_t latest_epoch_ = no_epoch;
+  /// [start, end) of the latest period in clock ticks; records inside it
+  /// skip computing their period.
+  std::int64_t latest_start_ = 0;
+  std::int64_t latest_end_ = 0;
   /// Period e lives in hists_[e & 1]; the other one holds period e - 1 or
   /// something older, which `select` ignores.
   std::array<histogram, 2> hists_;

@@ -180,3 +180,32 @@ TEST_CASE("small latencies are exact", "[runtime][hedge]") {
   CHECK(est.quantile(1.0, t0) == nanoseconds(60));
   CHECK(est.quantile(0.01, t0) == nanoseconds(1));
 }
+
+TEST_CASE("quantiles never decrease as q grows across the two scan directions",
+          "[runtime][hedge]") {
+  std::uint64_t seed = 314;
+  INFO("seed " << seed);
+  rng gen{seed};
+  latency_quantile est{seconds(10)};
+  std::vector<std::int64_t> samples;
+  for (int i = 0; i < 2001; ++i) {
+    auto ns = static_cast<std::int64_t>(std::exp(gen.uniform(5.0, 20.0)));
+    samples.push_back(ns);
+    est.record(nanoseconds(ns), t0);
+  }
+  std::sort(samples.begin(), samples.end());
+  duration previous{0};
+  for (int step = 0; step <= 1000; ++step) {
+    auto q = step / 1000.0;
+    auto got = est.quantile(q, t0);
+    INFO("q " << q);
+    CHECK(got >= previous);
+    // Every rank lands in the bucket of the exact sample of that rank.
+    auto exact = exact_quantile(samples, q);
+    auto bucket = latency_quantile::bucket_of(exact);
+    CHECK(got.count() >= latency_quantile::bucket_low(bucket));
+    CHECK(got.count() < latency_quantile::bucket_low(bucket)
+                          + latency_quantile::bucket_width(bucket));
+    previous = got;
+  }
+}
