@@ -13,6 +13,8 @@ namespace {
 std::size_t allocations = 0;
 } // namespace
 
+// Every form of plain new/delete is replaced, so that memory from one always
+// returns through the other (also under AddressSanitizer, which checks it).
 void* operator new(std::size_t size) {
   ++allocations;
   if (void* p = std::malloc(size == 0 ? 1 : size))
@@ -20,11 +22,40 @@ void* operator new(std::size_t size) {
   throw std::bad_alloc{};
 }
 
+void* operator new[](std::size_t size) {
+  return operator new(size);
+}
+
+void* operator new(std::size_t size, const std::nothrow_t&) noexcept {
+  ++allocations;
+  return std::malloc(size == 0 ? 1 : size);
+}
+
+void* operator new[](std::size_t size, const std::nothrow_t& tag) noexcept {
+  return operator new(size, tag);
+}
+
 void operator delete(void* p) noexcept {
   std::free(p);
 }
 
+void operator delete[](void* p) noexcept {
+  std::free(p);
+}
+
 void operator delete(void* p, std::size_t) noexcept {
+  std::free(p);
+}
+
+void operator delete[](void* p, std::size_t) noexcept {
+  std::free(p);
+}
+
+void operator delete(void* p, const std::nothrow_t&) noexcept {
+  std::free(p);
+}
+
+void operator delete[](void* p, const std::nothrow_t&) noexcept {
   std::free(p);
 }
 
