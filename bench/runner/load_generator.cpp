@@ -1,0 +1,103 @@
+#include "bench/runner/load_generator.hpp"
+
+#include "actors/atoms.hpp"
+
+#include <caf/all.hpp>
+
+#include <chrono>
+#include <future>
+#include <memory>
+#include <unordered_map>
+
+namespace bulwark::bench {
+
+namespace {
+
+using clock_type = std::chrono::steady_clock;
+
+std::int64_t now_ns() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+           clock_type::now().time_since_epoch())
+    .count();
+}
+
+struct generator_state {
+  load_config cfg;
+  caf::actor target;
+  std::shared_ptr<std::promise<load_report>> done;
+  /// id -> send time (0 when latencies are not recorded).
+  std::unordered_map<std::uint64_t, std::int64_t> pending;
+  std::uint64_t next_id = 1;
+  std::uint64_t sent = 0;
+  std::int64_t start_ns = 0;
+  load_report report;
+
+  void send_one(caf::event_based_actor* self) {
+    auto req = cfg.prototype;
+    req.id = next_id++;
+    pending.emplace(req.id, cfg.record_latency ? now_ns() : 0);
+    ++sent;
+    self->send(target, call_atom::value, std::move(req));
+  }
+
+  void finish(caf::event_based_actor* self, bool complete) {
+    report.wall_ns = now_ns() - start_ns;
+    report.complete = complete;
+    done->set_value(std::move(report));
+    self->quit();
+  }
+};
+
+caf::behavior generator(caf::stateful_actor<generator_state>* self,
+                        caf::actor target, load_config cfg,
+                        std::shared_ptr<std::promise<load_report>> done) {
+  auto& st = self->state;
+  st.cfg = std::move(cfg);
+  st.target = std::move(target);
+  st.done = std::move(done);
+  self->monitor(st.target);
+  self->set_down_handler([self](caf::down_msg&) {
+    self->state.finish(self, false);
+  });
+  st.pending.reserve(st.cfg.inflight * 2u);
+  if (st.cfg.record_latency)
+    st.report.latencies_ns.reserve(st.cfg.calls);
+  st.start_ns = now_ns();
+  if (st.cfg.calls == 0) {
+    st.finish(self, true);
+    return {};
+  }
+  while (st.sent < st.cfg.calls && st.sent < st.cfg.inflight)
+    st.send_one(self);
+  return {
+    [self](reply_atom, const call_reply& rep) {
+      auto& st = self->state;
+      auto i = st.pending.find(rep.id);
+      if (i == st.pending.end()) {
+        ++st.report.unmatched;
+        return;
+      }
+      if (st.cfg.record_latency)
+        st.report.latencies_ns.push_back(now_ns() - i->second);
+      st.pending.erase(i);
+      ++st.report.calls;
+      ++(rep.ok ? st.report.ok : st.report.failed);
+      if (st.sent < st.cfg.calls)
+        st.send_one(self);
+      else if (st.pending.empty())
+        st.finish(self, true);
+    },
+  };
+}
+
+} // namespace
+
+load_report run_closed_loop(caf::actor_system& sys, const caf::actor& target,
+                            const load_config& cfg) {
+  auto done = std::make_shared<std::promise<load_report>>();
+  auto result = done->get_future();
+  sys.spawn(generator, target, cfg, std::move(done));
+  return result.get();
+}
+
+} // namespace bulwark::bench

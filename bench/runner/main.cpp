@@ -1,0 +1,194 @@
+// bulwark-bench: runs registered scenarios and prints one JSON line or one
+// table per scenario. See --help.
+#include "bench/runner/report.hpp"
+#include "bench/runner/scenario.hpp"
+
+#include <cstdio>
+#include <cstdlib>
+#include <exception>
+#include <iostream>
+#include <limits>
+#include <stdexcept>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <unistd.h>
+
+using namespace bulwark::bench;
+
+namespace {
+
+constexpr const char* usage = R"(usage: bulwark-bench [options]
+  --scenario=NAME[,NAME...]  run these scenarios (repeatable; default: all)
+  --format=json|table        one JSON object per line, or tables
+                             (default: table on a terminal, json otherwise)
+  --list                     list the scenarios and exit
+  --seed=N                   seed for every random choice (default 1)
+  --runs=N                   repeat and report medians where supported
+                             (default 1)
+  --quick                    smaller sizes, for CI smoke tests
+  --help                     this text
+)";
+
+struct usage_error {
+  std::string what;
+};
+
+struct cli {
+  std::vector<std::string> scenarios;
+  std::optional<std::string> format;
+  bool list = false;
+  bool help = false;
+  scenario_options opts;
+};
+
+std::uint64_t parse_number(std::string_view flag, const std::string& text,
+                           std::uint64_t min, std::uint64_t max) {
+  std::size_t used = 0;
+  unsigned long long x = 0;
+  try {
+    if (text.empty() || text[0] == '-' || text[0] == '+')
+      throw std::invalid_argument{"sign"};
+    x = std::stoull(text, &used, 10);
+  } catch (const std::exception&) {
+    used = 0;
+  }
+  if (used == 0 || used != text.size() || x < min || x > max)
+    throw usage_error{std::string{flag} + " expects a whole number from "
+                      + std::to_string(min) + " to " + std::to_string(max)
+                      + " (got: '" + text + "')"};
+  return x;
+}
+
+cli parse(int argc, char** argv) {
+  cli result;
+  for (int i = 1; i < argc; ++i) {
+    std::string arg = argv[i];
+    std::string flag = arg;
+    std::optional<std::string> value;
+    if (auto eq = arg.find('='); eq != std::string::npos) {
+      flag = arg.substr(0, eq);
+      value = arg.substr(eq + 1);
+    }
+    auto needs_value = [&]() -> std::string {
+      if (value)
+        return *value;
+      if (i + 1 < argc)
+        return argv[++i];
+      throw usage_error{flag + " needs a value"};
+    };
+    auto no_value = [&] {
+      if (value)
+        throw usage_error{flag + " takes no value"};
+    };
+    if (flag == "--scenario") {
+      auto names = needs_value();
+      std::size_t start = 0;
+      for (;;) {
+        auto comma = names.find(',', start);
+        auto name = names.substr(start, comma - start);
+        if (name.empty())
+          throw usage_error{"--scenario: empty scenario name in '" + names
+                            + "'"};
+        result.scenarios.push_back(name);
+        if (comma == std::string::npos)
+          break;
+        start = comma + 1;
+      }
+    } else if (flag == "--format") {
+      auto fmt = needs_value();
+      if (fmt != "json" && fmt != "table")
+        throw usage_error{"--format must be json or table (got: '" + fmt
+                          + "')"};
+      result.format = fmt;
+    } else if (flag == "--list") {
+      no_value();
+      result.list = true;
+    } else if (flag == "--seed") {
+      result.opts.seed = parse_number(flag, needs_value(), 0,
+                                      std::numeric_limits<std::uint64_t>::max());
+    } else if (flag == "--runs") {
+      result.opts.runs = static_cast<int>(parse_number(flag, needs_value(), 1,
+                                                       1000));
+    } else if (flag == "--quick") {
+      no_value();
+      result.opts.quick = true;
+    } else if (flag == "--help" || flag == "-h") {
+      result.help = true;
+    } else {
+      throw usage_error{"unknown option '" + arg + "'"};
+    }
+  }
+  return result;
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+  cli args;
+  try {
+    args = parse(argc, argv);
+  } catch (const usage_error& e) {
+    std::cerr << "bulwark-bench: " << e.what << " (see --help)\n";
+    return 2;
+  }
+  if (args.help) {
+    std::cout << usage;
+    return 0;
+  }
+  auto json = args.format ? *args.format == "json" : !isatty(STDOUT_FILENO);
+  auto& registry = scenario_registry::instance();
+  if (args.list) {
+    for (auto* x : registry.all()) {
+      if (json) {
+        boost::json::object obj;
+        obj["scenario"] = x->name;
+        obj["description"] = x->description;
+        std::cout << json_line(obj) << '\n';
+      } else {
+        std::cout << x->name << "  " << x->description << '\n';
+      }
+    }
+    return 0;
+  }
+  std::vector<const scenario*> selected;
+  if (args.scenarios.empty()) {
+    selected = registry.all();
+  } else {
+    for (auto& name : args.scenarios) {
+      auto* x = registry.find(name);
+      if (x == nullptr) {
+        std::string known;
+        for (auto* y : registry.all())
+          known += (known.empty() ? "" : ", ") + y->name;
+        std::cerr << "bulwark-bench: unknown scenario '" << name
+                  << "' (known: " << known << ")\n";
+        return 2;
+      }
+      selected.push_back(x);
+    }
+  }
+  bool first = true;
+  for (auto* x : selected) {
+    scenario_result result;
+    try {
+      result = x->run(args.opts);
+    } catch (const std::exception& e) {
+      std::cerr << "bulwark-bench: scenario '" << x->name
+                << "' failed: " << e.what() << '\n';
+      return 1;
+    }
+    if (json) {
+      std::cout << json_line(to_json(x->name, args.opts.seed, result)) << '\n';
+    } else {
+      if (!first)
+        std::cout << '\n';
+      std::cout << format_table(*x, args.opts.seed, result);
+    }
+    std::cout.flush();
+    first = false;
+  }
+  return 0;
+}
