@@ -1,0 +1,1007 @@
+#include "actors/dependency/dependency_actor.hpp"
+
+#include <limits>
+#include <optional>
+#include <utility>
+
+#include <boost/json/array.hpp>
+#include <boost/json/serialize.hpp>
+#include <caf/all.hpp>
+
+#include "runtime/classify/classifier.hpp"
+#include "runtime/config/bulwark_config.hpp"
+#include "runtime/core/rng.hpp"
+#include "runtime/core/timer_heap.hpp"
+#include "runtime/fallback/fallback_chain.hpp"
+#include "runtime/journey/journey.hpp"
+#include "runtime/retry/retry_policy.hpp"
+
+namespace bulwark {
+
+namespace {
+
+// 1 first attempt + at most 4 hedges in flight (hedge_config caps max_hedges).
+constexpr std::uint32_t max_parallel_attempts = 8;
+
+constexpr time_point never = time_point::max();
+
+// -- correlation ids ---------------------------------------------------------
+// An id names a slot of the call table, the slot's generation (so a late
+// result for a finished call is recognized and dropped) and the attempt
+// number (0 = a call to an alternate dependency). Lookup is an index, not a
+// hash: the cost does not grow with the number of calls in flight.
+
+constexpr std::uint64_t make_id(std::uint32_t slot, std::uint32_t gen,
+                                std::uint32_t attempt) noexcept {
+  return (std::uint64_t{slot} << 32) | (std::uint64_t{gen & 0xFFFFFFu} << 8)
+         | (attempt & 0xFFu);
+}
+
+constexpr std::uint32_t id_slot(std::uint64_t id) noexcept {
+  return static_cast<std::uint32_t>(id >> 32);
+}
+
+constexpr std::uint32_t id_gen(std::uint64_t id) noexcept {
+  return static_cast<std::uint32_t>((id >> 8) & 0xFFFFFFu);
+}
+
+constexpr std::uint32_t id_attempt(std::uint64_t id) noexcept {
+  return static_cast<std::uint32_t>(id & 0xFFu);
+}
+
+bool retryable_class(failure_class cls) noexcept {
+  return cls == failure_class::transient || cls == failure_class::timeout
+         || cls == failure_class::overloaded;
+}
+
+// -- per-call state ------------------------------------------------------------
+
+struct attempt_slot {
+  time_point started;
+  time_point timeout_at;
+  std::uint32_t number = 0; // 0 = free
+  bool hedge = false;
+};
+
+enum class call_phase : std::uint8_t {
+  free,
+  queued,     // waiting for a concurrency slot
+  attempting, // one or more attempts in flight
+  backoff,    // waiting to retry
+  alternate,  // waiting for an alternate dependency's answer
+};
+
+using reply_promise = caf::typed_response_promise<reply_atom, call_reply>;
+
+struct call_slot {
+  std::uint32_t generation = 0;
+  call_phase phase = call_phase::free;
+  bool has_caller = false;   // false: a background cache revalidation
+  bool holds_limit = false;  // holds a concurrency slot
+  bool retried = false;
+  bool hedge_won = false;
+  call_request req;
+  reply_promise rp;
+  std::shared_ptr<const dependency_config> cfg; // the config it started under
+  idempotency repeat = idempotency::unsafe;
+  std::string cache_key; // empty: not cacheable
+  time_point received;
+  time_point deadline = never;
+  time_point round_start;
+  time_point hedge_at = never;
+  time_point backoff_until = never;
+  time_point queued_until = never;
+  std::uint32_t attempts_made = 0;
+  std::uint32_t attempt_cap = 1;
+  std::uint32_t outstanding = 0;
+  std::uint32_t hedges_round = 0;
+  duration prev_delay{0};
+  duration last_latency{0};
+  outcome last = outcome::ok();
+  std::size_t fb_cursor = 0;
+  attempt_slot attempts[max_parallel_attempts];
+  std::optional<journey> trip;
+};
+
+} // namespace
+
+// -- actor state -----------------------------------------------------------------
+
+struct dependency_state {
+  static inline const char* name = "bulwark.dependency";
+
+  using self_pointer = dependency_actor::stateful_pointer<dependency_state>;
+
+  self_pointer self = nullptr;
+  std::shared_ptr<const dependency_config> cfg;
+  dependency_policies_ptr pol;
+  caf::actor transport;
+  bool transport_down = false;
+  std::map<std::string, caf::actor> alternates;
+  rng gen{1};
+  std::uint32_t journey_sample = 64;
+  std::uint64_t journey_counter = 0;
+  std::uint64_t completed = 0;
+
+  std::vector<call_slot> slots;
+  std::vector<std::uint32_t> free_slots;
+  timer_heap timers;
+  time_point pending_tick = never;
+
+  // -- helpers -----------------------------------------------------------------
+
+  time_point now() const {
+    return self->clock().now();
+  }
+
+  dependency_stats& stats() {
+    return pol->stats;
+  }
+
+  /// Sends to an actor of any interface (transports and alternates speak
+  /// protocols, not our typed interface), with this actor as the sender so
+  /// the answer comes back here. CAF's typed send() refuses dynamically
+  /// typed receivers at compile time.
+  template <class... Ts>
+  void send_to(const caf::actor& dest, Ts&&... xs) {
+    dest->enqueue(caf::make_mailbox_element(caf::strong_actor_ptr{self->ctrl()},
+                                            caf::make_message_id(), {},
+                                            std::forward<Ts>(xs)...),
+                  self->context());
+  }
+
+  void note(call_slot& s, time_point t, const journey_event& e) {
+    if (s.trip)
+      s.trip->record(t, e);
+  }
+
+  std::uint32_t alloc_slot() {
+    if (!free_slots.empty()) {
+      auto idx = free_slots.back();
+      free_slots.pop_back();
+      return idx;
+    }
+    slots.emplace_back();
+    return static_cast<std::uint32_t>(slots.size() - 1);
+  }
+
+  void release_slot(std::uint32_t idx) {
+    auto& s = slots[idx];
+    s.phase = call_phase::free;
+    ++s.generation;
+    s.cfg.reset();
+    s.rp = reply_promise{};
+    s.trip.reset();
+    s.req.payload.clear();
+    s.req.payload.shrink_to_fit();
+    free_slots.push_back(idx);
+  }
+
+  // -- timers ------------------------------------------------------------------
+  // One heap entry per call: the earliest of its attempt timeouts, hedge time,
+  // backoff end, queue wait end and deadline. One delayed tick message is kept
+  // for the earliest entry; ticks that find nothing due just re-arm.
+
+  void reschedule(std::uint32_t idx) {
+    auto& s = slots[idx];
+    auto t = s.deadline;
+    switch (s.phase) {
+      case call_phase::attempting:
+        for (auto& a : s.attempts)
+          if (a.number != 0 && a.timeout_at < t)
+            t = a.timeout_at;
+        if (s.hedge_at < t)
+          t = s.hedge_at;
+        break;
+      case call_phase::backoff:
+        if (s.backoff_until < t)
+          t = s.backoff_until;
+        break;
+      case call_phase::queued:
+        if (s.queued_until < t)
+          t = s.queued_until;
+        break;
+      default:
+        break;
+    }
+    if (t == never) {
+      timers.cancel(idx);
+      return;
+    }
+    timers.schedule(idx, t);
+    arm_tick(t);
+  }
+
+  void arm_tick(time_point t) {
+    if (t >= pending_tick)
+      return;
+    pending_tick = t;
+    auto n = now();
+    auto delay = t > n ? t - n : duration{0};
+    self->delayed_send(self, delay, tick_atom::value);
+  }
+
+  void on_tick() {
+    auto n = now();
+    if (pending_tick <= n)
+      pending_tick = never;
+    for (auto idx = timers.pop_due(n); idx != timer_heap::npos;
+         idx = timers.pop_due(n))
+      on_timer(idx, n);
+    if (!timers.empty())
+      arm_tick(timers.next());
+  }
+
+  void on_timer(std::uint32_t idx, time_point n) {
+    auto& s = slots[idx];
+    if (s.phase == call_phase::free)
+      return;
+    if (n >= s.deadline) {
+      // The caller's deadline passed: whatever is in flight is abandoned.
+      s.last = outcome::failure(failure_class::deadline_exceeded);
+      if (s.phase == call_phase::queued)
+        pol->limit.cancel(make_id(idx, s.generation, 0));
+      cancel_attempts(idx, n);
+      escalate(idx, failure_class::deadline_exceeded, "deadline exceeded", n,
+               s.phase == call_phase::queued);
+      return;
+    }
+    switch (s.phase) {
+      case call_phase::queued:
+        if (n >= s.queued_until)
+          expire_queue(n);
+        break;
+      case call_phase::attempting:
+        for (auto& a : s.attempts) {
+          if (a.number != 0 && a.timeout_at <= n) {
+            ++stats().attempt_timeouts;
+            auto number = a.number;
+            send_cancel(idx, number);
+            on_attempt_outcome(idx, number,
+                               outcome::failure(failure_class::timeout),
+                               a.timeout_at - a.started, n, std::string{});
+            if (s.phase != call_phase::attempting
+                || slots[idx].generation != s.generation)
+              return;
+          }
+        }
+        if (s.phase == call_phase::attempting && s.hedge_at <= n)
+          try_hedge(idx, n);
+        break;
+      case call_phase::backoff:
+        if (s.backoff_until <= n)
+          begin_round(idx, n);
+        break;
+      default:
+        break;
+    }
+    if (s.phase != call_phase::free)
+      reschedule(idx);
+  }
+
+  // -- calls ---------------------------------------------------------------------
+
+  reply_promise on_call(call_request& req) {
+    auto n = now();
+    auto rp = self->make_response_promise<reply_atom, call_reply>();
+    ++stats().requests;
+    // Malformed requests get a classified failure, never silence.
+    const char* invalid = nullptr;
+    if (req.operation.empty())
+      invalid = "invalid request: empty operation";
+    else if (static_cast<std::uint8_t>(req.crit) > 2)
+      invalid = "invalid request: unknown criticality";
+    if (invalid != nullptr) {
+      ++stats().invalid;
+      rp.deliver(reply_atom::value,
+                 failure_reply(req, failure_class::persistent, invalid, 0));
+      return rp;
+    }
+    auto deadline = req.deadline_ns == no_deadline_ns
+                      ? bulwark::deadline::after(n, cfg->default_timeout).at
+                      : from_wire_time(req.deadline_ns);
+    if (deadline <= n) {
+      ++stats().failures_by_class[static_cast<int>(
+        failure_class::deadline_exceeded)];
+      ++stats().replies_failed;
+      rp.deliver(reply_atom::value,
+                 failure_reply(req, failure_class::deadline_exceeded,
+                               "invalid request: deadline already passed", 0));
+      return rp;
+    }
+    auto idx = alloc_slot();
+    auto& s = slots[idx];
+    s.phase = call_phase::attempting;
+    s.has_caller = true;
+    s.rp = std::move(rp);
+    s.req = std::move(req);
+    start_call(idx, deadline, n);
+    return s.has_caller && slots[idx].generation == s.generation
+               && s.phase != call_phase::free
+             ? s.rp
+             : reply_promise{};
+  }
+
+  void start_call(std::uint32_t idx, time_point deadline, time_point n) {
+    auto& s = slots[idx];
+    ++stats().in_flight;
+    s.cfg = cfg;
+    s.received = n;
+    s.deadline = deadline;
+    s.repeat = cfg->idempotency_of(s.req.operation);
+    s.holds_limit = false;
+    s.retried = false;
+    s.hedge_won = false;
+    s.attempts_made = 0;
+    s.outstanding = 0;
+    s.hedges_round = 0;
+    s.prev_delay = duration{0};
+    s.last_latency = duration{0};
+    s.last = outcome::ok();
+    s.fb_cursor = 0;
+    s.hedge_at = s.backoff_until = s.queued_until = never;
+    for (auto& a : s.attempts)
+      a.number = 0;
+    // Attempts already made upstream share the cap, so layers don't multiply.
+    auto max = cfg->retry.enabled ? cfg->retry.max_attempts : 1u;
+    s.attempt_cap = s.req.upstream_attempts < max
+                      ? max - s.req.upstream_attempts
+                      : 1u;
+    if (cfg->journeys.enabled) {
+      auto id = s.req.journey_id != 0 ? s.req.journey_id
+                                      : (self->id() << 32) | ++journey_counter;
+      s.req.journey_id = id;
+      s.trip.emplace(id, n);
+    }
+    pol->budget.on_request(n);
+    // Cache: only operations safe to repeat are cached.
+    s.cache_key.clear();
+    if (cfg->cache.enabled && s.repeat == idempotency::idempotent) {
+      s.cache_key.reserve(s.req.operation.size() + 1 + s.req.payload.size());
+      s.cache_key += s.req.operation;
+      s.cache_key += '\n';
+      s.cache_key += s.req.payload;
+      if (s.has_caller && serve_from_cache(idx, n))
+        return;
+    }
+    // Admission: breaker first (a rejection never takes a concurrency slot),
+    // then the concurrency limit.
+    if (!pol->breaker.try_acquire(n)) {
+      ++stats().rejected_breaker;
+      s.last = outcome::failure(failure_class::rejected_locally, true);
+      escalate(idx, failure_class::rejected_locally, "circuit breaker open", n,
+               true);
+      return;
+    }
+    switch (pol->limit.try_acquire(make_id(idx, s.generation, 0), s.req.crit,
+                                   n)) {
+      case admission::run:
+        s.holds_limit = true;
+        note(s, n, journey_event{journey_event_kind::admitted});
+        begin_round(idx, n, true);
+        return;
+      case admission::queued:
+        ++stats().queued;
+        s.phase = call_phase::queued;
+        s.queued_until =
+          bulwark::deadline::after(n, cfg->bulkhead.max_queue_wait).at;
+        note(s, n, journey_event{journey_event_kind::queued});
+        reschedule(idx);
+        return;
+      case admission::rejected_full:
+        ++stats().rejected_bulkhead;
+        break;
+      case admission::rejected_shed:
+        ++stats().shed;
+        break;
+    }
+    pol->breaker.release(n);
+    s.last = outcome::failure(failure_class::rejected_locally, true);
+    escalate(idx, failure_class::rejected_locally,
+             "concurrency limit reached", n, true);
+  }
+
+  bool serve_from_cache(std::uint32_t idx, time_point n) {
+    auto& s = slots[idx];
+    auto hit = pol->cache.lookup(s.cache_key, n);
+    switch (hit.freshness) {
+      case cache_freshness::miss:
+      case cache_freshness::stale_if_error_only:
+        ++stats().cache_misses;
+        return false;
+      case cache_freshness::fresh:
+        ++stats().cache_hits;
+        note(s, n,
+             journey_event{journey_event_kind::cache_hit_fresh}.with_source(
+               reply_source::fresh_cache));
+        finish_ok(idx, *hit.value, reply_source::fresh_cache, n);
+        return true;
+      case cache_freshness::stale_revalidate: {
+        ++stats().cache_stale_hits;
+        note(s, n,
+             journey_event{journey_event_kind::cache_hit_stale}.with_source(
+               reply_source::stale_cache));
+        bool start_refresh = hit.start_refresh;
+        auto req = s.req; // the refresh repeats the request without a caller
+        finish_ok(idx, *hit.value, reply_source::stale_cache, n);
+        if (start_refresh)
+          revalidate(std::move(req), n);
+        return true;
+      }
+    }
+    return false;
+  }
+
+  void revalidate(call_request req, time_point n) {
+    ++stats().revalidations;
+    auto idx = alloc_slot();
+    auto& s = slots[idx];
+    s.phase = call_phase::attempting;
+    s.has_caller = false;
+    s.req = std::move(req);
+    s.req.journey_id = 0;
+    auto deadline = bulwark::deadline::after(n, cfg->default_timeout).at;
+    start_call(idx, deadline, n);
+  }
+
+  // -- attempts --------------------------------------------------------------------
+
+  /// Starts a new round: one attempt, hedges may follow. The breaker permit
+  /// for the first attempt of a call was taken at admission; later rounds
+  /// (retries) take their own.
+  void begin_round(std::uint32_t idx, time_point n, bool have_permit = false) {
+    auto& s = slots[idx];
+    s.backoff_until = never;
+    if (!have_permit && !pol->breaker.try_acquire(n)) {
+      ++stats().rejected_breaker;
+      s.last = outcome::failure(failure_class::rejected_locally, true);
+      s.phase = call_phase::attempting;
+      note(s, n, journey_event{journey_event_kind::rejected});
+      fallback(idx, failure_class::rejected_locally, "circuit breaker open", n);
+      return;
+    }
+    s.phase = call_phase::attempting;
+    s.round_start = n;
+    s.hedges_round = 0;
+    s.hedge_at = never;
+    auto& c = *s.cfg;
+    if (c.hedge.enabled && pol->hedge.should_hedge(0, s.repeat))
+      s.hedge_at = n + pol->hedge.hedge_delay(1, n);
+    send_attempt(idx, n, false);
+  }
+
+  void send_attempt(std::uint32_t idx, time_point n, bool hedge) {
+    auto& s = slots[idx];
+    attempt_slot* a = nullptr;
+    for (auto& x : s.attempts)
+      if (x.number == 0) {
+        a = &x;
+        break;
+      }
+    auto number = ++s.attempts_made;
+    auto timeout = attempt_timeout(s.cfg->retry, n, s.deadline);
+    a->number = number;
+    a->hedge = hedge;
+    a->started = n;
+    a->timeout_at = n + timeout;
+    ++s.outstanding;
+    ++stats().attempts;
+    if (hedge) {
+      ++stats().hedges;
+      note(s, n,
+           journey_event{journey_event_kind::hedge_started}
+             .with_attempt(number)
+             .with_who(initiator::hedger));
+    } else {
+      note(s, n,
+           journey_event{journey_event_kind::attempt_started}.with_attempt(
+             number));
+    }
+    if (transport_down || !transport) {
+      // Nothing to send to: the attempt provably never executed.
+      auto o = outcome::failure(failure_class::transient, true);
+      on_attempt_outcome(idx, number, o, duration{0}, n, std::string{});
+      return;
+    }
+    attempt_request ar;
+    ar.attempt_id = make_id(idx, s.generation, number);
+    ar.operation = s.req.operation;
+    ar.payload = s.req.payload;
+    ar.idempotency_key = s.req.idempotency_key;
+    ar.deadline_ns = to_wire_time(a->timeout_at);
+    ar.attempt_number = number + s.req.upstream_attempts;
+    send_to(transport, attempt_atom::value, std::move(ar));
+    reschedule(idx);
+  }
+
+  void try_hedge(std::uint32_t idx, time_point n) {
+    auto& s = slots[idx];
+    s.hedge_at = never;
+    auto& c = *s.cfg;
+    if (!c.hedge.enabled || s.outstanding == 0
+        || !pol->hedge.should_hedge(s.hedges_round, s.repeat)
+        || s.attempts_made >= s.attempt_cap)
+      return;
+    if (!pol->budget.try_withdraw(budget_use::hedge, n)) {
+      ++stats().hedges_denied_budget;
+      return;
+    }
+    if (!pol->breaker.try_acquire(n)) {
+      ++stats().rejected_breaker;
+      return;
+    }
+    ++s.hedges_round;
+    if (pol->hedge.should_hedge(s.hedges_round, s.repeat))
+      s.hedge_at = s.round_start + pol->hedge.hedge_delay(s.hedges_round + 1, n);
+    send_attempt(idx, n, true);
+  }
+
+  void send_cancel(std::uint32_t idx, std::uint32_t number) {
+    if (transport && !transport_down)
+      send_to(transport, cancel_atom::value,
+              make_id(idx, slots[idx].generation, number));
+  }
+
+  /// Abandons every attempt still in flight (their late results are dropped).
+  void cancel_attempts(std::uint32_t idx, time_point n) {
+    auto& s = slots[idx];
+    for (auto& a : s.attempts) {
+      if (a.number == 0)
+        continue;
+      pol->breaker.release(n);
+      send_cancel(idx, a.number);
+      a.number = 0;
+    }
+    s.outstanding = 0;
+  }
+
+  void on_result(attempt_result& r) {
+    auto idx = id_slot(r.attempt_id);
+    auto number = id_attempt(r.attempt_id);
+    if (idx >= slots.size() || number == 0) {
+      ++stats().late_results;
+      return;
+    }
+    auto& s = slots[idx];
+    if (s.phase != call_phase::attempting
+        || (s.generation & 0xFFFFFFu) != id_gen(r.attempt_id)) {
+      ++stats().late_results;
+      return;
+    }
+    attempt_slot* a = nullptr;
+    for (auto& x : s.attempts)
+      if (x.number == number) {
+        a = &x;
+        break;
+      }
+    if (a == nullptr) {
+      ++stats().late_results;
+      return;
+    }
+    auto n = now();
+    auto o = classify(s.cfg->classification, to_observation(r));
+    on_attempt_outcome(idx, number, o, n - a->started, n, std::move(r.payload));
+  }
+
+  void on_attempt_outcome(std::uint32_t idx, std::uint32_t number,
+                          const outcome& o, duration latency, time_point n,
+                          std::string payload) {
+    auto& s = slots[idx];
+    bool hedge = false;
+    for (auto& x : s.attempts)
+      if (x.number == number) {
+        hedge = x.hedge;
+        x.number = 0;
+        break;
+      }
+    --s.outstanding;
+    pol->breaker.record(o, latency, n);
+    note(s, n,
+         journey_event{journey_event_kind::attempt_ended}
+           .with_attempt(number)
+           .with_outcome(o, latency));
+    if (o.success) {
+      pol->budget.on_success(n);
+      pol->hedge.record_latency(latency, n);
+      cancel_attempts(idx, n);
+      s.hedge_won = hedge;
+      if (hedge)
+        ++stats().hedges_won;
+      if (!s.cache_key.empty())
+        pol->cache.store(s.cache_key, payload, n);
+      finish_ok(idx, std::move(payload), reply_source::live, n);
+      return;
+    }
+    ++stats().attempt_failures_by_class[static_cast<int>(o.cls)];
+    if (retryable_class(o.cls) || o.do_not_retry)
+      pol->budget.on_failure(n);
+    s.last = o;
+    s.last_latency = latency;
+    // A failure that no other attempt can turn around ends the round now.
+    bool final_class = o.cls == failure_class::persistent || o.do_not_retry;
+    if (s.outstanding > 0 && !final_class) {
+      reschedule(idx);
+      return;
+    }
+    cancel_attempts(idx, n);
+    decide(idx, n);
+  }
+
+  void decide(std::uint32_t idx, time_point n) {
+    auto& s = slots[idx];
+    auto& c = *s.cfg;
+    auto& o = s.last;
+    if (!s.has_caller && !s.cache_key.empty())
+      pol->cache.refresh_failed(s.cache_key);
+    // Sheddable requests take a fallback before spending a retry.
+    if (prefers_fallback(s.req.crit)
+        && next_fallback_step(c.fallback, o.cls, s.req.crit, s.fb_cursor)) {
+      escalate(idx, o.cls, "failed; sheddable request served by fallback", n);
+      return;
+    }
+    auto d = decide_retry(c.retry, s.repeat, o, s.attempts_made, s.attempt_cap,
+                          s.last_latency, s.prev_delay, n, s.deadline, gen);
+    if (d.verdict == retry_verdict::retry) {
+      if (!pol->budget.try_withdraw(budget_use::retry, n)) {
+        ++stats().retries_denied_budget;
+        escalate(idx, o.cls, "retry budget exhausted", n);
+        return;
+      }
+      ++stats().retries;
+      s.retried = true;
+      s.prev_delay = d.delay;
+      s.phase = call_phase::backoff;
+      s.hedge_at = never;
+      s.backoff_until = n + d.delay;
+      note(s, n, journey_event{journey_event_kind::backoff_scheduled});
+      if (d.delay <= duration{0})
+        begin_round(idx, n);
+      else
+        reschedule(idx);
+      return;
+    }
+    escalate(idx, o.cls, to_string(d.verdict), n);
+  }
+
+  // -- fallback ------------------------------------------------------------------
+
+  /// Level 2 of the escalation ladder: the dependency's own fallback chain.
+  void escalate(std::uint32_t idx, failure_class cls, std::string_view why,
+                time_point n, bool rejected = false) {
+    auto& s = slots[idx];
+    if (rejected)
+      note(s, n, journey_event{journey_event_kind::rejected});
+    else
+      note(s, n, journey_event{journey_event_kind::escalated}.with_level(2));
+    fallback(idx, cls, why, n);
+  }
+
+  void fallback(std::uint32_t idx, failure_class cls, std::string_view why,
+                time_point n) {
+    auto& s = slots[idx];
+    if (!s.has_caller) {
+      fail(idx, cls, why, n);
+      return;
+    }
+    auto& c = *s.cfg;
+    for (;;) {
+      auto pick = next_fallback_step(c.fallback, cls, s.req.crit, s.fb_cursor);
+      if (!pick) {
+        fail(idx, cls, why, n);
+        return;
+      }
+      s.fb_cursor = pick.next_cursor();
+      auto& step = *pick.step;
+      switch (step.kind) {
+        case fallback_kind::stale_cache: {
+          if (s.cache_key.empty())
+            continue;
+          auto* v = pol->cache.stale_for_error(s.cache_key, n);
+          if (v == nullptr)
+            continue;
+          ++stats().fallbacks_stale;
+          note(s, n,
+               journey_event{journey_event_kind::fallback_used}.with_source(
+                 reply_source::stale_cache));
+          finish_ok(idx, *v, reply_source::stale_cache, n);
+          return;
+        }
+        case fallback_kind::static_value:
+          ++stats().fallbacks_static;
+          note(s, n,
+               journey_event{journey_event_kind::fallback_used}.with_source(
+                 reply_source::static_fallback));
+          finish_ok(idx, step.value, reply_source::static_fallback, n);
+          return;
+        case fallback_kind::alternate: {
+          auto i = alternates.find(step.dependency);
+          if (i == alternates.end() || !i->second || n >= s.deadline)
+            continue;
+          ++stats().fallbacks_alternate;
+          call_request alt = s.req;
+          alt.id = make_id(idx, s.generation, 0);
+          alt.deadline_ns = to_wire_time(s.deadline);
+          alt.upstream_attempts = s.req.upstream_attempts + s.attempts_made;
+          s.phase = call_phase::alternate;
+          note(s, n,
+               journey_event{journey_event_kind::fallback_used}.with_source(
+                 reply_source::alternate));
+          send_to(i->second, call_atom::value, std::move(alt));
+          reschedule(idx);
+          return;
+        }
+        case fallback_kind::fail_fast:
+          ++stats().fallbacks_fail_fast;
+          fail(idx, cls, why, n);
+          return;
+      }
+    }
+  }
+
+  void on_alternate_reply(call_reply& r) {
+    auto idx = id_slot(r.id);
+    if (idx >= slots.size() || id_attempt(r.id) != 0) {
+      ++stats().late_results;
+      return;
+    }
+    auto& s = slots[idx];
+    if (s.phase != call_phase::alternate
+        || (s.generation & 0xFFFFFFu) != id_gen(r.id)) {
+      ++stats().late_results;
+      return;
+    }
+    auto n = now();
+    if (r.ok) {
+      finish_ok(idx, std::move(r.payload), reply_source::alternate, n);
+      return;
+    }
+    s.phase = call_phase::attempting;
+    fallback(idx, r.cls, "alternate failed: " + r.message, n);
+  }
+
+  // -- the one reply -------------------------------------------------------------
+
+  call_reply failure_reply(const call_request& req, failure_class cls,
+                           std::string message, std::uint32_t attempts) {
+    call_reply r;
+    r.id = req.id;
+    r.ok = false;
+    r.cls = cls;
+    r.attempts = attempts;
+    r.journey_id = req.journey_id;
+    r.may_retry = false;
+    r.message = std::move(message);
+    return r;
+  }
+
+  void fail(std::uint32_t idx, failure_class cls, std::string_view why,
+            time_point n) {
+    auto& s = slots[idx];
+    auto r = failure_reply(s.req, cls, std::string{why}, s.attempts_made);
+    // May the caller retry? Only if nothing was retried here and the failure
+    // is of a kind worth retrying: otherwise retries would multiply.
+    r.may_retry = !s.retried && !s.last.do_not_retry && retryable_class(cls)
+                  && !s.cfg->retry.enabled;
+    ++stats().failures_by_class[static_cast<int>(cls)];
+    ++stats().replies_failed;
+    auto o = outcome::failure(cls);
+    note(s, n,
+         journey_event{journey_event_kind::replied}.with_outcome(o,
+                                                                  n - s.received));
+    complete(idx, std::move(r), n);
+  }
+
+  void finish_ok(std::uint32_t idx, std::string payload, reply_source source,
+                 time_point n) {
+    auto& s = slots[idx];
+    call_reply r;
+    r.id = s.req.id;
+    r.ok = true;
+    r.payload = std::move(payload);
+    r.source = source;
+    r.attempts = s.attempts_made;
+    r.hedge_won = s.hedge_won;
+    r.journey_id = s.req.journey_id;
+    ++stats().replies_ok;
+    ++stats().replies_by_source[static_cast<int>(source)];
+    note(s, n,
+         journey_event{journey_event_kind::replied}
+           .with_outcome(outcome::ok(), n - s.received)
+           .with_source(source));
+    complete(idx, std::move(r), n);
+  }
+
+  void complete(std::uint32_t idx, call_reply r, time_point n) {
+    auto& s = slots[idx];
+    timers.cancel(idx);
+    --stats().in_flight;
+    if (s.trip) {
+      auto& j = *s.trip;
+      if (j.failed() || j.degraded() || ++completed % journey_sample == 0)
+        pol->journeys.add(j);
+    }
+    bool had_limit = s.holds_limit;
+    if (s.has_caller)
+      s.rp.deliver(reply_atom::value, std::move(r));
+    release_slot(idx);
+    if (had_limit)
+      admit_next(pol->limit.release(n), n);
+  }
+
+  // -- the concurrency limit's queue ---------------------------------------------
+
+  void admit_next(std::optional<std::uint64_t> next, time_point n) {
+    while (next) {
+      auto idx = id_slot(*next);
+      auto& s = slots[idx];
+      if (s.phase == call_phase::queued
+          && (s.generation & 0xFFFFFFu) == id_gen(*next)) {
+        s.holds_limit = true;
+        s.queued_until = never;
+        note(s, n, journey_event{journey_event_kind::dequeued});
+        begin_round(idx, n, true);
+        return;
+      }
+      // Not ours any more (cannot happen: finished calls leave the queue).
+      next = pol->limit.release(n);
+    }
+  }
+
+  void expire_queue(time_point n) {
+    std::vector<std::uint64_t> expired;
+    pol->limit.expire(n, [&](std::uint64_t id) { expired.push_back(id); });
+    for (auto id : expired) {
+      auto idx = id_slot(id);
+      auto& s = slots[idx];
+      if (s.phase != call_phase::queued
+          || (s.generation & 0xFFFFFFu) != id_gen(id))
+        continue;
+      ++stats().queue_timeouts;
+      pol->breaker.release(n);
+      s.last = outcome::failure(failure_class::rejected_locally, true);
+      escalate(idx, failure_class::rejected_locally,
+               "waited too long for a concurrency slot", n, true);
+    }
+  }
+
+  // -- transport failure -----------------------------------------------------------
+
+  void on_transport_down(time_point n) {
+    ++stats().transport_downs;
+    transport_down = true;
+    // Every attempt in flight fails as transient: retried or sent to the
+    // fallback chain, none hangs until its timeout.
+    for (std::uint32_t idx = 0; idx < slots.size(); ++idx) {
+      auto& s = slots[idx];
+      if (s.phase != call_phase::attempting)
+        continue;
+      auto gen0 = s.generation;
+      for (auto& a : s.attempts) {
+        if (a.number == 0)
+          continue;
+        if (s.phase != call_phase::attempting || s.generation != gen0)
+          break;
+        auto number = a.number;
+        on_attempt_outcome(idx, number,
+                           outcome::failure(failure_class::transient),
+                           n - a.started, n, std::string{});
+      }
+    }
+  }
+
+  // -- reconfiguration -------------------------------------------------------------
+
+  std::vector<std::string> apply_config(const std::string& text) {
+    std::vector<std::string> errs;
+    auto result = parse_bulwark_config(text);
+    if (!result.ok()) {
+      for (auto& e : result.errors.errors())
+        errs.push_back(e.to_string());
+      if (result.errors.dropped() > 0)
+        errs.push_back("... and " + std::to_string(result.errors.dropped())
+                       + " more errors");
+      ++stats().config_rejected;
+      return errs;
+    }
+    auto* mine = result.config->find(cfg->name);
+    if (mine == nullptr) {
+      errs.push_back("/dependencies/" + cfg->name
+                     + ": is required (this actor serves dependency \""
+                     + cfg->name + "\")");
+      ++stats().config_rejected;
+      return errs;
+    }
+    // Calls in flight keep the config they started with (their own
+    // shared_ptr); long-lived state moves to the new settings now.
+    auto next = std::make_shared<const dependency_config>(*mine);
+    auto n = now();
+    pol->reconfigure(*next, n);
+    cfg = std::move(next);
+    ++stats().config_applied;
+    // A larger limit may admit queued calls.
+    while (auto id = pol->limit.try_dequeue(n))
+      admit_next(id, n);
+    return errs;
+  }
+
+  std::string journey_json(std::uint64_t id) {
+    auto* j = pol->journeys.find(id);
+    if (j == nullptr) {
+      // Still in flight?
+      for (auto& s : slots)
+        if (s.phase != call_phase::free && s.trip && s.trip->id() == id)
+          return boost::json::serialize(to_json(*s.trip, s.trip->started()));
+      return {};
+    }
+    return boost::json::serialize(to_json(*j, j->started()));
+  }
+
+  std::string failed_journeys_json() {
+    boost::json::array arr;
+    for (auto* j : pol->journeys.failed())
+      arr.push_back(to_json(*j, j->started()));
+    return boost::json::serialize(arr);
+  }
+};
+
+namespace {
+
+dependency_actor::behavior_type
+dependency_impl(dependency_actor::stateful_pointer<dependency_state> self,
+                dependency_options opts) {
+  auto& st = self->state;
+  st.self = self;
+  st.cfg = std::make_shared<const dependency_config>(std::move(opts.config));
+  st.pol = opts.policies ? std::move(opts.policies)
+                         : std::make_shared<dependency_policies>(*st.cfg);
+  st.transport = std::move(opts.transport);
+  st.alternates = std::move(opts.alternates);
+  st.gen.reseed(opts.seed);
+  st.journey_sample = opts.journey_sample == 0 ? 1 : opts.journey_sample;
+  if (st.transport)
+    self->monitor(st.transport);
+  self->set_down_handler([self](caf::down_msg& dm) {
+    auto& st = self->state;
+    if (st.transport && dm.source == st.transport.address())
+      st.on_transport_down(st.now());
+  });
+  return {
+    [self](call_atom, call_request& req) { return self->state.on_call(req); },
+    [self](config_atom, std::string& text)
+      -> caf::result<config_atom, std::vector<std::string>> {
+      return {config_atom::value, self->state.apply_config(text)};
+    },
+    [self](journey_atom, std::uint64_t id)
+      -> caf::result<journey_atom, std::string> {
+      return {journey_atom::value, self->state.journey_json(id)};
+    },
+    [self](journey_atom, failed_atom) -> caf::result<journey_atom, std::string> {
+      return {journey_atom::value, self->state.failed_journeys_json()};
+    },
+    [self](stats_atom) -> caf::result<stats_atom, std::string> {
+      return {stats_atom::value,
+              boost::json::serialize(to_json(self->state.pol->stats))};
+    },
+    [self](transport_atom, caf::actor& next) {
+      auto& st = self->state;
+      if (st.transport)
+        self->demonitor(st.transport);
+      st.transport = std::move(next);
+      st.transport_down = false;
+      if (st.transport)
+        self->monitor(st.transport);
+    },
+    [self](result_atom, attempt_result& r) { self->state.on_result(r); },
+    [self](reply_atom, call_reply& r) { self->state.on_alternate_reply(r); },
+    [self](tick_atom) { self->state.on_tick(); },
+  };
+}
+
+} // namespace
+
+dependency_actor spawn_dependency(caf::actor_system& sys,
+                                  dependency_options opts) {
+  return sys.spawn(dependency_impl, std::move(opts));
+}
+
+} // namespace bulwark

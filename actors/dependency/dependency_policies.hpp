@@ -1,0 +1,65 @@
+// The policy state of one dependency: breaker, budget, cache, concurrency
+// limit, hedge latency tracker, journey log and counters. It lives outside the
+// dependency actor (shared_ptr) so that it outlives it: a supervisor that
+// restarts a crashed dependency actor hands the same state to the new one, and
+// the breaker stays open, the budget stays spent, the cache stays warm.
+// Only one actor uses it at a time; it has no locks.
+#pragma once
+
+#include <memory>
+
+#include "actors/dependency/dependency_stats.hpp"
+#include "runtime/breaker/circuit_breaker.hpp"
+#include "runtime/budget/retry_budget.hpp"
+#include "runtime/bulkhead/bulkhead.hpp"
+#include "runtime/cache/response_cache.hpp"
+#include "runtime/config/dependency_config.hpp"
+#include "runtime/hedge/hedge_policy.hpp"
+#include "runtime/journey/journey_log.hpp"
+
+namespace bulwark {
+
+struct dependency_policies : breaker_listener {
+  explicit dependency_policies(const dependency_config& cfg)
+    : breaker(cfg.breaker),
+      budget(cfg.budget),
+      cache(cfg.cache),
+      limit(cfg.bulkhead),
+      hedge(cfg.hedge),
+      journeys(cfg.journeys) {
+    breaker.set_listener(this);
+  }
+
+  dependency_policies(const dependency_policies&) = delete;
+  dependency_policies& operator=(const dependency_policies&) = delete;
+
+  /// Applies a new config to the long-lived state, keeping what still fits
+  /// (breaker state, budget balance, cached entries within the new bound).
+  void reconfigure(const dependency_config& cfg, time_point now) {
+    breaker.reconfigure(cfg.breaker, now);
+    budget.reconfigure(cfg.budget);
+    cache.reconfigure(cfg.cache);
+    limit.resize(cfg.bulkhead);
+    hedge.reconfigure(cfg.hedge);
+    if (!(journeys.config() == cfg.journeys))
+      journeys = journey_log{cfg.journeys};
+  }
+
+  void on_breaker_event(const breaker_event& e) override {
+    ++stats.breaker_transitions;
+    last_breaker_event = e;
+  }
+
+  circuit_breaker breaker;
+  retry_budget budget;
+  response_cache cache;
+  bulkhead limit;
+  hedge_policy hedge;
+  journey_log journeys;
+  dependency_stats stats;
+  breaker_event last_breaker_event{};
+};
+
+using dependency_policies_ptr = std::shared_ptr<dependency_policies>;
+
+} // namespace bulwark

@@ -1,0 +1,64 @@
+// Counters a dependency actor keeps about its calls: what arrived, how each
+// logical request ended, and what every policy did on the way. Plain integers
+// bumped on the actor's own thread (no locks, no atomics on the hot path);
+// exported as JSON by the actor and as Prometheus series by the admin layer.
+#pragma once
+
+#include <cstdint>
+
+#include <boost/json/object.hpp>
+
+#include "runtime/core/failure_class.hpp"
+#include "runtime/fallback/reply_source.hpp"
+
+namespace bulwark {
+
+struct dependency_stats {
+  // -- requests ---------------------------------------------------------------
+  std::uint64_t requests = 0;      // calls received
+  std::uint64_t invalid = 0;       // refused as malformed (empty operation, ...)
+  std::uint64_t replies_ok = 0;    // answered with a payload (any source)
+  std::uint64_t replies_failed = 0;
+  std::uint64_t replies_by_source[5] = {}; // indexed by reply_source
+  std::uint64_t failures_by_class[failure_class_count] = {};
+  std::uint64_t in_flight = 0;
+
+  // -- attempts ---------------------------------------------------------------
+  std::uint64_t attempts = 0;  // attempts sent to the transport (incl. hedges)
+  std::uint64_t attempt_failures_by_class[failure_class_count] = {};
+  std::uint64_t retries = 0;   // retries scheduled
+  std::uint64_t retries_denied_budget = 0;
+  std::uint64_t hedges = 0;    // hedged attempts sent
+  std::uint64_t hedges_won = 0;
+  std::uint64_t hedges_denied_budget = 0;
+  std::uint64_t late_results = 0; // results for attempts no longer wanted
+  std::uint64_t attempt_timeouts = 0;
+
+  // -- admission --------------------------------------------------------------
+  std::uint64_t rejected_breaker = 0;
+  std::uint64_t rejected_bulkhead = 0; // queue full
+  std::uint64_t shed = 0;              // sheddable, no free slot
+  std::uint64_t queue_timeouts = 0;
+  std::uint64_t queued = 0;
+
+  // -- cache and fallback -----------------------------------------------------
+  std::uint64_t cache_hits = 0;
+  std::uint64_t cache_stale_hits = 0;
+  std::uint64_t cache_misses = 0;
+  std::uint64_t revalidations = 0;
+  std::uint64_t fallbacks_stale = 0;
+  std::uint64_t fallbacks_static = 0;
+  std::uint64_t fallbacks_alternate = 0;
+  std::uint64_t fallbacks_fail_fast = 0;
+
+  // -- breaker and transport --------------------------------------------------
+  std::uint64_t breaker_transitions = 0;
+  std::uint64_t transport_downs = 0;
+  std::uint64_t config_applied = 0;
+  std::uint64_t config_rejected = 0;
+};
+
+/// Every counter by name (arrays as objects keyed by class or source name).
+boost::json::object to_json(const dependency_stats& x);
+
+} // namespace bulwark

@@ -1,0 +1,727 @@
+#include "actors/dependency/dependency_actor.hpp"
+
+#include <map>
+#include <set>
+#include <string>
+
+#include <boost/json/parse.hpp>
+#include <catch2/catch.hpp>
+
+#include "actors/transport/echo_transport.hpp"
+#include "actors/transport/scripted_transport.hpp"
+#include "runtime/classify/classifier.hpp"
+#include "runtime/config/bulwark_config.hpp"
+#include "runtime/core/rng.hpp"
+#include "tests/support/deterministic_fixture.hpp"
+
+using namespace bulwark;
+using namespace bulwark::testing;
+
+namespace {
+
+/// The config of dependency "dep" from the JSON of its settings.
+dependency_config make_config(const std::string& settings) {
+  auto result =
+    parse_bulwark_config(R"({"dependencies": {"dep": )" + settings + "}}");
+  INFO(result.errors.to_string());
+  REQUIRE(result.ok());
+  return result.config->dependencies.at(0);
+}
+
+// Constant backoff without jitter, so retry times are exact.
+const std::string exact_retry = R"({
+  "idempotency": "idempotent",
+  "retry": {"max_attempts": 3, "per_attempt_timeout": "1s",
+            "backoff": {"kind": "constant", "jitter": "none", "base": "100ms"}}
+})";
+
+struct fixture : deterministic_fixture {
+  scripted_transport transport = scripted_transport::spawn(sys);
+  probe caller = make_probe();
+  std::vector<caf::actor> spawned;
+
+  ~fixture() override {
+    for (auto& x : spawned)
+      caf::anon_send_exit(x, caf::exit_reason::user_shutdown);
+    caf::anon_send_exit(transport.handle(), caf::exit_reason::user_shutdown);
+    run();
+  }
+
+  dependency_actor spawn_dep(dependency_config cfg,
+                             std::map<std::string, caf::actor> alternates = {}) {
+    dependency_options opts;
+    opts.config = std::move(cfg);
+    opts.config.name = "dep";
+    opts.transport = transport.handle();
+    opts.alternates = std::move(alternates);
+    opts.journey_sample = 1;
+    auto dep = spawn_dependency(sys, std::move(opts));
+    spawned.push_back(caf::actor_cast<caf::actor>(dep));
+    return dep;
+  }
+
+  call_request make_call(std::uint64_t id, std::string op = "get",
+                         std::string payload = "p") {
+    call_request req;
+    req.id = id;
+    req.operation = std::move(op);
+    req.payload = std::move(payload);
+    req.idempotency_key = "key-" + std::to_string(id);
+    return req;
+  }
+
+  void call(const dependency_actor& dep, call_request req) {
+    caller.send(dep, call_atom::value, std::move(req));
+    run();
+  }
+
+  // Offsets of the attempts the transport received from `t0`, in ms.
+  std::vector<std::int64_t> attempt_offsets_ms(time_point t0) {
+    std::vector<std::int64_t> result;
+    for (auto& a : transport.attempts())
+      result.push_back(
+        std::chrono::duration_cast<milliseconds>(a.received_at - t0).count());
+    return result;
+  }
+};
+
+} // namespace
+
+TEST_CASE_METHOD(fixture, "a successful call gets exactly one live reply",
+                 "[actors][dependency]") {
+  auto dep = spawn_dep(make_config(exact_retry));
+  transport.push(success_result("hello"));
+  call(dep, make_call(7));
+  auto replies = caller.replies();
+  REQUIRE(replies.size() == 1);
+  CHECK(replies[0].id == 7);
+  CHECK(replies[0].ok);
+  CHECK(replies[0].payload == "hello");
+  CHECK(replies[0].source == reply_source::live);
+  CHECK(replies[0].attempts == 1);
+  CHECK_FALSE(replies[0].hedge_won);
+  REQUIRE(transport.attempts().size() == 1);
+  CHECK(transport.attempts()[0].request.idempotency_key == "key-7");
+  CHECK(transport.attempts()[0].request.payload == "p");
+}
+
+TEST_CASE_METHOD(fixture, "the request form answers like the send form",
+                 "[actors][dependency]") {
+  auto dep = spawn_dep(make_config(exact_retry));
+  transport.push(success_result("hi"));
+  caller.request<reply_atom, call_reply>(dep, caf::infinite, call_atom::value,
+                                         make_call(3));
+  run();
+  auto replies = caller.replies();
+  REQUIRE(replies.size() == 1);
+  CHECK(replies[0].ok);
+  CHECK(replies[0].payload == "hi");
+}
+
+TEST_CASE_METHOD(fixture, "retries fire at exactly the backoff times",
+                 "[actors][dependency]") {
+  SECTION("constant backoff") {
+    auto dep = spawn_dep(make_config(exact_retry));
+    transport.push(status_result(500));
+    transport.push(status_result(500));
+    transport.push(success_result("third time"));
+    auto t0 = now();
+    call(dep, make_call(1));
+    advance_time(milliseconds(99));
+    CHECK(transport.attempts().size() == 1);
+    advance_time(milliseconds(1));
+    CHECK(transport.attempts().size() == 2);
+    advance_time(milliseconds(100));
+    CHECK(attempt_offsets_ms(t0) == std::vector<std::int64_t>{0, 100, 200});
+    auto replies = caller.replies();
+    REQUIRE(replies.size() == 1);
+    CHECK(replies[0].ok);
+    CHECK(replies[0].attempts == 3);
+    CHECK(transport.attempts()[2].request.attempt_number == 3);
+  }
+  SECTION("exponential backoff without jitter") {
+    auto dep = spawn_dep(make_config(R"({
+      "idempotency": "idempotent",
+      "retry": {"max_attempts": 4, "backoff": {"kind": "exponential",
+                "jitter": "none", "base": "100ms", "multiplier": 2}}})"));
+    for (int i = 0; i < 3; ++i)
+      transport.push(status_result(500));
+    transport.push(success_result("ok"));
+    auto t0 = now();
+    call(dep, make_call(1));
+    advance_time(seconds(2));
+    CHECK(attempt_offsets_ms(t0)
+          == std::vector<std::int64_t>{0, 100, 300, 700});
+    REQUIRE(caller.replies().size() == 1);
+    CHECK(caller.replies()[0].ok);
+  }
+  SECTION("a server retry-after is honoured exactly") {
+    auto dep = spawn_dep(make_config(exact_retry));
+    transport.push(class_result(failure_class::overloaded, milliseconds(750)));
+    transport.push(success_result("ok"));
+    auto t0 = now();
+    call(dep, make_call(1));
+    advance_time(seconds(1));
+    CHECK(attempt_offsets_ms(t0) == std::vector<std::int64_t>{0, 750});
+  }
+}
+
+TEST_CASE_METHOD(fixture, "exhausted retries reply once with do-not-retry",
+                 "[actors][dependency]") {
+  auto dep = spawn_dep(make_config(exact_retry));
+  for (int i = 0; i < 3; ++i)
+    transport.push(status_result(502));
+  call(dep, make_call(1));
+  advance_time(seconds(1));
+  auto replies = caller.replies();
+  REQUIRE(replies.size() == 1);
+  CHECK_FALSE(replies[0].ok);
+  CHECK(replies[0].cls == failure_class::transient);
+  CHECK(replies[0].attempts == 3);
+  CHECK_FALSE(replies[0].may_retry);
+  CHECK(transport.attempts().size() == 3);
+}
+
+TEST_CASE_METHOD(fixture, "a persistent failure is not retried",
+                 "[actors][dependency]") {
+  auto dep = spawn_dep(make_config(exact_retry));
+  transport.push(status_result(404));
+  call(dep, make_call(1));
+  advance_time(seconds(1));
+  REQUIRE(caller.replies().size() == 1);
+  CHECK(caller.replies()[0].cls == failure_class::persistent);
+  CHECK(transport.attempts().size() == 1);
+}
+
+TEST_CASE_METHOD(fixture, "an unsafe operation is retried only when it never executed",
+                 "[actors][dependency]") {
+  auto dep = spawn_dep(make_config(R"({"idempotency": "unsafe",
+    "retry": {"max_attempts": 3, "backoff": {"kind": "constant",
+              "jitter": "none", "base": "10ms"}}})"));
+  transport.push(error_result(transport_error::connection_refused));
+  transport.push(error_result(transport_error::connection_reset));
+  call(dep, make_call(1));
+  advance_time(seconds(1));
+  CHECK(transport.attempts().size() == 2);
+  REQUIRE(caller.replies().size() == 1);
+  CHECK_FALSE(caller.replies()[0].ok);
+}
+
+TEST_CASE_METHOD(fixture, "the per-attempt timeout fails a silent attempt and retries it",
+                 "[actors][dependency]") {
+  auto dep = spawn_dep(make_config(R"({"idempotency": "idempotent",
+    "retry": {"max_attempts": 2, "per_attempt_timeout": "200ms",
+              "backoff": {"kind": "constant", "jitter": "none", "base": "50ms"}}})"));
+  transport.push_hold();
+  transport.push(success_result("second"));
+  auto t0 = now();
+  call(dep, make_call(1));
+  advance_time(milliseconds(199));
+  CHECK(caller.replies().empty());
+  advance_time(milliseconds(1));
+  // The transport was told the first attempt is no longer wanted.
+  CHECK(transport.cancelled().size() == 1);
+  advance_time(milliseconds(50));
+  CHECK(attempt_offsets_ms(t0) == std::vector<std::int64_t>{0, 250});
+  REQUIRE(caller.replies().size() == 1);
+  CHECK(caller.replies()[0].payload == "second");
+  // A late answer to the abandoned attempt is dropped: still one reply.
+  transport.answer(transport.attempts()[0].request.attempt_id,
+                   success_result("late"));
+  run();
+  CHECK(caller.replies().size() == 1);
+}
+
+TEST_CASE_METHOD(fixture, "a deadline stops retries that could not finish in time",
+                 "[actors][dependency]") {
+  auto dep = spawn_dep(make_config(R"({"idempotency": "idempotent",
+    "retry": {"max_attempts": 10,
+              "backoff": {"kind": "constant", "jitter": "none", "base": "100ms"}}})"));
+  for (int i = 0; i < 10; ++i)
+    transport.push(status_result(500));
+  auto t0 = now();
+  auto req = make_call(1);
+  req.deadline_ns = to_wire_time(t0 + milliseconds(250));
+  call(dep, std::move(req));
+  advance_time(seconds(1));
+  CHECK(attempt_offsets_ms(t0) == std::vector<std::int64_t>{0, 100, 200});
+  REQUIRE(caller.replies().size() == 1);
+  CHECK(caller.replies()[0].cls == failure_class::transient);
+  CHECK(caller.replies()[0].message == "deadline");
+  CHECK(caller[0].at == t0 + milliseconds(200));
+}
+
+TEST_CASE_METHOD(fixture, "an attempt in flight when the deadline passes ends the call then",
+                 "[actors][dependency]") {
+  auto dep = spawn_dep(make_config(exact_retry));
+  transport.push_hold();
+  auto t0 = now();
+  auto req = make_call(1);
+  req.deadline_ns = to_wire_time(t0 + milliseconds(300));
+  call(dep, std::move(req));
+  advance_time(seconds(2));
+  REQUIRE(caller.replies().size() == 1);
+  CHECK(caller.replies()[0].cls == failure_class::deadline_exceeded);
+  CHECK(caller[0].at == t0 + milliseconds(300));
+}
+
+TEST_CASE_METHOD(fixture, "the breaker opens at its threshold, rejects, probes and closes",
+                 "[actors][dependency]") {
+  auto dep = spawn_dep(make_config(R"({"idempotency": "idempotent",
+    "retry": {"enabled": false},
+    "breaker": {"window_size": 4, "minimum_calls": 4,
+                "failure_rate_threshold": 50, "open_duration": "5s",
+                "half_open_probes": 1}})"));
+  // Two successes, then two failures: 50% of 4 calls trips the breaker.
+  transport.push(success_result("a"));
+  transport.push(success_result("b"));
+  transport.push(status_result(500));
+  for (std::uint64_t i = 1; i <= 3; ++i)
+    call(dep, make_call(i));
+  CHECK(transport.attempts().size() == 3);
+  transport.push(status_result(500));
+  call(dep, make_call(4)); // the 4th call trips it
+  CHECK(transport.attempts().size() == 4);
+  call(dep, make_call(5)); // rejected without an attempt
+  CHECK(transport.attempts().size() == 4);
+  auto replies = caller.replies();
+  REQUIRE(replies.size() == 5);
+  CHECK(replies[4].cls == failure_class::rejected_locally);
+  CHECK(replies[4].attempts == 0);
+  // Still open just before the open duration ends.
+  advance_time(milliseconds(4999));
+  call(dep, make_call(6));
+  CHECK(transport.attempts().size() == 4);
+  // After it, one probe goes through; its success closes the breaker.
+  advance_time(milliseconds(1));
+  transport.push(success_result("probe"));
+  call(dep, make_call(7));
+  CHECK(transport.attempts().size() == 5);
+  transport.push(success_result("closed"));
+  call(dep, make_call(8));
+  CHECK(transport.attempts().size() == 6);
+  replies = caller.replies();
+  REQUIRE(replies.size() == 8);
+  CHECK(replies[6].ok);
+  CHECK(replies[7].payload == "closed");
+}
+
+TEST_CASE_METHOD(fixture, "stale cache is served when the live call fails",
+                 "[actors][dependency]") {
+  auto dep = spawn_dep(make_config(R"({"idempotency": "idempotent",
+    "retry": {"enabled": false},
+    "cache": {"enabled": true, "ttl": "1s", "stale_if_error": "1m"},
+    "fallback": [{"kind": "stale_cache"}]})"));
+  transport.push(success_result("v1"));
+  call(dep, make_call(1));
+  // Fresh: served from the cache without an attempt.
+  call(dep, make_call(2));
+  CHECK(transport.attempts().size() == 1);
+  advance_time(seconds(2));
+  transport.push(status_result(500));
+  call(dep, make_call(3));
+  auto replies = caller.replies();
+  REQUIRE(replies.size() == 3);
+  CHECK(replies[1].source == reply_source::fresh_cache);
+  CHECK(replies[1].payload == "v1");
+  CHECK(replies[2].ok);
+  CHECK(replies[2].source == reply_source::stale_cache);
+  CHECK(replies[2].payload == "v1");
+}
+
+TEST_CASE_METHOD(fixture, "the fallback chain is walked in order",
+                 "[actors][dependency]") {
+  SECTION("no stale value: the static value answers") {
+    auto dep = spawn_dep(make_config(R"({"idempotency": "idempotent",
+      "retry": {"enabled": false},
+      "cache": {"enabled": true, "ttl": "1s", "stale_if_error": "1m"},
+      "fallback": [{"kind": "stale_cache"}, {"kind": "static", "value": "S"}]})"));
+    transport.push(status_result(500));
+    call(dep, make_call(1));
+    REQUIRE(caller.replies().size() == 1);
+    CHECK(caller.replies()[0].source == reply_source::static_fallback);
+    CHECK(caller.replies()[0].payload == "S");
+  }
+  SECTION("a step limited to other classes is skipped") {
+    auto dep = spawn_dep(make_config(R"({"idempotency": "idempotent",
+      "retry": {"enabled": false},
+      "fallback": [{"kind": "static", "value": "P", "on": ["persistent"]},
+                   {"kind": "static", "value": "T"}]})"));
+    transport.push(status_result(500));
+    call(dep, make_call(1));
+    REQUIRE(caller.replies().size() == 1);
+    CHECK(caller.replies()[0].payload == "T");
+  }
+  SECTION("an alternate dependency answers, then a static value if it fails too") {
+    auto alt_transport = scripted_transport::spawn(sys);
+    dependency_options alt_opts;
+    alt_opts.config = make_config(R"({"idempotency": "idempotent",
+                                      "retry": {"enabled": false}})");
+    alt_opts.config.name = "alt";
+    alt_opts.transport = alt_transport.handle();
+    auto alt = spawn_dependency(sys, std::move(alt_opts));
+    spawned.push_back(caf::actor_cast<caf::actor>(alt));
+    spawned.push_back(alt_transport.handle());
+    auto full = parse_bulwark_config(R"({"dependencies": {
+      "dep": {"idempotency": "idempotent", "retry": {"enabled": false},
+              "fallback": [{"kind": "alternate", "dependency": "alt"},
+                           {"kind": "static", "value": "S"}]},
+      "alt": {}}})");
+    REQUIRE(full.ok());
+    auto dep = spawn_dep(*full.config->find("dep"),
+                         {{"alt", caf::actor_cast<caf::actor>(alt)}});
+    transport.push(status_result(500));
+    alt_transport.push(success_result("from alt"));
+    call(dep, make_call(1));
+    transport.push(status_result(500));
+    alt_transport.push(status_result(500));
+    call(dep, make_call(2));
+    auto replies = caller.replies();
+    REQUIRE(replies.size() == 2);
+    CHECK(replies[0].source == reply_source::alternate);
+    CHECK(replies[0].payload == "from alt");
+    CHECK(replies[1].source == reply_source::static_fallback);
+    caf::anon_send_exit(alt, caf::exit_reason::user_shutdown);
+    caf::anon_send_exit(alt_transport.handle(), caf::exit_reason::user_shutdown);
+  }
+}
+
+TEST_CASE_METHOD(fixture, "a dead transport fails its attempts at once, none hangs",
+                 "[actors][dependency]") {
+  auto dep = spawn_dep(make_config(R"({"idempotency": "idempotent",
+    "retry": {"max_attempts": 3, "per_attempt_timeout": "10s",
+              "backoff": {"kind": "constant", "jitter": "none", "base": "1ms"}},
+    "fallback": [{"kind": "static", "value": "degraded"}]})"));
+  transport.push_hold();
+  transport.push_hold();
+  call(dep, make_call(1));
+  call(dep, make_call(2));
+  CHECK(transport.attempts().size() == 2);
+  caf::anon_send_exit(transport.handle(), caf::exit_reason::kill);
+  run();
+  advance_time(milliseconds(10)); // the backoffs, far below the timeout
+  auto replies = caller.replies();
+  REQUIRE(replies.size() == 2);
+  for (auto& r : replies) {
+    CHECK(r.ok);
+    CHECK(r.source == reply_source::static_fallback);
+    CHECK(r.attempts == 3);
+  }
+  // A replacement transport is used from then on.
+  auto fresh = scripted_transport::spawn(sys);
+  spawned.push_back(fresh.handle());
+  fresh.push(success_result("back"));
+  caf::anon_send(dep, transport_atom::value, fresh.handle());
+  run();
+  call(dep, make_call(3));
+  REQUIRE(caller.replies().size() == 3);
+  CHECK(caller.replies()[2].payload == "back");
+  caf::anon_send_exit(fresh.handle(), caf::exit_reason::user_shutdown);
+}
+
+TEST_CASE_METHOD(fixture, "a config reload applies to new calls, not to calls in flight",
+                 "[actors][dependency]") {
+  auto dep = spawn_dep(make_config(exact_retry));
+  transport.push_hold();
+  call(dep, make_call(1));
+  // Reload: no retries any more.
+  caller.send(dep, config_atom::value,
+              std::string{R"({"dependencies": {"dep": {"idempotency": "idempotent",
+                              "retry": {"enabled": false}}}})"});
+  run();
+  auto acks = caller.collect<config_atom, std::vector<std::string>>();
+  REQUIRE(acks.size() == 1);
+  CHECK(std::get<1>(acks[0]).empty());
+  // The call in flight still retries under its old config.
+  transport.answer_oldest(status_result(500));
+  transport.push(success_result("retried"));
+  run();
+  advance_time(milliseconds(100));
+  REQUIRE(caller.replies().size() == 1);
+  CHECK(caller.replies()[0].payload == "retried");
+  // A new call does not retry.
+  transport.push(status_result(500));
+  call(dep, make_call(2));
+  advance_time(seconds(1));
+  REQUIRE(caller.replies().size() == 2);
+  CHECK_FALSE(caller.replies()[1].ok);
+  CHECK(caller.replies()[1].attempts == 1);
+}
+
+TEST_CASE_METHOD(fixture, "an invalid config is rejected with every error and changes nothing",
+                 "[actors][dependency]") {
+  auto dep = spawn_dep(make_config(exact_retry));
+  caller.send(dep, config_atom::value,
+              std::string{R"({"dependencies": {"dep": {"retry": {"max_attempts": 0},
+                              "bogus": 1}}})"});
+  caller.send(dep, config_atom::value, std::string{R"({"dependencies": {"other": {}}})"});
+  caller.send(dep, config_atom::value, std::string{"not json"});
+  run();
+  auto acks = caller.collect<config_atom, std::vector<std::string>>();
+  REQUIRE(acks.size() == 3);
+  CHECK(std::get<1>(acks[0])
+        == std::vector<std::string>{
+          "/dependencies/dep/bogus: unknown key (allowed: idempotency, "
+          "default_timeout, operations, classification, retry, budget, breaker, "
+          "bulkhead, cache, hedge, fallback, journeys)",
+          "/dependencies/dep/retry/max_attempts: must be between 1 and 10 (got: 0)"});
+  CHECK(std::get<1>(acks[1])
+        == std::vector<std::string>{"/dependencies/dep: is required (this actor "
+                                    "serves dependency \"dep\")"});
+  REQUIRE(std::get<1>(acks[2]).size() == 1);
+  // Behaviour unchanged: still three attempts.
+  for (int i = 0; i < 3; ++i)
+    transport.push(status_result(500));
+  call(dep, make_call(1));
+  advance_time(seconds(1));
+  REQUIRE(caller.replies().size() == 1);
+  CHECK(caller.replies()[0].attempts == 3);
+}
+
+TEST_CASE_METHOD(fixture, "malformed requests get a clear classified failure",
+                 "[actors][dependency]") {
+  auto dep = spawn_dep(make_config(exact_retry));
+  call(dep, make_call(1, ""));
+  auto past = make_call(2);
+  past.deadline_ns = to_wire_time(now() - milliseconds(1));
+  call(dep, std::move(past));
+  auto bad_crit = make_call(3);
+  bad_crit.crit = static_cast<criticality>(9);
+  call(dep, std::move(bad_crit));
+  auto replies = caller.replies();
+  REQUIRE(replies.size() == 3);
+  CHECK(replies[0].cls == failure_class::persistent);
+  CHECK(replies[0].message == "invalid request: empty operation");
+  CHECK(replies[1].cls == failure_class::deadline_exceeded);
+  CHECK(replies[1].message == "invalid request: deadline already passed");
+  CHECK(replies[2].cls == failure_class::persistent);
+  CHECK(replies[2].message == "invalid request: unknown criticality");
+  CHECK(transport.attempts().empty());
+}
+
+TEST_CASE_METHOD(fixture, "a hedge fires at its delay and the first success wins",
+                 "[actors][dependency]") {
+  auto dep = spawn_dep(make_config(R"({"idempotency": "idempotent",
+    "hedge": {"enabled": true, "delay_kind": "fixed", "delay": "50ms"}})"));
+  transport.push_hold();
+  transport.push(success_result("hedge"), milliseconds(5));
+  auto t0 = now();
+  call(dep, make_call(1));
+  advance_time(milliseconds(49));
+  CHECK(transport.attempts().size() == 1);
+  advance_time(milliseconds(1));
+  CHECK(transport.attempts().size() == 2);
+  advance_time(milliseconds(5));
+  auto replies = caller.replies();
+  REQUIRE(replies.size() == 1);
+  CHECK(replies[0].hedge_won);
+  CHECK(replies[0].payload == "hedge");
+  CHECK(replies[0].attempts == 2);
+  CHECK(caller[0].at == t0 + milliseconds(55));
+  // The loser was told to stop; its late answer is dropped.
+  CHECK(transport.cancelled().size() == 1);
+  transport.answer_oldest(success_result("late"));
+  run();
+  CHECK(caller.replies().size() == 1);
+}
+
+TEST_CASE_METHOD(fixture, "an unsafe operation is never hedged",
+                 "[actors][dependency]") {
+  auto dep = spawn_dep(make_config(R"({"idempotency": "keyed",
+    "operations": {"charge": {"idempotency": "keyed"}},
+    "hedge": {"enabled": true, "delay_kind": "fixed", "delay": "50ms"}})"));
+  // keyed operations hedge; the dependency is configured for keyed only, so
+  // an unsafe operation cannot even be configured (see the config tests).
+  transport.push_hold();
+  transport.push(success_result("x"));
+  call(dep, make_call(1, "charge"));
+  advance_time(milliseconds(50));
+  CHECK(transport.attempts().size() == 2);
+  CHECK(transport.attempts()[0].request.idempotency_key
+        == transport.attempts()[1].request.idempotency_key);
+}
+
+TEST_CASE_METHOD(fixture, "a concurrency limit queues, then sheds",
+                 "[actors][dependency]") {
+  auto dep = spawn_dep(make_config(R"({"idempotency": "idempotent",
+    "retry": {"enabled": false},
+    "bulkhead": {"max_concurrent": 1, "max_queue": 1, "max_queue_wait": "100ms",
+                 "critical_reserve": 0}})"));
+  transport.push_hold();
+  transport.push(success_result("second"));
+  call(dep, make_call(1)); // runs
+  call(dep, make_call(2)); // queued
+  call(dep, make_call(3)); // queue full: rejected
+  auto sheddable = make_call(4);
+  sheddable.crit = criticality::sheddable;
+  call(dep, std::move(sheddable)); // never queues
+  auto replies = caller.replies();
+  REQUIRE(replies.size() == 2);
+  CHECK(replies[0].id == 3);
+  CHECK(replies[0].cls == failure_class::rejected_locally);
+  CHECK(replies[1].id == 4);
+  CHECK(replies[1].cls == failure_class::rejected_locally);
+  // The first finishes, the queued one gets the slot.
+  transport.answer_oldest(success_result("first"));
+  run();
+  replies = caller.replies();
+  REQUIRE(replies.size() == 4);
+  CHECK(replies[2].id == 1);
+  CHECK(replies[3].id == 2);
+  CHECK(replies[3].payload == "second");
+}
+
+TEST_CASE_METHOD(fixture, "a queued call that waits too long is rejected",
+                 "[actors][dependency]") {
+  auto dep = spawn_dep(make_config(R"({"idempotency": "idempotent",
+    "bulkhead": {"max_concurrent": 1, "max_queue": 4, "max_queue_wait": "100ms",
+                 "critical_reserve": 0}})"));
+  transport.push_hold();
+  call(dep, make_call(1));
+  auto t0 = now();
+  call(dep, make_call(2));
+  advance_time(milliseconds(100));
+  auto replies = caller.replies();
+  REQUIRE(replies.size() == 1);
+  CHECK(replies[0].id == 2);
+  CHECK(replies[0].cls == failure_class::rejected_locally);
+  CHECK(caller[0].at == t0 + milliseconds(100));
+}
+
+TEST_CASE_METHOD(fixture, "journeys record each step and can be fetched as JSON",
+                 "[actors][dependency]") {
+  auto dep = spawn_dep(make_config(exact_retry));
+  transport.push(status_result(500));
+  transport.push(success_result("ok"));
+  auto req = make_call(1);
+  req.journey_id = 4242;
+  call(dep, std::move(req));
+  advance_time(milliseconds(100));
+  caller.send(dep, journey_atom::value, std::uint64_t{4242});
+  caller.send(dep, journey_atom::value, std::uint64_t{1});
+  run();
+  auto answers = caller.collect<journey_atom, std::string>();
+  REQUIRE(answers.size() == 2);
+  auto doc = boost::json::parse(std::get<1>(answers[0]));
+  CHECK(doc.at("id").as_int64() == 4242);
+  std::vector<std::string> kinds;
+  for (auto& e : doc.at("entries").as_array())
+    kinds.emplace_back(e.at("event").as_string());
+  CHECK(kinds
+        == std::vector<std::string>{"admitted", "attempt_started",
+                                    "attempt_ended", "backoff_scheduled",
+                                    "attempt_started", "attempt_ended",
+                                    "replied"});
+  CHECK(std::get<1>(answers[1]).empty());
+}
+
+TEST_CASE_METHOD(fixture, "stats count what happened", "[actors][dependency]") {
+  auto dep = spawn_dep(make_config(exact_retry));
+  transport.push(status_result(500));
+  transport.push(success_result("ok"));
+  call(dep, make_call(1));
+  advance_time(milliseconds(100));
+  caller.send(dep, stats_atom::value);
+  run();
+  auto answers = caller.collect<stats_atom, std::string>();
+  REQUIRE(answers.size() == 1);
+  auto doc = boost::json::parse(std::get<1>(answers[0]));
+  CHECK(doc.at("requests").to_number<std::uint64_t>() == 1);
+  CHECK(doc.at("attempts").to_number<std::uint64_t>() == 2);
+  CHECK(doc.at("retries").to_number<std::uint64_t>() == 1);
+  CHECK(doc.at("replies_ok").to_number<std::uint64_t>() == 1);
+  CHECK(doc.at("in_flight").to_number<std::uint64_t>() == 0);
+}
+
+TEST_CASE_METHOD(fixture, "every request gets exactly one reply under random faults",
+                 "[actors][dependency]") {
+  // Random configs, random transport behaviour (success, 5xx, 429 with
+  // retry-after, 404, refused, silence, delays), random arrival times.
+  for (std::uint64_t seed = 1; seed <= 60; ++seed) {
+    INFO("seed " << seed);
+    rng gen{seed};
+    auto t = scripted_transport::spawn(sys);
+    auto pick = [&](std::initializer_list<const char*> xs) {
+      return std::string{*(xs.begin() + gen.below(xs.size()))};
+    };
+    auto cfg_text = "{\"idempotency\": \"" + pick({"idempotent", "keyed", "unsafe"})
+                    + "\", \"retry\": {\"max_attempts\": "
+                    + std::to_string(1 + gen.below(4))
+                    + ", \"per_attempt_timeout\": \"" + pick({"20ms", "200ms"})
+                    + "\", \"backoff\": {\"base\": \"5ms\", \"jitter\": \""
+                    + pick({"none", "full", "equal", "decorrelated"}) + "\"}}"
+                    + ", \"breaker\": {\"window_size\": 10, \"minimum_calls\": 5, "
+                      "\"open_duration\": \"50ms\"}"
+                    + ", \"bulkhead\": {\"max_concurrent\": "
+                    + std::to_string(1 + gen.below(8))
+                    + ", \"max_queue\": 4, \"max_queue_wait\": \"30ms\"}"
+                    + ", \"cache\": {\"enabled\": " + pick({"true", "false"})
+                    + ", \"ttl\": \"10ms\", \"stale_if_error\": \"1s\", "
+                      "\"stale_while_revalidate\": \"5ms\"}"
+                    + ", \"fallback\": "
+                    + pick({"[]", "[{\"kind\": \"stale_cache\"}]",
+                            "[{\"kind\": \"static\", \"value\": \"S\"}]"})
+                    + "}";
+    auto cfg = make_config(cfg_text);
+    if (cfg.repeat != idempotency::unsafe && gen.below(2) == 0) {
+      cfg.hedge.enabled = true;
+      cfg.hedge.delay_kind = hedge_delay_kind::fixed;
+      cfg.hedge.delay = milliseconds(3);
+    }
+    dependency_options opts;
+    opts.config = cfg;
+    opts.config.name = "dep";
+    opts.transport = t.handle();
+    opts.seed = seed;
+    auto dep = spawn_dependency(sys, std::move(opts));
+    for (int i = 0; i < 400; ++i) {
+      switch (gen.below(8)) {
+        case 0:
+        case 1:
+        case 2:
+          t.push(success_result("v" + std::to_string(i)),
+                 milliseconds(gen.below(30)));
+          break;
+        case 3:
+          t.push(status_result(503), milliseconds(gen.below(5)));
+          break;
+        case 4:
+          t.push(class_result(failure_class::overloaded,
+                              milliseconds(gen.below(20))));
+          break;
+        case 5:
+          t.push(status_result(404));
+          break;
+        case 6:
+          t.push(error_result(transport_error::connection_refused));
+          break;
+        case 7:
+          t.push_hold();
+          break;
+      }
+    }
+    t.script().set_default_answer(success_result("d"));
+    auto p = make_probe();
+    const std::uint64_t calls = 60;
+    for (std::uint64_t id = 1; id <= calls; ++id) {
+      call_request req = make_call(id, "op", "k" + std::to_string(gen.below(5)));
+      req.crit = static_cast<criticality>(gen.below(3));
+      if (gen.below(3) == 0)
+        req.deadline_ns = to_wire_time(now() + milliseconds(1 + gen.below(100)));
+      p.send(dep, call_atom::value, std::move(req));
+      advance_time(milliseconds(gen.below(4)));
+    }
+    advance_time(seconds(10));
+    std::map<std::uint64_t, int> count;
+    for (auto& r : p.replies())
+      ++count[r.id];
+    CHECK(count.size() == calls);
+    for (auto& [id, n] : count) {
+      INFO("call " << id);
+      CHECK(n == 1);
+    }
+    caf::anon_send_exit(dep, caf::exit_reason::user_shutdown);
+    caf::anon_send_exit(t.handle(), caf::exit_reason::user_shutdown);
+    run();
+  }
+}
