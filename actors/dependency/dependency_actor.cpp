@@ -71,8 +71,6 @@ enum class call_phase : std::uint8_t {
   alternate,  // waiting for an alternate dependency's answer
 };
 
-using reply_promise = caf::typed_response_promise<reply_atom, call_reply>;
-
 struct call_slot {
   std::uint32_t generation = 0;
   call_phase phase = call_phase::free;
@@ -81,7 +79,11 @@ struct call_slot {
   bool retried = false;
   bool hedge_won = false;
   call_request req;
-  reply_promise rp;
+  // Where the one reply goes: the sender and the id of its message (a
+  // request's response id, or an ordinary message for the send form).
+  // Cheaper than a response_promise, which copies its forwarding stack.
+  caf::strong_actor_ptr reply_to;
+  caf::message_id reply_mid;
   std::shared_ptr<const dependency_config> cfg; // the config it started under
   idempotency repeat = idempotency::unsafe;
   std::string cache_key; // empty: not cacheable
@@ -122,6 +124,11 @@ struct dependency_state {
   std::uint32_t journey_sample = 64;
   std::uint64_t journey_counter = 0;
   std::uint64_t completed = 0;
+
+  // The hedge delay from the latency quantile, recomputed at most once per
+  // millisecond: a quantile query scans the histogram, a call must not.
+  duration hedge_delay_cached{0};
+  time_point hedge_delay_until = time_point::min();
 
   std::vector<call_slot> slots;
   std::vector<std::uint32_t> free_slots;
@@ -170,7 +177,7 @@ struct dependency_state {
     s.phase = call_phase::free;
     ++s.generation;
     s.cfg.reset();
-    s.rp = reply_promise{};
+    s.reply_to.reset();
     s.trip.reset();
     s.req.payload.clear();
     s.req.payload.shrink_to_fit();
@@ -281,9 +288,19 @@ struct dependency_state {
 
   // -- calls ---------------------------------------------------------------------
 
-  reply_promise on_call(call_request& req) {
+  void reply(const caf::strong_actor_ptr& to, caf::message_id mid,
+             call_reply r) {
+    if (to)
+      to->enqueue(caf::make_mailbox_element(caf::strong_actor_ptr{self->ctrl()},
+                                            mid.response_id(), {},
+                                            reply_atom::value, std::move(r)),
+                  self->context());
+  }
+
+  void on_call(call_request& req) {
     auto n = now();
-    auto rp = self->make_response_promise<reply_atom, call_reply>();
+    auto& to = self->current_sender();
+    auto mid = self->current_message_id();
     ++stats().requests;
     // Malformed requests get a classified failure, never silence.
     const char* invalid = nullptr;
@@ -293,9 +310,8 @@ struct dependency_state {
       invalid = "invalid request: unknown criticality";
     if (invalid != nullptr) {
       ++stats().invalid;
-      rp.deliver(reply_atom::value,
-                 failure_reply(req, failure_class::persistent, invalid, 0));
-      return rp;
+      reply(to, mid, failure_reply(req, failure_class::persistent, invalid, 0));
+      return;
     }
     auto deadline = req.deadline_ns == no_deadline_ns
                       ? bulwark::deadline::after(n, cfg->default_timeout).at
@@ -304,22 +320,19 @@ struct dependency_state {
       ++stats().failures_by_class[static_cast<int>(
         failure_class::deadline_exceeded)];
       ++stats().replies_failed;
-      rp.deliver(reply_atom::value,
-                 failure_reply(req, failure_class::deadline_exceeded,
-                               "invalid request: deadline already passed", 0));
-      return rp;
+      reply(to, mid,
+            failure_reply(req, failure_class::deadline_exceeded,
+                          "invalid request: deadline already passed", 0));
+      return;
     }
     auto idx = alloc_slot();
     auto& s = slots[idx];
     s.phase = call_phase::attempting;
     s.has_caller = true;
-    s.rp = std::move(rp);
+    s.reply_to = to;
+    s.reply_mid = mid;
     s.req = std::move(req);
     start_call(idx, deadline, n);
-    return s.has_caller && slots[idx].generation == s.generation
-               && s.phase != call_phase::free
-             ? s.rp
-             : reply_promise{};
   }
 
   void start_call(std::uint32_t idx, time_point deadline, time_point n) {
@@ -466,8 +479,16 @@ struct dependency_state {
     s.hedge_at = never;
     auto& c = *s.cfg;
     if (c.hedge.enabled && pol->hedge.should_hedge(0, s.repeat))
-      s.hedge_at = n + pol->hedge.hedge_delay(1, n);
+      s.hedge_at = n + hedge_delay(n);
     send_attempt(idx, n, false);
+  }
+
+  duration hedge_delay(time_point n) {
+    if (n >= hedge_delay_until) {
+      hedge_delay_cached = pol->hedge.hedge_delay(1, n);
+      hedge_delay_until = n + milliseconds(1);
+    }
+    return hedge_delay_cached;
   }
 
   void send_attempt(std::uint32_t idx, time_point n, bool hedge) {
@@ -532,7 +553,7 @@ struct dependency_state {
     }
     ++s.hedges_round;
     if (pol->hedge.should_hedge(s.hedges_round, s.repeat))
-      s.hedge_at = s.round_start + pol->hedge.hedge_delay(s.hedges_round + 1, n);
+      s.hedge_at = s.round_start + hedge_delay(n) * (s.hedges_round + 1);
     send_attempt(idx, n, true);
   }
 
@@ -822,7 +843,7 @@ struct dependency_state {
     }
     bool had_limit = s.holds_limit;
     if (s.has_caller)
-      s.rp.deliver(reply_atom::value, std::move(r));
+      reply(s.reply_to, s.reply_mid, std::move(r));
     release_slot(idx);
     if (had_limit)
       admit_next(pol->limit.release(n), n);
@@ -917,6 +938,7 @@ struct dependency_state {
     auto n = now();
     pol->reconfigure(*next, n);
     cfg = std::move(next);
+    hedge_delay_until = time_point::min();
     ++stats().config_applied;
     // A larger limit may admit queued calls.
     while (auto id = pol->limit.try_dequeue(n))
@@ -965,8 +987,14 @@ dependency_impl(dependency_actor::stateful_pointer<dependency_state> self,
     if (st.transport && dm.source == st.transport.address())
       st.on_transport_down(st.now());
   });
+  // CAF 0.17 tries handlers in order: the two hot messages come first.
   return {
-    [self](call_atom, call_request& req) { return self->state.on_call(req); },
+    [self](result_atom, attempt_result& r) { self->state.on_result(r); },
+    [self](call_atom, call_request& req) -> caf::delegated<reply_atom, call_reply> {
+      // Answered later (or right away) by `reply`, exactly once.
+      self->state.on_call(req);
+      return {};
+    },
     [self](config_atom, std::string& text)
       -> caf::result<config_atom, std::vector<std::string>> {
       return {config_atom::value, self->state.apply_config(text)};
@@ -991,7 +1019,6 @@ dependency_impl(dependency_actor::stateful_pointer<dependency_state> self,
       if (st.transport)
         self->monitor(st.transport);
     },
-    [self](result_atom, attempt_result& r) { self->state.on_result(r); },
     [self](reply_atom, call_reply& r) { self->state.on_alternate_reply(r); },
     [self](tick_atom) { self->state.on_tick(); },
   };

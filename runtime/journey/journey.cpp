@@ -37,7 +37,7 @@ journey::journey(const journey& other) noexcept
     level_(other.level_),
     failed_(other.failed_),
     degraded_(other.degraded_) {
-  std::copy_n(other.entries_.data(), size_, entries_.data());
+  std::copy_n(other.data(), size_, data());
 }
 
 journey& journey::operator=(const journey& other) noexcept {
@@ -51,66 +51,9 @@ journey& journey::operator=(const journey& other) noexcept {
     level_ = other.level_;
     failed_ = other.failed_;
     degraded_ = other.degraded_;
-    std::copy_n(other.entries_.data(), size_, entries_.data());
+    std::copy_n(other.data(), size_, data());
   }
   return *this;
-}
-
-namespace {
-
-bool well_formed(const journey_event& e, std::uint8_t level) noexcept {
-  switch (e.kind) {
-    case journey_event_kind::attempt_started:
-    case journey_event_kind::hedge_started:
-      return e.attempt >= 1 && e.level == 0;
-    case journey_event_kind::attempt_ended:
-      return e.attempt >= 1 && e.has_outcome && e.level == 0;
-    case journey_event_kind::replied:
-      return e.has_outcome && e.level == 0;
-    case journey_event_kind::escalated:
-      // The ladder only goes up: 2 dependency, 3 supervisor, 4 upstream.
-      return e.level >= 2 && e.level <= 4 && e.level >= level;
-    default:
-      return e.level == 0;
-  }
-}
-
-} // namespace
-
-bool journey::record(time_point now, const journey_event& e) noexcept {
-  journey_state to;
-  if (!journey_next(state_, e.kind, to) || !well_formed(e, level_))
-    return false;
-  auto from = state_;
-  state_ = to;
-  if (e.kind == journey_event_kind::escalated)
-    level_ = e.level;
-  attempts_ = std::max(attempts_, e.attempt);
-  if (e.kind == journey_event_kind::replied) {
-    failed_ = !e.success;
-    degraded_ = e.success && e.has_source && is_degraded(e.source);
-  }
-  // The last slot is reserved for `replied`, which ends every journey, so the
-  // final outcome survives however long the journey got.
-  if (e.kind != journey_event_kind::replied && size_ + 1 >= capacity) {
-    ++dropped_;
-    return true;
-  }
-  auto& entry = entries_[size_++];
-  entry.at = now;
-  entry.latency = e.has_outcome ? e.latency : duration{0};
-  entry.attempt = e.attempt;
-  entry.kind = e.kind;
-  entry.from = from;
-  entry.to = to;
-  entry.who = e.who;
-  entry.level = e.level;
-  entry.has_outcome = e.has_outcome;
-  entry.success = e.has_outcome && e.success;
-  entry.cls = e.cls;
-  entry.has_source = e.has_source;
-  entry.source = e.source;
-  return true;
 }
 
 namespace {

@@ -9,6 +9,7 @@
 // final `replied`, whose slot is always kept free.
 #pragma once
 
+#include <algorithm>
 #include <array>
 #include <cstddef>
 #include <cstdint>
@@ -191,7 +192,7 @@ public:
   std::uint32_t dropped() const noexcept { return dropped_; }
 
   journey_entries entries() const noexcept {
-    return journey_entries{entries_.data(), size_};
+    return journey_entries{data(), size_};
   }
 
 private:
@@ -204,8 +205,76 @@ private:
   std::uint8_t level_ = 1;
   bool failed_ = false;
   bool degraded_ = false;
-  std::array<journey_entry, capacity> entries_;
+  // Raw storage: journey_entry's time_point members would otherwise be
+  // zeroed for all `capacity` slots on every construction (once per call).
+  union slot {
+    slot() noexcept {}
+    journey_entry value;
+  };
+  static_assert(sizeof(slot) == sizeof(journey_entry));
+  std::array<slot, capacity> entries_;
+
+  journey_entry* data() noexcept { return &entries_[0].value; }
+  const journey_entry* data() const noexcept { return &entries_[0].value; }
 };
+
+namespace detail {
+
+inline bool journey_well_formed(const journey_event& e, std::uint8_t level) noexcept {
+  switch (e.kind) {
+    case journey_event_kind::attempt_started:
+    case journey_event_kind::hedge_started:
+      return e.attempt >= 1 && e.level == 0;
+    case journey_event_kind::attempt_ended:
+      return e.attempt >= 1 && e.has_outcome && e.level == 0;
+    case journey_event_kind::replied:
+      return e.has_outcome && e.level == 0;
+    case journey_event_kind::escalated:
+      // The ladder only goes up: 2 dependency, 3 supervisor, 4 upstream.
+      return e.level >= 2 && e.level <= 4 && e.level >= level;
+    default:
+      return e.level == 0;
+  }
+}
+
+} // namespace detail
+
+// Inline: it runs several times per call on the dependency actor's hot path.
+inline bool journey::record(time_point now, const journey_event& e) noexcept {
+  journey_state to;
+  if (!journey_next(state_, e.kind, to) || !detail::journey_well_formed(e, level_))
+    return false;
+  auto from = state_;
+  state_ = to;
+  if (e.kind == journey_event_kind::escalated)
+    level_ = e.level;
+  attempts_ = std::max(attempts_, e.attempt);
+  if (e.kind == journey_event_kind::replied) {
+    failed_ = !e.success;
+    degraded_ = e.success && e.has_source && is_degraded(e.source);
+  }
+  // The last slot is reserved for `replied`, which ends every journey, so the
+  // final outcome survives however long the journey got.
+  if (e.kind != journey_event_kind::replied && size_ + 1 >= capacity) {
+    ++dropped_;
+    return true;
+  }
+  auto& entry = data()[size_++];
+  entry.at = now;
+  entry.latency = e.has_outcome ? e.latency : duration{0};
+  entry.attempt = e.attempt;
+  entry.kind = e.kind;
+  entry.from = from;
+  entry.to = to;
+  entry.who = e.who;
+  entry.level = e.level;
+  entry.has_outcome = e.has_outcome;
+  entry.success = e.has_outcome && e.success;
+  entry.cls = e.cls;
+  entry.has_source = e.has_source;
+  entry.source = e.source;
+  return true;
+}
 
 /// The journey as JSON: `started_us` is the start relative to `epoch`, every
 /// entry's `at_us` is relative to the journey's start, all in whole

@@ -1,0 +1,202 @@
+// Scenarios `overhead` and `scale`: what a protected call costs over the
+// fastest bare CAF forwarding (send + correlation ids), and whether that cost
+// stays flat with more calls in flight, more calls in total, and many
+// dependency actors. Protected and bare runs alternate in one process, and
+// the ratios are medians of those side-by-side runs.
+#include <fstream>
+#include <stdexcept>
+#include <string>
+#include <unistd.h>
+#include <vector>
+
+#include <caf/all.hpp>
+
+#include "actors/dependency/dependency_actor.hpp"
+#include "actors/transport/echo_transport.hpp"
+#include "actors/transport/function_transport.hpp"
+#include "bench/runner/bench_system.hpp"
+#include "bench/runner/load_generator.hpp"
+#include "bench/runner/scenario.hpp"
+#include "bench/scenarios/bare_forwarding.hpp"
+#include "runtime/config/bulwark_config.hpp"
+
+namespace bulwark::bench {
+
+namespace {
+
+// Every policy on: retries, budget, breaker (time window), concurrency limit,
+// cache (consulted and refreshed on every call: "always live, stale on
+// error" — a 1ns TTL makes each lookup a miss and each reply a store, and the
+// long stale-if-error window keeps the entry for the fallback), hedging (timer armed per call; an instant
+// transport never lets it fire), journeys, counters.
+dependency_config all_policies_config(std::uint32_t max_concurrent) {
+  auto text = R"({"dependencies": {"bench": {
+    "idempotency": "idempotent",
+    "default_timeout": "30s",
+    "retry": {"max_attempts": 3, "per_attempt_timeout": "10s"},
+    "budget": {"mode": "finagle"},
+    "breaker": {"window": "time_based", "window_size": 10},
+    "bulkhead": {"max_concurrent": )"
+              + std::to_string(max_concurrent) + R"(, "max_queue": 1024},
+    "cache": {"enabled": true, "ttl": "1ns", "stale_if_error": "1h",
+              "max_entries": 1024},
+    "hedge": {"enabled": true, "delay_kind": "quantile", "min_delay": "5ms"},
+    "fallback": [{"kind": "stale_cache"}, {"kind": "static", "value": "x"}],
+    "journeys": {"enabled": true}}}})";
+  auto result = parse_bulwark_config(text);
+  if (!result.ok())
+    throw std::runtime_error("bench config invalid: "
+                             + result.errors.to_string());
+  return result.config->dependencies.at(0);
+}
+
+dependency_actor spawn_bench_dependency(caf::actor_system& sys,
+                                        caf::actor transport,
+                                        std::uint32_t max_concurrent) {
+  dependency_options opts;
+  opts.config = all_policies_config(max_concurrent);
+  opts.transport = std::move(transport);
+  return spawn_dependency(sys, std::move(opts));
+}
+
+load_config make_load(std::uint64_t calls, std::uint32_t inflight) {
+  load_config cfg;
+  cfg.calls = calls;
+  cfg.inflight = inflight;
+  cfg.prototype.operation = "get";
+  cfg.prototype.payload = "sku-1";
+  cfg.prototype.idempotency_key = "k";
+  return cfg;
+}
+
+void require_complete(const load_report& r, std::uint64_t calls,
+                      const char* what) {
+  if (!r.complete || r.ok != calls)
+    throw std::runtime_error(std::string{what} + ": lost or failed replies ("
+                             + std::to_string(r.ok) + " of "
+                             + std::to_string(calls) + " ok)");
+}
+
+double bare_run(caf::actor_system& sys, const load_config& cfg) {
+  auto server = sys.spawn(instant_server);
+  auto fwd = sys.spawn(forwarder, server);
+  auto r = run_closed_loop(sys, fwd, cfg);
+  require_complete(r, cfg.calls, "bare");
+  caf::anon_send_exit(fwd, caf::exit_reason::user_shutdown);
+  caf::anon_send_exit(server, caf::exit_reason::user_shutdown);
+  return r.ns_per_call();
+}
+
+double protected_run(caf::actor_system& sys, const load_config& cfg,
+                     caf::actor transport) {
+  auto dep = spawn_bench_dependency(sys, transport, cfg.inflight + 64);
+  auto r = run_closed_loop(sys, caf::actor_cast<caf::actor>(dep), cfg);
+  require_complete(r, cfg.calls, "protected");
+  caf::anon_send_exit(dep, caf::exit_reason::user_shutdown);
+  return r.ns_per_call();
+}
+
+scenario_result run_overhead(const scenario_options& opts) {
+  auto calls = opts.quick ? std::uint64_t{50'000} : std::uint64_t{1'000'000};
+  auto cfg = make_load(calls, 100);
+  bench_config sys_cfg;
+  caf::actor_system sys{sys_cfg};
+  auto echo = spawn_echo_transport(sys);
+  auto fn = spawn_function_transport(sys, [](const attempt_request& req) {
+    return success_result(req.payload);
+  });
+  auto runs = std::max(opts.runs, 3);
+  std::vector<double> bare, prot, fnt, ratios;
+  for (int i = 0; i < runs; ++i) {
+    auto b = bare_run(sys, cfg);
+    auto p = protected_run(sys, cfg, echo);
+    auto f = protected_run(sys, cfg, fn);
+    bare.push_back(b);
+    prot.push_back(p);
+    fnt.push_back(f);
+    ratios.push_back(p / b);
+  }
+  caf::anon_send_exit(echo, caf::exit_reason::user_shutdown);
+  caf::anon_send_exit(fn, caf::exit_reason::user_shutdown);
+  scenario_result result;
+  result.fields.add("ns_per_call", median(prot));
+  result.fields.add("bare_ns_per_call", median(bare));
+  result.fields.add("ratio", median(ratios));
+  result.fields.add("fn_ns_per_call", median(fnt));
+  result.fields.add("calls", calls);
+  result.fields.add("inflight", cfg.inflight);
+  result.fields.add("runs", runs);
+  return result;
+}
+
+std::size_t resident_bytes() {
+  std::ifstream in{"/proc/self/statm"};
+  std::size_t pages = 0, resident = 0;
+  in >> pages >> resident;
+  return resident * static_cast<std::size_t>(sysconf(_SC_PAGESIZE));
+}
+
+scenario_result run_scale(const scenario_options& opts) {
+  bench_config sys_cfg;
+  caf::actor_system sys{sys_cfg};
+  auto echo = spawn_echo_transport(sys);
+  auto runs = std::max(opts.runs, 3);
+  auto small_calls = opts.quick ? std::uint64_t{20'000} : std::uint64_t{100'000};
+  auto big_calls = opts.quick ? std::uint64_t{200'000} : std::uint64_t{1'000'000};
+  auto per_inflight = opts.quick ? std::uint64_t{100'000} : std::uint64_t{1'000'000};
+  std::vector<double> inflight_ratios, volume_ratios, at_100, at_10k;
+  for (int i = 0; i < runs; ++i) {
+    auto a = protected_run(sys, make_load(per_inflight, 100), echo);
+    auto b = protected_run(sys, make_load(per_inflight, 10'000), echo);
+    at_100.push_back(a);
+    at_10k.push_back(b);
+    inflight_ratios.push_back(b / a);
+    auto s = protected_run(sys, make_load(small_calls, 100), echo);
+    auto l = protected_run(sys, make_load(big_calls, 100), echo);
+    volume_ratios.push_back(l / s);
+  }
+  // Memory: RSS growth per idle dependency actor (default config).
+  const std::size_t actors = opts.quick ? 1'000 : 10'000;
+  std::vector<dependency_actor> deps;
+  deps.reserve(actors);
+  auto before = resident_bytes();
+  auto base = parse_bulwark_config(R"({"dependencies": {"d": {}}})");
+  for (std::size_t i = 0; i < actors; ++i) {
+    dependency_options o;
+    o.config = base.config->dependencies.at(0);
+    o.transport = echo;
+    deps.push_back(spawn_dependency(sys, std::move(o)));
+  }
+  auto after = resident_bytes();
+  for (auto& d : deps)
+    caf::anon_send_exit(d, caf::exit_reason::user_shutdown);
+  deps.clear();
+  caf::anon_send_exit(echo, caf::exit_reason::user_shutdown);
+  scenario_result result;
+  result.fields.add("ns_per_call_100_inflight", median(at_100));
+  result.fields.add("ns_per_call_10000_inflight", median(at_10k));
+  result.fields.add("inflight_ratio", median(inflight_ratios));
+  result.fields.add("volume_ratio", median(volume_ratios));
+  result.fields.add("bytes_per_actor",
+                    static_cast<double>(after > before ? after - before : 0)
+                      / static_cast<double>(actors));
+  result.fields.add("actors", actors);
+  result.fields.add("runs", runs);
+  return result;
+}
+
+const scenario_registrar overhead_registrar{
+  "overhead",
+  "1M protected calls (every policy on, 100 in flight, instant transport) vs "
+  "bare CAF forwarding, side by side",
+  run_overhead};
+
+const scenario_registrar scale_registrar{
+  "scale",
+  "per-call cost at 10,000 vs 100 in flight and 1M vs 100k calls; RSS per "
+  "idle dependency actor",
+  run_scale};
+
+} // namespace
+
+} // namespace bulwark::bench
