@@ -102,6 +102,19 @@ struct call_slot {
   outcome last = outcome::ok();
   std::size_t fb_cursor = 0;
   attempt_slot attempts[max_parallel_attempts];
+  // Journeys are recorded lazily: the events of the fast path (admitted,
+  // first attempt, success, reply) are buffered here, and become a journey
+  // only when something worth explaining happens (a failure, retry, hedge,
+  // queue, fallback) or the call is sampled. A journey per call would cost
+  // more than the rest of the call.
+  struct pending_event {
+    time_point at;
+    journey_event event;
+  };
+  static constexpr std::size_t max_pending = 4;
+  pending_event pending[max_pending];
+  std::uint8_t pending_size = 0;
+  bool journey_on = false;
   std::optional<journey> trip;
 };
 
@@ -157,9 +170,43 @@ struct dependency_state {
                   self->context());
   }
 
+  static bool fast_path_event(const journey_event& e) noexcept {
+    switch (e.kind) {
+      case journey_event_kind::admitted:
+      case journey_event_kind::cache_hit_fresh:
+        return true;
+      case journey_event_kind::attempt_started:
+        return e.attempt == 1;
+      case journey_event_kind::attempt_ended:
+        return e.success;
+      case journey_event_kind::replied:
+        return e.success && (!e.has_source || !is_degraded(e.source));
+      default:
+        return false;
+    }
+  }
+
+  /// Turns the buffered fast-path events into a journey.
+  void materialize(call_slot& s) {
+    if (s.trip || !s.journey_on)
+      return;
+    s.trip.emplace(s.req.journey_id, s.received);
+    for (std::uint8_t i = 0; i < s.pending_size; ++i)
+      s.trip->record(s.pending[i].at, s.pending[i].event);
+    s.pending_size = 0;
+  }
+
   void note(call_slot& s, time_point t, const journey_event& e) {
-    if (s.trip)
-      s.trip->record(t, e);
+    if (!s.journey_on)
+      return;
+    if (!s.trip) {
+      if (fast_path_event(e) && s.pending_size < call_slot::max_pending) {
+        s.pending[s.pending_size++] = call_slot::pending_event{t, e};
+        return;
+      }
+      materialize(s);
+    }
+    s.trip->record(t, e);
   }
 
   std::uint32_t alloc_slot() {
@@ -360,12 +407,10 @@ struct dependency_state {
     s.attempt_cap = s.req.upstream_attempts < max
                       ? max - s.req.upstream_attempts
                       : 1u;
-    if (cfg->journeys.enabled) {
-      auto id = s.req.journey_id != 0 ? s.req.journey_id
-                                      : (self->id() << 32) | ++journey_counter;
-      s.req.journey_id = id;
-      s.trip.emplace(id, n);
-    }
+    s.journey_on = cfg->journeys.enabled;
+    s.pending_size = 0;
+    if (s.req.journey_id == 0)
+      s.req.journey_id = (self->id() << 32) | ++journey_counter;
     pol->budget.on_request(n);
     // Cache: only operations safe to repeat are cached.
     s.cache_key.clear();
@@ -836,10 +881,13 @@ struct dependency_state {
     auto& s = slots[idx];
     timers.cancel(idx);
     --stats().in_flight;
-    if (s.trip) {
-      auto& j = *s.trip;
-      if (j.failed() || j.degraded() || ++completed % journey_sample == 0)
-        pol->journeys.add(j);
+    if (s.journey_on) {
+      // Materialized journeys are the interesting ones; fast-path calls are
+      // kept one in `journey_sample`.
+      if (!s.trip && ++completed % journey_sample == 0)
+        materialize(s);
+      if (s.trip)
+        pol->journeys.add(*s.trip);
     }
     bool had_limit = s.holds_limit;
     if (s.has_caller)
@@ -951,8 +999,11 @@ struct dependency_state {
     if (j == nullptr) {
       // Still in flight?
       for (auto& s : slots)
-        if (s.phase != call_phase::free && s.trip && s.trip->id() == id)
+        if (s.phase != call_phase::free && s.journey_on
+            && s.req.journey_id == id) {
+          materialize(s);
           return boost::json::serialize(to_json(*s.trip, s.trip->started()));
+        }
       return {};
     }
     return boost::json::serialize(to_json(*j, j->started()));

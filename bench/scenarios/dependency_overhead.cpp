@@ -3,6 +3,7 @@
 // stays flat with more calls in flight, more calls in total, and many
 // dependency actors. Protected and bare runs alternate in one process, and
 // the ratios are medians of those side-by-side runs.
+#include <cstdlib>
 #include <fstream>
 #include <stdexcept>
 #include <string>
@@ -43,6 +44,10 @@ dependency_config all_policies_config(std::uint32_t max_concurrent) {
     "hedge": {"enabled": true, "delay_kind": "quantile", "min_delay": "5ms"},
     "fallback": [{"kind": "stale_cache"}, {"kind": "static", "value": "x"}],
     "journeys": {"enabled": true}}}})";
+  if (auto* v = std::getenv("BULWARK_BENCH_OVERRIDE"); v != nullptr && *v != 0) {
+    // Experiments only: replace a section, e.g. '"journeys": {"enabled": false}'.
+    text.insert(text.size() - 3, std::string{", "} + v);
+  }
   auto result = parse_bulwark_config(text);
   if (!result.ok())
     throw std::runtime_error("bench config invalid: "
