@@ -11,7 +11,7 @@
 #include "runtime/classify/classifier.hpp"
 #include "runtime/config/bulwark_config.hpp"
 #include "runtime/core/rng.hpp"
-#include "runtime/core/timer_heap.hpp"
+#include "runtime/core/timer_queue.hpp"
 #include "runtime/fallback/fallback_chain.hpp"
 #include "runtime/journey/journey.hpp"
 #include "runtime/retry/retry_policy.hpp"
@@ -145,7 +145,7 @@ struct dependency_state {
 
   std::vector<call_slot> slots;
   std::vector<std::uint32_t> free_slots;
-  timer_heap timers;
+  timer_queue timers;
   time_point pending_tick = never;
 
   // -- helpers -----------------------------------------------------------------
@@ -236,7 +236,7 @@ struct dependency_state {
   // backoff end, queue wait end and deadline. One delayed tick message is kept
   // for the earliest entry; ticks that find nothing due just re-arm.
 
-  void reschedule(std::uint32_t idx) {
+  void reschedule(std::uint32_t idx, time_point n) {
     auto& s = slots[idx];
     auto t = s.deadline;
     switch (s.phase) {
@@ -262,15 +262,14 @@ struct dependency_state {
       timers.cancel(idx);
       return;
     }
-    timers.schedule(idx, t);
-    arm_tick(t);
+    timers.schedule(idx, t, n);
+    arm_tick(t, n);
   }
 
-  void arm_tick(time_point t) {
+  void arm_tick(time_point t, time_point n) {
     if (t >= pending_tick)
       return;
     pending_tick = t;
-    auto n = now();
     auto delay = t > n ? t - n : duration{0};
     self->delayed_send(self, delay, tick_atom::value);
   }
@@ -279,11 +278,11 @@ struct dependency_state {
     auto n = now();
     if (pending_tick <= n)
       pending_tick = never;
-    for (auto idx = timers.pop_due(n); idx != timer_heap::npos;
+    for (auto idx = timers.pop_due(n); idx != timer_queue::npos;
          idx = timers.pop_due(n))
       on_timer(idx, n);
     if (!timers.empty())
-      arm_tick(timers.next());
+      arm_tick(timers.next(), n);
   }
 
   void on_timer(std::uint32_t idx, time_point n) {
@@ -330,7 +329,7 @@ struct dependency_state {
         break;
     }
     if (s.phase != call_phase::free)
-      reschedule(idx);
+      reschedule(idx, n);
   }
 
   // -- calls ---------------------------------------------------------------------
@@ -444,7 +443,7 @@ struct dependency_state {
         s.queued_until =
           bulwark::deadline::after(n, cfg->bulkhead.max_queue_wait).at;
         note(s, n, journey_event{journey_event_kind::queued});
-        reschedule(idx);
+        reschedule(idx, n);
         return;
       case admission::rejected_full:
         ++stats().rejected_bulkhead;
@@ -577,7 +576,7 @@ struct dependency_state {
     ar.deadline_ns = to_wire_time(a->timeout_at);
     ar.attempt_number = number + s.req.upstream_attempts;
     send_to(transport, attempt_atom::value, std::move(ar));
-    reschedule(idx);
+    reschedule(idx, n);
   }
 
   void try_hedge(std::uint32_t idx, time_point n) {
@@ -686,7 +685,7 @@ struct dependency_state {
     // A failure that no other attempt can turn around ends the round now.
     bool final_class = o.cls == failure_class::persistent || o.do_not_retry;
     if (s.outstanding > 0 && !final_class) {
-      reschedule(idx);
+      reschedule(idx, n);
       return;
     }
     cancel_attempts(idx, n);
@@ -723,7 +722,7 @@ struct dependency_state {
       if (d.delay <= duration{0})
         begin_round(idx, n);
       else
-        reschedule(idx);
+        reschedule(idx, n);
       return;
     }
     escalate(idx, o.cls, to_string(d.verdict), n);
@@ -793,7 +792,7 @@ struct dependency_state {
                journey_event{journey_event_kind::fallback_used}.with_source(
                  reply_source::alternate));
           send_to(i->second, call_atom::value, std::move(alt));
-          reschedule(idx);
+          reschedule(idx, n);
           return;
         }
         case fallback_kind::fail_fast:

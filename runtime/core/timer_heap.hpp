@@ -71,6 +71,9 @@ public:
   /// The earliest wake-up time; only valid if not empty.
   time_point next() const noexcept { return heap_.front().at; }
 
+  /// The slot with the earliest wake-up time; only valid if not empty.
+  std::uint32_t top() const noexcept { return heap_.front().slot; }
+
   /// Removes and returns the slot with the earliest time if it is due
   /// (`at <= now`), else `npos`.
   std::uint32_t pop_due(time_point now) noexcept {
