@@ -56,6 +56,12 @@ bool retryable_class(failure_class cls) noexcept {
 
 // -- per-call state ------------------------------------------------------------
 
+struct config_version {
+  explicit config_version(dependency_config x) : cfg(std::move(x)) {}
+  dependency_config cfg;
+  std::uint32_t users = 0;
+};
+
 struct attempt_slot {
   time_point started;
   time_point timeout_at;
@@ -84,7 +90,9 @@ struct call_slot {
   // Cheaper than a response_promise, which copies its forwarding stack.
   caf::strong_actor_ptr reply_to;
   caf::message_id reply_mid;
-  std::shared_ptr<const dependency_config> cfg; // the config it started under
+  // The config it started under (calls in flight keep theirs on reload).
+  config_version* ver = nullptr;
+  const dependency_config* cfg = nullptr;
   idempotency repeat = idempotency::unsafe;
   std::string cache_key; // empty: not cacheable
   time_point received;
@@ -115,7 +123,7 @@ struct call_slot {
   pending_event pending[max_pending];
   std::uint8_t pending_size = 0;
   bool journey_on = false;
-  std::optional<journey> trip;
+  journey* trip = nullptr; // from the actor's pool, once materialized
 };
 
 } // namespace
@@ -128,7 +136,11 @@ struct dependency_state {
   using self_pointer = dependency_actor::stateful_pointer<dependency_state>;
 
   self_pointer self = nullptr;
-  std::shared_ptr<const dependency_config> cfg;
+  // Config versions still used by calls in flight; the last is current.
+  // Counted without atomics: only this actor touches them.
+  std::vector<std::unique_ptr<config_version>> versions;
+  const dependency_config* cfg = nullptr;
+  std::vector<std::unique_ptr<journey>> journey_pool;
   dependency_policies_ptr pol;
   caf::actor transport;
   bool transport_down = false;
@@ -147,6 +159,11 @@ struct dependency_state {
   std::vector<std::uint32_t> free_slots;
   timer_queue timers;
   time_point pending_tick = never;
+
+  ~dependency_state() {
+    for (auto& s : slots)
+      delete s.trip;
+  }
 
   // -- helpers -----------------------------------------------------------------
 
@@ -188,9 +205,15 @@ struct dependency_state {
 
   /// Turns the buffered fast-path events into a journey.
   void materialize(call_slot& s) {
-    if (s.trip || !s.journey_on)
+    if (s.trip != nullptr || !s.journey_on)
       return;
-    s.trip.emplace(s.req.journey_id, s.received);
+    if (journey_pool.empty()) {
+      s.trip = new journey(s.req.journey_id, s.received);
+    } else {
+      s.trip = journey_pool.back().release();
+      journey_pool.pop_back();
+      *s.trip = journey{s.req.journey_id, s.received};
+    }
     for (std::uint8_t i = 0; i < s.pending_size; ++i)
       s.trip->record(s.pending[i].at, s.pending[i].event);
     s.pending_size = 0;
@@ -199,7 +222,7 @@ struct dependency_state {
   void note(call_slot& s, time_point t, const journey_event& e) {
     if (!s.journey_on)
       return;
-    if (!s.trip) {
+    if (s.trip == nullptr) {
       if (fast_path_event(e) && s.pending_size < call_slot::max_pending) {
         s.pending[s.pending_size++] = call_slot::pending_event{t, e};
         return;
@@ -207,6 +230,14 @@ struct dependency_state {
       materialize(s);
     }
     s.trip->record(t, e);
+  }
+
+  void drop_version(config_version* v) {
+    for (auto i = versions.begin(); i != versions.end(); ++i)
+      if (i->get() == v) {
+        versions.erase(i);
+        return;
+      }
   }
 
   std::uint32_t alloc_slot() {
@@ -223,9 +254,15 @@ struct dependency_state {
     auto& s = slots[idx];
     s.phase = call_phase::free;
     ++s.generation;
-    s.cfg.reset();
+    if (--s.ver->users == 0 && s.ver != versions.back().get())
+      drop_version(s.ver);
+    s.ver = nullptr;
+    s.cfg = nullptr;
     s.reply_to.reset();
-    s.trip.reset();
+    if (s.trip != nullptr) {
+      journey_pool.emplace_back(s.trip);
+      s.trip = nullptr;
+    }
     s.req.payload.clear();
     s.req.payload.shrink_to_fit();
     free_slots.push_back(idx);
@@ -384,6 +421,8 @@ struct dependency_state {
   void start_call(std::uint32_t idx, time_point deadline, time_point n) {
     auto& s = slots[idx];
     ++stats().in_flight;
+    s.ver = versions.back().get();
+    ++s.ver->users;
     s.cfg = cfg;
     s.received = n;
     s.deadline = deadline;
@@ -883,9 +922,9 @@ struct dependency_state {
     if (s.journey_on) {
       // Materialized journeys are the interesting ones; fast-path calls are
       // kept one in `journey_sample`.
-      if (!s.trip && ++completed % journey_sample == 0)
+      if (s.trip == nullptr && ++completed % journey_sample == 0)
         materialize(s);
-      if (s.trip)
+      if (s.trip != nullptr)
         pol->journeys.add(*s.trip);
     }
     bool had_limit = s.holds_limit;
@@ -981,10 +1020,13 @@ struct dependency_state {
     }
     // Calls in flight keep the config they started with (their own
     // shared_ptr); long-lived state moves to the new settings now.
-    auto next = std::make_shared<const dependency_config>(*mine);
     auto n = now();
-    pol->reconfigure(*next, n);
-    cfg = std::move(next);
+    auto previous = versions.back().get();
+    versions.push_back(std::make_unique<config_version>(*mine));
+    cfg = &versions.back()->cfg;
+    pol->reconfigure(*cfg, n);
+    if (previous->users == 0)
+      drop_version(previous);
     hedge_delay_until = time_point::min();
     ++stats().config_applied;
     // A larger limit may admit queued calls.
@@ -1023,7 +1065,8 @@ dependency_impl(dependency_actor::stateful_pointer<dependency_state> self,
                 dependency_options opts) {
   auto& st = self->state;
   st.self = self;
-  st.cfg = std::make_shared<const dependency_config>(std::move(opts.config));
+  st.versions.push_back(std::make_unique<config_version>(std::move(opts.config)));
+  st.cfg = &st.versions.back()->cfg;
   st.pol = opts.policies ? std::move(opts.policies)
                          : std::make_shared<dependency_policies>(*st.cfg);
   st.transport = std::move(opts.transport);
