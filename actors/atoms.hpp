@@ -41,7 +41,4 @@ using answer_atom = caf::atom_constant<caf::atom("answer")>;
 /// `(deliver_atom, attempt_id)`.
 using deliver_atom = caf::atom_constant<caf::atom("deliver")>;
 
-/// A closed-loop load generator starts sending.
-using start_atom = caf::atom_constant<caf::atom("start")>;
-
 } // namespace bulwark
