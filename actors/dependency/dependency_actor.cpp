@@ -13,6 +13,7 @@
 #include "runtime/core/rng.hpp"
 #include "runtime/core/timer_queue.hpp"
 #include "runtime/fallback/fallback_chain.hpp"
+#include "runtime/hedge/hedge_config.hpp"
 #include "runtime/journey/journey.hpp"
 #include "runtime/retry/retry_policy.hpp"
 
@@ -21,7 +22,8 @@ namespace bulwark {
 namespace {
 
 // 1 first attempt + at most 4 hedges in flight (hedge_config caps max_hedges).
-constexpr std::uint32_t max_parallel_attempts = 8;
+constexpr std::uint32_t max_parallel_attempts = 5;
+static_assert(max_parallel_attempts >= 1 + hedge_max_hedges_limit);
 
 constexpr time_point never = time_point::max();
 
@@ -110,19 +112,17 @@ struct call_slot {
   outcome last = outcome::ok();
   std::size_t fb_cursor = 0;
   attempt_slot attempts[max_parallel_attempts];
-  // Journeys are recorded lazily: the events of the fast path (admitted,
-  // first attempt, success, reply) are buffered here, and become a journey
-  // only when something worth explaining happens (a failure, retry, hedge,
-  // queue, fallback) or the call is sampled. A journey per call would cost
-  // more than the rest of the call.
-  struct pending_event {
-    time_point at;
-    journey_event event;
-  };
-  static constexpr std::size_t max_pending = 4;
-  pending_event pending[max_pending];
-  std::uint8_t pending_size = 0;
+  // Journeys are recorded lazily. The fast path (admitted, first attempt,
+  // success, reply, or a fresh cache hit) only sets bits here; a journey is
+  // built from them when something worth explaining happens (a failure,
+  // retry, hedge, queue, fallback) or the call is sampled. Recording every
+  // call's journey would cost more than the rest of the call.
+  static constexpr std::uint8_t fast_admitted = 1;
+  static constexpr std::uint8_t fast_attempt = 2;
+  static constexpr std::uint8_t fast_cache_hit = 4;
+  std::uint8_t fast_events = 0;
   bool journey_on = false;
+  time_point first_attempt_at;
   journey* trip = nullptr; // from the actor's pool, once materialized
 };
 
@@ -187,23 +187,8 @@ struct dependency_state {
                   self->context());
   }
 
-  static bool fast_path_event(const journey_event& e) noexcept {
-    switch (e.kind) {
-      case journey_event_kind::admitted:
-      case journey_event_kind::cache_hit_fresh:
-        return true;
-      case journey_event_kind::attempt_started:
-        return e.attempt == 1;
-      case journey_event_kind::attempt_ended:
-        return e.success;
-      case journey_event_kind::replied:
-        return e.success && (!e.has_source || !is_degraded(e.source));
-      default:
-        return false;
-    }
-  }
-
-  /// Turns the buffered fast-path events into a journey.
+  /// Builds the journey of a call from its fast-path bits, so recording
+  /// goes on from there.
   void materialize(call_slot& s) {
     if (s.trip != nullptr || !s.journey_on)
       return;
@@ -214,18 +199,45 @@ struct dependency_state {
       journey_pool.pop_back();
       *s.trip = journey{s.req.journey_id, s.received};
     }
-    for (std::uint8_t i = 0; i < s.pending_size; ++i)
-      s.trip->record(s.pending[i].at, s.pending[i].event);
-    s.pending_size = 0;
+    if (s.fast_events & call_slot::fast_cache_hit)
+      s.trip->record(s.received,
+                     journey_event{journey_event_kind::cache_hit_fresh}
+                       .with_source(reply_source::fresh_cache));
+    if (s.fast_events & call_slot::fast_admitted)
+      s.trip->record(s.received, journey_event{journey_event_kind::admitted});
+    if (s.fast_events & call_slot::fast_attempt)
+      s.trip->record(s.first_attempt_at,
+                     journey_event{journey_event_kind::attempt_started}
+                       .with_attempt(1));
+    s.fast_events = 0;
   }
 
   void note(call_slot& s, time_point t, const journey_event& e) {
     if (!s.journey_on)
       return;
     if (s.trip == nullptr) {
-      if (fast_path_event(e) && s.pending_size < call_slot::max_pending) {
-        s.pending[s.pending_size++] = call_slot::pending_event{t, e};
-        return;
+      switch (e.kind) {
+        case journey_event_kind::admitted:
+          s.fast_events |= call_slot::fast_admitted;
+          return;
+        case journey_event_kind::cache_hit_fresh:
+          s.fast_events |= call_slot::fast_cache_hit;
+          return;
+        case journey_event_kind::attempt_started:
+          if (e.attempt == 1) {
+            s.fast_events |= call_slot::fast_attempt;
+            s.first_attempt_at = t;
+            return;
+          }
+          break;
+        case journey_event_kind::attempt_ended:
+        case journey_event_kind::replied:
+          // A success ends the fast path: nothing after it needs explaining.
+          if (e.success && (!e.has_source || !is_degraded(e.source)))
+            return;
+          break;
+        default:
+          break;
       }
       materialize(s);
     }
@@ -438,17 +450,21 @@ struct dependency_state {
     s.last = outcome::ok();
     s.fb_cursor = 0;
     s.hedge_at = s.backoff_until = s.queued_until = never;
-    for (auto& a : s.attempts)
-      a.number = 0;
+    // (A free slot's attempts are all cleared: every attempt ends through
+    // on_attempt_outcome or cancel_attempts.)
     // Attempts already made upstream share the cap, so layers don't multiply.
     auto max = cfg->retry.enabled ? cfg->retry.max_attempts : 1u;
     s.attempt_cap = s.req.upstream_attempts < max
                       ? max - s.req.upstream_attempts
                       : 1u;
     s.journey_on = cfg->journeys.enabled;
-    s.pending_size = 0;
+    s.fast_events = 0;
     if (s.req.journey_id == 0)
       s.req.journey_id = (self->id() << 32) | ++journey_counter;
+    // One call in `journey_sample` is recorded from the start even if
+    // nothing goes wrong, so the recent journeys show normal calls too.
+    if (s.journey_on && ++completed % journey_sample == 0)
+      materialize(s);
     pol->budget.on_request(n);
     // Cache: only operations safe to repeat are cached.
     s.cache_key.clear();
@@ -919,14 +935,8 @@ struct dependency_state {
     auto& s = slots[idx];
     timers.cancel(idx);
     --stats().in_flight;
-    if (s.journey_on) {
-      // Materialized journeys are the interesting ones; fast-path calls are
-      // kept one in `journey_sample`.
-      if (s.trip == nullptr && ++completed % journey_sample == 0)
-        materialize(s);
-      if (s.trip != nullptr)
-        pol->journeys.add(*s.trip);
-    }
+    if (s.trip != nullptr)
+      pol->journeys.add(*s.trip);
     bool had_limit = s.holds_limit;
     if (s.has_caller)
       reply(s.reply_to, s.reply_mid, std::move(r));
@@ -1082,7 +1092,12 @@ dependency_impl(dependency_actor::stateful_pointer<dependency_state> self,
   });
   // CAF 0.17 tries handlers in order: the two hot messages come first.
   return {
-    [self](result_atom, attempt_result& r) { self->state.on_result(r); },
+    // Returning `delegated` spares CAF 0.17 a response_promise per message
+    // (it builds one for every void handler, only to drop it).
+    [self](result_atom, attempt_result& r) -> caf::delegated<void> {
+      self->state.on_result(r);
+      return {};
+    },
     [self](call_atom, call_request& req) -> caf::delegated<reply_atom, call_reply> {
       // Answered later (or right away) by `reply`, exactly once.
       self->state.on_call(req);

@@ -9,13 +9,22 @@
 #include <caf/actor_system_config.hpp>
 #include <caf/atom.hpp>
 
+#include <algorithm>
 #include <cstddef>
+#include <cstdlib>
 
 namespace bulwark::bench {
 
 class bench_config : public caf::actor_system_config {
 public:
-  explicit bench_config(std::size_t workers = 2) {
+  /// Scheduler threads: 2 (one per core here), or BULWARK_BENCH_WORKERS.
+  static std::size_t default_workers() {
+    if (auto* v = std::getenv("BULWARK_BENCH_WORKERS"); v != nullptr && *v != 0)
+      return static_cast<std::size_t>(std::max(1, std::atoi(v)));
+    return 2;
+  }
+
+  explicit bench_config(std::size_t workers = default_workers()) {
     set("scheduler.policy", caf::atom("stealing"));
     set("scheduler.max-threads", workers);
     set("logger.console-verbosity", caf::atom("quiet"));

@@ -82,6 +82,38 @@ void require_complete(const load_report& r, std::uint64_t calls,
                              + std::to_string(calls) + " ok)");
 }
 
+// One measurement: `cfg.calls` calls through bare forwarding and through a
+// protected call, interleaved in chunks (bare, protected, bare, ...) against
+// the same warm actors, so that a burst of noise on this shared machine hits
+// both sides alike. Returns {bare ns/call, protected ns/call}.
+std::pair<double, double> side_by_side(caf::actor_system& sys,
+                                       const load_config& cfg,
+                                       const caf::actor& transport) {
+  constexpr std::uint64_t chunks = 10;
+  auto chunk = cfg;
+  chunk.calls = std::max<std::uint64_t>(1, cfg.calls / chunks);
+  auto server = sys.spawn(instant_server);
+  auto fwd = sys.spawn(forwarder, server);
+  auto dep = caf::actor_cast<caf::actor>(
+    spawn_bench_dependency(sys, transport, cfg.inflight + 64));
+  std::int64_t bare_ns = 0, prot_ns = 0;
+  std::uint64_t calls = 0;
+  for (std::uint64_t i = 0; i < chunks; ++i) {
+    auto b = run_closed_loop(sys, fwd, chunk);
+    require_complete(b, chunk.calls, "bare");
+    auto p = run_closed_loop(sys, dep, chunk);
+    require_complete(p, chunk.calls, "protected");
+    bare_ns += b.wall_ns;
+    prot_ns += p.wall_ns;
+    calls += chunk.calls;
+  }
+  caf::anon_send_exit(fwd, caf::exit_reason::user_shutdown);
+  caf::anon_send_exit(server, caf::exit_reason::user_shutdown);
+  caf::anon_send_exit(dep, caf::exit_reason::user_shutdown);
+  return {static_cast<double>(bare_ns) / calls,
+          static_cast<double>(prot_ns) / calls};
+}
+
 double bare_run(caf::actor_system& sys, const load_config& cfg) {
   auto server = sys.spawn(instant_server);
   auto fwd = sys.spawn(forwarder, server);
@@ -110,16 +142,14 @@ scenario_result run_overhead(const scenario_options& opts) {
   auto fn = spawn_function_transport(sys, [](const attempt_request& req) {
     return success_result(req.payload);
   });
-  auto runs = std::max(opts.runs, 3);
+  auto runs = std::max(opts.runs, 5);
   std::vector<double> bare, prot, fnt, ratios;
   for (int i = 0; i < runs; ++i) {
-    auto b = bare_run(sys, cfg);
-    auto p = protected_run(sys, cfg, echo);
-    auto f = protected_run(sys, cfg, fn);
+    auto [b, p] = side_by_side(sys, cfg, echo);
     bare.push_back(b);
     prot.push_back(p);
-    fnt.push_back(f);
     ratios.push_back(p / b);
+    fnt.push_back(side_by_side(sys, cfg, fn).second);
   }
   caf::anon_send_exit(echo, caf::exit_reason::user_shutdown);
   caf::anon_send_exit(fn, caf::exit_reason::user_shutdown);
@@ -131,6 +161,7 @@ scenario_result run_overhead(const scenario_options& opts) {
   result.fields.add("calls", calls);
   result.fields.add("inflight", cfg.inflight);
   result.fields.add("runs", runs);
+  result.fields.add("workers", sys.scheduler().num_workers());
   return result;
 }
 
@@ -149,13 +180,17 @@ scenario_result run_scale(const scenario_options& opts) {
   auto small_calls = opts.quick ? std::uint64_t{20'000} : std::uint64_t{100'000};
   auto big_calls = opts.quick ? std::uint64_t{200'000} : std::uint64_t{1'000'000};
   auto per_inflight = opts.quick ? std::uint64_t{100'000} : std::uint64_t{1'000'000};
-  std::vector<double> inflight_ratios, volume_ratios, at_100, at_10k;
+  std::vector<double> inflight_ratios, volume_ratios, at_100, at_10k,
+    bare_ratios;
   for (int i = 0; i < runs; ++i) {
     auto a = protected_run(sys, make_load(per_inflight, 100), echo);
     auto b = protected_run(sys, make_load(per_inflight, 10'000), echo);
     at_100.push_back(a);
     at_10k.push_back(b);
     inflight_ratios.push_back(b / a);
+    // The same growth for bare CAF forwarding, for context.
+    bare_ratios.push_back(bare_run(sys, make_load(per_inflight, 10'000))
+                          / bare_run(sys, make_load(per_inflight, 100)));
     auto s = protected_run(sys, make_load(small_calls, 100), echo);
     auto l = protected_run(sys, make_load(big_calls, 100), echo);
     volume_ratios.push_back(l / s);
@@ -181,6 +216,7 @@ scenario_result run_scale(const scenario_options& opts) {
   result.fields.add("ns_per_call_100_inflight", median(at_100));
   result.fields.add("ns_per_call_10000_inflight", median(at_10k));
   result.fields.add("inflight_ratio", median(inflight_ratios));
+  result.fields.add("bare_inflight_ratio", median(bare_ratios));
   result.fields.add("volume_ratio", median(volume_ratios));
   result.fields.add("bytes_per_actor",
                     static_cast<double>(after > before ? after - before : 0)
