@@ -79,39 +79,17 @@ enum class call_phase : std::uint8_t {
   alternate,  // waiting for an alternate dependency's answer
 };
 
+// Hot fields first: a call touches its slot twice (on arrival and on the
+// result), usually cold in cache when many calls are in flight, so the fast
+// path should need few cache lines.
 struct call_slot {
   std::uint32_t generation = 0;
   call_phase phase = call_phase::free;
   bool has_caller = false;   // false: a background cache revalidation
   bool holds_limit = false;  // holds a concurrency slot
-  bool retried = false;
-  bool hedge_won = false;
-  call_request req;
-  // Where the one reply goes: the sender and the id of its message (a
-  // request's response id, or an ordinary message for the send form).
-  // Cheaper than a response_promise, which copies its forwarding stack.
-  caf::strong_actor_ptr reply_to;
-  caf::message_id reply_mid;
-  // The config it started under (calls in flight keep theirs on reload).
-  config_version* ver = nullptr;
-  const dependency_config* cfg = nullptr;
+  bool cacheable = false;    // idempotent operation with the cache on
   idempotency repeat = idempotency::unsafe;
-  std::string cache_key; // empty: not cacheable
-  time_point received;
-  time_point deadline = never;
-  time_point round_start;
-  time_point hedge_at = never;
-  time_point backoff_until = never;
-  time_point queued_until = never;
-  std::uint32_t attempts_made = 0;
-  std::uint32_t attempt_cap = 1;
-  std::uint32_t outstanding = 0;
-  std::uint32_t hedges_round = 0;
-  duration prev_delay{0};
-  duration last_latency{0};
-  outcome last = outcome::ok();
-  std::size_t fb_cursor = 0;
-  attempt_slot attempts[max_parallel_attempts];
+  bool journey_on = false;
   // Journeys are recorded lazily. The fast path (admitted, first attempt,
   // success, reply, or a fresh cache hit) only sets bits here; a journey is
   // built from them when something worth explaining happens (a failure,
@@ -121,8 +99,33 @@ struct call_slot {
   static constexpr std::uint8_t fast_attempt = 2;
   static constexpr std::uint8_t fast_cache_hit = 4;
   std::uint8_t fast_events = 0;
-  bool journey_on = false;
-  time_point first_attempt_at;
+  bool retried = false;
+  std::uint8_t attempts_made = 0;
+  std::uint8_t attempt_cap = 1;
+  std::uint8_t outstanding = 0;
+  std::uint8_t hedges_round = 0;
+  bool hedge_won = false;
+  // The config it started under (calls in flight keep theirs on reload).
+  config_version* ver = nullptr;
+  const dependency_config* cfg = nullptr;
+  // Where the one reply goes: the sender and the id of its message (a
+  // request's response id, or an ordinary message for the send form).
+  // Cheaper than a response_promise, which copies its forwarding stack.
+  caf::strong_actor_ptr reply_to;
+  caf::message_id reply_mid;
+  time_point received;
+  time_point deadline = never;
+  time_point round_start;
+  time_point hedge_at = never;
+  attempt_slot attempts[max_parallel_attempts];
+  call_request req;
+  // -- colder: retries, queueing, fallback, journeys --------------------------
+  time_point backoff_until = never;
+  time_point queued_until = never;
+  duration prev_delay{0};
+  duration last_latency{0};
+  outcome last = outcome::ok();
+  std::size_t fb_cursor = 0;
   journey* trip = nullptr; // from the actor's pool, once materialized
 };
 
@@ -141,6 +144,7 @@ struct dependency_state {
   std::vector<std::unique_ptr<config_version>> versions;
   const dependency_config* cfg = nullptr;
   std::vector<std::unique_ptr<journey>> journey_pool;
+  std::string key_buf;
   dependency_policies_ptr pol;
   caf::actor transport;
   bool transport_down = false;
@@ -206,7 +210,8 @@ struct dependency_state {
     if (s.fast_events & call_slot::fast_admitted)
       s.trip->record(s.received, journey_event{journey_event_kind::admitted});
     if (s.fast_events & call_slot::fast_attempt)
-      s.trip->record(s.first_attempt_at,
+      // The fast path's first attempt starts on arrival.
+      s.trip->record(s.received,
                      journey_event{journey_event_kind::attempt_started}
                        .with_attempt(1));
     s.fast_events = 0;
@@ -226,7 +231,6 @@ struct dependency_state {
         case journey_event_kind::attempt_started:
           if (e.attempt == 1) {
             s.fast_events |= call_slot::fast_attempt;
-            s.first_attempt_at = t;
             return;
           }
           break;
@@ -250,6 +254,16 @@ struct dependency_state {
         versions.erase(i);
         return;
       }
+  }
+
+  /// The cache key of a call (operation and payload), built in a buffer that
+  /// is reused, so it costs no allocation once warm.
+  const std::string& cache_key(const call_slot& s) {
+    key_buf.clear();
+    key_buf += s.req.operation;
+    key_buf += '\n';
+    key_buf += s.req.payload;
+    return key_buf;
   }
 
   std::uint32_t alloc_slot() {
@@ -467,12 +481,8 @@ struct dependency_state {
       materialize(s);
     pol->budget.on_request(n);
     // Cache: only operations safe to repeat are cached.
-    s.cache_key.clear();
-    if (cfg->cache.enabled && s.repeat == idempotency::idempotent) {
-      s.cache_key.reserve(s.req.operation.size() + 1 + s.req.payload.size());
-      s.cache_key += s.req.operation;
-      s.cache_key += '\n';
-      s.cache_key += s.req.payload;
+    s.cacheable = cfg->cache.enabled && s.repeat == idempotency::idempotent;
+    if (s.cacheable) {
       if (s.has_caller && serve_from_cache(idx, n))
         return;
     }
@@ -515,7 +525,7 @@ struct dependency_state {
 
   bool serve_from_cache(std::uint32_t idx, time_point n) {
     auto& s = slots[idx];
-    auto hit = pol->cache.lookup(s.cache_key, n);
+    auto hit = pol->cache.lookup(cache_key(s), n);
     switch (hit.freshness) {
       case cache_freshness::miss:
       case cache_freshness::stale_if_error_only:
@@ -727,8 +737,8 @@ struct dependency_state {
       s.hedge_won = hedge;
       if (hedge)
         ++stats().hedges_won;
-      if (!s.cache_key.empty())
-        pol->cache.store(s.cache_key, payload, n);
+      if (s.cacheable)
+        pol->cache.store(cache_key(s), payload, n);
       finish_ok(idx, std::move(payload), reply_source::live, n);
       return;
     }
@@ -751,8 +761,8 @@ struct dependency_state {
     auto& s = slots[idx];
     auto& c = *s.cfg;
     auto& o = s.last;
-    if (!s.has_caller && !s.cache_key.empty())
-      pol->cache.refresh_failed(s.cache_key);
+    if (!s.has_caller && s.cacheable)
+      pol->cache.refresh_failed(cache_key(s));
     // Sheddable requests take a fallback before spending a retry.
     if (prefers_fallback(s.req.crit)
         && next_fallback_step(c.fallback, o.cls, s.req.crit, s.fb_cursor)) {
@@ -814,9 +824,9 @@ struct dependency_state {
       auto& step = *pick.step;
       switch (step.kind) {
         case fallback_kind::stale_cache: {
-          if (s.cache_key.empty())
+          if (!s.cacheable)
             continue;
-          auto* v = pol->cache.stale_for_error(s.cache_key, n);
+          auto* v = pol->cache.stale_for_error(cache_key(s), n);
           if (v == nullptr)
             continue;
           ++stats().fallbacks_stale;
