@@ -25,13 +25,13 @@ std::string to_string(latency_kind x) {
   return "invalid";
 }
 
-std::string to_string(window_kind x) {
+std::string to_string(fault_window_kind x) {
   switch (x) {
-    case window_kind::outage:
+    case fault_window_kind::outage:
       return "outage";
-    case window_kind::brownout:
+    case fault_window_kind::brownout:
       return "brownout";
-    case window_kind::slowdown:
+    case fault_window_kind::slowdown:
       return "slowdown";
   }
   return "invalid";
@@ -115,14 +115,14 @@ chaos_decision decide(const fault_schedule& schedule, time_point start,
     if (elapsed < w.start || elapsed >= w.end)
       continue;
     switch (w.kind) {
-      case window_kind::outage:
+      case fault_window_kind::outage:
         if (outage == nullptr)
           outage = &w;
         break;
-      case window_kind::brownout:
+      case fault_window_kind::brownout:
         rates[static_cast<std::size_t>(w.failure)] += w.rate;
         break;
-      case window_kind::slowdown:
+      case fault_window_kind::slowdown:
         factor *= w.factor;
         break;
     }
@@ -330,9 +330,9 @@ namespace {
 fault_window parse_window(const boost::json::value& v, const json_path& at,
                           error_list& errors) {
   fault_window w;
-  auto candidates = {window_kind::outage, window_kind::brownout,
-                     window_kind::slowdown};
-  window_kind kind = window_kind::outage;
+  auto candidates = {fault_window_kind::outage, fault_window_kind::brownout,
+                     fault_window_kind::slowdown};
+  fault_window_kind kind = fault_window_kind::outage;
   bool known = peek_kind(v, kind, candidates);
   auto make_reader = [&]() {
     if (!known)
@@ -340,13 +340,13 @@ fault_window parse_window(const boost::json::value& v, const json_path& at,
                            {"kind", "start", "end", "failure", "rate",
                             "factor"}};
     switch (kind) {
-      case window_kind::outage:
+      case fault_window_kind::outage:
         return object_reader{v, at, errors,
                              {"kind", "start", "end", "failure"}};
-      case window_kind::brownout:
+      case fault_window_kind::brownout:
         return object_reader{v, at, errors,
                              {"kind", "start", "end", "failure", "rate"}};
-      case window_kind::slowdown:
+      case fault_window_kind::slowdown:
         break;
     }
     return object_reader{v, at, errors, {"kind", "start", "end", "factor"}};
@@ -370,15 +370,15 @@ fault_window parse_window(const boost::json::value& v, const json_path& at,
   if (!known)
     return w;
   switch (w.kind) {
-    case window_kind::brownout:
+    case fault_window_kind::brownout:
       r.read_percent("rate", w.rate);
       [[fallthrough]];
-    case window_kind::outage:
+    case fault_window_kind::outage:
       r.read_enum("failure", w.failure,
                   {failure_class::transient, failure_class::timeout,
                    failure_class::overloaded, failure_class::persistent});
       break;
-    case window_kind::slowdown:
+    case fault_window_kind::slowdown:
       r.read("factor", w.factor, 0.0, 1000.0);
       break;
   }
@@ -443,13 +443,13 @@ boost::json::object to_json(const fault_schedule& cfg) {
     wo["start"] = format_duration(w.start);
     wo["end"] = format_duration(w.end);
     switch (w.kind) {
-      case window_kind::brownout:
+      case fault_window_kind::brownout:
         wo["rate"] = json_percent(w.rate);
         [[fallthrough]];
-      case window_kind::outage:
+      case fault_window_kind::outage:
         wo["failure"] = to_string(w.failure);
         break;
-      case window_kind::slowdown:
+      case fault_window_kind::slowdown:
         wo["factor"] = json_number(w.factor);
         break;
     }

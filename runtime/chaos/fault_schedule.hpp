@@ -62,7 +62,7 @@ struct latency_config {
 };
 
 /// What a window of the run does.
-enum class window_kind : std::uint8_t {
+enum class fault_window_kind : std::uint8_t {
   /// Every attempt fails with `failure`.
   outage,
   /// `rate` is added to the error rate of `failure` (capped at 100% total).
@@ -71,12 +71,12 @@ enum class window_kind : std::uint8_t {
   slowdown,
 };
 
-/// @relates window_kind
-std::string to_string(window_kind x);
+/// @relates fault_window_kind
+std::string to_string(fault_window_kind x);
 
 /// A window [start, end) relative to the start of the run.
 struct fault_window {
-  window_kind kind = window_kind::outage;
+  fault_window_kind kind = fault_window_kind::outage;
   duration start = duration::zero();
   duration end = duration::zero();
   failure_class failure = failure_class::transient;
