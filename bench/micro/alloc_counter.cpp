@@ -1,45 +1,13 @@
+// The micro benchmarks' allocation counter: the same replaced operator new as
+// the tests use (defined in the header, included in this one file only).
 #include "bench/micro/alloc_counter.hpp"
 
-#include <cstdlib>
-#include <new>
-
-namespace {
-
-std::atomic<std::uint64_t> count{0};
-
-} // namespace
+#include "tests/support/counting_new.hpp"
 
 namespace bulwark::bench {
 
 std::uint64_t allocations() noexcept {
-  return count.load(std::memory_order_relaxed);
+  return bulwark::testing::allocations();
 }
 
 } // namespace bulwark::bench
-
-void* operator new(std::size_t n) {
-  count.fetch_add(1, std::memory_order_relaxed);
-  if (auto* p = std::malloc(n == 0 ? 1 : n))
-    return p;
-  throw std::bad_alloc{};
-}
-
-void* operator new[](std::size_t n) {
-  return operator new(n);
-}
-
-void operator delete(void* p) noexcept {
-  std::free(p);
-}
-
-void operator delete[](void* p) noexcept {
-  std::free(p);
-}
-
-void operator delete(void* p, std::size_t) noexcept {
-  std::free(p);
-}
-
-void operator delete[](void* p, std::size_t) noexcept {
-  std::free(p);
-}

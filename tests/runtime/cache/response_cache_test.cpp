@@ -7,53 +7,10 @@
 
 #include <catch2/catch.hpp>
 
+#include "tests/support/counting_new.hpp"
+
 using namespace bulwark;
 
-// Every heap allocation in this test binary goes through this counter, so a
-// test can prove that a code path does not allocate.
-namespace {
-
-std::size_t allocation_count = 0;
-
-} // namespace
-
-void* operator new(std::size_t n) {
-  ++allocation_count;
-  if (auto* p = std::malloc(n == 0 ? 1 : n))
-    return p;
-  throw std::bad_alloc{};
-}
-
-void operator delete(void* p) noexcept {
-  std::free(p);
-}
-
-void operator delete(void* p, std::size_t) noexcept {
-  std::free(p);
-}
-
-// The array and nothrow forms too, so every allocation and deallocation pairs
-// malloc with free (AddressSanitizer checks that they match).
-void* operator new[](std::size_t n) {
-  return operator new(n);
-}
-
-void* operator new(std::size_t n, const std::nothrow_t&) noexcept {
-  ++allocation_count;
-  return std::malloc(n == 0 ? 1 : n);
-}
-
-void* operator new[](std::size_t n, const std::nothrow_t& tag) noexcept {
-  return operator new(n, tag);
-}
-
-void operator delete[](void* p) noexcept {
-  std::free(p);
-}
-
-void operator delete[](void* p, std::size_t) noexcept {
-  std::free(p);
-}
 
 namespace {
 
@@ -262,7 +219,7 @@ TEST_CASE("the hit path does not allocate", "[runtime][cache]") {
   for (auto& key : keys)
     cache.store(key, std::string(200, 'x'), t0);
   std::size_t found = 0;
-  auto before = allocation_count;
+  auto before = bulwark::testing::allocations();
   for (int i = 0; i < 1000; ++i) {
     auto& key = keys[static_cast<std::size_t>(i) % keys.size()];
     // Fresh, stale-while-revalidate and stale-if-error lookups, plus the
@@ -272,12 +229,12 @@ TEST_CASE("the hit path does not allocate", "[runtime][cache]") {
     found += hit.value != nullptr ? 1 : 0;
     found += cache.stale_for_error(key, now) != nullptr ? 1 : 0;
   }
-  auto after = allocation_count;
+  auto after = bulwark::testing::allocations();
   CHECK(after == before);
   CHECK(found == 2000);
   // The counter does see allocations: storing a new key allocates a node.
   cache.store(keys[0] + "/new", std::string(200, 'y'), t0);
-  CHECK(allocation_count > after);
+  CHECK(bulwark::testing::allocations() > after);
 }
 
 TEST_CASE("a disabled cache stores nothing and always misses",

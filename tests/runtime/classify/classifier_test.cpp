@@ -5,59 +5,10 @@
 
 #include <catch2/catch.hpp>
 
+#include "tests/support/counting_new.hpp"
+
 using namespace bulwark;
 
-// Counts heap allocations in this test binary, so the test can prove that
-// classifying allocates nothing.
-namespace {
-std::size_t allocations = 0;
-} // namespace
-
-// Every form of plain new/delete is replaced, so that memory from one always
-// returns through the other (also under AddressSanitizer, which checks it).
-void* operator new(std::size_t size) {
-  ++allocations;
-  if (void* p = std::malloc(size == 0 ? 1 : size))
-    return p;
-  throw std::bad_alloc{};
-}
-
-void* operator new[](std::size_t size) {
-  return operator new(size);
-}
-
-void* operator new(std::size_t size, const std::nothrow_t&) noexcept {
-  ++allocations;
-  return std::malloc(size == 0 ? 1 : size);
-}
-
-void* operator new[](std::size_t size, const std::nothrow_t& tag) noexcept {
-  return operator new(size, tag);
-}
-
-void operator delete(void* p) noexcept {
-  std::free(p);
-}
-
-void operator delete[](void* p) noexcept {
-  std::free(p);
-}
-
-void operator delete(void* p, std::size_t) noexcept {
-  std::free(p);
-}
-
-void operator delete[](void* p, std::size_t) noexcept {
-  std::free(p);
-}
-
-void operator delete(void* p, const std::nothrow_t&) noexcept {
-  std::free(p);
-}
-
-void operator delete[](void* p, const std::nothrow_t&) noexcept {
-  std::free(p);
-}
 
 namespace {
 
@@ -240,7 +191,7 @@ TEST_CASE("a custom status map changes the class of a status",
 TEST_CASE("classifying allocates nothing", "[runtime][classify]") {
   classifier_config cfg;
   cfg.slow_call_threshold = milliseconds(100);
-  auto before = allocations;
+  auto before = bulwark::testing::allocations();
   std::size_t failures = 0;
   for (int s = 0; s < 700; ++s) {
     auto obs = http(s);
@@ -250,9 +201,9 @@ TEST_CASE("classifying allocates nothing", "[runtime][classify]") {
     failures += !classify(cfg, obs).success;
     failures += is_slow_call(cfg, obs);
   }
-  CHECK(allocations == before);
+  CHECK(bulwark::testing::allocations() == before);
   CHECK(failures > 0);
   static std::string sink;
   sink = to_string(transport_error::connection_refused); // > small-string size
-  CHECK(allocations > before);
+  CHECK(bulwark::testing::allocations() > before);
 }

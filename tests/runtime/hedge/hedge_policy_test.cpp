@@ -5,55 +5,12 @@
 
 #include <catch2/catch.hpp>
 
+#include "tests/support/counting_new.hpp"
+
 #include "runtime/core/rng.hpp"
 
 using namespace bulwark;
 
-// Every heap allocation in this test binary goes through this counter, so a
-// test can prove that the hot path does not allocate.
-namespace {
-
-std::size_t allocation_count = 0;
-
-} // namespace
-
-void* operator new(std::size_t n) {
-  ++allocation_count;
-  if (auto* p = std::malloc(n == 0 ? 1 : n))
-    return p;
-  throw std::bad_alloc{};
-}
-
-void operator delete(void* p) noexcept {
-  std::free(p);
-}
-
-void operator delete(void* p, std::size_t) noexcept {
-  std::free(p);
-}
-
-// The array and nothrow forms too, so every allocation and deallocation pairs
-// malloc with free (AddressSanitizer checks that they match).
-void* operator new[](std::size_t n) {
-  return operator new(n);
-}
-
-void* operator new(std::size_t n, const std::nothrow_t&) noexcept {
-  ++allocation_count;
-  return std::malloc(n == 0 ? 1 : n);
-}
-
-void* operator new[](std::size_t n, const std::nothrow_t& tag) noexcept {
-  return operator new(n, tag);
-}
-
-void operator delete[](void* p) noexcept {
-  std::free(p);
-}
-
-void operator delete[](void* p, std::size_t) noexcept {
-  std::free(p);
-}
 
 namespace {
 
@@ -189,7 +146,7 @@ TEST_CASE("recording latencies and computing hedge delays do not allocate",
           "[runtime][hedge]") {
   hedge_policy policy{quantile_config()};
   rng gen{5};
-  auto before = allocation_count;
+  auto before = bulwark::testing::allocations();
   duration total{0};
   for (int i = 0; i < 10'000; ++i) {
     auto now = t0 + milliseconds(i * 3); // crosses several windows
@@ -198,7 +155,7 @@ TEST_CASE("recording latencies and computing hedge delays do not allocate",
                           now);
     total += policy.hedge_delay(1 + static_cast<std::uint32_t>(i % 2), now);
   }
-  auto after = allocation_count;
+  auto after = bulwark::testing::allocations();
   CHECK(after == before);
   CHECK(total > duration{0});
 }

@@ -5,61 +5,12 @@
 
 #include <catch2/catch.hpp>
 
+#include "tests/support/counting_new.hpp"
+
 #include "runtime/retry/backoff.hpp"
 
 using namespace bulwark;
 
-// Counts heap allocations in this test binary, so the test can prove that the
-// decision path allocates nothing.
-namespace {
-std::size_t allocations = 0;
-} // namespace
-
-// Every form of plain new/delete is replaced, so that memory from one always
-// returns through the other (also under AddressSanitizer, which checks it).
-void* operator new(std::size_t size) {
-  ++allocations;
-  if (void* p = std::malloc(size == 0 ? 1 : size))
-    return p;
-  throw std::bad_alloc{};
-}
-
-void* operator new[](std::size_t size) {
-  return operator new(size);
-}
-
-void* operator new(std::size_t size, const std::nothrow_t&) noexcept {
-  ++allocations;
-  return std::malloc(size == 0 ? 1 : size);
-}
-
-void* operator new[](std::size_t size, const std::nothrow_t& tag) noexcept {
-  return operator new(size, tag);
-}
-
-void operator delete(void* p) noexcept {
-  std::free(p);
-}
-
-void operator delete[](void* p) noexcept {
-  std::free(p);
-}
-
-void operator delete(void* p, std::size_t) noexcept {
-  std::free(p);
-}
-
-void operator delete[](void* p, std::size_t) noexcept {
-  std::free(p);
-}
-
-void operator delete(void* p, const std::nothrow_t&) noexcept {
-  std::free(p);
-}
-
-void operator delete[](void* p, const std::nothrow_t&) noexcept {
-  std::free(p);
-}
 
 namespace {
 
@@ -401,7 +352,7 @@ TEST_CASE("deciding a retry allocates nothing", "[runtime][retry]") {
   const outcome cases[] = {outcome::ok(), failed(failure_class::transient),
                            outcome::overloaded(milliseconds(5)),
                            failed(failure_class::persistent)};
-  auto before = allocations;
+  auto before = bulwark::testing::allocations();
   std::uint32_t retries = 0;
   for (int i = 0; i < 1000; ++i)
     for (auto& last : cases) {
@@ -411,11 +362,11 @@ TEST_CASE("deciding a retry allocates nothing", "[runtime][retry]") {
       retries += d.should_retry();
       (void) attempt_timeout(cfg, t0, t0 + seconds(2));
     }
-  CHECK(allocations == before);
+  CHECK(bulwark::testing::allocations() == before);
   CHECK(retries > 0);
   // The counter does see allocations (a name longer than the small-string
   // buffer needs the heap).
   static std::string sink;
   sink = to_string(retry_verdict::retry_after_too_long);
-  CHECK(allocations > before);
+  CHECK(bulwark::testing::allocations() > before);
 }
