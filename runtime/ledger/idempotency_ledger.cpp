@@ -123,7 +123,10 @@ idempotency_ledger::complete(const std::string& key, ledger_ticket ticket,
     return released_;
   running_.unlink(e);
   --in_progress_count_;
-  released_.swap(e->waiters);
+  // Copy into the reused buffer and free the entry's list: a completed entry
+  // holds no waiter memory for the rest of its retention.
+  released_.assign(e->waiters.begin(), e->waiters.end());
+  std::vector<std::uint64_t>{}.swap(e->waiters);
   waiting_count_ -= released_.size();
   e->result = std::move(result);
   e->done = true;

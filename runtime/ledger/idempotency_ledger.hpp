@@ -98,7 +98,7 @@ public:
   explicit idempotency_ledger(const ledger_config& cfg = ledger_config{});
 
   // The FIFO links point into this object's map nodes; a copy would share
-  // them, and a move of the map keeps nodes in place.
+  // them. Services keep one ledger in place (or behind a unique_ptr).
   idempotency_ledger(const idempotency_ledger&) = delete;
   idempotency_ledger& operator=(const idempotency_ledger&) = delete;
 

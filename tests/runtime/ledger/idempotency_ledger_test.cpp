@@ -9,6 +9,7 @@
 #include <catch2/catch.hpp>
 
 #include "runtime/core/rng.hpp"
+#include "tests/support/counting_new.hpp"
 
 using namespace bulwark;
 
@@ -166,6 +167,40 @@ TEST_CASE("a full ledger evicts the oldest completed key, never one in "
   CHECK(ledger.begin("c", 9, t0 + seconds(1)).verdict == ledger_verdict::wait);
   CHECK(ledger.size() == 3);
   static_cast<void>(c);
+}
+
+TEST_CASE("answering a duplicate of a completed key does not allocate",
+          "[runtime][ledger]") {
+  idempotency_ledger ledger{small_config()};
+  auto first = ledger.begin(std::string("k"), 1, t0);
+  ledger.complete("k", first.ticket, {200, std::string(100, 'x')}, t0);
+  const std::string key = "k";
+  auto before = bulwark::testing::allocations();
+  for (int i = 0; i < 100; ++i) {
+    auto dup = ledger.begin(key, 2, t0 + milliseconds(i));
+    REQUIRE(dup.verdict == ledger_verdict::duplicate_done);
+    REQUIRE(dup.result->body.size() == 100);
+    REQUIRE(ledger.expire(t0 + milliseconds(i)).empty());
+  }
+  CHECK(bulwark::testing::allocations() == before);
+  // The counter does see allocations: a new key allocates a node.
+  ledger.begin(std::string("other"), 3, t0 + seconds(1));
+  CHECK(bulwark::testing::allocations() > before);
+}
+
+TEST_CASE("a completed entry keeps no waiter list and a rejected request "
+          "changes nothing",
+          "[runtime][ledger]") {
+  idempotency_ledger ledger{small_config()};
+  auto first = ledger.begin("k", 1, t0);
+  ledger.begin("k", 2, t0);
+  ledger.begin("k", 3, t0);
+  CHECK(ledger.begin("k", 4, t0).verdict == ledger_verdict::rejected_full);
+  auto released = ledger.complete("k", first.ticket, {200, "ok"}, t0);
+  CHECK(sorted(released) == std::vector<std::uint64_t>{2, 3});
+  CHECK(ledger.waiting() == 0);
+  // Waiter 4 was rejected, not recorded: it never comes back.
+  CHECK(ledger.expire(t0 + hours(1)).empty());
 }
 
 namespace {
