@@ -1,6 +1,8 @@
 // bulwark-bench: runs registered scenarios and prints one JSON line or one
 // table per scenario. See --help.
+#include "bench/runner/progress.hpp"
 #include "bench/runner/report.hpp"
+#include "bench/runner/report_folder.hpp"
 #include "bench/runner/scenario.hpp"
 
 #include <cstdio>
@@ -29,6 +31,10 @@ constexpr const char* usage = R"(usage: bulwark-bench [options]
   --runs=N                   repeat and report medians where supported
                              (default 1)
   --quick                    smaller sizes, for CI smoke tests
+  --report=DIR               also write a report folder: per scenario a CSV,
+                             a Markdown table and PNG charts (gnuplot), plus
+                             README.md (default: report/ when the demo
+                             scenario runs, none otherwise)
   --help                     this text
 )";
 
@@ -41,6 +47,7 @@ struct cli {
   std::optional<std::string> format;
   bool list = false;
   bool help = false;
+  std::optional<std::string> report;
   scenario_options opts;
 };
 
@@ -115,6 +122,11 @@ cli parse(int argc, char** argv) {
     } else if (flag == "--quick") {
       no_value();
       result.opts.quick = true;
+    } else if (flag == "--report") {
+      auto dir = needs_value();
+      if (dir.empty())
+        throw usage_error{"--report needs a folder"};
+      result.report = dir;
     } else if (flag == "--help" || flag == "-h") {
       result.help = true;
     } else {
@@ -170,16 +182,36 @@ int main(int argc, char** argv) {
       selected.push_back(x);
     }
   }
+  // The demo is what a newcomer runs first: it leaves a report by default.
+  auto report_dir = args.report;
+  if (!report_dir)
+    for (auto* x : selected)
+      if (x->name == "demo")
+        report_dir = "report";
+  std::optional<report_folder> folder;
+  if (report_dir) {
+    try {
+      folder.emplace(*report_dir, args.opts.seed, args.opts.quick);
+    } catch (const std::exception& e) {
+      std::cerr << "bulwark-bench: " << e.what() << '\n';
+      return 1;
+    }
+  }
+  progress live{isatty(STDERR_FILENO) != 0};
+  args.opts.live = &live;
   bool first = true;
   for (auto* x : selected) {
     scenario_result result;
+    live.begin(x->name);
     try {
       result = x->run(args.opts);
     } catch (const std::exception& e) {
+      live.end();
       std::cerr << "bulwark-bench: scenario '" << x->name
                 << "' failed: " << e.what() << '\n';
       return 1;
     }
+    live.end();
     if (json) {
       std::cout << json_line(to_json(x->name, args.opts.seed, result)) << '\n';
     } else {
@@ -188,7 +220,24 @@ int main(int argc, char** argv) {
       std::cout << format_table(*x, args.opts.seed, result);
     }
     std::cout.flush();
+    if (folder) {
+      try {
+        for (auto& w : folder->add(*x, result))
+          std::cerr << "bulwark-bench: warning: " << w << '\n';
+      } catch (const std::exception& e) {
+        std::cerr << "bulwark-bench: report: " << e.what() << '\n';
+        return 1;
+      }
+    }
     first = false;
+  }
+  if (folder) {
+    try {
+      std::cerr << "report: " << folder->finish() << '\n';
+    } catch (const std::exception& e) {
+      std::cerr << "bulwark-bench: report: " << e.what() << '\n';
+      return 1;
+    }
   }
   return 0;
 }

@@ -17,6 +17,8 @@
 
 namespace bulwark::bench {
 
+class progress;
+
 struct scenario_options {
   /// Seeds every random choice of the scenario (fault schedules, jitter).
   std::uint64_t seed = 1;
@@ -24,7 +26,15 @@ struct scenario_options {
   int runs = 1;
   /// Smaller sizes for CI smoke tests.
   bool quick = false;
+  /// The live progress line (bench/runner/progress.hpp); null when nobody
+  /// watches. Scenarios report through `report_progress`.
+  progress* live = nullptr;
 };
+
+/// Tells the live progress line (if any) that `mode` is `fraction` (0..1)
+/// done. Cheap enough to call per simulated second.
+void report_progress(const scenario_options& opts, const std::string& mode,
+                     double fraction);
 
 using field_value = std::variant<bool, std::int64_t, double, std::string>;
 
@@ -63,11 +73,42 @@ private:
   std::vector<item> items_;
 };
 
+/// One line of a chart: (x, y) points of one quantity in one mode.
+struct series {
+  /// What the line shows, e.g. "p99".
+  std::string name;
+  /// The mode it belongs to ("bulwark"); empty for single-mode scenarios.
+  std::string mode;
+  std::vector<std::pair<double, double>> points;
+};
+
+/// An x range a chart shades, e.g. a fault window.
+struct shaded_window {
+  double start = 0;
+  double end = 0;
+  std::string label;
+};
+
+/// A chart of the report folder, drawn as `<scenario>-<name>.png`.
+struct chart {
+  /// File name part: lowercase letters, digits and '-'.
+  std::string name;
+  std::string title;
+  std::string x_label;
+  std::string y_label;
+  std::vector<series> lines;
+  std::vector<shaded_window> windows;
+  /// Logarithmic y axis (latencies); points with y <= 0 are then left out.
+  bool log_y = false;
+};
+
 struct scenario_result {
   /// Fields of the whole scenario (e.g. its parameters).
   field_list fields;
   /// Per-mode fields, in insertion order; empty for single-mode scenarios.
   std::vector<std::pair<std::string, field_list>> modes;
+  /// Time series for the report folder's charts; optional.
+  std::vector<chart> charts;
 
   /// The fields of mode `name`, created on first use.
   field_list& mode(const std::string& name);
