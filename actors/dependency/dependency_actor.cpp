@@ -355,8 +355,11 @@ struct dependency_state {
     if (n >= s.deadline) {
       // The caller's deadline passed: whatever is in flight is abandoned.
       s.last = outcome::failure(failure_class::deadline_exceeded);
-      if (s.phase == call_phase::queued)
+      if (s.phase == call_phase::queued) {
+        // It never ran: give back its queue place and its breaker permit.
         pol->limit.cancel(make_id(idx, s.generation, 0));
+        pol->breaker.release(n);
+      }
       cancel_attempts(idx, n);
       escalate(idx, failure_class::deadline_exceeded, "deadline exceeded", n,
                s.phase == call_phase::queued);

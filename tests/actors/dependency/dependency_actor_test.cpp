@@ -588,6 +588,31 @@ TEST_CASE_METHOD(fixture, "a queued call that waits too long is rejected",
   CHECK(caller[0].at == t0 + milliseconds(100));
 }
 
+TEST_CASE_METHOD(fixture, "a queued call whose deadline passes gives back its breaker permit",
+                 "[actors][dependency]") {
+  dependency_options opts;
+  opts.config = make_config(R"({"idempotency": "idempotent",
+    "bulkhead": {"max_concurrent": 1, "max_queue": 4, "max_queue_wait": "1s",
+                 "critical_reserve": 0}})");
+  opts.config.name = "dep";
+  opts.transport = transport.handle();
+  opts.policies = std::make_shared<dependency_policies>(opts.config);
+  auto pol = opts.policies;
+  auto dep = spawn_dependency(sys, std::move(opts));
+  spawned.push_back(caf::actor_cast<caf::actor>(dep));
+  transport.push_hold();
+  call(dep, make_call(1));
+  auto req = make_call(2);
+  req.deadline_ns = to_wire_time(now() + milliseconds(50));
+  call(dep, std::move(req));
+  CHECK(pol->breaker.calls_in_flight() == 2);
+  advance_time(milliseconds(50));
+  REQUIRE(caller.replies().size() == 1);
+  CHECK(caller.replies()[0].cls == failure_class::deadline_exceeded);
+  CHECK(pol->breaker.calls_in_flight() == 1);
+  CHECK(pol->limit.queued() == 0);
+}
+
 TEST_CASE_METHOD(fixture, "journeys record each step and can be fetched as JSON",
                  "[actors][dependency]") {
   auto dep = spawn_dep(make_config(exact_retry));
@@ -673,6 +698,8 @@ TEST_CASE_METHOD(fixture, "every request gets exactly one reply under random fau
     opts.config.name = "dep";
     opts.transport = t.handle();
     opts.seed = seed;
+    opts.policies = std::make_shared<dependency_policies>(opts.config);
+    auto pol = opts.policies;
     auto dep = spawn_dependency(sys, std::move(opts));
     for (int i = 0; i < 400; ++i) {
       switch (gen.below(8)) {
@@ -720,6 +747,11 @@ TEST_CASE_METHOD(fixture, "every request gets exactly one reply under random fau
       INFO("call " << id);
       CHECK(n == 1);
     }
+    // Nothing leaks: every breaker permit and concurrency slot came back.
+    CHECK(pol->breaker.calls_in_flight() == 0);
+    CHECK(pol->limit.in_flight() == 0);
+    CHECK(pol->limit.queued() == 0);
+    CHECK(pol->stats.in_flight == 0);
     caf::anon_send_exit(dep, caf::exit_reason::user_shutdown);
     caf::anon_send_exit(t.handle(), caf::exit_reason::user_shutdown);
     run();
