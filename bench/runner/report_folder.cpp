@@ -222,6 +222,8 @@ std::string gnuplot_script(const chart& c, const std::string& png_path) {
   s += "set grid\nset key outside right top\n";
   if (c.log_y)
     s += "set logscale y\n";
+  else // from zero, with headroom so a line at the maximum stays visible
+    s += "set yrange [0:*]\nset offsets 0, 0, graph 0.1, 0\n";
   // Fault windows: a translucent band each, labelled at the top, labels
   // stepped down so overlapping windows stay readable.
   static const char* fills[] = {"#fdd0a2", "#c6dbef", "#d9d9d9", "#fcbba1"};
