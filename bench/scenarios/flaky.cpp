@@ -112,7 +112,9 @@ scenario_result run_flaky(const scenario_options& opts) {
     auto& t = tallies[i];
     auto clean = make_target(sys, m, false, load.inflight, opts.seed);
     auto faulty = make_target(sys, m, true, load.inflight, opts.seed);
+    // Both sides record latencies, so both pay for the clock reads.
     auto clean_chunk = chunk;
+    clean_chunk.record_latency = true;
     auto faulty_chunk = chunk;
     faulty_chunk.record_latency = true;
     run_load(sys, clean, clean_chunk);
