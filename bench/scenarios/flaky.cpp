@@ -121,6 +121,7 @@ scenario_result run_flaky(const scenario_options& opts) {
     run_load(sys, faulty, clean_chunk);
     auto warm_attempts = faulty.chaos.stats().attempts();
     for (int c = 0; c < chunks; ++c) {
+      report_progress(opts, to_string(m), static_cast<double>(c) / chunks);
       t.clean_ns += run_load(sys, clean, clean_chunk).wall_ns;
       auto r = run_load(sys, faulty, faulty_chunk);
       t.faulty_ns += r.wall_ns;

@@ -47,7 +47,7 @@ fault_schedule outage_schedule(const outage_setup& s) {
   return schedule;
 }
 
-void run_mode(bench_mode m, const outage_setup& s, const mode_settings& ms,
+void run_mode(const scenario_options& sopts, bench_mode m, const outage_setup& s, const mode_settings& ms,
               std::uint64_t seed, field_list& out) {
   virtual_system vs;
   auto t0 = vs.now();
@@ -70,6 +70,7 @@ void run_mode(bench_mode m, const outage_setup& s, const mode_settings& ms,
   std::uint64_t window_requests = 0;
   std::uint64_t attempts_at_start = 0, attempts_at_end = 0;
   bool start_seen = false, end_seen = false;
+  duration next_report = duration::zero();
   call_request proto;
   proto.operation = "get";
   proto.payload = "x";
@@ -87,6 +88,11 @@ void run_mode(bench_mode m, const outage_setup& s, const mode_settings& ms,
       end_seen = true;
     }
     vs.advance_to(t);
+    if (t - t0 >= next_report) {
+      report_progress(sopts, to_string(m), to_seconds(t - t0)
+                                             / to_seconds(s.length));
+      next_report += seconds(1);
+    }
     auto rel = t - t0;
     if (rel >= s.outage_start && rel < s.outage_end)
       ++window_requests;
@@ -155,7 +161,7 @@ scenario_result run_outage(const scenario_options& opts) {
   result.fields.add("outage_start_s", to_seconds(s.outage_start));
   result.fields.add("outage_end_s", to_seconds(s.outage_end));
   for (auto m : all_bench_modes)
-    run_mode(m, s, ms, opts.seed, result.mode(to_string(m)));
+    run_mode(opts, m, s, ms, opts.seed, result.mode(to_string(m)));
   return result;
 }
 

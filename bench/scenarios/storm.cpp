@@ -95,7 +95,7 @@ fault_schedule dead_downstream() {
   return schedule;
 }
 
-void run_mode(bench_mode m, const storm_setup& s, const mode_settings& ms,
+void run_mode(const scenario_options& sopts, bench_mode m, const storm_setup& s, const mode_settings& ms,
               std::uint64_t seed, field_list& out) {
   virtual_system vs;
   auto t0 = vs.now();
@@ -130,12 +130,18 @@ void run_mode(bench_mode m, const storm_setup& s, const mode_settings& ms,
   vs.run();
   rng gen{seed};
   std::uint64_t requests = 0;
+  duration next_report = duration::zero();
   call_request proto;
   proto.operation = "get";
   proto.payload = "x";
   for (auto t = t0 + poisson_gap(gen, s.rate); t < t0 + s.length;
        t += poisson_gap(gen, s.rate)) {
     vs.advance_to(t);
+    if (t - t0 >= next_report) {
+      report_progress(sopts, to_string(m), to_seconds(t - t0)
+                                             / to_seconds(s.length));
+      next_report += seconds(1);
+    }
     auto req = proto;
     req.id = requests++;
     req.idempotency_key = "k" + std::to_string(req.id);
@@ -170,7 +176,7 @@ scenario_result run_storm(const scenario_options& opts) {
   result.fields.add("duration_s", to_seconds(s.length));
   result.fields.add("layers", 3);
   for (auto m : all_bench_modes)
-    run_mode(m, s, ms, opts.seed, result.mode(to_string(m)));
+    run_mode(opts, m, s, ms, opts.seed, result.mode(to_string(m)));
   return result;
 }
 
