@@ -90,6 +90,7 @@ struct call_slot {
   bool cacheable = false;    // idempotent operation with the cache on
   idempotency repeat = idempotency::unsafe;
   bool journey_on = false;
+  bool sampled = false; // a normal call whose journey is kept anyway
   // Journeys are recorded lazily. The fast path (admitted, first attempt,
   // success, reply, or a fresh cache hit) only sets bits here; a journey is
   // built from them when something worth explaining happens (a failure,
@@ -163,6 +164,7 @@ struct dependency_state {
   std::vector<std::uint32_t> free_slots;
   timer_queue timers;
   time_point pending_tick = never;
+  duration timer_slack{0};
 
   ~dependency_state() {
     for (auto& s : slots)
@@ -329,11 +331,18 @@ struct dependency_state {
     arm_tick(t, n);
   }
 
+  // A tick is a delayed message through CAF's clock thread: costly (a lock,
+  // a wake-up) next to a call. Under traffic, due timers are run by whatever
+  // message comes in first (`run_due`), so ticks only matter when the actor
+  // is idle; `timer_slack` lets a tick fire up to that much late so that one
+  // tick serves many timers. With no slack (the default) every timer fires
+  // exactly on time, which virtual-time tests rely on.
   void arm_tick(time_point t, time_point n) {
-    if (t >= pending_tick)
+    auto at = t + timer_slack;
+    if (pending_tick <= at)
       return;
-    pending_tick = t;
-    auto delay = t > n ? t - n : duration{0};
+    pending_tick = at;
+    auto delay = at > n ? at - n : duration{0};
     self->delayed_send(self, delay, tick_atom::value);
   }
 
@@ -341,11 +350,19 @@ struct dependency_state {
     auto n = now();
     if (pending_tick <= n)
       pending_tick = never;
+    run_due(n);
+    if (!timers.empty())
+      arm_tick(timers.next(), n);
+  }
+
+  /// Runs every timer due at `n`; cheap when none is (one comparison per
+  /// timer lane).
+  void run_due(time_point n) {
+    if (timers.empty() || timers.next() > n)
+      return;
     for (auto idx = timers.pop_due(n); idx != timer_queue::npos;
          idx = timers.pop_due(n))
       on_timer(idx, n);
-    if (!timers.empty())
-      arm_tick(timers.next(), n);
   }
 
   void on_timer(std::uint32_t idx, time_point n) {
@@ -445,6 +462,7 @@ struct dependency_state {
     s.reply_mid = mid;
     s.req = std::move(req);
     start_call(idx, deadline, n);
+    run_due(n);
   }
 
   void start_call(std::uint32_t idx, time_point deadline, time_point n) {
@@ -480,7 +498,8 @@ struct dependency_state {
       s.req.journey_id = (self->id() << 32) | ++journey_counter;
     // One call in `journey_sample` is recorded from the start even if
     // nothing goes wrong, so the recent journeys show normal calls too.
-    if (s.journey_on && ++completed % journey_sample == 0)
+    s.sampled = s.journey_on && ++completed % journey_sample == 0;
+    if (s.sampled)
       materialize(s);
     pol->budget.on_request(n);
     // Cache: only operations safe to repeat are cached.
@@ -714,6 +733,7 @@ struct dependency_state {
     auto n = now();
     auto o = classify(s.cfg->classification, to_observation(r));
     on_attempt_outcome(idx, number, o, n - a->started, n, std::move(r.payload));
+    run_due(n);
   }
 
   void on_attempt_outcome(std::uint32_t idx, std::uint32_t number,
@@ -948,7 +968,11 @@ struct dependency_state {
     auto& s = slots[idx];
     timers.cancel(idx);
     --stats().in_flight;
-    if (s.trip != nullptr)
+    // Failed and degraded journeys are always kept; others (a retry that
+    // succeeded, a hedge that won) only when sampled: copying each into the
+    // log would cost more than the retry did.
+    if (s.trip != nullptr
+        && (s.sampled || s.trip->failed() || s.trip->degraded()))
       pol->journeys.add(*s.trip);
     bool had_limit = s.holds_limit;
     if (s.has_caller)
@@ -1096,6 +1120,7 @@ dependency_impl(dependency_actor::stateful_pointer<dependency_state> self,
   st.alternates = std::move(opts.alternates);
   st.gen.reseed(opts.seed);
   st.journey_sample = opts.journey_sample == 0 ? 1 : opts.journey_sample;
+  st.timer_slack = opts.timer_slack < duration{0} ? duration{0} : opts.timer_slack;
   if (st.transport)
     self->monitor(st.transport);
   self->set_down_handler([self](caf::down_msg& dm) {

@@ -76,6 +76,12 @@ struct dependency_options {
   /// degraded ones always): copying every journey would cost more than the
   /// call itself.
   std::uint32_t journey_sample = 64;
+  /// How late a timer (backoff end, hedge, attempt timeout) may fire when
+  /// the actor is idle. Under traffic, timers run on time regardless: every
+  /// message first runs what is due. A slack of a millisecond lets one clock
+  /// tick serve many timers when thousands of retries are pending; zero (the
+  /// default) fires every timer exactly on time.
+  duration timer_slack{0};
 };
 
 /// Spawns a dependency actor.
