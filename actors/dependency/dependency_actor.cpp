@@ -387,7 +387,10 @@ struct dependency_state {
         if (n >= s.queued_until)
           expire_queue(n);
         break;
-      case call_phase::attempting:
+      case call_phase::attempting: {
+        // A timeout may end the call (reply, slot released) or start the
+        // next round; stop looking at this slot's attempts then.
+        auto gen = s.generation;
         for (auto& a : s.attempts) {
           if (a.number != 0 && a.timeout_at <= n) {
             ++stats().attempt_timeouts;
@@ -396,14 +399,14 @@ struct dependency_state {
             on_attempt_outcome(idx, number,
                                outcome::failure(failure_class::timeout),
                                a.timeout_at - a.started, n, std::string{});
-            if (s.phase != call_phase::attempting
-                || slots[idx].generation != s.generation)
+            if (s.phase != call_phase::attempting || s.generation != gen)
               return;
           }
         }
-        if (s.phase == call_phase::attempting && s.hedge_at <= n)
+        if (s.hedge_at <= n)
           try_hedge(idx, n);
         break;
+      }
       case call_phase::backoff:
         if (s.backoff_until <= n)
           begin_round(idx, n);
