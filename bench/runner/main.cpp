@@ -4,6 +4,7 @@
 #include "bench/runner/report.hpp"
 #include "bench/runner/report_folder.hpp"
 #include "bench/runner/scenario.hpp"
+#include "bench/runner/scenario_file.hpp"
 
 #include <cstdio>
 #include <cstdlib>
@@ -24,6 +25,10 @@ namespace {
 
 constexpr const char* usage = R"(usage: bulwark-bench [options]
   --scenario=NAME[,NAME...]  run these scenarios (repeatable; default: all)
+  --scenario-file=PATH       run the scenario described by a JSON file
+                             (docs/benchmarks.md, "Scenario files"); alone
+                             unless --scenario is given too; a bad file
+                             lists every error and exits 2
   --format=json|table        one JSON object per line, or tables
                              (default: table on a terminal, json otherwise)
   --list                     list the scenarios and exit
@@ -44,6 +49,8 @@ struct usage_error {
 
 struct cli {
   std::vector<std::string> scenarios;
+  std::optional<std::string> scenario_file;
+  bool seed_given = false;
   std::optional<std::string> format;
   bool list = false;
   bool help = false;
@@ -104,6 +111,11 @@ cli parse(int argc, char** argv) {
           break;
         start = comma + 1;
       }
+    } else if (flag == "--scenario-file") {
+      auto path = needs_value();
+      if (path.empty())
+        throw usage_error{"--scenario-file needs a file"};
+      result.scenario_file = path;
     } else if (flag == "--format") {
       auto fmt = needs_value();
       if (fmt != "json" && fmt != "table")
@@ -116,6 +128,7 @@ cli parse(int argc, char** argv) {
     } else if (flag == "--seed") {
       result.opts.seed = parse_number(flag, needs_value(), 0,
                                       std::numeric_limits<std::uint64_t>::max());
+      result.seed_given = true;
     } else if (flag == "--runs") {
       result.opts.runs = static_cast<int>(parse_number(flag, needs_value(), 1,
                                                        1000));
@@ -165,8 +178,30 @@ int main(int argc, char** argv) {
     }
     return 0;
   }
+  // A scenario file is checked completely before anything runs.
+  std::optional<scenario> from_file;
+  if (args.scenario_file) {
+    bulwark::error_list errors;
+    auto cfg = read_scenario_file(*args.scenario_file, errors);
+    if (!errors.empty()) {
+      std::cerr << "bulwark-bench: invalid scenario file '"
+                << *args.scenario_file << "':\n"
+                << errors.to_string();
+      return 2;
+    }
+    if (cfg.seed && !args.seed_given)
+      args.opts.seed = *cfg.seed;
+    auto name = cfg.name;
+    auto description = cfg.description;
+    from_file = scenario{name, description,
+                         [cfg](const scenario_options& opts) {
+                           return run_scenario_file(cfg, opts);
+                         }};
+  }
   std::vector<const scenario*> selected;
-  if (args.scenarios.empty()) {
+  if (from_file && args.scenarios.empty()) {
+    selected.push_back(&*from_file);
+  } else if (args.scenarios.empty()) {
     selected = registry.all();
   } else {
     for (auto& name : args.scenarios) {
@@ -181,6 +216,8 @@ int main(int argc, char** argv) {
       }
       selected.push_back(x);
     }
+    if (from_file)
+      selected.push_back(&*from_file);
   }
   // The demo is what a newcomer runs first: it leaves a report by default.
   auto report_dir = args.report;
