@@ -1,6 +1,5 @@
 #include "actors/dependency/dependency_actor.hpp"
 
-#include <limits>
 #include <optional>
 #include <utility>
 

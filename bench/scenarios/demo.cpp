@@ -29,6 +29,7 @@
 #include "actors/system_setup.hpp"
 #include "actors/transport/chaos_transport.hpp"
 #include "bench/runner/scenario.hpp"
+#include "bench/scenarios/virtual_system.hpp"
 #include "runtime/chaos/fault_schedule.hpp"
 #include "runtime/config/bulwark_config.hpp"
 
@@ -232,68 +233,6 @@ struct mode_run {
   std::vector<checkout_record> records;
   std::int64_t start_ns = 0;
   std::uint64_t downstream_attempts = 0;
-};
-
-class virtual_system {
-public:
-  virtual_system() : sys_(init(cfg_)),
-      sched_(dynamic_cast<caf::scheduler::test_coordinator&>(
-        sys_.scheduler())) {
-    // Away from the epoch, as CAF's own test fixture does.
-    sched_.clock().current_time += std::chrono::hours(1);
-  }
-
-  ~virtual_system() {
-    sched_.run();
-    sched_.clock().cancel_all();
-    sched_.run();
-    if (sys_.registry().running() > 0)
-      sys_.await_actors_before_shutdown(false);
-  }
-
-  caf::actor_system& sys() {
-    return sys_;
-  }
-
-  time_point now() const {
-    return sched_.clock().now();
-  }
-
-  /// Moves virtual time to `target`, firing every timer on its own time.
-  void advance_to(time_point target) {
-    auto& clock = sched_.clock();
-    sched_.run();
-    for (;;) {
-      auto& pending = clock.schedule();
-      if (pending.empty() || pending.begin()->first > target)
-        break;
-      auto due = pending.begin()->first;
-      if (due > clock.current_time)
-        clock.current_time = due;
-      clock.trigger_expired_timeouts();
-      sched_.run();
-    }
-    if (target > clock.current_time)
-      clock.current_time = target;
-    sched_.run();
-  }
-
-  void run() {
-    sched_.run();
-  }
-
-private:
-  static caf::actor_system_config& init(caf::actor_system_config& cfg) {
-    cfg.set("scheduler.policy", caf::atom("testing"));
-    cfg.set("logger.file-verbosity", caf::atom("quiet"));
-    cfg.set("logger.console-verbosity", caf::atom("quiet"));
-    add_bulwark_types(cfg);
-    return cfg;
-  }
-
-  caf::actor_system_config cfg_;
-  caf::actor_system sys_;
-  caf::scheduler::test_coordinator& sched_;
 };
 
 mode_run run_mode(const std::string& mode, const scenario_options& opts,
