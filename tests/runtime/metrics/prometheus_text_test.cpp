@@ -1,0 +1,349 @@
+#include "runtime/metrics/prometheus_text.hpp"
+
+#include <limits>
+#include <map>
+#include <set>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include <boost/json/parse.hpp>
+#include <catch2/catch.hpp>
+
+#include "runtime/metrics/latency_histogram.hpp"
+
+using namespace bulwark;
+
+namespace {
+
+std::vector<std::string> lines_of(const std::string& text) {
+  std::vector<std::string> result;
+  std::istringstream in{text};
+  for (std::string line; std::getline(in, line);)
+    result.push_back(line);
+  return result;
+}
+
+// The lines of `text` that are samples of metric `name` (exactly that name).
+std::vector<std::string> samples_of(const std::string& text,
+                                    const std::string& name) {
+  std::vector<std::string> result;
+  for (auto& line : lines_of(text))
+    if (line.compare(0, name.size() + 1, name + "{") == 0)
+      result.push_back(line);
+  return result;
+}
+
+boost::json::object small_stats() {
+  latency_histogram requests;
+  requests.record(microseconds(800));
+  requests.record(milliseconds(4));
+  requests.record(milliseconds(250));
+  latency_histogram attempts;
+  attempts.record(milliseconds(2));
+  auto doc = boost::json::parse(R"({
+    "requests": 3, "invalid": 0, "replies_ok": 2, "replies_failed": 1,
+    "replies_by_source": {"live": 1, "fresh_cache": 0, "stale_cache": 1,
+                          "static_fallback": 0, "alternate": 0},
+    "failures_by_class": {"transient": 0, "timeout": 1, "overloaded": 0,
+                          "persistent": 0, "rejected_locally": 0,
+                          "deadline_exceeded": 0, "cancelled": 0},
+    "in_flight": 4, "attempts": 5,
+    "attempt_failures_by_class": {"transient": 2, "timeout": 1},
+    "attempt_timeouts": 1,
+    "retries": 2, "retries_by_class": {"transient": 2},
+    "retries_denied_budget": 1, "hedges": 1, "hedges_won": 1,
+    "hedges_denied_budget": 0, "late_results": 1,
+    "rejected_breaker": 6, "rejected_bulkhead": 0, "shed": 2,
+    "queue_timeouts": 0, "queued": 0,
+    "cache_hits": 7, "cache_stale_hits": 1, "cache_misses": 3,
+    "revalidations": 1, "fallbacks_stale": 1, "fallbacks_static": 0,
+    "fallbacks_alternate": 0, "fallbacks_fail_fast": 0,
+    "breaker_transitions": 2, "breaker_state": "half_open",
+    "transport_downs": 0, "config_applied": 1, "config_rejected": 0
+  })").as_object();
+  doc["request_latency"] = to_json(requests);
+  doc["attempt_latency"] = to_json(attempts);
+  return doc;
+}
+
+const char* const small_expected = R"(# HELP bulwark_requests_total Calls received (logical requests, before admission).
+# TYPE bulwark_requests_total counter
+bulwark_requests_total{dependency="payments"} 3
+# HELP bulwark_invalid_requests_total Calls refused as malformed (empty operation, unknown criticality).
+# TYPE bulwark_invalid_requests_total counter
+bulwark_invalid_requests_total{dependency="payments"} 0
+# HELP bulwark_replies_total Replies sent, by outcome; successful ones by where the value came from.
+# TYPE bulwark_replies_total counter
+bulwark_replies_total{dependency="payments",outcome="ok",source="live"} 1
+bulwark_replies_total{dependency="payments",outcome="ok",source="fresh_cache"} 0
+bulwark_replies_total{dependency="payments",outcome="ok",source="stale_cache"} 1
+bulwark_replies_total{dependency="payments",outcome="ok",source="static_fallback"} 0
+bulwark_replies_total{dependency="payments",outcome="ok",source="alternate"} 0
+bulwark_replies_total{dependency="payments",outcome="failed"} 1
+# HELP bulwark_failures_total Failed replies by failure class.
+# TYPE bulwark_failures_total counter
+bulwark_failures_total{dependency="payments",class="transient"} 0
+bulwark_failures_total{dependency="payments",class="timeout"} 1
+bulwark_failures_total{dependency="payments",class="overloaded"} 0
+bulwark_failures_total{dependency="payments",class="persistent"} 0
+bulwark_failures_total{dependency="payments",class="rejected_locally"} 0
+bulwark_failures_total{dependency="payments",class="deadline_exceeded"} 0
+bulwark_failures_total{dependency="payments",class="cancelled"} 0
+# HELP bulwark_in_flight Calls received and not answered yet.
+# TYPE bulwark_in_flight gauge
+bulwark_in_flight{dependency="payments"} 4
+# HELP bulwark_attempts_total Attempts sent to the transport, hedges included.
+# TYPE bulwark_attempts_total counter
+bulwark_attempts_total{dependency="payments"} 5
+# HELP bulwark_attempt_failures_total Failed attempts by failure class.
+# TYPE bulwark_attempt_failures_total counter
+bulwark_attempt_failures_total{dependency="payments",class="transient"} 2
+bulwark_attempt_failures_total{dependency="payments",class="timeout"} 1
+bulwark_attempt_failures_total{dependency="payments",class="overloaded"} 0
+bulwark_attempt_failures_total{dependency="payments",class="persistent"} 0
+bulwark_attempt_failures_total{dependency="payments",class="rejected_locally"} 0
+bulwark_attempt_failures_total{dependency="payments",class="deadline_exceeded"} 0
+bulwark_attempt_failures_total{dependency="payments",class="cancelled"} 0
+# HELP bulwark_attempt_timeouts_total Attempts abandoned at their per-attempt timeout.
+# TYPE bulwark_attempt_timeouts_total counter
+bulwark_attempt_timeouts_total{dependency="payments"} 1
+# HELP bulwark_retries_total Retries scheduled, by the failure class that caused them.
+# TYPE bulwark_retries_total counter
+bulwark_retries_total{dependency="payments",reason="transient"} 2
+bulwark_retries_total{dependency="payments",reason="timeout"} 0
+bulwark_retries_total{dependency="payments",reason="overloaded"} 0
+bulwark_retries_total{dependency="payments",reason="persistent"} 0
+bulwark_retries_total{dependency="payments",reason="rejected_locally"} 0
+bulwark_retries_total{dependency="payments",reason="deadline_exceeded"} 0
+bulwark_retries_total{dependency="payments",reason="cancelled"} 0
+# HELP bulwark_retries_denied_total Retries the retry budget refused.
+# TYPE bulwark_retries_denied_total counter
+bulwark_retries_denied_total{dependency="payments"} 1
+# HELP bulwark_hedges_total Hedged attempts sent.
+# TYPE bulwark_hedges_total counter
+bulwark_hedges_total{dependency="payments"} 1
+# HELP bulwark_hedges_won_total Calls answered by a hedged attempt rather than the first one.
+# TYPE bulwark_hedges_won_total counter
+bulwark_hedges_won_total{dependency="payments"} 1
+# HELP bulwark_hedges_denied_total Hedges the retry budget refused.
+# TYPE bulwark_hedges_denied_total counter
+bulwark_hedges_denied_total{dependency="payments"} 0
+# HELP bulwark_late_results_total Attempt results that arrived after their call no longer wanted them (losing hedges, timed-out attempts).
+# TYPE bulwark_late_results_total counter
+bulwark_late_results_total{dependency="payments"} 1
+# HELP bulwark_rejected_total Calls or attempts refused before reaching the dependency, by reason.
+# TYPE bulwark_rejected_total counter
+bulwark_rejected_total{dependency="payments",reason="breaker"} 6
+bulwark_rejected_total{dependency="payments",reason="bulkhead"} 0
+bulwark_rejected_total{dependency="payments",reason="shed"} 2
+bulwark_rejected_total{dependency="payments",reason="queue_timeout"} 0
+# HELP bulwark_queued_total Calls that waited in the concurrency limit's queue.
+# TYPE bulwark_queued_total counter
+bulwark_queued_total{dependency="payments"} 0
+# HELP bulwark_cache_lookups_total Cache lookups by result.
+# TYPE bulwark_cache_lookups_total counter
+bulwark_cache_lookups_total{dependency="payments",result="hit"} 7
+bulwark_cache_lookups_total{dependency="payments",result="stale"} 1
+bulwark_cache_lookups_total{dependency="payments",result="miss"} 3
+# HELP bulwark_cache_revalidations_total Background refreshes of stale cache entries.
+# TYPE bulwark_cache_revalidations_total counter
+bulwark_cache_revalidations_total{dependency="payments"} 1
+# HELP bulwark_fallbacks_total Fallback steps taken, by kind.
+# TYPE bulwark_fallbacks_total counter
+bulwark_fallbacks_total{dependency="payments",kind="stale_cache"} 1
+bulwark_fallbacks_total{dependency="payments",kind="static"} 0
+bulwark_fallbacks_total{dependency="payments",kind="alternate"} 0
+bulwark_fallbacks_total{dependency="payments",kind="fail_fast"} 0
+# HELP bulwark_breaker_state 1 for the circuit breaker's current state, 0 for the others.
+# TYPE bulwark_breaker_state gauge
+bulwark_breaker_state{dependency="payments",state="closed"} 0
+bulwark_breaker_state{dependency="payments",state="open"} 0
+bulwark_breaker_state{dependency="payments",state="half_open"} 1
+bulwark_breaker_state{dependency="payments",state="forced_open"} 0
+bulwark_breaker_state{dependency="payments",state="disabled"} 0
+# HELP bulwark_breaker_transitions_total Circuit breaker state changes.
+# TYPE bulwark_breaker_transitions_total counter
+bulwark_breaker_transitions_total{dependency="payments"} 2
+# HELP bulwark_ejections_total Members ejected as outliers (supervisors; 0 for dependencies).
+# TYPE bulwark_ejections_total counter
+bulwark_ejections_total{dependency="payments"} 0
+# HELP bulwark_transport_downs_total Times the transport actor went down.
+# TYPE bulwark_transport_downs_total counter
+bulwark_transport_downs_total{dependency="payments"} 0
+# HELP bulwark_config_reloads_total Configuration documents received, by result.
+# TYPE bulwark_config_reloads_total counter
+bulwark_config_reloads_total{dependency="payments",result="applied"} 1
+bulwark_config_reloads_total{dependency="payments",result="rejected"} 0
+# HELP bulwark_request_duration_seconds Time from receiving a call to sending its reply.
+# TYPE bulwark_request_duration_seconds histogram
+bulwark_request_duration_seconds_bucket{dependency="payments",le="5e-05"} 0
+bulwark_request_duration_seconds_bucket{dependency="payments",le="0.0001"} 0
+bulwark_request_duration_seconds_bucket{dependency="payments",le="0.0002"} 0
+bulwark_request_duration_seconds_bucket{dependency="payments",le="0.0003"} 0
+bulwark_request_duration_seconds_bucket{dependency="payments",le="0.0005"} 0
+bulwark_request_duration_seconds_bucket{dependency="payments",le="0.001"} 1
+bulwark_request_duration_seconds_bucket{dependency="payments",le="0.002"} 1
+bulwark_request_duration_seconds_bucket{dependency="payments",le="0.003"} 1
+bulwark_request_duration_seconds_bucket{dependency="payments",le="0.005"} 2
+bulwark_request_duration_seconds_bucket{dependency="payments",le="0.01"} 2
+bulwark_request_duration_seconds_bucket{dependency="payments",le="0.02"} 2
+bulwark_request_duration_seconds_bucket{dependency="payments",le="0.03"} 2
+bulwark_request_duration_seconds_bucket{dependency="payments",le="0.05"} 2
+bulwark_request_duration_seconds_bucket{dependency="payments",le="0.1"} 2
+bulwark_request_duration_seconds_bucket{dependency="payments",le="0.2"} 2
+bulwark_request_duration_seconds_bucket{dependency="payments",le="0.3"} 3
+bulwark_request_duration_seconds_bucket{dependency="payments",le="0.5"} 3
+bulwark_request_duration_seconds_bucket{dependency="payments",le="1"} 3
+bulwark_request_duration_seconds_bucket{dependency="payments",le="2"} 3
+bulwark_request_duration_seconds_bucket{dependency="payments",le="3"} 3
+bulwark_request_duration_seconds_bucket{dependency="payments",le="5"} 3
+bulwark_request_duration_seconds_bucket{dependency="payments",le="10"} 3
+bulwark_request_duration_seconds_bucket{dependency="payments",le="20"} 3
+bulwark_request_duration_seconds_bucket{dependency="payments",le="30"} 3
+bulwark_request_duration_seconds_bucket{dependency="payments",le="60"} 3
+bulwark_request_duration_seconds_bucket{dependency="payments",le="+Inf"} 3
+bulwark_request_duration_seconds_sum{dependency="payments"} 0.2548
+bulwark_request_duration_seconds_count{dependency="payments"} 3
+# HELP bulwark_attempt_duration_seconds Time from sending an attempt to its result or timeout.
+# TYPE bulwark_attempt_duration_seconds histogram
+bulwark_attempt_duration_seconds_bucket{dependency="payments",le="5e-05"} 0
+bulwark_attempt_duration_seconds_bucket{dependency="payments",le="0.0001"} 0
+bulwark_attempt_duration_seconds_bucket{dependency="payments",le="0.0002"} 0
+bulwark_attempt_duration_seconds_bucket{dependency="payments",le="0.0003"} 0
+bulwark_attempt_duration_seconds_bucket{dependency="payments",le="0.0005"} 0
+bulwark_attempt_duration_seconds_bucket{dependency="payments",le="0.001"} 0
+bulwark_attempt_duration_seconds_bucket{dependency="payments",le="0.002"} 1
+bulwark_attempt_duration_seconds_bucket{dependency="payments",le="0.003"} 1
+bulwark_attempt_duration_seconds_bucket{dependency="payments",le="0.005"} 1
+bulwark_attempt_duration_seconds_bucket{dependency="payments",le="0.01"} 1
+bulwark_attempt_duration_seconds_bucket{dependency="payments",le="0.02"} 1
+bulwark_attempt_duration_seconds_bucket{dependency="payments",le="0.03"} 1
+bulwark_attempt_duration_seconds_bucket{dependency="payments",le="0.05"} 1
+bulwark_attempt_duration_seconds_bucket{dependency="payments",le="0.1"} 1
+bulwark_attempt_duration_seconds_bucket{dependency="payments",le="0.2"} 1
+bulwark_attempt_duration_seconds_bucket{dependency="payments",le="0.3"} 1
+bulwark_attempt_duration_seconds_bucket{dependency="payments",le="0.5"} 1
+bulwark_attempt_duration_seconds_bucket{dependency="payments",le="1"} 1
+bulwark_attempt_duration_seconds_bucket{dependency="payments",le="2"} 1
+bulwark_attempt_duration_seconds_bucket{dependency="payments",le="3"} 1
+bulwark_attempt_duration_seconds_bucket{dependency="payments",le="5"} 1
+bulwark_attempt_duration_seconds_bucket{dependency="payments",le="10"} 1
+bulwark_attempt_duration_seconds_bucket{dependency="payments",le="20"} 1
+bulwark_attempt_duration_seconds_bucket{dependency="payments",le="30"} 1
+bulwark_attempt_duration_seconds_bucket{dependency="payments",le="60"} 1
+bulwark_attempt_duration_seconds_bucket{dependency="payments",le="+Inf"} 1
+bulwark_attempt_duration_seconds_sum{dependency="payments"} 0.002
+bulwark_attempt_duration_seconds_count{dependency="payments"} 1
+)";
+
+} // namespace
+
+TEST_CASE("one dependency renders as exactly this text", "[runtime][metrics]") {
+  auto text = render_prometheus({{"payments", small_stats()}});
+  CHECK(text == small_expected);
+}
+
+TEST_CASE("each family is written once with the samples of every component",
+          "[runtime][metrics]") {
+  auto a = small_stats();
+  boost::json::object b;
+  b["requests"] = 9;
+  auto text = render_prometheus({{"a", a}, {"b", b}});
+  std::map<std::string, int> helps;
+  std::map<std::string, int> types;
+  std::string family;
+  for (auto& line : lines_of(text)) {
+    INFO(line);
+    if (line.rfind("# HELP ", 0) == 0) {
+      auto name = line.substr(7, line.find(' ', 7) - 7);
+      ++helps[name];
+      family = name;
+    } else if (line.rfind("# TYPE ", 0) == 0) {
+      auto name = line.substr(7, line.find(' ', 7) - 7);
+      ++types[name];
+      CHECK(name == family);
+    } else {
+      // A sample belongs to the family announced last (histograms add
+      // _bucket, _sum and _count).
+      auto name = line.substr(0, line.find('{'));
+      CHECK((name == family || name == family + "_bucket"
+             || name == family + "_sum" || name == family + "_count"));
+    }
+  }
+  CHECK(helps.size() == 26);
+  for (auto& [name, n] : helps) {
+    INFO(name);
+    CHECK(n == 1);
+    CHECK(types[name] == 1);
+  }
+  CHECK(samples_of(text, "bulwark_requests_total")
+        == std::vector<std::string>{
+          R"(bulwark_requests_total{dependency="a"} 3)",
+          R"(bulwark_requests_total{dependency="b"} 9)"});
+}
+
+TEST_CASE("missing keys count as zero and unknown keys are ignored",
+          "[runtime][metrics]") {
+  boost::json::object stats;
+  stats["restarts"] = 5;          // unknown here: ignored
+  stats["requests"] = "many";     // wrong type: 0
+  stats["attempts"] = 12;
+  stats["ejections"] = 2;
+  stats["request_latency"] = "x"; // malformed histogram: empty
+  auto text = render_prometheus({{"checkout", stats}}, "supervisor");
+  CHECK(text.find("restarts") == std::string::npos);
+  CHECK(samples_of(text, "bulwark_requests_total")
+        == std::vector<std::string>{
+          R"(bulwark_requests_total{supervisor="checkout"} 0)"});
+  CHECK(samples_of(text, "bulwark_attempts_total")
+        == std::vector<std::string>{
+          R"(bulwark_attempts_total{supervisor="checkout"} 12)"});
+  CHECK(samples_of(text, "bulwark_ejections_total")
+        == std::vector<std::string>{
+          R"(bulwark_ejections_total{supervisor="checkout"} 2)"});
+  for (auto& line : samples_of(text, "bulwark_breaker_state")) {
+    INFO(line);
+    CHECK(line.substr(line.size() - 2) == " 0");
+  }
+  auto buckets = samples_of(text, "bulwark_request_duration_seconds_bucket");
+  REQUIRE(buckets.size() == latency_histogram::bound_count + 1);
+  CHECK(buckets.back()
+        == R"(bulwark_request_duration_seconds_bucket{supervisor="checkout",le="+Inf"} 0)");
+  CHECK(samples_of(text, "bulwark_retries_total").size() == 7);
+}
+
+TEST_CASE("label values are escaped and label names sanitized",
+          "[runtime][metrics]") {
+  CHECK(escape_label_value(R"(a\b"c)") == R"(a\\b\"c)");
+  CHECK(escape_label_value("line\nbreak") == R"(line\nbreak)");
+  CHECK(escape_label_value("plain-name.v2") == "plain-name.v2");
+  boost::json::object stats;
+  stats["requests"] = 1;
+  auto text = render_prometheus({{"we\"ird\\na\nme", stats}});
+  CHECK(samples_of(text, "bulwark_requests_total")
+        == std::vector<std::string>{
+          R"(bulwark_requests_total{dependency="we\"ird\\na\nme"} 1)"});
+  std::vector<metrics_source> sources{{"9bad-label", "x", stats}};
+  text = render_prometheus(sources);
+  CHECK(samples_of(text, "bulwark_requests_total")
+        == std::vector<std::string>{R"(bulwark_requests_total{_bad_label="x"} 1)"});
+}
+
+TEST_CASE("sample values use integers, shortest decimals and +Inf",
+          "[runtime][metrics]") {
+  CHECK(format_sample_value(3.0) == "3");
+  CHECK(format_sample_value(0.25) == "0.25");
+  CHECK(format_sample_value(5e-05) == "5e-05");
+  CHECK(format_sample_value(std::numeric_limits<double>::infinity()) == "+Inf");
+  CHECK(format_sample_value(-std::numeric_limits<double>::infinity()) == "-Inf");
+  CHECK(format_sample_value(std::numeric_limits<double>::quiet_NaN()) == "NaN");
+}
+
+TEST_CASE("no components still name every family", "[runtime][metrics]") {
+  auto text = render_prometheus(std::vector<metrics_source>{});
+  auto lines = lines_of(text);
+  CHECK(lines.size() == 52);
+  for (auto& line : lines)
+    CHECK(line[0] == '#');
+}
