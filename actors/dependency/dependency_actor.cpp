@@ -709,6 +709,30 @@ struct dependency_state {
     s.outstanding = 0;
   }
 
+  /// The caller no longer wants its call `caller_id` (a hedge elsewhere won,
+  /// its own caller gave up): stop retrying, cancel what is in flight and
+  /// answer it now, as `cancelled`, so it still gets exactly one reply. A
+  /// linear scan: cancels are rare (losing hedges) and calls in flight carry
+  /// no index by caller id that every call would pay for.
+  void on_cancel(std::uint64_t caller_id) {
+    auto& from = self->current_sender();
+    for (std::uint32_t idx = 0; idx < slots.size(); ++idx) {
+      auto& s = slots[idx];
+      if (s.phase == call_phase::free || !s.has_caller || s.req.id != caller_id
+          || s.reply_to != from)
+        continue;
+      auto n = now();
+      s.last = outcome::failure(failure_class::cancelled);
+      if (s.phase == call_phase::queued) {
+        pol->limit.cancel(make_id(idx, s.generation, 0));
+        pol->breaker.release(n);
+      }
+      cancel_attempts(idx, n);
+      fail(idx, failure_class::cancelled, "cancelled by the caller", n);
+      return;
+    }
+  }
+
   void on_result(attempt_result& r) {
     auto idx = id_slot(r.attempt_id);
     auto number = id_attempt(r.attempt_id);
@@ -1168,6 +1192,7 @@ dependency_impl(dependency_actor::stateful_pointer<dependency_state> self,
         self->monitor(st.transport);
     },
     [self](reply_atom, call_reply& r) { self->state.on_alternate_reply(r); },
+    [self](cancel_atom, std::uint64_t id) { self->state.on_cancel(id); },
     [self](tick_atom) { self->state.on_tick(); },
   };
 }

@@ -46,6 +46,8 @@ using transport_atom = caf::atom_constant<caf::atom("transport")>;
 ///    journeys as a JSON array;
 ///  - stats: every counter as a JSON object;
 ///  - transport: replace the transport (e.g. after a supervisor restarted it);
+///  - cancel: the sender no longer wants its call with this id (a hedge
+///    elsewhere won); the call is answered at once as `cancelled`;
 ///  - result / reply / tick: internal (transport results, answers from
 ///    alternates, timers).
 using dependency_actor = caf::typed_actor<
@@ -56,6 +58,7 @@ using dependency_actor = caf::typed_actor<
   caf::replies_to<journey_atom, failed_atom>::with<journey_atom, std::string>,
   caf::replies_to<stats_atom>::with<stats_atom, std::string>,
   caf::reacts_to<transport_atom, caf::actor>,
+  caf::reacts_to<cancel_atom, std::uint64_t>,
   caf::reacts_to<result_atom, attempt_result>,
   caf::reacts_to<reply_atom, call_reply>, caf::reacts_to<tick_atom>>;
 

@@ -232,6 +232,43 @@ TEST_CASE_METHOD(fixture, "the per-attempt timeout fails a silent attempt and re
   CHECK(caller.replies().size() == 1);
 }
 
+TEST_CASE_METHOD(fixture, "a cancelled call is answered once as cancelled and retries no more",
+                 "[actors][dependency]") {
+  auto dep = spawn_dep(make_config(exact_retry));
+  transport.push_hold();
+  call(dep, make_call(1));
+  call(dep, make_call(2));
+  REQUIRE(transport.attempts().size() == 2);
+  // Only the sender's own call with that id is cancelled.
+  auto other = make_probe();
+  other.send(dep, cancel_atom::value, std::uint64_t{1});
+  run();
+  CHECK(caller.replies().empty());
+  caller.send(dep, cancel_atom::value, std::uint64_t{1});
+  run();
+  REQUIRE(caller.replies().size() == 1);
+  CHECK(caller.replies()[0].id == 1);
+  CHECK_FALSE(caller.replies()[0].ok);
+  CHECK(caller.replies()[0].cls == failure_class::cancelled);
+  CHECK_FALSE(caller.replies()[0].may_retry);
+  CHECK(transport.cancelled()
+        == std::vector<std::uint64_t>{transport.attempts()[0].request.attempt_id});
+  // No retry follows, a second cancel and a late answer change nothing.
+  caller.send(dep, cancel_atom::value, std::uint64_t{1});
+  transport.answer(transport.attempts()[0].request.attempt_id,
+                   success_result("late"));
+  advance_time(seconds(2));
+  auto attempts = transport.attempts();
+  auto first_call_attempts = std::count_if(
+    attempts.begin(), attempts.end(),
+    [](auto& a) { return a.request.idempotency_key == "key-1"; });
+  CHECK(first_call_attempts == 1);
+  auto replies = caller.replies();
+  CHECK(std::count_if(replies.begin(), replies.end(),
+                      [](auto& r) { return r.id == 1; })
+        == 1);
+}
+
 TEST_CASE_METHOD(fixture, "a deadline stops retries that could not finish in time",
                  "[actors][dependency]") {
   auto dep = spawn_dep(make_config(R"({"idempotency": "idempotent",
