@@ -774,6 +774,7 @@ struct dependency_state {
         break;
       }
     --s.outstanding;
+    stats().attempt_latency.record(latency);
     pol->breaker.record(o, latency, n);
     note(s, n,
          journey_event{journey_event_kind::attempt_ended}
@@ -827,6 +828,7 @@ struct dependency_state {
         return;
       }
       ++stats().retries;
+      ++stats().retries_by_class[static_cast<int>(o.cls)];
       s.retried = true;
       s.prev_delay = d.delay;
       s.phase = call_phase::backoff;
@@ -1001,8 +1003,10 @@ struct dependency_state {
         && (s.sampled || s.trip->failed() || s.trip->degraded()))
       pol->journeys.add(*s.trip);
     bool had_limit = s.holds_limit;
-    if (s.has_caller)
+    if (s.has_caller) {
+      stats().request_latency.record(n - s.received);
       reply(s.reply_to, s.reply_mid, std::move(r));
+    }
     release_slot(idx);
     if (had_limit)
       admit_next(pol->limit.release(n), n);

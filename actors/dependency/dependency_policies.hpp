@@ -28,6 +28,9 @@ struct dependency_policies : breaker_listener {
       hedge(cfg.hedge),
       journeys(cfg.journeys) {
     breaker.set_listener(this);
+    // The config's mode may start the breaker forced open or disabled,
+    // which emits no event.
+    stats.breaker = breaker.state();
   }
 
   dependency_policies(const dependency_policies&) = delete;
@@ -47,6 +50,7 @@ struct dependency_policies : breaker_listener {
 
   void on_breaker_event(const breaker_event& e) override {
     ++stats.breaker_transitions;
+    stats.breaker = e.to;
     last_breaker_event = e;
   }
 

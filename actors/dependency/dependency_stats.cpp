@@ -5,10 +5,13 @@ namespace bulwark {
 boost::json::object to_json(const dependency_stats& x) {
   boost::json::object by_class;
   boost::json::object attempt_by_class;
+  boost::json::object retries_by_class;
   for (auto cls : all_failure_classes) {
     by_class[to_string(cls)] = x.failures_by_class[static_cast<int>(cls)];
     attempt_by_class[to_string(cls)] =
       x.attempt_failures_by_class[static_cast<int>(cls)];
+    retries_by_class[to_string(cls)] =
+      x.retries_by_class[static_cast<int>(cls)];
   }
   boost::json::object by_source;
   for (int i = 0; i < 5; ++i)
@@ -24,6 +27,7 @@ boost::json::object to_json(const dependency_stats& x) {
     {"attempts", x.attempts},
     {"attempt_failures_by_class", std::move(attempt_by_class)},
     {"retries", x.retries},
+    {"retries_by_class", std::move(retries_by_class)},
     {"retries_denied_budget", x.retries_denied_budget},
     {"hedges", x.hedges},
     {"hedges_won", x.hedges_won},
@@ -44,9 +48,12 @@ boost::json::object to_json(const dependency_stats& x) {
     {"fallbacks_alternate", x.fallbacks_alternate},
     {"fallbacks_fail_fast", x.fallbacks_fail_fast},
     {"breaker_transitions", x.breaker_transitions},
+    {"breaker_state", to_string(x.breaker)},
     {"transport_downs", x.transport_downs},
     {"config_applied", x.config_applied},
     {"config_rejected", x.config_rejected},
+    {"request_latency", to_json(x.request_latency)},
+    {"attempt_latency", to_json(x.attempt_latency)},
   };
 }
 

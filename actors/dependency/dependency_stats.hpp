@@ -8,8 +8,10 @@
 
 #include <boost/json/object.hpp>
 
+#include "runtime/breaker/breaker_state.hpp"
 #include "runtime/core/failure_class.hpp"
 #include "runtime/fallback/reply_source.hpp"
+#include "runtime/metrics/latency_histogram.hpp"
 
 namespace bulwark {
 
@@ -27,6 +29,8 @@ struct dependency_stats {
   std::uint64_t attempts = 0;  // attempts sent to the transport (incl. hedges)
   std::uint64_t attempt_failures_by_class[failure_class_count] = {};
   std::uint64_t retries = 0;   // retries scheduled
+  // by the class of the failure that caused them (Prometheus `reason`)
+  std::uint64_t retries_by_class[failure_class_count] = {};
   std::uint64_t retries_denied_budget = 0;
   std::uint64_t hedges = 0;    // hedged attempts sent
   std::uint64_t hedges_won = 0;
@@ -53,12 +57,24 @@ struct dependency_stats {
 
   // -- breaker and transport --------------------------------------------------
   std::uint64_t breaker_transitions = 0;
+  // The breaker's state after its last transition (set by the policies'
+  // breaker listener), so the stats message alone tells it.
+  breaker_state breaker = breaker_state::closed;
   std::uint64_t transport_downs = 0;
   std::uint64_t config_applied = 0;
   std::uint64_t config_rejected = 0;
+
+  // -- latency ----------------------------------------------------------------
+  // Per logical request with a caller: call received -> reply sent (cache
+  // hits, fallbacks and rejections included; background revalidations not).
+  latency_histogram request_latency;
+  // Per attempt: sent to the transport -> its result or its timeout.
+  latency_histogram attempt_latency;
 };
 
-/// Every counter by name (arrays as objects keyed by class or source name).
+/// Every counter by name (arrays as objects keyed by class or source name),
+/// `breaker_state` as its name, the histograms as `to_json(latency_histogram)`.
+/// runtime/metrics/prometheus_text.hpp renders exactly this object.
 boost::json::object to_json(const dependency_stats& x);
 
 } // namespace bulwark
