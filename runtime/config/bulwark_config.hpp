@@ -1,4 +1,5 @@
-// The whole bulwark configuration document: every dependency with its policies.
+// The whole bulwark configuration document: every dependency with its policies,
+// and the supervisors that group them.
 // `parse_bulwark_config` is the single entry point for files, `PUT /config`
 // and the `apply config` actor message. It never throws and never half-applies:
 // it returns either a complete validated config or the list of every error,
@@ -14,14 +15,21 @@
 
 #include "runtime/config/config_error.hpp"
 #include "runtime/config/dependency_config.hpp"
+#include "runtime/supervise/supervisor_config.hpp"
 
 namespace bulwark {
 
 struct bulwark_config {
   std::vector<dependency_config> dependencies;
+  /// Groups of members, validated as a forest: every member exists, belongs
+  /// to at most one supervisor, and no supervisor contains itself.
+  std::vector<supervisor_config> supervisors;
 
   /// The dependency named `name`, or nullptr.
   const dependency_config* find(std::string_view name) const noexcept;
+
+  /// The supervisor named `name`, or nullptr.
+  const supervisor_config* find_supervisor(std::string_view name) const noexcept;
 };
 
 struct config_result {

@@ -40,7 +40,9 @@ std::string normalize(const std::string& pointer) {
   while (std::getline(in, part, '/'))
     parts.push_back(part);
   for (size_t i = 0; i < parts.size(); ++i) {
-    bool named = i > 0 && (parts[i - 1] == "dependencies" || parts[i - 1] == "operations");
+    bool named = i > 0
+                 && (parts[i - 1] == "dependencies" || parts[i - 1] == "operations"
+                     || parts[i - 1] == "supervisors");
     if (named || is_number(parts[i]))
       parts[i] = "*";
   }
@@ -50,8 +52,9 @@ std::string normalize(const std::string& pointer) {
   return result;
 }
 
-// Heading lines name an object by its pointer pattern in backticks; table rows
-// under it start with the backticked key.
+// Heading lines name an object by its pointer pattern in backticks (several
+// patterns when sections share their keys, e.g. a dependency's and a
+// supervisor's `hedge`); table rows under it start with the backticked key.
 std::set<std::string> documented_keys() {
   std::vector<std::filesystem::path> files{BULWARK_SOURCE_DIR "/docs/configuration.md"};
   for (auto& entry :
@@ -61,7 +64,8 @@ std::set<std::string> documented_keys() {
   std::set<std::string> result;
   for (auto& file : files) {
     std::istringstream in{read_file(file)};
-    std::string line, section;
+    std::string line;
+    std::vector<std::string> sections;
     bool in_code = false;
     while (std::getline(in, line)) {
       if (line.rfind("```", 0) == 0)
@@ -69,17 +73,22 @@ std::set<std::string> documented_keys() {
       if (in_code)
         continue;
       if (line.rfind("#", 0) == 0) {
-        section.clear();
-        auto open = line.find('`');
-        auto close = open == std::string::npos ? open : line.find('`', open + 1);
-        if (close != std::string::npos && line[open + 1] == '/')
-          section = line.substr(open + 1, close - open - 1);
+        sections.clear();
+        for (auto open = line.find('`'); open != std::string::npos;) {
+          auto close = line.find('`', open + 1);
+          if (close == std::string::npos)
+            break;
+          if (line[open + 1] == '/')
+            sections.push_back(line.substr(open + 1, close - open - 1));
+          open = line.find('`', close + 1);
+        }
         continue;
       }
-      if (!section.empty() && line.rfind("| `", 0) == 0) {
+      if (!sections.empty() && line.rfind("| `", 0) == 0) {
         auto close = line.find('`', 3);
         auto key = line.substr(3, close - 3);
-        result.insert(section == "/" ? "/" + key : section + "/" + key);
+        for (auto& section : sections)
+          result.insert(section == "/" ? "/" + key : section + "/" + key);
       }
     }
   }
