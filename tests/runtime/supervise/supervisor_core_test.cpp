@@ -1,0 +1,324 @@
+// The supervisor's decisions without actors: routing, failover order,
+// hedging at the delay and not before, cancellation of losers, deadlines,
+// crashes with restart intensity, and outlier ejection with readmission by
+// probe. Virtual time throughout.
+#include <algorithm>
+#include <string>
+#include <vector>
+
+#include <catch2/catch.hpp>
+
+#include "runtime/config/bulwark_config.hpp"
+#include "runtime/supervise/supervisor_core.hpp"
+
+using namespace bulwark;
+
+namespace {
+
+const time_point t0 = time_point{} + hours(1);
+
+supervisor_config make_config(const std::string& settings,
+                              const std::string& repeat = "idempotent") {
+  auto text = R"({"dependencies": {"a": {"idempotency": ")" + repeat
+              + R"("}, "b": {"idempotency": ")" + repeat
+              + R"("}, "c": {"idempotency": ")" + repeat
+              + R"("}}, "supervisors": {"s": )" + settings + "}}";
+  auto result = parse_bulwark_config(text);
+  INFO(result.errors.to_string());
+  REQUIRE(result.ok());
+  return result.config->supervisors.at(0);
+}
+
+struct harness {
+  supervisor_core core;
+  supervisor_core::action_list out;
+
+  explicit harness(const supervisor_config& cfg, std::uint64_t seed = 1)
+    : core(cfg, seed) {}
+
+  std::vector<supervisor_action> take() {
+    auto result = out;
+    out.clear();
+    return result;
+  }
+
+  std::uint32_t start(time_point now, idempotency op = idempotency::idempotent,
+                      time_point deadline = t0 + seconds(5)) {
+    return core.start(op, deadline, now, out);
+  }
+
+  void result(std::uint64_t attempt, bool ok, time_point now,
+              failure_class cls = failure_class::transient) {
+    core.on_result(attempt, member_result{ok, cls}, now, out);
+  }
+};
+
+std::vector<supervisor_action> of_kind(const std::vector<supervisor_action>& xs,
+                                       supervisor_action_kind k) {
+  std::vector<supervisor_action> result;
+  std::copy_if(xs.begin(), xs.end(), std::back_inserter(result),
+               [k](auto& a) { return a.kind == k; });
+  return result;
+}
+
+} // namespace
+
+TEST_CASE("round robin spreads first attempts over the members in turn",
+          "[runtime][supervise]") {
+  harness h{make_config(R"({"members": ["a", "b", "c"]})")};
+  std::vector<std::uint32_t> members;
+  for (int i = 0; i < 6; ++i) {
+    h.start(t0);
+    auto sends = of_kind(h.take(), supervisor_action_kind::send);
+    REQUIRE(sends.size() == 1);
+    CHECK(sends[0].why_sent == send_reason::first);
+    CHECK(sends[0].attempt_number == 1);
+    members.push_back(sends[0].member);
+  }
+  CHECK(members == std::vector<std::uint32_t>{0, 1, 2, 0, 1, 2});
+  CHECK(h.core.outstanding(0) == 2);
+  CHECK(h.core.calls_in_flight() == 6);
+}
+
+TEST_CASE("a failed call goes to the members not tried yet, then fails with the last failure",
+          "[runtime][supervise]") {
+  harness h{make_config(R"({"members": ["a", "b", "c"]})")};
+  auto call = h.start(t0);
+  auto first = h.take().at(0);
+  CHECK(first.member == 0);
+  h.result(first.attempt, false, t0 + milliseconds(1));
+  auto second = h.take();
+  REQUIRE(second.size() == 1);
+  CHECK(second[0].kind == supervisor_action_kind::send);
+  CHECK(second[0].member == 1);
+  CHECK(second[0].why_sent == send_reason::failover);
+  CHECK(second[0].attempt_number == 2);
+  h.result(second[0].attempt, false, t0 + milliseconds(2), failure_class::overloaded);
+  auto third = h.take();
+  REQUIRE(third.size() == 1);
+  CHECK(third[0].member == 2);
+  h.result(third[0].attempt, false, t0 + milliseconds(3), failure_class::timeout);
+  auto reply = h.take();
+  REQUIRE(reply.size() == 1);
+  CHECK(reply[0].kind == supervisor_action_kind::reply);
+  CHECK(reply[0].call == call);
+  CHECK_FALSE(reply[0].ok);
+  CHECK(reply[0].cls == failure_class::timeout);
+  CHECK(reply[0].why_replied == reply_reason::all_failed);
+  CHECK(reply[0].attempts == 3);
+  CHECK(h.core.counters().failovers == 2);
+  CHECK(h.core.calls_in_flight() == 0);
+}
+
+TEST_CASE("max_failovers bounds the members tried for one call",
+          "[runtime][supervise]") {
+  harness h{make_config(R"({"members": ["a", "b", "c"], "max_failovers": 1})")};
+  h.start(t0);
+  h.result(h.take().at(0).attempt, false, t0);
+  auto second = h.take().at(0);
+  h.result(second.attempt, false, t0);
+  auto reply = h.take();
+  REQUIRE(reply.size() == 1);
+  CHECK(reply[0].kind == supervisor_action_kind::reply);
+  CHECK(reply[0].attempts == 2);
+}
+
+TEST_CASE("a persistent failure is final and is not rerouted", "[runtime][supervise]") {
+  harness h{make_config(R"({"members": ["a", "b"]})")};
+  h.start(t0);
+  h.result(h.take().at(0).attempt, false, t0, failure_class::persistent);
+  auto reply = h.take();
+  REQUIRE(reply.size() == 1);
+  CHECK(reply[0].kind == supervisor_action_kind::reply);
+  CHECK(reply[0].cls == failure_class::persistent);
+  CHECK(reply[0].why_replied == reply_reason::answered);
+}
+
+TEST_CASE("an unsafe call fails over only when the member proves it never ran",
+          "[runtime][supervise]") {
+  harness h{make_config(R"({"members": ["a", "b"]})", "unsafe")};
+  h.start(t0, idempotency::unsafe);
+  h.result(h.take().at(0).attempt, false, t0, failure_class::transient);
+  auto reply = h.take();
+  REQUIRE(reply.size() == 1);
+  CHECK(reply[0].kind == supervisor_action_kind::reply);
+  h.start(t0, idempotency::unsafe);
+  h.result(h.take().at(0).attempt, false, t0, failure_class::rejected_locally);
+  auto next = h.take();
+  REQUIRE(next.size() == 1);
+  CHECK(next[0].kind == supervisor_action_kind::send);
+  CHECK(next[0].why_sent == send_reason::failover);
+}
+
+TEST_CASE("a hedge goes to another member at the delay and not before; the first success wins and the loser is cancelled",
+          "[runtime][supervise]") {
+  harness h{make_config(R"({"members": ["a", "b", "c"],
+    "hedge": {"enabled": true, "delay_kind": "fixed", "delay": "10ms"}})")};
+  auto call = h.start(t0);
+  auto first = h.take().at(0);
+  CHECK(h.core.next_deadline() <= t0 + milliseconds(10));
+  h.core.advance(t0 + milliseconds(10) - nanoseconds(1), h.out);
+  CHECK(h.take().empty());
+  h.core.advance(t0 + milliseconds(10), h.out);
+  auto hedge = h.take();
+  REQUIRE(hedge.size() == 1);
+  CHECK(hedge[0].kind == supervisor_action_kind::send);
+  CHECK(hedge[0].why_sent == send_reason::hedge);
+  CHECK(hedge[0].member != first.member);
+  CHECK(hedge[0].attempt_number == 2);
+  // max_hedges 1: no second hedge.
+  h.core.advance(t0 + milliseconds(30), h.out);
+  CHECK(h.take().empty());
+  h.result(hedge[0].attempt, true, t0 + milliseconds(12));
+  auto done = h.take();
+  REQUIRE(done.size() == 2);
+  CHECK(done[0].kind == supervisor_action_kind::cancel);
+  CHECK(done[0].attempt == first.attempt);
+  CHECK(done[0].member == first.member);
+  CHECK(done[1].kind == supervisor_action_kind::reply);
+  CHECK(done[1].call == call);
+  CHECK(done[1].ok);
+  CHECK(done[1].hedge_won);
+  CHECK(done[1].attempt == hedge[0].attempt);
+  // The loser's late answer is dropped.
+  h.result(first.attempt, true, t0 + milliseconds(50));
+  CHECK(h.take().empty());
+  CHECK(h.core.counters().late_results == 1);
+  CHECK(h.core.counters().hedges_won == 1);
+  CHECK(h.core.outstanding(first.member) == 0);
+}
+
+TEST_CASE("an unsafe operation is never hedged", "[runtime][supervise]") {
+  auto cfg = make_config(R"({"members": ["a", "b"]})");
+  cfg.hedge.enabled = true; // as if validation were bypassed
+  cfg.hedge.delay_kind = hedge_delay_kind::fixed;
+  harness h{cfg};
+  h.start(t0, idempotency::unsafe);
+  h.take();
+  h.core.advance(t0 + seconds(1), h.out);
+  CHECK(of_kind(h.take(), supervisor_action_kind::send).empty());
+}
+
+TEST_CASE("the deadline answers the call and cancels what is out",
+          "[runtime][supervise]") {
+  harness h{make_config(R"({"members": ["a", "b"]})")};
+  h.start(t0, idempotency::idempotent, t0 + milliseconds(100));
+  auto first = h.take().at(0);
+  h.core.advance(t0 + milliseconds(99), h.out);
+  CHECK(h.take().empty());
+  h.core.advance(t0 + milliseconds(100), h.out);
+  auto done = h.take();
+  REQUIRE(done.size() == 2);
+  CHECK(done[0].kind == supervisor_action_kind::cancel);
+  CHECK(done[0].attempt == first.attempt);
+  CHECK(done[1].kind == supervisor_action_kind::reply);
+  CHECK(done[1].cls == failure_class::deadline_exceeded);
+  CHECK(done[1].why_replied == reply_reason::deadline);
+}
+
+TEST_CASE("a crashed member's calls fail over, and restarts stop at the intensity limit",
+          "[runtime][supervise]") {
+  harness h{make_config(R"({"members": ["a", "b"],
+    "restart": {"max_restarts": 2, "within": "10s", "random_factor": 0,
+                "min_backoff": "100ms"}})")};
+  h.start(t0);
+  auto first = h.take().at(0);
+  REQUIRE(first.member == 0);
+  auto d = h.core.member_down(0, t0 + milliseconds(5), h.out);
+  CHECK(d.action == restart_action::restart);
+  CHECK(d.delay == milliseconds(100));
+  auto moved = h.take();
+  REQUIRE(moved.size() == 1);
+  CHECK(moved[0].kind == supervisor_action_kind::send);
+  CHECK(moved[0].member == 1);
+  CHECK(moved[0].why_sent == send_reason::failover);
+  // While down, member 0 gets nothing.
+  h.start(t0 + milliseconds(6));
+  CHECK(h.take().at(0).member == 1);
+  CHECK_FALSE(h.core.running(0));
+  h.core.member_up(0, t0 + milliseconds(105));
+  CHECK(h.core.running(0));
+  CHECK(h.core.member_down(0, t0 + milliseconds(200), h.out).action
+        == restart_action::restart);
+  h.core.member_up(0, t0 + milliseconds(400));
+  CHECK(h.core.member_down(0, t0 + milliseconds(500), h.out).action
+        == restart_action::escalate);
+  CHECK(h.core.counters().restarts == 2);
+  CHECK(h.core.counters().escalations == 1);
+}
+
+TEST_CASE("an unsafe call out at a crashed member is not repeated elsewhere",
+          "[runtime][supervise]") {
+  harness h{make_config(R"({"members": ["a", "b"]})", "unsafe")};
+  h.start(t0, idempotency::unsafe);
+  h.take();
+  h.core.member_down(0, t0, h.out);
+  auto reply = h.take();
+  REQUIRE(reply.size() == 1);
+  CHECK(reply[0].kind == supervisor_action_kind::reply);
+  CHECK_FALSE(reply[0].ok);
+  CHECK(reply[0].cls == failure_class::transient);
+}
+
+TEST_CASE("with every member down a call is refused at once", "[runtime][supervise]") {
+  harness h{make_config(R"({"members": ["a"]})")};
+  h.core.member_down(0, t0, h.out);
+  h.take();
+  h.start(t0);
+  auto reply = h.take();
+  REQUIRE(reply.size() == 1);
+  CHECK(reply[0].kind == supervisor_action_kind::reply);
+  CHECK(reply[0].cls == failure_class::rejected_locally);
+  CHECK(reply[0].why_replied == reply_reason::no_member);
+}
+
+TEST_CASE("an outlier member is ejected, skipped, probed once its time is up and readmitted",
+          "[runtime][supervise]") {
+  harness h{make_config(R"({"members": ["a", "b", "c"], "max_failovers": 0,
+    "outlier_detection": {"consecutive_errors": 3, "base_ejection_time": "1s",
+                          "max_ejection_percent": 50}})")};
+  h.core.advance(t0, h.out); // starts the first analysis interval
+  auto now = t0;
+  int failures = 0;
+  while (failures < 3) {
+    h.start(now);
+    auto a = h.take().at(0);
+    h.result(a.attempt, a.member != 1, now);
+    failures += a.member == 1 ? 1 : 0;
+    h.take();
+  }
+  CHECK(h.core.health(1) == member_health::ejected);
+  CHECK(h.core.counters().ejections == 1);
+  for (int i = 0; i < 10; ++i) {
+    h.start(now);
+    auto a = h.take().at(0);
+    CHECK(a.member != 1);
+    h.result(a.attempt, true, now);
+    h.take();
+  }
+  now = t0 + seconds(1);
+  h.core.advance(now, h.out);
+  CHECK(h.core.health(1) == member_health::probing);
+  h.start(now);
+  auto probe = h.take().at(0);
+  CHECK(probe.member == 1);
+  CHECK(probe.why_sent == send_reason::probe);
+  // No second probe while the first is out.
+  h.start(now);
+  CHECK(h.take().at(0).member != 1);
+  h.result(probe.attempt, true, now);
+  CHECK(h.core.health(1) == member_health::healthy);
+  CHECK(h.core.counters().readmissions == 1);
+}
+
+TEST_CASE("fail_all answers every call in flight exactly once", "[runtime][supervise]") {
+  harness h{make_config(R"({"members": ["a", "b"]})")};
+  for (int i = 0; i < 5; ++i)
+    h.start(t0);
+  h.take();
+  h.core.fail_all(t0, h.out);
+  auto out = h.take();
+  CHECK(of_kind(out, supervisor_action_kind::reply).size() == 5);
+  CHECK(of_kind(out, supervisor_action_kind::cancel).size() == 5);
+  CHECK(h.core.calls_in_flight() == 0);
+}
