@@ -1,0 +1,326 @@
+// The supervisor actor over real dependency actors and scripted transports,
+// under CAF's deterministic scheduler: failover order, hedging at the delay
+// with the loser cancelled, restart with intensity then escalation, breaker
+// state kept across a restart, ejection and readmission, nesting, and a bad
+// tree that starts nothing.
+#include <algorithm>
+#include <map>
+#include <string>
+#include <vector>
+
+#include <boost/json.hpp>
+#include <caf/all.hpp>
+#include <catch2/catch.hpp>
+
+#include "actors/supervise/supervisor_actor.hpp"
+#include "actors/transport/scripted_transport.hpp"
+#include "runtime/classify/classifier.hpp"
+#include "tests/support/deterministic_fixture.hpp"
+
+using namespace bulwark;
+using namespace bulwark::testing;
+
+namespace {
+
+// Members a, b, c: idempotent, one attempt each (so the supervisor decides),
+// no breaker surprises unless a test configures one.
+std::string document(const std::string& supervisor,
+                     const std::string& dep_extra = "") {
+  std::string dep = R"({"idempotency": "idempotent",
+    "retry": {"max_attempts": 1, "per_attempt_timeout": "1s"})" + dep_extra + "}";
+  return R"({"dependencies": {"a": )" + dep + R"(, "b": )" + dep + R"(, "c": )"
+         + dep + R"(}, "supervisors": )" + supervisor + "}";
+}
+
+struct fixture : deterministic_fixture {
+  std::map<std::string, scripted_transport> transports;
+  probe caller = make_probe();
+  std::vector<caf::actor> owned;
+
+  ~fixture() override {
+    for (auto& x : owned)
+      caf::anon_send_exit(x, caf::exit_reason::user_shutdown);
+    run();
+    for (auto& [name, t] : transports)
+      caf::anon_send_exit(t.handle(), caf::exit_reason::user_shutdown);
+    run();
+  }
+
+  scripted_transport& transport(const std::string& name) {
+    auto i = transports.find(name);
+    if (i == transports.end())
+      i = transports.emplace(name, scripted_transport::spawn(sys)).first;
+    return i->second;
+  }
+
+  supervisor_actor tree(const std::string& text, const std::string& root = "s") {
+    auto t = spawn_supervisor_tree(
+      sys, text, root,
+      [this](const std::string& name) { return transport(name).handle(); });
+    INFO(boost::json::serialize(boost::json::value_from(t.errors)));
+    REQUIRE(t.errors.empty());
+    owned.push_back(caf::actor_cast<caf::actor>(t.root));
+    run();
+    return t.root;
+  }
+
+  call_request make_call(std::uint64_t id, std::string op = "get") {
+    call_request req;
+    req.id = id;
+    req.operation = std::move(op);
+    req.payload = "p";
+    req.idempotency_key = "key-" + std::to_string(id);
+    return req;
+  }
+
+  void call(const supervisor_actor& sup, call_request req) {
+    caller.send(sup, call_atom::value, std::move(req));
+    run();
+  }
+
+  std::vector<caf::actor> members(const supervisor_actor& sup) {
+    auto p = make_probe();
+    p.send(sup, members_atom::value);
+    run();
+    REQUIRE(p.size() == 1);
+    return p.messages()[0].get<std::vector<caf::actor>>(1);
+  }
+
+  boost::json::object stats(const caf::actor& x) {
+    auto p = make_probe();
+    p.send(x, stats_atom::value);
+    run();
+    REQUIRE(p.size() == 1);
+    return boost::json::parse(p.messages()[0].get<std::string>(1)).as_object();
+  }
+
+  std::string journey_of(const supervisor_actor& sup, std::uint64_t id) {
+    auto p = make_probe();
+    p.send(sup, journey_atom::value, id);
+    run();
+    REQUIRE(p.size() == 1);
+    return p.messages()[0].get<std::string>(1);
+  }
+};
+
+} // namespace
+
+TEST_CASE_METHOD(fixture, "a failed call is rerouted to the next members in order",
+                 "[actors][supervise]") {
+  auto sup = tree(document(R"({"s": {"members": ["a", "b", "c"]}})"));
+  transport("a").push(status_result(503));
+  transport("b").push(status_result(503));
+  transport("c").push(success_result("from c"));
+  call(sup, make_call(1));
+  auto replies = caller.replies();
+  REQUIRE(replies.size() == 1);
+  CHECK(replies[0].id == 1);
+  CHECK(replies[0].ok);
+  CHECK(replies[0].payload == "from c");
+  CHECK(replies[0].attempts == 3);
+  CHECK(transport("a").script().attempt_count() == 1);
+  CHECK(transport("b").script().attempt_count() == 1);
+  CHECK(transport("c").script().attempt_count() == 1);
+  // Every member saw the caller's idempotency key; the journey shows the
+  // supervisor level handling the failures.
+  CHECK(transport("c").attempts()[0].request.idempotency_key == "key-1");
+  auto j = journey_of(sup, replies[0].journey_id);
+  INFO(j);
+  CHECK(j.find("\"level\":3") != std::string::npos);
+  auto s = stats(caf::actor_cast<caf::actor>(sup));
+  CHECK(s.at("failovers").as_int64() == 2);
+  CHECK(s.at("replies_ok").as_int64() == 1);
+}
+
+TEST_CASE_METHOD(fixture, "a call every member failed carries do-not-retry and level 4",
+                 "[actors][supervise]") {
+  auto sup = tree(document(R"({"s": {"members": ["a", "b"]}})"));
+  transport("a").push(status_result(500));
+  transport("b").push(status_result(500));
+  call(sup, make_call(1));
+  auto replies = caller.replies();
+  REQUIRE(replies.size() == 1);
+  CHECK_FALSE(replies[0].ok);
+  CHECK_FALSE(replies[0].may_retry);
+  CHECK(replies[0].cls == failure_class::transient);
+  CHECK(replies[0].message.find("every member tried failed") == 0);
+  auto j = journey_of(sup, replies[0].journey_id);
+  CHECK(j.find("\"level\":4") != std::string::npos);
+}
+
+TEST_CASE_METHOD(fixture, "a hedge goes to another member at the delay, not before, and the loser is cancelled",
+                 "[actors][supervise]") {
+  auto sup = tree(document(R"({"s": {"members": ["a", "b"],
+    "hedge": {"enabled": true, "delay_kind": "fixed", "delay": "10ms"}}})"));
+  transport("a").push_hold();
+  transport("b").push_hold();
+  call(sup, make_call(1));
+  CHECK(transport("a").script().attempt_count() == 1);
+  advance_time(milliseconds(9));
+  CHECK(transport("b").script().attempt_count() == 0);
+  advance_time(milliseconds(1));
+  REQUIRE(transport("b").script().attempt_count() == 1);
+  CHECK(transport("b").attempts()[0].request.idempotency_key == "key-1");
+  transport("b").answer(transport("b").attempts()[0].request.attempt_id,
+                        success_result("from b"));
+  run();
+  auto replies = caller.replies();
+  REQUIRE(replies.size() == 1);
+  CHECK(replies[0].ok);
+  CHECK(replies[0].payload == "from b");
+  CHECK(replies[0].hedge_won);
+  // The supervisor cancelled a's call; a's dependency actor cancelled its
+  // attempt at the transport.
+  CHECK(transport("a").cancelled().size() == 1);
+  // a's late answer changes nothing.
+  transport("a").answer(transport("a").attempts()[0].request.attempt_id,
+                        success_result("late"));
+  run();
+  advance_time(seconds(2));
+  CHECK(caller.replies().size() == 1);
+}
+
+TEST_CASE_METHOD(fixture, "a crashed member is restarted after its backoff, then escalation follows the intensity limit",
+                 "[actors][supervise]") {
+  auto sup = tree(document(R"({"s": {"members": ["a", "b"],
+    "restart": {"max_restarts": 2, "within": "10s", "min_backoff": "100ms",
+                "random_factor": 0}}})"));
+  auto watcher = make_probe();
+  watcher.execute([sup](caf::event_based_actor* self) { self->monitor(sup); });
+  run();
+  auto before = members(sup);
+  transport("a").push_hold();
+  call(sup, make_call(1)); // out at a when it crashes
+  caf::anon_send_exit(before[0], caf::exit_reason::kill);
+  run();
+  // The call moved to b at once.
+  REQUIRE(transport("b").script().attempt_count() == 1);
+  CHECK_FALSE(members(sup)[0]);
+  advance_time(milliseconds(99));
+  CHECK_FALSE(members(sup)[0]);
+  advance_time(milliseconds(1));
+  auto after = members(sup);
+  REQUIRE(after[0]);
+  CHECK(after[0] != before[0]);
+  // Second crash: restarted after 200 ms (backoff doubles).
+  caf::anon_send_exit(after[0], caf::exit_reason::kill);
+  run();
+  advance_time(milliseconds(200));
+  auto third = members(sup);
+  REQUIRE(third[0]);
+  // Third crash within 10 s: more than 2 restarts, the supervisor gives up.
+  transport("b").push_hold();
+  call(sup, make_call(2));
+  call(sup, make_call(3));
+  caf::anon_send_exit(third[0], caf::exit_reason::kill);
+  run();
+  // Every call in flight got its one answer before the supervisor stopped.
+  auto replies = caller.replies();
+  CHECK(std::count_if(replies.begin(), replies.end(),
+                      [](auto& r) { return r.id == 2 || r.id == 3; })
+        == 2);
+  bool down = false;
+  for (auto& m : watcher.messages())
+    down = down || m.template is<caf::down_msg>();
+  CHECK(down);
+}
+
+TEST_CASE_METHOD(fixture, "a restarted member keeps its breaker open",
+                 "[actors][supervise]") {
+  auto sup = tree(document(R"({"s": {"members": ["a"], "failover": false}})",
+                           R"(, "breaker": {"window": "count_based", "window_size": 4,
+                                "minimum_calls": 4, "failure_rate_threshold": 50,
+                                "open_duration": "30s"})"));
+  for (int i = 0; i < 4; ++i)
+    transport("a").push(status_result(503));
+  for (std::uint64_t i = 1; i <= 4; ++i)
+    call(sup, make_call(i));
+  REQUIRE(transport("a").script().attempt_count() == 4);
+  auto old = members(sup)[0];
+  caf::anon_send_exit(old, caf::exit_reason::kill);
+  run();
+  advance_time(seconds(1));
+  auto fresh = members(sup)[0];
+  REQUIRE(fresh);
+  REQUIRE(fresh != old);
+  call(sup, make_call(5));
+  auto replies = caller.replies();
+  REQUIRE(replies.size() == 5);
+  CHECK(replies[4].cls == failure_class::rejected_locally);
+  // The breaker of the new incarnation refused it: nothing reached the
+  // transport.
+  CHECK(transport("a").script().attempt_count() == 4);
+}
+
+TEST_CASE_METHOD(fixture, "an outlier member is ejected and readmitted after a successful probe",
+                 "[actors][supervise]") {
+  auto sup = tree(document(R"({"s": {"members": ["a", "b", "c"], "failover": false,
+    "outlier_detection": {"consecutive_errors": 2, "base_ejection_time": "1s",
+                          "max_ejection_percent": 50}}})"));
+  transport("a").script().set_default_answer(success_result("a"));
+  transport("c").script().set_default_answer(success_result("c"));
+  transport("b").script().set_default_answer(status_result(503));
+  std::uint64_t id = 0;
+  for (int i = 0; i < 6; ++i)
+    call(sup, make_call(++id));
+  CHECK(transport("b").script().attempt_count() == 2);
+  auto s = stats(caf::actor_cast<caf::actor>(sup));
+  CHECK(s.at("ejections").as_int64() == 1);
+  for (int i = 0; i < 6; ++i)
+    call(sup, make_call(++id));
+  CHECK(transport("b").script().attempt_count() == 2); // skipped while ejected
+  transport("b").script().set_default_answer(success_result("b"));
+  advance_time(seconds(1));
+  call(sup, make_call(++id)); // the probe
+  CHECK(transport("b").script().attempt_count() == 3);
+  s = stats(caf::actor_cast<caf::actor>(sup));
+  CHECK(s.at("readmissions").as_int64() == 1);
+  CHECK(s.at("members").as_array()[1].as_object().at("health").as_string()
+        == "healthy");
+  for (int i = 0; i < 3; ++i)
+    call(sup, make_call(++id));
+  CHECK(transport("b").script().attempt_count() == 4); // back in rotation
+}
+
+TEST_CASE_METHOD(fixture, "supervisors nest: a call goes through both levels and fails over across them",
+                 "[actors][supervise]") {
+  auto sup = tree(document(R"({"inner": {"members": ["a", "b"], "failover": false},
+                               "s": {"members": ["inner", "c"]}})"));
+  transport("a").push(status_result(503));
+  transport("c").push(success_result("from c"));
+  call(sup, make_call(1));
+  auto replies = caller.replies();
+  REQUIRE(replies.size() == 1);
+  CHECK(replies[0].ok);
+  CHECK(replies[0].payload == "from c");
+  CHECK(transport("a").script().attempt_count() == 1);
+  CHECK(transport("b").script().attempt_count() == 0);
+}
+
+TEST_CASE_METHOD(fixture, "a bad tree is rejected with every error and starts nothing",
+                 "[actors][supervise]") {
+  auto running = sys.registry().running();
+  auto check = [&](const std::string& text, std::vector<std::string> expected) {
+    auto t = spawn_supervisor_tree(sys, text, "s", [this](const std::string& n) {
+      return transport(n).handle();
+    });
+    run();
+    CHECK_FALSE(t.root);
+    CHECK(t.errors == expected);
+  };
+  check(document(R"({"s": {"members": ["a", "ghost"]}})"),
+        {"/supervisors/s/members/1: unknown member \"ghost\": no dependency or "
+         "supervisor of that name"});
+  check(document(R"({"s": {"members": ["t"]}, "t": {"members": ["s"]}})"),
+        {"/supervisors/t/members/0: supervisors form a cycle: s -> t -> s"});
+  check(R"({"dependencies": {"pay": {"idempotency": "unsafe"}, "pay2": {}},
+            "supervisors": {"s": {"members": ["pay", "pay2"],
+                                  "hedge": {"enabled": true}}}})",
+        {"/supervisors/s/hedge/enabled: cannot hedge: a member's operations are "
+         "\"unsafe\" by default (every member must declare \"idempotency\": "
+         "\"idempotent\" or \"keyed\"), or turn hedging off"});
+  check(document(R"({"t": {"members": ["a"]}})"),
+        {"/supervisors: no supervisor named \"s\""});
+  CHECK(sys.registry().running() == running);
+  CHECK(transports.empty()); // not even a transport was asked for
+}
