@@ -137,7 +137,13 @@ public:
       stats_(std::move(stats)),
       work_(asio::make_work_guard(io_)),
       resolver_(io_) {
-    host_header_ = opts_.host + ":" + std::to_string(opts_.port);
+    // A pool of zero connections would queue every attempt forever.
+    opts_.max_connections = std::max<std::size_t>(1, opts_.max_connections);
+    // An IPv6 literal goes into brackets (RFC 9110 7.2).
+    auto host = opts_.host.find(':') != std::string::npos
+                  ? "[" + opts_.host + "]"
+                  : opts_.host;
+    host_header_ = host + ":" + std::to_string(opts_.port);
     thread_ = std::thread{[this] { run(); }};
   }
 

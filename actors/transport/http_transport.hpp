@@ -49,8 +49,8 @@ struct http_transport_options {
   std::string path_template = "/op/{operation}";
   /// Content-Type of request bodies.
   std::string content_type = "application/octet-stream";
-  /// Open (or opening) connections at most; each carries one request at a
-  /// time (no pipelining).
+  /// Open (or opening) connections at most (0 counts as 1); each carries
+  /// one request at a time (no pipelining).
   std::size_t max_connections = 16;
   /// Attempts waiting for a connection at most; one more is answered at once
   /// with `rejected_locally` (it never reached the downstream). 0 = never wait.

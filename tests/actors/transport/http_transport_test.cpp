@@ -904,3 +904,70 @@ TEST_CASE_METHOD(fixture,
   // All three went over one kept-alive connection.
   CHECK(srv.accepted() == 1);
 }
+
+// -- load, senders and shutdown ------------------------------------------------------
+
+TEST_CASE_METHOD(fixture,
+                 "hundreds of concurrent attempts are each answered once over "
+                 "the bounded pool",
+                 "[actors][transport][http]") {
+  test_server srv{answer_with([](const raw_request& req) {
+    return response(200, req.body);
+  })};
+  http_transport_options opts;
+  opts.max_connections = 4;
+  opts.max_queued = 1000;
+  auto t = spawn(srv.port(), opts);
+  constexpr std::uint64_t n = 300;
+  for (std::uint64_t i = 1; i <= n; ++i)
+    send(t, attempt(i, "get", std::to_string(i)));
+  std::vector<int> seen(n + 1, 0);
+  for (std::uint64_t i = 1; i <= n; ++i) {
+    auto r = await();
+    REQUIRE(r);
+    REQUIRE(r->attempt_id >= 1);
+    REQUIRE(r->attempt_id <= n);
+    CHECK(r->ok);
+    CHECK(r->payload == std::to_string(r->attempt_id));
+    ++seen[r->attempt_id];
+  }
+  CHECK(std::count(seen.begin() + 1, seen.end(), 1) == static_cast<long>(n));
+  CHECK(srv.accepted() <= 4);
+  CHECK(t.stats().requests_sent == n);
+}
+
+TEST_CASE_METHOD(fixture,
+                 "the same attempt id from two senders is two attempts",
+                 "[actors][transport][http]") {
+  test_server srv{answer_with([](const raw_request& req) {
+    return response(200, req.body);
+  })};
+  auto t = spawn(srv.port());
+  caf::scoped_actor other{sys};
+  other->send(t.handle(), attempt_atom::value, attempt(1, "get", "other"));
+  send(t, attempt(1, "get", "mine"));
+  auto mine = await();
+  REQUIRE(mine);
+  CHECK(mine->payload == "mine");
+  std::optional<attempt_result> theirs;
+  other->receive([&](result_atom, attempt_result& r) { theirs = std::move(r); },
+                 caf::after(patience) >> [] {});
+  REQUIRE(theirs);
+  CHECK(theirs->attempt_id == 1);
+  CHECK(theirs->payload == "other");
+}
+
+TEST_CASE_METHOD(fixture,
+                 "stopping the transport closes its connections and joins its "
+                 "I/O thread",
+                 "[actors][transport][http]") {
+  test_server srv{[](server_conn& c) { c.wait_peer_close(); }};
+  auto t = spawn(srv.port());
+  for (std::uint64_t i = 1; i <= 3; ++i)
+    send(t, attempt(i));
+  REQUIRE(srv.wait_requests(3));
+  self->send_exit(t.handle(), caf::exit_reason::user_shutdown);
+  self->wait_for(t.handle());
+  CHECK(srv.wait_closed(3));
+  CHECK(t.stats().answered == 0);
+}
