@@ -1,0 +1,145 @@
+// A small HTTP/1.1 server on Boost.Beast, for bulwark's admin endpoints now
+// and for services built on bulwark later. It owns its io_context and the
+// threads that run it, so embedding it never borrows anybody's scheduler; it
+// knows nothing about CAF. A handler gets each request together with a
+// responder it may call later, from any thread: handlers that ask actors or
+// other services never block an io thread. Every request gets exactly one
+// response (a responder dropped without being called answers 500), and the
+// limits that keep a public port alive live here, once: header and body size,
+// a deadline for receiving a whole request (slowloris), a connection cap.
+// Malformed HTTP is answered 4xx and the connection closed; it never stops
+// the server.
+#pragma once
+
+#include <boost/beast/http/message.hpp>
+#include <boost/beast/http/status.hpp>
+#include <boost/beast/http/string_body.hpp>
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+
+namespace bulwark {
+
+using http_request =
+  boost::beast::http::request<boost::beast::http::string_body>;
+using http_response =
+  boost::beast::http::response<boost::beast::http::string_body>;
+using http_status = boost::beast::http::status;
+
+namespace detail {
+struct http_response_slot;
+} // namespace detail
+
+/// Answers one request. Copyable; any copy may be called, from any thread.
+/// Only the first call counts (later calls return false and do nothing).
+/// When the last copy is destroyed without a call, the client gets a 500.
+/// After the server stopped, calls are accepted and dropped.
+class http_responder {
+public:
+  http_responder() = default; // answers nothing: for placeholders only
+
+  explicit http_responder(std::shared_ptr<detail::http_response_slot> slot);
+
+  /// Sends `res`. The server sets the version, `Connection`, `Server` and
+  /// `Content-Length`. Returns false when an answer was already given.
+  bool respond(http_response res) const;
+
+  /// Sends `body` with `status` and `content_type`.
+  bool respond(http_status status, std::string_view content_type,
+               std::string body) const;
+
+  bool operator()(http_response res) const {
+    return respond(std::move(res));
+  }
+
+  /// True once any copy answered.
+  bool responded() const noexcept;
+
+private:
+  std::shared_ptr<detail::http_response_slot> slot_;
+};
+
+/// Called on an io thread for every complete, well-formed request. It must
+/// not block: hand the work elsewhere and answer through the responder.
+/// An exception escaping it answers 500.
+using http_handler = std::function<void(http_request req, http_responder respond)>;
+
+struct http_server_options {
+  /// Threads running the server's io_context.
+  std::size_t threads = 1;
+  /// Request line plus header fields.
+  std::size_t max_header_bytes = 8 * 1024;
+  /// Larger bodies are answered 413 (before they are read when the
+  /// Content-Length says so).
+  std::size_t max_body_bytes = 1 << 20;
+  /// A whole request (or the wait for the next one on a kept-alive
+  /// connection) must arrive within this; otherwise the connection is
+  /// closed. Also bounds writing a response to a client that does not read.
+  std::chrono::milliseconds read_timeout{10'000};
+  /// Open connections beyond this are answered 503 and closed at once.
+  std::size_t max_connections = 256;
+  /// How long `stop()` lets requests already handed to the handler finish.
+  std::chrono::milliseconds shutdown_grace{2'000};
+  /// Value of the `Server` header.
+  std::string server_name = "bulwark";
+};
+
+/// The HTTP/1.1 server. Not copyable, not movable (io threads refer to it).
+class http_server {
+public:
+  explicit http_server(http_handler handler, http_server_options opts = {});
+
+  /// Stops the server (see `stop`).
+  ~http_server();
+
+  http_server(const http_server&) = delete;
+  http_server& operator=(const http_server&) = delete;
+
+  /// Binds `host` (an IP address or "localhost") and `port` (0 picks a free
+  /// one, see `port()`) and starts the io threads. Throws
+  /// std::invalid_argument for a bad host, boost::system::system_error when
+  /// binding fails, std::logic_error when called twice.
+  void start(const std::string& host = "127.0.0.1", std::uint16_t port = 0);
+
+  /// Stops accepting, closes idle connections, lets requests already handed
+  /// to the handler answer for up to `shutdown_grace`, then closes every
+  /// connection and joins the io threads. Idempotent. Must not be called
+  /// from a handler (it joins the thread running it).
+  void stop();
+
+  /// The bound port (0 before `start`).
+  std::uint16_t port() const noexcept;
+
+  /// Connections currently open.
+  std::size_t connections() const;
+
+  /// Requests handed to the handler whose response is not written yet.
+  std::size_t in_flight() const;
+
+  struct impl;
+
+private:
+  std::unique_ptr<impl> impl_;
+};
+
+// -- helpers for handlers -------------------------------------------------------
+
+/// `{"error": message}` as JSON text.
+std::string json_error_body(std::string_view message);
+
+/// A response with a JSON body.
+http_response json_response(http_status status, std::string body);
+
+/// A response whose body is `{"error": message}`.
+http_response json_error(http_status status, std::string_view message);
+
+/// True for addresses a remote machine cannot reach: 127.0.0.0/8, ::1 and
+/// "localhost". Anything that does not parse as an address is not loopback.
+bool is_loopback_host(const std::string& host);
+
+} // namespace bulwark
