@@ -108,8 +108,11 @@ struct supervisor_state {
       // An operator's stop (or a normal exit) is not a crash: the member
       // stays down.
       if (dm.reason == caf::exit_reason::normal
-          || dm.reason == caf::exit_reason::user_shutdown)
+          || dm.reason == caf::exit_reason::user_shutdown) {
+        core->member_stopped(i, n, actions);
+        process(n);
         return;
+      }
       if (d.action == restart_action::restart) {
         self->delayed_send(self, d.delay, restart_atom::value, i, m.incarnation);
       } else {
@@ -124,8 +127,11 @@ struct supervisor_state {
         || members[i].handle)
       return;
     start_member(i);
-    if (members[i].handle)
-      core->member_up(i, now());
+    if (members[i].handle) {
+      auto n = now();
+      core->member_up(i, n, actions);
+      process(n);
+    }
   }
 
   /// Restart intensity exceeded: answer everything, stop, and let whoever

@@ -222,6 +222,7 @@ void supervisor_core::finish(std::uint32_t slot, bool ok, failure_class cls,
   out.push_back(a);
   timers_.cancel(slot);
   s.active = false;
+  s.parked = false;
   s.set.reset();
   ++s.generation;
   --active_;
@@ -282,6 +283,11 @@ std::uint32_t supervisor_core::start(idempotency op, time_point deadline,
   if (s.set.size() == 0) {
     auto m = router_.pick(loads_.data(),
                           members_.size(), 0, gen_);
+    if (m == router::npos && any_restarting()) {
+      park(slot, send_reason::first);
+      reschedule(slot);
+      return slot;
+    }
     if (m == router::npos) {
       ++counters_.no_member;
       finish(slot, false, failure_class::rejected_locally,
@@ -306,8 +312,12 @@ void supervisor_core::after_failure(std::uint32_t slot, std::uint64_t attempt,
   if (may) {
     // A member that never got the call costs nothing downstream; anything
     // else is a retry and pays like one.
-    std::uint64_t excluded = s.tried;
-    auto m = router_.pick(loads_.data(), members_.size(), excluded, gen_);
+    // Members not tried yet first; once every member was tried, any member
+    // without an attempt of this call out (it may have been restarted).
+    auto m = router_.pick(loads_.data(), members_.size(), s.tried, gen_);
+    if (m == router::npos)
+      m = router_.pick(loads_.data(), members_.size(), outstanding_members(s),
+                       gen_);
     if (m != router::npos) {
       if (never_executed || budget_.try_withdraw(budget_use::retry, now)) {
         ++s.failovers;
@@ -317,6 +327,9 @@ void supervisor_core::after_failure(std::uint32_t slot, std::uint64_t attempt,
         return;
       }
       ++counters_.failovers_denied_budget;
+    } else if (s.set.outstanding() == 0 && any_restarting()) {
+      park(slot, send_reason::failover);
+      return;
     }
   }
   if (s.set.outstanding() > 0)
@@ -439,6 +452,9 @@ restart_decision supervisor_core::member_down(std::uint32_t m, time_point now,
   auto& ms = members_[m];
   ms.running = false;
   loads_[m].available = false;
+  // Decide first: calls failed below may wait for this member's restart.
+  auto d = ms.restarts.on_crash(now, gen_);
+  ms.restarting = d.action == restart_action::restart;
   probe_ready_ &= ~(std::uint64_t{1} << m);
   // Every attempt out at the member fails: it will never answer.
   for (std::uint32_t slot = 0; slot < slots_.size(); ++slot) {
@@ -463,19 +479,97 @@ restart_decision supervisor_core::member_down(std::uint32_t m, time_point now,
     }
   }
   loads_[m].outstanding = 0;
-  auto d = ms.restarts.on_crash(now, gen_);
   if (d.action == restart_action::escalate)
     ++counters_.escalations;
   return d;
 }
 
-void supervisor_core::member_up(std::uint32_t m, time_point now) {
+void supervisor_core::member_up(std::uint32_t m, time_point now,
+                                action_list& out) {
   auto& ms = members_[m];
   if (!ms.running)
     ++counters_.restarts;
   ms.running = true;
+  ms.restarting = false;
   ms.restarts.on_started(now);
   loads_[m].available = outlier_.available(m);
+  auto waiting = std::move(parked_);
+  parked_.clear();
+  for (auto slot : waiting)
+    resume(slot, now, out);
+}
+
+void supervisor_core::member_stopped(std::uint32_t m, time_point now,
+                                     action_list& out) {
+  members_[m].restarting = false;
+  if (any_restarting())
+    return;
+  auto waiting = std::move(parked_);
+  parked_.clear();
+  for (auto slot : waiting)
+    resume(slot, now, out);
+}
+
+bool supervisor_core::any_restarting() const noexcept {
+  for (auto& m : members_)
+    if (m.restarting)
+      return true;
+  return false;
+}
+
+void supervisor_core::park(std::uint32_t slot, send_reason as) {
+  auto& s = slots_[slot];
+  s.parked = true;
+  s.parked_as = as;
+  parked_.push_back(slot);
+  ++counters_.parked;
+}
+
+void supervisor_core::resume(std::uint32_t slot, time_point now,
+                             action_list& out) {
+  auto& s = slots_[slot];
+  if (!s.active || !s.parked)
+    return; // answered meanwhile (deadline), or listed twice
+  s.parked = false;
+  if (s.deadline <= now) {
+    fire(slot, now, out);
+    return;
+  }
+  auto m = router_.pick(loads_.data(), members_.size(), s.tried, gen_);
+  if (m == router::npos)
+    m = router_.pick(loads_.data(), members_.size(), outstanding_members(s),
+                     gen_);
+  if (m == router::npos) {
+    if (any_restarting()) {
+      park(slot, s.parked_as);
+      return;
+    }
+    if (s.set.size() == 0) {
+      ++counters_.no_member;
+      finish(slot, false, failure_class::rejected_locally,
+             reply_reason::no_member, 0, now, nullptr, out);
+    } else if (s.set.close()) {
+      finish(slot, false, s.last_cls, reply_reason::all_failed, 0, now,
+             nullptr, out);
+    }
+    return;
+  }
+  if (s.parked_as == send_reason::first) {
+    send(slot, static_cast<std::uint32_t>(m), send_reason::first, now, out);
+    if (members_.size() > 1 && hedge_.should_hedge(0, s.op))
+      s.hedge_at = now + hedge_.hedge_delay(1, now);
+  } else if (budget_.try_withdraw(budget_use::retry, now)) {
+    ++s.failovers;
+    ++counters_.failovers;
+    send(slot, static_cast<std::uint32_t>(m), send_reason::failover, now, out);
+  } else {
+    ++counters_.failovers_denied_budget;
+    if (s.set.close())
+      finish(slot, false, s.last_cls, reply_reason::all_failed, 0, now,
+             nullptr, out);
+    return;
+  }
+  reschedule(slot);
 }
 
 void supervisor_core::fail_all(time_point now, action_list& out) {

@@ -11,7 +11,9 @@
 // Per call the rule is gRPC's and failsafe-go's: the first final result wins
 // (a success, or a failure no other member would change), every other
 // attempt still out is cancelled and its late answer dropped. A failure that
-// is not final goes to another member while the call's failover allowance,
+// is not final goes to another member (one not tried yet for this call if
+// there is one, else any without an attempt of it out) while the call's
+// failover allowance,
 // the shared retry budget and its deadline allow — for an `unsafe` operation
 // only when the failure proves the call never executed. A call whose every
 // attempt failed is answered with the last failure.
@@ -134,6 +136,8 @@ struct supervisor_counters {
   std::uint64_t member_crashes = 0;
   std::uint64_t restarts = 0;
   std::uint64_t escalations = 0;
+  /// Calls that waited for a restarting member because none was available.
+  std::uint64_t parked = 0;
 };
 
 class supervisor_core {
@@ -180,11 +184,18 @@ public:
   /// Member `m` stopped unexpectedly. Its outstanding attempts fail (as
   /// `transient`; whether they executed is unknown, so `unsafe` calls do not
   /// fail over) and the restart policy decides: restart after a delay, or
-  /// escalate (the supervisor should fail its calls and stop).
+  /// escalate (the supervisor should fail its calls and stop). A call that
+  /// finds no member available while one is restarting waits for it (until
+  /// its deadline) instead of failing.
   restart_decision member_down(std::uint32_t m, time_point now, action_list& out);
 
-  /// Member `m` runs again (restarted).
-  void member_up(std::uint32_t m, time_point now);
+  /// Member `m` runs again (restarted). Calls that waited for a member
+  /// (none was available while some were restarting) go now.
+  void member_up(std::uint32_t m, time_point now, action_list& out);
+
+  /// Member `m` is down for good (stopped on purpose, not restarted). If no
+  /// member is left to come back, the calls waiting for one fail now.
+  void member_stopped(std::uint32_t m, time_point now, action_list& out);
 
   /// Answers every call in flight with reason `shutdown` (cancelling their
   /// attempts): before the supervisor stops.
@@ -230,10 +241,16 @@ private:
     std::uint32_t hedges = 0;
     std::uint32_t failovers = 0;
     failure_class last_cls = failure_class::transient;
+    /// Waiting for a restarting member, to send its first attempt or a
+    /// failover.
+    bool parked = false;
+    send_reason parked_as = send_reason::first;
   };
 
   struct member_state {
     bool running = true;
+    /// Down, with a restart scheduled.
+    bool restarting = false;
     restart_tracker restarts;
   };
 
@@ -258,6 +275,10 @@ private:
   void after_failure(std::uint32_t slot, std::uint64_t attempt, time_point now,
                      bool never_executed, action_list& out);
   void fire(std::uint32_t slot, time_point now, action_list& out);
+  bool any_restarting() const noexcept;
+  void park(std::uint32_t slot, send_reason as);
+  /// Sends a parked call's attempt, or answers it when that is impossible.
+  void resume(std::uint32_t slot, time_point now, action_list& out);
   void reschedule(std::uint32_t slot);
   void on_outlier_event(const outlier_event& e);
   bool counts_against_member(failure_class cls) const noexcept;
@@ -274,6 +295,7 @@ private:
   std::vector<std::uint32_t> free_;
   timer_heap timers_;
   std::vector<outlier_event> events_;
+  std::vector<std::uint32_t> parked_;
   std::uint64_t probe_ready_ = 0; // members whose probe may go, as a bit mask
   std::uint32_t active_ = 0;
   supervisor_counters counters_;

@@ -134,7 +134,7 @@ TEST_CASE_METHOD(fixture, "a failed call is rerouted to the next members in orde
 
 TEST_CASE_METHOD(fixture, "a call every member failed carries do-not-retry and level 4",
                  "[actors][supervise]") {
-  auto sup = tree(document(R"({"s": {"members": ["a", "b"]}})"));
+  auto sup = tree(document(R"({"s": {"members": ["a", "b"], "max_failovers": 1}})"));
   transport("a").push(status_result(500));
   transport("b").push(status_result(500));
   call(sup, make_call(1));

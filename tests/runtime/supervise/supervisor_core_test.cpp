@@ -236,11 +236,11 @@ TEST_CASE("a crashed member's calls fail over, and restarts stop at the intensit
   h.start(t0 + milliseconds(6));
   CHECK(h.take().at(0).member == 1);
   CHECK_FALSE(h.core.running(0));
-  h.core.member_up(0, t0 + milliseconds(105));
+  h.core.member_up(0, t0 + milliseconds(105), h.out);
   CHECK(h.core.running(0));
   CHECK(h.core.member_down(0, t0 + milliseconds(200), h.out).action
         == restart_action::restart);
-  h.core.member_up(0, t0 + milliseconds(400));
+  h.core.member_up(0, t0 + milliseconds(400), h.out);
   CHECK(h.core.member_down(0, t0 + milliseconds(500), h.out).action
         == restart_action::escalate);
   CHECK(h.core.counters().restarts == 2);
@@ -260,16 +260,41 @@ TEST_CASE("an unsafe call out at a crashed member is not repeated elsewhere",
   CHECK(reply[0].cls == failure_class::transient);
 }
 
-TEST_CASE("with every member down a call is refused at once", "[runtime][supervise]") {
+TEST_CASE("a call waits for a restarting member, and is refused when none will come back",
+          "[runtime][supervise]") {
   harness h{make_config(R"({"members": ["a"]})")};
   h.core.member_down(0, t0, h.out);
   h.take();
   h.start(t0);
-  auto reply = h.take();
-  REQUIRE(reply.size() == 1);
-  CHECK(reply[0].kind == supervisor_action_kind::reply);
-  CHECK(reply[0].cls == failure_class::rejected_locally);
-  CHECK(reply[0].why_replied == reply_reason::no_member);
+  CHECK(h.take().empty());
+  CHECK(h.core.counters().parked == 1);
+  h.core.member_up(0, t0 + milliseconds(100), h.out);
+  auto sent = h.take();
+  REQUIRE(sent.size() == 1);
+  CHECK(sent[0].kind == supervisor_action_kind::send);
+  CHECK(sent[0].member == 0);
+  // A waiting call still ends at its deadline.
+  h.core.member_down(0, t0 + milliseconds(200), h.out);
+  h.take();
+  h.start(t0 + milliseconds(200), idempotency::idempotent, t0 + milliseconds(300));
+  CHECK(h.take().empty());
+  h.core.advance(t0 + milliseconds(300), h.out);
+  auto expired = of_kind(h.take(), supervisor_action_kind::reply);
+  REQUIRE(expired.size() == 1);
+  CHECK(expired[0].cls == failure_class::deadline_exceeded);
+  // Stopped for good: nothing to wait for. The first call (its member
+  // crashed under it) and a new one fail now.
+  h.start(t0 + milliseconds(301));
+  h.core.member_stopped(0, t0 + milliseconds(301), h.out);
+  auto replies = h.take();
+  REQUIRE(replies.size() == 2);
+  CHECK(replies[0].kind == supervisor_action_kind::reply);
+  CHECK(replies[0].why_replied == reply_reason::all_failed);
+  CHECK(replies[1].cls == failure_class::rejected_locally);
+  CHECK(replies[1].why_replied == reply_reason::no_member);
+  CHECK(h.core.calls_in_flight() == 0);
+  h.start(t0 + milliseconds(302));
+  CHECK(h.take().at(0).why_replied == reply_reason::no_member);
 }
 
 TEST_CASE("an outlier member is ejected, skipped, probed once its time is up and readmitted",
