@@ -1,0 +1,603 @@
+// The admin endpoints over real loopback sockets, in front of real dependency
+// actors in a real (threaded) CAF actor system: the server does real I/O, so
+// CAF's deterministic test scheduler cannot drive it. Every wait is bounded
+// (the test client's deadline, request timeouts); nothing sleeps.
+#include "actors/admin/admin_server.hpp"
+
+#include <catch2/catch.hpp>
+
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
+
+#include <caf/all.hpp>
+
+#include <future>
+#include <iostream>
+#include <map>
+#include <memory>
+#include <mutex>
+
+#include "actors/system_setup.hpp"
+#include "actors/transport/function_transport.hpp"
+#include "runtime/config/json_pretty.hpp"
+#include "tests/actors/http/http_fuzz.hpp"
+#include "tests/actors/http/http_test_client.hpp"
+
+using namespace bulwark;
+using namespace bulwark::testing;
+namespace http = boost::beast::http;
+
+namespace {
+
+constexpr auto bound = std::chrono::seconds(10);
+
+// Two dependencies; "payments" starts with a single attempt and a 1 ms
+// constant backoff, so a retry policy change shows in one call.
+const std::string initial_document = R"({"dependencies": {
+  "payments": {"idempotency": "idempotent",
+               "retry": {"max_attempts": 1, "per_attempt_timeout": "1s",
+                         "backoff": {"kind": "constant", "jitter": "none",
+                                     "base": "1ms"}}},
+  "inventory": {"idempotency": "idempotent"}
+}})";
+
+const std::string three_attempts_document = R"({"dependencies": {
+  "payments": {"idempotency": "idempotent",
+               "retry": {"max_attempts": 3, "per_attempt_timeout": "1s",
+                         "backoff": {"kind": "constant", "jitter": "none",
+                                     "base": "1ms"}}},
+  "inventory": {"idempotency": "idempotent"}
+}})";
+
+bulwark_config parse_ok(const std::string& text) {
+  auto result = parse_bulwark_config(text);
+  INFO(result.errors.to_string());
+  REQUIRE(result.ok());
+  return *result.config;
+}
+
+/// Every error the validator reports for `text`, as "PATH: message".
+std::vector<std::string> error_strings(const std::string& text) {
+  auto result = parse_bulwark_config(text);
+  std::vector<std::string> out;
+  for (auto& e : result.errors.errors())
+    out.push_back(e.to_string());
+  return out;
+}
+
+boost::json::value body_json(const http_response& res) {
+  boost::system::error_code ec;
+  auto v = boost::json::parse(res.body(), ec);
+  INFO(res.body());
+  REQUIRE_FALSE(ec);
+  return v;
+}
+
+/// The `error` member of a JSON error body.
+std::string error_of(const http_response& res) {
+  auto v = body_json(res);
+  REQUIRE(v.is_object());
+  REQUIRE(v.as_object().contains("error"));
+  return std::string{v.as_object().at("error").as_string()};
+}
+
+/// Fails the first two attempts of every idempotency key, then succeeds.
+struct flaky_downstream {
+  std::mutex mtx;
+  std::map<std::string, int> seen;
+
+  attempt_result operator()(const attempt_request& req) {
+    std::lock_guard<std::mutex> guard{mtx};
+    if (++seen[req.idempotency_key] <= 2)
+      return class_result(failure_class::transient);
+    return success_result("paid " + req.payload);
+  }
+};
+
+struct admin_fixture {
+  caf::actor_system_config cfg;
+  caf::actor_system sys;
+  std::shared_ptr<flaky_downstream> downstream =
+    std::make_shared<flaky_downstream>();
+  std::vector<caf::actor> spawned;
+  bulwark_config config = parse_ok(initial_document);
+  std::map<std::string, dependency_actor> deps;
+  std::unique_ptr<admin_server> admin;
+
+  admin_fixture() : sys(init_config(cfg)) {
+    auto transport = spawn_function_transport(
+      sys, [d = downstream](const attempt_request& req) { return (*d)(req); });
+    spawned.push_back(transport);
+    for (auto& dep_cfg : config.dependencies) {
+      dependency_options opts;
+      opts.config = dep_cfg;
+      opts.transport = transport;
+      opts.journey_sample = 1;
+      auto dep = spawn_dependency(sys, std::move(opts));
+      spawned.push_back(caf::actor_cast<caf::actor>(dep));
+      deps.emplace(dep_cfg.name, dep);
+    }
+  }
+
+  ~admin_fixture() {
+    admin.reset();
+    for (auto& x : spawned)
+      caf::anon_send_exit(x, caf::exit_reason::user_shutdown);
+  }
+
+  static caf::actor_system_config& init_config(caf::actor_system_config& c) {
+    c.set("scheduler.max-threads", 2);
+    c.set("logger.file-verbosity", caf::atom("quiet"));
+    c.set("logger.console-verbosity", caf::atom("quiet"));
+    add_bulwark_types(c);
+    return c;
+  }
+
+  void start(admin_options opts = {}) {
+    admin = start_admin_server(sys, config, deps, std::move(opts));
+    REQUIRE(admin->port() != 0);
+  }
+
+  std::uint16_t port() const {
+    return admin->port();
+  }
+
+  /// One call through the request form, waited for with a bound.
+  call_reply call(const std::string& dep, const std::string& key) {
+    call_request req;
+    req.id = 1;
+    req.operation = "charge";
+    req.payload = key;
+    req.idempotency_key = key;
+    caf::scoped_actor self{sys};
+    call_reply out;
+    bool got = false;
+    self->request(deps.at(dep), bound, call_atom::value, req)
+      .receive(
+        [&](reply_atom, call_reply& r) {
+          out = std::move(r);
+          got = true;
+        },
+        [&](caf::error& err) { FAIL_CHECK(sys.render(err)); });
+    REQUIRE(got);
+    return out;
+  }
+
+  std::optional<http_response> get(const std::string& target) {
+    return http_get(port(), target);
+  }
+
+  std::optional<http_response> put_config(const std::string& body,
+                                          const std::string& auth = {}) {
+    auto req = make_request(http::verb::put, "/config", body);
+    req.set(http::field::content_type, "application/json");
+    if (!auth.empty())
+      req.set(http::field::authorization, auth);
+    return http_call(port(), std::move(req));
+  }
+
+  /// The stats object of dependency `name`, asked directly.
+  boost::json::object stats(const std::string& name) {
+    caf::scoped_actor self{sys};
+    std::string text;
+    self->request(deps.at(name), bound, stats_atom::value)
+      .receive([&](stats_atom, std::string& s) { text = std::move(s); },
+               [&](caf::error& err) { FAIL_CHECK(sys.render(err)); });
+    auto v = boost::json::parse(text);
+    REQUIRE(v.is_object());
+    return v.as_object();
+  }
+
+  /// Kills dependency `name` and waits until it is gone.
+  void kill(const std::string& name) {
+    caf::scoped_actor self{sys};
+    auto handle = caf::actor_cast<caf::actor>(deps.at(name));
+    self->monitor(handle);
+    self->send_exit(handle, caf::exit_reason::kill);
+    bool down = false;
+    self->receive([&](caf::down_msg&) { down = true; },
+                  caf::after(bound) >> [] {});
+    REQUIRE(down);
+  }
+};
+
+} // namespace
+
+TEST_CASE_METHOD(admin_fixture, "GET /healthz answers while the process lives",
+                 "[actors][admin]") {
+  start();
+  auto res = get("/healthz");
+  REQUIRE(res);
+  CHECK(res->result() == http_status::ok);
+  CHECK((*res)[http::field::content_type] == "application/json");
+  CHECK(res->body() == R"({"status":"alive"})");
+}
+
+TEST_CASE_METHOD(admin_fixture,
+                 "GET /readyz is 200 when every dependency actor answers and "
+                 "503 naming the one that does not",
+                 "[actors][admin]") {
+  start();
+  auto ready = get("/readyz");
+  REQUIRE(ready);
+  CHECK(ready->result() == http_status::ok);
+  CHECK(ready->body()
+        == R"({"status":"ready","dependencies":{"inventory":"ready","payments":"ready"}})");
+  kill("inventory");
+  auto not_ready = get("/readyz");
+  REQUIRE(not_ready);
+  CHECK(not_ready->result() == http_status::service_unavailable);
+  CHECK(error_of(*not_ready)
+        == "not ready: dependency \"inventory\" is not running");
+}
+
+TEST_CASE_METHOD(admin_fixture,
+                 "GET /metrics renders every dependency's stats as Prometheus "
+                 "text",
+                 "[actors][admin]") {
+  start();
+  call("payments", "m1");
+  auto res = get("/metrics");
+  REQUIRE(res);
+  CHECK(res->result() == http_status::ok);
+  CHECK((*res)[http::field::content_type]
+        == "text/plain; version=0.0.4; charset=utf-8");
+  auto& text = res->body();
+  CHECK(text.find("# TYPE bulwark_requests_total counter") != std::string::npos);
+  CHECK(text.find("bulwark_requests_total{dependency=\"payments\"} 1\n")
+        != std::string::npos);
+  CHECK(text.find("bulwark_requests_total{dependency=\"inventory\"} 0\n")
+        != std::string::npos);
+  SECTION("a custom renderer gets the stats of every dependency") {
+    admin.reset();
+    admin_options opts;
+    opts.render_metrics =
+      [](const std::vector<std::pair<std::string, boost::json::object>>& deps) {
+        std::string out;
+        for (auto& [name, stats] : deps)
+          out += name + " " + boost::json::serialize(stats.at("requests")) + "\n";
+        return out;
+      };
+    start(opts);
+    auto custom = get("/metrics");
+    REQUIRE(custom);
+    CHECK(custom->body() == "inventory 0\npayments 1\n");
+  }
+}
+
+TEST_CASE_METHOD(admin_fixture, "GET /config shows the current document",
+                 "[actors][admin]") {
+  start();
+  auto res = get("/config");
+  REQUIRE(res);
+  CHECK(res->result() == http_status::ok);
+  CHECK(res->body() == pretty_json(to_json(config)));
+  auto again = parse_bulwark_config(res->body());
+  REQUIRE(again.ok());
+  CHECK(again.config->find("payments")->retry.max_attempts == 1);
+}
+
+TEST_CASE_METHOD(admin_fixture,
+                 "PUT /config changes a running dependency's retry policy, "
+                 "observed in its behaviour",
+                 "[actors][admin]") {
+  start();
+  auto before = call("payments", "before");
+  CHECK_FALSE(before.ok);
+  CHECK(before.attempts == 1);
+
+  auto res = put_config(three_attempts_document);
+  REQUIRE(res);
+  INFO(res->body());
+  CHECK(res->result() == http_status::ok);
+  CHECK(res->body()
+        == R"({"status":"applied","applied":["inventory","payments"],"not_running":[]})");
+
+  auto after = call("payments", "after");
+  CHECK(after.ok);
+  CHECK(after.attempts == 3);
+  CHECK(after.payload == "paid after");
+
+  auto shown = get("/config");
+  REQUIRE(shown);
+  CHECK(shown->body() == pretty_json(to_json(parse_ok(three_attempts_document))));
+}
+
+TEST_CASE_METHOD(admin_fixture,
+                 "a bad PUT /config lists every error and changes nothing",
+                 "[actors][admin]") {
+  start();
+  auto config_before = get("/config");
+  REQUIRE(config_before);
+  std::string bad;
+  std::vector<std::string> expected;
+  SECTION("several invalid values") {
+    bad = R"({"dependencies": {
+      "payments": {"idempotency": "idempotent", "bogus": 1,
+                   "retry": {"max_attempts": 0, "per_attempt_timeout": "soon"}},
+      "inventory": {"idempotency": "maybe"}}})";
+    expected = error_strings(bad);
+    REQUIRE(expected.size() >= 4);
+    std::string all;
+    for (auto& e : expected)
+      all += e + "\n";
+    for (auto path : {"/dependencies/payments/bogus",
+                      "/dependencies/payments/retry/max_attempts",
+                      "/dependencies/payments/retry/per_attempt_timeout",
+                      "/dependencies/inventory/idempotency"})
+      CHECK(all.find(std::string{path} + ": ") != std::string::npos);
+  }
+  SECTION("not JSON at all") {
+    bad = R"({"dependencies": {"payments": )";
+    expected = error_strings(bad);
+    REQUIRE(expected.size() == 1);
+  }
+  SECTION("a running dependency left out") {
+    bad = R"({"dependencies": {"inventory": {"idempotency": "idempotent"}}})";
+    expected = {"/dependencies/payments: is required (a running dependency "
+                "actor serves \"payments\")"};
+  }
+  auto res = put_config(bad);
+  REQUIRE(res);
+  INFO(res->body());
+  CHECK(res->result() == http_status::bad_request);
+  auto body = body_json(*res).as_object();
+  CHECK(std::string{body.at("error").as_string()}.rfind(
+          "configuration rejected (", 0)
+        == 0);
+  std::vector<std::string> listed;
+  for (auto& e : body.at("errors").as_array())
+    listed.emplace_back(e.as_string());
+  CHECK(listed == expected);
+
+  // Nothing changed: the actor still makes one attempt, the document is the
+  // same, and the actor saw no configuration at all.
+  auto after = call("payments", "unchanged");
+  CHECK_FALSE(after.ok);
+  CHECK(after.attempts == 1);
+  auto config_after = get("/config");
+  REQUIRE(config_after);
+  CHECK(config_after->body() == config_before->body());
+  for (auto name : {"payments", "inventory"}) {
+    CAPTURE(name);
+    auto st = stats(name);
+    CHECK(st.at("config_applied").to_number<int>() == 0);
+    CHECK(st.at("config_rejected").to_number<int>() == 0);
+  }
+}
+
+TEST_CASE_METHOD(admin_fixture,
+                 "PUT /config skips dependency actors that are not running",
+                 "[actors][admin]") {
+  start();
+  kill("inventory");
+  auto res = put_config(three_attempts_document);
+  REQUIRE(res);
+  CHECK(res->result() == http_status::ok);
+  CHECK(res->body()
+        == R"({"status":"applied","applied":["payments"],"not_running":["inventory"]})");
+  CHECK(call("payments", "k").attempts == 3);
+}
+
+TEST_CASE_METHOD(admin_fixture, "concurrent PUT /config requests apply one after the other",
+                 "[actors][admin]") {
+  start();
+  std::vector<std::future<std::optional<http_response>>> puts;
+  for (int i = 0; i < 4; ++i)
+    puts.push_back(std::async(std::launch::async, [this, i] {
+      return put_config(i % 2 == 0 ? three_attempts_document : initial_document);
+    }));
+  for (auto& f : puts) {
+    REQUIRE(f.wait_for(bound) == std::future_status::ready);
+    auto res = f.get();
+    REQUIRE(res);
+    CHECK(res->result() == http_status::ok);
+  }
+  // Whatever the order, the document shown is the one the actor runs.
+  auto shown = get("/config");
+  REQUIRE(shown);
+  auto attempts = parse_ok(shown->body()).find("payments")->retry.max_attempts;
+  auto reply = call("payments", "final");
+  CHECK(reply.attempts == attempts);
+}
+
+TEST_CASE_METHOD(admin_fixture, "a PUT /config body over the limit is answered 413",
+                 "[actors][admin]") {
+  admin_options opts;
+  opts.max_body = 1000;
+  start(opts);
+  auto res = put_config(std::string(2000, ' ') + three_attempts_document);
+  REQUIRE(res);
+  CHECK(res->result() == http_status::payload_too_large);
+  CHECK(error_of(*res) == "request body larger than 1000 bytes");
+  CHECK(call("payments", "k").attempts == 1);
+}
+
+TEST_CASE_METHOD(admin_fixture,
+                 "a slowloris client is closed by the admin read timeout",
+                 "[actors][admin]") {
+  admin_options opts;
+  opts.read_timeout = std::chrono::milliseconds(200);
+  start(opts);
+  http_test_client client{port(), std::chrono::seconds(5)};
+  REQUIRE(client.connect());
+  REQUIRE(client.send_raw("PUT /config HTTP/1.1\r\nHost: x\r\nContent-Length: 50\r\n\r\n{\"depend"));
+  auto out = client.read_all();
+  CHECK_FALSE(client.timed_out());
+  CHECK(out.empty());
+  auto res = get("/healthz");
+  REQUIRE(res);
+  CHECK(res->result() == http_status::ok);
+}
+
+TEST_CASE_METHOD(admin_fixture,
+                 "journeys are served by id and as the failed list; unknown "
+                 "ids are 404",
+                 "[actors][admin]") {
+  start();
+  auto failed = call("payments", "j1");
+  REQUIRE_FALSE(failed.ok);
+  auto id = failed.journey_id;
+  REQUIRE(id != 0);
+
+  auto list = get("/journeys?failed=1");
+  REQUIRE(list);
+  CHECK(list->result() == http_status::ok);
+  auto body = body_json(*list).as_object();
+  auto& payments = body.at("failed").as_object().at("payments").as_array();
+  REQUIRE(payments.size() == 1);
+  CHECK(payments[0].as_object().at("id").to_number<std::uint64_t>() == id);
+  CHECK(payments[0].as_object().at("failed").as_bool());
+  CHECK(body.at("failed").as_object().at("inventory").as_array().empty());
+
+  auto one = get("/journeys/" + std::to_string(id));
+  REQUIRE(one);
+  CHECK(one->result() == http_status::ok);
+  auto journey = body_json(*one).as_object();
+  CHECK(journey.at("id").to_number<std::uint64_t>() == id);
+  CHECK(journey.at("journeys").as_object().at("payments").as_object().at("id")
+          .to_number<std::uint64_t>()
+        == id);
+
+  auto unknown = get("/journeys/987654321");
+  REQUIRE(unknown);
+  CHECK(unknown->result() == http_status::not_found);
+  CHECK(error_of(*unknown)
+        == "journey 987654321 not found (unknown, or no longer kept)");
+
+  auto bad_id = get("/journeys/abc");
+  REQUIRE(bad_id);
+  CHECK(bad_id->result() == http_status::bad_request);
+  CHECK(error_of(*bad_id) == R"(journey id must be an unsigned integer (got: "abc"))");
+
+  auto no_filter = get("/journeys");
+  REQUIRE(no_filter);
+  CHECK(no_filter->result() == http_status::bad_request);
+  CHECK(error_of(*no_filter)
+        == "listing journeys needs ?failed=1 (one journey: /journeys/<id>)");
+}
+
+TEST_CASE_METHOD(admin_fixture,
+                 "unknown paths are 404 and wrong methods 405 with Allow, "
+                 "every error as JSON",
+                 "[actors][admin]") {
+  start();
+  auto missing = get("/nope");
+  REQUIRE(missing);
+  CHECK(missing->result() == http_status::not_found);
+  CHECK(error_of(*missing).rfind("no such endpoint: /nope", 0) == 0);
+
+  struct row {
+    http::verb method;
+    std::string target;
+    std::string allow;
+  };
+  for (auto& r : {row{http::verb::post, "/healthz", "GET"},
+                  row{http::verb::delete_, "/config", "GET, PUT"},
+                  row{http::verb::put, "/metrics", "GET"},
+                  row{http::verb::post, "/readyz", "GET"},
+                  row{http::verb::put, "/journeys/1", "GET"}}) {
+    CAPTURE(r.target);
+    auto res = http_call(port(), make_request(r.method, r.target));
+    REQUIRE(res);
+    CHECK(res->result() == http_status::method_not_allowed);
+    CHECK((*res)[http::field::allow] == r.allow);
+    CHECK(error_of(*res)
+          == "method " + std::string{http::to_string(r.method)}
+               + " is not allowed on " + r.target + " (allowed: " + r.allow
+               + ")");
+  }
+}
+
+TEST_CASE("control endpoints need a token off loopback", "[actors][admin]") {
+  CHECK_FALSE(admin_requires_token("127.0.0.1", ""));
+  CHECK_FALSE(admin_requires_token("::1", ""));
+  CHECK(admin_requires_token("127.0.0.1", "t"));
+  CHECK(admin_requires_token("0.0.0.0", ""));
+  CHECK(admin_requires_token("10.1.2.3", "t"));
+}
+
+TEST_CASE_METHOD(admin_fixture,
+                 "the admin server refuses a non-loopback address without a "
+                 "token",
+                 "[actors][admin]") {
+  admin_options opts;
+  opts.host = "0.0.0.0";
+  try {
+    start_admin_server(sys, config, deps, opts);
+    FAIL("started without a token");
+  } catch (const std::invalid_argument& e) {
+    CHECK(std::string{e.what()}
+          == "admin server: refusing to listen on \"0.0.0.0\" without a "
+             "token: control endpoints on a non-loopback address need "
+             "admin_options::token (or bind 127.0.0.1)");
+  }
+}
+
+TEST_CASE_METHOD(admin_fixture,
+                 "with a token, PUT needs 'Authorization: Bearer <token>' and "
+                 "GET does not",
+                 "[actors][admin]") {
+  admin_options opts;
+  opts.token = "s3cret";
+  start(opts);
+  struct row {
+    std::string auth;
+    std::string error;
+  };
+  for (auto& r : {row{"", "missing bearer token: control endpoints need "
+                          "'Authorization: Bearer <token>'"},
+                  row{"Bearer wrong", "invalid bearer token"},
+                  row{"Bearer s3cret2", "invalid bearer token"},
+                  row{"Basic czNjcmV0", "the Authorization header is not "
+                                        "'Bearer <token>'"}}) {
+    CAPTURE(r.auth);
+    auto res = put_config(three_attempts_document, r.auth);
+    REQUIRE(res);
+    CHECK(res->result() == http_status::unauthorized);
+    CHECK((*res)[http::field::www_authenticate] == "Bearer realm=\"bulwark-admin\"");
+    CHECK(error_of(*res) == r.error);
+  }
+  CHECK(call("payments", "still-one").attempts == 1);
+  auto ok = put_config(three_attempts_document, "Bearer s3cret");
+  REQUIRE(ok);
+  CHECK(ok->result() == http_status::ok);
+  auto shown = get("/config");
+  REQUIRE(shown);
+  CHECK(shown->result() == http_status::ok);
+  CHECK(call("payments", "now-three").attempts == 3);
+}
+
+TEST_CASE_METHOD(admin_fixture,
+                 "ten thousand hostile requests and random configs never stop "
+                 "the admin server",
+                 "[actors][admin][fuzz]") {
+  auto seed = fuzz_seed();
+  INFO("seed " << seed);
+  std::cout << "admin fuzz seed " << seed << " (replay: BULWARK_FUZZ_SEED="
+            << seed << ")\n";
+  admin_options opts;
+  opts.read_timeout = std::chrono::milliseconds(200);
+  start(opts);
+  auto before = get("/config");
+  REQUIRE(before);
+  auto sum = run_fuzz(port(), seed, 10'000);
+  std::cout << "admin fuzz: " << describe(sum) << "\n";
+  for (auto& p : sum.problems)
+    UNSCOPED_INFO(p);
+  CHECK(sum.problems.empty());
+  CHECK(sum.cases == 10'000);
+  CHECK(sum.kinds["random json-ish config"] > 300);
+
+  auto health = get("/healthz");
+  REQUIRE(health);
+  CHECK(health->result() == http_status::ok);
+  CHECK(health->body() == R"({"status":"alive"})");
+  auto ready = get("/readyz");
+  REQUIRE(ready);
+  CHECK(ready->result() == http_status::ok);
+  // No generated document names both running dependencies, so none applied.
+  auto after = get("/config");
+  REQUIRE(after);
+  CHECK(after->body() == before->body());
+}
