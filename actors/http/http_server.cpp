@@ -268,6 +268,7 @@ private:
     parser_.reset();
     keep_alive_ = req.keep_alive();
     version_ = req.version();
+    head_ = req.method() == http::verb::head;
     // The handler may take its time; the response has its own deadline.
     stream_.expires_never();
     awaiting_ = true;
@@ -296,21 +297,24 @@ private:
     res.version(version_);
     bool keep = keep_alive_ && !srv_.draining
                 && res[http::field::connection].empty();
-    write(std::move(res), keep);
+    write(std::move(res), keep, head_);
   }
 
   void write_error(http_status status, const std::string& message) {
     if (closed_)
       return;
     auto res = json_error(status, message);
-    write(std::move(res), false);
+    write(std::move(res), false, false);
   }
 
-  void write(http_response res, bool keep) {
+  void write(http_response res, bool keep, bool head) {
     res.keep_alive(keep);
     if (res[http::field::server].empty())
       res.set(http::field::server, srv_.opts.server_name);
     res.prepare_payload();
+    // A HEAD answer announces the length of the body it does not send.
+    if (head)
+      res.body().clear();
     res_ = std::make_shared<http_response>(std::move(res));
     writing_ = true;
     stream_.expires_after(srv_.opts.read_timeout);
@@ -397,6 +401,7 @@ private:
   std::size_t discarded_ = 0;
   unsigned version_ = 11;
   bool keep_alive_ = false;
+  bool head_ = false;
   bool awaiting_ = false;
   bool writing_ = false;
   bool counted_ = false;

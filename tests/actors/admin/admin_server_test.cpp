@@ -431,7 +431,7 @@ TEST_CASE_METHOD(admin_fixture,
 }
 
 TEST_CASE_METHOD(admin_fixture,
-                 "journeys are served by id and as the failed list; unknown "
+                 "journeys are served by id and as the failed list, and unknown "
                  "ids are 404",
                  "[actors][admin]") {
   start();

@@ -84,6 +84,22 @@ TEST_CASE("a handler's answer reaches the client and keep-alive serves the "
   CHECK(server.connections() == 1);
 }
 
+TEST_CASE("a HEAD answer has the length of the body but no body",
+          "[actors][http]") {
+  http_server server{echo};
+  server.start();
+  http_test_client client{server.port()};
+  REQUIRE(client.connect());
+  REQUIRE(client.send_raw("HEAD /h HTTP/1.1\r\nHost: x\r\n\r\n"
+                          "GET /g HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"));
+  auto out = client.read_all();
+  CHECK_FALSE(client.timed_out());
+  // "HEAD /h " is 8 bytes; the next answer follows the header directly.
+  CHECK(out.find("Content-Length: 8\r\n\r\nHTTP/1.1 200 OK\r\n") != std::string::npos);
+  CHECK(out.find("GET /g ") != std::string::npos);
+  CHECK(out.find("HEAD /h ") == std::string::npos);
+}
+
 TEST_CASE("pipelined requests are answered in order", "[actors][http]") {
   http_server server{echo};
   server.start();
@@ -232,7 +248,7 @@ TEST_CASE("a header over the limit is answered 431", "[actors][http]") {
   CHECK(res->body() == R"({"error":"request header larger than 8192 bytes"})");
 }
 
-TEST_CASE("malformed requests are answered 400 and closed; the server goes on",
+TEST_CASE("malformed requests are answered 400 and closed, and the server goes on",
           "[actors][http]") {
   http_server server{echo};
   server.start();
