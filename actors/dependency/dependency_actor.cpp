@@ -1144,8 +1144,13 @@ dependency_impl(dependency_actor::stateful_pointer<dependency_state> self,
   st.self = self;
   st.versions.push_back(std::make_unique<config_version>(std::move(opts.config)));
   st.cfg = &st.versions.back()->cfg;
-  st.pol = opts.policies ? std::move(opts.policies)
-                         : std::make_shared<dependency_policies>(*st.cfg);
+  if (opts.policies) {
+    // The state of a previous incarnation (a supervisor restarted us).
+    st.pol = std::move(opts.policies);
+    st.pol->adopt(self->clock().now());
+  } else {
+    st.pol = std::make_shared<dependency_policies>(*st.cfg);
+  }
   st.transport = std::move(opts.transport);
   st.alternates = std::move(opts.alternates);
   st.gen.reseed(opts.seed);

@@ -48,6 +48,17 @@ struct dependency_policies : breaker_listener {
       journeys = journey_log{cfg.journeys};
   }
 
+  /// A new actor takes over from one that crashed: the old actor's calls
+  /// in flight will never finish, so their breaker permits and concurrency
+  /// slots are given back and the in-flight count starts again from zero.
+  /// Breaker state, budget balance and cache are kept.
+  void adopt(time_point now) {
+    for (auto n = breaker.calls_in_flight(); n > 0; --n)
+      breaker.release(now);
+    limit = bulkhead{limit.config()};
+    stats.in_flight = 0;
+  }
+
   void on_breaker_event(const breaker_event& e) override {
     ++stats.breaker_transitions;
     stats.breaker = e.to;

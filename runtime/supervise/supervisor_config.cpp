@@ -29,7 +29,8 @@ supervisor_config parse_supervisor_config(const boost::json::value& v,
   cfg.name = std::move(name);
   object_reader r{v, at, errors,
                   {"members", "routing", "failover", "max_failovers",
-                   "failover_on", "default_timeout", "hedge", "budget",
+                   "failover_on", "rejection_cooldown", "default_timeout",
+                   "hedge", "budget",
                    "outlier_detection", "restart"}};
   if (r.require("members")) {
     auto members_at = r.path("members");
@@ -67,6 +68,7 @@ supervisor_config parse_supervisor_config(const boost::json::value& v,
   r.read("failover", cfg.failover);
   r.read("max_failovers", cfg.max_failovers, 0, 7);
   r.read("failover_on", cfg.failover_on);
+  r.read("rejection_cooldown", cfg.rejection_cooldown, duration{0}, hours(1));
   r.read("default_timeout", cfg.default_timeout, milliseconds(1), hours(24));
   static const boost::json::value empty_object = boost::json::object{};
   auto section = [&](std::string_view key) -> const boost::json::value& {
@@ -98,6 +100,7 @@ boost::json::object to_json(const supervisor_config& cfg) {
     if (cfg.failover_on.contains(c))
       classes.emplace_back(to_string(c));
   result["failover_on"] = std::move(classes);
+  result["rejection_cooldown"] = format_duration(cfg.rejection_cooldown);
   result["default_timeout"] = format_duration(cfg.default_timeout);
   result["hedge"] = to_json(cfg.hedge);
   result["budget"] = to_json(cfg.budget);

@@ -45,6 +45,12 @@ struct supervisor_config {
   failure_class_set failover_on{failure_class::transient, failure_class::timeout,
                                 failure_class::overloaded,
                                 failure_class::rejected_locally};
+  /// After a member answered `rejected_locally` (its breaker is open, its
+  /// queue full) or `overloaded`, route new calls elsewhere for this long
+  /// (unless no other member is available). Without it, least-outstanding
+  /// routing would send ever more calls to the member that fails fastest.
+  /// Zero disables it.
+  duration rejection_cooldown = milliseconds(50);
   /// Deadline for calls that arrive without one.
   duration default_timeout = seconds(5);
   /// Hedges go to another member than the attempts still outstanding.

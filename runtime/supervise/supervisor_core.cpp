@@ -58,6 +58,7 @@ supervisor_core::supervisor_core(const supervisor_config& cfg,
     outlier_(cfg.outlier_detection, cfg.members.size()) {
   members_.resize(cfg.members.size());
   loads_.resize(cfg.members.size());
+  cool_until_.assign(cfg.members.size(), time_point::min());
   for (auto& m : members_)
     m.restarts.reconfigure(cfg.restart);
   events_.reserve(max_members);
@@ -119,7 +120,54 @@ supervisor_core::outstanding_members(const call_slot& s) const noexcept {
 
 void supervisor_core::refresh_availability() noexcept {
   for (std::uint32_t m = 0; m < members_.size(); ++m)
-    loads_[m].available = members_[m].running && outlier_.available(m);
+    loads_[m].available = member_available(m);
+}
+
+bool supervisor_core::member_available(std::uint32_t m) const noexcept {
+  return members_[m].running && outlier_.available(m)
+         && cool_until_[m] == time_point::min();
+}
+
+void supervisor_core::cool_down(std::uint32_t m, time_point now) noexcept {
+  if (cfg_.rejection_cooldown <= duration{0} || !members_[m].running)
+    return;
+  if (cool_until_[m] == time_point::min())
+    ++counters_.cooldowns;
+  cool_until_[m] = now + cfg_.rejection_cooldown;
+  cool_end_ = std::min(cool_end_, cool_until_[m]);
+  loads_[m].available = false;
+}
+
+std::size_t supervisor_core::pick(std::uint64_t excluded,
+                                  time_point now) noexcept {
+  auto n = members_.size();
+  if (cool_end_ <= now) {
+    // Some cooldown ended: readmit those members, find the next end.
+    cool_end_ = no_deadline;
+    for (std::uint32_t m = 0; m < n; ++m) {
+      if (cool_until_[m] == time_point::min())
+        continue;
+      if (cool_until_[m] <= now) {
+        cool_until_[m] = time_point::min();
+        loads_[m].available = member_available(m);
+      } else {
+        cool_end_ = std::min(cool_end_, cool_until_[m]);
+      }
+    }
+  }
+  auto m = router_.pick(loads_.data(), n, excluded, gen_);
+  if (m != router::npos || cool_end_ == no_deadline)
+    return m;
+  // Only cooling members are left: better a member that rejected recently
+  // than no member at all.
+  for (std::uint32_t i = 0; i < n; ++i)
+    if (cool_until_[i] != time_point::min())
+      loads_[i].available = members_[i].running && outlier_.available(i);
+  m = router_.pick(loads_.data(), n, excluded, gen_);
+  for (std::uint32_t i = 0; i < n; ++i)
+    if (cool_until_[i] != time_point::min())
+      loads_[i].available = false;
+  return m;
 }
 
 bool supervisor_core::counts_against_member(failure_class cls) const noexcept {
@@ -143,8 +191,7 @@ void supervisor_core::on_outlier_event(const outlier_event& e) {
       ++counters_.readmissions;
       break;
   }
-  loads_[e.member].available =
-    members_[e.member].running && outlier_.available(e.member);
+  loads_[e.member].available = member_available(e.member);
 }
 
 void supervisor_core::send(std::uint32_t slot, std::uint32_t member,
@@ -281,8 +328,7 @@ std::uint32_t supervisor_core::start(idempotency op, time_point deadline,
     }
   }
   if (s.set.size() == 0) {
-    auto m = router_.pick(loads_.data(),
-                          members_.size(), 0, gen_);
+    auto m = pick(0, now);
     if (m == router::npos && any_restarting()) {
       park(slot, send_reason::first);
       reschedule(slot);
@@ -314,10 +360,9 @@ void supervisor_core::after_failure(std::uint32_t slot, std::uint64_t attempt,
     // else is a retry and pays like one.
     // Members not tried yet first; once every member was tried, any member
     // without an attempt of this call out (it may have been restarted).
-    auto m = router_.pick(loads_.data(), members_.size(), s.tried, gen_);
+    auto m = pick(s.tried, now);
     if (m == router::npos)
-      m = router_.pick(loads_.data(), members_.size(), outstanding_members(s),
-                       gen_);
+      m = pick(outstanding_members(s), now);
     if (m != router::npos) {
       if (never_executed || budget_.try_withdraw(budget_use::retry, now)) {
         ++s.failovers;
@@ -367,6 +412,9 @@ void supervisor_core::on_result(std::uint64_t attempt, const member_result& r,
   if (r.cls == failure_class::transient || r.cls == failure_class::timeout
       || r.cls == failure_class::overloaded)
     budget_.on_failure(now);
+  if (r.cls == failure_class::rejected_locally
+      || r.cls == failure_class::overloaded)
+    cool_down(member, now);
   // Final: another member would answer the same (a persistent failure), or
   // the caller's time is up.
   bool final = r.cls == failure_class::persistent
@@ -404,8 +452,7 @@ void supervisor_core::fire(std::uint32_t slot, time_point now,
     s.hedge_at = no_deadline;
     if (s.set.outstanding() > 0 && s.set.size() < max_attempts
         && hedge_.should_hedge(s.hedges, s.op)) {
-      auto m = router_.pick(loads_.data(), members_.size(),
-                            outstanding_members(s), gen_);
+      auto m = pick(outstanding_members(s), now);
       if (m != router::npos) {
         if (budget_.try_withdraw(budget_use::hedge, now)) {
           ++s.hedges;
@@ -492,7 +539,7 @@ void supervisor_core::member_up(std::uint32_t m, time_point now,
   ms.running = true;
   ms.restarting = false;
   ms.restarts.on_started(now);
-  loads_[m].available = outlier_.available(m);
+  loads_[m].available = member_available(m);
   auto waiting = std::move(parked_);
   parked_.clear();
   for (auto slot : waiting)
@@ -535,10 +582,9 @@ void supervisor_core::resume(std::uint32_t slot, time_point now,
     fire(slot, now, out);
     return;
   }
-  auto m = router_.pick(loads_.data(), members_.size(), s.tried, gen_);
+  auto m = pick(s.tried, now);
   if (m == router::npos)
-    m = router_.pick(loads_.data(), members_.size(), outstanding_members(s),
-                     gen_);
+    m = pick(outstanding_members(s), now);
   if (m == router::npos) {
     if (any_restarting()) {
       park(slot, s.parked_as);

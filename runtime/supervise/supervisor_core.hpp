@@ -138,6 +138,8 @@ struct supervisor_counters {
   std::uint64_t escalations = 0;
   /// Calls that waited for a restarting member because none was available.
   std::uint64_t parked = 0;
+  /// Members routed around for `rejection_cooldown` after a rejection.
+  std::uint64_t cooldowns = 0;
 };
 
 class supervisor_core {
@@ -263,6 +265,11 @@ private:
   call_slot* find(std::uint64_t attempt, std::uint32_t& index) noexcept;
   std::uint64_t outstanding_members(const call_slot& s) const noexcept;
   void refresh_availability() noexcept;
+  /// The router's pick among available members not in `excluded`; members
+  /// cooling down after a rejection count only when nothing else is left.
+  std::size_t pick(std::uint64_t excluded, time_point now) noexcept;
+  void cool_down(std::uint32_t m, time_point now) noexcept;
+  bool member_available(std::uint32_t m) const noexcept;
   void send(std::uint32_t slot, std::uint32_t member, send_reason why,
             time_point now, action_list& out);
   void finish(std::uint32_t slot, bool ok, failure_class cls,
@@ -291,6 +298,8 @@ private:
   outlier_detector outlier_;
   std::vector<member_state> members_;
   std::vector<member_load> loads_; // contiguous: what the router reads
+  std::vector<time_point> cool_until_; // per member, after a rejection
+  time_point cool_end_ = no_deadline;  // earliest end of a cooldown
   std::vector<call_slot> slots_;
   std::vector<std::uint32_t> free_;
   timer_heap timers_;

@@ -19,109 +19,15 @@
 #include <caf/all.hpp>
 #include <catch2/catch.hpp>
 
+#include "actors/service/keyed_service.hpp"
 #include "actors/supervise/supervisor_actor.hpp"
-#include "runtime/classify/classifier.hpp"
 #include "runtime/core/rng.hpp"
-#include "runtime/ledger/idempotency_ledger.hpp"
 #include "tests/support/deterministic_fixture.hpp"
 
 using namespace bulwark;
 using namespace bulwark::testing;
 
 namespace {
-
-using finish_atom = caf::atom_constant<caf::atom("finish")>;
-
-/// One service (think: a payments database) behind three replicas: every
-/// replica admits requests through the same ledger.
-struct keyed_service {
-  explicit keyed_service(std::uint64_t seed) : gen(seed) {}
-
-  idempotency_ledger ledger;
-  rng gen;
-  std::map<std::string, int> executions;
-  struct waiter {
-    caf::actor to;
-    std::uint64_t attempt_id;
-  };
-  std::map<std::uint64_t, waiter> waiters;
-  std::uint64_t next_waiter = 0;
-
-  duration latency() {
-    // Mostly fast; one in ten is slower than the hedge delay, and some are
-    // slower than the per-attempt timeout.
-    if (gen.below(10) == 0)
-      return milliseconds(20 + gen.below(60));
-    return milliseconds(1 + gen.below(5));
-  }
-};
-
-caf::behavior replica(caf::event_based_actor* self,
-                      std::shared_ptr<keyed_service> svc) {
-  auto answer = [self](const caf::actor& to, std::uint64_t attempt_id,
-                       attempt_result r) {
-    r.attempt_id = attempt_id;
-    self->send(to, result_atom::value, std::move(r));
-  };
-  return {
-    [=](attempt_atom, const attempt_request& req) {
-      auto to = caf::actor_cast<caf::actor>(self->current_sender());
-      auto& s = *svc;
-      // A refusal before anything ran: provably never executed.
-      if (s.gen.below(10) == 0) {
-        answer(to, req.attempt_id, error_result(transport_error::connection_refused));
-        return;
-      }
-      auto id = ++s.next_waiter;
-      auto now = self->clock().now();
-      auto out = s.ledger.begin(req.idempotency_key, id, now);
-      switch (out.verdict) {
-        case ledger_verdict::execute:
-          ++s.executions[req.idempotency_key];
-          s.waiters.emplace(id, keyed_service::waiter{to, req.attempt_id});
-          self->delayed_send(self, s.latency(), finish_atom::value,
-                             req.idempotency_key, out.ticket, id);
-          break;
-        case ledger_verdict::duplicate_done:
-          answer(to, req.attempt_id, success_result(out.result->body));
-          break;
-        case ledger_verdict::wait:
-          s.waiters.emplace(id, keyed_service::waiter{to, req.attempt_id});
-          break;
-        case ledger_verdict::rejected_full:
-          answer(to, req.attempt_id, status_result(503));
-          break;
-      }
-    },
-    [=](finish_atom, const std::string& key, ledger_ticket ticket,
-        std::uint64_t executor) {
-      auto& s = *svc;
-      auto body = "done:" + key;
-      auto waiting = s.ledger.complete(key, ticket, ledger_result{200, body},
-                                       self->clock().now());
-      waiting.push_back(executor);
-      for (auto w : waiting) {
-        auto i = s.waiters.find(w);
-        if (i == s.waiters.end())
-          continue;
-        auto [to, attempt_id] = i->second;
-        s.waiters.erase(i);
-        switch (s.gen.below(10)) {
-          case 0: // the side effect happened, the answer is an error
-            answer(to, attempt_id, status_result(500));
-            break;
-          case 1: // ... or never arrives
-            break;
-          default:
-            answer(to, attempt_id, success_result(body));
-        }
-      }
-    },
-    [](cancel_atom, std::uint64_t) {
-      // The work goes on: the ledger keeps it from running twice.
-    },
-  };
-}
 
 const char* routing_of(std::uint64_t seed) {
   switch (seed % 3) {
@@ -169,12 +75,21 @@ TEST_CASE_METHOD(deterministic_fixture,
   for (std::uint64_t seed = first; seed <= last; ++seed) {
     INFO("seed " << seed);
     rng gen{seed};
-    auto svc = std::make_shared<keyed_service>(seed);
+    // One in ten refused before the side effect, one in ten answered with
+    // an error after it and one in ten never answered; one in ten slower
+    // than the hedge delay, some slower than the per-attempt timeout.
+    keyed_service_options so;
+    so.seed = seed;
+    so.refuse_percent = 10;
+    so.error_after_percent = 10;
+    so.silence_after_percent = 10;
+    so.slow_percent = 10;
+    keyed_service svc{so};
     std::vector<caf::actor> replicas;
     auto tree = spawn_supervisor_tree(
       sys, document(seed), "payments",
       [&](const std::string&) {
-        replicas.push_back(sys.spawn(replica, svc));
+        replicas.push_back(svc.spawn_replica(sys));
         return replicas.back();
       },
       seed);
@@ -244,12 +159,13 @@ TEST_CASE_METHOD(deterministic_fixture,
     }
     CHECK(replies_per_id.size() == requests);
     // At most one execution per key; every success carries its key's result.
-    std::uint64_t side_effects = 0;
-    for (auto& [key, n] : svc->executions) {
+    for (auto& key : keys) {
       INFO("key " << key);
-      CHECK(n == 1);
-      side_effects += static_cast<std::uint64_t>(n);
+      CHECK(svc.executions(key) == 1);
     }
+    auto counts = svc.counts();
+    CHECK(counts.keys_executed_twice == 0);
+    auto side_effects = counts.side_effects;
     for (auto& [id, r] : reply_of) {
       INFO("request " << id << ": " << r.message);
       CHECK(r.ok);
@@ -258,7 +174,7 @@ TEST_CASE_METHOD(deterministic_fixture,
     }
     CHECK(side_effects == keys.size());
     total_requests += requests;
-    total_duplicates_answered += svc->ledger.counters().duplicates_answered;
+    total_duplicates_answered += counts.duplicates_answered;
     auto pos = stats.find("\"hedges\":");
     if (pos != std::string::npos)
       total_hedges += std::stoull(stats.substr(pos + 9));

@@ -259,7 +259,7 @@ TEST_CASE_METHOD(fixture, "an outlier member is ejected and readmitted after a s
                           "max_ejection_percent": 50}}})"));
   transport("a").script().set_default_answer(success_result("a"));
   transport("c").script().set_default_answer(success_result("c"));
-  transport("b").script().set_default_answer(status_result(503));
+  transport("b").script().set_default_answer(status_result(500));
   std::uint64_t id = 0;
   for (int i = 0; i < 6; ++i)
     call(sup, make_call(++id));
@@ -323,4 +323,24 @@ TEST_CASE_METHOD(fixture, "a bad tree is rejected with every error and starts no
         {"/supervisors: no supervisor named \"s\""});
   CHECK(sys.registry().running() == running);
   CHECK(transports.empty()); // not even a transport was asked for
+}
+
+TEST_CASE_METHOD(fixture, "a restarted member gets back the concurrency slots its crashed incarnation held",
+                 "[actors][supervise]") {
+  auto sup = tree(document(R"({"s": {"members": ["a"], "failover": false}})",
+                           R"(, "bulkhead": {"max_concurrent": 1, "max_queue": 0})"));
+  transport("a").push_hold();
+  call(sup, make_call(1));
+  REQUIRE(transport("a").script().attempt_count() == 1);
+  caf::anon_send_exit(members(sup)[0], caf::exit_reason::kill);
+  run();
+  advance_time(seconds(1));
+  REQUIRE(members(sup)[0]);
+  transport("a").push(success_result("again"));
+  call(sup, make_call(2));
+  auto replies = caller.replies();
+  REQUIRE(replies.size() == 2);
+  CHECK(replies[1].id == 2);
+  CHECK(replies[1].ok);
+  CHECK(replies[1].payload == "again");
 }

@@ -105,7 +105,8 @@ TEST_CASE("a bad supervisor tree is rejected with every error and its path",
   CHECK(errors_of(doc(R"({"s": {"members": ["a", "a", 3], "routing": "random",
                              "max_failovers": 9, "bogus": 1}})"))
         == "/supervisors/s/bogus: unknown key (allowed: members, routing, "
-           "failover, max_failovers, failover_on, default_timeout, hedge, "
+           "failover, max_failovers, failover_on, rejection_cooldown, "
+           "default_timeout, hedge, "
            "budget, outlier_detection, restart)\n"
            "/supervisors/s/members/1: \"a\" is listed twice\n"
            "/supervisors/s/members/2: must be a dependency or supervisor name "

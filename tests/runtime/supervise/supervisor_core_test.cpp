@@ -347,3 +347,33 @@ TEST_CASE("fail_all answers every call in flight exactly once", "[runtime][super
   CHECK(of_kind(out, supervisor_action_kind::cancel).size() == 5);
   CHECK(h.core.calls_in_flight() == 0);
 }
+
+TEST_CASE("a member that rejected a call is routed around for the cooldown, unless it is the only one left",
+          "[runtime][supervise]") {
+  harness h{make_config(R"({"members": ["a", "b"], "routing": "least_outstanding",
+    "max_failovers": 0, "rejection_cooldown": "50ms"})")};
+  h.start(t0);
+  auto first = h.take().at(0);
+  REQUIRE(first.member == 0);
+  h.result(first.attempt, false, t0, failure_class::rejected_locally);
+  h.take();
+  // Least outstanding would pick a (nothing out there); it cools down.
+  for (int i = 0; i < 3; ++i) {
+    h.start(t0 + milliseconds(1));
+    CHECK(h.take().at(0).member == 1);
+  }
+  CHECK(h.core.counters().cooldowns == 1);
+  // With b excluded (tried), a is still better than nothing.
+  harness single{make_config(R"({"members": ["a"], "rejection_cooldown": "50ms"})")};
+  single.start(t0);
+  single.result(single.take().at(0).attempt, false, t0, failure_class::overloaded);
+  single.take();
+  single.start(t0 + milliseconds(1));
+  auto again = single.take();
+  REQUIRE(again.size() == 1);
+  CHECK(again[0].kind == supervisor_action_kind::send);
+  // After the cooldown a is back in rotation.
+  h.start(t0 + milliseconds(50));
+  auto back = h.take().at(0);
+  CHECK(back.member == 0);
+}
