@@ -5,6 +5,7 @@
 #include <caf/all.hpp>
 
 #include <chrono>
+#include <ctime>
 #include <future>
 #include <memory>
 #include <unordered_map>
@@ -14,6 +15,12 @@ namespace bulwark::bench {
 namespace {
 
 using clock_type = std::chrono::steady_clock;
+
+std::int64_t cpu_now_ns() {
+  timespec ts{};
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+  return static_cast<std::int64_t>(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
+}
 
 std::int64_t now_ns() {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(
@@ -30,6 +37,8 @@ struct generator_state {
   std::uint64_t next_id = 1;
   std::uint64_t sent = 0;
   std::int64_t start_ns = 0;
+  std::int64_t start_cpu_ns = 0;
+  std::int64_t first_reply_ns = 0;
   load_report report;
 
   void send_one(caf::event_based_actor* self) {
@@ -42,6 +51,7 @@ struct generator_state {
 
   void finish(caf::event_based_actor* self, bool complete) {
     report.wall_ns = now_ns() - start_ns;
+    report.cpu_ns = cpu_now_ns() - start_cpu_ns;
     report.complete = complete;
     done->set_value(std::move(report));
     self->quit();
@@ -63,6 +73,7 @@ caf::behavior generator(caf::stateful_actor<generator_state>* self,
   if (st.cfg.record_latency)
     st.report.latencies_ns.reserve(st.cfg.calls);
   st.start_ns = now_ns();
+  st.start_cpu_ns = cpu_now_ns();
   if (st.cfg.calls == 0) {
     st.finish(self, true);
     return {};
@@ -82,9 +93,17 @@ caf::behavior generator(caf::stateful_actor<generator_state>* self,
       st.pending.erase(i);
       ++st.report.calls;
       ++(rep.ok ? st.report.ok : st.report.failed);
-      if (st.sent < st.cfg.calls)
+      if (st.sent < st.cfg.calls) {
+        if (st.first_reply_ns == 0) {
+          st.first_reply_ns = now_ns();
+        } else {
+          ++st.report.steady_replies;
+          st.report.steady_ok += rep.ok ? 1 : 0;
+        }
         st.send_one(self);
-      else if (st.pending.empty())
+        if (st.sent == st.cfg.calls)
+          st.report.steady_ns = now_ns() - st.first_reply_ns;
+      } else if (st.pending.empty())
         st.finish(self, true);
     },
   };

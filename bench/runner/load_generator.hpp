@@ -38,6 +38,17 @@ struct load_report {
   bool complete = false;
   /// From the first send to the last reply.
   std::int64_t wall_ns = 0;
+  /// CPU time the whole process used meanwhile (all threads): unlike wall
+  /// time, it does not grow when other programs take the machine's cores.
+  std::int64_t cpu_ns = 0;
+  /// The steady state of a closed loop: from the first reply to the last
+  /// send, while `inflight` calls are always out. Ramp-up and the final
+  /// drain (where fewer calls are out and the slowest ones set the pace)
+  /// are left out, so throughput compares like with like.
+  std::int64_t steady_ns = 0;
+  /// Replies (and successful ones) that arrived in the steady state.
+  std::uint64_t steady_replies = 0;
+  std::uint64_t steady_ok = 0;
   /// Per call, in completion order, when `record_latency` was set.
   std::vector<std::int64_t> latencies_ns;
 
