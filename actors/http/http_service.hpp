@@ -1,0 +1,283 @@
+// An HTTP service built on bulwark: routes (method + path) mapped to CAF
+// actors, so a user's microservice answers real sockets with the same actors
+// and policies the runtime uses inside. It is the serving side of the HTTP
+// transport's contract: the transport sends the remaining deadline, the
+// attempt number and an `Idempotency-Key`, and understands `Retry-After` and
+// a do-not-retry marker; this service honours all of them. Expired work is
+// rejected before a route actor sees it, a route may put its requests through
+// an idempotency ledger (each key executes once, duplicates get the recorded
+// bytes), a bound on concurrent requests answers overload with 503 +
+// `Retry-After` instead of queueing, and `stop()` lets in-flight requests
+// finish before the socket closes. Beast's io threads never block: a request
+// is handed to a small bridge actor that asks the route actor and answers.
+// See docs/http_service.md.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include <boost/json/value.hpp>
+
+#include <caf/actor.hpp>
+#include <caf/fwd.hpp>
+#include <caf/meta/load_callback.hpp>
+#include <caf/meta/type_name.hpp>
+
+#include "actors/http/http_server.hpp"
+#include "actors/messages.hpp"
+#include "actors/transport/http_transport.hpp"
+#include "runtime/core/time.hpp"
+#include "runtime/ledger/ledger_config.hpp"
+
+namespace bulwark {
+
+// -- header names (the HTTP transport's contract) --------------------------------
+
+// `idempotency_key_header`, `deadline_ms_header` and `attempt_header` come
+// from actors/transport/http_transport.hpp, so client and server cannot drift.
+
+/// The response header that tells a bulwark caller not to retry (the default
+/// of `http_transport_options::do_not_retry_header`); sent with value `1`.
+inline constexpr std::string_view service_do_not_retry_header
+  = "Bulwark-Do-Not-Retry";
+
+/// `Retry-After`, in whole seconds.
+inline constexpr std::string_view retry_after_header = "Retry-After";
+
+// -- messages ----------------------------------------------------------------------
+
+/// One HTTP request as a route actor receives it: `(service_request)`, to be
+/// answered with a `service_response`.
+struct service_request {
+  /// As sent ("GET", "POST", ...).
+  std::string method;
+  /// The request target before `?`, not percent-decoded.
+  std::string path;
+  /// The request target after `?` (without it); empty when there is none.
+  std::string query;
+  /// Every request header in arrival order, names as sent.
+  std::vector<std::pair<std::string, std::string>> headers;
+  std::string body;
+  /// Absolute steady-clock deadline: arrival + `Bulwark-Deadline-Ms`, capped
+  /// at arrival + `http_service_options::request_timeout`. Never
+  /// `no_deadline`; answers after it are replaced by 504.
+  time_point deadline = no_deadline;
+  /// `Idempotency-Key`; empty when absent.
+  std::string idempotency_key;
+  /// `Bulwark-Attempt` (1 when absent): 1 for a first attempt.
+  std::uint32_t attempt = 1;
+
+  /// The first header named `name` (case-insensitive), or nullptr.
+  const std::string* header(std::string_view name) const;
+};
+
+/// A route actor's answer.
+struct service_response {
+  /// HTTP status code (100..999).
+  std::int32_t status = 200;
+  std::string content_type = "application/octet-stream";
+  std::string body;
+  /// Extra response headers, written in this order.
+  std::vector<std::pair<std::string, std::string>> headers;
+  /// When >= 0: a `Retry-After` header with this delay in whole seconds
+  /// (rounded up).
+  duration retry_after = duration{-1};
+  /// Adds `Bulwark-Do-Not-Retry: 1`: the caller should not retry.
+  bool do_not_retry = false;
+  /// On a ledger route: the handler did nothing (it shed the request, or
+  /// gave up before its side effect), so the ledger forgets the key instead
+  /// of recording this answer and a retry executes. Ignored elsewhere.
+  bool not_executed = false;
+};
+
+bool operator==(const service_response& x, const service_response& y);
+
+inline bool operator!=(const service_response& x, const service_response& y) {
+  return !(x == y);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, service_request& x) {
+  auto deadline_ns = to_wire_time(x.deadline);
+  auto load = caf::meta::load_callback([&]() -> caf::error {
+    x.deadline = from_wire_time(deadline_ns);
+    return caf::none;
+  });
+  return f(caf::meta::type_name("service_request"), x.method, x.path, x.query,
+           x.headers, x.body, deadline_ns, x.idempotency_key, x.attempt, load);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, service_response& x) {
+  auto retry_after_ns = to_wire_duration(x.retry_after);
+  auto load = caf::meta::load_callback([&]() -> caf::error {
+    x.retry_after = from_wire_duration(retry_after_ns);
+    return caf::none;
+  });
+  return f(caf::meta::type_name("service_response"), x.status, x.content_type,
+           x.body, x.headers, retry_after_ns, x.do_not_retry, x.not_executed,
+           load);
+}
+
+// -- JSON helpers --------------------------------------------------------------------
+
+/// Parses `req.body` as one JSON value. On failure returns nullopt and sets
+/// `error` to a 400 whose body is `{"error": "..."}` naming the problem and
+/// the byte offset where parsing stopped.
+std::optional<boost::json::value> parse_json_body(const service_request& req,
+                                                  service_response& error);
+
+/// `v` serialized, `application/json`.
+service_response json_reply(const boost::json::value& v,
+                            std::int32_t status = 200);
+
+/// `{"error": message}`, `application/json`.
+service_response error_reply(std::int32_t status, std::string_view message);
+
+// -- routes --------------------------------------------------------------------------
+
+/// A handler run inside an actor the service spawns (never on an io thread).
+/// An exception escaping it answers 500.
+using service_function = std::function<service_response(const service_request&)>;
+
+/// A handler for JSON routes: the service parses the body first (bad JSON
+/// answers 400 and never calls it).
+using json_function = std::function<service_response(
+  const boost::json::value& body, const service_request& req)>;
+
+struct route_options {
+  /// Opt-in idempotency ledger: every request needs an `Idempotency-Key`
+  /// (400 without), each key executes once, duplicates get the recorded
+  /// response. The ledger lives in one actor per route (see docs).
+  std::optional<ledger_config> ledger;
+};
+
+/// When an overload 503 also carries `Bulwark-Do-Not-Retry: 1`.
+enum class overload_signal : std::uint8_t {
+  /// Never: callers may retry after `Retry-After`.
+  never,
+  /// When the request is itself a retry (`Bulwark-Attempt` > 1): a first
+  /// attempt may try elsewhere, but retries against an overloaded service
+  /// multiply its load, so the caller's retry layer is told to stop.
+  retries,
+  /// Always.
+  always,
+};
+
+/// @relates overload_signal
+std::string to_string(overload_signal x);
+
+struct http_service_options {
+  /// Address to bind (an IP address or "localhost").
+  std::string host = "127.0.0.1";
+  /// 0 picks a free port (see `http_service::port()`).
+  std::uint16_t port = 0;
+  /// Requests admitted and not yet answered, over all routes. One more is
+  /// answered 503 + `Retry-After` at once (never queued).
+  std::size_t max_in_flight = 256;
+  /// The `Retry-After` of every 503 the service itself sends.
+  std::chrono::seconds retry_after{1};
+  /// When an overload 503 carries the do-not-retry header.
+  overload_signal do_not_retry_on_overload = overload_signal::retries;
+  /// Upper bound on a request's deadline, and its deadline when the caller
+  /// sent none.
+  std::chrono::milliseconds request_timeout{30'000};
+  /// How long `stop()` lets admitted requests finish before answering the
+  /// rest 503.
+  std::chrono::milliseconds grace{5'000};
+  /// Limits of the underlying server, passed through. Its `shutdown_grace`
+  /// is the extra time, after `grace`, to write the last answers.
+  http_server_options server;
+};
+
+/// Monotonic counters; a snapshot from `http_service::stats()`.
+struct http_service_stats {
+  /// Requests that reached the service (well-formed HTTP).
+  std::uint64_t received = 0;
+  /// Requests handed to a route (actor or ledger).
+  std::uint64_t dispatched = 0;
+  std::uint64_t not_found = 0;
+  std::uint64_t method_not_allowed = 0;
+  /// 400s of the service itself (bad deadline/attempt header, missing key,
+  /// bad JSON on a JSON route).
+  std::uint64_t bad_requests = 0;
+  /// Rejected 504 because the deadline had passed on arrival.
+  std::uint64_t expired_on_arrival = 0;
+  /// 503 because `max_in_flight` requests were in flight.
+  std::uint64_t overloaded = 0;
+  /// 504 because the route did not answer before the deadline.
+  std::uint64_t timed_out = 0;
+  /// 503 because the route actor was gone (or died while handling).
+  std::uint64_t unavailable = 0;
+  /// 503 during or after `stop()`.
+  std::uint64_t shut_down = 0;
+  /// Ledger verdicts over all ledger routes.
+  std::uint64_t ledger_executed = 0;
+  std::uint64_t ledger_duplicates = 0;
+  std::uint64_t ledger_waits = 0;
+  std::uint64_t ledger_rejected = 0;
+};
+
+/// An HTTP service. Register routes, then `start()`. Not copyable.
+class http_service {
+public:
+  http_service(caf::actor_system& sys, http_service_options opts = {});
+
+  /// Stops (see `stop`).
+  ~http_service();
+
+  http_service(const http_service&) = delete;
+  http_service& operator=(const http_service&) = delete;
+
+  /// Routes `method` + `path` to `handler`, which receives
+  /// `(service_request)` and answers `service_response`. `path` is exact,
+  /// or a prefix when it ends in `/*` ("/items/*" matches "/items/" and
+  /// everything below it). An exact path beats a prefix, a longer prefix a
+  /// shorter one. Throws std::invalid_argument for a duplicate route, a
+  /// path not starting with `/`, an empty method or a null actor, and
+  /// std::logic_error after `start()`. The service never kills `handler`.
+  void route(std::string method, std::string path, caf::actor handler,
+             route_options opts = {});
+
+  /// Routes to `fn`, run in an actor the service owns.
+  void route(std::string method, std::string path, service_function fn,
+             route_options opts = {});
+
+  /// Routes to `fn` after parsing the body as JSON (400 on bad JSON).
+  void json_route(std::string method, std::string path, json_function fn,
+                  route_options opts = {});
+
+  /// Binds and starts serving. Throws like `http_server::start`, and
+  /// std::logic_error when called twice.
+  void start();
+
+  /// Stops accepting connections, lets admitted requests finish for up to
+  /// `grace`, answers the rest 503, closes the server and ends the actors
+  /// the service spawned. Idempotent; blocks; must not be called from a
+  /// route actor's handler thread while that handler is needed to finish.
+  void stop();
+
+  /// The bound port (0 before `start`).
+  std::uint16_t port() const noexcept;
+
+  /// Requests admitted and not answered yet.
+  std::size_t in_flight() const;
+
+  http_service_stats stats() const;
+
+  struct impl;
+
+private:
+  std::shared_ptr<impl> impl_;
+};
+
+} // namespace bulwark

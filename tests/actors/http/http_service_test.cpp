@@ -1,0 +1,768 @@
+#include "actors/http/http_service.hpp"
+
+#include <catch2/catch.hpp>
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <functional>
+#include <future>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <boost/json/object.hpp>
+#include <boost/json/parse.hpp>
+
+#include <caf/all.hpp>
+
+#include "tests/actors/http/http_test_client.hpp"
+
+using namespace bulwark;
+using namespace bulwark::testing;
+namespace http = boost::beast::http;
+
+namespace {
+
+// Generous: a wait that is not over by then is a failure, not a delay.
+constexpr auto bound = std::chrono::seconds(10);
+
+using release_atom = caf::atom_constant<caf::atom("release")>;
+
+/// Counts calls of a test route actor and lets the test wait for them.
+struct probe {
+  std::mutex mtx;
+  std::condition_variable cv;
+  int calls = 0;
+  std::vector<service_request> seen;
+
+  void called(const service_request& req) {
+    std::lock_guard<std::mutex> guard{mtx};
+    ++calls;
+    seen.push_back(req);
+    cv.notify_all();
+  }
+
+  int count() {
+    std::lock_guard<std::mutex> guard{mtx};
+    return calls;
+  }
+
+  /// True once at least `n` calls happened (false after `bound`).
+  bool wait_calls(int n) {
+    std::unique_lock<std::mutex> lock{mtx};
+    return cv.wait_for(lock, bound, [&] { return calls >= n; });
+  }
+};
+
+using probe_ptr = std::shared_ptr<probe>;
+
+/// Answers at once: 200, body "<method> <path> <n>", header X-Call: n.
+caf::behavior counting_actor(caf::event_based_actor*, probe_ptr p) {
+  return {[p](service_request& req) -> service_response {
+    p->called(req);
+    service_response res;
+    res.content_type = "text/plain";
+    auto n = std::to_string(p->count());
+    res.body = req.method + " " + req.path + " " + n;
+    res.headers.emplace_back("X-Call", n);
+    return res;
+  }};
+}
+
+struct held_state {
+  std::vector<caf::response_promise> held;
+};
+
+/// Holds every request until `(release_atom, body)` answers them all 200.
+caf::behavior held_actor(caf::stateful_actor<held_state>* self, probe_ptr p) {
+  return {
+    [self, p](service_request& req) -> caf::response_promise {
+      auto rp = self->make_response_promise();
+      self->state.held.push_back(rp);
+      p->called(req);
+      return rp;
+    },
+    [self](release_atom, const std::string& body) {
+      for (auto& rp : self->state.held) {
+        service_response res;
+        res.content_type = "text/plain";
+        res.body = body;
+        rp.deliver(res);
+      }
+      self->state.held.clear();
+    },
+  };
+}
+
+caf::actor_system_config& init_config(caf::actor_system_config& cfg) {
+  cfg.set("scheduler.max-threads", 2);
+  cfg.set("logger.file-verbosity", caf::atom("quiet"));
+  cfg.set("logger.console-verbosity", caf::atom("quiet"));
+  return cfg;
+}
+
+struct fixture {
+  caf::actor_system_config cfg;
+  caf::actor_system sys{init_config(cfg)};
+  std::vector<caf::actor> spawned;
+  std::unique_ptr<http_service> svc;
+
+  ~fixture() {
+    svc.reset();
+    for (auto& a : spawned)
+      caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
+  }
+
+  http_service& make(http_service_options opts = {}) {
+    svc = std::make_unique<http_service>(sys, std::move(opts));
+    return *svc;
+  }
+
+  caf::actor counting(probe_ptr p) {
+    spawned.push_back(sys.spawn(counting_actor, std::move(p)));
+    return spawned.back();
+  }
+
+  caf::actor held(probe_ptr p) {
+    spawned.push_back(sys.spawn(held_actor, std::move(p)));
+    return spawned.back();
+  }
+
+  std::uint16_t port() const {
+    return svc->port();
+  }
+};
+
+http_request request(http::verb method, std::string target,
+                     std::string body = {},
+                     std::vector<std::pair<std::string, std::string>> headers
+                     = {}) {
+  auto req = make_request(method, std::move(target), std::move(body));
+  for (auto& [name, value] : headers)
+    req.set(name, value);
+  req.prepare_payload();
+  return req;
+}
+
+/// A call on its own thread; the future is waited for with `bound`.
+std::future<std::optional<http_response>> call_async(std::uint16_t port,
+                                                     http_request req) {
+  return std::async(std::launch::async,
+                    [port, req = std::move(req)]() mutable {
+                      return http_call(port, std::move(req));
+                    });
+}
+
+std::optional<http_response>
+get_result(std::future<std::optional<http_response>>& f) {
+  if (f.wait_for(bound) != std::future_status::ready)
+    return std::nullopt;
+  return f.get();
+}
+
+/// The raw bytes of the answer to `req` sent with `Connection: close`.
+std::string raw_call(std::uint16_t port, http_request req) {
+  req.set(http::field::connection, "close");
+  http_test_client client{port};
+  if (!client.connect() || !client.send(std::move(req)))
+    return {};
+  return client.read_all();
+}
+
+std::string header_of(const http_response& res, std::string_view name) {
+  auto i = res.find(boost::beast::string_view{name.data(), name.size()});
+  if (i == res.end())
+    return {};
+  return std::string{i->value()};
+}
+
+/// Polls `pred` without sleeping; false when `bound` passes first.
+bool eventually(const std::function<bool()>& pred) {
+  auto until = std::chrono::steady_clock::now() + bound;
+  while (!pred()) {
+    if (std::chrono::steady_clock::now() > until)
+      return false;
+    std::this_thread::yield();
+  }
+  return true;
+}
+
+service_request json_request(std::string body) {
+  service_request req;
+  req.method = "POST";
+  req.path = "/x";
+  req.body = std::move(body);
+  return req;
+}
+
+} // namespace
+
+TEST_CASE("routes match exact paths before prefixes and the longest prefix "
+          "wins; unknown paths answer 404 and other methods 405",
+          "[actors][http][service]") {
+  fixture f;
+  auto& svc = f.make();
+  auto p = std::make_shared<probe>();
+  auto actor = f.counting(p);
+  svc.route("GET", "/items", actor);
+  svc.route("POST", "/items", actor);
+  svc.route("GET", "/items/*", actor);
+  svc.route("GET", "/items/special/*", service_function{[](const service_request&) {
+              service_response res;
+              res.body = "special";
+              return res;
+            }});
+  svc.start();
+  REQUIRE(f.port() != 0);
+
+  auto list = http_get(f.port(), "/items");
+  REQUIRE(list);
+  CHECK(list->result_int() == 200);
+  CHECK(list->body() == "GET /items 1");
+  CHECK(header_of(*list, "X-Call") == "1");
+  CHECK(header_of(*list, "Content-Type") == "text/plain");
+
+  auto item = http_get(f.port(), "/items/42?color=red&size=2");
+  REQUIRE(item);
+  CHECK(item->body() == "GET /items/42 2");
+  REQUIRE(p->seen.size() == 2);
+  CHECK(p->seen[1].query == "color=red&size=2");
+  CHECK(p->seen[1].attempt == 1);
+  REQUIRE(p->seen[1].header("host"));
+  CHECK(*p->seen[1].header("HOST") == "127.0.0.1");
+
+  auto special = http_get(f.port(), "/items/special/7");
+  REQUIRE(special);
+  CHECK(special->body() == "special");
+
+  auto post = http_call(f.port(), request(http::verb::post, "/items", "x"));
+  REQUIRE(post);
+  CHECK(post->body() == "POST /items 3");
+
+  auto missing = http_get(f.port(), "/nothing");
+  REQUIRE(missing);
+  CHECK(missing->result_int() == 404);
+  CHECK(missing->body() == R"({"error":"no route for /nothing"})");
+
+  auto wrong = http_call(f.port(), request(http::verb::delete_, "/items"));
+  REQUIRE(wrong);
+  CHECK(wrong->result_int() == 405);
+  CHECK(header_of(*wrong, "Allow") == "GET, POST");
+  CHECK(p->count() == 3);
+
+  auto st = svc.stats();
+  CHECK(st.received == 6);
+  CHECK(st.dispatched == 4);
+  CHECK(st.not_found == 1);
+  CHECK(st.method_not_allowed == 1);
+}
+
+TEST_CASE("routes are checked when they are added",
+          "[actors][http][service]") {
+  fixture f;
+  auto& svc = f.make();
+  auto actor = f.counting(std::make_shared<probe>());
+  svc.route("GET", "/a", actor);
+  CHECK_THROWS_AS(svc.route("GET", "/a", actor), std::invalid_argument);
+  CHECK_THROWS_AS(svc.route("GET", "a", actor), std::invalid_argument);
+  CHECK_THROWS_AS(svc.route("", "/b", actor), std::invalid_argument);
+  CHECK_THROWS_AS(svc.route("GET", "/c", caf::actor{}), std::invalid_argument);
+  svc.start();
+  CHECK_THROWS_AS(svc.route("GET", "/d", actor), std::logic_error);
+  CHECK_THROWS_AS(svc.start(), std::logic_error);
+}
+
+TEST_CASE("a JSON route echoes its body and bad JSON is answered 400 naming "
+          "the problem",
+          "[actors][http][service]") {
+  fixture f;
+  auto& svc = f.make();
+  std::atomic<int> calls{0};
+  svc.json_route("POST", "/echo",
+                 [&calls](const boost::json::value& body,
+                          const service_request&) {
+                   ++calls;
+                   boost::json::object out;
+                   out["got"] = body;
+                   return json_reply(out, 201);
+                 });
+  svc.start();
+
+  auto ok = http_call(f.port(), request(http::verb::post, "/echo",
+                                        R"({"sku": "a-1", "qty": 2})"));
+  REQUIRE(ok);
+  CHECK(ok->result_int() == 201);
+  CHECK(header_of(*ok, "Content-Type") == "application/json");
+  CHECK(boost::json::parse(ok->body())
+        == boost::json::parse(R"({"got": {"sku": "a-1", "qty": 2}})"));
+
+  auto bad = http_call(f.port(),
+                       request(http::verb::post, "/echo", R"({"sku": })"));
+  REQUIRE(bad);
+  CHECK(bad->result_int() == 400);
+  CHECK(bad->body().find("request body is not valid JSON") != std::string::npos);
+  CHECK(bad->body().find("at byte 8") != std::string::npos);
+
+  auto empty = http_call(f.port(), request(http::verb::post, "/echo"));
+  REQUIRE(empty);
+  CHECK(empty->result_int() == 400);
+  CHECK(empty->body()
+        == R"j({"error":"request body is empty (expected JSON)"})j");
+  CHECK(calls == 1);
+  CHECK(svc.stats().bad_requests == 2);
+}
+
+TEST_CASE("parse_json_body names the problem and where parsing stopped",
+          "[actors][http][service]") {
+  struct row {
+    std::string body;
+    std::string error;
+  };
+  std::vector<row> rows{
+    {"", R"j({"error":"request body is empty (expected JSON)"})j"},
+    {"[1, 2", R"j({"error":"request body is not valid JSON: incomplete JSON (at byte 5)"})j"},
+    {"{\"a\": tru}", R"j({"error":"request body is not valid JSON: syntax error (at byte 6)"})j"},
+    {"{} {}", R"j({"error":"request body is not valid JSON: extra data (at byte 3)"})j"},
+  };
+  for (auto& r : rows) {
+    CAPTURE(r.body);
+    service_response error;
+    auto v = parse_json_body(json_request(r.body), error);
+    CHECK_FALSE(v);
+    CHECK(error.status == 400);
+    CHECK(error.content_type == "application/json");
+    CHECK(error.body == r.error);
+  }
+  service_response untouched;
+  auto v = parse_json_body(json_request(" {\"a\": [1, true]} "), untouched);
+  REQUIRE(v);
+  CHECK(*v == boost::json::parse(R"({"a": [1, true]})"));
+  CHECK(untouched == service_response{});
+}
+
+TEST_CASE("an expired deadline is answered 504 before the route actor runs, "
+          "and a live one reaches it as an absolute deadline",
+          "[actors][http][service]") {
+  fixture f;
+  http_service_options opts;
+  opts.request_timeout = std::chrono::seconds(20);
+  auto& svc = f.make(opts);
+  auto p = std::make_shared<probe>();
+  svc.route("POST", "/work", f.counting(p));
+  svc.start();
+
+  auto late = http_call(f.port(),
+                        request(http::verb::post, "/work", "x",
+                                {{std::string{deadline_ms_header}, "0"}}));
+  REQUIRE(late);
+  CHECK(late->result_int() == 504);
+  CHECK(late->body() == R"({"error":"deadline already passed on arrival"})");
+  CHECK(p->count() == 0);
+  CHECK(svc.stats().expired_on_arrival == 1);
+
+  auto garbled = http_call(f.port(),
+                           request(http::verb::post, "/work", "x",
+                                   {{std::string{deadline_ms_header}, "soon"}}));
+  REQUIRE(garbled);
+  CHECK(garbled->result_int() == 400);
+  CHECK(p->count() == 0);
+
+  auto before = std::chrono::steady_clock::now();
+  auto live = http_call(f.port(),
+                        request(http::verb::post, "/work", "x",
+                                {{std::string{deadline_ms_header}, "5000"},
+                                 {std::string{attempt_header}, "3"}}));
+  auto after = std::chrono::steady_clock::now();
+  REQUIRE(live);
+  CHECK(live->result_int() == 200);
+  REQUIRE(p->count() == 1);
+  auto& seen = p->seen[0];
+  CHECK(seen.attempt == 3);
+  CHECK(seen.deadline > before + std::chrono::milliseconds(5000) - (after - before));
+  CHECK(seen.deadline <= after + std::chrono::milliseconds(5000));
+
+  // A deadline beyond request_timeout is capped; no header gets the cap.
+  auto capped = http_call(f.port(),
+                          request(http::verb::post, "/work", "x",
+                                  {{std::string{deadline_ms_header},
+                                    "999999999"}}));
+  REQUIRE(capped);
+  auto none = http_call(f.port(), request(http::verb::post, "/work", "x"));
+  REQUIRE(none);
+  auto done = std::chrono::steady_clock::now();
+  REQUIRE(p->count() == 3);
+  CHECK(p->seen[1].deadline <= done + std::chrono::seconds(20));
+  CHECK(p->seen[2].deadline <= done + std::chrono::seconds(20));
+  CHECK(p->seen[2].deadline > before + std::chrono::seconds(19));
+}
+
+TEST_CASE("a route actor that misses the deadline is answered 504",
+          "[actors][http][service]") {
+  fixture f;
+  auto& svc = f.make();
+  auto p = std::make_shared<probe>();
+  auto slow = f.held(p);
+  svc.route("GET", "/slow", slow);
+  svc.start();
+  auto res = http_call(f.port(),
+                       request(http::verb::get, "/slow", {},
+                               {{std::string{deadline_ms_header}, "100"}}));
+  REQUIRE(res);
+  CHECK(res->result_int() == 504);
+  CHECK(res->body() == R"({"error":"deadline exceeded"})");
+  CHECK(p->count() == 1);
+  CHECK(svc.stats().timed_out == 1);
+  CHECK(svc.in_flight() == 0);
+}
+
+TEST_CASE("a ledger route executes a key once and answers its duplicate with "
+          "identical bytes",
+          "[actors][http][service][ledger]") {
+  fixture f;
+  auto& svc = f.make();
+  auto p = std::make_shared<probe>();
+  route_options ropts;
+  ropts.ledger = ledger_config{};
+  svc.route("POST", "/charge", f.counting(p), ropts);
+  svc.start();
+
+  auto charge = [&](std::string key, std::string attempt) {
+    return raw_call(f.port(),
+                    request(http::verb::post, "/charge", "10 EUR",
+                            {{std::string{idempotency_key_header}, key},
+                             {std::string{attempt_header}, attempt}}));
+  };
+  auto first = charge("order-1", "1");
+  auto second = charge("order-1", "2");
+  REQUIRE(first.rfind("HTTP/1.1 200 OK\r\n", 0) == 0);
+  CHECK(first.find("X-Call: 1\r\n") != std::string::npos);
+  CHECK(first.find("POST /charge 1") != std::string::npos);
+  CHECK(second == first);
+  CHECK(p->count() == 1);
+
+  auto other = charge("order-2", "1");
+  CHECK(other.find("POST /charge 2") != std::string::npos);
+  CHECK(p->count() == 2);
+  auto st = svc.stats();
+  CHECK(st.ledger_executed == 2);
+  CHECK(st.ledger_duplicates == 1);
+}
+
+TEST_CASE("concurrent duplicates of a key wait for the first execution and "
+          "get its answer",
+          "[actors][http][service][ledger]") {
+  fixture f;
+  auto& svc = f.make();
+  auto p = std::make_shared<probe>();
+  auto slow = f.held(p);
+  route_options ropts;
+  ropts.ledger = ledger_config{};
+  svc.route("POST", "/pay", slow, ropts);
+  svc.start();
+  auto pay = [&] {
+    return call_async(f.port(),
+                      request(http::verb::post, "/pay", "5",
+                              {{std::string{idempotency_key_header}, "k-7"}}));
+  };
+  auto a = pay();
+  REQUIRE(p->wait_calls(1));
+  auto b = pay();
+  auto c = pay();
+  REQUIRE(eventually([&] { return svc.stats().ledger_waits == 2; }));
+  caf::anon_send(slow, release_atom::value, std::string{"paid once"});
+  auto ra = get_result(a);
+  auto rb = get_result(b);
+  auto rc = get_result(c);
+  REQUIRE(ra);
+  REQUIRE(rb);
+  REQUIRE(rc);
+  for (auto* r : {&ra, &rb, &rc}) {
+    CHECK((*r)->result_int() == 200);
+    CHECK((*r)->body() == "paid once");
+  }
+  CHECK(p->count() == 1);
+  CHECK(svc.stats().ledger_executed == 1);
+}
+
+TEST_CASE("a ledger route answers 400 without an Idempotency-Key",
+          "[actors][http][service][ledger]") {
+  fixture f;
+  auto& svc = f.make();
+  auto p = std::make_shared<probe>();
+  route_options ropts;
+  ropts.ledger = ledger_config{};
+  svc.route("POST", "/charge", f.counting(p), ropts);
+  svc.start();
+  auto res = http_call(f.port(), request(http::verb::post, "/charge", "1"));
+  REQUIRE(res);
+  CHECK(res->result_int() == 400);
+  CHECK(res->body()
+        == R"({"error":"this route needs an Idempotency-Key header"})");
+  CHECK(p->count() == 0);
+}
+
+TEST_CASE("a ledger answer marked not_executed is not recorded, so the retry "
+          "executes",
+          "[actors][http][service][ledger]") {
+  fixture f;
+  auto& svc = f.make();
+  std::atomic<int> calls{0};
+  route_options ropts;
+  ropts.ledger = ledger_config{};
+  svc.route("POST", "/once", service_function{[&calls](const service_request&) {
+              if (++calls == 1) {
+                auto res = error_reply(503, "busy, did nothing");
+                res.not_executed = true;
+                res.retry_after = std::chrono::seconds(2);
+                return res;
+              }
+              service_response res;
+              res.body = "done";
+              return res;
+            }},
+            ropts);
+  svc.start();
+  auto once = [&] {
+    return http_call(f.port(),
+                     request(http::verb::post, "/once", "",
+                             {{std::string{idempotency_key_header}, "z"}}));
+  };
+  auto r1 = once();
+  REQUIRE(r1);
+  CHECK(r1->result_int() == 503);
+  CHECK(header_of(*r1, "Retry-After") == "2");
+  auto r2 = once();
+  REQUIRE(r2);
+  CHECK(r2->result_int() == 200);
+  auto r3 = once();
+  REQUIRE(r3);
+  CHECK(r3->body() == "done");
+  CHECK(calls == 2);
+}
+
+TEST_CASE("beyond max_in_flight the service answers 503 with Retry-After and "
+          "tells retries to stop",
+          "[actors][http][service]") {
+  fixture f;
+  http_service_options opts;
+  opts.max_in_flight = 1;
+  opts.retry_after = std::chrono::seconds(7);
+  auto& svc = f.make(opts);
+  auto p = std::make_shared<probe>();
+  auto slow = f.held(p);
+  svc.route("GET", "/busy", slow);
+  svc.start();
+
+  auto a = call_async(f.port(), request(http::verb::get, "/busy"));
+  REQUIRE(p->wait_calls(1));
+  auto first = http_call(f.port(), request(http::verb::get, "/busy"));
+  REQUIRE(first);
+  CHECK(first->result_int() == 503);
+  CHECK(header_of(*first, "Retry-After") == "7");
+  CHECK(header_of(*first, service_do_not_retry_header).empty());
+  auto retry = http_call(f.port(),
+                         request(http::verb::get, "/busy", {},
+                                 {{std::string{attempt_header}, "2"}}));
+  REQUIRE(retry);
+  CHECK(retry->result_int() == 503);
+  CHECK(header_of(*retry, "Retry-After") == "7");
+  CHECK(header_of(*retry, service_do_not_retry_header) == "1");
+
+  caf::anon_send(slow, release_atom::value, std::string{"finally"});
+  auto ra = get_result(a);
+  REQUIRE(ra);
+  CHECK(ra->result_int() == 200);
+  CHECK(ra->body() == "finally");
+  CHECK(p->count() == 1);
+  CHECK(svc.stats().overloaded == 2);
+
+  // With the slot free again, the next request is served.
+  auto after = call_async(f.port(), request(http::verb::get, "/busy"));
+  REQUIRE(p->wait_calls(2));
+  caf::anon_send(slow, release_atom::value, std::string{"again"});
+  auto rafter = get_result(after);
+  REQUIRE(rafter);
+  CHECK(rafter->body() == "again");
+}
+
+TEST_CASE("a route actor that dies is answered 503, during and after",
+          "[actors][http][service]") {
+  fixture f;
+  auto& svc = f.make();
+  auto p = std::make_shared<probe>();
+  auto doomed = f.held(p);
+  svc.route("GET", "/doomed", doomed);
+  svc.start();
+  auto a = call_async(f.port(), request(http::verb::get, "/doomed"));
+  REQUIRE(p->wait_calls(1));
+  caf::anon_send_exit(doomed, caf::exit_reason::kill);
+  auto ra = get_result(a);
+  REQUIRE(ra);
+  CHECK(ra->result_int() == 503);
+  CHECK(header_of(*ra, "Retry-After") == "1");
+  CHECK(ra->body() == R"({"error":"route actor is not running"})");
+  auto rb = http_call(f.port(), request(http::verb::get, "/doomed"));
+  REQUIRE(rb);
+  CHECK(rb->result_int() == 503);
+  CHECK(svc.stats().unavailable == 2);
+  CHECK(svc.in_flight() == 0);
+}
+
+TEST_CASE("a function route that throws answers 500 and the route goes on",
+          "[actors][http][service]") {
+  fixture f;
+  auto& svc = f.make();
+  std::atomic<int> calls{0};
+  svc.route("GET", "/flaky", service_function{[&calls](const service_request&) {
+              if (++calls == 1)
+                throw std::runtime_error("boom");
+              service_response res;
+              res.body = "fine";
+              return res;
+            }});
+  svc.start();
+  auto r1 = http_get(f.port(), "/flaky");
+  REQUIRE(r1);
+  CHECK(r1->result_int() == 500);
+  CHECK(r1->body() == R"({"error":"handler failed: boom"})");
+  auto r2 = http_get(f.port(), "/flaky");
+  REQUIRE(r2);
+  CHECK(r2->body() == "fine");
+}
+
+TEST_CASE("stop stops accepting and lets an in-flight slow request finish",
+          "[actors][http][service]") {
+  fixture f;
+  http_service_options opts;
+  opts.grace = std::chrono::seconds(10);
+  auto& svc = f.make(opts);
+  auto p = std::make_shared<probe>();
+  auto slow = f.held(p);
+  svc.route("GET", "/slow", slow);
+  svc.start();
+  auto port = f.port();
+  auto a = call_async(port, request(http::verb::get, "/slow"));
+  REQUIRE(p->wait_calls(1));
+  auto stopper = std::async(std::launch::async, [&svc] { svc.stop(); });
+  // Once the listening socket is closed, stop() is draining.
+  REQUIRE(eventually([port] {
+    http_test_client probe_client{port, std::chrono::seconds(1)};
+    return !probe_client.connect();
+  }));
+  CHECK(stopper.wait_for(std::chrono::milliseconds(0))
+        == std::future_status::timeout);
+  caf::anon_send(slow, release_atom::value, std::string{"made it"});
+  auto ra = get_result(a);
+  REQUIRE(ra);
+  CHECK(ra->result_int() == 200);
+  CHECK(ra->body() == "made it");
+  REQUIRE(stopper.wait_for(bound) == std::future_status::ready);
+  CHECK(svc.stats().shut_down == 0);
+}
+
+TEST_CASE("stop answers 503 to what is still running when the grace period ends",
+          "[actors][http][service]") {
+  fixture f;
+  http_service_options opts;
+  opts.grace = std::chrono::milliseconds(100);
+  auto& svc = f.make(opts);
+  auto p = std::make_shared<probe>();
+  svc.route("GET", "/stuck", f.held(p));
+  svc.start();
+  auto a = call_async(f.port(), request(http::verb::get, "/stuck"));
+  REQUIRE(p->wait_calls(1));
+  auto stopper = std::async(std::launch::async, [&svc] { svc.stop(); });
+  auto ra = get_result(a);
+  REQUIRE(ra);
+  CHECK(ra->result_int() == 503);
+  CHECK(ra->body() == R"({"error":"service is shutting down"})");
+  CHECK(header_of(*ra, "Retry-After") == "1");
+  REQUIRE(stopper.wait_for(bound) == std::future_status::ready);
+  CHECK(svc.stats().shut_down == 1);
+  CHECK(svc.in_flight() == 0);
+}
+
+TEST_CASE("to_string names every overload_signal", "[actors][http][service]") {
+  CHECK(to_string(overload_signal::never) == "never");
+  CHECK(to_string(overload_signal::retries) == "retries");
+  CHECK(to_string(overload_signal::always) == "always");
+}
+
+TEST_CASE("an execution that outlives its caller's deadline is still recorded, "
+          "so the caller's retry gets its answer",
+          "[actors][http][service][ledger]") {
+  fixture f;
+  auto& svc = f.make();
+  auto p = std::make_shared<probe>();
+  auto slow = f.held(p);
+  route_options ropts;
+  ropts.ledger = ledger_config{};
+  svc.route("POST", "/ship", slow, ropts);
+  svc.start();
+  auto ship = [&](std::string deadline_ms) {
+    return http_call(f.port(),
+                     request(http::verb::post, "/ship", "box",
+                             {{std::string{idempotency_key_header}, "s-1"},
+                              {std::string{deadline_ms_header}, deadline_ms}}));
+  };
+  auto first = ship("100");
+  REQUIRE(first);
+  CHECK(first->result_int() == 504);
+  CHECK(p->count() == 1);
+  caf::anon_send(slow, release_atom::value, std::string{"shipped"});
+  auto retry = ship("5000");
+  REQUIRE(retry);
+  CHECK(retry->result_int() == 200);
+  CHECK(retry->body() == "shipped");
+  CHECK(p->count() == 1);
+}
+
+TEST_CASE("waiters of an execution that exceeds in_progress_timeout are told "
+          "to retry, and a full waiter list rejects at once",
+          "[actors][http][service][ledger]") {
+  fixture f;
+  auto& svc = f.make();
+  auto p = std::make_shared<probe>();
+  auto stuck = f.held(p);
+  route_options slow_ledger;
+  slow_ledger.ledger = ledger_config{};
+  slow_ledger.ledger->in_progress_timeout = std::chrono::milliseconds(200);
+  svc.route("POST", "/stuck", stuck, slow_ledger);
+  route_options no_waiters;
+  no_waiters.ledger = ledger_config{};
+  no_waiters.ledger->max_waiters_per_key = 0;
+  svc.route("POST", "/alone", stuck, no_waiters);
+  svc.start();
+  auto post = [&](std::string path) {
+    return call_async(f.port(),
+                      request(http::verb::post, path, "",
+                              {{std::string{idempotency_key_header}, "k"}}));
+  };
+  auto a = post("/stuck");
+  REQUIRE(p->wait_calls(1));
+  auto b = post("/stuck");
+  auto rb = get_result(b);
+  REQUIRE(rb);
+  CHECK(rb->result_int() == 503);
+  CHECK(header_of(*rb, "Retry-After") == "1");
+  CHECK(rb->body().find("did not finish in time; retry") != std::string::npos);
+
+  auto c = post("/alone");
+  REQUIRE(p->wait_calls(2));
+  auto d = post("/alone");
+  auto rd = get_result(d);
+  REQUIRE(rd);
+  CHECK(rd->result_int() == 503);
+  CHECK(rd->body() == R"({"error":"idempotency ledger is full"})");
+  CHECK(svc.stats().ledger_rejected == 1);
+  caf::anon_send(stuck, release_atom::value, std::string{"late"});
+  auto ra = get_result(a);
+  auto rc = get_result(c);
+  REQUIRE(ra);
+  REQUIRE(rc);
+  CHECK(rc->body() == "late");
+}
