@@ -182,6 +182,21 @@ TEST_CASE_METHOD(fixture, "exhausted retries reply once with do-not-retry",
   CHECK(transport.attempts().size() == 3);
 }
 
+TEST_CASE_METHOD(fixture, "a failure marked do-not-retry by the layer below is never retried",
+                 "[actors][dependency]") {
+  auto dep = spawn_dep(make_config(exact_retry));
+  auto r = status_result(503);
+  r.do_not_retry = true; // a bulwark service below already retried
+  transport.push(r);
+  transport.push(success_result("must not be reached"));
+  call(dep, make_call(1));
+  advance_time(seconds(1));
+  REQUIRE(caller.replies().size() == 1);
+  CHECK_FALSE(caller.replies()[0].ok);
+  CHECK_FALSE(caller.replies()[0].may_retry);
+  CHECK(transport.attempts().size() == 1);
+}
+
 TEST_CASE_METHOD(fixture, "a persistent failure is not retried",
                  "[actors][dependency]") {
   auto dep = spawn_dep(make_config(exact_retry));
