@@ -208,8 +208,10 @@ struct service_core {
     return stopping;
   }
 
-  /// Answers `id` unless something answered it already.
-  bool finish(std::uint64_t id, http_response res) {
+  /// Answers `id` unless something answered it already; then also bumps
+  /// `counter` (before the answer leaves, so a client that got it sees it).
+  bool finish(std::uint64_t id, http_response res,
+              std::atomic<std::uint64_t>* counter = nullptr) {
     http_responder respond;
     {
       std::lock_guard<std::mutex> guard{mtx};
@@ -220,17 +222,19 @@ struct service_core {
       pending.erase(i);
       cv.notify_all();
     }
+    if (counter)
+      ++*counter;
     respond.respond(std::move(res));
     return true;
   }
 
-  bool finish(std::uint64_t id, const service_response& x) {
-    return finish(id, to_http(x));
+  bool finish(std::uint64_t id, const service_response& x,
+              std::atomic<std::uint64_t>* counter = nullptr) {
+    return finish(id, to_http(x), counter);
   }
 
   void finish_late(std::uint64_t id) {
-    if (finish(id, service_error(504, "deadline exceeded")))
-      ++count.timed_out;
+    finish(id, service_error(504, "deadline exceeded"), &count.timed_out);
   }
 
   service_response unavailable_answer(std::string_view message) const {
@@ -334,12 +338,12 @@ void finish_call(service_core& core, std::uint64_t id, call_end how,
       core.finish_late(id);
       return;
     case call_end::down:
-      if (core.finish(id, core.unavailable_answer("route actor is not running")))
-        ++core.count.unavailable;
+      core.finish(id, core.unavailable_answer("route actor is not running"),
+                  &core.count.unavailable);
       return;
     case call_end::shut_down:
-      if (core.finish(id, core.unavailable_answer("service is shutting down")))
-        ++core.count.shut_down;
+      core.finish(id, core.unavailable_answer("service is shutting down"),
+                  &core.count.shut_down);
       return;
   }
 }

@@ -766,3 +766,57 @@ TEST_CASE("waiters of an execution that exceeds in_progress_timeout are told "
   REQUIRE(rc);
   CHECK(rc->body() == "late");
 }
+
+TEST_CASE("concurrent clients on kept-alive connections each get exactly one "
+          "answer",
+          "[actors][http][service]") {
+  fixture f;
+  http_service_options opts;
+  opts.server.threads = 2;
+  auto& svc = f.make(opts);
+  auto p = std::make_shared<probe>();
+  svc.route("POST", "/n/*", f.counting(p));
+  svc.start();
+  constexpr int clients = 6;
+  constexpr int per_client = 40;
+  std::vector<std::future<int>> done;
+  for (int c = 0; c < clients; ++c)
+    done.push_back(std::async(std::launch::async, [port = f.port(), c] {
+      http_test_client client{port};
+      if (!client.connect())
+        return -1;
+      int ok = 0;
+      for (int i = 0; i < per_client; ++i) {
+        auto path = "/n/" + std::to_string(c) + "/" + std::to_string(i);
+        auto res = client.roundtrip(request(http::verb::post, path, "x"));
+        if (res && res->result_int() == 200
+            && res->body().rfind("POST " + path + " ", 0) == 0)
+          ++ok;
+      }
+      return ok;
+    }));
+  for (auto& d : done) {
+    REQUIRE(d.wait_for(bound) == std::future_status::ready);
+    CHECK(d.get() == per_client);
+  }
+  CHECK(p->count() == clients * per_client);
+  CHECK(svc.stats().dispatched == clients * per_client);
+  CHECK(svc.in_flight() == 0);
+}
+
+TEST_CASE("a route actor that does not understand service_request answers 500",
+          "[actors][http][service]") {
+  fixture f;
+  auto& svc = f.make();
+  f.spawned.push_back(f.sys.spawn([]() -> caf::behavior {
+    return {[](int x) { return x; }};
+  }));
+  svc.route("GET", "/confused", f.spawned.back());
+  svc.start();
+  auto res = http_call(f.port(),
+                       request(http::verb::get, "/confused", {},
+                               {{std::string{deadline_ms_header}, "5000"}}));
+  REQUIRE(res);
+  CHECK(res->result_int() == 500);
+  CHECK(res->body().find("route actor failed") != std::string::npos);
+}
