@@ -157,6 +157,22 @@ public:
     });
   }
 
+  /// A counter family fed from one key of each stats object, written only
+  /// for sources labelled `supervisor` (dependencies have no such counter,
+  /// and a constant 0 per dependency would only add series).
+  void supervisor_counter(std::string_view name, std::string_view help,
+                          std::string_view key) {
+    family(name, "counter", help, [&](const boost::json::object& stats) {
+      if (current_->label == "supervisor")
+        sample(name, {}, value_text(member(stats, key)));
+    });
+  }
+
+  /// True while writing a source labelled `supervisor`.
+  bool at_supervisor() const {
+    return current_ != nullptr && current_->label == "supervisor";
+  }
+
   /// A histogram family from a `to_json(latency_histogram)` member.
   void histogram(std::string_view name, std::string_view help,
                  std::string_view key) {
@@ -326,6 +342,65 @@ std::string render_prometheus(const std::vector<metrics_source>& sources) {
            "ejections");
   w.simple("bulwark_transport_downs_total", "counter",
            "Times the transport actor went down.", "transport_downs");
+
+  // -- supervisors (samples for `supervisor` sources only) ----------------------
+  w.supervisor_counter("bulwark_failovers_total",
+                       "Calls rerouted to another member after a failure.",
+                       "failovers");
+  w.supervisor_counter("bulwark_failovers_denied_total",
+                       "Failovers the retry budget refused.",
+                       "failovers_denied_budget");
+  w.supervisor_counter("bulwark_cancels_total",
+                       "Attempts cancelled on a member (losing hedges).",
+                       "cancels");
+  w.supervisor_counter("bulwark_no_member_total",
+                       "Calls failed because no member could take them.",
+                       "no_member");
+  w.supervisor_counter("bulwark_deadline_exceeded_total",
+                       "Calls failed at their deadline inside the supervisor.",
+                       "deadline_exceeded");
+  w.supervisor_counter("bulwark_readmissions_total",
+                       "Ejected members taken back into rotation.",
+                       "readmissions");
+  w.supervisor_counter("bulwark_probes_total",
+                       "Probe calls sent to ejected members.", "probes");
+  w.supervisor_counter("bulwark_member_crashes_total",
+                       "Member actors that went down.", "member_crashes");
+  w.supervisor_counter("bulwark_restarts_total",
+                       "Members restarted after a crash.", "restarts");
+  w.supervisor_counter("bulwark_escalations_total",
+                       "Times the restart intensity was exceeded and the "
+                       "supervisor escalated.",
+                       "escalations");
+  w.family("bulwark_members", "gauge",
+           "Members of a supervisor by state: running, and by health "
+           "(healthy, ejected, probing).",
+           [&](const obj& s) {
+             if (!w.at_supervisor())
+               return;
+             std::uint64_t running = 0;
+             std::uint64_t by_health[3] = {0, 0, 0};
+             static constexpr std::string_view health_names[3] = {
+               "healthy", "ejected", "probing"};
+             if (auto* v = member(s, "members"); v && v->is_array())
+               for (auto& m : v->get_array()) {
+                 if (!m.is_object())
+                   continue;
+                 auto& mo = m.get_object();
+                 if (auto* r = mo.if_contains("running");
+                     r && r->is_bool() && r->get_bool())
+                   ++running;
+                 if (auto* h = mo.if_contains("health"); h && h->is_string())
+                   for (int i = 0; i < 3; ++i)
+                     if (h->get_string() == health_names[i])
+                       ++by_health[i];
+               }
+             w.sample("bulwark_members", {{"state", "running"}},
+                      std::to_string(running));
+             for (int i = 0; i < 3; ++i)
+               w.sample("bulwark_members", {{"state", health_names[i]}},
+                        std::to_string(by_health[i]));
+           });
   w.family("bulwark_config_reloads_total", "counter",
            "Configuration documents received, by result.", [&](const obj& s) {
              w.sample("bulwark_config_reloads_total", {{"result", "applied"}},

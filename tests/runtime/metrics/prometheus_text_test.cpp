@@ -171,6 +171,28 @@ bulwark_ejections_total{dependency="payments"} 0
 # HELP bulwark_transport_downs_total Times the transport actor went down.
 # TYPE bulwark_transport_downs_total counter
 bulwark_transport_downs_total{dependency="payments"} 0
+# HELP bulwark_failovers_total Calls rerouted to another member after a failure.
+# TYPE bulwark_failovers_total counter
+# HELP bulwark_failovers_denied_total Failovers the retry budget refused.
+# TYPE bulwark_failovers_denied_total counter
+# HELP bulwark_cancels_total Attempts cancelled on a member (losing hedges).
+# TYPE bulwark_cancels_total counter
+# HELP bulwark_no_member_total Calls failed because no member could take them.
+# TYPE bulwark_no_member_total counter
+# HELP bulwark_deadline_exceeded_total Calls failed at their deadline inside the supervisor.
+# TYPE bulwark_deadline_exceeded_total counter
+# HELP bulwark_readmissions_total Ejected members taken back into rotation.
+# TYPE bulwark_readmissions_total counter
+# HELP bulwark_probes_total Probe calls sent to ejected members.
+# TYPE bulwark_probes_total counter
+# HELP bulwark_member_crashes_total Member actors that went down.
+# TYPE bulwark_member_crashes_total counter
+# HELP bulwark_restarts_total Members restarted after a crash.
+# TYPE bulwark_restarts_total counter
+# HELP bulwark_escalations_total Times the restart intensity was exceeded and the supervisor escalated.
+# TYPE bulwark_escalations_total counter
+# HELP bulwark_members Members of a supervisor by state: running, and by health (healthy, ejected, probing).
+# TYPE bulwark_members gauge
 # HELP bulwark_config_reloads_total Configuration documents received, by result.
 # TYPE bulwark_config_reloads_total counter
 bulwark_config_reloads_total{dependency="payments",result="applied"} 1
@@ -271,7 +293,7 @@ TEST_CASE("each family is written once with the samples of every component",
              || name == family + "_sum" || name == family + "_count"));
     }
   }
-  CHECK(helps.size() == 26);
+  CHECK(helps.size() == 37);
   for (auto& [name, n] : helps) {
     INFO(name);
     CHECK(n == 1);
@@ -286,13 +308,24 @@ TEST_CASE("each family is written once with the samples of every component",
 TEST_CASE("missing keys count as zero and unknown keys are ignored",
           "[runtime][metrics]") {
   boost::json::object stats;
-  stats["restarts"] = 5;          // unknown here: ignored
+  stats["no_such_key"] = 5;       // unknown here: ignored
+  stats["restarts"] = 4;
   stats["requests"] = "many";     // wrong type: 0
   stats["attempts"] = 12;
   stats["ejections"] = 2;
   stats["request_latency"] = "x"; // malformed histogram: empty
   auto text = render_prometheus({{"checkout", stats}}, "supervisor");
-  CHECK(text.find("restarts") == std::string::npos);
+  CHECK(text.find("no_such_key") == std::string::npos);
+  CHECK(samples_of(text, "bulwark_restarts_total")
+        == std::vector<std::string>{
+          R"(bulwark_restarts_total{supervisor="checkout"} 4)"});
+  // No members array: every member gauge is 0.
+  CHECK(samples_of(text, "bulwark_members")
+        == std::vector<std::string>{
+          R"(bulwark_members{supervisor="checkout",state="running"} 0)",
+          R"(bulwark_members{supervisor="checkout",state="healthy"} 0)",
+          R"(bulwark_members{supervisor="checkout",state="ejected"} 0)",
+          R"(bulwark_members{supervisor="checkout",state="probing"} 0)"});
   CHECK(samples_of(text, "bulwark_requests_total")
         == std::vector<std::string>{
           R"(bulwark_requests_total{supervisor="checkout"} 0)"});
@@ -311,6 +344,35 @@ TEST_CASE("missing keys count as zero and unknown keys are ignored",
   CHECK(buckets.back()
         == R"(bulwark_request_duration_seconds_bucket{supervisor="checkout",le="+Inf"} 0)");
   CHECK(samples_of(text, "bulwark_retries_total").size() == 7);
+}
+
+TEST_CASE("supervisor families carry samples for supervisors only",
+          "[runtime][metrics]") {
+  boost::json::object sup;
+  sup["failovers"] = 7;
+  sup["escalations"] = 1;
+  sup["members"] = boost::json::array{
+    boost::json::object{{"name", "a"}, {"running", true}, {"health", "healthy"}},
+    boost::json::object{{"name", "b"}, {"running", true}, {"health", "ejected"}},
+    boost::json::object{{"name", "c"}, {"running", false}, {"health", "healthy"}}};
+  std::vector<metrics_source> sources{
+    metrics_source{"dependency", "payments", small_stats()},
+    metrics_source{"supervisor", "checkout", sup}};
+  auto text = render_prometheus(sources);
+  CHECK(samples_of(text, "bulwark_failovers_total")
+        == std::vector<std::string>{
+          R"(bulwark_failovers_total{supervisor="checkout"} 7)"});
+  CHECK(samples_of(text, "bulwark_escalations_total")
+        == std::vector<std::string>{
+          R"(bulwark_escalations_total{supervisor="checkout"} 1)"});
+  CHECK(samples_of(text, "bulwark_members")
+        == std::vector<std::string>{
+          R"(bulwark_members{supervisor="checkout",state="running"} 2)",
+          R"(bulwark_members{supervisor="checkout",state="healthy"} 2)",
+          R"(bulwark_members{supervisor="checkout",state="ejected"} 1)",
+          R"(bulwark_members{supervisor="checkout",state="probing"} 0)"});
+  // Shared families hold both components, each once.
+  CHECK(samples_of(text, "bulwark_requests_total").size() == 2);
 }
 
 TEST_CASE("label values are escaped and label names sanitized",
@@ -343,7 +405,7 @@ TEST_CASE("sample values use integers, shortest decimals and +Inf",
 TEST_CASE("no components still name every family", "[runtime][metrics]") {
   auto text = render_prometheus(std::vector<metrics_source>{});
   auto lines = lines_of(text);
-  CHECK(lines.size() == 52);
+  CHECK(lines.size() == 74);
   for (auto& line : lines)
     CHECK(line[0] == '#');
 }
