@@ -220,11 +220,18 @@ std::string render_prometheus(const std::vector<metrics_source>& sources) {
            "Replies sent, by outcome; successful ones by where the value came "
            "from.",
            [&](const obj& s) {
+             // A supervisor reports its successes as `replies_ok` without a
+             // source: they are its members' replies, so `live`.
+             auto* ok_total = member(s, "replies_by_source") == nullptr
+                                ? member(s, "replies_ok")
+                                : nullptr;
              for (auto src : all_reply_sources) {
                auto name = to_string(src);
+               auto* v = ok_total != nullptr
+                           ? (src == reply_source::live ? ok_total : nullptr)
+                           : member(s, "replies_by_source", name);
                w.sample("bulwark_replies_total",
-                        {{"outcome", "ok"}, {"source", name}},
-                        value_text(member(s, "replies_by_source", name)));
+                        {{"outcome", "ok"}, {"source", name}}, value_text(v));
              }
              w.sample("bulwark_replies_total", {{"outcome", "failed"}},
                       value_text(member(s, "replies_failed")));

@@ -371,6 +371,12 @@ TEST_CASE("supervisor families carry samples for supervisors only",
           R"(bulwark_members{supervisor="checkout",state="healthy"} 2)",
           R"(bulwark_members{supervisor="checkout",state="ejected"} 1)",
           R"(bulwark_members{supervisor="checkout",state="probing"} 0)"});
+  // Without replies_by_source, replies_ok counts as live.
+  sup["replies_ok"] = 11;
+  text = render_prometheus({metrics_source{"supervisor", "checkout", sup}});
+  CHECK(samples_of(text, "bulwark_replies_total").at(0)
+        == R"(bulwark_replies_total{supervisor="checkout",outcome="ok",source="live"} 11)");
+  text = render_prometheus(sources);
   // Shared families hold both components, each once.
   CHECK(samples_of(text, "bulwark_requests_total").size() == 2);
 }
