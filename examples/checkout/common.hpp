@@ -1,0 +1,47 @@
+// Shared pieces of the checkout example: a tiny blocking HTTP client for the
+// driver (raw loopback sockets, so the driver measures what a plain client
+// sees and never shares code paths with the gateway it checks), free-port
+// lookup, and the three programs' entry points (service, gateway, driver).
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace checkout {
+
+/// What one blocking HTTP call returned; `status == 0` means no answer
+/// (connection refused, reset, or timed out) and `error` says which.
+struct http_answer {
+  int status = 0;
+  std::string body;
+  std::string error;
+};
+
+/// One request to 127.0.0.1:port with `Connection: close`; waits at most
+/// `timeout_ms` for the whole answer.
+http_answer http_call(std::uint16_t port, const std::string& method,
+                      const std::string& target, const std::string& body,
+                      int timeout_ms);
+
+/// A port that was free on 127.0.0.1 a moment ago (bind port 0, read it, close).
+std::uint16_t free_port();
+
+/// True once 127.0.0.1:port answers GET /health with 200 (polls up to `ms`).
+bool wait_ready(std::uint16_t port, int ms);
+
+/// `checkout inventory|pricing|payments|recommendations ...`
+int run_service(const std::string& kind, const std::vector<std::string>& args);
+
+/// `checkout gateway ...`
+int run_gateway(const std::vector<std::string>& args);
+
+/// `checkout` (no arguments) and `checkout e2e`: start every process, drive
+/// load, check the invariants, stop everything.
+int run_driver(bool kill_and_restart);
+
+/// The value after `--name` in args, or `fallback`.
+std::string flag(const std::vector<std::string>& args, const std::string& name,
+                 const std::string& fallback);
+
+} // namespace checkout

@@ -1,0 +1,34 @@
+// The checkout example: one program, several roles. With no arguments it is
+// the demo that ctest runs (it starts the four services and the gateway as
+// child processes of itself, drives checkouts with faults, checks the
+// invariants and stops every child); `e2e` adds a kill and restart of the
+// inventory process mid-run; the other subcommands are the processes
+// themselves, so a person can start each by hand (see README.md).
+#include <cstdio>
+#include <string>
+#include <vector>
+
+#include "common.hpp"
+
+int main(int argc, char** argv) {
+  std::vector<std::string> args(argv + 1, argv + argc);
+  if (args.empty())
+    return checkout::run_driver(false);
+  auto cmd = args.front();
+  args.erase(args.begin());
+  if (cmd == "e2e")
+    return checkout::run_driver(true);
+  if (cmd == "gateway")
+    return checkout::run_gateway(args);
+  if (cmd == "inventory" || cmd == "pricing" || cmd == "payments"
+      || cmd == "recommendations")
+    return checkout::run_service(cmd, args);
+  std::fprintf(stderr,
+               "usage: checkout [e2e]\n"
+               "       checkout inventory|pricing|payments|recommendations "
+               "--port N [--error-rate P] [--error-after-rate P] "
+               "[--latency-ms M] [--outage-s S]\n"
+               "       checkout gateway --port N --inventory PORT --pricing PORT "
+               "--payments PORT --recommendations PORT\n");
+  return 2;
+}

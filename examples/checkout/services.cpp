@@ -1,0 +1,485 @@
+// The four downstream services (inventory, pricing, payments,
+// recommendations) as http_service processes with injectable faults, plus the
+// small blocking HTTP client and port helpers the driver uses.
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <functional>
+#include <map>
+#include <mutex>
+#include <string>
+#include <thread>
+
+#include <boost/json.hpp>
+#include <caf/all.hpp>
+
+#include "actors/http/http_service.hpp"
+#include "actors/system_setup.hpp"
+#include "common.hpp"
+#include "runtime/core/rng.hpp"
+
+namespace json = boost::json;
+using namespace bulwark;
+
+namespace checkout {
+
+// -- helpers ------------------------------------------------------------------
+
+std::string flag(const std::vector<std::string>& args, const std::string& name,
+                 const std::string& fallback) {
+  for (size_t i = 0; i + 1 < args.size(); ++i)
+    if (args[i] == "--" + name)
+      return args[i + 1];
+  return fallback;
+}
+
+std::uint16_t free_port() {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  addr.sin_port = 0;
+  std::uint16_t port = 0;
+  if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0) {
+    socklen_t len = sizeof(addr);
+    if (::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0)
+      port = ntohs(addr.sin_port);
+  }
+  ::close(fd);
+  return port;
+}
+
+http_answer http_call(std::uint16_t port, const std::string& method,
+                      const std::string& target, const std::string& body,
+                      int timeout_ms) {
+  http_answer out;
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  if (fd < 0) {
+    out.error = "socket failed";
+    return out;
+  }
+  timeval tv{};
+  tv.tv_sec = timeout_ms / 1000;
+  tv.tv_usec = (timeout_ms % 1000) * 1000;
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+  ::setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  addr.sin_port = htons(port);
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
+    ::close(fd);
+    out.error = "connect failed";
+    return out;
+  }
+  std::string req = method + " " + target + " HTTP/1.1\r\nHost: 127.0.0.1:"
+                    + std::to_string(port)
+                    + "\r\nConnection: close\r\nContent-Type: application/json"
+                    + "\r\nContent-Length: " + std::to_string(body.size())
+                    + "\r\n\r\n" + body;
+  size_t sent = 0;
+  while (sent < req.size()) {
+    auto n = ::send(fd, req.data() + sent, req.size() - sent, MSG_NOSIGNAL);
+    if (n <= 0) {
+      ::close(fd);
+      out.error = "send failed";
+      return out;
+    }
+    sent += static_cast<size_t>(n);
+  }
+  std::string buf;
+  char chunk[4096];
+  auto deadline = std::chrono::steady_clock::now()
+                  + std::chrono::milliseconds(timeout_ms);
+  size_t header_end = std::string::npos;
+  size_t content_length = std::string::npos;
+  for (;;) {
+    if (header_end != std::string::npos && content_length != std::string::npos
+        && buf.size() >= header_end + 4 + content_length)
+      break;
+    if (std::chrono::steady_clock::now() > deadline) {
+      out.error = "timed out";
+      break;
+    }
+    auto n = ::recv(fd, chunk, sizeof(chunk), 0);
+    if (n < 0) {
+      out.error = "recv failed or timed out";
+      break;
+    }
+    if (n == 0)
+      break;
+    buf.append(chunk, static_cast<size_t>(n));
+    if (header_end == std::string::npos) {
+      header_end = buf.find("\r\n\r\n");
+      if (header_end != std::string::npos) {
+        auto head = buf.substr(0, header_end);
+        for (auto& c : head)
+          c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+        auto p = head.find("content-length:");
+        if (p != std::string::npos)
+          content_length = std::stoul(head.substr(p + 15));
+      }
+    }
+  }
+  ::close(fd);
+  if (header_end == std::string::npos || buf.compare(0, 9, "HTTP/1.1 ") != 0) {
+    if (out.error.empty())
+      out.error = "no complete answer";
+    return out;
+  }
+  if (content_length != std::string::npos
+      && buf.size() < header_end + 4 + content_length) {
+    if (out.error.empty())
+      out.error = "truncated body";
+    return out;
+  }
+  out.error.clear();
+  out.status = std::stoi(buf.substr(9, 3));
+  out.body = buf.substr(header_end + 4);
+  return out;
+}
+
+bool wait_ready(std::uint16_t port, int ms) {
+  auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(ms);
+  while (std::chrono::steady_clock::now() < until) {
+    if (http_call(port, "GET", "/health", "", 500).status == 200)
+      return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  return false;
+}
+
+namespace {
+
+// -- faults -------------------------------------------------------------------
+
+/// Injected faults, read by every route on each request and changed by flags
+/// at start or `PUT /faults` at run time.
+struct fault_state {
+  std::atomic<double> error_rate{0};       // 500 before the side effect
+  std::atomic<double> error_after_rate{0}; // 500 after the side effect
+  std::atomic<int> latency_ms{0};          // delay of every answer
+  std::atomic<std::int64_t> outage_until_ns{0};
+};
+
+fault_state g_faults;
+
+std::int64_t now_ns() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+           std::chrono::steady_clock::now().time_since_epoch())
+    .count();
+}
+
+void start_outage(double secs) {
+  g_faults.outage_until_ns = now_ns() + static_cast<std::int64_t>(secs * 1e9);
+}
+
+json::object faults_json() {
+  json::object o;
+  o["error_rate"] = g_faults.error_rate.load();
+  o["error_after_rate"] = g_faults.error_after_rate.load();
+  o["latency_ms"] = g_faults.latency_ms.load();
+  auto left = g_faults.outage_until_ns.load() - now_ns();
+  o["outage_s_left"] = left > 0 ? static_cast<double>(left) / 1e9 : 0.0;
+  return o;
+}
+
+service_response put_faults(const json::value& body, const service_request&) {
+  auto* o = body.if_object();
+  if (o == nullptr)
+    return error_reply(400, "expected a JSON object");
+  auto num = [&](const char* key, double& out) {
+    if (auto* v = o->if_contains(key)) {
+      if (v->is_number()) {
+        out = v->to_number<double>();
+        return true;
+      }
+    }
+    return false;
+  };
+  double x = 0;
+  if (num("error_rate", x))
+    g_faults.error_rate = x;
+  if (num("error_after_rate", x))
+    g_faults.error_after_rate = x;
+  if (num("latency_ms", x))
+    g_faults.latency_ms = static_cast<int>(x);
+  if (num("outage_s", x))
+    start_outage(x);
+  return json_reply(faults_json());
+}
+
+// -- route actor with faults --------------------------------------------------
+
+/// Runs the side effect of one request and returns its answer.
+using handler_fn = std::function<service_response(const service_request&)>;
+
+using wake_atom = caf::atom_constant<caf::atom("wake")>;
+
+struct route_state {
+  rng gen{1};
+  std::uint64_t next_id = 0;
+  std::map<std::uint64_t,
+           std::pair<caf::typed_response_promise<service_response>,
+                     service_response>>
+    delayed;
+};
+
+/// A route actor: outage and error-before checks (answered `not_executed`, so
+/// a ledger forgets the key), the handler (the side effect), the
+/// error-after check, then the injected latency through a timer (no thread
+/// ever sleeps). Compensations (refund, release) skip the error-after fault:
+/// the ledger would record that failure for the key, so every retry of the
+/// compensation would get it back and it could never succeed; a saga's
+/// compensations must be able to succeed eventually.
+caf::behavior fault_route(caf::stateful_actor<route_state>* self,
+                          handler_fn fn, std::uint64_t seed,
+                          bool compensation) {
+  self->state.gen = rng{seed};
+  return {
+    [=](service_request& req) -> caf::result<service_response> {
+      auto& st = self->state;
+      if (now_ns() < g_faults.outage_until_ns.load()) {
+        auto r = error_reply(503, "outage (injected)");
+        r.not_executed = true;
+        return r;
+      }
+      if (st.gen.uniform() < g_faults.error_rate.load()) {
+        auto r = error_reply(500, "error before the side effect (injected)");
+        r.not_executed = true;
+        return r;
+      }
+      auto res = fn(req);
+      if (!compensation && res.status < 300
+          && st.gen.uniform() < g_faults.error_after_rate.load())
+        res = error_reply(500, "error after the side effect (injected)");
+      auto lat = g_faults.latency_ms.load();
+      if (lat <= 0)
+        return res;
+      auto rp = self->make_response_promise<service_response>();
+      auto id = st.next_id++;
+      st.delayed.emplace(id, std::make_pair(rp, std::move(res)));
+      self->delayed_send(self, std::chrono::milliseconds(lat), wake_atom::value,
+                         id);
+      return rp;
+    },
+    [=](wake_atom, std::uint64_t id) {
+      auto i = self->state.delayed.find(id);
+      if (i == self->state.delayed.end())
+        return;
+      i->second.first.deliver(std::move(i->second.second));
+      self->state.delayed.erase(i);
+    },
+  };
+}
+
+// -- business state -----------------------------------------------------------
+
+std::mutex g_mtx;
+/// Executions of each side effect per key: "charge", "refund", "reserve",
+/// "release", "confirm" -> key -> count. What the tests read via GET /ledger.
+std::map<std::string, std::map<std::string, int>> g_counts;
+std::map<std::string, long> g_stock;
+std::map<std::string, std::pair<std::string, long>> g_reserved; // order -> sku, qty
+
+std::string sku_of(const service_request& req) {
+  auto p = req.query.find("sku=");
+  if (p != std::string::npos) {
+    auto e = req.query.find('&', p);
+    return req.query.substr(p + 4, e == std::string::npos ? e : e - p - 4);
+  }
+  json::error_code ec;
+  auto v = json::parse(req.body, ec);
+  if (!ec && v.is_object())
+    if (auto* s = v.as_object().if_contains("sku"))
+      if (s->is_string())
+        return std::string{s->as_string().c_str()};
+  return {};
+}
+
+json::object body_object(const service_request& req) {
+  json::error_code ec;
+  auto v = json::parse(req.body, ec);
+  if (ec || !v.is_object())
+    return {};
+  return v.as_object();
+}
+
+std::string str_field(const json::object& o, const char* key) {
+  if (auto* v = o.if_contains(key))
+    if (v->is_string())
+      return std::string{v->as_string().c_str()};
+  return {};
+}
+
+long int_field(const json::object& o, const char* key, long fallback) {
+  if (auto* v = o.if_contains(key))
+    if (v->is_number())
+      return v->to_number<long>();
+  return fallback;
+}
+
+long price_of(const std::string& sku) {
+  return 100 + static_cast<long>(std::hash<std::string>{}(sku) % 9900);
+}
+
+service_response ledger_json(std::initializer_list<const char*> kinds) {
+  std::lock_guard<std::mutex> guard{g_mtx};
+  json::object out;
+  for (auto* k : kinds) {
+    json::object m;
+    for (auto& [key, n] : g_counts[k])
+      m[key] = n;
+    out[k] = std::move(m);
+  }
+  return json_reply(out);
+}
+
+/// A keyed side effect: count it, run `effect` under the lock, answer JSON.
+handler_fn keyed(const char* kind,
+                 std::function<json::object(const json::object&)> effect) {
+  return [kind, effect](const service_request& req) {
+    auto body = body_object(req);
+    std::lock_guard<std::mutex> guard{g_mtx};
+    ++g_counts[kind][req.idempotency_key];
+    auto out = effect(body);
+    out["key"] = req.idempotency_key;
+    out["done"] = kind;
+    return json_reply(out);
+  };
+}
+
+} // namespace
+
+// -- service process ----------------------------------------------------------
+
+int run_service(const std::string& kind, const std::vector<std::string>& args) {
+  // Block SIGTERM/SIGINT in every thread (CAF's and Beast's inherit the
+  // mask), then wait for them here and stop gracefully.
+  sigset_t sigs;
+  sigemptyset(&sigs);
+  sigaddset(&sigs, SIGTERM);
+  sigaddset(&sigs, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &sigs, nullptr);
+  auto port = static_cast<std::uint16_t>(std::stoi(flag(args, "port", "0")));
+  g_faults.error_rate = std::stod(flag(args, "error-rate", "0"));
+  g_faults.error_after_rate = std::stod(flag(args, "error-after-rate", "0"));
+  g_faults.latency_ms = std::stoi(flag(args, "latency-ms", "0"));
+  auto outage = std::stod(flag(args, "outage-s", "0"));
+  if (outage > 0)
+    start_outage(outage);
+  caf::actor_system_config cfg;
+  add_bulwark_types(cfg);
+  cfg.set("logger.verbosity", caf::atom("quiet"));
+  caf::actor_system sys{cfg};
+  http_service_options opts;
+  opts.port = port;
+  opts.max_in_flight = 512;
+  opts.grace = std::chrono::milliseconds(1000);
+  http_service svc{sys, opts};
+  route_options ledger_route;
+  ledger_route.ledger = ledger_config{};
+  ledger_route.ledger->in_progress_timeout = seconds(10);
+  std::uint64_t seed = static_cast<std::uint64_t>(port) * 7919 + 1;
+  std::vector<caf::actor> routes;
+  auto add = [&](const char* method, const char* path, handler_fn fn,
+                 bool with_ledger) {
+    std::string p = path;
+    bool compensation = p == "/refund" || p == "/release";
+    auto a = sys.spawn(fault_route, std::move(fn), seed++, compensation);
+    routes.push_back(a);
+    svc.route(method, path, a, with_ledger ? ledger_route : route_options{});
+  };
+  svc.route("GET", "/health", service_function{[](const service_request&) {
+              service_response r;
+              r.content_type = "text/plain";
+              r.body = "ok";
+              return r;
+            }});
+  svc.json_route("PUT", "/faults", put_faults);
+  svc.route("GET", "/faults", service_function{[](const service_request&) {
+              return json_reply(faults_json());
+            }});
+  if (kind == "inventory") {
+    add("GET", "/stock", [](const service_request& req) {
+      auto sku = sku_of(req);
+      std::lock_guard<std::mutex> guard{g_mtx};
+      auto i = g_stock.find(sku);
+      json::object o;
+      o["sku"] = sku;
+      o["available"] = i == g_stock.end() ? 1'000'000 : i->second;
+      return json_reply(o);
+    }, false);
+    add("POST", "/reserve", keyed("reserve", [](const json::object& b) {
+      auto order = str_field(b, "order_id");
+      auto sku = str_field(b, "sku");
+      auto qty = int_field(b, "qty", 1);
+      if (g_stock.count(sku) == 0)
+        g_stock[sku] = 1'000'000;
+      g_stock[sku] -= qty;
+      g_reserved[order] = {sku, qty};
+      return json::object{{"order_id", order}, {"reserved", qty}};
+    }), true);
+    add("POST", "/release", keyed("release", [](const json::object& b) {
+      auto order = str_field(b, "order_id");
+      auto i = g_reserved.find(order);
+      long qty = 0;
+      if (i != g_reserved.end()) {
+        qty = i->second.second;
+        g_stock[i->second.first] += qty;
+        g_reserved.erase(i);
+      }
+      return json::object{{"order_id", order}, {"released", qty}};
+    }), true);
+    add("POST", "/confirm", keyed("confirm", [](const json::object& b) {
+      return json::object{{"order_id", str_field(b, "order_id")}};
+    }), true);
+    svc.route("GET", "/ledger", service_function{[](const service_request&) {
+                return ledger_json({"reserve", "release", "confirm"});
+              }});
+  } else if (kind == "pricing") {
+    add("GET", "/price", [](const service_request& req) {
+      auto sku = sku_of(req);
+      json::object o;
+      o["sku"] = sku;
+      o["price"] = price_of(sku);
+      return json_reply(o);
+    }, false);
+  } else if (kind == "payments") {
+    add("POST", "/charge", keyed("charge", [](const json::object& b) {
+      return json::object{{"order_id", str_field(b, "order_id")},
+                          {"charged", int_field(b, "amount", 0)}};
+    }), true);
+    add("POST", "/refund", keyed("refund", [](const json::object& b) {
+      return json::object{{"order_id", str_field(b, "order_id")}};
+    }), true);
+    svc.route("GET", "/ledger", service_function{[](const service_request&) {
+                return ledger_json({"charge", "refund"});
+              }});
+  } else { // recommendations
+    add("GET", "/recs", [](const service_request&) {
+      json::object o;
+      o["items"] = json::array{"sku-1", "sku-2", "sku-3"};
+      o["fallback"] = false;
+      return json_reply(o);
+    }, false);
+  }
+  svc.start();
+  std::fprintf(stderr, "%s listening on 127.0.0.1:%u\n", kind.c_str(),
+               static_cast<unsigned>(svc.port()));
+  int sig = 0;
+  sigwait(&sigs, &sig);
+  svc.stop();
+  for (auto& a : routes)
+    caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
+  return 0;
+}
+
+} // namespace checkout
