@@ -162,17 +162,19 @@ int run_driver(bool kill_and_restart) {
   auto t0 = std::chrono::steady_clock::now();
   signal(SIGPIPE, SIG_IGN);
   process_group pg;
-  auto p_inv = free_port(), p_pri = free_port(), p_pay = free_port(),
-       p_rec = free_port(), p_gw = free_port();
+  auto p_inv = free_port(), p_pri = free_port(), p_pri2 = free_port(),
+       p_pay = free_port(), p_rec = free_port(), p_gw = free_port();
   auto ps = [](std::uint16_t p) { return std::to_string(p); };
   bool ok = pg.start("inventory", {"inventory", "--port", ps(p_inv)}, p_inv)
-            && pg.start("pricing", {"pricing", "--port", ps(p_pri)}, p_pri)
+            && pg.start("pricing-1", {"pricing", "--port", ps(p_pri)}, p_pri)
+            && pg.start("pricing-2", {"pricing", "--port", ps(p_pri2)}, p_pri2)
             && pg.start("payments", {"payments", "--port", ps(p_pay)}, p_pay)
             && pg.start("recommendations",
                         {"recommendations", "--port", ps(p_rec)}, p_rec)
             && pg.start("gateway",
                         {"gateway", "--port", ps(p_gw), "--inventory", ps(p_inv),
-                         "--pricing", ps(p_pri), "--payments", ps(p_pay),
+                         "--pricing", ps(p_pri) + "," + ps(p_pri2),
+                         "--payments", ps(p_pay),
                          "--recommendations", ps(p_rec)},
                         p_gw);
   if (!ok) {
@@ -189,6 +191,7 @@ int run_driver(bool kill_and_restart) {
   put_faults(p_pay, R"({"error_rate": 0.05, "error_after_rate": 0.05})");
   put_faults(p_inv, R"({"error_rate": 0.05, "latency_ms": 2})");
   put_faults(p_pri, R"({"error_rate": 0.2})");
+  put_faults(p_pri2, R"({"error_rate": 0.2})");
   constexpr int total = 200;
   constexpr int threads = 8;
   std::atomic<int> next{0};
@@ -233,10 +236,13 @@ int run_driver(bool kill_and_restart) {
     while (next.load() < n)
       std::this_thread::sleep_for(std::chrono::milliseconds(5));
   };
+  wait_for(20);
+  put_faults(p_pri, R"({"outage_s": 0.5})"); // one replica: the other serves
   wait_for(40);
   put_faults(p_rec, R"({"outage_s": 0.5})");
   wait_for(80);
-  put_faults(p_pri, R"({"outage_s": 1.5})");
+  put_faults(p_pri, R"({"outage_s": 1.5})"); // both replicas: stale prices
+  put_faults(p_pri2, R"({"outage_s": 1.5})");
   if (kill_and_restart) {
     wait_for(100);
     auto& inv = pg.get("inventory");

@@ -22,6 +22,7 @@
 
 #include "actors/dependency/dependency_actor.hpp"
 #include "actors/http/http_service.hpp"
+#include "actors/supervise/supervisor_actor.hpp"
 #include "actors/system_setup.hpp"
 #include "actors/transport/http_transport.hpp"
 #include "common.hpp"
@@ -286,12 +287,45 @@ int run_gateway(const std::vector<std::string>& args) {
   sigaddset(&sigs, SIGTERM);
   sigaddset(&sigs, SIGINT);
   pthread_sigmask(SIG_BLOCK, &sigs, nullptr);
-  auto port_of = [&](const char* name) {
+  auto ports_of = [&](const char* name) {
+    std::vector<std::uint16_t> out;
     auto v = flag(args, name, "0");
-    // `--payments A,B`: one payments process is used (see README).
-    return static_cast<std::uint16_t>(std::stoi(v.substr(0, v.find(','))));
+    size_t pos = 0;
+    while (pos <= v.size()) {
+      auto comma = v.find(',', pos);
+      auto part = v.substr(pos, comma == std::string::npos ? comma : comma - pos);
+      out.push_back(static_cast<std::uint16_t>(std::stoi(part)));
+      if (comma == std::string::npos)
+        break;
+      pos = comma + 1;
+    }
+    return out;
   };
-  auto parsed = parse_bulwark_config(gateway_config);
+  // `--payments A,B`: one payments process is used (see README).
+  auto port_of = [&](const char* name) { return ports_of(name).front(); };
+  auto pricing_ports = ports_of("pricing");
+  // Two or more pricing replicas: one dependency per replica (each with
+  // the pricing policies) under a supervisor named "pricing" that routes,
+  // fails over and restarts; the saga cannot tell it from a dependency.
+  auto doc = json::parse(gateway_config).as_object();
+  if (pricing_ports.size() > 1) {
+    auto& dependencies = doc["dependencies"].as_object();
+    auto policy = dependencies["pricing"];
+    dependencies.erase("pricing");
+    json::array members;
+    for (size_t i = 0; i < pricing_ports.size(); ++i) {
+      auto name = "pricing-" + std::to_string(i + 1);
+      dependencies[name] = policy;
+      members.emplace_back(json::string{name});
+    }
+    doc["supervisors"] = json::object{
+      {"pricing", json::object{{"members", members},
+                               {"routing", "least_outstanding"},
+                               {"max_failovers", 1},
+                               {"default_timeout", "2s"}}}};
+  }
+  auto text = json::serialize(doc);
+  auto parsed = parse_bulwark_config(text);
   if (!parsed.ok()) {
     std::fprintf(stderr, "%s", parsed.errors.to_string().c_str());
     return 1;
@@ -301,7 +335,7 @@ int run_gateway(const std::vector<std::string>& args) {
   cfg.set("logger.verbosity", caf::atom("quiet"));
   caf::actor_system sys{cfg};
   std::vector<caf::actor> owned;
-  auto make_dep = [&](const char* name, std::uint16_t port) {
+  auto make_transport = [&](std::uint16_t port) {
     http_transport_options t;
     t.port = port;
     t.path_template = "/{operation}";
@@ -309,18 +343,36 @@ int run_gateway(const std::vector<std::string>& args) {
     t.methods = {{"stock", "GET"}, {"price", "GET"}, {"recs", "GET"}};
     t.connect_timeout = milliseconds(200);
     auto transport = http_transport::spawn(sys, t);
+    owned.push_back(transport.handle());
+    return transport.handle();
+  };
+  auto make_dep = [&](const char* name, std::uint16_t port) {
     dependency_options opts;
     opts.config = *parsed.config->find(name);
-    opts.transport = transport.handle();
+    opts.transport = make_transport(port);
     opts.seed = port;
     auto dep = caf::actor_cast<caf::actor>(spawn_dependency(sys, std::move(opts)));
-    owned.push_back(transport.handle());
     owned.push_back(dep);
     return dep;
   };
   deps d;
   d.inventory = make_dep("inventory", port_of("inventory"));
-  d.pricing = make_dep("pricing", port_of("pricing"));
+  if (pricing_ports.size() > 1) {
+    auto tree = spawn_supervisor_tree(
+      sys, text, "pricing", [&](const std::string& name) {
+        auto i = std::stoul(name.substr(name.find('-') + 1)) - 1;
+        return make_transport(pricing_ports.at(i));
+      });
+    if (!tree.errors.empty()) {
+      for (auto& e : tree.errors)
+        std::fprintf(stderr, "%s\n", e.c_str());
+      return 1;
+    }
+    d.pricing = caf::actor_cast<caf::actor>(tree.root);
+    owned.push_back(d.pricing);
+  } else {
+    d.pricing = make_dep("pricing", pricing_ports.front());
+  }
   d.payments = make_dep("payments", port_of("payments"));
   d.recommendations = make_dep("recommendations", port_of("recommendations"));
   http_service_options opts;
