@@ -1,5 +1,6 @@
 #include "actors/admin/admin_server.hpp"
 
+#include "actors/admin/dashboard_page.hpp"
 #include "actors/http/http_server.hpp"
 #include "runtime/config/json_pretty.hpp"
 #include "runtime/metrics/prometheus_text.hpp"
@@ -47,6 +48,7 @@ struct admin_state {
   std::chrono::milliseconds ask_timeout{1'000};
   std::chrono::milliseconds apply_timeout{5'000};
   metrics_renderer render_metrics;
+  std::map<std::string, supervisor_actor> supervisors;
   /// Configuration changes run one at a time, in arrival order: two PUTs
   /// interleaving their sends would leave actors on different documents.
   bool applying = false;
@@ -114,21 +116,22 @@ std::string describe_failure(admin_self self, const caf::error& err,
   return "failed: " + self->system().render(err);
 }
 
-/// Sends `xs...` to every dependency actor and calls `done` once all
-/// answered, failed or timed out (each answer in name order).
-template <class Atom, class Reply, class... Ts>
-void ask_all(admin_self self, std::chrono::milliseconds timeout,
-             answers_handler<Reply> done, const Ts&... xs) {
+/// Sends `xs...` to every actor of `actors` (name -> handle) and calls
+/// `done` once all answered, failed or timed out (each answer in name order).
+template <class Atom, class Reply, class Map, class... Ts>
+void ask_each(admin_self self, const Map& actors,
+              std::chrono::milliseconds timeout, answers_handler<Reply> done,
+              const Ts&... xs) {
   auto g = std::make_shared<gathering<Reply>>();
-  g->answers.resize(self->state.deps.size());
-  g->pending = self->state.deps.size();
+  g->answers.resize(actors.size());
+  g->pending = actors.size();
   g->done = std::move(done);
   if (g->pending == 0) {
     g->done(g->answers);
     return;
   }
   std::size_t i = 0;
-  for (auto& [name, dep] : self->state.deps) {
+  for (auto& [name, dep] : actors) {
     g->answers[i].name = name;
     self->request(dep, timeout, xs...)
       .then(
@@ -143,6 +146,14 @@ void ask_all(admin_self self, std::chrono::milliseconds timeout,
         });
     ++i;
   }
+}
+
+/// ask_each over the dependency actors.
+template <class Atom, class Reply, class... Ts>
+void ask_all(admin_self self, std::chrono::milliseconds timeout,
+             answers_handler<Reply> done, const Ts&... xs) {
+  ask_each<Atom, Reply>(self, self->state.deps, timeout, std::move(done),
+                        xs...);
 }
 
 // -- endpoints -----------------------------------------------------------------
@@ -237,30 +248,63 @@ void get_readyz(admin_self self, admin_job job) {
     stats_atom::value);
 }
 
+/// Parsed stats objects of the actors that answered, in name order (a
+/// silent actor has no series in this scrape).
+std::vector<std::pair<std::string, boost::json::object>>
+parsed_stats(std::vector<dep_answer<std::string>>& answers) {
+  std::vector<std::pair<std::string, boost::json::object>> stats;
+  for (auto& a : answers) {
+    if (!a.value)
+      continue;
+    boost::system::error_code ec;
+    auto v = boost::json::parse(*a.value, ec);
+    if (!ec && v.is_object())
+      stats.emplace_back(a.name, std::move(v.as_object()));
+  }
+  return stats;
+}
+
 void get_metrics(admin_self self, admin_job job) {
   auto render = self->state.render_metrics;
   ask_all<stats_atom, std::string>(
     self, self->state.ask_timeout,
-    [job, render](std::vector<dep_answer<std::string>>& answers) {
-      std::vector<std::pair<std::string, boost::json::object>> stats;
-      for (auto& a : answers) {
-        if (!a.value)
-          continue; // a silent actor has no series in this scrape
-        boost::system::error_code ec;
-        auto v = boost::json::parse(*a.value, ec);
-        if (!ec && v.is_object())
-          stats.emplace_back(a.name, std::move(v.as_object()));
-      }
-      std::string text;
-      try {
-        text = render ? render(stats) : render_prometheus(stats);
-      } catch (const std::exception& e) {
-        answer_error(job, http_status::internal_server_error,
-                     std::string{"rendering metrics failed: "} + e.what());
+    [self, job, render](std::vector<dep_answer<std::string>>& answers) {
+      auto deps = std::make_shared<
+        std::vector<std::pair<std::string, boost::json::object>>>(
+        parsed_stats(answers));
+      auto finish = [job, render, deps](
+                      std::vector<dep_answer<std::string>>& sup_answers) {
+        std::string text;
+        try {
+          if (render) {
+            text = render(*deps);
+          } else {
+            // One render for everything: a family must appear once.
+            std::vector<metrics_source> sources;
+            for (auto& [name, stats] : *deps)
+              sources.push_back(
+                metrics_source{"dependency", name, std::move(stats)});
+            for (auto& [name, stats] : parsed_stats(sup_answers))
+              sources.push_back(
+                metrics_source{"supervisor", name, std::move(stats)});
+            text = render_prometheus(sources);
+          }
+        } catch (const std::exception& e) {
+          answer_error(job, http_status::internal_server_error,
+                       std::string{"rendering metrics failed: "} + e.what());
+          return;
+        }
+        job.respond.respond(http_status::ok, prometheus_content_type,
+                            std::move(text));
+      };
+      if (render) {
+        std::vector<dep_answer<std::string>> none;
+        finish(none);
         return;
       }
-      job.respond.respond(http_status::ok, prometheus_content_type,
-                          std::move(text));
+      ask_each<stats_atom, std::string>(self, self->state.supervisors,
+                                        self->state.ask_timeout,
+                                        std::move(finish), stats_atom::value);
     },
     stats_atom::value);
 }
@@ -470,6 +514,13 @@ void route(admin_self self, admin_job job) {
       return method_not_allowed(job, path, "GET");
     return get_metrics(self, std::move(job));
   }
+  if (path == "/dashboard") {
+    if (!is_get)
+      return method_not_allowed(job, path, "GET");
+    job.respond.respond(http_status::ok, dashboard_content_type,
+                        std::string{dashboard_page()});
+    return;
+  }
   if (path == "/config") {
     if (is_get)
       return get_config(self, job);
@@ -498,7 +549,7 @@ void route(admin_self self, admin_job job) {
   }
   answer_error(job, http_status::not_found,
                "no such endpoint: " + std::string{path}
-                 + " (endpoints: /healthz, /readyz, /metrics, /config, "
+                 + " (endpoints: /healthz, /readyz, /metrics, /dashboard, /config, "
                    "/journeys?failed=1, /journeys/<id>)");
 }
 
@@ -513,6 +564,7 @@ caf::behavior admin_actor(admin_self self, bulwark_config current,
   st.ask_timeout = opts.ask_timeout;
   st.apply_timeout = opts.apply_timeout;
   st.render_metrics = std::move(opts.render_metrics);
+  st.supervisors = std::move(opts.supervisors);
   return {
     [self](admin_job& job) {
       // An exception would terminate the actor and with it every endpoint.
@@ -552,6 +604,10 @@ admin_server::admin_server(caf::actor_system& sys, bulwark_config current,
   for (auto& [name, dep] : deps)
     if (!dep)
       throw std::invalid_argument("admin server: dependency \"" + name
+                                  + "\" has no actor");
+  for (auto& [name, sup] : opts.supervisors)
+    if (!sup)
+      throw std::invalid_argument("admin server: supervisor \"" + name
                                   + "\" has no actor");
   http_server_options http;
   http.threads = opts.threads;

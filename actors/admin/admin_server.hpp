@@ -15,6 +15,7 @@
 #pragma once
 
 #include "actors/dependency/dependency_actor.hpp"
+#include "actors/supervise/supervisor_actor.hpp"
 #include "runtime/config/bulwark_config.hpp"
 
 #include <boost/json/object.hpp>
@@ -61,9 +62,13 @@ struct admin_options {
   std::chrono::milliseconds ask_timeout{1'000};
   /// How long `PUT /config` waits for each dependency actor to apply.
   std::chrono::milliseconds apply_timeout{5'000};
-  /// Body of `GET /metrics`; empty means `render_prometheus` with the
-  /// `dependency` label.
+  /// Body of `GET /metrics`; empty means ONE `render_prometheus` call over
+  /// the dependencies (label `dependency`) and the supervisors (label
+  /// `supervisor`). A custom renderer gets the dependencies only.
   metrics_renderer render_metrics;
+  /// Running supervisors by configured name: `GET /metrics` asks them for
+  /// their stats as it asks the dependencies, and `/dashboard` shows them.
+  std::map<std::string, supervisor_actor> supervisors;
 };
 
 /// True when control endpoints on `host` must check a bearer token: always

@@ -1,0 +1,165 @@
+// GET /dashboard loaded in real headless Chromium (Debian package
+// `chromium`) against a live admin server: a screenshot is saved as an
+// artifact under the build directory, and the DOM after the page's script
+// ran (--dump-dom) must show the same request and reply totals as /metrics.
+// Chromium runs as a child process group that is killed in every case.
+#include "actors/admin/dashboard_page.hpp"
+
+#include "tests/actors/admin/child_process.hpp"
+#include "tests/actors/admin/live_admin.hpp"
+
+#include <iostream>
+#include <regex>
+
+using namespace bulwark;
+using namespace bulwark::testing;
+
+namespace {
+
+const std::string chromium_binary = "/usr/bin/chromium";
+
+void require_chromium() {
+  if (!std::filesystem::exists(chromium_binary))
+    FAIL(chromium_binary
+         << " is missing: install the Debian package 'chromium' "
+            "(apt-get install chromium; ./bulwark installs it on CI)");
+}
+
+/// Runs headless Chromium on `url` with `extra` flags; its stdout goes to
+/// `out`. Requires it to exit 0 within 45 s.
+void run_chromium(const std::filesystem::path& dir, const std::string& url,
+                  std::vector<std::string> extra,
+                  const std::filesystem::path& out) {
+  std::vector<std::string> argv{chromium_binary,
+                                "--headless",
+                                "--no-sandbox",
+                                "--disable-gpu",
+                                "--disable-dev-shm-usage",
+                                "--no-first-run",
+                                "--user-data-dir=" + (dir / "profile").string(),
+                                "--window-size=1280,900",
+                                "--virtual-time-budget=5000"};
+  for (auto& x : extra)
+    argv.push_back(std::move(x));
+  argv.push_back(url);
+  child_process chromium{argv, out.string()};
+  auto status = chromium.wait_for(std::chrono::seconds(45));
+  INFO("chromium output: " << out.string());
+  REQUIRE(status);
+  REQUIRE(*status == 0);
+}
+
+struct card {
+  std::string kind;
+  std::string name;
+  double requests = -1;
+  double ok = -1;
+  double failed = -1;
+};
+
+std::vector<card> cards_of(const std::string& dom) {
+  static const std::regex re{
+    R"re(data-kind="(\w+)" data-name="([^"]+)" data-requests-total="([0-9.]+)" )re"
+    R"re(data-replies-ok-total="([0-9.]+)" data-replies-failed-total="([0-9.]+)")re"};
+  std::vector<card> out;
+  for (auto it = std::sregex_iterator(dom.begin(), dom.end(), re);
+       it != std::sregex_iterator(); ++it)
+    out.push_back(card{(*it)[1], (*it)[2], std::stod((*it)[3]),
+                       std::stod((*it)[4]), std::stod((*it)[5])});
+  return out;
+}
+
+} // namespace
+
+TEST_CASE("the dashboard is one self-contained page with no external fetch",
+          "[actors][admin][dashboard]") {
+  std::string page{dashboard_page()};
+  CHECK(page.rfind("<!DOCTYPE html>", 0) == 0);
+  CHECK(page.find("</html>") != std::string::npos);
+  // Nothing leaves the origin: no absolute URLs to load, no external
+  // scripts or styles (the SVG namespace is an identifier, not a fetch).
+  std::string without_ns = page;
+  for (std::string ns = "http://www.w3.org/2000/svg";;) {
+    auto pos = without_ns.find(ns);
+    if (pos == std::string::npos)
+      break;
+    without_ns.erase(pos, ns.size());
+  }
+  CHECK(without_ns.find("http://") == std::string::npos);
+  CHECK(without_ns.find("https://") == std::string::npos);
+  CHECK(without_ns.find("<script src") == std::string::npos);
+  CHECK(without_ns.find("<link") == std::string::npos);
+  CHECK(page.find("\"/metrics\"") != std::string::npos);
+}
+
+TEST_CASE("GET /dashboard serves the page as HTML",
+          "[actors][admin][dashboard]") {
+  live_admin live;
+  auto res = http_get(live.port(), "/dashboard");
+  REQUIRE(res);
+  CHECK(res->result_int() == 200);
+  CHECK((*res)[boost::beast::http::field::content_type]
+        == dashboard_content_type);
+  CHECK(res->body() == dashboard_page());
+  auto post = http_call(live.port(),
+                        make_request(boost::beast::http::verb::post,
+                                     "/dashboard", "x"));
+  REQUIRE(post);
+  CHECK(post->result_int() == 405);
+}
+
+TEST_CASE("headless Chromium renders the dashboard with the numbers of "
+          "/metrics",
+          "[actors][admin][dashboard][chromium]") {
+  require_chromium();
+  live_admin live;
+  live.traffic(7, 4);
+  auto dir = artifact_dir("dashboard");
+  auto url = "http://127.0.0.1:" + std::to_string(live.port()) + "/dashboard";
+
+  auto shot = dir / "dashboard.png";
+  run_chromium(dir, url, {"--screenshot=" + shot.string()},
+               dir / "screenshot.log");
+  REQUIRE(std::filesystem::exists(shot));
+  CHECK(std::filesystem::file_size(shot) > 5'000);
+  std::cout << "dashboard screenshot: " << shot.string() << "\n";
+
+  auto dom_file = dir / "dashboard.dom.html";
+  run_chromium(dir, url, {"--dump-dom"}, dom_file);
+  auto dom = read_text(dom_file);
+  INFO("DOM: " << dom_file.string());
+  // The script ran and read /metrics at least once.
+  std::smatch m;
+  REQUIRE(std::regex_search(dom, m, std::regex{R"re(data-scrapes="(\d+)")re"}));
+  CHECK(std::stoi(m[1]) >= 1);
+
+  auto text = live.metrics(); // no traffic since the page loaded
+  auto cards = cards_of(dom);
+  REQUIRE(cards.size() == 2);
+  for (auto& c : cards) {
+    INFO(c.kind << " " << c.name);
+    CHECK(c.requests
+          == sample_value(text, "bulwark_requests_total", c.kind, c.name));
+    double ok = 0;
+    for (auto src : {"live", "fresh_cache", "stale_cache", "static_fallback",
+                     "alternate"}) {
+      auto key = "bulwark_replies_total{" + c.kind + "=\"" + c.name
+                 + "\",outcome=\"ok\",source=\"" + src + "\"} ";
+      auto pos = text.find(key);
+      REQUIRE(pos != std::string::npos);
+      ok += std::stod(text.substr(pos + key.size()));
+    }
+    CHECK(c.ok == ok);
+  }
+  CHECK(cards[0].kind == "dependency");
+  CHECK(cards[0].name == "payments");
+  CHECK(cards[0].requests == 7);
+  CHECK(cards[0].ok == 7);
+  CHECK(cards[1].kind == "supervisor");
+  CHECK(cards[1].name == "checkout");
+  CHECK(cards[1].requests == 4);
+  CHECK(cards[1].ok == 4);
+  // Breaker state and member health made it into the page too.
+  CHECK(dom.find("breaker closed") != std::string::npos);
+  CHECK(dom.find("2/2 healthy, 2 up") != std::string::npos);
+}
