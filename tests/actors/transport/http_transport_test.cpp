@@ -1,6 +1,8 @@
 #include "actors/transport/http_transport.hpp"
 
+#include <netinet/in.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
@@ -970,4 +972,46 @@ TEST_CASE_METHOD(fixture,
   self->wait_for(t.handle());
   CHECK(srv.wait_closed(3));
   CHECK(t.stats().answered == 0);
+}
+
+TEST_CASE_METHOD(fixture,
+                 "a handshake longer than connect_timeout is reported as never "
+                 "executed",
+                 "[actors][transport][http]") {
+  // A listener that never accepts, with a full accept queue: Linux drops
+  // further SYNs, so connecting hangs.
+  asio::io_context io;
+  tcp::acceptor full{io};
+  full.open(tcp::v4());
+  full.bind(tcp::endpoint{asio::ip::address_v4::loopback(), 0});
+  full.listen(0);
+  auto port = full.local_endpoint().port();
+  // Raw non-blocking connects: Asio's synchronous connect would wait for
+  // the handshakes the full queue never completes.
+  std::vector<int> fillers;
+  for (int i = 0; i < 4; ++i) {
+    int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+    REQUIRE(fd >= 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(port);
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
+    fillers.push_back(fd);
+  }
+  http_transport_options opts;
+  opts.connect_timeout = std::chrono::milliseconds(200);
+  auto t = spawn(port, opts);
+  auto req = attempt(1);
+  req.deadline_ns = deadline_in(std::chrono::seconds(8));
+  auto started = steady::now();
+  auto r = call(t, req);
+  auto took = steady::now() - started;
+  CHECK(error_of(r) == transport_error::connection_refused);
+  CHECK(classify_default(r).never_executed);
+  CHECK(took >= std::chrono::milliseconds(190));
+  CHECK(took < std::chrono::seconds(4));
+  CHECK(t.stats().timeouts == 0);
+  for (auto fd : fillers)
+    ::close(fd);
 }
