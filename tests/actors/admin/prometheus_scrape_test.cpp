@@ -129,6 +129,23 @@ TEST_CASE("GET /metrics renders dependencies and supervisors in one pass, "
         != std::string::npos);
   CHECK(text.find(R"(bulwark_members{supervisor="checkout",state="healthy"} 2)")
         != std::string::npos);
+  // The real linter accepts the text with the supervisor families in it.
+  if (!std::filesystem::exists("/usr/bin/promtool"))
+    FAIL("/usr/bin/promtool is missing: install the Debian package "
+         "'prometheus'");
+  auto dir = artifact_dir("metrics-lint");
+  {
+    std::ofstream out{dir / "metrics.txt"};
+    out << text;
+  }
+  child_process promtool{{"/bin/sh", "-c",
+                          "/usr/bin/promtool check metrics < "
+                            + (dir / "metrics.txt").string()},
+                         (dir / "promtool.log").string()};
+  auto status = promtool.wait_for(std::chrono::seconds(30));
+  INFO(read_text(dir / "promtool.log"));
+  REQUIRE(status);
+  CHECK(*status == 0);
   std::map<std::string, int> helps;
   std::istringstream in{text};
   for (std::string line; std::getline(in, line);)
