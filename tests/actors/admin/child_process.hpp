@@ -76,6 +76,9 @@ public:
       }
       if (std::chrono::steady_clock::now() >= until)
         return std::nullopt;
+      // Waiting on a real child process (Prometheus, Chromium) in
+      // end-to-end tests: waitpid has no timeout, so poll briefly, bounded
+      // by `until`.
       std::this_thread::sleep_for(std::chrono::milliseconds(20));
     }
     return status_;

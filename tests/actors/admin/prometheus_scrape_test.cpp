@@ -99,6 +99,9 @@ TEST_CASE("a real Prometheus server scrapes the admin endpoint and serves the "
     checkout = value_of(result, "supervisor", "checkout");
     if (!payments.empty() && !checkout.empty())
       break;
+    // End-to-end test against a real Prometheus process: its scrape loop
+    // runs on its own wall clock and offers nothing to wait on, so the test
+    // polls its HTTP API with a short pause, bounded by `deadline` (fails).
     std::this_thread::sleep_for(std::chrono::milliseconds(200));
   }
   auto waited = std::chrono::duration_cast<std::chrono::milliseconds>(
