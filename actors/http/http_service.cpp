@@ -4,6 +4,8 @@
 #include <cctype>
 #include <charconv>
 #include <condition_variable>
+#include <cstdio>
+#include <cstdlib>
 #include <exception>
 #include <mutex>
 #include <stdexcept>
@@ -17,6 +19,7 @@
 #include <caf/actor_system.hpp>
 #include <caf/all.hpp>
 
+#include "actors/http/ledger_journal.hpp"
 #include "runtime/ledger/idempotency_ledger.hpp"
 
 namespace bulwark {
@@ -156,6 +159,94 @@ recorded_response from_ledger(const ledger_result& x) {
   return r;
 }
 
+// -- durable ledger -------------------------------------------------------------
+
+/// A route's journal, shared by its ledger actor and the service: `stop()`
+/// closes it (releasing the file lock at once, so a new service in the same
+/// process can open the file), and an execution that finishes after that is
+/// not recorded (its answer was already given by the shutdown; its in-memory
+/// effect ends with the service).
+struct journal_slot {
+  std::mutex mtx;
+  std::unique_ptr<ledger_journal> journal;
+
+  /// False when the journal was closed by `stop()`. A write or sync failure
+  /// aborts the process: answering success without a durable record would
+  /// let the key execute again after a restart (a double charge), and
+  /// answering an error would be a lie about a side effect that happened.
+  /// A crash is the one outcome the journal is designed for.
+  bool append(const journal_record& r) {
+    std::lock_guard<std::mutex> guard{mtx};
+    if (!journal)
+      return false;
+    try {
+      journal->append(r);
+    } catch (const std::exception& e) {
+      std::fprintf(stderr,
+                   "bulwark http_service: %s; aborting: an answer without a "
+                   "durable ledger record could execute the key twice after "
+                   "a restart\n",
+                   e.what());
+      std::fflush(stderr);
+      std::abort();
+    }
+    return true;
+  }
+
+  void close() {
+    std::lock_guard<std::mutex> guard{mtx};
+    journal.reset();
+  }
+};
+
+using journal_ptr = std::shared_ptr<journal_slot>;
+
+/// The request half of a journal record, taken when a key starts executing.
+journal_record journal_request(const service_request& req) {
+  journal_record r;
+  r.key = req.idempotency_key;
+  r.method = req.method;
+  r.path = req.path;
+  r.query = req.query;
+  r.request_body = req.body;
+  return r;
+}
+
+void set_answer(journal_record& r, const recorded_response& rec) {
+  r.status = rec.status;
+  r.content_type = rec.content_type;
+  r.headers = rec.headers;
+  r.body = rec.body;
+}
+
+recorded_response recorded_of(const journal_record& r) {
+  recorded_response rec;
+  rec.status = r.status;
+  rec.content_type = r.content_type;
+  rec.headers = r.headers;
+  rec.body = r.body;
+  return rec;
+}
+
+service_request replayed_request(const journal_record& r) {
+  service_request req;
+  req.method = r.method;
+  req.path = r.path;
+  req.query = r.query;
+  req.body = r.request_body;
+  req.idempotency_key = r.key;
+  return req;
+}
+
+service_response replayed_response(const journal_record& r) {
+  service_response res;
+  res.status = r.status;
+  res.content_type = r.content_type;
+  res.headers = r.headers;
+  res.body = r.body;
+  return res;
+}
+
 // -- the shared core: admitted requests and their responders --------------------
 
 struct counters {
@@ -173,6 +264,8 @@ struct counters {
   std::atomic<std::uint64_t> ledger_duplicates{0};
   std::atomic<std::uint64_t> ledger_waits{0};
   std::atomic<std::uint64_t> ledger_rejected{0};
+  std::atomic<std::uint64_t> ledger_replayed{0};
+  std::atomic<std::uint64_t> ledger_journaled{0};
 };
 
 /// Every admitted request has one entry here until it is answered; whoever
@@ -373,6 +466,11 @@ struct ledger_state {
   caf::actor target;
   /// When the next `svc_exp` message is due (no_deadline: none scheduled).
   time_point expiry_scheduled = no_deadline;
+  /// The route's journal, or null (in memory only).
+  journal_ptr journal;
+  /// With a journal: the request of each execution in flight, by ticket,
+  /// to be recorded with its answer.
+  std::unordered_map<ledger_ticket, journal_record> executing;
 
   static inline const char* name = "bulwark.service.ledger";
 };
@@ -416,13 +514,39 @@ void schedule_late(ledger_self self, std::uint64_t id, time_point deadline,
   self->delayed_send(self, delay, svc_late_atom::value, id);
 }
 
+/// Puts the replayed records into a fresh ledger as completed keys (the
+/// last record of each key wins), all completed `now`: their retention
+/// restarts with the process, because the journal keeps no wall-clock time.
+void seed_ledger(idempotency_ledger& ledger,
+                 const std::vector<journal_record>& records, time_point now) {
+  std::unordered_map<std::string, std::size_t> last;
+  for (std::size_t i = 0; i < records.size(); ++i)
+    last[records[i].key] = i;
+  for (std::size_t i = 0; i < records.size(); ++i) {
+    auto& r = records[i];
+    if (last[r.key] != i)
+      continue;
+    auto out = ledger.begin(r.key, 0, now);
+    if (out.verdict == ledger_verdict::execute)
+      ledger.complete(r.key, out.ticket, to_ledger(recorded_of(r)), now);
+  }
+}
+
 caf::behavior ledger_actor(ledger_self self, core_ptr core, caf::actor anchor,
-                           caf::actor target, ledger_config cfg) {
+                           caf::actor target, ledger_config cfg,
+                           journal_ptr journal,
+                           std::vector<journal_record> replayed) {
   auto& st = self->state;
   st.ledger = std::make_unique<idempotency_ledger>(cfg);
   st.core = std::move(core);
   st.anchor = std::move(anchor);
   st.target = std::move(target);
+  st.journal = std::move(journal);
+  if (!replayed.empty()) {
+    seed_ledger(*st.ledger, replayed, steady_now());
+    replayed = {};
+    schedule_expiry(self, steady_now());
+  }
   auto exec_timeout = cfg.in_progress_timeout;
   return {
     [self, exec_timeout](svc_req_atom, std::uint64_t id, service_request& req) {
@@ -440,6 +564,8 @@ caf::behavior ledger_actor(ledger_self self, core_ptr core, caf::actor anchor,
           auto me = caf::actor_cast<caf::actor>(self);
           auto key = req.idempotency_key;
           auto ticket = out.ticket;
+          if (st.journal)
+            st.executing[ticket] = journal_request(req);
           self->spawn(bridge_actor, st.anchor, st.target, std::move(req),
                       exec_timeout,
                       call_callback{[me, key, ticket, id](call_end how,
@@ -471,6 +597,11 @@ caf::behavior ledger_actor(ledger_self self, core_ptr core, caf::actor anchor,
       auto& st = self->state;
       auto now = steady_now();
       auto how = static_cast<call_end>(how_raw);
+      std::optional<journal_record> pending;
+      if (auto i = st.executing.find(ticket); i != st.executing.end()) {
+        pending = std::move(i->second);
+        st.executing.erase(i);
+      }
       if (how != call_end::answered) {
         // Nothing proves the side effect did not happen: the key stays in
         // progress until in_progress_timeout releases it (and its waiters).
@@ -484,6 +615,14 @@ caf::behavior ledger_actor(ledger_self self, core_ptr core, caf::actor anchor,
       } else {
         auto rec = record_of(res);
         auto http_res = to_http(rec);
+        // The commit: durable before anyone sees the answer. Recorded even
+        // for a stale ticket, because the side effect ran all the same and
+        // replay must rebuild what the process holds in memory.
+        if (pending) {
+          set_answer(*pending, rec);
+          if (st.journal->append(*pending))
+            ++st.core->count.ledger_journaled;
+        }
         std::vector<std::uint64_t> waiters
           = st.ledger->complete(key, ticket, to_ledger(rec), now);
         st.core->finish(id, http_res);
@@ -629,6 +768,8 @@ struct http_service::impl {
   caf::actor anchor;
   /// Actors the service spawned (function and ledger actors).
   std::vector<caf::actor> owned;
+  /// Journals of ledger routes, closed by `stop()`.
+  std::vector<journal_ptr> journals;
   std::vector<path_routes> routes;
   std::unique_ptr<http_server> server;
   std::mutex state_mtx;
@@ -670,12 +811,32 @@ struct http_service::impl {
       if (m.method == method)
         throw std::invalid_argument("http_service: duplicate route " + method
                                     + " " + path + (prefix ? "*" : ""));
+    if (!ropts.journal_path.empty() && !ropts.ledger)
+      throw std::invalid_argument("http_service: route " + method + " " + path
+                                  + " has a journal_path but no ledger");
     route_target rt;
     rt.method = std::move(method);
     rt.target = std::move(target);
     if (ropts.ledger) {
+      journal_ptr journal;
+      journal_replay replay;
+      if (!ropts.journal_path.empty()) {
+        journal = std::make_shared<journal_slot>();
+        journal->journal = ledger_journal::open(ropts.journal_path, replay);
+        if (replay.torn_bytes > 0)
+          std::fprintf(stderr,
+                       "bulwark http_service: ledger journal %s: dropped a "
+                       "torn last record (%zu bytes, never acknowledged)\n",
+                       ropts.journal_path.c_str(), replay.torn_bytes);
+        for (auto& r : replay.records) {
+          if (ropts.on_replay)
+            ropts.on_replay(replayed_request(r), replayed_response(r));
+          ++core->count.ledger_replayed;
+        }
+        journals.push_back(journal);
+      }
       rt.ledger = sys.spawn(ledger_actor, core, anchor, rt.target,
-                            *ropts.ledger);
+                            *ropts.ledger, journal, std::move(replay.records));
       owned.push_back(rt.ledger);
     }
     i->methods.push_back(std::move(rt));
@@ -919,6 +1080,10 @@ void http_service::stop() {
   caf::anon_send_exit(d.anchor, caf::exit_reason::user_shutdown);
   for (auto& a : d.owned)
     caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
+  // Releases the files (and their locks) now, not when the ledger actors
+  // happen to be destroyed.
+  for (auto& j : d.journals)
+    j->close();
 }
 
 std::uint16_t http_service::port() const noexcept {
@@ -946,6 +1111,8 @@ http_service_stats http_service::stats() const {
   s.ledger_duplicates = c.ledger_duplicates;
   s.ledger_waits = c.ledger_waits;
   s.ledger_rejected = c.ledger_rejected;
+  s.ledger_replayed = c.ledger_replayed;
+  s.ledger_journaled = c.ledger_journaled;
   return s;
 }
 

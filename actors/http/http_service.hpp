@@ -159,6 +159,26 @@ struct route_options {
   /// (400 without), each key executes once, duplicates get the recorded
   /// response. The ledger lives in one actor per route (see docs).
   std::optional<ledger_config> ledger;
+  /// Durable ledger (needs `ledger`): the path of the route's journal file
+  /// (actors/http/ledger_journal.hpp), one per route, never shared. Empty:
+  /// the ledger lives in memory only and a restart forgets every key. With
+  /// a path, every executed key is appended and fdatasynced BEFORE its
+  /// answer leaves, and `route()` replays the file: recorded keys are done
+  /// again (duplicates get the recorded bytes without executing). `route()`
+  /// throws journal_error (std::runtime_error) when the file cannot be
+  /// opened or locked or has a corrupt record before its last line; a torn
+  /// last record is dropped and the file truncated. A write or sync failure
+  /// later aborts the process (see docs, "Durable ledger").
+  std::string journal_path;
+  /// Called from `route()` (so before `start()`), once per journal record in
+  /// file order, with the request that executed (method, path, query, body,
+  /// idempotency_key; no headers, deadline `no_deadline`) and its recorded
+  /// answer (`Retry-After` and the do-not-retry marker as headers): the
+  /// service rebuilds its business state from what was committed. A key
+  /// that executed again after its retention ended appears once per
+  /// execution. May be empty.
+  std::function<void(const service_request&, const service_response&)>
+    on_replay;
 };
 
 /// When an overload 503 also carries `Bulwark-Do-Not-Retry: 1`.
@@ -225,6 +245,10 @@ struct http_service_stats {
   std::uint64_t ledger_duplicates = 0;
   std::uint64_t ledger_waits = 0;
   std::uint64_t ledger_rejected = 0;
+  /// Journal records replayed by `route()` over all ledger routes.
+  std::uint64_t ledger_replayed = 0;
+  /// Records appended (and synced) to ledger journals.
+  std::uint64_t ledger_journaled = 0;
 };
 
 /// An HTTP service. Register routes, then `start()`. Not copyable.
