@@ -1,10 +1,13 @@
 // The driver: starts the four services and the gateway as child processes
 // (fork + exec of /proc/self/exe), drives checkouts with faults changed at
 // run time through PUT /faults (and, for `e2e`, a SIGKILL and restart of the
-// inventory process mid-run), then checks the invariants against the
+// inventory process early and of the payments process later, each on the
+// same port and ledger journals), then checks the invariants against the
 // answers and the services' GET /ledger, and stops every child whatever
 // happened (SIGTERM, wait, SIGKILL after a grace period; children also get
-// PR_SET_PDEATHSIG so a crashed driver leaves nothing behind).
+// PR_SET_PDEATHSIG so a crashed driver leaves nothing behind). The
+// services' journals live in a temporary directory the driver creates and
+// removes.
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
@@ -14,6 +17,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 #include <map>
 #include <mutex>
 #include <string>
@@ -109,6 +113,29 @@ struct process_group {
   }
 };
 
+/// The services' ledger journals: a fresh directory, removed with everything
+/// in it on every path (declared before the process_group, so the children
+/// are gone first).
+struct data_dir {
+  std::string path;
+  data_dir() {
+    std::string tmpl = (std::filesystem::temp_directory_path()
+                        / "checkout-data-XXXXXX")
+                         .string();
+    if (::mkdtemp(tmpl.data()) != nullptr)
+      path = tmpl;
+  }
+  ~data_dir() {
+    if (path.empty())
+      return;
+    std::error_code ec;
+    std::filesystem::remove_all(path, ec);
+  }
+  std::string sub(const std::string& name) const {
+    return path + "/" + name;
+  }
+};
+
 struct order_result {
   std::string order;
   int status = 0;
@@ -161,14 +188,25 @@ void put_faults(std::uint16_t port, const std::string& body) {
 int run_driver(bool kill_and_restart) {
   auto t0 = std::chrono::steady_clock::now();
   signal(SIGPIPE, SIG_IGN);
+  data_dir data;
+  if (data.path.empty()) {
+    std::fprintf(stderr, "FAILED: cannot create a temporary data directory\n");
+    return 1;
+  }
   process_group pg;
   auto p_inv = free_port(), p_pri = free_port(), p_pri2 = free_port(),
        p_pay = free_port(), p_rec = free_port(), p_gw = free_port();
   auto ps = [](std::uint16_t p) { return std::to_string(p); };
-  bool ok = pg.start("inventory", {"inventory", "--port", ps(p_inv)}, p_inv)
+  bool ok = pg.start("inventory",
+                     {"inventory", "--port", ps(p_inv), "--data-dir",
+                      data.sub("inventory")},
+                     p_inv)
             && pg.start("pricing-1", {"pricing", "--port", ps(p_pri)}, p_pri)
             && pg.start("pricing-2", {"pricing", "--port", ps(p_pri2)}, p_pri2)
-            && pg.start("payments", {"payments", "--port", ps(p_pay)}, p_pay)
+            && pg.start("payments",
+                        {"payments", "--port", ps(p_pay), "--data-dir",
+                         data.sub("payments")},
+                        p_pay)
             && pg.start("recommendations",
                         {"recommendations", "--port", ps(p_rec)}, p_rec)
             && pg.start("gateway",
@@ -181,6 +219,7 @@ int run_driver(bool kill_and_restart) {
     std::fprintf(stderr, "FAILED: a process did not become ready\n");
     return 1;
   }
+  std::printf("data dir: %s\n", data.path.c_str());
   std::printf("pids:");
   for (auto& c : pg.children)
     std::printf(" %s=%d", c.name.c_str(), static_cast<int>(c.pid));
@@ -188,8 +227,10 @@ int run_driver(bool kill_and_restart) {
   std::fflush(stdout);
   // Faults from the start: errors before and after payments' side effect,
   // inventory errors and latency, flaky pricing.
-  put_faults(p_pay, R"({"error_rate": 0.05, "error_after_rate": 0.05})");
-  put_faults(p_inv, R"({"error_rate": 0.05, "latency_ms": 2})");
+  const char* pay_faults = R"({"error_rate": 0.05, "error_after_rate": 0.05})";
+  const char* inv_faults = R"({"error_rate": 0.05, "latency_ms": 2})";
+  put_faults(p_pay, pay_faults);
+  put_faults(p_inv, inv_faults);
   put_faults(p_pri, R"({"error_rate": 0.2})");
   put_faults(p_pri2, R"({"error_rate": 0.2})");
   constexpr int total = 200;
@@ -227,17 +268,39 @@ int run_driver(bool kill_and_restart) {
   for (int i = 0; i < threads; ++i)
     pool.emplace_back(worker);
   // Scheduled faults, changed at run time: a recommendations outage, a
-  // pricing outage (stale prices), and for e2e a kill + restart of inventory.
+  // pricing outage (stale prices), and for e2e a SIGKILL + restart of
+  // inventory, then of payments (mid-run, requests in flight). Both restart
+  // on their journals, so no exemption is needed for what they did before.
   bool restarted = true;
-  // Orders numbered from here on started after the restarted inventory was
-  // ready, so its (new, in-memory) ledger holds all their releases.
-  int after_restart = total;
   auto wait_for = [&](int n) {
     while (next.load() < n)
       std::this_thread::sleep_for(std::chrono::milliseconds(5));
   };
+  // The restarted process lost the faults set through PUT /faults: they are
+  // set again, so the rest of the run breaks it the same way.
+  auto kill_restart = [&](const char* name, const char* faults) {
+    auto& c = pg.get(name);
+    std::printf("killing %s (pid %d) at request %d\n", name,
+                static_cast<int>(c.pid), next.load());
+    std::fflush(stdout);
+    kill(c.pid, SIGKILL);
+    int status = 0;
+    waitpid(c.pid, &status, 0);
+    c.pid = -1;
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    bool ok = pg.restart(c);
+    std::printf("%s restarted (pid %d): %s\n", name, static_cast<int>(c.pid),
+                ok ? "ready" : "NOT READY");
+    std::fflush(stdout);
+    restarted = restarted && ok;
+    put_faults(c.port, faults);
+  };
   wait_for(20);
   put_faults(p_pri, R"({"outage_s": 0.5})"); // one replica: the other serves
+  if (kill_and_restart) {
+    wait_for(30);
+    kill_restart("inventory", inv_faults);
+  }
   wait_for(40);
   put_faults(p_rec, R"({"outage_s": 0.5})");
   wait_for(80);
@@ -245,18 +308,7 @@ int run_driver(bool kill_and_restart) {
   put_faults(p_pri2, R"({"outage_s": 1.5})");
   if (kill_and_restart) {
     wait_for(100);
-    auto& inv = pg.get("inventory");
-    std::printf("killing inventory (pid %d) at request %d\n",
-                static_cast<int>(inv.pid), next.load());
-    kill(inv.pid, SIGKILL);
-    int status = 0;
-    waitpid(inv.pid, &status, 0);
-    inv.pid = -1;
-    std::this_thread::sleep_for(std::chrono::milliseconds(500));
-    restarted = pg.restart(inv);
-    after_restart = next.load() + threads;
-    std::printf("inventory restarted (pid %d): %s\n", static_cast<int>(inv.pid),
-                restarted ? "ready" : "NOT READY");
+    kill_restart("payments", pay_faults);
   }
   for (auto& t : pool)
     t.join();
@@ -280,7 +332,6 @@ int run_driver(bool kill_and_restart) {
   int answered = 0;
   int releases_checked = 0;
   for (auto& r : results) {
-    auto index = std::stoi(r.order.substr(6));
     if (r.status == 0 || r.body.empty() || str(r.body, "order_id") != r.order) {
       violate(r.order + ": no proper answer (" + std::to_string(r.status) + " "
               + r.error + ")");
@@ -310,14 +361,11 @@ int run_driver(bool kill_and_restart) {
       if (!charged_step && (charges != 0 || refunds != 0))
         violate(r.order + ": failed before the charge, charges="
                 + std::to_string(charges));
-      // The restarted inventory lost its in-memory ledger: with a restart,
-      // releases are checked for the orders started after it.
-      if (!kill_and_restart || index >= after_restart) {
-        ++releases_checked;
-        if (releases != 1)
-          violate(r.order + ": compensated, releases="
-                  + std::to_string(releases));
-      }
+      // Journaled: the restarted inventory still holds every release.
+      ++releases_checked;
+      if (releases != 1)
+        violate(r.order + ": compensated, releases="
+                + std::to_string(releases));
     } else if (outcome == "rejected") {
       if (has_step(r.body, "reserve"))
         violate(r.order + ": rejected after the reserve step");
@@ -333,7 +381,7 @@ int run_driver(bool kill_and_restart) {
   if (rec_sources["static_fallback"] + rec_sources["gateway_fallback"] == 0)
     violate("recommendations never degraded to the fallback during their outage");
   if (!restarted)
-    violate("inventory did not come back after the restart");
+    violate("inventory or payments did not come back after the restart");
   // A charge key the gateway never used would be a stray side effect.
   if (auto* m = pay.if_contains("charge"); m != nullptr && m->is_object())
     for (auto& kv : m->as_object())
@@ -343,7 +391,9 @@ int run_driver(bool kill_and_restart) {
   if (pay.empty())
     violate("payments ledger unreadable");
   std::printf("checkout %s: %d requests, %d answered in %lld ms\n",
-              kill_and_restart ? "e2e (inventory killed and restarted)" : "demo",
+              kill_and_restart
+                ? "e2e (inventory and payments killed and restarted)"
+                : "demo",
               total, answered, static_cast<long long>(run_ms));
   auto print_map = [](const char* title, const std::map<std::string, int>& m) {
     std::printf("  %-24s", title);
@@ -374,10 +424,12 @@ int run_driver(bool kill_and_restart) {
   if (violations.empty()) {
     std::printf("invariants hold: one answer per request, at most one charge "
                 "per key (one per completed order), one refund per failed saga "
-                "after the charge, one release per failed saga (%d checked%s), "
-                "recommendations degraded instead of failing checkout\n",
+                "after the charge, one release per failed saga (%d checked), "
+                "recommendations degraded instead of failing checkout%s\n",
                 releases_checked,
-                kill_and_restart ? ", those started after the restart" : "");
+                kill_and_restart
+                  ? ", across SIGKILL + restart of inventory and payments"
+                  : "");
     return 0;
   }
   std::printf("INVARIANTS VIOLATED:\n");

@@ -1,9 +1,10 @@
 // The checkout example: one program, several roles. With no arguments it is
 // the demo that ctest runs (it starts the four services and the gateway as
 // child processes of itself, drives checkouts with faults, checks the
-// invariants and stops every child); `e2e` adds a kill and restart of the
-// inventory process mid-run; the other subcommands are the processes
-// themselves, so a person can start each by hand (see README.md).
+// invariants and stops every child); `e2e` adds a SIGKILL and restart of the
+// inventory and payments processes mid-run (their ledgers are journaled, so
+// they come back knowing every committed key); the other subcommands are the
+// processes themselves, so a person can start each by hand (see README.md).
 #include <cstdio>
 #include <string>
 #include <vector>
@@ -27,7 +28,7 @@ int main(int argc, char** argv) {
                "usage: checkout [e2e]\n"
                "       checkout inventory|pricing|payments|recommendations "
                "--port N [--error-rate P] [--error-after-rate P] "
-               "[--latency-ms M] [--outage-s S]\n"
+               "[--latency-ms M] [--outage-s S] [--data-dir D]\n"
                "       checkout gateway --port N --inventory PORT --pricing PORT "
                "--payments PORT --recommendations PORT\n");
   return 2;

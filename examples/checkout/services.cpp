@@ -12,6 +12,8 @@
 #include <cctype>
 #include <chrono>
 #include <cstdio>
+#include <exception>
+#include <filesystem>
 #include <functional>
 #include <map>
 #include <mutex>
@@ -343,9 +345,12 @@ service_response ledger_json(std::initializer_list<const char*> kinds) {
   return json_reply(out);
 }
 
+/// The business effect of a keyed route: from the request body to the
+/// answer's fields, run under g_mtx.
+using effect_fn = std::function<json::object(const json::object&)>;
+
 /// A keyed side effect: count it, run `effect` under the lock, answer JSON.
-handler_fn keyed(const char* kind,
-                 std::function<json::object(const json::object&)> effect) {
+handler_fn keyed(const char* kind, effect_fn effect) {
   return [kind, effect](const service_request& req) {
     auto body = body_object(req);
     std::lock_guard<std::mutex> guard{g_mtx};
@@ -355,6 +360,56 @@ handler_fn keyed(const char* kind,
     out["done"] = kind;
     return json_reply(out);
   };
+}
+
+/// Rebuilds the business state from one journal record of a keyed route:
+/// every record is an execution that committed (answers marked not_executed
+/// are never journaled), so it is counted and its effect re-applied, even
+/// when the answer was the injected error after the side effect. `replay`
+/// re-applies the effect from the request and the recorded answer; it runs
+/// in route order at start, before the service accepts connections.
+using replay_fn = std::function<void(const json::object& request,
+                                     const json::object& answer)>;
+
+std::function<void(const service_request&, const service_response&)>
+replay_keyed(const char* kind, replay_fn replay) {
+  return [kind, replay](const service_request& req,
+                        const service_response& res) {
+    auto body = body_object(req);
+    json::error_code ec;
+    auto answer = json::parse(res.body, ec);
+    std::lock_guard<std::mutex> guard{g_mtx};
+    ++g_counts[kind][req.idempotency_key];
+    replay(body, !ec && answer.is_object() ? answer.as_object()
+                                           : json::object{});
+  };
+}
+
+json::object reserve_effect(const json::object& b) {
+  auto order = str_field(b, "order_id");
+  auto sku = str_field(b, "sku");
+  auto qty = int_field(b, "qty", 1);
+  if (g_stock.count(sku) == 0)
+    g_stock[sku] = 1'000'000;
+  g_stock[sku] -= qty;
+  g_reserved[order] = {sku, qty};
+  return json::object{{"order_id", order}, {"sku", sku}, {"reserved", qty}};
+}
+
+/// Gives back what `order` reserved, if anything; `only_qty` >= 0 replays a
+/// recorded release (it released that much: 0 means the reservation did
+/// not exist yet when the release ran, which the per-route journals, read
+/// reserve-first, cannot otherwise tell).
+json::object release_effect(const json::object& b, long only_qty = -1) {
+  auto order = str_field(b, "order_id");
+  auto i = g_reserved.find(order);
+  long qty = 0;
+  if (i != g_reserved.end() && only_qty != 0) {
+    qty = i->second.second;
+    g_stock[i->second.first] += qty;
+    g_reserved.erase(i);
+  }
+  return json::object{{"order_id", order}, {"released", qty}};
 }
 
 } // namespace
@@ -379,6 +434,11 @@ int run_service(const std::string& kind, const std::vector<std::string>& args) {
   caf::actor_system_config cfg;
   add_bulwark_types(cfg);
   cfg.set("logger.verbosity", caf::atom("quiet"));
+  // Ledger journals: one file per keyed route, so the ledger and the
+  // business state survive a crash (default: a directory named by port).
+  auto data_dir = flag(args, "data-dir",
+                       "/tmp/bulwark-checkout-" + kind + "-"
+                         + std::to_string(port));
   caf::actor_system sys{cfg};
   http_service_options opts;
   opts.port = port;
@@ -390,13 +450,27 @@ int run_service(const std::string& kind, const std::vector<std::string>& args) {
   ledger_route.ledger->in_progress_timeout = seconds(10);
   std::uint64_t seed = static_cast<std::uint64_t>(port) * 7919 + 1;
   std::vector<caf::actor> routes;
+  bool dir_made = false;
   auto add = [&](const char* method, const char* path, handler_fn fn,
-                 bool with_ledger) {
+                 bool with_ledger,
+                 std::function<void(const service_request&,
+                                    const service_response&)>
+                   on_replay
+                 = {}) {
     std::string p = path;
     bool compensation = p == "/refund" || p == "/release";
     auto a = sys.spawn(fault_route, std::move(fn), seed++, compensation);
     routes.push_back(a);
-    svc.route(method, path, a, with_ledger ? ledger_route : route_options{});
+    auto ropts = with_ledger ? ledger_route : route_options{};
+    if (with_ledger) {
+      if (!dir_made) {
+        std::filesystem::create_directories(data_dir);
+        dir_made = true;
+      }
+      ropts.journal_path = data_dir + "/" + p.substr(1) + ".journal";
+      ropts.on_replay = std::move(on_replay);
+    }
+    svc.route(method, path, a, ropts);
   };
   svc.route("GET", "/health", service_function{[](const service_request&) {
               service_response r;
@@ -408,73 +482,80 @@ int run_service(const std::string& kind, const std::vector<std::string>& args) {
   svc.route("GET", "/faults", service_function{[](const service_request&) {
               return json_reply(faults_json());
             }});
-  if (kind == "inventory") {
-    add("GET", "/stock", [](const service_request& req) {
-      auto sku = sku_of(req);
-      std::lock_guard<std::mutex> guard{g_mtx};
-      auto i = g_stock.find(sku);
-      json::object o;
-      o["sku"] = sku;
-      o["available"] = i == g_stock.end() ? 1'000'000 : i->second;
-      return json_reply(o);
-    }, false);
-    add("POST", "/reserve", keyed("reserve", [](const json::object& b) {
-      auto order = str_field(b, "order_id");
-      auto sku = str_field(b, "sku");
-      auto qty = int_field(b, "qty", 1);
-      if (g_stock.count(sku) == 0)
-        g_stock[sku] = 1'000'000;
-      g_stock[sku] -= qty;
-      g_reserved[order] = {sku, qty};
-      return json::object{{"order_id", order}, {"reserved", qty}};
-    }), true);
-    add("POST", "/release", keyed("release", [](const json::object& b) {
-      auto order = str_field(b, "order_id");
-      auto i = g_reserved.find(order);
-      long qty = 0;
-      if (i != g_reserved.end()) {
-        qty = i->second.second;
-        g_stock[i->second.first] += qty;
-        g_reserved.erase(i);
-      }
-      return json::object{{"order_id", order}, {"released", qty}};
-    }), true);
-    add("POST", "/confirm", keyed("confirm", [](const json::object& b) {
-      return json::object{{"order_id", str_field(b, "order_id")}};
-    }), true);
-    svc.route("GET", "/ledger", service_function{[](const service_request&) {
-                return ledger_json({"reserve", "release", "confirm"});
-              }});
-  } else if (kind == "pricing") {
-    add("GET", "/price", [](const service_request& req) {
-      auto sku = sku_of(req);
-      json::object o;
-      o["sku"] = sku;
-      o["price"] = price_of(sku);
-      return json_reply(o);
-    }, false);
-  } else if (kind == "payments") {
-    add("POST", "/charge", keyed("charge", [](const json::object& b) {
-      return json::object{{"order_id", str_field(b, "order_id")},
-                          {"charged", int_field(b, "amount", 0)}};
-    }), true);
-    add("POST", "/refund", keyed("refund", [](const json::object& b) {
-      return json::object{{"order_id", str_field(b, "order_id")}};
-    }), true);
-    svc.route("GET", "/ledger", service_function{[](const service_request&) {
-                return ledger_json({"charge", "refund"});
-              }});
-  } else { // recommendations
-    add("GET", "/recs", [](const service_request&) {
-      json::object o;
-      o["items"] = json::array{"sku-1", "sku-2", "sku-3"};
-      o["fallback"] = false;
-      return json_reply(o);
-    }, false);
+  try {
+    if (kind == "inventory") {
+      add("GET", "/stock", [](const service_request& req) {
+        auto sku = sku_of(req);
+        std::lock_guard<std::mutex> guard{g_mtx};
+        auto i = g_stock.find(sku);
+        json::object o;
+        o["sku"] = sku;
+        o["available"] = i == g_stock.end() ? 1'000'000 : i->second;
+        return json_reply(o);
+      }, false);
+      using obj = json::object;
+      add("POST", "/reserve", keyed("reserve", reserve_effect), true,
+          replay_keyed("reserve",
+                       [](const obj& b, const obj&) { reserve_effect(b); }));
+      add("POST", "/release",
+          keyed("release", [](const obj& b) { return release_effect(b); }),
+          true,
+          replay_keyed("release", [](const obj& b, const obj& answer) {
+            release_effect(b, int_field(answer, "released", -1));
+          }));
+      add("POST", "/confirm", keyed("confirm", [](const obj& b) {
+        return obj{{"order_id", str_field(b, "order_id")}};
+      }), true, replay_keyed("confirm", [](const obj&, const obj&) {}));
+      svc.route("GET", "/ledger", service_function{[](const service_request&) {
+                  return ledger_json({"reserve", "release", "confirm"});
+                }});
+    } else if (kind == "pricing") {
+      add("GET", "/price", [](const service_request& req) {
+        auto sku = sku_of(req);
+        json::object o;
+        o["sku"] = sku;
+        o["price"] = price_of(sku);
+        return json_reply(o);
+      }, false);
+    } else if (kind == "payments") {
+      // The payments book is the per-key count of charges and refunds: a
+      // replayed record counts once, nothing else to rebuild.
+      auto nothing = [](const json::object&, const json::object&) {};
+      add("POST", "/charge", keyed("charge", [](const json::object& b) {
+        return json::object{{"order_id", str_field(b, "order_id")},
+                            {"charged", int_field(b, "amount", 0)}};
+      }), true, replay_keyed("charge", nothing));
+      add("POST", "/refund", keyed("refund", [](const json::object& b) {
+        return json::object{{"order_id", str_field(b, "order_id")}};
+      }), true, replay_keyed("refund", nothing));
+      svc.route("GET", "/ledger", service_function{[](const service_request&) {
+                  return ledger_json({"charge", "refund"});
+                }});
+    } else { // recommendations
+      add("GET", "/recs", [](const service_request&) {
+        json::object o;
+        o["items"] = json::array{"sku-1", "sku-2", "sku-3"};
+        o["fallback"] = false;
+        return json_reply(o);
+      }, false);
+    }
+  } catch (const std::exception& e) {
+    // A corrupt or locked journal: refuse to start rather than forget keys.
+    std::fprintf(stderr, "%s: cannot start: %s\n", kind.c_str(), e.what());
+    svc.stop();
+    for (auto& a : routes)
+      caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
+    return 1;
   }
+  auto st = svc.stats();
   svc.start();
-  std::fprintf(stderr, "%s listening on 127.0.0.1:%u\n", kind.c_str(),
+  std::fprintf(stderr, "%s listening on 127.0.0.1:%u", kind.c_str(),
                static_cast<unsigned>(svc.port()));
+  if (dir_made)
+    std::fprintf(stderr, " (ledger journals in %s, %llu records replayed)",
+                 data_dir.c_str(),
+                 static_cast<unsigned long long>(st.ledger_replayed));
+  std::fprintf(stderr, "\n");
   int sig = 0;
   sigwait(&sigs, &sig);
   svc.stop();
