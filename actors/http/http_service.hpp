@@ -6,11 +6,12 @@
 // a do-not-retry marker; this service honours all of them. Expired work is
 // rejected before a route actor sees it, a route may put its requests through
 // an idempotency ledger (each key executes once, duplicates get the recorded
-// bytes), a bound on concurrent requests answers overload with 503 +
-// `Retry-After` instead of queueing, and `stop()` lets in-flight requests
-// finish before the socket closes. Beast's io threads never block: a request
-// is handed to a small bridge actor that asks the route actor and answers.
-// See docs/http_service.md.
+// bytes; with a journal file the ledger and the service's business state
+// survive a crash, see ledger_journal.hpp), a bound on concurrent requests
+// answers overload with 503 + `Retry-After` instead of queueing, and
+// `stop()` lets in-flight requests finish before the socket closes. Beast's
+// io threads never block: a request is handed to a small bridge actor that
+// asks the route actor and answers. See docs/http_service.md.
 #pragma once
 
 #include <atomic>
@@ -176,7 +177,8 @@ struct route_options {
   /// answer (`Retry-After` and the do-not-retry marker as headers): the
   /// service rebuilds its business state from what was committed. A key
   /// that executed again after its retention ended appears once per
-  /// execution. May be empty.
+  /// execution. Runs under the service's route lock: it must not call
+  /// `route()`. May be empty.
   std::function<void(const service_request&, const service_response&)>
     on_replay;
 };

@@ -1,8 +1,10 @@
 // The driver: starts the four services and the gateway as child processes
 // (fork + exec of /proc/self/exe), drives checkouts with faults changed at
 // run time through PUT /faults (and, for `e2e`, a SIGKILL and restart of the
-// inventory process early and of the payments process later, each on the
-// same port and ledger journals), then checks the invariants against the
+// inventory process early and of the payments process later, then a crash
+// payments injects into itself between a charge's side effect and its
+// ledger record, each restarted on the same port and ledger journals), then
+// checks the invariants against the
 // answers and the services' GET /ledger, and stops every child whatever
 // happened (SIGTERM, wait, SIGKILL after a grace period; children also get
 // PR_SET_PDEATHSIG so a crashed driver leaves nothing behind). The
@@ -309,6 +311,38 @@ int run_driver(bool kill_and_restart) {
   if (kill_and_restart) {
     wait_for(100);
     kill_restart("payments", pay_faults);
+    // Then payments kills itself right after a charge's side effect, before
+    // its ledger record: that charge must still happen exactly once.
+    wait_for(140);
+    auto& pay = pg.get("payments");
+    put_faults(p_pay, R"({"crash_after_effect": true})");
+    int status = 0;
+    bool died = false;
+    auto until = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    while (!died && std::chrono::steady_clock::now() < until) {
+      died = waitpid(pay.pid, &status, WNOHANG) == pay.pid;
+      if (!died)
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    if (!died) {
+      kill(pay.pid, SIGKILL);
+      waitpid(pay.pid, &status, 0);
+    }
+    bool by_itself = died && WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL;
+    std::printf("payments crashed after a side effect (pid %d) at request %d: "
+                "%s\n",
+                static_cast<int>(pay.pid), next.load(),
+                by_itself ? "yes" : "NO");
+    std::fflush(stdout);
+    pay.pid = -1;
+    restarted = restarted && by_itself;
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    bool ok = pg.restart(pay);
+    std::printf("payments restarted (pid %d): %s\n", static_cast<int>(pay.pid),
+                ok ? "ready" : "NOT READY");
+    std::fflush(stdout);
+    restarted = restarted && ok;
+    put_faults(p_pay, pay_faults);
   }
   for (auto& t : pool)
     t.join();
@@ -381,7 +415,8 @@ int run_driver(bool kill_and_restart) {
   if (rec_sources["static_fallback"] + rec_sources["gateway_fallback"] == 0)
     violate("recommendations never degraded to the fallback during their outage");
   if (!restarted)
-    violate("inventory or payments did not come back after the restart");
+    violate("inventory or payments did not come back after the restart (or "
+            "payments did not crash after a side effect)");
   // A charge key the gateway never used would be a stray side effect.
   if (auto* m = pay.if_contains("charge"); m != nullptr && m->is_object())
     for (auto& kv : m->as_object())

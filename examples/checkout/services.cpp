@@ -170,6 +170,9 @@ struct fault_state {
   std::atomic<double> error_after_rate{0}; // 500 after the side effect
   std::atomic<int> latency_ms{0};          // delay of every answer
   std::atomic<std::int64_t> outage_until_ns{0};
+  // The next side effect (not a compensation) is followed by SIGKILL of
+  // this process: it ran in memory, its ledger record was never written.
+  std::atomic<bool> crash_after_effect{false};
 };
 
 fault_state g_faults;
@@ -191,6 +194,7 @@ json::object faults_json() {
   o["latency_ms"] = g_faults.latency_ms.load();
   auto left = g_faults.outage_until_ns.load() - now_ns();
   o["outage_s_left"] = left > 0 ? static_cast<double>(left) / 1e9 : 0.0;
+  o["crash_after_effect"] = g_faults.crash_after_effect.load();
   return o;
 }
 
@@ -216,6 +220,8 @@ service_response put_faults(const json::value& body, const service_request&) {
     g_faults.latency_ms = static_cast<int>(x);
   if (num("outage_s", x))
     start_outage(x);
+  if (auto* v = o->if_contains("crash_after_effect"); v && v->is_bool())
+    g_faults.crash_after_effect = v->as_bool();
   return json_reply(faults_json());
 }
 
@@ -260,6 +266,16 @@ caf::behavior fault_route(caf::stateful_actor<route_state>* self,
         return r;
       }
       auto res = fn(req);
+      if (!compensation && g_faults.crash_after_effect.exchange(false)) {
+        // A crash between the side effect and its commit: the one case a
+        // durable ledger must get right (the retry executes it once).
+        std::fprintf(stderr,
+                     "crashing (injected) after the side effect of key %s, "
+                     "before its ledger record\n",
+                     req.idempotency_key.c_str());
+        std::fflush(stderr);
+        ::raise(SIGKILL);
+      }
       if (!compensation && res.status < 300
           && st.gen.uniform() < g_faults.error_after_rate.load())
         res = error_reply(500, "error after the side effect (injected)");

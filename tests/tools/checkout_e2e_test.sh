@@ -2,7 +2,9 @@
 # End-to-end test of examples/checkout: `checkout e2e` starts the gateway and
 # the four services as processes on loopback, drives 200 checkouts with
 # faults, SIGKILLs and restarts the inventory process and later the payments
-# process mid-run (each on its durable ledger journals), and exits 0 only when
+# process mid-run, then makes payments kill itself right after a charge's
+# side effect and before its ledger record, restarting each process on its
+# durable ledger journals, and exits 0 only when
 # every request got exactly one answer, payments charged at most once per
 # order key (exactly once for completed orders) across the restart, every saga
 # that failed after the charge was refunded exactly once and every failed saga
@@ -26,7 +28,7 @@ if [ "$rc" -ne 0 ]; then
 fi
 
 # Every pid the run printed (the first six, and the restarted inventory and
-# payments) must be gone.
+# payments processes) must be gone.
 pids=$(sed -n -e 's/^pids://p' "$tmp/out.txt" | tr ' ' '\n' | sed -n 's/.*=//p')
 pids="$pids $(sed -n 's/^[a-z]* restarted (pid \([0-9]*\)).*/\1/p' "$tmp/out.txt")"
 [ -n "$(echo $pids | tr -d ' ')" ] || { echo "FAIL: no pids printed" >&2; exit 1; }
@@ -44,7 +46,9 @@ if [ -n "$left" ]; then
 fi
 grep -q '^killing inventory' "$tmp/out.txt" || { echo "FAIL: inventory was not killed" >&2; exit 1; }
 grep -q '^killing payments' "$tmp/out.txt" || { echo "FAIL: payments was not killed" >&2; exit 1; }
-[ "$(grep -c '^[a-z]* restarted (pid [0-9]*): ready' "$tmp/out.txt")" -eq 2 ] \
+grep -q '^payments crashed after a side effect .*: yes$' "$tmp/out.txt" \
+  || { echo "FAIL: payments did not crash after a side effect" >&2; exit 1; }
+[ "$(grep -c '^[a-z]* restarted (pid [0-9]*): ready' "$tmp/out.txt")" -eq 3 ] \
   || { echo "FAIL: a killed process did not come back" >&2; exit 1; }
 # The driver's data directory (the services' journals) is removed.
 dir=$(sed -n 's/^data dir: //p' "$tmp/out.txt")
