@@ -30,6 +30,10 @@ using config_atom = caf::atom_constant<caf::atom("config")>;
 /// Asks for the recorded journey of a logical request.
 using journey_atom = caf::atom_constant<caf::atom("journey")>;
 
+/// Reads or replaces a dependency actor's feature flags
+/// (runtime/flags/feature_flags.hpp).
+using flags_atom = caf::atom_constant<caf::atom("flags")>;
+
 /// Asks an actor for its counters.
 using stats_atom = caf::atom_constant<caf::atom("stats")>;
 

@@ -4,6 +4,7 @@
 #include <utility>
 
 #include <boost/json/array.hpp>
+#include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 #include <caf/all.hpp>
 
@@ -11,6 +12,7 @@
 #include "runtime/config/bulwark_config.hpp"
 #include "runtime/core/rng.hpp"
 #include "runtime/core/timer_queue.hpp"
+#include "runtime/flags/feature_flags.hpp"
 #include "runtime/fallback/fallback_chain.hpp"
 #include "runtime/hedge/hedge_config.hpp"
 #include "runtime/journey/journey.hpp"
@@ -105,6 +107,9 @@ struct call_slot {
   std::uint8_t outstanding = 0;
   std::uint8_t hedges_round = 0;
   bool hedge_won = false;
+  // What the feature flags decided for this call (on arrival; it keeps the
+  // decision however the flags change while it runs).
+  call_flags flags;
   // The config it started under (calls in flight keep theirs on reload).
   config_version* ver = nullptr;
   const dependency_config* cfg = nullptr;
@@ -139,6 +144,8 @@ struct dependency_state {
   using self_pointer = dependency_actor::stateful_pointer<dependency_state>;
 
   self_pointer self = nullptr;
+  // The system's clock, looked up once: every message reads it.
+  caf::actor_clock* clock = nullptr;
   // Config versions still used by calls in flight; the last is current.
   // Counted without atomics: only this actor touches them.
   std::vector<std::unique_ptr<config_version>> versions;
@@ -173,11 +180,48 @@ struct dependency_state {
   // -- helpers -----------------------------------------------------------------
 
   time_point now() const {
-    return self->clock().now();
+    return clock->now();
   }
 
   dependency_stats& stats() {
     return pol->stats;
+  }
+
+  // -- the breaker, as the call's flags see it -----------------------------------
+  // A call whose breaker flag is `disabled` takes no permit and records
+  // nothing; `force_open` never gets one. Every permit taken is given back
+  // through the same flag, so the breaker's accounting stays exact however
+  // the flags change while calls run.
+
+  bool acquire_permit(const call_slot& s, time_point n) {
+    switch (s.flags.breaker) {
+      case breaker_flag::disabled:
+        return true;
+      case breaker_flag::force_open:
+        return false;
+      case breaker_flag::normal:
+        break;
+    }
+    return pol->breaker.try_acquire(n);
+  }
+
+  void release_permit(const call_slot& s, time_point n) {
+    if (s.flags.breaker != breaker_flag::disabled)
+      pol->breaker.release(n);
+  }
+
+  /// Counts a refused permit under the flag or the breaker.
+  void count_rejected(const call_slot& s) {
+    if (s.flags.breaker == breaker_flag::force_open)
+      ++stats().rejected_flag;
+    else
+      ++stats().rejected_breaker;
+  }
+
+  static const char* rejection_text(const call_slot& s) {
+    return s.flags.breaker == breaker_flag::force_open
+             ? "circuit breaker forced open by a feature flag"
+             : "circuit breaker open";
   }
 
   /// Sends to an actor of any interface (transports and alternates speak
@@ -374,7 +418,7 @@ struct dependency_state {
       if (s.phase == call_phase::queued) {
         // It never ran: give back its queue place and its breaker permit.
         pol->limit.cancel(make_id(idx, s.generation, 0));
-        pol->breaker.release(n);
+        release_permit(s, n);
       }
       cancel_attempts(idx, n);
       escalate(idx, failure_class::deadline_exceeded, "deadline exceeded", n,
@@ -503,6 +547,14 @@ struct dependency_state {
     s.sampled = s.journey_on && ++completed % journey_sample == 0;
     if (s.sampled)
       materialize(s);
+    if (pol->flags_active) {
+      s.flags = decide_flags(pol->flags,
+                             flag_hash(s.req.idempotency_key, s.req.id));
+      if (s.flags.breaker == breaker_flag::disabled)
+        ++stats().breaker_bypassed_flag;
+    } else {
+      s.flags = call_flags{};
+    }
     pol->budget.on_request(n);
     // Cache: only operations safe to repeat are cached.
     s.cacheable = cfg->cache.enabled && s.repeat == idempotency::idempotent;
@@ -512,10 +564,10 @@ struct dependency_state {
     }
     // Admission: breaker first (a rejection never takes a concurrency slot),
     // then the concurrency limit.
-    if (!pol->breaker.try_acquire(n)) {
-      ++stats().rejected_breaker;
+    if (!acquire_permit(s, n)) {
+      count_rejected(s);
       s.last = outcome::failure(failure_class::rejected_locally, true);
-      escalate(idx, failure_class::rejected_locally, "circuit breaker open", n,
+      escalate(idx, failure_class::rejected_locally, rejection_text(s), n,
                true);
       return;
     }
@@ -541,7 +593,7 @@ struct dependency_state {
         ++stats().shed;
         break;
     }
-    pol->breaker.release(n);
+    release_permit(s, n);
     s.last = outcome::failure(failure_class::rejected_locally, true);
     escalate(idx, failure_class::rejected_locally,
              "concurrency limit reached", n, true);
@@ -598,12 +650,12 @@ struct dependency_state {
   void begin_round(std::uint32_t idx, time_point n, bool have_permit = false) {
     auto& s = slots[idx];
     s.backoff_until = never;
-    if (!have_permit && !pol->breaker.try_acquire(n)) {
-      ++stats().rejected_breaker;
+    if (!have_permit && !acquire_permit(s, n)) {
+      count_rejected(s);
       s.last = outcome::failure(failure_class::rejected_locally, true);
       s.phase = call_phase::attempting;
       note(s, n, journey_event{journey_event_kind::rejected});
-      fallback(idx, failure_class::rejected_locally, "circuit breaker open", n);
+      fallback(idx, failure_class::rejected_locally, rejection_text(s), n);
       return;
     }
     s.phase = call_phase::attempting;
@@ -611,8 +663,12 @@ struct dependency_state {
     s.hedges_round = 0;
     s.hedge_at = never;
     auto& c = *s.cfg;
-    if (c.hedge.enabled && pol->hedge.should_hedge(0, s.repeat))
-      s.hedge_at = n + hedge_delay(n);
+    if (c.hedge.enabled && pol->hedge.should_hedge(0, s.repeat)) {
+      if (s.flags.hedging)
+        s.hedge_at = n + hedge_delay(n);
+      else
+        ++stats().hedges_suppressed_flag;
+    }
     send_attempt(idx, n, false);
   }
 
@@ -672,7 +728,7 @@ struct dependency_state {
     auto& s = slots[idx];
     s.hedge_at = never;
     auto& c = *s.cfg;
-    if (!c.hedge.enabled || s.outstanding == 0
+    if (!c.hedge.enabled || !s.flags.hedging || s.outstanding == 0
         || !pol->hedge.should_hedge(s.hedges_round, s.repeat)
         || s.attempts_made >= s.attempt_cap)
       return;
@@ -680,8 +736,8 @@ struct dependency_state {
       ++stats().hedges_denied_budget;
       return;
     }
-    if (!pol->breaker.try_acquire(n)) {
-      ++stats().rejected_breaker;
+    if (!acquire_permit(s, n)) {
+      count_rejected(s);
       return;
     }
     ++s.hedges_round;
@@ -702,7 +758,7 @@ struct dependency_state {
     for (auto& a : s.attempts) {
       if (a.number == 0)
         continue;
-      pol->breaker.release(n);
+      release_permit(s, n);
       send_cancel(idx, a.number);
       a.number = 0;
     }
@@ -725,7 +781,7 @@ struct dependency_state {
       s.last = outcome::failure(failure_class::cancelled);
       if (s.phase == call_phase::queued) {
         pol->limit.cancel(make_id(idx, s.generation, 0));
-        pol->breaker.release(n);
+        release_permit(s, n);
       }
       cancel_attempts(idx, n);
       fail(idx, failure_class::cancelled, "cancelled by the caller", n);
@@ -775,7 +831,8 @@ struct dependency_state {
       }
     --s.outstanding;
     stats().attempt_latency.record(latency);
-    pol->breaker.record(o, latency, n);
+    if (s.flags.breaker != breaker_flag::disabled)
+      pol->breaker.record(o, latency, n);
     note(s, n,
          journey_event{journey_event_kind::attempt_ended}
            .with_attempt(number)
@@ -821,6 +878,14 @@ struct dependency_state {
     }
     auto d = decide_retry(c.retry, s.repeat, o, s.attempts_made, s.attempt_cap,
                           s.last_latency, s.prev_delay, n, s.deadline, gen);
+    if (d.verdict == retry_verdict::retry && !s.flags.retry) {
+      // Retries switched off by an operator: this failure is final here,
+      // and the caller is told not to retry either (may_retry stays false
+      // while retries are configured).
+      ++stats().retries_suppressed_flag;
+      escalate(idx, o.cls, "retries disabled by a feature flag", n);
+      return;
+    }
     if (d.verdict == retry_verdict::retry) {
       if (!pol->budget.try_withdraw(budget_use::retry, n)) {
         ++stats().retries_denied_budget;
@@ -1041,7 +1106,7 @@ struct dependency_state {
           || (s.generation & 0xFFFFFFu) != id_gen(id))
         continue;
       ++stats().queue_timeouts;
-      pol->breaker.release(n);
+      release_permit(s, n);
       s.last = outcome::failure(failure_class::rejected_locally, true);
       escalate(idx, failure_class::rejected_locally,
                "waited too long for a concurrency slot", n, true);
@@ -1112,6 +1177,32 @@ struct dependency_state {
     return errs;
   }
 
+  // -- feature flags ---------------------------------------------------------------
+
+  std::vector<std::string> apply_flags(const std::string& text) {
+    std::vector<std::string> errs;
+    boost::system::error_code ec;
+    auto v = boost::json::parse(text, ec);
+    if (ec) {
+      errs.push_back("(root): not valid JSON: " + ec.message());
+      return errs;
+    }
+    error_list errors;
+    auto f = parse_dependency_flags_config(v, json_path{}, errors);
+    if (!errors.empty()) {
+      for (auto& e : errors.errors())
+        errs.push_back(e.to_string());
+      return errs;
+    }
+    // Calls in flight keep what was decided on their arrival.
+    pol->set_flags(f);
+    return errs;
+  }
+
+  std::string flags_json() const {
+    return boost::json::serialize(to_json(pol->flags));
+  }
+
   std::string journey_json(std::uint64_t id) {
     auto* j = pol->journeys.find(id);
     if (j == nullptr) {
@@ -1142,6 +1233,7 @@ dependency_impl(dependency_actor::stateful_pointer<dependency_state> self,
                 dependency_options opts) {
   auto& st = self->state;
   st.self = self;
+  st.clock = &self->clock();
   st.versions.push_back(std::make_unique<config_version>(std::move(opts.config)));
   st.cfg = &st.versions.back()->cfg;
   if (opts.policies) {
@@ -1186,6 +1278,13 @@ dependency_impl(dependency_actor::stateful_pointer<dependency_state> self,
     },
     [self](journey_atom, failed_atom) -> caf::result<journey_atom, std::string> {
       return {journey_atom::value, self->state.failed_journeys_json()};
+    },
+    [self](flags_atom, std::string& text)
+      -> caf::result<flags_atom, std::vector<std::string>> {
+      return {flags_atom::value, self->state.apply_flags(text)};
+    },
+    [self](flags_atom) -> caf::result<flags_atom, std::string> {
+      return {flags_atom::value, self->state.flags_json()};
     },
     [self](stats_atom) -> caf::result<stats_atom, std::string> {
       return {stats_atom::value,

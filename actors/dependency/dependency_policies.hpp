@@ -14,6 +14,7 @@
 #include "runtime/bulkhead/bulkhead.hpp"
 #include "runtime/cache/response_cache.hpp"
 #include "runtime/config/dependency_config.hpp"
+#include "runtime/flags/feature_flags.hpp"
 #include "runtime/hedge/hedge_policy.hpp"
 #include "runtime/journey/journey_log.hpp"
 
@@ -59,6 +60,13 @@ struct dependency_policies : breaker_listener {
     stats.in_flight = 0;
   }
 
+  /// Replaces the feature flags (the operator's switches, kept apart from
+  /// the configuration so a reload does not reset them).
+  void set_flags(const dependency_flags_config& f) {
+    flags = f;
+    flags_active = !is_default(f);
+  }
+
   void on_breaker_event(const breaker_event& e) override {
     ++stats.breaker_transitions;
     stats.breaker = e.to;
@@ -73,6 +81,9 @@ struct dependency_policies : breaker_listener {
   journey_log journeys;
   dependency_stats stats;
   breaker_event last_breaker_event{};
+  dependency_flags_config flags;
+  /// False while the flags change nothing: calls then skip deciding them.
+  bool flags_active = false;
 };
 
 using dependency_policies_ptr = std::shared_ptr<dependency_policies>;

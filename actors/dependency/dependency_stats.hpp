@@ -45,6 +45,12 @@ struct dependency_stats {
   std::uint64_t queue_timeouts = 0;
   std::uint64_t queued = 0;
 
+  // -- feature flags ----------------------------------------------------------
+  std::uint64_t rejected_flag = 0;           // breaker forced open by a flag
+  std::uint64_t retries_suppressed_flag = 0; // retries a flag switched off
+  std::uint64_t hedges_suppressed_flag = 0;  // rounds a flag kept from hedging
+  std::uint64_t breaker_bypassed_flag = 0;   // calls past a disabled breaker
+
   // -- cache and fallback -----------------------------------------------------
   std::uint64_t cache_hits = 0;
   std::uint64_t cache_stale_hits = 0;

@@ -298,6 +298,25 @@ std::string render_prometheus(const std::vector<metrics_source>& sources) {
                       value_text(member(s, "shed")));
              w.sample("bulwark_rejected_total", {{"reason", "queue_timeout"}},
                       value_text(member(s, "queue_timeouts")));
+             if (!w.at_supervisor())
+               w.sample("bulwark_rejected_total", {{"reason", "flag"}},
+                        value_text(member(s, "rejected_flag")));
+           });
+  w.family("bulwark_flag_actions_total", "counter",
+           "What feature flags changed for calls: retries and hedges they "
+           "switched off, calls they let past a disabled breaker.",
+           [&](const obj& s) {
+             if (w.at_supervisor())
+               return;
+             w.sample("bulwark_flag_actions_total",
+                      {{"action", "retry_suppressed"}},
+                      value_text(member(s, "retries_suppressed_flag")));
+             w.sample("bulwark_flag_actions_total",
+                      {{"action", "hedge_suppressed"}},
+                      value_text(member(s, "hedges_suppressed_flag")));
+             w.sample("bulwark_flag_actions_total",
+                      {{"action", "breaker_bypassed"}},
+                      value_text(member(s, "breaker_bypassed_flag")));
            });
   w.simple("bulwark_queued_total", "counter",
            "Calls that waited in the concurrency limit's queue.", "queued");

@@ -8,10 +8,12 @@
 #include <catch2/catch.hpp>
 
 #include "actors/transport/echo_transport.hpp"
+#include "actors/transport/function_transport.hpp"
 #include "actors/transport/scripted_transport.hpp"
 #include "runtime/classify/classifier.hpp"
 #include "runtime/config/bulwark_config.hpp"
 #include "runtime/core/rng.hpp"
+#include "runtime/flags/feature_flags.hpp"
 #include "tests/support/deterministic_fixture.hpp"
 
 using namespace bulwark;
@@ -808,4 +810,225 @@ TEST_CASE_METHOD(fixture, "every request gets exactly one reply under random fau
     caf::anon_send_exit(t.handle(), caf::exit_reason::user_shutdown);
     run();
   }
+}
+
+// -- feature flags -------------------------------------------------------------------
+
+namespace {
+
+/// Sends `(flags_atom, text)` and returns the actor's error list.
+std::vector<std::string> set_flags(fixture& f, const dependency_actor& dep,
+                                   std::string text) {
+  auto before = f.caller.collect<flags_atom, std::vector<std::string>>().size();
+  f.caller.send(dep, flags_atom::value, std::move(text));
+  f.run();
+  auto acks = f.caller.collect<flags_atom, std::vector<std::string>>();
+  REQUIRE(acks.size() == before + 1);
+  return std::get<1>(acks.back());
+}
+
+/// The dependency's stats object.
+boost::json::object stats_of(fixture& f, const dependency_actor& dep) {
+  f.caller.send(dep, stats_atom::value);
+  f.run();
+  auto answers = f.caller.collect<stats_atom, std::string>();
+  REQUIRE_FALSE(answers.empty());
+  return boost::json::parse(std::get<1>(answers.back())).as_object();
+}
+
+std::uint64_t counter(const boost::json::object& stats, const char* key) {
+  return stats.at(key).to_number<std::uint64_t>();
+}
+
+} // namespace
+
+TEST_CASE_METHOD(fixture,
+                 "a retry flag switched off makes the first failure final until it is switched back",
+                 "[actors][dependency][flags]") {
+  auto dep = spawn_dep(make_config(exact_retry));
+  CHECK(set_flags(*this, dep, R"({"retry": {"enabled": false}})").empty());
+  transport.push(status_result(500));
+  call(dep, make_call(1));
+  advance_time(seconds(1));
+  REQUIRE(caller.replies().size() == 1);
+  CHECK_FALSE(caller.replies()[0].ok);
+  CHECK(caller.replies()[0].attempts == 1);
+  CHECK_FALSE(caller.replies()[0].may_retry);
+  CHECK(caller.replies()[0].message == "retries disabled by a feature flag");
+  CHECK(transport.attempts().size() == 1);
+  CHECK(counter(stats_of(*this, dep), "retries_suppressed_flag") == 1);
+  // Back to the defaults: the configured three attempts again.
+  CHECK(set_flags(*this, dep, "{}").empty());
+  transport.push(status_result(500));
+  transport.push(status_result(500));
+  transport.push(success_result("third"));
+  call(dep, make_call(2));
+  advance_time(seconds(1));
+  REQUIRE(caller.replies().size() == 2);
+  CHECK(caller.replies()[1].ok);
+  CHECK(caller.replies()[1].attempts == 3);
+}
+
+TEST_CASE_METHOD(fixture,
+                 "a 50 percent retry rollout splits calls by their idempotency key",
+                 "[actors][dependency][flags]") {
+  // Every first attempt fails, every retry succeeds: a call the flag covers
+  // fails after one attempt, the others succeed on their second.
+  auto fn = spawn_function_transport(sys, [](const attempt_request& req) {
+    return req.attempt_number == 1 ? status_result(500)
+                                   : success_result("retried");
+  });
+  // No breaker, budget or concurrency limit in the way.
+  dependency_options opts;
+  opts.config = make_config(R"({
+    "idempotency": "idempotent",
+    "retry": {"max_attempts": 3, "per_attempt_timeout": "1s",
+              "backoff": {"kind": "constant", "jitter": "none", "base": "100ms"}},
+    "breaker": {"mode": "disabled"}, "budget": {"mode": "unlimited"},
+    "bulkhead": {"max_concurrent": 1000}})");
+  opts.config.name = "dep";
+  opts.transport = fn;
+  auto dep = spawn_dependency(sys, std::move(opts));
+  spawned.push_back(caf::actor_cast<caf::actor>(dep));
+  spawned.push_back(fn);
+  CHECK(set_flags(*this, dep, R"({"retry": {"enabled": false, "rollout": 50}})")
+          .empty());
+  constexpr std::uint64_t calls = 200;
+  for (std::uint64_t i = 1; i <= calls; ++i)
+    caller.send(dep, call_atom::value, make_call(i));
+  run();
+  advance_time(seconds(1));
+  auto replies = caller.replies();
+  REQUIRE(replies.size() == calls);
+  std::uint64_t covered = 0;
+  for (auto& r : replies) {
+    auto key = "key-" + std::to_string(r.id);
+    bool in = in_rollout(flag_hash(key, r.id), flag_kind::retry, 0.5);
+    INFO("call " << r.id << " key " << key << ": " << r.message);
+    CHECK(r.ok == !in);
+    CHECK(r.attempts == (in ? 1u : 2u));
+    covered += in ? 1 : 0;
+  }
+  // About half, and the same keys every time (the hash is fixed).
+  CHECK(covered > 70);
+  CHECK(covered < 130);
+  CHECK(counter(stats_of(*this, dep), "retries_suppressed_flag") == covered);
+}
+
+TEST_CASE_METHOD(fixture, "a hedging flag switched off sends no hedge",
+                 "[actors][dependency][flags]") {
+  auto dep = spawn_dep(make_config(R"({"idempotency": "idempotent",
+    "hedge": {"enabled": true, "delay_kind": "fixed", "delay": "50ms"}})"));
+  CHECK(set_flags(*this, dep, R"({"hedging": {"enabled": false}})").empty());
+  transport.push(success_result("slow"), milliseconds(80));
+  call(dep, make_call(1));
+  advance_time(milliseconds(100));
+  CHECK(transport.attempts().size() == 1);
+  REQUIRE(caller.replies().size() == 1);
+  CHECK(caller.replies()[0].ok);
+  CHECK_FALSE(caller.replies()[0].hedge_won);
+  auto stats = stats_of(*this, dep);
+  CHECK(counter(stats, "hedges") == 0);
+  CHECK(counter(stats, "hedges_suppressed_flag") == 1);
+}
+
+TEST_CASE_METHOD(fixture,
+                 "a breaker forced open by a flag rejects locally and its fallback still serves",
+                 "[actors][dependency][flags]") {
+  auto dep = spawn_dep(make_config(R"({"idempotency": "idempotent",
+    "fallback": [{"kind": "static", "value": "static"}]})"));
+  CHECK(set_flags(*this, dep, R"({"breaker": {"mode": "force_open"}})").empty());
+  call(dep, make_call(1));
+  CHECK(transport.attempts().empty());
+  REQUIRE(caller.replies().size() == 1);
+  CHECK(caller.replies()[0].ok);
+  CHECK(caller.replies()[0].source == reply_source::static_fallback);
+  auto stats = stats_of(*this, dep);
+  CHECK(counter(stats, "rejected_flag") == 1);
+  CHECK(counter(stats, "rejected_breaker") == 0);
+}
+
+TEST_CASE_METHOD(fixture,
+                 "a breaker disabled by a flag never trips and records nothing",
+                 "[actors][dependency][flags]") {
+  auto dep = spawn_dep(make_config(R"({"idempotency": "idempotent",
+    "retry": {"enabled": false},
+    "breaker": {"window_size": 4, "minimum_calls": 4,
+                "failure_rate_threshold": 50, "open_duration": "5s"}})"));
+  CHECK(set_flags(*this, dep, R"({"breaker": {"mode": "disabled"}})").empty());
+  for (std::uint64_t i = 1; i <= 8; ++i) {
+    transport.push(status_result(500));
+    call(dep, make_call(i));
+  }
+  // Every call reached the transport: the breaker would have opened at 4.
+  CHECK(transport.attempts().size() == 8);
+  // Back to normal, the breaker saw none of those failures: still closed.
+  CHECK(set_flags(*this, dep, "{}").empty());
+  transport.push(success_result("through"));
+  call(dep, make_call(9));
+  CHECK(transport.attempts().size() == 9);
+  REQUIRE(caller.replies().size() == 9);
+  CHECK(caller.replies()[8].ok);
+  auto stats = stats_of(*this, dep);
+  CHECK(counter(stats, "breaker_bypassed_flag") == 8);
+  CHECK(stats.at("breaker_state").as_string() == "closed");
+}
+
+TEST_CASE_METHOD(fixture, "bad flags are rejected with every error and change nothing",
+                 "[actors][dependency][flags]") {
+  auto dep = spawn_dep(make_config(exact_retry));
+  auto errors = set_flags(*this, dep,
+                          R"({"retry": {"rollout": 150}, "bogus": 1})");
+  CHECK(errors
+        == std::vector<std::string>{
+          "/bogus: unknown key (allowed: retry, hedging, breaker)",
+          "/retry/rollout: must be between 0 and 100 (got: 150)"});
+  errors = set_flags(*this, dep, "not json");
+  REQUIRE(errors.size() == 1);
+  CHECK(errors[0].rfind("(root): not valid JSON: ", 0) == 0);
+  caller.send(dep, flags_atom::value);
+  run();
+  auto shown = caller.collect<flags_atom, std::string>();
+  REQUIRE(shown.size() == 1);
+  CHECK(boost::json::parse(std::get<1>(shown[0]))
+        == boost::json::value(to_json(dependency_flags_config{})));
+  // Behaviour unchanged: still three attempts.
+  for (int i = 0; i < 3; ++i)
+    transport.push(status_result(500));
+  call(dep, make_call(1));
+  advance_time(seconds(1));
+  REQUIRE(caller.replies().size() == 1);
+  CHECK(caller.replies()[0].attempts == 3);
+}
+
+TEST_CASE_METHOD(fixture,
+                 "flags survive a config reload and a restart on the same policies",
+                 "[actors][dependency][flags]") {
+  auto cfg = make_config(exact_retry);
+  cfg.name = "dep";
+  auto policies = std::make_shared<dependency_policies>(cfg);
+  dependency_options opts;
+  opts.config = cfg;
+  opts.transport = transport.handle();
+  opts.policies = policies;
+  auto dep = spawn_dependency(sys, opts);
+  CHECK(set_flags(*this, dep, R"({"retry": {"enabled": false}})").empty());
+  caller.send(dep, config_atom::value,
+              std::string{R"({"dependencies": {"dep": )" + exact_retry + "}}"});
+  run();
+  transport.push(status_result(500));
+  call(dep, make_call(1));
+  advance_time(seconds(1));
+  REQUIRE(caller.replies().size() == 1);
+  CHECK(caller.replies()[0].attempts == 1);
+  // A new incarnation on the same policy state (what a supervisor does).
+  caf::anon_send_exit(dep, caf::exit_reason::kill);
+  run();
+  auto again = spawn_dependency(sys, opts);
+  spawned.push_back(caf::actor_cast<caf::actor>(again));
+  transport.push(status_result(500));
+  call(again, make_call(2));
+  advance_time(seconds(1));
+  REQUIRE(caller.replies().size() == 2);
+  CHECK(caller.replies()[1].attempts == 1);
 }

@@ -55,7 +55,9 @@ boost::json::object small_stats() {
     "retries_denied_budget": 1, "hedges": 1, "hedges_won": 1,
     "hedges_denied_budget": 0, "late_results": 1,
     "rejected_breaker": 6, "rejected_bulkhead": 0, "shed": 2,
-    "queue_timeouts": 0, "queued": 0,
+    "queue_timeouts": 0, "queued": 0, "rejected_flag": 1,
+    "retries_suppressed_flag": 2, "hedges_suppressed_flag": 3,
+    "breaker_bypassed_flag": 0,
     "cache_hits": 7, "cache_stale_hits": 1, "cache_misses": 3,
     "revalidations": 1, "fallbacks_stale": 1, "fallbacks_static": 0,
     "fallbacks_alternate": 0, "fallbacks_fail_fast": 0,
@@ -138,6 +140,12 @@ bulwark_rejected_total{dependency="payments",reason="breaker"} 6
 bulwark_rejected_total{dependency="payments",reason="bulkhead"} 0
 bulwark_rejected_total{dependency="payments",reason="shed"} 2
 bulwark_rejected_total{dependency="payments",reason="queue_timeout"} 0
+bulwark_rejected_total{dependency="payments",reason="flag"} 1
+# HELP bulwark_flag_actions_total What feature flags changed for calls: retries and hedges they switched off, calls they let past a disabled breaker.
+# TYPE bulwark_flag_actions_total counter
+bulwark_flag_actions_total{dependency="payments",action="retry_suppressed"} 2
+bulwark_flag_actions_total{dependency="payments",action="hedge_suppressed"} 3
+bulwark_flag_actions_total{dependency="payments",action="breaker_bypassed"} 0
 # HELP bulwark_queued_total Calls that waited in the concurrency limit's queue.
 # TYPE bulwark_queued_total counter
 bulwark_queued_total{dependency="payments"} 0
@@ -293,7 +301,7 @@ TEST_CASE("each family is written once with the samples of every component",
              || name == family + "_sum" || name == family + "_count"));
     }
   }
-  CHECK(helps.size() == 37);
+  CHECK(helps.size() == 38);
   for (auto& [name, n] : helps) {
     INFO(name);
     CHECK(n == 1);
@@ -411,7 +419,7 @@ TEST_CASE("sample values use integers, shortest decimals and +Inf",
 TEST_CASE("no components still name every family", "[runtime][metrics]") {
   auto text = render_prometheus(std::vector<metrics_source>{});
   auto lines = lines_of(text);
-  CHECK(lines.size() == 74);
+  CHECK(lines.size() == 76);
   for (auto& line : lines)
     CHECK(line[0] == '#');
 }
