@@ -3,6 +3,7 @@
 #include "actors/admin/dashboard_page.hpp"
 #include "actors/http/http_server.hpp"
 #include "runtime/config/json_pretty.hpp"
+#include "runtime/config/object_reader.hpp"
 #include "runtime/metrics/prometheus_text.hpp"
 
 #include <boost/beast/http/field.hpp>
@@ -40,8 +41,20 @@ namespace {
 namespace http = boost::beast::http;
 using detail::admin_job;
 
+/// A control request waiting for its turn: a configuration PUT, or a flags
+/// change (`name` decoded from the path, `remove` for DELETE).
+struct queued_change {
+  admin_job job;
+  bool flags = false;
+  bool remove = false;
+  std::string name;
+};
+
 struct admin_state {
   bulwark_config current;
+  /// The feature flags; kept apart from `current`, so a configuration PUT
+  /// neither shows nor resets them.
+  feature_flags_config flags;
   std::map<std::string, dependency_actor> deps;
   std::string token;
   bool check_token = false;
@@ -49,10 +62,11 @@ struct admin_state {
   std::chrono::milliseconds apply_timeout{5'000};
   metrics_renderer render_metrics;
   std::map<std::string, supervisor_actor> supervisors;
-  /// Configuration changes run one at a time, in arrival order: two PUTs
-  /// interleaving their sends would leave actors on different documents.
+  /// Configuration and flags changes run one at a time, in arrival order:
+  /// two changes interleaving their sends (or one's rollback overtaking the
+  /// other's apply) would leave actors on different settings than shown.
   bool applying = false;
-  std::deque<admin_job> waiting_puts;
+  std::deque<queued_change> waiting_puts;
 
   static inline const char* name = "bulwark.admin";
 };
@@ -63,6 +77,13 @@ using admin_self = caf::stateful_actor<admin_state>*;
 
 void answer(const admin_job& job, http_status status, boost::json::value body) {
   job.respond.respond(json_response(status, boost::json::serialize(body)));
+}
+
+/// For bodies people read: indented, and numbers in their shortest form
+/// (a 100 % rollout shows as `100`, not Boost's `1E2`).
+void answer_pretty(const admin_job& job, http_status status,
+                   const boost::json::value& body) {
+  job.respond.respond(json_response(status, pretty_json(body)));
 }
 
 void answer_error(const admin_job& job, http_status status,
@@ -410,18 +431,234 @@ void apply_put(admin_self self, admin_job job) {
     config_atom::value, text);
 }
 
+// -- feature flags -------------------------------------------------------------
+
+constexpr std::string_view flags_prefix = "/flags/";
+
+/// `errors` as "PATH: message" lines, plus the count of dropped ones.
+std::vector<std::string> error_lines(const error_list& errors) {
+  std::vector<std::string> out;
+  for (auto& e : errors.errors())
+    out.push_back(e.to_string());
+  if (errors.dropped() > 0)
+    out.push_back("... and " + std::to_string(errors.dropped())
+                  + " more errors");
+  return out;
+}
+
+/// The name in a `/flags/<name>` path, percent-decoded (clients and shells
+/// often send `*` as `%2A`); nullopt for a malformed escape.
+std::optional<std::string> decode_segment(std::string_view s) {
+  auto hex = [](char c) -> int {
+    if (c >= '0' && c <= '9')
+      return c - '0';
+    if (c >= 'a' && c <= 'f')
+      return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+      return c - 'A' + 10;
+    return -1;
+  };
+  std::string out;
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    if (s[i] != '%') {
+      out.push_back(s[i]);
+      continue;
+    }
+    if (i + 2 >= s.size())
+      return std::nullopt;
+    auto hi = hex(s[i + 1]);
+    auto lo = hex(s[i + 2]);
+    if (hi < 0 || lo < 0)
+      return std::nullopt;
+    out.push_back(static_cast<char>(hi * 16 + lo));
+    i += 2;
+  }
+  return out;
+}
+
+/// "*, inventory, payments": what `/flags/<name>` accepts.
+std::string flag_names(const admin_state& st) {
+  std::string out = "*";
+  for (auto& [name, dep] : st.deps)
+    out += ", " + name;
+  return out;
+}
+
+void get_flags(admin_self self, admin_job job) {
+  auto shown = to_json(self->state.flags);
+  ask_all<flags_atom, std::string>(
+    self, self->state.ask_timeout,
+    [job, shown](std::vector<dep_answer<std::string>>& answers) {
+      boost::json::object deps;
+      for (auto& a : answers) {
+        if (!a.value) {
+          deps[a.name] = a.error;
+          continue;
+        }
+        boost::system::error_code ec;
+        auto v = boost::json::parse(*a.value, ec);
+        deps[a.name] = ec ? boost::json::value(*a.value) : std::move(v);
+      }
+      answer_pretty(job, http_status::ok,
+                    boost::json::object{{"flags", shown},
+                                        {"dependencies", std::move(deps)}});
+    },
+    flags_atom::value);
+}
+
+/// Sends each (name, flags JSON) of `changes` to its dependency actor and
+/// calls `done` once all answered, failed or timed out (in `changes` order).
+void send_flags(admin_self self,
+                const std::vector<std::pair<std::string, std::string>>& changes,
+                answers_handler<std::vector<std::string>> done) {
+  auto& st = self->state;
+  auto g = std::make_shared<gathering<std::vector<std::string>>>();
+  g->answers.resize(changes.size());
+  g->pending = changes.size();
+  g->done = std::move(done);
+  if (g->pending == 0) {
+    g->done(g->answers);
+    return;
+  }
+  auto timeout = st.apply_timeout;
+  for (std::size_t i = 0; i < changes.size(); ++i) {
+    auto& [name, text] = changes[i];
+    g->answers[i].name = name;
+    self->request(st.deps.at(name), timeout, flags_atom::value, text)
+      .then(
+        [g, i](flags_atom, std::vector<std::string>& r) {
+          g->answers[i].value = std::move(r);
+          g->one_done();
+        },
+        [g, i, self, timeout](caf::error& err) {
+          g->answers[i].down = err == caf::sec::request_receiver_down;
+          g->answers[i].error = describe_failure(self, err, timeout);
+          g->one_done();
+        });
+  }
+}
+
+void apply_flags(admin_self self, admin_job job, const std::string& name,
+                 bool remove) {
+  auto& st = self->state;
+  auto next = std::make_shared<feature_flags_config>(st.flags);
+  if (remove) {
+    if (name == "*")
+      next->defaults = dependency_flags_config{};
+    else
+      next->dependencies.erase(name);
+  } else {
+    error_list errors;
+    auto doc = parse_json_text(job.req.body(), errors);
+    dependency_flags_config entry;
+    if (errors.empty())
+      entry = parse_dependency_flags_config(doc, json_path{}, errors);
+    if (!errors.empty()) {
+      answer_errors(job, http_status::bad_request,
+                    "flags rejected (" + std::to_string(errors.size())
+                      + (errors.size() == 1 ? " error" : " errors")
+                      + "); nothing changed",
+                    error_lines(errors));
+      finish_put(self);
+      return;
+    }
+    if (name == "*")
+      next->defaults = entry;
+    else
+      next->dependencies[name] = entry;
+  }
+  // Only the actors whose effective flags change are told: an entry for one
+  // dependency leaves every other actor (and its in-flight calls) alone.
+  std::vector<std::pair<std::string, std::string>> changes;
+  for (auto& [dep, handle] : st.deps) {
+    auto& after = flags_for(*next, dep);
+    if (!(after == flags_for(st.flags, dep)))
+      changes.emplace_back(dep, boost::json::serialize(to_json(after)));
+  }
+  send_flags(
+    self, changes,
+    [self, job, next](
+      std::vector<dep_answer<std::vector<std::string>>>& answers) {
+      auto& st = self->state;
+      boost::json::array applied;
+      boost::json::array skipped;
+      std::vector<std::string> errors;
+      bool rejected = false;
+      for (auto& a : answers) {
+        if (a.value && a.value->empty()) {
+          applied.emplace_back(a.name);
+        } else if (a.value) {
+          rejected = true;
+          for (auto& e : *a.value)
+            errors.push_back("dependency \"" + a.name + "\": " + e);
+        } else if (a.down) {
+          skipped.emplace_back(a.name);
+        } else {
+          errors.push_back("dependency \"" + a.name + "\" " + a.error);
+        }
+      }
+      if (errors.empty()) {
+        st.flags = std::move(*next);
+        answer_pretty(job, http_status::ok,
+                      boost::json::object{{"status", "applied"},
+                                          {"flags", to_json(st.flags)},
+                                          {"applied", std::move(applied)},
+                                          {"not_running", std::move(skipped)}});
+        finish_put(self);
+        return;
+      }
+      // Put back every actor that took (or may still take) the new flags;
+      // messages arrive in order, so a late apply is undone as well.
+      for (auto& a : answers)
+        if (!a.down && (!a.value || a.value->empty()))
+          if (auto it = st.deps.find(a.name); it != st.deps.end())
+            caf::anon_send(
+              it->second, flags_atom::value,
+              boost::json::serialize(to_json(flags_for(st.flags, a.name))));
+      answer_errors(job,
+                    rejected ? http_status::bad_request
+                             : http_status::service_unavailable,
+                    "flags not applied; the previous flags were restored",
+                    errors);
+      finish_put(self);
+    });
+}
+
 void apply_next_put(admin_self self) {
   auto& st = self->state;
   if (st.applying || st.waiting_puts.empty())
     return;
   st.applying = true;
-  auto job = std::move(st.waiting_puts.front());
+  auto change = std::move(st.waiting_puts.front());
   st.waiting_puts.pop_front();
-  apply_put(self, std::move(job));
+  if (change.flags)
+    apply_flags(self, std::move(change.job), change.name, change.remove);
+  else
+    apply_put(self, std::move(change.job));
 }
 
 void put_config(admin_self self, admin_job job) {
-  self->state.waiting_puts.push_back(std::move(job));
+  self->state.waiting_puts.push_back(queued_change{std::move(job), false,
+                                                   false, {}});
+  apply_next_put(self);
+}
+
+/// `PUT` or `DELETE /flags/<name>`, token already checked.
+void change_flags(admin_self self, admin_job job, std::string_view segment,
+                  bool remove) {
+  auto& st = self->state;
+  auto name = decode_segment(segment);
+  if (!name)
+    return answer_error(job, http_status::bad_request,
+                        "malformed percent-encoding in the flags name (got: \""
+                          + std::string{segment} + "\")");
+  if (*name != "*" && st.deps.count(*name) == 0)
+    return answer_error(job, http_status::not_found,
+                        "no running dependency \"" + *name
+                          + "\" (flags can be set for: " + flag_names(st)
+                          + ")");
+  st.waiting_puts.push_back(
+    queued_change{std::move(job), true, remove, std::move(*name)});
   apply_next_put(self);
 }
 
@@ -530,6 +767,20 @@ void route(admin_self self, admin_job job) {
       return;
     return put_config(self, std::move(job));
   }
+  if (path == "/flags") {
+    if (!is_get)
+      return method_not_allowed(job, path, "GET");
+    return get_flags(self, std::move(job));
+  }
+  if (path.substr(0, flags_prefix.size()) == flags_prefix) {
+    auto remove = method == http::verb::delete_;
+    if (method != http::verb::put && !remove)
+      return method_not_allowed(job, path, "PUT, DELETE");
+    if (!authorized(self, job))
+      return;
+    return change_flags(self, std::move(job),
+                        path.substr(flags_prefix.size()), remove);
+  }
   if (path == "/journeys") {
     if (!is_get)
       return method_not_allowed(job, path, "GET");
@@ -550,7 +801,7 @@ void route(admin_self self, admin_job job) {
   answer_error(job, http_status::not_found,
                "no such endpoint: " + std::string{path}
                  + " (endpoints: /healthz, /readyz, /metrics, /dashboard, /config, "
-                   "/journeys?failed=1, /journeys/<id>)");
+                   "/flags, /flags/<name>, /journeys?failed=1, /journeys/<id>)");
 }
 
 caf::behavior admin_actor(admin_self self, bulwark_config current,
@@ -565,6 +816,7 @@ caf::behavior admin_actor(admin_self self, bulwark_config current,
   st.apply_timeout = opts.apply_timeout;
   st.render_metrics = std::move(opts.render_metrics);
   st.supervisors = std::move(opts.supervisors);
+  st.flags = std::move(opts.flags);
   return {
     [self](admin_job& job) {
       // An exception would terminate the actor and with it every endpoint.
@@ -585,6 +837,44 @@ caf::behavior admin_actor(admin_self self, bulwark_config current,
 bool admin_requires_token(const std::string& host, const std::string& token) {
   return !token.empty() || !is_loopback_host(host);
 }
+
+namespace {
+
+/// Sends every running dependency actor its starting flags and waits for
+/// the answers, so the server only serves once the actors run what
+/// `GET /flags` shows. Throws std::invalid_argument when an actor rejects
+/// its flags or does not answer in `timeout`; an actor that is not running
+/// is skipped (as a flags change skips it).
+void apply_start_flags(caf::actor_system& sys, const feature_flags_config& flags,
+                       const std::map<std::string, dependency_actor>& deps,
+                       std::chrono::milliseconds timeout) {
+  bool all_default = is_default(flags.defaults);
+  for (auto& [name, entry] : flags.dependencies)
+    all_default = all_default && is_default(entry);
+  if (all_default)
+    return;
+  caf::scoped_actor self{sys};
+  for (auto& [name, dep] : deps) {
+    auto text = boost::json::serialize(to_json(flags_for(flags, name)));
+    std::string problem;
+    self->request(dep, timeout, flags_atom::value, text)
+      .receive(
+        [&](flags_atom, std::vector<std::string>& errors) {
+          for (auto& e : errors)
+            problem += (problem.empty() ? "" : "; ") + e;
+        },
+        [&](caf::error& err) {
+          if (err != caf::sec::request_receiver_down)
+            problem = sys.render(err);
+        });
+    if (!problem.empty())
+      throw std::invalid_argument("admin server: dependency \"" + name
+                                  + "\" did not take its starting flags: "
+                                  + problem);
+  }
+}
+
+} // namespace
 
 struct admin_server::impl {
   caf::actor actor;
@@ -609,6 +899,7 @@ admin_server::admin_server(caf::actor_system& sys, bulwark_config current,
     if (!sup)
       throw std::invalid_argument("admin server: supervisor \"" + name
                                   + "\" has no actor");
+  apply_start_flags(sys, opts.flags, deps, opts.apply_timeout);
   http_server_options http;
   http.threads = opts.threads;
   http.max_header_bytes = opts.max_header;

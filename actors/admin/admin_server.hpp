@@ -9,14 +9,18 @@
 // thread ever blocks on a reply. A configuration change is validated whole
 // first, then sent to every running dependency actor; the server's current
 // document changes only when all of them accepted it (those that did are
-// rolled back otherwise). Bound to 127.0.0.1 by default; on any other address
-// a bearer token is mandatory for the control endpoints. Endpoints and
-// examples: docs/admin.md.
+// rolled back otherwise). Feature flags (`/flags`) are kept apart from the
+// document: a flags change goes only to the dependency actors whose flags it
+// changes, with the same all-or-nothing rule, and a configuration reload
+// leaves them as they are. Bound to 127.0.0.1 by default; on any other
+// address a bearer token is mandatory for the control endpoints. Endpoints
+// and examples: docs/admin.md.
 #pragma once
 
 #include "actors/dependency/dependency_actor.hpp"
 #include "actors/supervise/supervisor_actor.hpp"
 #include "runtime/config/bulwark_config.hpp"
+#include "runtime/flags/feature_flags.hpp"
 
 #include <boost/json/object.hpp>
 
@@ -44,7 +48,7 @@ struct admin_options {
   std::string host = "127.0.0.1";
   /// 0 picks a free port (see admin_server::port()).
   std::uint16_t port = 0;
-  /// Bearer token for the control endpoints (`PUT`). Mandatory when `host`
+  /// Bearer token for the control endpoints (`PUT`, `DELETE`). Mandatory when `host`
   /// is not loopback; when set, it is checked on loopback too.
   std::string token;
   /// Larger request bodies are answered 413.
@@ -60,7 +64,8 @@ struct admin_options {
   /// How long `/metrics`, `/readyz` and `/journeys` wait for each
   /// dependency actor's answer; `/readyz` fails for an actor slower than this.
   std::chrono::milliseconds ask_timeout{1'000};
-  /// How long `PUT /config` waits for each dependency actor to apply.
+  /// How long `PUT /config` and a flags change wait for each dependency
+  /// actor to apply.
   std::chrono::milliseconds apply_timeout{5'000};
   /// Body of `GET /metrics`; empty means ONE `render_prometheus` call over
   /// the dependencies (label `dependency`) and the supervisors (label
@@ -69,6 +74,10 @@ struct admin_options {
   /// Running supervisors by configured name: `GET /metrics` asks them for
   /// their stats as it asks the dependencies, and `/dashboard` shows them.
   std::map<std::string, supervisor_actor> supervisors;
+  /// The feature flags to start with (`GET /flags` shows them until a
+  /// `PUT`/`DELETE /flags/<name>` changes them). When they are not all
+  /// defaults, every dependency actor is sent its `flags_for(name)` at start.
+  feature_flags_config flags;
 };
 
 /// True when control endpoints on `host` must check a bearer token: always

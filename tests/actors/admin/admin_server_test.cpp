@@ -20,6 +20,7 @@
 #include "actors/system_setup.hpp"
 #include "actors/transport/function_transport.hpp"
 #include "runtime/config/json_pretty.hpp"
+#include "tests/actors/admin/flags_fuzz.hpp"
 #include "tests/actors/http/http_fuzz.hpp"
 #include "tests/actors/http/http_test_client.hpp"
 
@@ -581,13 +582,16 @@ TEST_CASE_METHOD(admin_fixture,
   start(opts);
   auto before = get("/config");
   REQUIRE(before);
-  auto sum = run_fuzz(port(), seed, 10'000);
+  // 8,500 generic cases plus 1,500 at PUT/DELETE /flags/<name>.
+  auto sum = run_fuzz(port(), seed, 8'500);
+  run_flags_fuzz(port(), seed + 1, 1'500, sum);
   std::cout << "admin fuzz: " << describe(sum) << "\n";
   for (auto& p : sum.problems)
     UNSCOPED_INFO(p);
   CHECK(sum.problems.empty());
   CHECK(sum.cases == 10'000);
   CHECK(sum.kinds["random json-ish config"] > 300);
+  CHECK(sum.kinds["flags: json-ish body"] > 300);
 
   auto health = get("/healthz");
   REQUIRE(health);
@@ -600,4 +604,16 @@ TEST_CASE_METHOD(admin_fixture,
   auto after = get("/config");
   REQUIRE(after);
   CHECK(after->body() == before->body());
+  // Some generated flags bodies are valid and applied; whatever they were,
+  // every actor runs the flags GET /flags says are set for it.
+  auto flags = get("/flags");
+  REQUIRE(flags);
+  REQUIRE(flags->result() == http_status::ok);
+  auto shown = body_json(*flags).as_object();
+  auto& set = shown.at("flags").as_object();
+  for (auto& [name, dep] : deps) {
+    CAPTURE(name);
+    auto& in_force = shown.at("dependencies").as_object().at(name);
+    CHECK(in_force == (set.contains(name) ? set.at(name) : set.at("*")));
+  }
 }
