@@ -334,6 +334,7 @@ TEST_CASE_METHOD(flags_fixture,
   auto off = call("payments", "off");
   CHECK_FALSE(off.ok);
   CHECK(off.attempts == 1);
+  CHECK(off.message == "retries disabled by a feature flag");
   CHECK(downstream->attempts("off") == 1);
   auto shown = flags();
   CHECK(shown.at("flags") == canon(to_json(expected)));
@@ -417,6 +418,7 @@ TEST_CASE_METHOD(flags_fixture,
     auto rejected = call("inventory", key);
     CHECK_FALSE(rejected.ok);
     CHECK(rejected.cls == failure_class::rejected_locally);
+    CHECK(rejected.message == "circuit breaker forced open by a feature flag");
     CHECK(rejected.attempts == 0);
     CHECK(downstream->attempts(key) == 0);
   }
@@ -668,7 +670,51 @@ caf::behavior refusing_dependency(caf::event_based_actor*) {
   };
 }
 
+struct silent_state {
+  std::vector<caf::response_promise> held;
+};
+
+/// A stand-in dependency actor that never answers a flags change (a hung
+/// actor): it keeps the promise of an answer and never keeps it.
+caf::behavior
+silent_dependency(caf::stateful_actor<silent_state>* self) {
+  return {
+    [self](flags_atom, const std::string&) {
+      self->state.held.push_back(self->make_response_promise());
+    },
+    [](flags_atom) -> caf::result<flags_atom, std::string> {
+      return {flags_atom::value,
+              boost::json::serialize(to_json(dependency_flags_config{}))};
+    },
+  };
+}
+
 } // namespace
+
+TEST_CASE_METHOD(flags_fixture,
+                 "a flags change one actor does not answer in time is rolled "
+                 "back on the others and answered 503",
+                 "[actors][admin][flags]") {
+  auto silent = sys.spawn(silent_dependency);
+  spawned.push_back(silent);
+  deps.emplace("zeta", caf::actor_cast<dependency_actor>(silent));
+  admin_options opts;
+  opts.apply_timeout = std::chrono::milliseconds(200);
+  start(opts);
+  auto before = flags();
+  auto res = put_flags("*", R"({"breaker": {"mode": "force_open"}})");
+  REQUIRE(res);
+  INFO(res->body());
+  CHECK(res->result() == http_status::service_unavailable);
+  CHECK(error_of(*res) == "flags not applied; the previous flags were restored");
+  CHECK(errors_of(*res)
+        == std::vector<std::string>{
+          "dependency \"zeta\" did not answer within 200ms"});
+  CHECK(in_force("payments") == default_flags);
+  CHECK(in_force("inventory") == default_flags);
+  CHECK(call("inventory", "after-timeout").ok);
+  CHECK(flags() == before);
+}
 
 TEST_CASE_METHOD(flags_fixture,
                  "a flags change one actor refuses is rolled back on the "
