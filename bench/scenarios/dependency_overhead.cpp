@@ -111,10 +111,14 @@ std::pair<double, double> side_by_side(caf::actor_system& sys,
     spawn_bench_dependency(sys, transport, 2 * cfg.inflight));
   std::int64_t bare_ns = 0, prot_ns = 0;
   std::uint64_t calls = 0;
+  // Experiments only (profiling one side under perf): BULWARK_BENCH_SIDE=bare
+  // or =protected runs that side in both halves; the ratio is then 1.
+  const char* side_env = std::getenv("BULWARK_BENCH_SIDE");
+  std::string side = side_env ? side_env : "";
   for (std::uint64_t i = 0; i < chunks; ++i) {
-    auto b = run_closed_loop(sys, fwd, chunk);
+    auto b = run_closed_loop(sys, side == "protected" ? dep : fwd, chunk);
     require_complete(b, chunk.calls, "bare");
-    auto p = run_closed_loop(sys, dep, chunk);
+    auto p = run_closed_loop(sys, side == "bare" ? fwd : dep, chunk);
     require_complete(p, chunk.calls, "protected");
     bare_ns += b.wall_ns;
     prot_ns += p.wall_ns;
