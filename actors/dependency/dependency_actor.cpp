@@ -10,6 +10,7 @@
 
 #include "runtime/classify/classifier.hpp"
 #include "runtime/config/bulwark_config.hpp"
+#include "runtime/config/json_pretty.hpp"
 #include "runtime/core/rng.hpp"
 #include "runtime/core/timer_queue.hpp"
 #include "runtime/flags/feature_flags.hpp"
@@ -1200,7 +1201,8 @@ struct dependency_state {
   }
 
   std::string flags_json() const {
-    return boost::json::serialize(to_json(pol->flags));
+    // pretty_json prints a 100% rollout as 100, not Boost's 1E2.
+    return pretty_json(to_json(pol->flags));
   }
 
   std::string journey_json(std::uint64_t id) {
