@@ -4,6 +4,7 @@
 // helpers — and reaps the child, so no test leaves a process behind. Waiting
 // for a real process has no virtual clock to drive, so these helpers poll
 // with short real sleeps, always bounded.
+// purity: real time — waiting on real processes (waitpid polling, bounded).
 #pragma once
 
 #include <chrono>

@@ -3,6 +3,8 @@
 // and a throwaway TSDB under the build directory, waits (at most 30 s) until
 // its HTTP API returns the bulwark series with the values /metrics shows,
 // and stops it in every case (child_process kills its group on unwind).
+// purity: real time — a real Prometheus process scrapes on its own clock;
+// the test polls its API with short bounded sleeps.
 // GCC 12 reports a false -Wmaybe-uninitialized inside std::regex's
 // std::function members when built with -fsanitize=address (see
 // dashboard_page_test.cpp).
