@@ -338,6 +338,42 @@ void get_config(admin_self self, const admin_job& job) {
 
 void apply_next_put(admin_self self);
 
+/// What the actors answered to one change (a document or flags): who
+/// applied it, who is not running (nothing to change there), and every
+/// error; `rejected` when an actor refused it rather than failed to answer.
+struct change_tally {
+  boost::json::array applied;
+  boost::json::array not_running;
+  std::vector<std::string> errors;
+  bool rejected = false;
+};
+
+change_tally
+tally(const std::vector<dep_answer<std::vector<std::string>>>& answers) {
+  change_tally t;
+  for (auto& a : answers) {
+    if (a.value && a.value->empty()) {
+      t.applied.emplace_back(a.name);
+    } else if (a.value) {
+      t.rejected = true;
+      for (auto& e : *a.value)
+        t.errors.push_back("dependency \"" + a.name + "\": " + e);
+    } else if (a.down) {
+      t.not_running.emplace_back(a.name);
+    } else {
+      t.errors.push_back("dependency \"" + a.name + "\" " + a.error);
+    }
+  }
+  return t;
+}
+
+/// True when the actor took, or may still take, a change that failed
+/// elsewhere, so it must be put back: messages arrive in order, so a late
+/// apply is undone as well.
+bool needs_rollback(const dep_answer<std::vector<std::string>>& a) {
+  return !a.down && (!a.value || a.value->empty());
+}
+
 void finish_put(admin_self self) {
   self->state.applying = false;
   apply_next_put(self);
@@ -387,45 +423,26 @@ void apply_put(admin_self self, admin_job job) {
     [self, job, next, previous_text](
       std::vector<dep_answer<std::vector<std::string>>>& answers) {
       auto& st = self->state;
-      boost::json::array applied;
-      boost::json::array skipped;
-      std::vector<std::string> errors;
-      bool rejected = false;
-      for (auto& a : answers) {
-        if (a.value && a.value->empty()) {
-          applied.emplace_back(a.name);
-        } else if (a.value) {
-          rejected = true;
-          for (auto& e : *a.value)
-            errors.push_back("dependency \"" + a.name + "\": " + e);
-        } else if (a.down) {
-          // Not running: nothing to change there.
-          skipped.emplace_back(a.name);
-        } else {
-          errors.push_back("dependency \"" + a.name + "\" " + a.error);
-        }
-      }
-      if (errors.empty()) {
+      auto t = tally(answers);
+      if (t.errors.empty()) {
         st.current = std::move(*next);
         answer(job, http_status::ok,
                boost::json::object{{"status", "applied"},
-                                   {"applied", std::move(applied)},
-                                   {"not_running", std::move(skipped)}});
+                                   {"applied", std::move(t.applied)},
+                                   {"not_running", std::move(t.not_running)}});
         finish_put(self);
         return;
       }
-      // Put back every actor that took (or may still take) the new document;
-      // messages arrive in order, so a late apply is undone as well.
       for (auto& a : answers)
-        if (!a.down && (!a.value || a.value->empty()))
+        if (needs_rollback(a))
           if (auto it = st.deps.find(a.name); it != st.deps.end())
             caf::anon_send(it->second, config_atom::value, previous_text);
       answer_errors(job,
-                    rejected ? http_status::bad_request
+                    t.rejected ? http_status::bad_request
                              : http_status::service_unavailable,
                     "configuration not applied; the previous configuration "
                     "was restored",
-                    errors);
+                    t.errors);
       finish_put(self);
     },
     config_atom::value, text);
@@ -580,46 +597,29 @@ void apply_flags(admin_self self, admin_job job, const std::string& name,
     [self, job, next](
       std::vector<dep_answer<std::vector<std::string>>>& answers) {
       auto& st = self->state;
-      boost::json::array applied;
-      boost::json::array skipped;
-      std::vector<std::string> errors;
-      bool rejected = false;
-      for (auto& a : answers) {
-        if (a.value && a.value->empty()) {
-          applied.emplace_back(a.name);
-        } else if (a.value) {
-          rejected = true;
-          for (auto& e : *a.value)
-            errors.push_back("dependency \"" + a.name + "\": " + e);
-        } else if (a.down) {
-          skipped.emplace_back(a.name);
-        } else {
-          errors.push_back("dependency \"" + a.name + "\" " + a.error);
-        }
-      }
-      if (errors.empty()) {
+      auto t = tally(answers);
+      if (t.errors.empty()) {
         st.flags = std::move(*next);
         answer_pretty(job, http_status::ok,
                       boost::json::object{{"status", "applied"},
                                           {"flags", to_json(st.flags)},
-                                          {"applied", std::move(applied)},
-                                          {"not_running", std::move(skipped)}});
+                                          {"applied", std::move(t.applied)},
+                                          {"not_running",
+                                           std::move(t.not_running)}});
         finish_put(self);
         return;
       }
-      // Put back every actor that took (or may still take) the new flags;
-      // messages arrive in order, so a late apply is undone as well.
       for (auto& a : answers)
-        if (!a.down && (!a.value || a.value->empty()))
+        if (needs_rollback(a))
           if (auto it = st.deps.find(a.name); it != st.deps.end())
             caf::anon_send(
               it->second, flags_atom::value,
               boost::json::serialize(to_json(flags_for(st.flags, a.name))));
       answer_errors(job,
-                    rejected ? http_status::bad_request
+                    t.rejected ? http_status::bad_request
                              : http_status::service_unavailable,
                     "flags not applied; the previous flags were restored",
-                    errors);
+                    t.errors);
       finish_put(self);
     });
 }
