@@ -22,6 +22,7 @@
 #include "actors/system_setup.hpp"
 #include "actors/transport/function_transport.hpp"
 #include "runtime/config/json_pretty.hpp"
+#include "tests/actors/admin/admin_fixture.hpp"
 #include "tests/actors/http/http_test_client.hpp"
 
 using namespace bulwark;
@@ -30,7 +31,7 @@ namespace http = boost::beast::http;
 
 namespace {
 
-constexpr auto bound = std::chrono::seconds(10);
+constexpr auto bound = admin_test_bound;
 
 // "payments" retries up to 3 attempts, 1 ms apart, and neither its breaker
 // nor a retry budget cuts in however many calls fail, so every call shows
@@ -56,12 +57,6 @@ const std::string two_attempts_document = R"({"dependencies": {
   "inventory": {"idempotency": "idempotent"}
 }})";
 
-bulwark_config parse_ok(const std::string& text) {
-  auto result = parse_bulwark_config(text);
-  INFO(result.errors.to_string());
-  REQUIRE(result.ok());
-  return *result.config;
-}
 
 /// `v` as the admin server shows it: the server prints numbers in their
 /// shortest form (a rollout of 100 is the integer `100`), and Boost.JSON
@@ -70,20 +65,7 @@ boost::json::value canon(const boost::json::value& v) {
   return boost::json::parse(pretty_json(v));
 }
 
-boost::json::value body_json(const http_response& res) {
-  boost::system::error_code ec;
-  auto v = boost::json::parse(res.body(), ec);
-  INFO(res.body());
-  REQUIRE_FALSE(ec);
-  return v;
-}
 
-std::string error_of(const http_response& res) {
-  auto v = body_json(res);
-  REQUIRE(v.is_object());
-  REQUIRE(v.as_object().contains("error"));
-  return std::string{v.as_object().at("error").as_string()};
-}
 
 std::vector<std::string> errors_of(const http_response& res) {
   auto v = body_json(res);
@@ -114,77 +96,13 @@ struct counting_downstream {
   }
 };
 
-struct flags_fixture {
-  caf::actor_system_config cfg;
-  caf::actor_system sys;
-  std::shared_ptr<counting_downstream> downstream =
-    std::make_shared<counting_downstream>();
-  std::vector<caf::actor> spawned;
-  bulwark_config config = parse_ok(flags_document);
-  std::map<std::string, dependency_actor> deps;
-  std::unique_ptr<admin_server> admin;
-
-  flags_fixture() : sys(init_config(cfg)) {
-    auto transport = spawn_function_transport(
-      sys, [d = downstream](const attempt_request& req) { return (*d)(req); });
-    spawned.push_back(transport);
-    for (auto& dep_cfg : config.dependencies) {
-      dependency_options opts;
-      opts.config = dep_cfg;
-      opts.transport = transport;
-      auto dep = spawn_dependency(sys, std::move(opts));
-      spawned.push_back(caf::actor_cast<caf::actor>(dep));
-      deps.emplace(dep_cfg.name, dep);
-    }
-  }
-
-  ~flags_fixture() {
-    admin.reset();
-    for (auto& x : spawned)
-      caf::anon_send_exit(x, caf::exit_reason::user_shutdown);
-  }
-
-  static caf::actor_system_config& init_config(caf::actor_system_config& c) {
-    c.set("scheduler.max-threads", 2);
-    c.set("logger.file-verbosity", caf::atom("quiet"));
-    c.set("logger.console-verbosity", caf::atom("quiet"));
-    add_bulwark_types(c);
-    return c;
-  }
-
-  void start(admin_options opts = {}) {
-    admin = start_admin_server(sys, config, deps, std::move(opts));
-    REQUIRE(admin->port() != 0);
-  }
-
-  std::uint16_t port() const {
-    return admin->port();
-  }
+struct flags_fixture : admin_actors<counting_downstream> {
+  flags_fixture() : admin_actors(flags_document) {}
 
   /// One call to `dep` with idempotency key `key` (call id 1), waited for.
   /// The payload names the dependency, so the transport knows whom it serves.
   call_reply call(const std::string& dep, const std::string& key) {
-    call_request req;
-    req.id = 1;
-    req.operation = "op";
-    req.payload = dep;
-    req.idempotency_key = key;
-    caf::scoped_actor self{sys};
-    call_reply out;
-    bool got = false;
-    self->request(deps.at(dep), bound, call_atom::value, req)
-      .receive(
-        [&](reply_atom, call_reply& r) {
-          out = std::move(r);
-          got = true;
-        },
-        [&](caf::error& err) { FAIL_CHECK(sys.render(err)); });
-    REQUIRE(got);
-    return out;
-  }
-
-  std::optional<http_response> get(const std::string& target) {
-    return http_get(port(), target);
+    return admin_actors::call(dep, "op", dep, key);
   }
 
   std::optional<http_response> send(http::verb method, const std::string& target,

@@ -20,6 +20,7 @@
 #include "actors/system_setup.hpp"
 #include "actors/transport/function_transport.hpp"
 #include "runtime/config/json_pretty.hpp"
+#include "tests/actors/admin/admin_fixture.hpp"
 #include "tests/actors/admin/flags_fuzz.hpp"
 #include "tests/actors/http/http_fuzz.hpp"
 #include "tests/actors/http/http_test_client.hpp"
@@ -30,7 +31,7 @@ namespace http = boost::beast::http;
 
 namespace {
 
-constexpr auto bound = std::chrono::seconds(10);
+constexpr auto bound = admin_test_bound;
 
 // Two dependencies; "payments" starts with a single attempt and a 1 ms
 // constant backoff, so a retry policy change shows in one call.
@@ -50,12 +51,6 @@ const std::string three_attempts_document = R"({"dependencies": {
   "inventory": {"idempotency": "idempotent"}
 }})";
 
-bulwark_config parse_ok(const std::string& text) {
-  auto result = parse_bulwark_config(text);
-  INFO(result.errors.to_string());
-  REQUIRE(result.ok());
-  return *result.config;
-}
 
 /// Every error the validator reports for `text`, as "PATH: message".
 std::vector<std::string> error_strings(const std::string& text) {
@@ -66,21 +61,7 @@ std::vector<std::string> error_strings(const std::string& text) {
   return out;
 }
 
-boost::json::value body_json(const http_response& res) {
-  boost::system::error_code ec;
-  auto v = boost::json::parse(res.body(), ec);
-  INFO(res.body());
-  REQUIRE_FALSE(ec);
-  return v;
-}
 
-/// The `error` member of a JSON error body.
-std::string error_of(const http_response& res) {
-  auto v = body_json(res);
-  REQUIRE(v.is_object());
-  REQUIRE(v.as_object().contains("error"));
-  return std::string{v.as_object().at("error").as_string()};
-}
 
 /// Fails the first two attempts of every idempotency key, then succeeds.
 struct flaky_downstream {
@@ -95,77 +76,12 @@ struct flaky_downstream {
   }
 };
 
-struct admin_fixture {
-  caf::actor_system_config cfg;
-  caf::actor_system sys;
-  std::shared_ptr<flaky_downstream> downstream =
-    std::make_shared<flaky_downstream>();
-  std::vector<caf::actor> spawned;
-  bulwark_config config = parse_ok(initial_document);
-  std::map<std::string, dependency_actor> deps;
-  std::unique_ptr<admin_server> admin;
+struct admin_fixture : admin_actors<flaky_downstream> {
+  admin_fixture() : admin_actors(initial_document, 1) {}
 
-  admin_fixture() : sys(init_config(cfg)) {
-    auto transport = spawn_function_transport(
-      sys, [d = downstream](const attempt_request& req) { return (*d)(req); });
-    spawned.push_back(transport);
-    for (auto& dep_cfg : config.dependencies) {
-      dependency_options opts;
-      opts.config = dep_cfg;
-      opts.transport = transport;
-      opts.journey_sample = 1;
-      auto dep = spawn_dependency(sys, std::move(opts));
-      spawned.push_back(caf::actor_cast<caf::actor>(dep));
-      deps.emplace(dep_cfg.name, dep);
-    }
-  }
-
-  ~admin_fixture() {
-    admin.reset();
-    for (auto& x : spawned)
-      caf::anon_send_exit(x, caf::exit_reason::user_shutdown);
-  }
-
-  static caf::actor_system_config& init_config(caf::actor_system_config& c) {
-    c.set("scheduler.max-threads", 2);
-    c.set("logger.file-verbosity", caf::atom("quiet"));
-    c.set("logger.console-verbosity", caf::atom("quiet"));
-    add_bulwark_types(c);
-    return c;
-  }
-
-  void start(admin_options opts = {}) {
-    admin = start_admin_server(sys, config, deps, std::move(opts));
-    REQUIRE(admin->port() != 0);
-  }
-
-  std::uint16_t port() const {
-    return admin->port();
-  }
-
-  /// One call through the request form, waited for with a bound.
+  /// One call (operation "charge", payload = key), waited for with a bound.
   call_reply call(const std::string& dep, const std::string& key) {
-    call_request req;
-    req.id = 1;
-    req.operation = "charge";
-    req.payload = key;
-    req.idempotency_key = key;
-    caf::scoped_actor self{sys};
-    call_reply out;
-    bool got = false;
-    self->request(deps.at(dep), bound, call_atom::value, req)
-      .receive(
-        [&](reply_atom, call_reply& r) {
-          out = std::move(r);
-          got = true;
-        },
-        [&](caf::error& err) { FAIL_CHECK(sys.render(err)); });
-    REQUIRE(got);
-    return out;
-  }
-
-  std::optional<http_response> get(const std::string& target) {
-    return http_get(port(), target);
+    return admin_actors::call(dep, "charge", key, key);
   }
 
   std::optional<http_response> put_config(const std::string& body,
