@@ -32,6 +32,7 @@
 
 #include <arpa/inet.h>
 #include <fcntl.h>
+#include <malloc.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <sys/prctl.h>
@@ -415,6 +416,31 @@ target make_haproxy_client(caf::actor_system& sys, std::uint16_t port,
 
 // -- measuring --------------------------------------------------------------------
 
+// With BULWARK_BENCH_MEMORY set, one stderr line per run: calls so far, the
+// process's resident set (/proc/self/statm) and the bytes malloc has handed
+// out and not got back (mallinfo2: arenas + mmapped chunks), so memory per
+// call can be read off the slope between runs (issue #7 memory growth).
+void report_memory(const std::string& what, std::uint64_t calls_so_far) {
+  if (std::getenv("BULWARK_BENCH_MEMORY") == nullptr)
+    return;
+  long pages = 0;
+  long resident = 0;
+  if (auto* f = std::fopen("/proc/self/statm", "r")) {
+    if (std::fscanf(f, "%ld %ld", &pages, &resident) != 2)
+      resident = 0;
+    std::fclose(f);
+  }
+  auto rss = static_cast<double>(resident)
+             * static_cast<double>(::sysconf(_SC_PAGESIZE));
+  auto m = mallinfo2();
+  std::fprintf(stderr,
+               "memory after %-22s calls %8llu  rss %8.1f MB  malloc in use "
+               "%8.1f MB\n",
+               what.c_str(), static_cast<unsigned long long>(calls_so_far),
+               rss / 1e6,
+               static_cast<double>(m.uordblks + m.hblkhd) / 1e6);
+}
+
 double quantile_ms(std::vector<std::int64_t> xs, double q) {
   if (xs.empty())
     return 0.0;
@@ -507,9 +533,14 @@ scenario_result run_http(const scenario_options& opts) {
     std::vector<side> sides;
     sides.push_back({"bulwark", make_bulwark(sys, replicas, opts.seed), {}, {}});
     sides.push_back({"haproxy", make_haproxy_client(sys, listen, opts.seed), {}, {}});
+    std::uint64_t calls_so_far = 0;
+    report_memory("start", calls_so_far);
     try {
-      for (auto& s : sides)
+      for (auto& s : sides) {
         run_once(sys, replicas, s.t, warmup, true, opts.seed + 7);
+        calls_so_far += warmup;
+        report_memory(s.name + " warm-up", calls_so_far);
+      }
       // Rounds alternate the modes (faulty, then clean), so a burst of load
       // from elsewhere on this shared machine hits both alike. Every round
       // reseeds the replicas: both modes meet the same fault draws.
@@ -522,6 +553,10 @@ scenario_result run_http(const scenario_options& opts) {
                               (faults ? calls : clean_calls) / rounds, faults,
                               opts.seed + static_cast<std::uint64_t>(round));
             (faults ? s.faulty : s.clean).add(m);
+            calls_so_far += m.load.calls;
+            report_memory(s.name + (faults ? " faulty " : " clean ")
+                            + std::to_string(round + 1),
+                          calls_so_far);
           }
       }
       for (auto& s : sides)
