@@ -8,6 +8,7 @@
 #include <cstdlib>
 #include <exception>
 #include <mutex>
+#include <queue>
 #include <stdexcept>
 #include <thread>
 #include <unordered_map>
@@ -475,6 +476,18 @@ struct ledger_state {
   caf::actor target;
   /// When the next `svc_exp` message is due (no_deadline: none scheduled).
   time_point expiry_scheduled = no_deadline;
+  /// Callers' deadlines (deadline, request id), earliest on top, served by
+  /// ONE pending `svc_late` message for the earliest: a delayed message per
+  /// request would sit in CAF's clock (about 200 bytes) until its deadline,
+  /// up to `request_timeout`, however early the request was answered; an
+  /// entry here is 16 bytes. Answered requests stay until their deadline and
+  /// are skipped then (`finish_late` finds nothing).
+  std::priority_queue<std::pair<time_point, std::uint64_t>,
+                      std::vector<std::pair<time_point, std::uint64_t>>,
+                      std::greater<>>
+    late;
+  /// When the pending `svc_late` message is due (no_deadline: none).
+  time_point late_scheduled = no_deadline;
   /// The route's journal, or null (in memory only).
   journal_ptr journal;
   /// With a journal: the request of each execution in flight, by ticket,
@@ -517,10 +530,34 @@ void schedule_expiry(ledger_self self, time_point now) {
   self->delayed_send(self, delay, svc_exp_atom::value);
 }
 
+/// Sends one `svc_late` for the earliest deadline unless one that is due
+/// no later is pending already.
+void arm_late(ledger_self self, time_point now) {
+  auto& st = self->state;
+  if (st.late.empty())
+    return;
+  auto next = st.late.top().first;
+  if (next >= st.late_scheduled)
+    return;
+  st.late_scheduled = next;
+  self->delayed_send(self, std::max(duration{0}, next - now),
+                     svc_late_atom::value);
+}
+
 void schedule_late(ledger_self self, std::uint64_t id, time_point deadline,
                    time_point now) {
-  auto delay = std::max(duration{0}, deadline - now);
-  self->delayed_send(self, delay, svc_late_atom::value, id);
+  self->state.late.emplace(deadline, id);
+  arm_late(self, now);
+}
+
+/// Answers 504 to every request whose deadline has passed (a no-op for
+/// those answered already).
+void finish_late_due(ledger_self self, time_point now) {
+  auto& st = self->state;
+  while (!st.late.empty() && st.late.top().first <= now) {
+    st.core->finish_late(st.late.top().second);
+    st.late.pop();
+  }
 }
 
 /// Puts the replayed records into a fresh ledger as completed keys (the
@@ -641,7 +678,12 @@ caf::behavior ledger_actor(ledger_self self, core_ptr core, caf::actor anchor,
       expire_due(self, now);
       schedule_expiry(self, now);
     },
-    [self](svc_late_atom, std::uint64_t id) { self->state.core->finish_late(id); },
+    [self](svc_late_atom) {
+      auto now = steady_now();
+      self->state.late_scheduled = no_deadline;
+      finish_late_due(self, now);
+      arm_late(self, now);
+    },
     [self](svc_exp_atom) {
       auto& st = self->state;
       auto now = steady_now();

@@ -723,6 +723,41 @@ TEST_CASE("an execution that outlives its caller's deadline is still recorded, "
   CHECK(p->count() == 1);
 }
 
+TEST_CASE("a ledger route answers each caller 504 at its own deadline, an "
+          "earlier deadline that arrives later first",
+          "[actors][http][service][ledger]") {
+  fixture f;
+  auto& svc = f.make();
+  auto p = std::make_shared<probe>();
+  auto stuck = f.held(p);
+  route_options ropts;
+  ropts.ledger = ledger_config{};
+  svc.route("POST", "/ship", stuck, ropts);
+  svc.start();
+  auto ship = [&](std::string key, std::string deadline_ms) {
+    return call_async(f.port(),
+                      request(http::verb::post, "/ship", "box",
+                              {{std::string{idempotency_key_header}, key},
+                               {std::string{deadline_ms_header}, deadline_ms}}));
+  };
+  // The ledger keeps one timer for the earliest caller deadline: the later
+  // request's shorter deadline has to move it forward.
+  auto slow = ship("a", "1500");
+  REQUIRE(p->wait_calls(1));
+  auto fast = ship("b", "100");
+  REQUIRE(p->wait_calls(2));
+  auto rf = get_result(fast);
+  REQUIRE(rf);
+  CHECK(rf->result_int() == 504);
+  CHECK(slow.wait_for(std::chrono::seconds(0)) != std::future_status::ready);
+  auto rs = get_result(slow);
+  REQUIRE(rs);
+  CHECK(rs->result_int() == 504);
+  CHECK(svc.stats().timed_out == 2);
+  CHECK(svc.in_flight() == 0);
+  caf::anon_send(stuck, release_atom::value, std::string{"late"});
+}
+
 TEST_CASE("waiters of an execution that exceeds in_progress_timeout are told "
           "to retry, and a full waiter list rejects at once",
           "[actors][http][service][ledger]") {
