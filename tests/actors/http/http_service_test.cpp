@@ -1,3 +1,8 @@
+// The HTTP service over real loopback sockets in a real (threaded) actor
+// system.
+// purity: real time — the service turns a relative deadline header into an
+// absolute time with the real clock, and a test checks that against the
+// clock; waits poll with a bound and never sleep.
 #include "actors/http/http_service.hpp"
 
 #include <catch2/catch.hpp>

@@ -1,3 +1,7 @@
+// The ledger journal: records, torn tails, corrupt lines, locks, and a
+// service restarted on its journal answering duplicates without executing.
+// purity: real time — only the hidden "[.bench]" case, which measures what a
+// journal costs per execution (run by hand, never by ctest).
 #include "actors/http/ledger_journal.hpp"
 
 #include <catch2/catch.hpp>
