@@ -152,47 +152,7 @@ inline void run_flags_fuzz(std::uint16_t port, std::uint64_t seed,
                            std::chrono::milliseconds client_timeout
                            = std::chrono::seconds(5)) {
   flags_fuzzer fuzz{seed};
-  auto problem = [&](const fuzz_case& c, const std::string& what) {
-    if (sum.problems.size() < 20)
-      sum.problems.push_back(what + " [" + c.kind + "] " + printable(c.bytes));
-    else if (sum.problems.size() == 20)
-      sum.problems.push_back("...");
-  };
-  for (std::size_t i = 0; i < n; ++i) {
-    auto c = fuzz.next();
-    ++sum.cases;
-    ++sum.kinds[c.kind];
-    http_test_client client{port, client_timeout};
-    if (!client.connect()) {
-      problem(c, "connect failed: " + client.last_error().message());
-      continue;
-    }
-    client.send_raw(c.bytes);
-    if (c.ending == fuzz_ending::reset) {
-      client.reset();
-      continue;
-    }
-    if (c.ending == fuzz_ending::half_close)
-      client.shutdown_send();
-    auto out = client.read_all();
-    if (client.timed_out()) {
-      problem(c, "no answer and no close within the client timeout");
-      continue;
-    }
-    if (out.size() < 12) {
-      ++sum.silent;
-      continue;
-    }
-    if (out.compare(0, 9, "HTTP/1.1 ") != 0) {
-      problem(c, "answer is not HTTP: " + printable(out, 60));
-      continue;
-    }
-    ++sum.answered;
-    auto status = std::atoi(out.substr(9, 3).c_str());
-    ++sum.statuses[status];
-    if (status >= 500 && status != 503)
-      problem(c, "server error " + printable(out, 300));
-  }
+  run_fuzz_cases(port, fuzz, n, sum, client_timeout);
 }
 
 } // namespace bulwark::testing

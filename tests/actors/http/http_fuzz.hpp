@@ -280,14 +280,14 @@ inline std::string printable(const std::string& s, std::size_t max = 120) {
   return out;
 }
 
-/// Sends `n` generated cases, one connection each. `client_timeout` bounds
-/// every wait: a server that neither answers nor closes in time is a problem.
-inline fuzz_summary run_fuzz(std::uint16_t port, std::uint64_t seed,
-                             std::size_t n,
-                             std::chrono::milliseconds client_timeout
-                             = std::chrono::seconds(5)) {
-  fuzz_summary sum;
-  http_fuzzer fuzz{seed};
+/// Sends `n` cases of `fuzz` (anything with `fuzz_case next()`), one
+/// connection each, and adds what the server did to `sum`. `client_timeout`
+/// bounds every wait: a server that neither answers nor closes in time is a
+/// problem, and so is any answer but HTTP or a 5xx other than 503.
+template <class Fuzzer>
+void run_fuzz_cases(std::uint16_t port, Fuzzer& fuzz, std::size_t n,
+                    fuzz_summary& sum,
+                    std::chrono::milliseconds client_timeout) {
   auto problem = [&](const fuzz_case& c, const std::string& what) {
     if (sum.problems.size() < 20)
       sum.problems.push_back(what + " [" + c.kind + "] " + printable(c.bytes));
@@ -338,6 +338,16 @@ inline fuzz_summary run_fuzz(std::uint16_t port, std::uint64_t seed,
     if (status >= 500 && status != 503)
       problem(c, "server error " + printable(out.substr(pos), 300));
   }
+}
+
+/// Sends `n` generated cases (http_fuzzer seeded with `seed`).
+inline fuzz_summary run_fuzz(std::uint16_t port, std::uint64_t seed,
+                             std::size_t n,
+                             std::chrono::milliseconds client_timeout
+                             = std::chrono::seconds(5)) {
+  fuzz_summary sum;
+  http_fuzzer fuzz{seed};
+  run_fuzz_cases(port, fuzz, n, sum, client_timeout);
   return sum;
 }
 
