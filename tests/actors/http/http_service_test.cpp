@@ -863,6 +863,7 @@ TEST_CASE("a route actor that does not understand service_request answers 500",
   CHECK(res->body().find("route actor failed") != std::string::npos);
 }
 
+#if !defined(__SANITIZE_ADDRESS__)
 namespace {
 
 /// Bytes malloc has handed out and not got back (arenas + mmapped chunks).
@@ -872,6 +873,7 @@ std::size_t malloc_in_use() {
 }
 
 } // namespace
+#endif
 
 // Each request runs in a bridge actor that monitors the service's anchor and
 // the route actor. CAF 0.17 keeps a monitor after its monitoring actor ends,
