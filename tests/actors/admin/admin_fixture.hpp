@@ -26,6 +26,16 @@ namespace bulwark::testing {
 
 inline constexpr auto admin_test_bound = std::chrono::seconds(10);
 
+/// A threaded actor system for the admin tests: two workers, quiet logs,
+/// bulwark's message types.
+inline caf::actor_system_config& init_config(caf::actor_system_config& c) {
+  c.set("scheduler.max-threads", 2);
+  c.set("logger.file-verbosity", caf::atom("quiet"));
+  c.set("logger.console-verbosity", caf::atom("quiet"));
+  add_bulwark_types(c);
+  return c;
+}
+
 inline bulwark_config parse_ok(const std::string& text) {
   auto result = parse_bulwark_config(text);
   INFO(result.errors.to_string());
@@ -83,14 +93,6 @@ struct admin_actors {
     admin.reset();
     for (auto& x : spawned)
       caf::anon_send_exit(x, caf::exit_reason::user_shutdown);
-  }
-
-  static caf::actor_system_config& init_config(caf::actor_system_config& c) {
-    c.set("scheduler.max-threads", 2);
-    c.set("logger.file-verbosity", caf::atom("quiet"));
-    c.set("logger.console-verbosity", caf::atom("quiet"));
-    add_bulwark_types(c);
-    return c;
   }
 
   void start(admin_options opts = {}) {

@@ -2,9 +2,9 @@
 // observability tests. A child_process owns its process group: destroying it
 // (also when a REQUIRE throws) terminates the whole group — Chromium forks
 // helpers — and reaps the child, so no test leaves a process behind. Waiting
-// for a real process has no virtual clock to drive, so these helpers poll
-// with short real sleeps, always bounded.
-// purity: real time — waiting on real processes (waitpid polling, bounded).
+// for a real process has no virtual clock to drive, so these helpers block
+// on the process itself (a pidfd), always bounded.
+// purity: real time — waiting on real processes (bounded).
 #pragma once
 
 #include <chrono>
@@ -15,13 +15,14 @@
 #include <sstream>
 #include <stdexcept>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <signal.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -64,24 +65,23 @@ public:
 
   /// The exit status once the child ended within `timeout` (its process
   /// group is killed afterwards, leftover helpers included), else nullopt.
+  /// Blocks on the child's pidfd (readable when it exits), never sleeps.
   std::optional<int> wait_for(std::chrono::milliseconds timeout) {
-    auto until = std::chrono::steady_clock::now() + timeout;
-    while (pid_ > 0) {
-      int status = 0;
-      auto r = ::waitpid(pid_, &status, WNOHANG);
-      if (r == pid_ || r < 0) {
-        ::kill(-pid_, SIGKILL);
-        pid_ = -1;
-        status_ = WIFEXITED(status) ? WEXITSTATUS(status) : 128;
-        return status_;
-      }
-      if (std::chrono::steady_clock::now() >= until)
-        return std::nullopt;
-      // Waiting on a real child process (Prometheus, Chromium) in
-      // end-to-end tests: waitpid has no timeout, so poll briefly, bounded
-      // by `until`.
-      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    if (pid_ <= 0)
+      return status_;
+    int fd = static_cast<int>(::syscall(SYS_pidfd_open, pid_, 0));
+    if (fd >= 0) {
+      pollfd p{fd, POLLIN, 0};
+      ::poll(&p, 1, static_cast<int>(timeout.count()));
+      ::close(fd);
     }
+    int status = 0;
+    auto r = ::waitpid(pid_, &status, WNOHANG);
+    if (r != pid_ && r >= 0)
+      return std::nullopt;
+    ::kill(-pid_, SIGKILL);
+    pid_ = -1;
+    status_ = WIFEXITED(status) ? WEXITSTATUS(status) : 128;
     return status_;
   }
 

@@ -8,6 +8,7 @@
 #include "actors/admin/admin_server.hpp"
 #include "actors/system_setup.hpp"
 #include "actors/transport/function_transport.hpp"
+#include "tests/actors/admin/admin_fixture.hpp"
 #include "tests/actors/http/http_test_client.hpp"
 
 #include <catch2/catch.hpp>
@@ -78,14 +79,6 @@ struct live_admin {
     admin.reset();
     for (auto& x : spawned)
       caf::anon_send_exit(x, caf::exit_reason::user_shutdown);
-  }
-
-  static caf::actor_system_config& init_config(caf::actor_system_config& c) {
-    c.set("scheduler.max-threads", 2);
-    c.set("logger.file-verbosity", caf::atom("quiet"));
-    c.set("logger.console-verbosity", caf::atom("quiet"));
-    add_bulwark_types(c);
-    return c;
   }
 
   std::uint16_t port() const {

@@ -4,7 +4,7 @@
 // its HTTP API returns the bulwark series with the values /metrics shows,
 // and stops it in every case (child_process kills its group on unwind).
 // purity: real time — a real Prometheus process scrapes on its own clock;
-// the test polls its API with short bounded sleeps.
+// the test queries its API until the series appear, bounded.
 // GCC 12 reports a false -Wmaybe-uninitialized inside std::regex's
 // std::function members when built with -fsanitize=address (see
 // dashboard_page_test.cpp).
@@ -95,16 +95,15 @@ TEST_CASE("a real Prometheus server scrapes the admin endpoint and serves the "
   std::string checkout;
   while (std::chrono::steady_clock::now() < deadline) {
     INFO("prometheus log: " << (dir / "prometheus.log").string());
-    REQUIRE(prometheus.running());
     result = query(prom_port, "bulwark_requests_total");
     payments = value_of(result, "dependency", "payments");
     checkout = value_of(result, "supervisor", "checkout");
     if (!payments.empty() && !checkout.empty())
       break;
-    // End-to-end test against a real Prometheus process: its scrape loop
-    // runs on its own wall clock and offers nothing to wait on, so the test
-    // polls its HTTP API with a short pause, bounded by `deadline` (fails).
-    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    // Prometheus scrapes on its own clock and offers nothing to wait on
+    // but itself: between two queries, wait (bounded) on its process, which
+    // also fails the test at once should it exit.
+    REQUIRE_FALSE(prometheus.wait_for(std::chrono::milliseconds(200)));
   }
   auto waited = std::chrono::duration_cast<std::chrono::milliseconds>(
     std::chrono::steady_clock::now() - start);
