@@ -269,6 +269,14 @@ void get_readyz(admin_self self, admin_job job) {
     stats_atom::value);
 }
 
+/// An actor's JSON answer as a value, or `fallback` when it is not JSON.
+boost::json::value parsed_or(const std::string& text,
+                             boost::json::value fallback) {
+  boost::system::error_code ec;
+  auto v = boost::json::parse(text, ec);
+  return ec ? std::move(fallback) : std::move(v);
+}
+
 /// Parsed stats objects of the actors that answered, in name order (a
 /// silent actor has no series in this scrape).
 std::vector<std::pair<std::string, boost::json::object>>
@@ -512,9 +520,7 @@ void get_flags(admin_self self, admin_job job) {
           deps[a.name] = a.error;
           continue;
         }
-        boost::system::error_code ec;
-        auto v = boost::json::parse(*a.value, ec);
-        deps[a.name] = ec ? boost::json::value(*a.value) : std::move(v);
+        deps[a.name] = parsed_or(*a.value, boost::json::value(*a.value));
       }
       answer_pretty(job, http_status::ok,
                     boost::json::object{{"flags", shown},
@@ -679,9 +685,7 @@ void get_journey(admin_self self, admin_job job, std::string_view id_text) {
       for (auto& a : answers) {
         if (!a.value || a.value->empty())
           continue;
-        boost::system::error_code ec;
-        auto v = boost::json::parse(*a.value, ec);
-        found[a.name] = ec ? boost::json::value(*a.value) : std::move(v);
+        found[a.name] = parsed_or(*a.value, boost::json::value(*a.value));
       }
       if (found.empty()) {
         answer_error(job, http_status::not_found,
@@ -706,10 +710,7 @@ void get_failed_journeys(admin_self self, admin_job job) {
           unavailable[a.name] = a.error;
           continue;
         }
-        boost::system::error_code ec;
-        auto v = boost::json::parse(*a.value, ec);
-        failed[a.name] = ec ? boost::json::value(boost::json::array{})
-                            : std::move(v);
+        failed[a.name] = parsed_or(*a.value, boost::json::array{});
       }
       answer(job, http_status::ok,
              boost::json::object{{"failed", std::move(failed)},
