@@ -11,6 +11,7 @@
 #include "runtime/classify/classifier.hpp"
 #include "runtime/config/bulwark_config.hpp"
 #include "runtime/config/json_pretty.hpp"
+#include "runtime/core/idempotency_key.hpp"
 #include "runtime/core/rng.hpp"
 #include "runtime/core/timer_queue.hpp"
 #include "runtime/flags/feature_flags.hpp"
@@ -487,6 +488,15 @@ struct dependency_state {
     if (invalid != nullptr) {
       ++stats().invalid;
       reply(to, mid, failure_reply(req, failure_class::persistent, invalid, 0));
+      return;
+    }
+    // The key travels as a header and is stored by ledgers: a CR LF would
+    // inject a request downstream, a NUL would merge two keys.
+    if (auto problem = key_problem(req.idempotency_key)) {
+      ++stats().invalid;
+      reply(to, mid,
+            failure_reply(req, failure_class::persistent,
+                          "invalid request: idempotency key " + *problem, 0));
       return;
     }
     auto deadline = req.deadline_ns == no_deadline_ns

@@ -21,6 +21,8 @@
 #include <caf/all.hpp>
 
 #include "actors/http/ledger_journal.hpp"
+#include "runtime/core/idempotency_key.hpp"
+#include "runtime/core/utf8.hpp"
 #include "runtime/ledger/idempotency_ledger.hpp"
 
 namespace bulwark {
@@ -35,6 +37,7 @@ using svc_done_atom = caf::atom_constant<caf::atom("svc_done")>;
 using svc_late_atom = caf::atom_constant<caf::atom("svc_late")>;
 using svc_exp_atom = caf::atom_constant<caf::atom("svc_exp")>;
 using svc_nop_atom = caf::atom_constant<caf::atom("svc_nop")>;
+using svc_keep_atom = caf::atom_constant<caf::atom("svc_keep")>;
 
 bool iequals(std::string_view x, std::string_view y) {
   if (x.size() != y.size())
@@ -262,6 +265,8 @@ struct counters {
   std::atomic<std::uint64_t> unavailable{0};
   std::atomic<std::uint64_t> shut_down{0};
   std::atomic<std::uint64_t> ledger_executed{0};
+  std::atomic<std::uint64_t> route_failures{0};
+  std::atomic<std::uint64_t> route_restarts{0};
   std::atomic<std::uint64_t> ledger_duplicates{0};
   std::atomic<std::uint64_t> ledger_waits{0};
   std::atomic<std::uint64_t> ledger_rejected{0};
@@ -361,6 +366,39 @@ struct service_core {
 
 using core_ptr = std::shared_ptr<service_core>;
 
+// -- route cells: the live incarnation of a route's actor -----------------------
+
+/// The actor that answers a route now. A fixed route (`route(..., caf::actor)`)
+/// keeps its actor; a route built from a factory gets a new incarnation from
+/// the service's keeper whenever its actor dies (an exception in a CAF
+/// handler always ends the actor in CAF 0.17), so one bad request never takes
+/// the route out of service.
+struct route_cell {
+  mutable std::mutex mtx;
+  caf::actor current;
+  /// Empty for a fixed actor.
+  route_actor_factory make;
+
+  caf::actor get() const {
+    std::lock_guard<std::mutex> guard{mtx};
+    return current;
+  }
+
+  void set(caf::actor x) {
+    std::lock_guard<std::mutex> guard{mtx};
+    current = std::move(x);
+  }
+};
+
+using cell_ptr = std::shared_ptr<route_cell>;
+
+/// Text from outside (an exception's what(), a CAF error) made safe to put
+/// into an answer: one line, valid UTF-8, bounded.
+std::string safe_text(std::string_view x) {
+  constexpr std::size_t max_len = 200;
+  return printable_utf8(x, max_len);
+}
+
 // -- bridge: one short-lived actor per call of a route actor --------------------
 
 /// How a call of a route actor ended.
@@ -421,7 +459,8 @@ caf::behavior bridge_actor(caf::event_based_actor* self, caf::actor anchor,
               finish(call_end::down, {});
             else
               finish(call_end::failed,
-                     error_reply(500, "route actor failed: " + to_string(err)));
+                     error_reply(500, "route actor failed: "
+                                        + safe_text(to_string(err))));
           });
   // Keeps the actor alive until `finish` quits it.
   return {[](svc_nop_atom) {}};
@@ -434,8 +473,10 @@ void finish_call(service_core& core, std::uint64_t id, call_end how,
                  service_response res) {
   switch (how) {
     case call_end::answered:
-    case call_end::failed:
       core.finish(id, res);
+      return;
+    case call_end::failed:
+      core.finish(id, res, &core.count.route_failures);
       return;
     case call_end::timed_out:
       core.finish_late(id);
@@ -453,14 +494,25 @@ void finish_call(service_core& core, std::uint64_t id, call_end how,
 
 // -- function routes ------------------------------------------------------------
 
-caf::behavior function_actor(caf::event_based_actor*, service_function fn) {
-  return {[fn](service_request& req) -> service_response {
+/// An exception is the handler's failure, not the route's: the request gets
+/// a 500 naming it, the actor lives on, and on a ledger route the answer is
+/// marked not executed (a handler that threw committed nothing), so the key
+/// is forgotten and a retry runs it again.
+caf::behavior function_actor(caf::event_based_actor*, service_function fn,
+                             core_ptr core) {
+  return {[fn, core](service_request& req) -> service_response {
+    auto failed = [&](std::string message) {
+      ++core->count.route_failures;
+      auto res = error_reply(500, message);
+      res.not_executed = true;
+      return res;
+    };
     try {
       return fn(req);
     } catch (const std::exception& e) {
-      return error_reply(500, std::string{"handler failed: "} + e.what());
+      return failed("handler failed: " + safe_text(e.what()));
     } catch (...) {
-      return error_reply(500, "handler failed");
+      return failed("handler failed");
     }
   }};
 }
@@ -473,7 +525,7 @@ struct ledger_state {
   std::unique_ptr<idempotency_ledger> ledger;
   core_ptr core;
   caf::actor anchor;
-  caf::actor target;
+  cell_ptr target;
   /// When the next `svc_exp` message is due (no_deadline: none scheduled).
   time_point expiry_scheduled = no_deadline;
   /// Callers' deadlines (deadline, request id), earliest on top, served by
@@ -579,7 +631,7 @@ void seed_ledger(idempotency_ledger& ledger,
 }
 
 caf::behavior ledger_actor(ledger_self self, core_ptr core, caf::actor anchor,
-                           caf::actor target, ledger_config cfg,
+                           cell_ptr target, ledger_config cfg,
                            journal_ptr journal,
                            std::vector<journal_record> replayed) {
   auto& st = self->state;
@@ -602,7 +654,6 @@ caf::behavior ledger_actor(ledger_self self, core_ptr core, caf::actor anchor,
       auto out = st.ledger->begin(req.idempotency_key, id, now);
       switch (out.verdict) {
         case ledger_verdict::execute: {
-          ++st.core->count.ledger_executed;
           // The client is answered 504 at its deadline, but the execution
           // runs on (up to in_progress_timeout) so its result is recorded
           // and the client's retry gets it.
@@ -612,7 +663,7 @@ caf::behavior ledger_actor(ledger_self self, core_ptr core, caf::actor anchor,
           auto ticket = out.ticket;
           if (st.journal)
             st.executing[ticket] = journal_request(req);
-          self->spawn(bridge_actor, st.anchor, st.target, std::move(req),
+          self->spawn(bridge_actor, st.anchor, st.target->get(), std::move(req),
                       exec_timeout,
                       call_callback{[me, key, ticket, id](call_end how,
                                                           service_response res) {
@@ -648,14 +699,21 @@ caf::behavior ledger_actor(ledger_self self, core_ptr core, caf::actor anchor,
         pending = std::move(i->second);
         st.executing.erase(i);
       }
-      if (how != call_end::answered) {
-        // Nothing proves the side effect did not happen: the key stays in
-        // progress until in_progress_timeout releases it (and its waiters).
+      if (how == call_end::timed_out || how == call_end::shut_down) {
+        // The handler may still be running: the key stays in progress until
+        // in_progress_timeout releases it (and its waiters).
         finish_call(*st.core, id, how, std::move(res));
-      } else if (res.not_executed) {
+      } else if (how != call_end::answered || res.not_executed) {
+        // Not executed, or the route failed (threw, or its actor died) before
+        // answering: nothing was committed, no record is written, and the key
+        // is forgotten at once so a retry runs it (waiters are told to retry).
+        // A crash of the whole process would lose the same in-memory effects.
         std::vector<std::uint64_t> waiters = st.ledger->abandon(key, ticket,
                                                                 now);
-        st.core->finish(id, res);
+        if (how == call_end::answered)
+          st.core->finish(id, res);
+        else
+          finish_call(*st.core, id, how, std::move(res));
         answer_retry(self, waiters,
                      "the first request of this key did not execute; retry");
       } else {
@@ -669,6 +727,7 @@ caf::behavior ledger_actor(ledger_self self, core_ptr core, caf::actor anchor,
           if (st.journal->append(*pending))
             ++st.core->count.ledger_journaled;
         }
+        ++st.core->count.ledger_executed;
         std::vector<std::uint64_t> waiters
           = st.ledger->complete(key, ticket, to_ledger(rec), now);
         st.core->finish(id, http_res);
@@ -698,12 +757,60 @@ caf::behavior anchor_actor(caf::event_based_actor*) {
   return {[](svc_nop_atom) {}};
 }
 
+struct keeper_state {
+  /// The factory routes by the address of their live incarnation.
+  std::unordered_map<caf::actor_addr, cell_ptr> watched;
+
+  static inline const char* name = "bulwark.service.keeper";
+};
+
+/// Watches the incarnations of the factory routes and starts a new one when
+/// one dies, at once: a route actor dies of the request it was handling (an
+/// exception), not of a condition that waiting would cure, so there is no
+/// backoff and no restart limit (a limit would let a few bad requests take
+/// the route out for good). A factory that throws or returns no actor leaves
+/// the route answering 503 "route actor is not running".
+caf::behavior keeper_actor(caf::stateful_actor<keeper_state>* self,
+                           core_ptr core, std::vector<cell_ptr> cells) {
+  auto watch = [self](const cell_ptr& cell) {
+    auto current = cell->get();
+    if (!current)
+      return;
+    self->monitor(current);
+    self->state.watched.emplace(current.address(), cell);
+  };
+  for (auto& cell : cells)
+    watch(cell);
+  self->set_down_handler([self, core, watch](caf::down_msg& msg) {
+    auto& watched = self->state.watched;
+    auto i = watched.find(msg.source);
+    if (i == watched.end())
+      return;
+    auto cell = std::move(i->second);
+    watched.erase(i);
+    if (core->is_stopping())
+      return;
+    caf::actor next;
+    try {
+      next = cell->make(self->system());
+    } catch (...) {
+      // Stays empty: the route answers 503.
+    }
+    cell->set(next);
+    if (!next)
+      return;
+    ++core->count.route_restarts;
+    watch(cell);
+  });
+  return {[](svc_nop_atom) {}};
+}
+
 // -- route table ----------------------------------------------------------------
 
 struct route_target {
   std::string method;
-  /// The actor answering `service_request`.
-  caf::actor target;
+  /// The actor answering `service_request` (its live incarnation).
+  cell_ptr target;
   /// The route's ledger actor, or null.
   caf::actor ledger;
 };
@@ -797,6 +904,26 @@ service_response error_reply(std::int32_t status, std::string_view message) {
   return res;
 }
 
+service_response invalid_body_reply(const error_list& errors) {
+  boost::json::object out;
+  // One line per error, as error_list renders them (with its "... and N
+  // more errors" line).
+  boost::json::array list;
+  auto text = errors.to_string();
+  for (std::size_t pos = 0; pos < text.size();) {
+    auto end = text.find('\n', pos);
+    if (end == std::string::npos)
+      end = text.size();
+    list.emplace_back(std::string_view{text}.substr(pos, end - pos));
+    pos = end + 1;
+  }
+  out["error"] = errors.errors().empty()
+                   ? std::string{"invalid request body"}
+                   : "invalid request body: " + errors.errors().front().to_string();
+  out["errors"] = std::move(list);
+  return json_reply(out, 400);
+}
+
 std::string to_string(overload_signal x) {
   switch (x) {
     case overload_signal::never:
@@ -819,6 +946,10 @@ struct http_service::impl {
   caf::actor anchor;
   /// Actors the service spawned (function and ledger actors).
   std::vector<caf::actor> owned;
+  /// Routes whose actor the service starts again when it dies.
+  std::vector<cell_ptr> factory_cells;
+  /// Restarts the factory routes' actors; spawned by `start()`.
+  caf::actor keeper;
   /// Journals of ledger routes, closed by `stop()`.
   std::vector<journal_ptr> journals;
   std::vector<path_routes> routes;
@@ -835,14 +966,14 @@ struct http_service::impl {
     anchor = sys.spawn(anchor_actor);
   }
 
-  void add(std::string method, std::string path, caf::actor target,
+  void add(std::string method, std::string path, cell_ptr target,
            const route_options& ropts) {
     if (method.empty())
       throw std::invalid_argument("http_service: empty method");
     if (path.empty() || path.front() != '/')
       throw std::invalid_argument("http_service: path must start with '/' (got \""
                                   + path + "\")");
-    if (!target)
+    if (!target->get())
       throw std::invalid_argument("http_service: route " + method + " " + path
                                   + " has no actor");
     std::lock_guard<std::mutex> guard{state_mtx};
@@ -925,6 +1056,25 @@ struct http_service::impl {
     auto path = target.substr(0, qpos);
     auto query = qpos == std::string_view::npos ? std::string_view{}
                                                 : target.substr(qpos + 1);
+    // Validated at the edge: the key reaches ledgers, journals and the
+    // headers of the calls a handler makes.
+    if (auto n = std::count_if(req.begin(), req.end(), [](const auto& f) {
+          auto name = f.name_string();
+          return iequals({name.data(), name.size()}, idempotency_key_header);
+        });
+        n > 1) {
+      ++count.bad_requests;
+      reply(respond, error_reply(400, "more than one "
+                                        + std::string{idempotency_key_header}
+                                        + " header"));
+      return;
+    }
+    if (auto problem = key_problem(header_value(req, idempotency_key_header))) {
+      ++count.bad_requests;
+      reply(respond, error_reply(400, "bad " + std::string{idempotency_key_header}
+                                        + " header: " + *problem));
+      return;
+    }
     auto* routes_for = match(path);
     if (!routes_for) {
       ++count.not_found;
@@ -1029,7 +1179,15 @@ struct http_service::impl {
       caf::anon_send(rt->ledger, svc_req_atom::value, id, std::move(sreq));
       return;
     }
-    sys.spawn(bridge_actor, anchor, rt->target, std::move(sreq), budget,
+    auto target_actor = rt->target->get();
+    if (!target_actor) {
+      // A factory route whose factory failed: nothing to run it on.
+      core->finish(id, core->unavailable_answer("route actor is not running"),
+                   &count.unavailable);
+      return;
+    }
+    sys.spawn(bridge_actor, anchor, std::move(target_actor), std::move(sreq),
+              budget,
               call_callback{[core = core, id](call_end how,
                                               service_response res) {
                 finish_call(*core, id, how, std::move(res));
@@ -1045,9 +1203,39 @@ http_service::~http_service() {
   stop();
 }
 
+namespace {
+
+cell_ptr fixed_cell(caf::actor x) {
+  auto cell = std::make_shared<route_cell>();
+  cell->current = std::move(x);
+  return cell;
+}
+
+} // namespace
+
 void http_service::route(std::string method, std::string path,
                          caf::actor handler, route_options opts) {
-  impl_->add(std::move(method), std::move(path), std::move(handler), opts);
+  impl_->add(std::move(method), std::move(path),
+             fixed_cell(std::move(handler)), opts);
+}
+
+void http_service::route(std::string method, std::string path,
+                         route_actor_factory make, route_options opts) {
+  if (!make)
+    throw std::invalid_argument("http_service: route " + method + " " + path
+                                + " has no factory");
+  auto cell = std::make_shared<route_cell>();
+  cell->current = make(impl_->sys);
+  cell->make = std::move(make);
+  try {
+    impl_->add(std::move(method), std::move(path), cell, opts);
+  } catch (...) {
+    if (auto a = cell->get())
+      caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
+    throw;
+  }
+  std::lock_guard<std::mutex> guard{impl_->state_mtx};
+  impl_->factory_cells.push_back(std::move(cell));
 }
 
 void http_service::route(std::string method, std::string path,
@@ -1055,12 +1243,13 @@ void http_service::route(std::string method, std::string path,
   if (!fn)
     throw std::invalid_argument("http_service: route " + method + " " + path
                                 + " has no function");
-  auto actor = impl_->sys.spawn(function_actor, std::move(fn));
+  auto actor = impl_->sys.spawn(function_actor, std::move(fn), impl_->core);
   {
     std::lock_guard<std::mutex> guard{impl_->state_mtx};
     impl_->owned.push_back(actor);
   }
-  impl_->add(std::move(method), std::move(path), std::move(actor), opts);
+  impl_->add(std::move(method), std::move(path), fixed_cell(std::move(actor)),
+             opts);
 }
 
 void http_service::json_route(std::string method, std::string path,
@@ -1101,6 +1290,8 @@ void http_service::start() {
       self->handle(std::move(req), std::move(respond));
     },
     server_opts);
+  if (!d.factory_cells.empty())
+    d.keeper = d.sys.spawn(keeper_actor, d.core, d.factory_cells);
   d.server->start(d.opts.host, d.opts.port);
 }
 
@@ -1114,11 +1305,12 @@ void http_service::stop() {
     d.stopped = true;
     was_started = d.started;
   }
+  {
+    // Also tells the keeper not to start route actors any more.
+    std::lock_guard<std::mutex> guard{d.core->mtx};
+    d.core->stopping = true;
+  }
   if (was_started && d.server) {
-    {
-      std::lock_guard<std::mutex> guard{d.core->mtx};
-      d.core->stopping = true;
-    }
     // The server stops accepting at once and waits for requests it handed
     // out; the drain answers whatever is left after `grace`, which lets the
     // server finish.
@@ -1129,8 +1321,13 @@ void http_service::stop() {
     drain.join();
   }
   caf::anon_send_exit(d.anchor, caf::exit_reason::user_shutdown);
+  if (d.keeper)
+    caf::anon_send_exit(d.keeper, caf::exit_reason::user_shutdown);
   for (auto& a : d.owned)
     caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
+  for (auto& cell : d.factory_cells)
+    if (auto a = cell->get())
+      caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
   // Releases the files (and their locks) now, not when the ledger actors
   // happen to be destroyed.
   for (auto& j : d.journals)
@@ -1158,6 +1355,8 @@ http_service_stats http_service::stats() const {
   s.timed_out = c.timed_out;
   s.unavailable = c.unavailable;
   s.shut_down = c.shut_down;
+  s.route_failures = c.route_failures;
+  s.route_restarts = c.route_restarts;
   s.ledger_executed = c.ledger_executed;
   s.ledger_duplicates = c.ledger_duplicates;
   s.ledger_waits = c.ledger_waits;

@@ -36,6 +36,7 @@
 #include "actors/http/http_server.hpp"
 #include "actors/messages.hpp"
 #include "actors/transport/http_transport.hpp"
+#include "runtime/config/config_error.hpp"
 #include "runtime/core/time.hpp"
 #include "runtime/ledger/ledger_config.hpp"
 
@@ -144,11 +145,28 @@ service_response json_reply(const boost::json::value& v,
 /// `{"error": message}`, `application/json`.
 service_response error_reply(std::int32_t status, std::string_view message);
 
+/// 400 for a request body that failed validation (e.g. with an
+/// `object_reader` from runtime/config/object_reader.hpp, whose `read_key`
+/// refuses ids with a NUL, a CR LF or non-ASCII): `{"error": "invalid request
+/// body: <first error>", "errors": ["<pointer>: <message>", ...]}`, every
+/// error with its JSON Pointer (error_list::max_stored of them, then "... and
+/// N more errors"). Values are described, never echoed raw.
+service_response invalid_body_reply(const error_list& errors);
+
 // -- routes --------------------------------------------------------------------------
 
 /// A handler run inside an actor the service spawns (never on an io thread).
-/// An exception escaping it answers 500.
+/// An exception escaping it answers that request 500 ("handler failed: ...")
+/// and the route goes on; on a ledger route the answer counts as not
+/// executed (the key is forgotten, nothing is journaled): a handler that
+/// throws must not have committed anything.
 using service_function = std::function<service_response(const service_request&)>;
+
+/// Spawns a route actor (answering `service_request`). The service calls it
+/// once at `route()` and again whenever the actor dies: in CAF 0.17 an
+/// exception escaping a handler always ends the actor, so a route that must
+/// survive bad requests is given as a factory. Must not block.
+using route_actor_factory = std::function<caf::actor(caf::actor_system&)>;
 
 /// A handler for JSON routes: the service parses the body first (bad JSON
 /// answers 400 and never calls it).
@@ -229,8 +247,9 @@ struct http_service_stats {
   std::uint64_t dispatched = 0;
   std::uint64_t not_found = 0;
   std::uint64_t method_not_allowed = 0;
-  /// 400s of the service itself (bad deadline/attempt header, missing key,
-  /// bad JSON on a JSON route).
+  /// 400s of the service itself (bad deadline/attempt header, missing,
+  /// repeated or invalid `Idempotency-Key` (see
+  /// runtime/core/idempotency_key.hpp), bad JSON on a JSON route).
   std::uint64_t bad_requests = 0;
   /// Rejected 504 because the deadline had passed on arrival.
   std::uint64_t expired_on_arrival = 0;
@@ -242,7 +261,13 @@ struct http_service_stats {
   std::uint64_t unavailable = 0;
   /// 503 during or after `stop()`.
   std::uint64_t shut_down = 0;
-  /// Ledger verdicts over all ledger routes.
+  /// Requests whose route failed before answering: a handler threw, a
+  /// route actor died or answered an error (500).
+  std::uint64_t route_failures = 0;
+  /// New incarnations of factory routes' actors started after one died.
+  std::uint64_t route_restarts = 0;
+  /// Ledger verdicts over all ledger routes; `ledger_executed` counts
+  /// executions that committed (answered, recorded, journaled if durable).
   std::uint64_t ledger_executed = 0;
   std::uint64_t ledger_duplicates = 0;
   std::uint64_t ledger_waits = 0;
@@ -272,6 +297,15 @@ public:
   /// path not starting with `/`, an empty method or a null actor, and
   /// std::logic_error after `start()`. The service never kills `handler`.
   void route(std::string method, std::string path, caf::actor handler,
+             route_options opts = {});
+
+  /// Routes to an actor the service starts with `make` and starts again,
+  /// at once, whenever it dies (the request it was handling is answered 500
+  /// "route actor failed: ...", requests queued in its mailbox 503 with
+  /// `Retry-After`; on a ledger route neither is recorded and the key is
+  /// forgotten). The service owns these actors and ends them on `stop()`.
+  /// Counted in `http_service_stats::route_failures` / `route_restarts`.
+  void route(std::string method, std::string path, route_actor_factory make,
              route_options opts = {});
 
   /// Routes to `fn`, run in an actor the service owns.

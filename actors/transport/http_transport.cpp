@@ -6,6 +6,7 @@
 #include <ctime>
 #include <deque>
 #include <functional>
+#include <stdexcept>
 #include <thread>
 #include <unordered_map>
 #include <utility>
@@ -40,6 +41,7 @@
 
 #include "actors/atoms.hpp"
 #include "runtime/classify/classifier.hpp"
+#include "runtime/core/idempotency_key.hpp"
 
 namespace bulwark {
 
@@ -235,6 +237,15 @@ private:
     if (auto i = live_.find(key); i != live_.end())
       abandon(i->second);
     live_[key] = x;
+    // The key becomes a header line: a CR LF in it would make the downstream
+    // read a second request of the sender's choosing, and the kept-alive
+    // connection would fall out of step for everyone after. Refused here,
+    // before any byte is written; never executed, and retrying cannot help.
+    if (key_problem(x->req.idempotency_key)) {
+      ++stats_->refused_headers;
+      finish(x, class_result(failure_class::persistent));
+      return;
+    }
     if (x->deadline <= x->started) {
       ++stats_->timeouts;
       finish(x, error_result(transport_error::timed_out));
@@ -661,8 +672,35 @@ http_transport_actor(caf::event_based_actor* self, http_transport_options opts,
   };
 }
 
+namespace {
+
+/// Throws when `value` cannot be written into a request as it is: no
+/// controls anywhere, and no spaces or non-ASCII in a token (`token`).
+void check_option(const char* name, std::string_view value, bool token) {
+  auto fail = [name](const char* why) {
+    throw std::invalid_argument(std::string{"http_transport_options::"} + name
+                                + why);
+  };
+  if (token && value.empty())
+    fail(" must not be empty");
+  for (auto ch : value) {
+    auto c = static_cast<unsigned char>(ch);
+    if (c < 0x20 || c == 0x7F || (token && (c == ' ' || c >= 0x80)))
+      fail(" contains a character HTTP does not allow there");
+  }
+}
+
+} // namespace
+
 http_transport http_transport::spawn(caf::actor_system& sys,
                                      http_transport_options opts) {
+  check_option("host", opts.host, true);
+  check_option("default_method", opts.default_method, true);
+  for (auto& [op, method] : opts.methods)
+    check_option("methods", method, true);
+  check_option("path_template", opts.path_template, true);
+  check_option("content_type", opts.content_type, false);
+  check_option("do_not_retry_header", opts.do_not_retry_header, true);
   auto stats = std::make_shared<http_transport_stats>();
   auto hdl = sys.spawn(http_transport_actor, std::move(opts), stats);
   return http_transport{std::move(hdl), std::move(stats)};

@@ -91,6 +91,10 @@ struct http_transport_stats {
   std::atomic<std::uint64_t> protocol_errors{0};
   /// Requests resent once because a reused connection was found closed.
   std::atomic<std::uint64_t> stale_resends{0};
+  /// Attempts refused before any byte was written because a value that
+  /// would become a header (the idempotency key) is not a valid key: a CR,
+  /// LF or NUL there would inject a request of the sender's choosing.
+  std::atomic<std::uint64_t> refused_headers{0};
   /// Results sent back to requesters.
   std::atomic<std::uint64_t> answered{0};
 };
@@ -114,6 +118,9 @@ caf::behavior http_transport_actor(caf::event_based_actor* self,
 /// An HTTP transport actor together with its counters.
 class http_transport {
 public:
+  /// Throws std::invalid_argument when an option that is written into every
+  /// request (host, method, path template, content type, header names)
+  /// holds a character HTTP does not allow there, naming the option.
   static http_transport spawn(caf::actor_system& sys,
                               http_transport_options opts);
 

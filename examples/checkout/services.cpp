@@ -16,6 +16,8 @@
 #include <filesystem>
 #include <functional>
 #include <map>
+#include <memory>
+#include <optional>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -26,6 +28,8 @@
 #include "actors/http/http_service.hpp"
 #include "actors/system_setup.hpp"
 #include "common.hpp"
+#include "runtime/config/object_reader.hpp"
+#include "runtime/core/idempotency_key.hpp"
 #include "runtime/core/rng.hpp"
 
 namespace json = boost::json;
@@ -198,30 +202,29 @@ json::object faults_json() {
   return o;
 }
 
+/// Validated whole: a bad value answers 400 naming it and changes nothing.
 service_response put_faults(const json::value& body, const service_request&) {
-  auto* o = body.if_object();
-  if (o == nullptr)
-    return error_reply(400, "expected a JSON object");
-  auto num = [&](const char* key, double& out) {
-    if (auto* v = o->if_contains(key)) {
-      if (v->is_number()) {
-        out = v->to_number<double>();
-        return true;
-      }
-    }
-    return false;
-  };
-  double x = 0;
-  if (num("error_rate", x))
-    g_faults.error_rate = x;
-  if (num("error_after_rate", x))
-    g_faults.error_after_rate = x;
-  if (num("latency_ms", x))
-    g_faults.latency_ms = static_cast<int>(x);
-  if (num("outage_s", x))
-    start_outage(x);
-  if (auto* v = o->if_contains("crash_after_effect"); v && v->is_bool())
-    g_faults.crash_after_effect = v->as_bool();
+  error_list errs;
+  object_reader r{body, json_path{}, errs,
+                  {"error_rate", "error_after_rate", "latency_ms", "outage_s",
+                   "crash_after_effect"}};
+  double error_rate = g_faults.error_rate, after = g_faults.error_after_rate;
+  std::int64_t latency = g_faults.latency_ms;
+  double outage = -1;
+  bool crash = g_faults.crash_after_effect;
+  r.read("error_rate", error_rate, 0.0, 1.0);
+  r.read("error_after_rate", after, 0.0, 1.0);
+  r.read("latency_ms", latency, 0, 60'000);
+  r.read("outage_s", outage, 0.0, 3'600.0);
+  r.read("crash_after_effect", crash);
+  if (!errs.empty())
+    return invalid_body_reply(errs);
+  g_faults.error_rate = error_rate;
+  g_faults.error_after_rate = after;
+  g_faults.latency_ms = static_cast<int>(latency);
+  if (outage >= 0)
+    start_outage(outage);
+  g_faults.crash_after_effect = crash;
   return json_reply(faults_json());
 }
 
@@ -308,41 +311,96 @@ std::map<std::string, std::map<std::string, int>> g_counts;
 std::map<std::string, long> g_stock;
 std::map<std::string, std::pair<std::string, long>> g_reserved; // order -> sku, qty
 
-std::string sku_of(const service_request& req) {
-  auto p = req.query.find("sku=");
-  if (p != std::string::npos) {
-    auto e = req.query.find('&', p);
-    return req.query.substr(p + 4, e == std::string::npos ? e : e - p - 4);
+/// What a keyed route reads from its body: only the fields its kind needs,
+/// each validated (ids are keys: visible ASCII, bounded; numbers exact
+/// integers in range), so bad input is a 400 before anything happens.
+struct order_input {
+  std::string order_id;
+  std::string sku;
+  std::int64_t qty = 1;
+  std::int64_t amount = 0;
+};
+
+/// The longest order id or sku a service accepts (the gateway's keys add a
+/// suffix such as "-release" to an order id).
+constexpr std::size_t max_id_bytes = 64;
+
+/// Reads `req`'s JSON body for `kind` ("reserve", "release", "confirm",
+/// "charge", "refund"); on bad input returns nullopt and sets `error` to a
+/// 400 naming every problem with its JSON Pointer, marked not executed so a
+/// ledger forgets the key.
+std::optional<order_input> read_input(std::string_view kind,
+                                      const service_request& req,
+                                      service_response& error) {
+  auto body = parse_json_body(req, error);
+  if (!body) {
+    error.not_executed = true;
+    return std::nullopt;
   }
-  json::error_code ec;
-  auto v = json::parse(req.body, ec);
-  if (!ec && v.is_object())
-    if (auto* s = v.as_object().if_contains("sku"))
-      if (s->is_string())
-        return std::string{s->as_string().c_str()};
-  return {};
+  error_list errs;
+  order_input in;
+  bool reserve = kind == "reserve", charge = kind == "charge";
+  std::initializer_list<std::string_view> reserve_keys{"order_id", "sku", "qty"};
+  std::initializer_list<std::string_view> charge_keys{"order_id", "amount"};
+  std::initializer_list<std::string_view> order_keys{"order_id"};
+  object_reader r{*body, json_path{}, errs,
+                  reserve ? reserve_keys : charge ? charge_keys : order_keys};
+  if (r.valid() && r.require("order_id"))
+    r.read_key("order_id", in.order_id, max_id_bytes);
+  if (reserve && r.valid() && r.require("sku"))
+    r.read_key("sku", in.sku, max_id_bytes);
+  if (reserve)
+    r.read("qty", in.qty, 1, 1'000);
+  if (charge && r.valid() && r.require("amount"))
+    r.read("amount", in.amount, 0, 1'000'000'000'000);
+  if (!errs.empty()) {
+    error = invalid_body_reply(errs);
+    error.not_executed = true;
+    return std::nullopt;
+  }
+  return in;
 }
 
-json::object body_object(const service_request& req) {
-  json::error_code ec;
-  auto v = json::parse(req.body, ec);
-  if (ec || !v.is_object())
-    return {};
-  return v.as_object();
-}
-
-std::string str_field(const json::object& o, const char* key) {
-  if (auto* v = o.if_contains(key))
-    if (v->is_string())
-      return std::string{v->as_string().c_str()};
-  return {};
-}
-
-long int_field(const json::object& o, const char* key, long fallback) {
-  if (auto* v = o.if_contains(key))
-    if (v->is_number())
-      return v->to_number<long>();
-  return fallback;
+/// The sku of a read route (`?sku=...`, or `{"sku": ...}` in the body),
+/// validated like an id.
+std::optional<std::string> sku_of(const service_request& req,
+                                  service_response& error) {
+  std::string_view q{req.query};
+  std::string_view sku;
+  for (std::size_t pos = 0; pos <= q.size();) {
+    auto amp = q.find('&', pos);
+    auto part = q.substr(pos, amp == std::string_view::npos ? amp : amp - pos);
+    if (part.substr(0, 4) == "sku=")
+      sku = part.substr(4);
+    if (amp == std::string_view::npos)
+      break;
+    pos = amp + 1;
+  }
+  if (sku.empty() && !req.body.empty()) {
+    // The gateway's transport sends the payload as the body: {"sku": ...}.
+    auto body = parse_json_body(req, error);
+    if (!body)
+      return std::nullopt;
+    error_list errs;
+    object_reader r{*body, json_path{}, errs, {"sku"}};
+    std::string from_body;
+    if (r.valid() && r.require("sku"))
+      r.read_key("sku", from_body, max_id_bytes);
+    if (!errs.empty()) {
+      error = invalid_body_reply(errs);
+      return std::nullopt;
+    }
+    return from_body;
+  }
+  if (sku.empty()) {
+    error = error_reply(400, "sku is required (query parameter or body)");
+    return std::nullopt;
+  }
+  if (auto problem = key_problem(sku, max_id_bytes)) {
+    error = error_reply(400, "query parameter sku " + *problem);
+    return std::nullopt;
+  }
+  return std::string{sku};
 }
 
 long price_of(const std::string& sku) {
@@ -361,17 +419,21 @@ service_response ledger_json(std::initializer_list<const char*> kinds) {
   return json_reply(out);
 }
 
-/// The business effect of a keyed route: from the request body to the
-/// answer's fields, run under g_mtx.
-using effect_fn = std::function<json::object(const json::object&)>;
+/// The business effect of a keyed route, run under g_mtx on validated input.
+using effect_fn = std::function<json::object(const order_input&)>;
 
-/// A keyed side effect: count it, run `effect` under the lock, answer JSON.
+/// A keyed side effect: validate (400, nothing done), then count it and run
+/// `effect` under the lock, answer JSON. Nothing here throws after the
+/// count: the input was checked first.
 handler_fn keyed(const char* kind, effect_fn effect) {
   return [kind, effect](const service_request& req) {
-    auto body = body_object(req);
+    service_response error;
+    auto in = read_input(kind, req, error);
+    if (!in)
+      return error;
     std::lock_guard<std::mutex> guard{g_mtx};
+    auto out = effect(*in);
     ++g_counts[kind][req.idempotency_key];
-    auto out = effect(body);
     out["key"] = req.idempotency_key;
     out["done"] = kind;
     return json_reply(out);
@@ -384,48 +446,55 @@ handler_fn keyed(const char* kind, effect_fn effect) {
 /// when the answer was the injected error after the side effect. `replay`
 /// re-applies the effect from the request and the recorded answer; it runs
 /// in route order at start, before the service accepts connections.
-using replay_fn = std::function<void(const json::object& request,
+using replay_fn = std::function<void(const order_input& request,
                                      const json::object& answer)>;
 
 std::function<void(const service_request&, const service_response&)>
 replay_keyed(const char* kind, replay_fn replay) {
   return [kind, replay](const service_request& req,
                         const service_response& res) {
-    auto body = body_object(req);
+    service_response error;
+    auto in = read_input(kind, req, error);
+    if (!in) // journaled after validation: cannot happen with our journals
+      return;
     json::error_code ec;
     auto answer = json::parse(res.body, ec);
     std::lock_guard<std::mutex> guard{g_mtx};
     ++g_counts[kind][req.idempotency_key];
-    replay(body, !ec && answer.is_object() ? answer.as_object()
-                                           : json::object{});
+    replay(*in, !ec && answer.is_object() ? answer.as_object()
+                                          : json::object{});
   };
 }
 
-json::object reserve_effect(const json::object& b) {
-  auto order = str_field(b, "order_id");
-  auto sku = str_field(b, "sku");
-  auto qty = int_field(b, "qty", 1);
-  if (g_stock.count(sku) == 0)
-    g_stock[sku] = 1'000'000;
-  g_stock[sku] -= qty;
-  g_reserved[order] = {sku, qty};
-  return json::object{{"order_id", order}, {"sku", sku}, {"reserved", qty}};
+json::object reserve_effect(const order_input& in) {
+  if (g_stock.count(in.sku) == 0)
+    g_stock[in.sku] = 1'000'000;
+  g_stock[in.sku] -= in.qty;
+  g_reserved[in.order_id] = {in.sku, in.qty};
+  return json::object{{"order_id", in.order_id},
+                      {"sku", in.sku},
+                      {"reserved", in.qty}};
 }
 
-/// Gives back what `order` reserved, if anything; `only_qty` >= 0 replays a
-/// recorded release (it released that much: 0 means the reservation did
+/// Gives back what the order reserved, if anything; `only_qty` >= 0 replays
+/// a recorded release (it released that much: 0 means the reservation did
 /// not exist yet when the release ran, which the per-route journals, read
 /// reserve-first, cannot otherwise tell).
-json::object release_effect(const json::object& b, long only_qty = -1) {
-  auto order = str_field(b, "order_id");
-  auto i = g_reserved.find(order);
+json::object release_effect(const order_input& in, long only_qty = -1) {
+  auto i = g_reserved.find(in.order_id);
   long qty = 0;
   if (i != g_reserved.end() && only_qty != 0) {
     qty = i->second.second;
     g_stock[i->second.first] += qty;
     g_reserved.erase(i);
   }
-  return json::object{{"order_id", order}, {"released", qty}};
+  return json::object{{"order_id", in.order_id}, {"released", qty}};
+}
+
+long released_of(const json::object& answer) {
+  if (auto* v = answer.if_contains("released"); v && v->is_int64())
+    return static_cast<long>(v->as_int64());
+  return -1;
 }
 
 } // namespace
@@ -464,8 +533,8 @@ int run_service(const std::string& kind, const std::vector<std::string>& args) {
   route_options ledger_route;
   ledger_route.ledger = ledger_config{};
   ledger_route.ledger->in_progress_timeout = seconds(10);
-  std::uint64_t seed = static_cast<std::uint64_t>(port) * 7919 + 1;
-  std::vector<caf::actor> routes;
+  auto seed = std::make_shared<std::atomic<std::uint64_t>>(
+    static_cast<std::uint64_t>(port) * 7919 + 1);
   bool dir_made = false;
   auto add = [&](const char* method, const char* path, handler_fn fn,
                  bool with_ledger,
@@ -475,8 +544,12 @@ int run_service(const std::string& kind, const std::vector<std::string>& args) {
                  = {}) {
     std::string p = path;
     bool compensation = p == "/refund" || p == "/release";
-    auto a = sys.spawn(fault_route, std::move(fn), seed++, compensation);
-    routes.push_back(a);
+    // A factory route: should a handler ever throw, the service answers
+    // that request 500 and starts a new route actor; nothing else is lost.
+    route_actor_factory make = [fn = std::move(fn), seed,
+                                compensation](caf::actor_system& sys) {
+      return sys.spawn(fault_route, fn, (*seed)++, compensation);
+    };
     auto ropts = with_ledger ? ledger_route : route_options{};
     if (with_ledger) {
       if (!dir_made) {
@@ -486,7 +559,7 @@ int run_service(const std::string& kind, const std::vector<std::string>& args) {
       ropts.journal_path = data_dir + "/" + p.substr(1) + ".journal";
       ropts.on_replay = std::move(on_replay);
     }
-    svc.route(method, path, a, ropts);
+    svc.route(method, path, std::move(make), ropts);
   };
   svc.route("GET", "/health", service_function{[](const service_request&) {
               service_response r;
@@ -501,48 +574,55 @@ int run_service(const std::string& kind, const std::vector<std::string>& args) {
   try {
     if (kind == "inventory") {
       add("GET", "/stock", [](const service_request& req) {
-        auto sku = sku_of(req);
+        service_response error;
+        auto sku = sku_of(req, error);
+        if (!sku)
+          return error;
         std::lock_guard<std::mutex> guard{g_mtx};
-        auto i = g_stock.find(sku);
+        auto i = g_stock.find(*sku);
         json::object o;
-        o["sku"] = sku;
+        o["sku"] = *sku;
         o["available"] = i == g_stock.end() ? 1'000'000 : i->second;
         return json_reply(o);
       }, false);
       using obj = json::object;
+      using in_t = order_input;
       add("POST", "/reserve", keyed("reserve", reserve_effect), true,
           replay_keyed("reserve",
-                       [](const obj& b, const obj&) { reserve_effect(b); }));
+                       [](const in_t& in, const obj&) { reserve_effect(in); }));
       add("POST", "/release",
-          keyed("release", [](const obj& b) { return release_effect(b); }),
+          keyed("release", [](const in_t& in) { return release_effect(in); }),
           true,
-          replay_keyed("release", [](const obj& b, const obj& answer) {
-            release_effect(b, int_field(answer, "released", -1));
+          replay_keyed("release", [](const in_t& in, const obj& answer) {
+            release_effect(in, released_of(answer));
           }));
-      add("POST", "/confirm", keyed("confirm", [](const obj& b) {
-        return obj{{"order_id", str_field(b, "order_id")}};
-      }), true, replay_keyed("confirm", [](const obj&, const obj&) {}));
+      add("POST", "/confirm", keyed("confirm", [](const in_t& in) {
+        return obj{{"order_id", in.order_id}};
+      }), true, replay_keyed("confirm", [](const in_t&, const obj&) {}));
       svc.route("GET", "/ledger", service_function{[](const service_request&) {
                   return ledger_json({"reserve", "release", "confirm"});
                 }});
     } else if (kind == "pricing") {
       add("GET", "/price", [](const service_request& req) {
-        auto sku = sku_of(req);
+        service_response error;
+        auto sku = sku_of(req, error);
+        if (!sku)
+          return error;
         json::object o;
-        o["sku"] = sku;
-        o["price"] = price_of(sku);
+        o["sku"] = *sku;
+        o["price"] = price_of(*sku);
         return json_reply(o);
       }, false);
     } else if (kind == "payments") {
       // The payments book is the per-key count of charges and refunds: a
       // replayed record counts once, nothing else to rebuild.
-      auto nothing = [](const json::object&, const json::object&) {};
-      add("POST", "/charge", keyed("charge", [](const json::object& b) {
-        return json::object{{"order_id", str_field(b, "order_id")},
-                            {"charged", int_field(b, "amount", 0)}};
+      auto nothing = [](const order_input&, const json::object&) {};
+      add("POST", "/charge", keyed("charge", [](const order_input& in) {
+        return json::object{{"order_id", in.order_id},
+                            {"charged", in.amount}};
       }), true, replay_keyed("charge", nothing));
-      add("POST", "/refund", keyed("refund", [](const json::object& b) {
-        return json::object{{"order_id", str_field(b, "order_id")}};
+      add("POST", "/refund", keyed("refund", [](const order_input& in) {
+        return json::object{{"order_id", in.order_id}};
       }), true, replay_keyed("refund", nothing));
       svc.route("GET", "/ledger", service_function{[](const service_request&) {
                   return ledger_json({"charge", "refund"});
@@ -559,8 +639,6 @@ int run_service(const std::string& kind, const std::vector<std::string>& args) {
     // A corrupt or locked journal: refuse to start rather than forget keys.
     std::fprintf(stderr, "%s: cannot start: %s\n", kind.c_str(), e.what());
     svc.stop();
-    for (auto& a : routes)
-      caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
     return 1;
   }
   auto st = svc.stats();
@@ -574,9 +652,7 @@ int run_service(const std::string& kind, const std::vector<std::string>& args) {
   std::fprintf(stderr, "\n");
   int sig = 0;
   sigwait(&sigs, &sig);
-  svc.stop();
-  for (auto& a : routes)
-    caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
+  svc.stop(); // also ends the route actors it started
   return 0;
 }
 

@@ -13,7 +13,9 @@
 namespace bulwark {
 
 struct config_error {
-  std::string path;    // JSON Pointer; empty for the whole document
+  /// JSON Pointer, made safe to quote (json_path::display); empty for the
+  /// whole document.
+  std::string path;
   std::string message; // e.g. "must be between 1 and 10 (got: 0)"
 
   /// "PATH: message", with "(root)" or "(document)" for an empty path.

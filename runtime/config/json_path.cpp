@@ -1,5 +1,7 @@
 #include "runtime/config/json_path.hpp"
 
+#include "runtime/core/utf8.hpp"
+
 namespace bulwark {
 
 json_path json_path::operator/(std::string_view key) const {
@@ -25,7 +27,11 @@ json_path json_path::operator/(std::size_t index) const {
 }
 
 std::string json_path::display() const {
-  return pointer_.empty() ? std::string{"(root)"} : pointer_;
+  // Keys come from documents and request bodies: a CR LF or invalid UTF-8 in
+  // one must not reach a log line or a JSON error as it is.
+  constexpr std::size_t max_len = 200;
+  return pointer_.empty() ? std::string{"(root)"}
+                          : printable_utf8(pointer_, max_len);
 }
 
 } // namespace bulwark

@@ -8,17 +8,16 @@
 #include <boost/json/stream_parser.hpp>
 
 #include "runtime/config/duration_text.hpp"
+#include "runtime/core/idempotency_key.hpp"
+#include "runtime/core/utf8.hpp"
 
 namespace bulwark {
 
 std::string describe_json(const boost::json::value& v) {
-  auto text = boost::json::serialize(v);
+  // Boost.JSON writes a string's bytes as they are: invalid UTF-8 in the
+  // input would make every message that quotes it invalid JSON.
   constexpr size_t max_len = 60;
-  if (text.size() > max_len) {
-    text.resize(max_len);
-    text += "...";
-  }
-  return text;
+  return printable_utf8(boost::json::serialize(v), max_len);
 }
 
 std::vector<std::string>*& schema_sink() noexcept {
@@ -98,6 +97,29 @@ void object_reader::read(std::string_view key, std::string& out,
   }
   errors_.add(path(key),
               fmt::format("must be a string (got: {})", describe_json(*v)));
+}
+
+void object_reader::read_key(std::string_view key, std::string& out,
+                             std::size_t max_bytes) {
+  auto* v = find(key);
+  if (v == nullptr)
+    return;
+  auto* s = v->if_string();
+  if (s == nullptr) {
+    errors_.add(path(key),
+                fmt::format("must be a string (got: {})", describe_json(*v)));
+    return;
+  }
+  std::string_view text{s->data(), s->size()};
+  if (text.empty()) {
+    errors_.add(path(key), "must not be empty");
+    return;
+  }
+  if (auto problem = key_problem(text, max_bytes)) {
+    errors_.add(path(key), *problem);
+    return;
+  }
+  out.assign(text.data(), text.size());
 }
 
 namespace {

@@ -6,6 +6,7 @@
 // default, so parsing always finishes and reports every problem at once.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <initializer_list>
 #include <string>
@@ -50,6 +51,11 @@ public:
 
   void read(std::string_view key, bool& out);
   void read(std::string_view key, std::string& out, bool allow_empty = false);
+  /// A string that becomes a key or an id (runtime/core/idempotency_key.hpp):
+  /// 1..max_bytes visible ASCII. A NUL, a control, a space or a non-ASCII
+  /// byte is an error naming its position; the value is never quoted.
+  void read_key(std::string_view key, std::string& out,
+                std::size_t max_bytes);
   void read(std::string_view key, std::int64_t& out, std::int64_t min,
             std::int64_t max);
   void read(std::string_view key, std::uint32_t& out, std::uint32_t min,

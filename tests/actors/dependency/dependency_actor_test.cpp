@@ -542,8 +542,19 @@ TEST_CASE_METHOD(fixture, "malformed requests get a clear classified failure",
   auto bad_crit = make_call(3);
   bad_crit.crit = static_cast<criticality>(9);
   call(dep, std::move(bad_crit));
+  auto injected = make_call(4);
+  injected.idempotency_key = "o-1\r\nPUT /faults HTTP/1.1";
+  call(dep, std::move(injected));
+  auto nul = make_call(5);
+  nul.idempotency_key = std::string{"nul-1\0A", 7};
+  call(dep, std::move(nul));
   auto replies = caller.replies();
-  REQUIRE(replies.size() == 3);
+  REQUIRE(replies.size() == 5);
+  CHECK(replies[3].cls == failure_class::persistent);
+  CHECK(replies[3].message
+        == "invalid request: idempotency key contains a CR (0x0D) at byte 3; "
+           "allowed: visible ASCII 0x21-0x7E");
+  CHECK(replies[4].message.find("a NUL (0x00) at byte 5") != std::string::npos);
   CHECK(replies[0].cls == failure_class::persistent);
   CHECK(replies[0].message == "invalid request: empty operation");
   CHECK(replies[1].cls == failure_class::deadline_exceeded);

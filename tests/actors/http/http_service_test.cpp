@@ -863,6 +863,159 @@ TEST_CASE("a route actor that does not understand service_request answers 500",
   CHECK(res->body().find("route actor failed") != std::string::npos);
 }
 
+// -- trust at the edge (issue 12) -------------------------------------------------
+
+namespace {
+
+/// A route actor like a careless keyed service: it counts a side effect,
+/// then reads `amount` as an integer, which throws for 1.5 (Boost.JSON's
+/// to_number refuses an inexact conversion) and ends the actor.
+caf::behavior throwing_actor(caf::event_based_actor*, probe_ptr p) {
+  return {[p](service_request& req) -> service_response {
+    p->called(req);
+    auto v = boost::json::parse(req.body);
+    auto amount = v.at("amount").to_number<long>();
+    return json_reply(boost::json::object{{"charged", amount}});
+  }};
+}
+
+} // namespace
+
+TEST_CASE("a factory route whose actor throws answers that request 500, "
+          "starts a new actor and keeps serving",
+          "[actors][http][service][hostile]") {
+  fixture f;
+  auto& svc = f.make();
+  auto p = std::make_shared<probe>();
+  std::atomic<int> made{0};
+  svc.route("POST", "/charge", route_actor_factory{[p, &made](caf::actor_system& sys) {
+              ++made;
+              return sys.spawn(throwing_actor, p);
+            }});
+  svc.start();
+  auto bad = http_call(f.port(), request(http::verb::post, "/charge",
+                                         R"({"amount": 1.5})"));
+  REQUIRE(bad);
+  CHECK(bad->result_int() == 500);
+  CHECK(bad->body().find("route actor failed") != std::string::npos);
+  // The next request is served by a new incarnation (polled: the keeper
+  // restarts it when the down message arrives).
+  std::optional<http_response> good;
+  CHECK(eventually([&] {
+    good = http_call(f.port(), request(http::verb::post, "/charge",
+                                       R"({"amount": 7})"));
+    return good && good->result_int() == 200;
+  }));
+  REQUIRE(good);
+  CHECK(good->body() == R"({"charged":7})");
+  CHECK(made == 2);
+  CHECK(svc.stats().route_restarts == 1);
+  CHECK(svc.stats().route_failures == 1);
+}
+
+TEST_CASE("on a ledger route a failed handler commits nothing: the key is "
+          "forgotten and its retry executes once",
+          "[actors][http][service][hostile]") {
+  fixture f;
+  auto& svc = f.make();
+  auto p = std::make_shared<probe>();
+  route_options keyed;
+  keyed.ledger = ledger_config{};
+  svc.route("POST", "/charge",
+            route_actor_factory{[p](caf::actor_system& sys) {
+              return sys.spawn(throwing_actor, p);
+            }},
+            keyed);
+  std::atomic<int> fn_calls{0};
+  svc.route("POST", "/refund", service_function{[&](const service_request&) {
+              if (++fn_calls == 1)
+                throw std::runtime_error("bad\r\ninput\xff");
+              return json_reply(boost::json::object{{"refunded", true}});
+            }},
+            keyed);
+  svc.start();
+  auto key = std::pair<std::string, std::string>{"Idempotency-Key", "o-1"};
+  auto r1 = http_call(f.port(), request(http::verb::post, "/charge",
+                                        R"({"amount": 1.5})", {key}));
+  REQUIRE(r1);
+  CHECK(r1->result_int() == 500);
+  std::optional<http_response> r2;
+  CHECK(eventually([&] {
+    r2 = http_call(f.port(), request(http::verb::post, "/charge",
+                                     R"({"amount": 5})", {key}));
+    return r2 && r2->result_int() == 200;
+  }));
+  REQUIRE(r2);
+  CHECK(r2->body() == R"({"charged":5})");
+  // A duplicate now gets the committed answer without executing.
+  auto calls = p->count();
+  auto r3 = http_call(f.port(), request(http::verb::post, "/charge",
+                                        R"({"amount": 9})", {key}));
+  REQUIRE(r3);
+  CHECK(r3->body() == R"({"charged":5})");
+  CHECK(p->count() == calls);
+  // A function route that throws: 500 with the message made safe (one line,
+  // valid UTF-8), not recorded, the retry executes.
+  auto f1 = http_call(f.port(), request(http::verb::post, "/refund", "{}",
+                                        {{"Idempotency-Key", "o-1-refund"}}));
+  REQUIRE(f1);
+  CHECK(f1->result_int() == 500);
+  CHECK(f1->body() == R"({"error":"handler failed: bad\\x0D\\x0Ainput\\xFF"})");
+  auto f2 = http_call(f.port(), request(http::verb::post, "/refund", "{}",
+                                        {{"Idempotency-Key", "o-1-refund"}}));
+  REQUIRE(f2);
+  CHECK(f2->result_int() == 200);
+  CHECK(fn_calls == 2);
+  // Only the two committed executions count.
+  CHECK(svc.stats().ledger_executed == 2);
+  CHECK(svc.stats().route_failures == 2);
+}
+
+TEST_CASE("an invalid or repeated Idempotency-Key is answered 400 before any "
+          "route runs",
+          "[actors][http][service][hostile]") {
+  fixture f;
+  auto& svc = f.make();
+  auto p = std::make_shared<probe>();
+  svc.route("POST", "/charge", f.counting(p));
+  svc.start();
+  auto call_with = [&](std::vector<std::pair<std::string, std::string>> h) {
+    auto res = http_call(f.port(), request(http::verb::post, "/charge", "{}",
+                                           std::move(h)));
+    REQUIRE(res);
+    return std::make_pair(res->result_int(), res->body());
+  };
+  auto [s1, b1] = call_with({{"Idempotency-Key", "a b"}});
+  CHECK(s1 == 400);
+  CHECK(b1 == R"x({"error":"bad Idempotency-Key header: contains a space )x"
+              R"x((0x20) at byte 1; allowed: visible ASCII 0x21-0x7E"})x");
+  CHECK(call_with({{"Idempotency-Key", std::string(256, 'k')}}).first == 400);
+  CHECK(call_with({{"Idempotency-Key", "caf\xc3\xa9"}}).first == 400);
+  auto req = request(http::verb::post, "/charge", "{}");
+  req.insert("Idempotency-Key", "k1");
+  req.insert("idempotency-key", "k2");
+  auto dup = http_call(f.port(), std::move(req));
+  REQUIRE(dup);
+  CHECK(dup->result_int() == 400);
+  CHECK(dup->body() == R"({"error":"more than one Idempotency-Key header"})");
+  CHECK(p->count() == 0);
+  CHECK(call_with({{"Idempotency-Key", "ok-1"}}).first == 200);
+  CHECK(svc.stats().bad_requests == 4);
+}
+
+TEST_CASE("invalid_body_reply lists every error with its JSON Pointer",
+          "[actors][http][service][hostile]") {
+  error_list errs;
+  errs.add(json_path{} / "order_id", "contains a NUL (0x00) at byte 5");
+  errs.add(json_path{} / "qty", "must be an integer (got: 1.5E0)");
+  auto res = invalid_body_reply(errs);
+  CHECK(res.status == 400);
+  CHECK(res.body
+        == R"x({"error":"invalid request body: /order_id: contains a NUL )x"
+           R"x((0x00) at byte 5","errors":["/order_id: contains a NUL (0x00) )x"
+           R"x(at byte 5","/qty: must be an integer (got: 1.5E0)"]})x");
+}
+
 #if !defined(__SANITIZE_ADDRESS__)
 namespace {
 

@@ -13,6 +13,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <stdexcept>
 #include <string>
 #include <thread>
 #include <vector>
@@ -33,6 +34,7 @@
 #include "actors/system_setup.hpp"
 #include "runtime/classify/classifier.hpp"
 #include "runtime/config/bulwark_config.hpp"
+#include "runtime/core/idempotency_key.hpp"
 
 using namespace bulwark;
 
@@ -369,6 +371,17 @@ struct fixture {
     auto t = http_transport::spawn(sys, std::move(opts));
     spawned.push_back(t.handle());
     return t;
+  }
+
+  /// The message `http_transport::spawn` throws for `opts`; empty if none.
+  std::string spawn_error(http_transport_options opts) {
+    try {
+      auto t = http_transport::spawn(sys, std::move(opts));
+      spawned.push_back(t.handle());
+      return {};
+    } catch (const std::invalid_argument& e) {
+      return e.what();
+    }
   }
 
   static attempt_request attempt(std::uint64_t id, std::string op = "get",
@@ -753,6 +766,66 @@ TEST_CASE_METHOD(fixture,
   CHECK(r->payload == "second");
   CHECK(t.stats().cancels == 1);
   CHECK(t.stats().answered == 1);
+}
+
+// -- header injection ----------------------------------------------------------------
+
+TEST_CASE_METHOD(fixture,
+                 "a key with CR LF, LF or NUL is refused before a byte is "
+                 "written and the connection stays in step for the next "
+                 "attempt",
+                 "[actors][transport][http][hostile]") {
+  std::vector<std::string> keys;
+  test_server srv{[&](server_conn& c) {
+    while (auto req = c.read_request()) {
+      keys.push_back(req->header("idempotency-key") + " " + req->target);
+      c.write(response(200, "ok"));
+    }
+  }};
+  auto t = spawn(srv.port());
+  CHECK(call(t, attempt(1)).ok);
+  for (auto bad : {std::string{"o-1\r\nPUT /faults HTTP/1.1\r\nX: y"},
+                   std::string{"o-1\nX-Injected: 1"},
+                   std::string{"nul-1\0A", 7}, std::string{"sp ace"},
+                   std::string(max_key_bytes + 1, 'k')}) {
+    auto req = attempt(2);
+    req.idempotency_key = bad;
+    auto r = call(t, req);
+    CHECK_FALSE(r.ok);
+    CHECK(r.status == 0);
+    auto o = classify_default(r);
+    CHECK(o.cls == failure_class::persistent);
+  }
+  CHECK(call(t, attempt(3)).ok);
+  // Exactly the two good requests reached the server, on one connection.
+  CHECK(keys == std::vector<std::string>{"key-1 /op/get", "key-3 /op/get"});
+  CHECK(srv.accepted() == 1);
+  CHECK(t.stats().refused_headers == 5);
+  CHECK(t.stats().requests_sent == 2);
+}
+
+TEST_CASE_METHOD(fixture,
+                 "options written into every request are checked when the "
+                 "transport is spawned",
+                 "[actors][transport][http][hostile]") {
+  auto bad = [&](auto change) {
+    http_transport_options o;
+    change(o);
+    return spawn_error(o);
+  };
+  CHECK(bad([](auto& o) { o.content_type = "text/plain\r\nX: y"; })
+        == "http_transport_options::content_type contains a character HTTP "
+           "does not allow there");
+  CHECK(bad([](auto& o) { o.default_method = "PO ST"; })
+        == "http_transport_options::default_method contains a character "
+           "HTTP does not allow there");
+  CHECK(bad([](auto& o) { o.methods["x"] = ""; })
+        == "http_transport_options::methods must not be empty");
+  CHECK(bad([](auto& o) { o.path_template = "/a b/{operation}"; })
+        .find("path_template") != std::string::npos);
+  CHECK(bad([](auto& o) { o.host = "h\nx"; }).find("host")
+        != std::string::npos);
+  CHECK(bad([](auto&) {}).empty());
 }
 
 // -- transport errors ---------------------------------------------------------------

@@ -126,3 +126,47 @@ TEST_CASE("the error list stores a bounded number of errors and counts the rest"
   CHECK(errs.errors().size() == error_list::max_stored);
   CHECK_THAT(errs.to_string(), Catch::EndsWith("... and 800 more errors\n"));
 }
+
+TEST_CASE("read_key takes visible ASCII ids and refuses a NUL, a CR LF, "
+          "non-ASCII and over-long values naming the field",
+          "[runtime][config][key]") {
+  auto read = [](std::string_view text, std::string& out) {
+    error_list errs;
+    auto doc = boost::json::parse(text);
+    object_reader r{doc, json_path{}, errs, {"order_id"}};
+    r.read_key("order_id", out, 8);
+    return errs.to_string();
+  };
+  std::string id = "kept";
+  CHECK(read(R"({"order_id": "o-1"})", id).empty());
+  CHECK(id == "o-1");
+  id = "kept";
+  CHECK(read(R"({"order_id": "nul-1\u0000A"})", id)
+        == "/order_id: contains a NUL (0x00) at byte 5; allowed: visible ASCII "
+           "0x21-0x7E\n");
+  CHECK(read(R"({"order_id": "a\r\nPUT"})", id).find("a CR (0x0D) at byte 1")
+        != std::string::npos);
+  CHECK(read(R"({"order_id": "123456789"})", id)
+        == "/order_id: longer than 8 bytes (got 9 bytes)\n");
+  CHECK(read(R"({"order_id": ""})", id) == "/order_id: must not be empty\n");
+  CHECK(read(R"({"order_id": 7})", id)
+        == "/order_id: must be a string (got: 7)\n");
+  CHECK(id == "kept");
+}
+
+TEST_CASE("a value that is not valid UTF-8 is described as valid UTF-8",
+          "[runtime][config][utf8]") {
+  error_list errs;
+  boost::json::value doc = boost::json::object{
+    {"order_id", boost::json::string{"bad\xff\xfe"}}};
+  object_reader r{doc, json_path{}, errs, {"order_id"}};
+  std::int64_t n = 0;
+  r.read("order_id", n, 0, 10);
+  // And a hostile key: its pointer is made safe too.
+  boost::json::value doc2 = boost::json::object{{"k\r\n\xff", 1}};
+  object_reader r2{doc2, json_path{}, errs, {"order_id"}};
+  auto text = errs.to_string();
+  CHECK(text.find("/k\\x0D\\x0A\\xFF: unknown key") != std::string::npos);
+  CHECK(text.find("\\xFF\\xFE") != std::string::npos);
+  CHECK(text.find('\xff') == std::string::npos);
+}
