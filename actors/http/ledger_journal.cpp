@@ -1,13 +1,5 @@
 #include "actors/http/ledger_journal.hpp"
 
-#include <fcntl.h>
-#include <sys/file.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
-#include <cerrno>
-#include <cstring>
-
 #include <boost/json/array.hpp>
 #include <boost/json/object.hpp>
 #include <boost/json/parse.hpp>
@@ -15,53 +7,27 @@
 #include <boost/json/serialize.hpp>
 #include <boost/json/value.hpp>
 
+#include "actors/storage/json_bytes.hpp"
+
 namespace bulwark {
 
 namespace json = boost::json;
 
 namespace {
 
-std::string errno_text() {
-  return std::strerror(errno);
-}
-
-bool get_string(const json::object& o, const char* key, std::string& out,
-                std::string& error) {
+bool get_bytes(const json::object& o, const char* key, std::string& out,
+               std::string& error) {
   auto* v = o.if_contains(key);
-  if (v == nullptr || !v->is_string()) {
+  if (v == nullptr || !(v->is_string() || v->is_object())) {
     error = std::string{"field \""} + key + "\" missing or not a string";
     return false;
   }
-  out.assign(v->as_string().data(), v->as_string().size());
-  return true;
-}
-
-/// Writes all of `data` (write may be partial; EINTR is retried).
-bool write_all(int fd, const char* data, std::size_t size) {
-  while (size > 0) {
-    auto n = ::write(fd, data, size);
-    if (n < 0) {
-      if (errno == EINTR)
-        continue;
-      return false;
-    }
-    data += n;
-    size -= static_cast<std::size_t>(n);
+  std::string why;
+  if (!bytes_from_json(*v, out, why)) {
+    error = std::string{"field \""} + key + "\": " + why;
+    return false;
   }
   return true;
-}
-
-/// Makes a newly created file's directory entry durable too.
-void sync_directory_of(const std::string& path) {
-  auto slash = path.rfind('/');
-  std::string dir = slash == std::string::npos ? "." : path.substr(0, slash);
-  if (dir.empty())
-    dir = "/";
-  int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (dfd < 0)
-    return;
-  ::fsync(dfd);
-  ::close(dfd);
 }
 
 } // namespace
@@ -75,26 +41,25 @@ bool operator==(const journal_record& x, const journal_record& y) {
 
 std::string encode_journal_record(const journal_record& x) {
   json::object o;
-  o["key"] = x.key;
-  o["method"] = x.method;
-  o["path"] = x.path;
-  o["query"] = x.query;
-  o["request"] = x.request_body;
+  o["key"] = bytes_to_json(x.key);
+  o["method"] = bytes_to_json(x.method);
+  o["path"] = bytes_to_json(x.path);
+  o["query"] = bytes_to_json(x.query);
+  o["request"] = bytes_to_json(x.request_body);
   o["status"] = x.status;
-  o["content_type"] = x.content_type;
+  o["content_type"] = bytes_to_json(x.content_type);
   json::array hs;
   for (auto& [name, value] : x.headers)
-    hs.push_back(json::array{json::string_view{name},
-                             json::string_view{value}});
+    hs.push_back(json::array{bytes_to_json(name), bytes_to_json(value)});
   o["headers"] = std::move(hs);
-  o["body"] = x.body;
+  o["body"] = bytes_to_json(x.body);
   return json::serialize(o);
 }
 
 bool decode_journal_record(std::string_view line, journal_record& out,
                            std::string& error) {
   json::parse_options popts;
-  // Bodies are bytes: the encoder writes non-UTF-8 bytes as they are.
+  // Journals written before the base64 form hold non-UTF-8 bytes raw.
   popts.allow_invalid_utf8 = true;
   json::error_code ec;
   auto v = json::parse(json::string_view{line.data(), line.size()}, ec, {},
@@ -109,13 +74,13 @@ bool decode_journal_record(std::string_view line, journal_record& out,
     return false;
   }
   journal_record r;
-  if (!get_string(*o, "key", r.key, error)
-      || !get_string(*o, "method", r.method, error)
-      || !get_string(*o, "path", r.path, error)
-      || !get_string(*o, "query", r.query, error)
-      || !get_string(*o, "request", r.request_body, error)
-      || !get_string(*o, "content_type", r.content_type, error)
-      || !get_string(*o, "body", r.body, error))
+  if (!get_bytes(*o, "key", r.key, error)
+      || !get_bytes(*o, "method", r.method, error)
+      || !get_bytes(*o, "path", r.path, error)
+      || !get_bytes(*o, "query", r.query, error)
+      || !get_bytes(*o, "request", r.request_body, error)
+      || !get_bytes(*o, "content_type", r.content_type, error)
+      || !get_bytes(*o, "body", r.body, error))
     return false;
   if (r.key.empty()) {
     error = "field \"key\" is empty";
@@ -135,115 +100,51 @@ bool decode_journal_record(std::string_view line, journal_record& out,
   }
   for (auto& h : hs->as_array()) {
     auto* pair = h.if_array();
-    if (pair == nullptr || pair->size() != 2 || !(*pair)[0].is_string()
-        || !(*pair)[1].is_string()) {
+    std::string name;
+    std::string value;
+    std::string why;
+    if (pair == nullptr || pair->size() != 2
+        || !bytes_from_json((*pair)[0], name, why)
+        || !bytes_from_json((*pair)[1], value, why)) {
       error = "field \"headers\" has an element that is not [name, value]";
       return false;
     }
-    auto& n = (*pair)[0].as_string();
-    auto& val = (*pair)[1].as_string();
-    r.headers.emplace_back(std::string{n.data(), n.size()},
-                           std::string{val.data(), val.size()});
+    r.headers.emplace_back(std::move(name), std::move(value));
   }
   out = std::move(r);
   return true;
 }
 
-ledger_journal::ledger_journal(std::string path, int fd)
-  : path_(std::move(path)), fd_(fd) {
+ledger_journal::ledger_journal(std::unique_ptr<append_log> log)
+  : log_(std::move(log)) {
 }
 
-ledger_journal::~ledger_journal() {
-  if (fd_ >= 0)
-    ::close(fd_);
-}
+ledger_journal::~ledger_journal() = default;
 
 std::unique_ptr<ledger_journal> ledger_journal::open(const std::string& path,
                                                      journal_replay& out) {
   out = journal_replay{};
-  struct stat before {};
-  bool existed = ::stat(path.c_str(), &before) == 0;
-  int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-  if (fd < 0)
-    throw journal_error("ledger journal " + path + ": cannot open: "
-                        + errno_text());
-  // From here on the object owns fd (and closes it when we throw).
-  std::unique_ptr<ledger_journal> j{new ledger_journal(path, fd)};
-  if (::flock(fd, LOCK_EX | LOCK_NB) != 0)
-    throw journal_error("ledger journal " + path
-                        + ": locked by another process (" + errno_text()
-                        + "); two writers would corrupt it");
-  if (!existed)
-    sync_directory_of(path);
-  // Read it whole: journals are read once, at start.
-  std::string data;
-  char buf[65536];
-  for (;;) {
-    auto n = ::pread(fd, buf, sizeof(buf), static_cast<off_t>(data.size()));
-    if (n < 0) {
-      if (errno == EINTR)
-        continue;
-      throw journal_error("ledger journal " + path + ": cannot read: "
-                          + errno_text());
-    }
-    if (n == 0)
-      break;
-    data.append(buf, static_cast<std::size_t>(n));
-  }
-  std::size_t pos = 0;
-  std::size_t line_no = 0;
-  std::size_t good_end = 0;
-  while (pos < data.size()) {
-    ++line_no;
-    auto nl = data.find('\n', pos);
-    if (nl == std::string::npos) {
-      // No newline: the record was being written when the process died. It
-      // was never synced, so never acknowledged.
-      out.torn_bytes = data.size() - pos;
-      break;
-    }
-    std::string_view line{data.data() + pos, nl - pos};
-    journal_record r;
-    std::string error;
-    if (!decode_journal_record(line, r, error)) {
-      if (nl + 1 == data.size()) {
-        // The last line: a write cut short by a power loss can leave a
-        // newline-terminated line with missing bytes. It was the record being
-        // written, so never acknowledged.
-        out.torn_bytes = data.size() - pos;
-        break;
-      }
-      throw journal_error("ledger journal " + path + ":"
-                          + std::to_string(line_no) + ": corrupt record: "
-                          + error
-                          + " (only the last record may be torn; refusing "
-                            "to start rather than forget keys)");
-    }
-    out.records.push_back(std::move(r));
-    pos = nl + 1;
-    good_end = pos;
-  }
-  if (out.torn_bytes > 0) {
-    if (::ftruncate(fd, static_cast<off_t>(good_end)) != 0
-        || ::fdatasync(fd) != 0)
-      throw journal_error("ledger journal " + path
-                          + ": cannot truncate the torn last record: "
-                          + errno_text());
-  }
-  return j;
+  append_log_options opts;
+  opts.label = "ledger journal";
+  opts.forgets = "keys";
+  append_log_replay replay;
+  auto log = append_log::open(
+    path, opts,
+    [&out](std::string_view line, std::string& error) {
+      journal_record r;
+      if (!decode_journal_record(line, r, error))
+        return false;
+      out.records.push_back(std::move(r));
+      return true;
+    },
+    replay);
+  out.torn_bytes = replay.torn_bytes;
+  return std::unique_ptr<ledger_journal>{new ledger_journal(std::move(log))};
 }
 
 void ledger_journal::append(const journal_record& x) {
-  auto line = encode_journal_record(x);
-  line += '\n';
   // One write per record (O_APPEND): a crash leaves at most this record torn.
-  if (!write_all(fd_, line.data(), line.size()))
-    throw journal_error("ledger journal " + path_ + ": write failed: "
-                        + errno_text());
-  if (::fdatasync(fd_) != 0)
-    throw journal_error("ledger journal " + path_ + ": fdatasync failed: "
-                        + errno_text());
-  ++appended_;
+  log_->append(encode_journal_record(x));
 }
 
 } // namespace bulwark

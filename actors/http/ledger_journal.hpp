@@ -7,22 +7,22 @@
 // the journal both into the ledger (duplicates get the recorded bytes) and
 // into the service's business state (a replay hook). A crash before the
 // record is durable loses the in-memory effect with the process, so the key
-// simply executes again; a crash after it loses nothing. Replay tolerates a
-// torn last record (a crash mid-write: it is dropped and the file truncated
-// to the last good record); any other bad line is an error naming the file
-// and line, because starting without it would forget keys. The file is
-// locked (flock) so two processes never write one journal. I/O lives here,
-// in actors/, never in runtime/. See docs/http_service.md, "Durable ledger".
+// simply executes again; a crash after it loses nothing. The file mechanics
+// (lock, append + fdatasync, replay, a torn last record dropped, a corrupt
+// earlier record an error naming file:line) are actors/storage/append_log;
+// this header is the record and its encoding. I/O lives in actors/, never in
+// runtime/. See docs/http_service.md, "Durable ledger".
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
 #include <memory>
-#include <stdexcept>
 #include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
+
+#include "actors/storage/append_log.hpp"
 
 namespace bulwark {
 
@@ -49,22 +49,23 @@ inline bool operator!=(const journal_record& x, const journal_record& y) {
   return !(x == y);
 }
 
-/// One line of JSON, without the trailing newline. Control characters
-/// (including newlines) are escaped, so a record never contains a raw '\n';
-/// bytes that are not UTF-8 are written as they are.
+/// One line of valid JSON (what a strict parser accepts), without the
+/// trailing newline. Control characters (including newlines) are escaped, so
+/// a record never contains a raw '\n'. Every field is bytes: a value that is
+/// valid UTF-8 is a JSON string, any other is {"base64": "..."}
+/// (actors/storage/json_bytes.hpp), so nothing is lost.
 std::string encode_journal_record(const journal_record& x);
 
-/// Parses one line written by `encode_journal_record`. On failure returns
-/// false and sets `error` (what is wrong, without file or line).
+/// Parses one line written by `encode_journal_record`, and lines written
+/// before fields could be base64 (non-UTF-8 bytes raw inside strings). On
+/// failure returns false and sets `error` (what is wrong, without file or
+/// line).
 bool decode_journal_record(std::string_view line, journal_record& out,
                            std::string& error);
 
 /// A journal that cannot be opened, read, locked or written. The message
 /// names the file (and the line, for a corrupt record).
-class journal_error : public std::runtime_error {
-public:
-  using std::runtime_error::runtime_error;
-};
+using journal_error = append_log_error;
 
 /// What `ledger_journal::open` found in the file.
 struct journal_replay {
@@ -98,20 +99,18 @@ public:
   void append(const journal_record& x);
 
   const std::string& path() const noexcept {
-    return path_;
+    return log_->path();
   }
 
   /// Records appended since `open`.
   std::uint64_t appended() const noexcept {
-    return appended_;
+    return log_->appended();
   }
 
 private:
-  ledger_journal(std::string path, int fd);
+  explicit ledger_journal(std::unique_ptr<append_log> log);
 
-  std::string path_;
-  int fd_ = -1;
-  std::uint64_t appended_ = 0;
+  std::unique_ptr<append_log> log_;
 };
 
 } // namespace bulwark

@@ -19,6 +19,7 @@
 #include <string>
 #include <vector>
 
+#include <boost/json/parse.hpp>
 #include <caf/all.hpp>
 
 #include "actors/http/http_service.hpp"
@@ -27,6 +28,7 @@
 using namespace bulwark;
 using namespace bulwark::testing;
 namespace http = boost::beast::http;
+namespace json = boost::json;
 namespace fs = std::filesystem;
 
 namespace {
@@ -104,6 +106,50 @@ TEST_CASE("a journal record survives encoding byte for byte, binary bodies "
   REQUIRE(decode_journal_record(line, back, error));
   CHECK(back == r);
   CHECK(back.body.size() == 20);
+}
+
+TEST_CASE("every journal line is valid JSON: fields that are not UTF-8 are "
+          "written as base64 objects and read back unchanged",
+          "[actors][http][journal]") {
+  auto r = sample(std::string{"k-\xff", 3});
+  r.body = std::string{"\x00\xff\xfe\xc3\x28 binary", 12};
+  r.headers.emplace_back("X-Raw", "\xe2\x82");
+  r.query = "caf\xc3\xa9"; // valid UTF-8 stays a readable string
+  auto line = encode_journal_record(r);
+  json::error_code ec;
+  auto v = json::parse(line, ec); // strict: rejects invalid UTF-8
+  REQUIRE_FALSE(ec);
+  auto& o = v.as_object();
+  CHECK(o.at("key") == json::object{{"base64", "ay3/"}});
+  CHECK(o.at("body").is_object());
+  CHECK(o.at("query") == json::value("caf\xc3\xa9"));
+  CHECK(o.at("method") == json::value("POST"));
+  journal_record back;
+  std::string error;
+  REQUIRE(decode_journal_record(line, back, error));
+  CHECK(back == r);
+}
+
+TEST_CASE("a journal line written before the base64 form, with raw non-UTF-8 "
+          "bytes inside strings, is still read",
+          "[actors][http][journal]") {
+  std::string old_line =
+    "{\"key\":\"k\",\"method\":\"POST\",\"path\":\"/charge\",\"query\":\"\","
+    "\"request\":\"\xff\",\"status\":200,\"content_type\":\"x\","
+    "\"headers\":[[\"X\",\"\xfe\"]],\"body\":\"a\xff\\n\"}";
+  journal_record back;
+  std::string error;
+  REQUIRE(decode_journal_record(old_line, back, error));
+  CHECK(back.request_body == "\xff");
+  CHECK(back.body == "a\xff\n");
+  CHECK(back.headers
+        == std::vector<std::pair<std::string, std::string>>{{"X", "\xfe"}});
+  // A base64 field that is not base64 names the field.
+  auto bad = encode_journal_record(sample("k"));
+  auto at = bad.find("\"body\":");
+  bad = bad.substr(0, at) + "\"body\":{\"base64\":\"!!\"}}";
+  CHECK_FALSE(decode_journal_record(bad, back, error));
+  CHECK(error == "field \"body\": \"base64\" is not padded standard base64");
 }
 
 TEST_CASE("decoding a bad journal line names what is wrong",
