@@ -116,7 +116,8 @@ void check_ranges(const saga_config& cfg, error_list& errors) {
                  fmt::format("must be 1 to 64 characters of A-Z, a-z, 0-9, "
                              "'_', '-', '.' (got: \"{}\")",
                              s.name.substr(0, 64)));
-    if (!s.compensable && (s.max_tries < 1 || s.max_tries > saga_max_tries_limit))
+    if (!s.compensable
+        && (s.max_tries < 1 || s.max_tries > saga_max_tries_limit))
       errors.add(at / "steps" / i / "max_tries",
                  fmt::format("must be between 1 and {} (got: {})",
                              saga_max_tries_limit, s.max_tries));
@@ -127,7 +128,8 @@ void check_ranges(const saga_config& cfg, error_list& errors) {
       errors.add(at / key, fmt::format("must be between {} and {} (got: {})",
                                        lo, hi, x));
   };
-  if (cfg.step_timeout < min_step_timeout || cfg.step_timeout > max_step_timeout)
+  if (cfg.step_timeout < min_step_timeout
+      || cfg.step_timeout > max_step_timeout)
     errors.add(at / "step_timeout",
                fmt::format("must be between {} and {} (got: \"{}\")",
                            format_duration(min_step_timeout),
@@ -220,7 +222,8 @@ saga_config parse_saga_config(const json::value& v, const json_path& at,
   r.read("max_compensation_tries", cfg.max_compensation_tries, 1,
          saga_max_tries_limit);
   cfg.compensation_backoff =
-    read_backoff(section("compensation_backoff"), r.path("compensation_backoff"),
+    read_backoff(section("compensation_backoff"),
+                 r.path("compensation_backoff"),
                  defaults().compensation_backoff, errors);
   r.read("max_running", cfg.max_running, 1, max_running_limit);
   r.read("max_id_bytes", cfg.max_id_bytes, 1, max_id_bytes_limit);

@@ -120,7 +120,7 @@ public:
   /// A timer set by a `set_timer` action fired. Void timers are ignored.
   void on_timer(std::uint64_t timer, time_point now, action_list& out);
 
-  // -- rebuilding from the log --------------------------------------------------
+  // -- rebuilding from the log ------------------------------------------------
 
   /// Applies one record of this saga, in log order, without acting. Returns
   /// false with `error` set when the record cannot follow the ones before
@@ -145,7 +145,9 @@ public:
   /// Result data of each step (empty for steps not done).
   const std::vector<std::string>& results() const noexcept { return results_; }
   /// Tries started of step i / of its compensation.
-  std::uint32_t tries(std::uint32_t step) const noexcept { return tries_[step]; }
+  std::uint32_t tries(std::uint32_t step) const noexcept {
+    return tries_[step];
+  }
   std::uint32_t compensation_tries(std::uint32_t step) const noexcept {
     return comp_tries_[step];
   }

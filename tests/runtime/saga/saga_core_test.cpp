@@ -191,7 +191,19 @@ constexpr auto unknown = saga_verdict::unknown;
 
 } // namespace
 
-// -- forward --------------------------------------------------------------------
+TEST_CASE("saga actions and phases have names", "[runtime][saga]") {
+  CHECK(to_string(saga_action_kind::log) == "log");
+  CHECK(to_string(saga_action_kind::run_step) == "run_step");
+  CHECK(to_string(saga_action_kind::run_compensation) == "run_compensation");
+  CHECK(to_string(saga_action_kind::set_timer) == "set_timer");
+  CHECK(to_string(saga_action_kind::finish) == "finish");
+  CHECK(to_string(saga_phase::idle) == "idle");
+  CHECK(to_string(saga_phase::forward) == "forward");
+  CHECK(to_string(saga_phase::compensating) == "compensating");
+  CHECK(to_string(saga_phase::finished) == "finished");
+}
+
+// -- forward ------------------------------------------------------------------
 
 TEST_CASE("a saga whose steps are all done completes, each step logged before "
           "it runs",
@@ -204,7 +216,8 @@ TEST_CASE("a saga whose steps are all done completes, each step logged before "
   CHECK(h.step(1, 1, done, "c-ok"));
   CHECK(h.step(2, 1, done));
   CHECK(h.records()
-        == strings{"started order-1", "step reserve #1", "result reserve #1 done",
+        == strings{"started order-1", "step reserve #1",
+                   "result reserve #1 done",
                    "step charge #1", "result charge #1 done", "step confirm #1",
                    "result confirm #1 done", "finished completed"});
   REQUIRE(h.answers.size() == 1);
@@ -219,7 +232,7 @@ TEST_CASE("a saga whose steps are all done completes, each step logged before "
   CHECK(h.core->input() == "order-1");
 }
 
-// -- compensable steps ------------------------------------------------------------
+// -- compensable steps --------------------------------------------------------
 
 TEST_CASE("a compensable step that was not executed compensates the earlier "
           "steps in reverse order, not itself",
@@ -267,7 +280,7 @@ TEST_CASE("a first step that was not executed ends compensated with nothing "
   CHECK(h.outcome().failed_step == "a");
 }
 
-// -- the pivot ----------------------------------------------------------------------
+// -- the pivot ----------------------------------------------------------------
 
 TEST_CASE("a pivot not executed on its first try compensates the earlier "
           "steps and is never compensated",
@@ -346,7 +359,7 @@ TEST_CASE("after the pivot is done a later step only goes forward, even when "
                    "step ship #2"});
 }
 
-// -- compensations ------------------------------------------------------------------
+// -- compensations ------------------------------------------------------------
 
 TEST_CASE("a failed compensation is retried after its delay and the saga "
           "goes on when it succeeds",
@@ -393,7 +406,7 @@ TEST_CASE("a compensation that fails on every try ends the saga "
   CHECK(h.runs.back() == "comp b #2");
 }
 
-// -- timeouts and stale events ----------------------------------------------------------
+// -- timeouts and stale events ------------------------------------------------
 
 TEST_CASE("a try without a verdict is unknown after the step timeout and its "
           "late verdict is dropped",
@@ -427,7 +440,8 @@ TEST_CASE("a void timer changes nothing", "[runtime][saga][core]") {
   CHECK(h.core->outstanding());
 }
 
-TEST_CASE("a finished saga ignores every later event", "[runtime][saga][core]") {
+TEST_CASE("a finished saga ignores every later event",
+          "[runtime][saga][core]") {
   harness h{make_config({"a"})};
   h.start();
   h.step(0, 1, done);
@@ -439,7 +453,7 @@ TEST_CASE("a finished saga ignores every later event", "[runtime][saga][core]") 
   CHECK(h.answers.size() == 1);
 }
 
-// -- resume -------------------------------------------------------------------------
+// -- resume -------------------------------------------------------------------
 
 TEST_CASE("resume: a compensable step in flight at a crash is compensated, a "
           "pivot in flight is retried forward",
@@ -608,7 +622,7 @@ TEST_CASE("restore refuses records that cannot follow the ones before, and "
   }
 }
 
-// -- the property test ----------------------------------------------------------------
+// -- the property test --------------------------------------------------------
 
 namespace {
 
@@ -718,7 +732,8 @@ run_result random_run(const saga_config& cfg, rng& gen) {
       auto p = pending[i];
       pending.erase(pending.begin() + static_cast<std::ptrdiff_t>(i));
       if (p.compensation)
-        core->on_compensation_result(p.step, p.attempt, p.verdict, "", now, out);
+        core->on_compensation_result(p.step, p.attempt, p.verdict, "", now,
+                                     out);
       else
         core->on_step_result(p.step, p.attempt, p.verdict, "", now, out);
     } else if (timer) {
@@ -842,7 +857,8 @@ TEST_CASE("randomized: thousands of sagas with random verdicts, hangs and "
       CHECK_FALSE(final_outcome->failed_step.empty());
     // Bounded tries, crashes included.
     for (std::size_t i = 0; i < n; ++i) {
-      CHECK(tries[i] <= (cfg.steps[i].compensable ? 1u : cfg.steps[i].max_tries));
+      CHECK(tries[i]
+            <= (cfg.steps[i].compensable ? 1u : cfg.steps[i].max_tries));
       CHECK(comp_tries[i] <= cfg.max_compensation_tries);
     }
   }
