@@ -4,6 +4,8 @@
 #include <boost/json/serialize.hpp>
 #include <catch2/catch.hpp>
 
+#include <fstream>
+#include <iterator>
 #include <string>
 #include <vector>
 
@@ -142,4 +144,22 @@ TEST_CASE("a saga config built in C++ is checked by the same rules",
           "non-compensable step can no longer be undone (the saga only goes "
           "forward once the pivot may have executed)",
           "/steps/2/name: \"pay\" is the name of step 0 already"});
+}
+
+TEST_CASE("docs/saga.md documents every key of a saga config",
+          "[runtime][saga][config][docs]") {
+  std::ifstream in{BULWARK_SOURCE_DIR "/docs/saga.md"};
+  std::string doc{std::istreambuf_iterator<char>{in},
+                  std::istreambuf_iterator<char>{}};
+  REQUIRE_FALSE(doc.empty());
+  saga_config cfg;
+  cfg.steps = {{"a", false, 5}};
+  auto o = to_json(cfg);
+  for (auto& kv : o) {
+    std::string key = kv.key();
+    CAPTURE(key);
+    CHECK(doc.find("| `" + key + "` |") != std::string::npos);
+  }
+  for (auto key : {"name", "compensable", "max_tries"})
+    CHECK(doc.find(std::string{"\""} + key + "\"") != std::string::npos);
 }
