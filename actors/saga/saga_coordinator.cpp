@@ -13,6 +13,7 @@
 
 #include "actors/saga/saga_log.hpp"
 #include "runtime/core/timer_heap.hpp"
+#include "runtime/core/idempotency_key.hpp"
 #include "runtime/saga/saga_core.hpp"
 
 namespace bulwark {
@@ -168,21 +169,13 @@ struct coordinator_state {
     return r;
   }
 
-  /// Empty when `id` is acceptable, else why not (never quoting it).
+  /// Empty when `id` is acceptable, else why not (never quoting it): the
+  /// rule for every key and id (runtime/core/idempotency_key.hpp).
   std::string check_id(const std::string& id) const {
     if (id.empty())
       return "saga id is empty";
-    if (id.size() > cfg->max_id_bytes)
-      return fmt::format("saga id is {} bytes long, at most {} are allowed",
-                         id.size(), cfg->max_id_bytes);
-    for (std::size_t i = 0; i < id.size(); ++i) {
-      auto c = static_cast<unsigned char>(id[i]);
-      if (c < 0x21 || c > 0x7e)
-        return fmt::format("saga id has byte 0x{:02x} at offset {}: only "
-                           "printable ASCII without spaces is allowed "
-                           "(no controls, NUL, spaces or non-ASCII)",
-                           c, i);
-    }
+    if (auto problem = key_problem(id, cfg->max_id_bytes))
+      return "saga id " + *problem;
     return {};
   }
 

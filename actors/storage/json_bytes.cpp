@@ -1,5 +1,7 @@
 #include "actors/storage/json_bytes.hpp"
 
+#include "runtime/core/utf8.hpp"
+
 #include <cstdint>
 
 #include <boost/json/object.hpp>
@@ -29,48 +31,6 @@ int sextet(char c) noexcept {
 }
 
 } // namespace
-
-bool is_valid_utf8(std::string_view bytes) noexcept {
-  auto* p = reinterpret_cast<const unsigned char*>(bytes.data());
-  auto* end = p + bytes.size();
-  while (p < end) {
-    unsigned c = *p;
-    if (c < 0x80) {
-      ++p;
-      continue;
-    }
-    // Unicode 15, table 3-7: the well-formed byte sequences.
-    std::size_t n = 0;
-    unsigned lo = 0x80;
-    unsigned hi = 0xBF;
-    if (c >= 0xC2 && c <= 0xDF) {
-      n = 1;
-    } else if (c >= 0xE0 && c <= 0xEF) {
-      n = 2;
-      if (c == 0xE0)
-        lo = 0xA0; // overlong
-      else if (c == 0xED)
-        hi = 0x9F; // surrogates
-    } else if (c >= 0xF0 && c <= 0xF4) {
-      n = 3;
-      if (c == 0xF0)
-        lo = 0x90; // overlong
-      else if (c == 0xF4)
-        hi = 0x8F; // above U+10FFFF
-    } else {
-      return false;
-    }
-    if (static_cast<std::size_t>(end - p) <= n)
-      return false;
-    if (p[1] < lo || p[1] > hi)
-      return false;
-    for (std::size_t i = 2; i <= n; ++i)
-      if (p[i] < 0x80 || p[i] > 0xBF)
-        return false;
-    p += n + 1;
-  }
-  return true;
-}
 
 std::string base64_encode(std::string_view bytes) {
   std::string out;

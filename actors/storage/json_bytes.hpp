@@ -16,11 +16,6 @@
 
 namespace bulwark {
 
-/// Whether `bytes` is well-formed UTF-8 (RFC 3629: no overlong forms, no
-/// surrogates, nothing above U+10FFFF), exactly what a strict JSON parser
-/// accepts inside a string.
-bool is_valid_utf8(std::string_view bytes) noexcept;
-
 /// Standard base64 (RFC 4648 section 4) with padding.
 std::string base64_encode(std::string_view bytes);
 

@@ -1,4 +1,4 @@
-// Bytes in JSON: UTF-8 validation, base64, and lossless round trips that a
+// Bytes in JSON: base64, and lossless round trips that a
 // strict JSON parser accepts.
 #include "actors/storage/json_bytes.hpp"
 
@@ -15,39 +15,6 @@
 
 using namespace bulwark;
 namespace json = boost::json;
-
-TEST_CASE("UTF-8 validation accepts well-formed text and rejects overlongs, "
-          "surrogates, truncation and code points above U+10FFFF",
-          "[actors][storage][json_bytes]") {
-  struct row {
-    std::string bytes;
-    bool valid;
-  };
-  std::vector<row> rows = {
-    {"", true},
-    {"plain ascii \t\n", true},
-    {std::string{"nul \0 inside", 12}, true},
-    {"\xc3\xa9t\xc3\xa9", true},         // été
-    {"\xe2\x82\xac", true},              // euro sign
-    {"\xf0\x9f\x98\x80", true},          // emoji
-    {"\xf4\x8f\xbf\xbf", true},          // U+10FFFF
-    {"\xed\x9f\xbf", true},              // U+D7FF
-    {"\xff", false},
-    {"\xc0\xaf", false},                 // overlong '/'
-    {"\xe0\x80\xaf", false},             // overlong
-    {"\xf0\x80\x80\xaf", false},         // overlong
-    {"\xed\xa0\x80", false},             // surrogate U+D800
-    {"\xf4\x90\x80\x80", false},         // U+110000
-    {"\xc3", false},                     // truncated
-    {"\xe2\x82", false},                 // truncated
-    {"a\x80", false},                    // lone continuation
-    {"\xc3\x28", false},                 // bad continuation
-  };
-  for (auto& r : rows) {
-    CAPTURE(r.bytes);
-    CHECK(is_valid_utf8(r.bytes) == r.valid);
-  }
-}
 
 TEST_CASE("base64 matches the RFC 4648 test vectors and rejects every "
           "malformed text",

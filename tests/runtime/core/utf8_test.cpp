@@ -3,6 +3,7 @@
 #include <catch2/catch.hpp>
 
 #include <string>
+#include <vector>
 
 using namespace bulwark;
 
@@ -31,4 +32,37 @@ TEST_CASE("printable_utf8 escapes invalid bytes and cuts between characters",
   CHECK(printable_utf8("ab\xc3\xa9xyz", 4) == "ab\xc3\xa9...");
   CHECK(printable_utf8("ab\xc3\xa9xyz", 3) == "ab...");
   CHECK(printable_utf8(std::string(100, 'x'), 60).size() == 63);
+}
+
+TEST_CASE("UTF-8 validation accepts well-formed text and rejects overlongs, "
+          "surrogates, truncation and code points above U+10FFFF",
+          "[runtime][core][utf8]") {
+  struct row {
+    std::string bytes;
+    bool valid;
+  };
+  std::vector<row> rows = {
+    {"", true},
+    {"plain ascii \t\n", true},
+    {std::string{"nul \0 inside", 12}, true},
+    {"\xc3\xa9t\xc3\xa9", true},         // été
+    {"\xe2\x82\xac", true},              // euro sign
+    {"\xf0\x9f\x98\x80", true},          // emoji
+    {"\xf4\x8f\xbf\xbf", true},          // U+10FFFF
+    {"\xed\x9f\xbf", true},              // U+D7FF
+    {"\xff", false},
+    {"\xc0\xaf", false},                 // overlong '/'
+    {"\xe0\x80\xaf", false},             // overlong
+    {"\xf0\x80\x80\xaf", false},         // overlong
+    {"\xed\xa0\x80", false},             // surrogate U+D800
+    {"\xf4\x90\x80\x80", false},         // U+110000
+    {"\xc3", false},                     // truncated
+    {"\xe2\x82", false},                 // truncated
+    {"a\x80", false},                    // lone continuation
+    {"\xc3\x28", false},                 // bad continuation
+  };
+  for (auto& r : rows) {
+    CAPTURE(r.bytes);
+    CHECK(is_valid_utf8(r.bytes) == r.valid);
+  }
 }
