@@ -38,7 +38,13 @@ int run_gateway(const std::vector<std::string>& args);
 
 /// `checkout` (no arguments) and `checkout e2e`: start every process, drive
 /// load, check the invariants, stop everything.
-int run_driver(bool kill_and_restart);
+int run_driver(bool drill);
+
+/// `checkout hostile PATH/TO/bulwark-hostile [SEED] [CASES]`: start every
+/// process, send the hostile HTTP corpus to the gateway and to payments, then
+/// check that every process serves, a normal checkout completes, no fault
+/// was injected downstream and each RSS is within 2x its start.
+int run_hostile(const std::string& hostile_bin, std::uint64_t seed, int cases);
 
 /// The value after `--name` in args, or `fallback`.
 std::string flag(const std::vector<std::string>& args, const std::string& name,

@@ -1,32 +1,41 @@
-// The gateway process: POST /checkout runs a saga over the four services,
-// each called through a dependency actor over an HTTP transport.
+// The gateway process: POST /checkout runs a durable saga over the four
+// services (actors/saga/saga_coordinator.hpp), each called through a
+// dependency actor over an HTTP transport:
 //
-//   recommendations (static fallback: never fails checkout)
-//   -> price (cache; a stale price is fine when pricing fails)
-//   -> reserve inventory (keyed: order-reserve)
-//   -> charge payment (keyed: the order id)
-//   -> confirm (keyed: order-confirm)
+//   recommendations  read; a failure is replaced by a fallback list
+//   price            read; no price at all rejects the order (nothing done)
+//   reserve          inventory, key <order>-reserve; undone by release
+//   charge           payments, key <order>;          undone by refund
+//   confirm          inventory, key <order>-confirm; the pivot: once it may
+//                    have executed the order only goes forward
 //
-// A failure at reserve runs release; a failure at or after the charge runs
-// refund and release. Compensations are keyed too (order-refund,
-// order-release) and are retried until they succeed (bounded), so each runs
-// exactly once downstream whatever the failures in between.
+// The saga id is the order id. Every step is logged (append + fdatasync)
+// before it runs, so a SIGKILLed gateway resumes its sagas at start, a
+// re-sent order id gets its first outcome (joining the saga while it runs),
+// and a confirmed order is never compensated. Inputs are bounded and checked
+// before anything is logged.
 #include <signal.h>
 
 #include <chrono>
 #include <cstdio>
+#include <filesystem>
+#include <optional>
+#include <stdexcept>
 #include <string>
+#include <vector>
 
 #include <boost/json.hpp>
 #include <caf/all.hpp>
 
 #include "actors/dependency/dependency_actor.hpp"
 #include "actors/http/http_service.hpp"
+#include "actors/saga/saga_coordinator.hpp"
 #include "actors/supervise/supervisor_actor.hpp"
 #include "actors/system_setup.hpp"
 #include "actors/transport/http_transport.hpp"
 #include "common.hpp"
 #include "runtime/config/bulwark_config.hpp"
+#include "runtime/config/object_reader.hpp"
 
 namespace json = boost::json;
 using namespace bulwark;
@@ -67,6 +76,31 @@ constexpr auto gateway_config = R"({"dependencies": {
   }
 }})";
 
+/// The checkout saga. Compensations are retried with backoff up to 10 tries
+/// (about 15 s: longer than a downstream restart), the pivot up to 20, then
+/// the saga is reported (compensation_failed, stuck), never retried forever.
+constexpr auto saga_document = R"({
+  "steps": [
+    {"name": "recommendations"},
+    {"name": "price"},
+    {"name": "reserve"},
+    {"name": "charge"},
+    {"name": "confirm", "compensable": false, "max_tries": 20}
+  ],
+  "step_timeout": "10s",
+  "max_compensation_tries": 10,
+  "max_running": 1024,
+  "max_id_bytes": 64,
+  "max_input_bytes": 1024
+})";
+
+/// The longest order id and sku (services accept ids up to 64 bytes; the
+/// keys add suffixes such as "-release").
+constexpr std::size_t max_id_bytes = 64;
+
+/// Time each downstream call gets (its dependency actor retries inside it).
+constexpr auto call_budget = std::chrono::seconds(5);
+
 struct deps {
   caf::actor inventory;
   caf::actor pricing;
@@ -74,207 +108,270 @@ struct deps {
   caf::actor recommendations;
 };
 
-using retry_atom = caf::atom_constant<caf::atom("retrycomp")>;
-
-/// Compensation retries: every `comp_delay`, at most `comp_tries` times
-/// (about 30 s, longer than a downstream restart).
-constexpr int comp_tries = 150;
-constexpr auto comp_delay = std::chrono::milliseconds(200);
-
-struct saga_state {
-  caf::typed_response_promise<service_response> rp;
-  deps d;
-  std::string order, sku;
-  long qty = 1;
-  long price = 0;
-  json::object out;
-  json::array steps;
-  json::array comps;
-  std::vector<std::string> todo; // compensations still to run
-  int tries = 0;
-  std::string failure;
-  std::uint64_t next_id = 1;
+/// A checkout as the saga log keeps it: validated, so steps can trust it.
+struct order {
+  std::string order_id;
+  std::string sku;
+  std::int64_t qty = 1;
 };
 
-using saga_actor = caf::stateful_actor<saga_state>;
-
-std::string dump(const json::object& o) {
-  return json::serialize(o);
+/// Reads POST /checkout's body; on bad input a 400 naming every problem.
+std::optional<order> read_order(const service_request& req,
+                                service_response& error) {
+  auto body = parse_json_body(req, error);
+  if (!body)
+    return std::nullopt;
+  error_list errs;
+  order o;
+  object_reader r{*body, json_path{}, errs, {"order_id", "sku", "qty"}};
+  if (r.valid() && r.require("order_id"))
+    r.read_key("order_id", o.order_id, max_id_bytes);
+  if (r.valid() && r.require("sku"))
+    r.read_key("sku", o.sku, max_id_bytes);
+  r.read("qty", o.qty, 1, 1'000);
+  if (!errs.empty()) {
+    error = invalid_body_reply(errs);
+    return std::nullopt;
+  }
+  return o;
 }
 
-void call(saga_actor* self, const caf::actor& dep, const char* op,
-          const json::object& payload, std::string key,
-          std::function<void(const call_reply&)> then) {
-  call_request req;
-  req.id = self->state.next_id++;
+std::string to_input(const order& o) {
+  return json::serialize(
+    json::object{{"order_id", o.order_id}, {"sku", o.sku}, {"qty", o.qty}});
+}
+
+/// The saga's input as the coordinator hands it back (written by to_input).
+order from_input(const std::string& text) {
+  order o;
+  auto v = json::parse(text).as_object();
+  o.order_id = v.at("order_id").as_string().c_str();
+  o.sku = v.at("sku").as_string().c_str();
+  o.qty = v.at("qty").as_int64();
+  return o;
+}
+
+/// One downstream call of a step try.
+call_request make_call(saga_coordinator_actor::pointer self, const char* op,
+                       const json::object& payload, std::string key) {
+  call_request req; // request form: the id is not needed
   req.operation = op;
-  req.payload = dump(payload);
+  req.payload = json::serialize(payload);
   req.idempotency_key = std::move(key);
-  req.deadline_ns = to_wire_time(std::chrono::steady_clock::now() + seconds(5));
-  self->request(dep, caf::infinite, call_atom::value, std::move(req))
-    .then([then](reply_atom, const call_reply& r) { then(r); },
-          [then](const caf::error& err) {
-            call_reply r;
-            r.ok = false;
-            r.message = "dependency actor error: " + caf::to_string(err);
-            then(r);
-          });
+  req.deadline_ns = to_wire_time(self->clock().now() + call_budget);
+  return req;
 }
 
-void finish(saga_actor* self, const std::string& outcome, int status) {
-  auto& st = self->state;
-  st.out["order_id"] = st.order;
-  st.out["outcome"] = outcome;
-  st.out["steps"] = st.steps;
-  st.out["compensations"] = st.comps;
-  if (!st.failure.empty())
-    st.out["failure"] = st.failure;
-  st.rp.deliver(json_reply(st.out, status));
-  self->quit();
+/// The price step's data: {"price": N, "source": "..."}.
+std::int64_t price_in(const std::string& data) {
+  json::error_code ec;
+  auto v = json::parse(data, ec);
+  if (ec || !v.is_object())
+    return 0;
+  auto* p = v.as_object().if_contains("price");
+  return p != nullptr && p->is_int64() ? p->as_int64() : 0;
 }
 
-void run_compensations(saga_actor* self) {
-  auto& st = self->state;
-  if (st.todo.empty()) {
-    finish(self, "compensated", 502);
-    return;
-  }
-  if (st.tries >= comp_tries) {
-    st.out["compensation_stuck"] = st.todo.front();
-    finish(self, "compensation_failed", 500);
-    return;
-  }
-  auto what = st.todo.front();
-  ++st.tries;
-  auto& dep = what == "refund" ? st.d.payments : st.d.inventory;
-  json::object payload{{"order_id", st.order}};
-  call(self, dep, what.c_str(), payload, st.order + "-" + what,
-       [self, what](const call_reply& r) {
-         auto& st = self->state;
-         if (r.ok) {
-           st.comps.emplace_back(json::string{what});
-           st.todo.erase(st.todo.begin());
-           st.tries = 0;
-           run_compensations(self);
-         } else {
-           self->delayed_send(self, comp_delay, retry_atom::value);
-         }
-       });
-}
-
-void fail(saga_actor* self, const std::string& why,
-          std::vector<std::string> compensations) {
-  self->state.failure = why;
-  self->state.todo = std::move(compensations);
-  run_compensations(self);
-}
-
-void confirm(saga_actor* self) {
-  auto& st = self->state;
-  st.steps.emplace_back("confirm");
-  call(self, st.d.inventory, "confirm", {{"order_id", st.order}},
-       st.order + "-confirm", [self](const call_reply& r) {
-         if (!r.ok)
-           return fail(self, "confirm: " + r.message, {"refund", "release"});
-         finish(self, "completed", 200);
-       });
-}
-
-void charge(saga_actor* self) {
-  auto& st = self->state;
-  st.steps.emplace_back("charge");
-  call(self, st.d.payments, "charge",
-       {{"order_id", st.order}, {"amount", st.price * st.qty}}, st.order,
-       [self](const call_reply& r) {
-         if (!r.ok)
-           return fail(self, "charge: " + r.message, {"refund", "release"});
-         confirm(self);
-       });
-}
-
-void reserve(saga_actor* self) {
-  auto& st = self->state;
-  st.steps.emplace_back("reserve");
-  call(self, st.d.inventory, "reserve",
-       {{"order_id", st.order}, {"sku", st.sku}, {"qty", st.qty}},
-       st.order + "-reserve", [self](const call_reply& r) {
-         if (!r.ok)
-           return fail(self, "reserve: " + r.message, {"release"});
-         charge(self);
-       });
-}
-
-void price(saga_actor* self) {
-  auto& st = self->state;
-  st.steps.emplace_back("price");
-  call(self, st.d.pricing, "price", {{"sku", st.sku}}, "",
-       [self](const call_reply& r) {
-         auto& st = self->state;
-         if (!r.ok) {
-           st.failure = "pricing unavailable and nothing cached: " + r.message;
-           return finish(self, "rejected", 503);
-         }
-         st.out["price_source"] = to_string(r.source);
-         json::error_code ec;
-         auto v = json::parse(r.payload, ec);
-         if (!ec && v.is_object())
-           if (auto* p = v.as_object().if_contains("price"))
-             if (p->is_number())
-               st.price = p->to_number<long>();
-         reserve(self);
-       });
-}
-
-caf::behavior saga(saga_actor* self, deps d) {
-  self->state.d = d;
-  return {
-    [=](service_request& req) -> caf::result<service_response> {
-      auto& st = self->state;
-      json::error_code ec;
-      auto v = json::parse(req.body, ec);
-      if (ec || !v.is_object()) {
-        self->quit();
-        return error_reply(400, "expected {\"sku\":..,\"qty\":..,\"order_id\":..}");
-      }
-      auto& o = v.as_object();
-      auto* order = o.if_contains("order_id");
-      auto* sku = o.if_contains("sku");
-      if (order == nullptr || !order->is_string() || sku == nullptr
-          || !sku->is_string()) {
-        self->quit();
-        return error_reply(400, "order_id and sku must be strings");
-      }
-      st.order = order->as_string().c_str();
-      st.sku = sku->as_string().c_str();
-      if (auto* q = o.if_contains("qty"); q != nullptr && q->is_number())
-        st.qty = q->to_number<long>();
-      st.rp = self->make_response_promise<service_response>();
-      st.steps.emplace_back("recommendations");
-      call(self, st.d.recommendations, "recs", {}, "",
-           [self](const call_reply& r) {
-             auto& st = self->state;
-             // Sheddable: a failure here never fails the checkout.
-             st.out["recommendations_source"] =
-               r.ok ? to_string(r.source) : std::string{"gateway_fallback"};
-             json::error_code ec;
-             auto v = json::parse(r.payload, ec);
-             st.out["recommendations"] =
-               (r.ok && !ec) ? v : json::value(json::array{"gift-card"});
-             price(self);
-           });
-      return st.rp;
-    },
-    [=](retry_atom) { run_compensations(self); },
+std::vector<saga_step_functions> steps_of(const deps& d) {
+  std::vector<saga_step_functions> s(5);
+  // recommendations: sheddable, never fails the checkout.
+  s[0].action = [d](auto self, const saga_step_call&, saga_done done) {
+    auto req = make_call(self, "recs", {}, "");
+    self->request(d.recommendations, caf::infinite, call_atom::value,
+                  std::move(req))
+      .then(
+        [done](reply_atom, const call_reply& r) {
+          json::object out;
+          json::error_code ec;
+          auto items = json::parse(r.payload, ec);
+          if (r.ok && !ec) {
+            out["source"] = to_string(r.source);
+            out["items"] = items;
+          } else {
+            out["source"] = "gateway_fallback";
+            out["items"] = json::array{"gift-card"};
+          }
+          done(saga_verdict::done, json::serialize(out));
+        },
+        [done](const caf::error&) {
+          done(saga_verdict::done,
+               json::serialize(json::object{
+                 {"source", "gateway_fallback"},
+                 {"items", json::array{"gift-card"}}}));
+        });
   };
+  // price: a read; without one the order is rejected before any effect.
+  s[1].action = [d](auto self, const saga_step_call& c, saga_done done) {
+    auto o = from_input(c.input);
+    auto req = make_call(self, "price", {{"sku", o.sku}}, "");
+    self->request(d.pricing, caf::infinite, call_atom::value, std::move(req))
+      .then(
+        [done](reply_atom, const call_reply& r) {
+          json::error_code ec;
+          auto v = json::parse(r.payload, ec);
+          auto* p = (!ec && v.is_object()) ? v.as_object().if_contains("price")
+                                           : nullptr;
+          if (!r.ok || p == nullptr || !p->is_int64()) {
+            done(saga_verdict::not_executed,
+                 "pricing unavailable and nothing cached: " + r.message);
+            return;
+          }
+          done(saga_verdict::done,
+               json::serialize(json::object{{"price", p->as_int64()},
+                                            {"source", to_string(r.source)}}));
+        },
+        [done](const caf::error& err) {
+          done(saga_verdict::not_executed,
+               "pricing unavailable: " + caf::to_string(err));
+        });
+  };
+  s[2].action = [d](auto self, const saga_step_call& c, saga_done done) {
+    auto o = from_input(c.input);
+    saga_call(self, d.inventory,
+              make_call(self, "reserve",
+                        {{"order_id", o.order_id},
+                         {"sku", o.sku},
+                         {"qty", o.qty}},
+                        o.order_id + "-reserve"),
+              std::move(done));
+  };
+  s[2].compensation = [d](auto self, const saga_step_call& c, saga_done done) {
+    auto o = from_input(c.input);
+    saga_call(self, d.inventory,
+              make_call(self, "release", {{"order_id", o.order_id}},
+                        o.order_id + "-release"),
+              std::move(done));
+  };
+  s[3].action = [d](auto self, const saga_step_call& c, saga_done done) {
+    auto o = from_input(c.input);
+    auto amount = price_in(c.results.at(1)) * o.qty;
+    saga_call(self, d.payments,
+              make_call(self, "charge",
+                        {{"order_id", o.order_id}, {"amount", amount}},
+                        o.order_id),
+              std::move(done));
+  };
+  s[3].compensation = [d](auto self, const saga_step_call& c, saga_done done) {
+    auto o = from_input(c.input);
+    saga_call(self, d.payments,
+              make_call(self, "refund", {{"order_id", o.order_id}},
+                        o.order_id + "-refund"),
+              std::move(done));
+  };
+  s[4].action = [d](auto self, const saga_step_call& c, saga_done done) {
+    auto o = from_input(c.input);
+    saga_call(self, d.inventory,
+              make_call(self, "confirm", {{"order_id", o.order_id}},
+                        o.order_id + "-confirm"),
+              std::move(done));
+  };
+  return s;
 }
 
-/// Spawns one saga per request and hands it the request (its answer goes
-/// straight back to the service's bridge).
-caf::behavior checkout_route(caf::event_based_actor* self, deps d) {
+const char* compensation_name(const std::string& step) {
+  return step == "reserve" ? "release" : step == "charge" ? "refund" : "";
+}
+
+/// The HTTP answer for a saga's outcome; the same outcome always gives the
+/// same bytes, so a re-sent order id reads what its first request read.
+service_response answer_of(const std::string& order_id,
+                           const saga_outcome& oc) {
+  json::object out;
+  out["order_id"] = order_id;
+  json::array steps, comps;
+  for (auto& s : oc.steps) {
+    steps.emplace_back(json::string{s.step});
+    json::error_code ec;
+    auto data = json::parse(s.data, ec);
+    if (ec || !data.is_object())
+      continue;
+    auto& d = data.as_object();
+    if (s.step == "recommendations") {
+      out["recommendations_source"] = d["source"];
+      out["recommendations"] = d["items"];
+    } else if (s.step == "price") {
+      out["price_source"] = d["source"];
+    }
+  }
+  if (!oc.failed_step.empty())
+    steps.emplace_back(json::string{oc.failed_step});
+  for (auto& c : oc.compensations)
+    if (*compensation_name(c.step) != '\0')
+      comps.emplace_back(compensation_name(c.step));
+  out["steps"] = std::move(steps);
+  out["compensations"] = std::move(comps);
+  if (!oc.failure.empty())
+    out["failure"] = oc.failure;
+  std::int32_t status = 200;
+  switch (oc.status) {
+    case saga_status::completed:
+      out["outcome"] = "completed";
+      break;
+    case saga_status::compensated: {
+      bool before_effects = oc.failed_step == "recommendations"
+                            || oc.failed_step == "price";
+      out["outcome"] = before_effects ? "rejected" : "compensated";
+      status = before_effects ? 503 : 502;
+      break;
+    }
+    case saga_status::compensation_failed:
+      out["outcome"] = "compensation_failed";
+      out["compensation_stuck"] = compensation_name(oc.failed_compensation);
+      status = 500;
+      break;
+    case saga_status::stuck:
+      out["outcome"] = "stuck";
+      status = 500;
+      break;
+    case saga_status::running:
+      out["outcome"] = "running";
+      status = 202;
+      break;
+  }
+  return json_reply(out, status);
+}
+
+service_response answer_of(const saga_reply& r, const std::string& order_id) {
+  switch (r.refused) {
+    case saga_refusal::none:
+      return answer_of(order_id, r.outcome);
+    case saga_refusal::busy:
+    case saga_refusal::stopped: {
+      // Safe to re-send: the order is either not started or in the log and
+      // will be finished by this gateway or the next one.
+      auto res = error_reply(503, r.error);
+      res.retry_after = std::chrono::seconds(1);
+      return res;
+    }
+    case saga_refusal::invalid_id:
+    case saga_refusal::input_too_large:
+      return error_reply(400, r.error);
+    case saga_refusal::unknown_id:
+      return error_reply(404, r.error);
+  }
+  return error_reply(500, "unexpected saga reply");
+}
+
+/// POST /checkout: validate, then start (or join, or read) the order's saga.
+caf::behavior checkout_route(caf::event_based_actor* self,
+                             saga_coordinator_actor sagas) {
   return {
-    [=](service_request& req) {
-      auto s = self->spawn(saga, d);
-      return self->delegate(s, std::move(req));
+    [self, sagas](service_request& req) -> caf::result<service_response> {
+      service_response error;
+      auto o = read_order(req, error);
+      if (!o)
+        return error;
+      auto rp = self->make_response_promise<service_response>();
+      auto id = o->order_id;
+      self->request(sagas, caf::infinite, saga_atom::value, id, to_input(*o))
+        .then([rp, id](const saga_reply& r) mutable { rp.deliver(answer_of(r, id)); },
+              [rp](const caf::error& err) mutable {
+                auto res = error_reply(503, "saga coordinator unavailable: "
+                                              + caf::to_string(err));
+                res.retry_after = std::chrono::seconds(1);
+                rp.deliver(res);
+              });
+      return rp;
     },
   };
 }
@@ -375,14 +472,44 @@ int run_gateway(const std::vector<std::string>& args) {
   }
   d.payments = make_dep("payments", port_of("payments"));
   d.recommendations = make_dep("recommendations", port_of("recommendations"));
+  // The saga log: every order's steps, so a restarted gateway finishes what
+  // the last one started and answers re-sent order ids.
+  auto port_text = flag(args, "port", "0");
+  auto data_dir = flag(args, "data-dir",
+                       "/tmp/bulwark-checkout-gateway-" + port_text);
+  saga_coordinator_actor sagas;
+  try {
+    std::filesystem::create_directories(data_dir);
+    auto saga_cfg = parse_saga_config(saga_document);
+    if (!saga_cfg.ok())
+      throw std::invalid_argument(saga_cfg.errors.to_string());
+    saga_coordinator_options so;
+    so.config = *saga_cfg.config;
+    so.steps = steps_of(d);
+    so.log_path = data_dir + "/sagas.log";
+    so.seed = static_cast<std::uint64_t>(std::stoi(port_text)) + 1;
+    sagas = spawn_saga_coordinator(sys, std::move(so));
+  } catch (const std::exception& e) {
+    // A corrupt or locked saga log: refuse to start rather than forget orders.
+    std::fprintf(stderr, "gateway: cannot start: %s\n", e.what());
+    for (auto& a : owned)
+      caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
+    return 1;
+  }
   http_service_options opts;
-  opts.port = static_cast<std::uint16_t>(std::stoi(flag(args, "port", "0")));
+  opts.port = static_cast<std::uint16_t>(std::stoi(port_text));
   opts.max_in_flight = 1024;
   opts.request_timeout = std::chrono::milliseconds(60'000);
+  // Stopping: answers still waiting after `grace` get 503 (the order's saga
+  // is in the log; the next gateway finishes it and a re-sent id reads its
+  // outcome), then at most the server's shutdown_grace to write them.
   opts.grace = std::chrono::milliseconds(2'000);
+  opts.server.shutdown_grace = std::chrono::milliseconds(1'000);
+  opts.server.max_body_bytes = 16 * 1024; // an order is a few hundred bytes
   http_service svc{sys, opts};
-  auto route = sys.spawn(checkout_route, d);
-  svc.route("POST", "/checkout", route);
+  svc.route("POST", "/checkout", route_actor_factory{[sagas](caf::actor_system& s) {
+              return s.spawn(checkout_route, sagas);
+            }});
   svc.route("GET", "/health", service_function{[](const service_request&) {
               service_response r;
               r.content_type = "text/plain";
@@ -393,7 +520,7 @@ int run_gateway(const std::vector<std::string>& args) {
   // what a person watches while breaking things. Blocking a scoped actor is
   // fine for a diagnostic route (it runs in its own actor, never on an io
   // thread).
-  svc.route("GET", "/stats", service_function{[&sys, d](const service_request&) {
+  svc.route("GET", "/stats", service_function{[&sys, d, sagas](const service_request&) {
               json::object out;
               caf::scoped_actor self{sys};
               auto ask = [&](const char* name, const caf::actor& dep) {
@@ -412,15 +539,35 @@ int run_gateway(const std::vector<std::string>& args) {
               ask("pricing", d.pricing);
               ask("payments", d.payments);
               ask("recommendations", d.recommendations);
+              self->request(sagas, std::chrono::seconds(2), stats_atom::value)
+                .receive(
+                  [&](const saga_stats& st) {
+                    out["sagas"] = json::object{
+                      {"running", st.running},
+                      {"started", st.started},
+                      {"resumed", st.resumed},
+                      {"completed", st.completed},
+                      {"compensated", st.compensated},
+                      {"compensation_failed", st.compensation_failed},
+                      {"stuck", st.stuck},
+                      {"joined", st.joined},
+                      {"answered_from_log", st.answered_from_log}};
+                  },
+                  [&](const caf::error& err) {
+                    out["sagas"] = caf::to_string(err).c_str();
+                  });
               return json_reply(out);
             }});
   svc.start();
-  std::fprintf(stderr, "gateway listening on 127.0.0.1:%u\n",
-               static_cast<unsigned>(svc.port()));
+  std::fprintf(stderr, "gateway listening on 127.0.0.1:%u (saga log in %s)\n",
+               static_cast<unsigned>(svc.port()), data_dir.c_str());
   int sig = 0;
   sigwait(&sigs, &sig);
+  // Within grace + shutdown_grace (3 s) of SIGTERM: stop taking orders,
+  // answer what finishes, then end the coordinator and every actor. Sagas
+  // still running stay in the log and resume when the gateway starts again.
   svc.stop();
-  caf::anon_send_exit(route, caf::exit_reason::user_shutdown);
+  caf::anon_send_exit(sagas, caf::exit_reason::user_shutdown);
   for (auto& a : owned)
     caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
   return 0;

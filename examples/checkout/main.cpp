@@ -1,10 +1,11 @@
 // The checkout example: one program, several roles. With no arguments it is
 // the demo that ctest runs (it starts the four services and the gateway as
 // child processes of itself, drives checkouts with faults, checks the
-// invariants and stops every child); `e2e` adds a SIGKILL and restart of the
-// inventory and payments processes mid-run (their ledgers are journaled, so
-// they come back knowing every committed key); the other subcommands are the
-// processes themselves, so a person can start each by hand (see README.md).
+// invariants and stops every child); `e2e` is the kill drill: the gateway,
+// inventory and payments are SIGKILLed and restarted mid-run (the gateway's
+// saga log and the services' ledger journals bring back every order and
+// every committed key); the other subcommands are the processes themselves,
+// so a person can start each by hand (see README.md).
 #include <cstdio>
 #include <string>
 #include <vector>
@@ -19,6 +20,10 @@ int main(int argc, char** argv) {
   args.erase(args.begin());
   if (cmd == "e2e")
     return checkout::run_driver(true);
+  if (cmd == "hostile" && !args.empty())
+    return checkout::run_hostile(
+      args[0], args.size() > 1 ? std::stoull(args[1]) : 1,
+      args.size() > 2 ? std::stoi(args[2]) : 2'000);
   if (cmd == "gateway")
     return checkout::run_gateway(args);
   if (cmd == "inventory" || cmd == "pricing" || cmd == "payments"
@@ -26,10 +31,12 @@ int main(int argc, char** argv) {
     return checkout::run_service(cmd, args);
   std::fprintf(stderr,
                "usage: checkout [e2e]\n"
+               "       checkout hostile PATH/TO/bulwark-hostile [SEED] [CASES]\n"
                "       checkout inventory|pricing|payments|recommendations "
                "--port N [--error-rate P] [--error-after-rate P] "
                "[--latency-ms M] [--outage-s S] [--data-dir D]\n"
-               "       checkout gateway --port N --inventory PORT --pricing PORT "
-               "--payments PORT --recommendations PORT\n");
+               "       checkout gateway --port N --inventory PORT --pricing "
+               "PORT[,PORT...] --payments PORT --recommendations PORT "
+               "[--data-dir D]\n");
   return 2;
 }
