@@ -798,13 +798,23 @@ int run_hostile(const std::string& hostile_bin, std::uint64_t seed,
       violations.push_back("faults changed at port " + std::to_string(port)
                            + " (injected?): " + a.body);
   }
+  // Every stored key is written as valid JSON (Boost.JSON's parser refuses
+  // invalid UTF-8).
+  for (auto port : {p_inv, p_pay}) {
+    auto a = http_call(port, "GET", "/ledger", "", 5000);
+    json::error_code ec;
+    json::parse(a.body, ec);
+    if (a.status != 200 || ec)
+      violations.push_back("GET /ledger at port " + std::to_string(port)
+                           + " is not valid JSON: " + ec.message());
+  }
   for (auto i = pg.children.rbegin(); i != pg.children.rend(); ++i)
     stop_child(*i, 10'000);
   std::printf("all processes stopped\n");
   if (violations.empty()) {
     std::printf("hostile corpus survived: every process still serves, a normal "
-                "checkout completes, no fault was injected downstream, RSS "
-                "within 2x its start\n");
+                "checkout completes, no fault was injected downstream, the ledgers "
+                "are valid JSON, RSS within 2x its start\n");
     return 0;
   }
   std::printf("FAILED:\n");
