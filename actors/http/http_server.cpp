@@ -1,5 +1,7 @@
 #include "actors/http/http_server.hpp"
 
+#include "actors/http/http_head_scanner.hpp"
+
 // GCC 12 with -fsanitize=address reports a maybe-uninitialized
 // boost::optional inside Beast's parser (a false positive in code inlined
 // from Boost's headers); -Werror would fail the sanitizer build on it.
@@ -22,7 +24,6 @@
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http/error.hpp>
 #include <boost/beast/http/parser.hpp>
-#include <boost/beast/http/read.hpp>
 #include <boost/beast/http/write.hpp>
 #include <boost/json/object.hpp>
 #include <boost/json/serialize.hpp>
@@ -32,10 +33,11 @@
 
 #include <algorithm>
 #include <array>
-#include <limits>
 #include <atomic>
+#include <cctype>
 #include <condition_variable>
 #include <exception>
+#include <limits>
 #include <mutex>
 #include <optional>
 #include <stdexcept>
@@ -69,6 +71,10 @@ const std::string continue_text = "HTTP/1.1 100 Continue\r\n\r\n";
 // the server half-closes and discards input for a short while first.
 constexpr std::size_t linger_max_bytes = 64 * 1024;
 constexpr std::chrono::milliseconds linger_max_time{1'000};
+
+// Largest single read: a body arrives in pieces of this size at most, so the
+// read buffer stays small whatever the body limit is.
+constexpr std::size_t body_read_chunk = 16 * 1024;
 
 } // namespace
 
@@ -193,6 +199,10 @@ public:
   }
 
 private:
+  enum class phase { head, body };
+
+  /// Starts a request: what is buffered already (pipelined bytes) is
+  /// scanned before anything more is read.
   void do_read() {
     if (closed_)
       return;
@@ -200,29 +210,94 @@ private:
       close();
       return;
     }
+    auto& o = srv_.opts;
     parser_.emplace();
-    parser_->header_limit(
-      static_cast<std::uint32_t>(std::min<std::size_t>(
-        srv_.opts.max_header_bytes, std::numeric_limits<std::uint32_t>::max())));
-    parser_->body_limit(srv_.opts.max_body_bytes);
-    stream_.expires_after(srv_.opts.read_timeout);
-    http::async_read_header(stream_, buffer_, *parser_,
-                            [self = shared_from_this()](beast::error_code ec,
-                                                        std::size_t) {
-                              self->on_header(ec);
-                            });
+    // The scanner bounds the head; Beast only ever sees a complete one.
+    parser_->header_limit(static_cast<std::uint32_t>(std::min<std::size_t>(
+      o.max_header_bytes + 4, std::numeric_limits<std::uint32_t>::max())));
+    parser_->body_limit(o.max_body_bytes);
+    parser_->on_chunk_header(on_chunk_);
+    body_error_.reset();
+    head_scan_.emplace(http_section::request_head,
+                  http_head_limits{o.max_header_bytes, o.max_header_fields});
+    trailer_scan_.reset();
+    header_copy_.reset();
+    line_scanned_ = 0;
+    phase_ = phase::head;
+    stream_.expires_after(o.read_timeout);
+    on_data();
   }
 
-  void on_header(beast::error_code ec) {
-    if (ec) {
-      on_read_error(ec);
+  std::string_view buffered() const {
+    return {static_cast<const char*>(buffer_.data().data()), buffer_.size()};
+  }
+
+  /// Parses what is buffered; then reads more, answers an error, or hands
+  /// the request to the handler.
+  void on_data() {
+    if (phase_ == phase::head) {
+      auto st = head_scan_->scan(buffered());
+      if (st == http_scan_state::need_more) {
+        // Never more than the head may still need (+1 to see it overflow).
+        read_more(srv_.opts.max_header_bytes + 1 - buffer_.size());
+        return;
+      }
+      if (st == http_scan_state::rejected) {
+        write_error(head_scan_->status(), head_scan_->reason());
+        return;
+      }
+      on_head();
       return;
+    }
+    if (buffer_.size() > 0) {
+      beast::error_code ec;
+      auto n = parser_->put(buffer_.data(), ec);
+      buffer_.consume(n);
+      if (n > 0)
+        line_scanned_ = 0; // a pending chunk line starts somewhere else now
+      if (ec && ec != http::error::need_more) {
+        on_parse_error(ec);
+        return;
+      }
+      if (parser_->is_done()) {
+        on_request();
+        return;
+      }
+    }
+    if (auto want = body_read_size())
+      read_more(want);
+  }
+
+  /// The head is complete and valid: Beast parses it.
+  void on_head() {
+    auto begin = head_scan_->begin();
+    auto size = head_scan_->end() - begin;
+    buffer_.consume(begin);
+    beast::error_code ec;
+    auto n = parser_->put(net::buffer(buffer_.data().data(), size), ec);
+    if (!ec && (n != size || !parser_->is_header_done()))
+      ec = http::error::need_more; // cannot happen: the head is complete
+    if (ec) {
+      on_parse_error(ec);
+      return;
+    }
+    buffer_.consume(size);
+    auto& req = parser_->get();
+    if (head_scan_->absolute_form()) {
+      req.target(head_scan_->origin_target());
+      req.set(http::field::host, head_scan_->authority());
     }
     if (parser_->is_done()) {
       on_request();
       return;
     }
-    auto& req = parser_->get();
+    if (parser_->chunked()) {
+      // Beast merges trailer fields into the header; the handler gets the
+      // header as it was (RFC 9110 §6.5.1: trailers are not headers).
+      header_copy_.emplace(req.base());
+    }
+    parser_->eager(true);
+    phase_ = phase::body;
     if (beast::iequals(req[http::field::expect], "100-continue")
         && req.version() >= 11) {
       net::async_write(stream_, net::buffer(continue_text),
@@ -231,51 +306,177 @@ private:
                          if (ec)
                            self->close();
                          else
-                           self->read_body();
+                           self->on_data();
                        });
       return;
     }
-    read_body();
+    on_data();
   }
 
-  void read_body() {
-    http::async_read(stream_, buffer_, *parser_,
-                     [self = shared_from_this()](beast::error_code ec,
-                                                 std::size_t) {
-                       if (ec)
-                         self->on_read_error(ec);
-                       else
-                         self->on_request();
-                     });
+  /// How much to read next in the body phase, or 0 after answering an error.
+  /// Whatever Beast leaves unconsumed is an incomplete chunk-size line or
+  /// the last chunk's trailer section; both are bounded here, since Beast
+  /// waits for the whole line and the whole trailer section.
+  std::size_t body_read_size() {
+    auto& o = srv_.opts;
+    if (!parser_->chunked()) {
+      auto left = parser_->content_length_remaining();
+      return left ? static_cast<std::size_t>(
+               std::min<std::uint64_t>(*left, body_read_chunk))
+                  : body_read_chunk;
+    }
+    auto data = buffered();
+    if (data.empty())
+      return body_read_chunk;
+    // The CRLF after a chunk's data comes first when Beast has not seen it.
+    std::size_t line = data.substr(0, 2) == "\r\n" ? 2 : 0;
+    if (!trailer_scan_) {
+      auto lf = data.find('\n', std::max(line, line_scanned_));
+      if (lf == std::string_view::npos) {
+        line_scanned_ = data.size();
+        if (data.size() - line > o.max_chunk_line_bytes) {
+          write_error(http_status::bad_request, chunk_line_error());
+          return 0;
+        }
+        return line + o.max_chunk_line_bytes + 1 - data.size();
+      }
+      if (lf + 1 - line > o.max_chunk_line_bytes) {
+        write_error(http_status::bad_request, chunk_line_error());
+        return 0;
+      }
+      auto size = data.substr(line, lf - line);
+      auto digits = size.find_first_not_of('0');
+      bool last = !size.empty() && digits != 0
+                  && (digits == std::string_view::npos
+                                  || !std::isxdigit(static_cast<unsigned char>(
+                                    size[digits])));
+      if (!last)
+        return 1; // cannot happen: Beast consumes a complete chunk-size line
+      trailer_scan_.emplace(http_section::trailer,
+                       http_head_limits{o.max_header_bytes, o.max_header_fields});
+      trailer_begin_ = lf + 1;
+    }
+    auto st = trailer_scan_->scan(data.substr(trailer_begin_));
+    if (st == http_scan_state::rejected) {
+      write_error(trailer_scan_->status(), trailer_scan_->reason());
+      return 0;
+    }
+    if (st == http_scan_state::complete)
+      return 1; // cannot happen: Beast completes a complete trailer section
+    return trailer_begin_ + o.max_header_bytes + 1 - data.size();
   }
 
-  void on_read_error(beast::error_code ec) {
-    if (ec == http::error::body_limit) {
+  std::string chunk_line_error() const {
+    return "malformed HTTP request: chunk-size line (with its extensions) "
+           "longer than "
+           + std::to_string(srv_.opts.max_chunk_line_bytes) + " bytes";
+  }
+
+  void read_more(std::size_t want) {
+    want = std::clamp<std::size_t>(want, 1, body_read_chunk);
+    stream_.async_read_some(
+      buffer_.prepare(want),
+      [self = shared_from_this()](beast::error_code ec, std::size_t n) {
+        self->on_read(ec, n);
+      });
+  }
+
+  void on_read(beast::error_code ec, std::size_t n) {
+    if (closed_)
+      return;
+    buffer_.commit(n);
+    if (ec == net::error::eof) {
+      on_eof();
+    } else if (ec) {
+      // Timeout (the stream closed the socket already), reset, or the
+      // server closing: nothing to answer.
+      close();
+    } else {
+      on_data();
+    }
+  }
+
+  void on_eof() {
+    if (phase_ == phase::head) {
+      // Between requests (or only empty lines): the client is done.
+      if (buffered().find_first_not_of("\r\n") == std::string_view::npos)
+        close();
+      else
+        write_error(http_status::bad_request,
+                    "truncated request (the connection was half-closed)");
+      return;
+    }
+    beast::error_code ec;
+    parser_->put_eof(ec);
+    if (!ec && parser_->is_done())
+      on_request();
+    else
+      write_error(http_status::bad_request,
+                  "truncated request (the connection was half-closed)");
+  }
+
+  /// Beast calls this for every chunk-size line it parsed, before the
+  /// chunk's data, and for the last chunk after finding the end of the
+  /// trailer section but before parsing it. Lines and trailers that arrive
+  /// whole in one read are checked here, the others by body_read_size.
+  void on_chunk_header(std::uint64_t size, beast::string_view ext,
+                       beast::error_code& ec) {
+    auto& o = srv_.opts;
+    auto data = buffered(); // Beast parses buffer_ in place
+    const char* first = data.data();
+    const char* line = ext.data();
+    while (line > first && std::isxdigit(static_cast<unsigned char>(line[-1])))
+      --line;
+    const char* line_end = ext.data() + ext.size() + 2; // after its CRLF
+    if (static_cast<std::size_t>(line_end - line) > o.max_chunk_line_bytes) {
+      body_error_.emplace(http_status::bad_request, chunk_line_error());
+      ec = http::error::bad_chunk;
+      return;
+    }
+    if (size != 0)
+      return;
+    http_head_scanner trailer{
+      http_section::trailer,
+      http_head_limits{o.max_header_bytes, o.max_header_fields}};
+    auto st = trailer.scan(
+      std::string_view{line_end, static_cast<std::size_t>(
+                                   first + data.size() - line_end)});
+    if (st != http_scan_state::complete) {
+      body_error_.emplace(st == http_scan_state::rejected
+                            ? trailer.status()
+                            : http_status::bad_request,
+                          st == http_scan_state::rejected
+                            ? trailer.reason()
+                            : "malformed HTTP request: bad trailer section");
+      ec = http::error::bad_chunk;
+    }
+  }
+
+  void on_parse_error(beast::error_code ec) {
+    if (body_error_) {
+      write_error(body_error_->first, body_error_->second);
+    } else if (ec == http::error::body_limit) {
       write_error(http_status::payload_too_large,
                   "request body larger than "
                     + std::to_string(srv_.opts.max_body_bytes) + " bytes");
     } else if (ec == http::error::header_limit) {
       write_error(http_status::request_header_fields_too_large,
-                  "request header larger than "
+                  "header section larger than "
                     + std::to_string(srv_.opts.max_header_bytes) + " bytes");
-    } else if (ec == http::error::partial_message) {
-      write_error(http_status::bad_request,
-                  "truncated request (the connection was half-closed)");
-    } else if (ec.category() == make_error_code(http::error::end_of_stream).category()
-               && ec != http::error::end_of_stream) {
-      // A parse error (bad method, bad chunk, bad Content-Length, ...).
+    } else {
+      // Bad chunk, bad extension, a field Beast refuses, ...
       write_error(http_status::bad_request,
                   "malformed HTTP request: " + ec.message());
-    } else {
-      // End of stream between requests, timeout (the stream closed the
-      // socket already), reset, or the server closing: nothing to answer.
-      close();
     }
   }
 
   void on_request() {
     auto req = parser_->release();
     parser_.reset();
+    if (header_copy_) {
+      req.base() = std::move(*header_copy_);
+      header_copy_.reset();
+    }
     keep_alive_ = req.keep_alive();
     version_ = req.version();
     head_ = req.method() == http::verb::head;
@@ -405,6 +606,17 @@ private:
   std::uint64_t id_;
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
+  phase phase_ = phase::head;
+  std::optional<http_head_scanner> head_scan_;
+  std::optional<http_head_scanner> trailer_scan_;
+  std::size_t trailer_begin_ = 0; // in buffered(), while trailer_scan_ is set
+  std::size_t line_scanned_ = 0;  // of a pending chunk-size line
+  std::optional<http::request_header<>> header_copy_;
+  // An error found by on_chunk_header (Beast only sees "bad chunk").
+  std::optional<std::pair<http_status, std::string>> body_error_;
+  std::function<void(std::uint64_t, beast::string_view, beast::error_code&)>
+    on_chunk_{[this](std::uint64_t size, beast::string_view ext,
+                     beast::error_code& ec) { on_chunk_header(size, ext, ec); }};
   std::shared_ptr<http_response> res_;
   std::shared_ptr<session> self_hold_; // while the handler owns the request
   std::array<char, 4096> discard_{};

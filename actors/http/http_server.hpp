@@ -1,14 +1,34 @@
-// A small HTTP/1.1 server on Boost.Beast, for bulwark's admin endpoints now
-// and for services built on bulwark later. It owns its io_context and the
-// threads that run it, so embedding it never borrows anybody's scheduler; it
-// knows nothing about CAF. A handler gets each request together with a
-// responder it may call later, from any thread: handlers that ask actors or
-// other services never block an io thread. Every request gets exactly one
-// response (a responder dropped without being called answers 500), and the
-// limits that keep a public port alive live here, once: header and body size,
-// a deadline for receiving a whole request (slowloris), a connection cap.
-// Malformed HTTP is answered 4xx and the connection closed; it never stops
-// the server.
+// A small HTTP/1.1 server on Boost.Beast, for bulwark's admin endpoints and
+// for services built on bulwark. It owns its io_context and the threads that
+// run it, so embedding it never borrows anybody's scheduler; it knows nothing
+// about CAF. A handler gets each request together with a responder it may
+// call later, from any thread: handlers that ask actors or other services
+// never block an io thread. Every request gets exactly one response (a
+// responder dropped without being called answers 500).
+//
+// Everything that arrives is hostile, and every part of a request is bounded
+// here, once (defaults in http_server_options): the head (request line,
+// empty lines before it, every field line and the final CRLF, counted
+// together: `max_header_bytes`, and `max_header_fields` lines; 431), each
+// chunk-size line with its extensions (`max_chunk_line_bytes`; 400), the
+// trailer section (the same two head limits; 431, "trailer ..."), the body
+// (`max_body_bytes`; 413, before reading it when Content-Length says so),
+// the time to receive a whole request (`read_timeout`; closed without an
+// answer) and the open connections (`max_connections`; 503). The session
+// drives Beast's parser itself and reads at most what the parser may still
+// need (the head up to its limit + 1 byte, a body in pieces of at most 16
+// KiB), so the memory a connection holds is bounded by these limits. The
+// head is checked by http_head_scanner before Beast sees it (RFC 9112):
+// bare CR/LF, obs-fold, whitespace before the first field, control
+// characters in values, a bad request line or target, a missing, repeated
+// or invalid Host in HTTP/1.1, repeated or invalid Content-Length, and a
+// Transfer-Encoding that does not end in chunked, comes with Content-Length
+// or in HTTP/1.0 are answered 400 (501 for codings other than chunked).
+// Absolute-form targets (`http://host/p?q`) reach the handler as origin-form
+// (`/p?q`) with Host set to their authority. Trailer fields are checked and
+// dropped, never merged into the header the handler sees. Every such answer
+// says what was wrong, and the connection is closed after it (lingering
+// briefly so that the client reads the answer); it never stops the server.
 #pragma once
 
 // GCC 12 with -fsanitize=address reports a maybe-uninitialized
@@ -82,8 +102,14 @@ using http_handler = std::function<void(http_request req, http_responder respond
 struct http_server_options {
   /// Threads running the server's io_context.
   std::size_t threads = 1;
-  /// Request line plus header fields.
+  /// The request head in bytes: request line, header fields and the empty
+  /// line ending them, all counted together (431). Also bounds a chunked
+  /// body's trailer section.
   std::size_t max_header_bytes = 8 * 1024;
+  /// Header field lines of a request, and trailer field lines (431).
+  std::size_t max_header_fields = 100;
+  /// A chunk-size line with its chunk extensions and CRLF (400).
+  std::size_t max_chunk_line_bytes = 4 * 1024;
   /// Larger bodies are answered 413 (before they are read when the
   /// Content-Length says so).
   std::size_t max_body_bytes = 1 << 20;

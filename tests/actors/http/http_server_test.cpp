@@ -2,8 +2,13 @@
 
 #include <catch2/catch.hpp>
 
+#include <boost/json/parse.hpp>
+
+#include <algorithm>
 #include <chrono>
 #include <future>
+#include <iterator>
+#include <sstream>
 #include <iostream>
 #include <mutex>
 #include <random>
@@ -27,6 +32,71 @@ void echo(http_request req, http_responder respond) {
   respond.respond(http_status::ok, "text/plain",
                   std::string{req.method_string()} + " "
                     + std::string{req.target()} + " " + req.body());
+}
+
+/// Sends `head` and then `line` `n` times, in pieces of about 64 KiB, until
+/// the server stops taking them; returns the bytes sent.
+std::size_t stream_lines(http_test_client& client, const std::string& head,
+                         const std::string& line, std::size_t n) {
+  if (!client.send_raw(head))
+    return 0;
+  std::size_t sent = head.size();
+  std::size_t per_piece = std::max<std::size_t>(1, 64 * 1024 / line.size());
+  std::string piece;
+  for (std::size_t i = 0; i < per_piece; ++i)
+    piece += line;
+  for (std::size_t done = 0; done < n; done += per_piece) {
+    auto count = std::min(per_piece, n - done);
+    if (!client.send_raw(std::string_view{piece}.substr(0, count * line.size())))
+      return sent;
+    sent += count * line.size();
+  }
+  return sent;
+}
+
+/// Sends `bytes` on a fresh connection, half-closes, and returns all the
+/// server sent until it closed.
+std::string raw_exchange(std::uint16_t port, const std::string& bytes) {
+  http_test_client client{port};
+  if (!client.connect())
+    return "(connect failed)";
+  client.send_raw(bytes);
+  client.shutdown_send();
+  auto out = client.read_all();
+  return client.timed_out() ? "(timed out) " + out : out;
+}
+
+/// The body of the first answer in `out`.
+std::string body_of(const std::string& out) {
+  auto start = out.find("\r\n\r\n");
+  return start == std::string::npos ? "" : out.substr(start + 4);
+}
+
+/// The "error" of a JSON error answer in `out`.
+std::string error_of(const std::string& out) {
+  auto body = body_of(out);
+  boost::system::error_code ec;
+  auto v = boost::json::parse(body, ec);
+  if (ec || !v.is_object() || !v.as_object().contains("error"))
+    return "(no error in: " + body + ")";
+  return std::string{v.as_object().at("error").as_string()};
+}
+
+/// Complete answers in `out` (each parsed by Beast, one after another).
+std::size_t count_answers(const std::string& out) {
+  std::size_t n = 0;
+  std::string_view rest = out;
+  while (!rest.empty()) {
+    http::response_parser<http::string_body> parser;
+    parser.eager(true);
+    boost::beast::error_code ec;
+    auto used = parser.put(boost::asio::buffer(rest.data(), rest.size()), ec);
+    if (ec || !parser.is_done())
+      break;
+    ++n;
+    rest.remove_prefix(used);
+  }
+  return n;
 }
 
 /// Hands every responder to the test instead of answering.
@@ -245,7 +315,309 @@ TEST_CASE("a header over the limit is answered 431", "[actors][http]") {
   auto res = client.read_response();
   REQUIRE(res);
   CHECK(res->result() == http_status::request_header_fields_too_large);
-  CHECK(res->body() == R"({"error":"request header larger than 8192 bytes"})");
+  CHECK(res->body() == R"({"error":"header section larger than 8192 bytes"})");
+}
+
+TEST_CASE("a flood of tiny X: lines is answered 431 and cut off long before "
+          "it is all sent",
+          "[actors][http][limits]") {
+  // Beast 1.81 alone compares its header limit with unconsumed bytes only,
+  // so 1,000,000 `X:` lines used to be read whole and answered 200.
+  http_server server{echo};
+  server.start();
+  http_test_client client{server.port()};
+  REQUIRE(client.connect());
+  client.limit_send_buffer(16 * 1024);
+  auto sent = stream_lines(client, "GET / HTTP/1.1\r\nHost: x\r\n", "X:\r\n",
+                           100'000);
+  // The server read the head up to its limit, answered, lingered for at most
+  // 64 KiB and closed: the send failed well before 400,000 bytes.
+  CHECK(sent < 300'000);
+  auto out = client.read_all();
+  CHECK_FALSE(client.timed_out());
+  CHECK(out.rfind("HTTP/1.1 431 Request Header Fields Too Large\r\n", 0) == 0);
+  CHECK(out.find(R"({"error":"more than 100 header fields"})") != std::string::npos);
+  CHECK(out.find("Connection: close") != std::string::npos);
+  auto res = http_get(server.port(), "/after");
+  REQUIRE(res);
+  CHECK(res->body() == "GET /after ");
+}
+
+TEST_CASE("header bytes count over all fields and fields are counted",
+          "[actors][http][limits]") {
+  http_server_options opts;
+  opts.max_header_bytes = 1024;
+  opts.max_header_fields = 20;
+  http_server server{echo, opts};
+  server.start();
+  SECTION("many fields below each limit pass") {
+    std::string head = "GET /ok HTTP/1.1\r\nHost: x\r\nConnection: close\r\n";
+    for (int i = 0; i < 18; ++i)
+      head += "X-" + std::to_string(i) + ": v\r\n";
+    auto out = raw_exchange(server.port(), head + "\r\n");
+    CHECK(out.rfind("HTTP/1.1 200 OK\r\n", 0) == 0);
+  }
+  SECTION("one field too many") {
+    std::string head = "GET / HTTP/1.1\r\nHost: x\r\n";
+    for (int i = 0; i < 20; ++i)
+      head += "X:\r\n";
+    auto out = raw_exchange(server.port(), head + "\r\n");
+    CHECK(out.rfind("HTTP/1.1 431", 0) == 0);
+    CHECK(error_of(out) == "more than 20 header fields");
+  }
+  SECTION("small fields that add up") {
+    std::string head = "GET / HTTP/1.1\r\nHost: x\r\n";
+    for (int i = 0; i < 10; ++i)
+      head += "X-" + std::to_string(i) + ": " + std::string(100, 'v') + "\r\n";
+    auto out = raw_exchange(server.port(), head + "\r\n");
+    CHECK(out.rfind("HTTP/1.1 431", 0) == 0);
+    CHECK(error_of(out) == "header section larger than 1024 bytes");
+  }
+}
+
+TEST_CASE("a huge chunk extension is refused before it is buffered",
+          "[actors][http][limits]") {
+  http_server server{echo};
+  server.start();
+  http_test_client client{server.port()};
+  REQUIRE(client.connect());
+  client.limit_send_buffer(16 * 1024);
+  // 1 MiB of extension on one chunk-size line.
+  auto sent = stream_lines(client,
+                           "PUT / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: "
+                           "chunked\r\n\r\n5;ext=",
+                           std::string(1024, 'e'), 1024);
+  CHECK(sent < 800'000);
+  auto out = client.read_all();
+  CHECK(out.rfind("HTTP/1.1 400", 0) == 0);
+  CHECK(error_of(out)
+        == "malformed HTTP request: chunk-size line (with its extensions) "
+           "longer than 4096 bytes");
+}
+
+TEST_CASE("trailers are bounded, checked, and never merged into the header",
+          "[actors][http][limits]") {
+  http_server server{[](http_request req, http_responder r) {
+    r.respond(http_status::ok, "text/plain",
+              req.body() + " fields=" + std::to_string(std::distance(req.begin(), req.end()))
+                + " key=" + std::string{req["Idempotency-Key"]});
+  }};
+  server.start();
+  std::string head = "PUT / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
+                     "Transfer-Encoding: chunked\r\n\r\n3;a=b\r\nabc\r\n0\r\n";
+  SECTION("a valid trailer is accepted and dropped") {
+    auto out = raw_exchange(server.port(),
+                            head + "Idempotency-Key: smuggled\r\nX-T: 1\r\n\r\n");
+    CHECK(out.rfind("HTTP/1.1 200 OK\r\n", 0) == 0);
+    CHECK(out.find("abc fields=3 key=") != std::string::npos);
+    CHECK(out.find("smuggled") == std::string::npos);
+  }
+  SECTION("a trailer section over the byte limit") {
+    auto out = raw_exchange(server.port(),
+                            head + "X-T: " + std::string(9000, 't') + "\r\n\r\n");
+    CHECK(out.rfind("HTTP/1.1 431", 0) == 0);
+    CHECK(error_of(out) == "trailer section larger than 8192 bytes");
+  }
+  SECTION("too many trailer fields") {
+    std::string many;
+    for (int i = 0; i < 101; ++i)
+      many += "X:\r\n";
+    auto out = raw_exchange(server.port(), head + many + "\r\n");
+    CHECK(out.rfind("HTTP/1.1 431", 0) == 0);
+    CHECK(error_of(out) == "more than 100 trailer fields");
+  }
+  SECTION("obs-fold in a trailer") {
+    auto out = raw_exchange(server.port(), head + "X: 1\r\n 2\r\n\r\n");
+    CHECK(out.rfind("HTTP/1.1 400", 0) == 0);
+    CHECK(error_of(out)
+          == "malformed HTTP request: obsolete line folding (a trailer field "
+             "line starting with whitespace)");
+  }
+}
+
+TEST_CASE("a Transfer-Encoding that does not end in chunked is refused and the "
+          "request hidden in its body is never answered",
+          "[actors][http][framing]") {
+  http_server server{echo};
+  server.start();
+  std::string hidden = "GET /smuggled HTTP/1.1\r\nHost: x\r\n\r\n";
+  struct row {
+    std::string fields;
+    int status;
+    std::string error;
+  };
+  auto must_end = "malformed HTTP request: Transfer-Encoding must end in chunked";
+  for (auto& r : std::vector<row>{
+         {"Transfer-Encoding: gzip\r\n", 400, must_end},
+         {"Transfer-Encoding: xchunked\r\n", 400, must_end},
+         {"Transfer-Encoding: chunked, gzip\r\n", 400, must_end},
+         {"Transfer-Encoding: gzip\r\nContent-Length: "
+            + std::to_string(hidden.size()) + "\r\n",
+          400, "malformed HTTP request: both Content-Length and Transfer-Encoding"},
+         {"Content-Length: 0\r\nTransfer-Encoding: chunked\r\n", 400,
+          "malformed HTTP request: both Content-Length and Transfer-Encoding"},
+         {"Transfer-Encoding: gzip, chunked\r\n", 501,
+          "Transfer-Encoding other than chunked is not supported"},
+         {"Content-Length: 3\r\nContent-Length: 3\r\n", 400,
+          "malformed HTTP request: more than one Content-Length header"},
+         {"Content-Length: 3, 3\r\n", 400,
+          "malformed HTTP request: invalid Content-Length (expected one decimal "
+          "number)"}}) {
+    CAPTURE(r.fields);
+    auto out = raw_exchange(server.port(), "POST /front HTTP/1.1\r\nHost: x\r\n"
+                                             + r.fields + "\r\n" + hidden);
+    CHECK(out.rfind("HTTP/1.1 " + std::to_string(r.status), 0) == 0);
+    CHECK(error_of(out) == r.error);
+    CHECK(out.find("Connection: close") != std::string::npos);
+    CHECK(count_answers(out) == 1);
+    CHECK(out.find("smuggled") == std::string::npos);
+  }
+  SECTION("Transfer-Encoding in an HTTP/1.0 request") {
+    auto out = raw_exchange(server.port(),
+                            "POST / HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n"
+                            "0\r\n\r\n" + hidden);
+    CHECK(error_of(out)
+          == "malformed HTTP request: Transfer-Encoding in an HTTP/1.0 request");
+    CHECK(count_answers(out) == 1);
+  }
+}
+
+TEST_CASE("HTTP/1.1 requests need exactly one valid Host; HTTP/1.0 may omit it",
+          "[actors][http][host]") {
+  http_server server{echo};
+  server.start();
+  struct row {
+    std::string head;
+    std::string error;
+  };
+  for (auto& r : std::vector<row>{
+         {"GET / HTTP/1.1\r\n", "missing Host header"},
+         {"GET / HTTP/1.1\r\nHost: a\r\nHost: a\r\n", "more than one Host header"},
+         {"GET / HTTP/1.1\r\nHost: a b\r\n",
+          "invalid Host header (expected host or host:port)"},
+         {"GET / HTTP/1.1\r\nHost: user@a\r\n",
+          "invalid Host header (expected host or host:port)"},
+         {"GET / HTTP/1.1\r\nHost: a/b\r\n",
+          "invalid Host header (expected host or host:port)"},
+         {"GET / HTTP/1.1\r\nHost: a:port\r\n",
+          "invalid Host header (expected host or host:port)"}}) {
+    CAPTURE(r.head);
+    auto out = raw_exchange(server.port(), r.head + "\r\n");
+    CHECK(out.rfind("HTTP/1.1 400", 0) == 0);
+    CHECK(error_of(out) == "malformed HTTP request: " + r.error);
+  }
+  auto ok = raw_exchange(server.port(), "GET /old HTTP/1.0\r\n\r\n");
+  CHECK(ok.rfind("HTTP/1.0 200 OK\r\n", 0) == 0);
+  CHECK(ok.find("GET /old ") != std::string::npos);
+}
+
+TEST_CASE("an absolute-form target reaches the handler in origin form",
+          "[actors][http][target]") {
+  http_server server{[](http_request req, http_responder r) {
+    r.respond(http_status::ok, "text/plain",
+              std::string{req.target()} + " host="
+                + std::string{req[http::field::host]});
+  }};
+  server.start();
+  struct row {
+    std::string target;
+    std::string seen;
+  };
+  for (auto& r : std::vector<row>{{"http://h/p?q=1", "/p?q=1 host=h"},
+                                  {"http://h:81", "/ host=h:81"},
+                                  {"HTTPS://[::1]/a/b", "/a/b host=[::1]"},
+                                  {"/plain", "/plain host=other"}}) {
+    CAPTURE(r.target);
+    auto out = raw_exchange(server.port(), "GET " + r.target
+                                             + " HTTP/1.1\r\nHost: other\r\n"
+                                               "Connection: close\r\n\r\n");
+    CHECK(out.rfind("HTTP/1.1 200 OK\r\n", 0) == 0);
+    CHECK(body_of(out) == r.seen);
+  }
+  for (std::string bad : {"p", "ftp://h/p", "http://u@h/p", "http:///p",
+                          "/a#f", "*"}) {
+    CAPTURE(bad);
+    auto out = raw_exchange(server.port(),
+                            "GET " + bad + " HTTP/1.1\r\nHost: h\r\n\r\n");
+    CHECK(out.rfind("HTTP/1.1 400", 0) == 0);
+    CHECK(error_of(out).rfind("malformed HTTP request: ", 0) == 0);
+  }
+  auto star = raw_exchange(server.port(),
+                           "OPTIONS * HTTP/1.1\r\nHost: h\r\nConnection: "
+                           "close\r\n\r\n");
+  CHECK(body_of(star) == "* host=h");
+}
+
+TEST_CASE("head syntax that RFC 9112 refuses is answered 400 and closed",
+          "[actors][http][syntax]") {
+  http_server server{echo};
+  server.start();
+  struct row {
+    std::string bytes;
+    std::string error;
+  };
+  for (auto& r : std::vector<row>{
+         {"GET / HTTP/1.1\r\n Host: x\r\n\r\n",
+          "whitespace before the first header field"},
+         {"GET / HTTP/1.1\r\nHost: x\r\nX: a\r\n\tb\r\n\r\n",
+          "obsolete line folding (a header field line starting with whitespace)"},
+         {"GET / HTTP/1.1\nHost: x\n\n",
+          "bare LF (a line not ended by CRLF) in the header section"},
+         {"GET / HTTP/1.1\r\nHost: x\rY: z\r\n\r\n",
+          "bare CR (not followed by LF) in the header section"},
+         {std::string{"GET / HTTP/1.1\r\nHost: x\r\nX-K: a"} + '\0'
+            + "b\r\n\r\n",
+          "control character in the value of header field X-K"},
+         {"GET / HTTP/1.1\r\nHost: x\r\nX-K: k\x01\r\n\r\n",
+          "control character in the value of header field X-K"},
+         {"GET /a\x01 HTTP/1.1\r\nHost: x\r\n\r\n",
+          "control character in the request line"}}) {
+    CAPTURE(r.bytes);
+    http_test_client client{server.port()};
+    REQUIRE(client.connect());
+    REQUIRE(client.send_raw(r.bytes));
+    auto out = client.read_all();
+    CHECK_FALSE(client.timed_out());
+    CHECK(out.rfind("HTTP/1.1 400 Bad Request\r\n", 0) == 0);
+    CHECK(out.find("Connection: close") != std::string::npos);
+    CHECK(error_of(out) == "malformed HTTP request: " + r.error);
+  }
+}
+
+TEST_CASE("empty lines before a request line are skipped, also between "
+          "pipelined requests",
+          "[actors][http][syntax]") {
+  http_server server{echo};
+  server.start();
+  auto out = raw_exchange(server.port(),
+                          "\r\nGET /1 HTTP/1.1\r\nHost: x\r\n\r\n"
+                          "\r\n\r\nGET /2 HTTP/1.1\r\nHost: x\r\n"
+                          "Connection: close\r\n\r\n");
+  CHECK(count_answers(out) == 2);
+  CHECK(out.find("GET /1 ") != std::string::npos);
+  CHECK(out.find("GET /2 ") != std::string::npos);
+}
+
+TEST_CASE("a chunked body with extensions and trailers within the limits is "
+          "read whole",
+          "[actors][http][limits]") {
+  http_server server{echo};
+  server.start();
+  std::string body;
+  std::string chunks;
+  for (int i = 0; i < 50; ++i) {
+    std::string piece(1000 + i, static_cast<char>('a' + i % 26));
+    body += piece;
+    std::ostringstream size;
+    size << std::hex << piece.size();
+    chunks += size.str() + ";n=" + std::to_string(i) + "\r\n" + piece + "\r\n";
+  }
+  auto out = raw_exchange(server.port(),
+                          "PUT /c HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
+                          "Transfer-Encoding: chunked\r\n\r\n"
+                            + chunks + "0;last\r\nX-Sum: 1\r\n\r\n");
+  CHECK(out.rfind("HTTP/1.1 200 OK\r\n", 0) == 0);
+  CHECK(body_of(out) == "PUT /c " + body);
 }
 
 TEST_CASE("malformed requests are answered 400 and closed, and the server goes on",

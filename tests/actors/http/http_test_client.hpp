@@ -109,6 +109,15 @@ public:
     return read_response();
   }
 
+  /// Shrinks the socket's send buffer (call after connect), so that a
+  /// server that stops reading stops a long send soon, instead of the
+  /// kernel buffering megabytes for it.
+  void limit_send_buffer(int bytes) {
+    boost::beast::error_code ignored;
+    stream_.socket().set_option(
+      boost::asio::socket_base::send_buffer_size(bytes), ignored);
+  }
+
   /// Half-closes: the server sees the end of the stream.
   void shutdown_send() {
     boost::beast::error_code ignored;
