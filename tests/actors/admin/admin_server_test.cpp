@@ -23,6 +23,7 @@
 #include "tests/actors/admin/admin_fixture.hpp"
 #include "tests/actors/admin/flags_fuzz.hpp"
 #include "tests/actors/http/http_fuzz.hpp"
+#include "tests/actors/http/hostile_run.hpp"
 #include "tests/actors/http/http_test_client.hpp"
 
 using namespace bulwark;
@@ -532,4 +533,44 @@ TEST_CASE_METHOD(admin_fixture,
     auto& in_force = shown.at("dependencies").as_object().at(name);
     CHECK(in_force == (set.contains(name) ? set.at(name) : set.at("*")));
   }
+}
+
+TEST_CASE_METHOD(admin_fixture,
+                 "the hostile corpus never breaks the admin server, and no "
+                 "injected or hidden request is answered",
+                 "[actors][admin][fuzz][hostile]") {
+  auto seed = fuzz_seed();
+  INFO("seed " << seed);
+  std::cout << "admin hostile corpus seed " << seed
+            << " (replay: BULWARK_FUZZ_SEED=" << seed << ")\n";
+  admin_options opts;
+  opts.read_timeout = std::chrono::milliseconds(200);
+  start(opts);
+  auto before = get("/config");
+  REQUIRE(before);
+  hostile_run_options run;
+  run.port = port();
+  run.profile = hostile_profile::admin;
+  run.seed = seed;
+  run.cases = 2'500;
+  run.concurrency = 4;
+  run.client_timeout = std::chrono::seconds(5);
+  auto sum = run_hostile(run);
+  std::cout << "admin hostile corpus: " << describe(sum) << "\n";
+  for (auto& v : sum.violations)
+    UNSCOPED_INFO("case " << v.index << " [" << v.category << ": " << v.kind
+                          << "] " << v.what << "\n  bytes: " << v.bytes);
+  CHECK(sum.ok());
+  CHECK(sum.cases == 2'500);
+  for (auto category : all_hostile_categories)
+    CHECK(sum.categories[std::string{to_string(category)}] > 0);
+  CHECK(sum.statuses[500] == 0);
+  auto health = get("/healthz");
+  REQUIRE(health);
+  CHECK(health->result() == http_status::ok);
+  // The corpus's configuration documents never name the running
+  // dependencies, so none was applied.
+  auto after = get("/config");
+  REQUIRE(after);
+  CHECK(after->body() == before->body());
 }

@@ -4,7 +4,8 @@
 // Content-Length, request smuggling shapes, pipelined garbage, and (for the
 // admin server) PUT /config with random JSON-ish bodies. Each case also says
 // how the client ends the connection, so half-closed and reset sockets are
-// exercised too. The same seed gives the same cases.
+// exercised too. The same seed gives the same cases. hostile_corpus.hpp
+// uses it for its `mutation` category.
 #pragma once
 
 #include "runtime/core/rng.hpp"

@@ -15,8 +15,15 @@
 #include <thread>
 #include <vector>
 
+#include "tests/actors/admin/child_process.hpp"
 #include "tests/actors/http/http_fuzz.hpp"
+#include "tests/actors/http/hostile_run.hpp"
 #include "tests/actors/http/http_test_client.hpp"
+
+#if !defined(__SANITIZE_ADDRESS__)
+#  include <malloc.h>
+#endif
+#include <unistd.h>
 
 using namespace bulwark;
 using namespace bulwark::testing;
@@ -98,6 +105,28 @@ std::size_t count_answers(const std::string& out) {
   }
   return n;
 }
+
+#if !defined(__SANITIZE_ADDRESS__)
+/// Bytes malloc has handed out and not got back (all arenas + mmapped).
+std::size_t malloc_in_use() {
+  auto m = mallinfo2();
+  return m.uordblks + m.hblkhd;
+}
+
+/// Runs `work` on another thread and samples malloc in use while it runs;
+/// returns the largest value seen.
+template <class F>
+std::size_t malloc_peak_while(F work) {
+  auto done = std::async(std::launch::async, std::move(work));
+  auto peak = malloc_in_use();
+  // Waits on the future with a bound per sample: no sleep, no clock.
+  while (done.wait_for(std::chrono::milliseconds(2))
+         != std::future_status::ready)
+    peak = std::max(peak, malloc_in_use());
+  done.get();
+  return std::max(peak, malloc_in_use());
+}
+#endif
 
 /// Hands every responder to the test instead of answering.
 struct parked_requests {
@@ -816,4 +845,159 @@ TEST_CASE("thousands of hostile requests never stop the server",
   auto res = http_get(server.port(), "/healthz");
   REQUIRE(res);
   CHECK(res->body() == "GET /healthz ");
+}
+
+TEST_CASE("parallel floods of X: lines leave the server's memory where it was",
+          "[actors][http][limits][memory]") {
+#if defined(__SANITIZE_ADDRESS__)
+  SUCCEED("mallinfo2 does not see the sanitizer's allocator");
+#else
+  // Four clients each stream up to 1,000,000 `X:` lines (4 MB) per
+  // connection, five connections each. Before the fix every connection was
+  // read whole and the process grew by ~140 MB per 4 MB flood, for good.
+  http_server_options opts;
+  opts.threads = 2;
+  http_server server{echo, opts};
+  server.start();
+  auto flood = [port = server.port()](int connections) {
+    int refused = 0;
+    for (int i = 0; i < connections; ++i) {
+      http_test_client client{port};
+      if (!client.connect())
+        continue;
+      client.limit_send_buffer(16 * 1024);
+      stream_lines(client, "GET / HTTP/1.1\r\nHost: x\r\n", "X:\r\n",
+                   1'000'000);
+      auto out = client.read_all();
+      refused += out.rfind("HTTP/1.1 431", 0) == 0;
+    }
+    return refused;
+  };
+  REQUIRE(flood(2) == 2); // warm-up: thread caches, buffers
+  auto before = malloc_in_use();
+  std::vector<int> refused(4, 0);
+  auto peak = malloc_peak_while([&] {
+    std::vector<std::future<int>> clients;
+    for (int c = 0; c < 4; ++c)
+      clients.push_back(std::async(std::launch::async, flood, 5));
+    for (int c = 0; c < 4; ++c)
+      refused[static_cast<std::size_t>(c)] = clients[static_cast<std::size_t>(c)].get();
+  });
+  auto after = malloc_in_use();
+  for (auto r : refused)
+    CHECK(r == 5);
+  auto grew = after > before ? after - before : 0;
+  auto peak_grew = peak > before ? peak - before : 0;
+  CAPTURE(before, after, peak);
+  // Per connection the server holds at most its 8 KiB head buffer and 100
+  // fields; the clients' own 64 KiB pieces are in the peak too.
+  CHECK(peak_grew < 4 * 1024 * 1024);
+  CHECK(grew < 256 * 1024);
+  auto res = http_get(server.port(), "/after");
+  REQUIRE(res);
+  CHECK(res->body() == "GET /after ");
+#endif
+}
+
+TEST_CASE("the hostile corpus never breaks the server, which stays alive and "
+          "within its memory bound",
+          "[actors][http][hostile]") {
+  auto seed = fuzz_seed();
+  INFO("seed " << seed << " (replay: BULWARK_FUZZ_SEED=" << seed << ")");
+  std::cout << "http_server hostile corpus seed " << seed << "\n";
+  http_server_options opts;
+  opts.read_timeout = std::chrono::milliseconds(200);
+  opts.threads = 2;
+  http_server server{echo, opts};
+  server.start();
+  hostile_run_options run;
+  run.port = server.port();
+  run.profile = hostile_profile::plain;
+  run.seed = seed;
+  run.cases = 2'500;
+  run.concurrency = 4;
+  run.client_timeout = std::chrono::seconds(5);
+  hostile_summary sum;
+#if defined(__SANITIZE_ADDRESS__)
+  sum = run_hostile(run);
+#else
+  auto before = malloc_in_use();
+  auto peak = malloc_peak_while([&] { sum = run_hostile(run); });
+  auto after = malloc_in_use();
+  CAPTURE(before, after, peak);
+  // In flight at once: 4 cases (up to ~1 MiB of bytes each on the client
+  // side) and what the server may hold for them (a body of up to 1 MiB).
+  CHECK(peak - std::min(peak, before) < 16 * 1024 * 1024);
+  CHECK(after - std::min(after, before) < 512 * 1024);
+#endif
+  std::cout << "http_server hostile corpus: " << describe(sum) << "\n";
+  for (auto& v : sum.violations)
+    UNSCOPED_INFO("case " << v.index << " [" << v.category << ": " << v.kind
+                          << "] " << v.what << "\n  bytes: " << v.bytes);
+  CHECK(sum.ok());
+  CHECK(sum.cases == 2'500);
+  for (auto category : all_hostile_categories)
+    CHECK(sum.categories[std::string{to_string(category)}] > 0);
+  CHECK(sum.liveness_checks >= 2'500 / run.batch);
+  CHECK(sum.answered > sum.cases / 2);
+  CHECK(server.connections() <= 1);
+  auto res = http_get(server.port(), "/health");
+  REQUIRE(res);
+  CHECK(res->body() == "GET /health ");
+}
+
+TEST_CASE("bulwark-hostile passes a sound server and reports a handler that "
+          "throws with the case to replay",
+          "[actors][http][hostile]") {
+  http_server_options opts;
+  opts.read_timeout = std::chrono::milliseconds(200);
+  auto dir = artifact_dir("bulwark_hostile");
+  auto tool = [&](std::uint16_t port, const std::string& log) {
+    child_process child{{BULWARK_HOSTILE_TOOL, "--port", std::to_string(port),
+                         "--profile", "plain", "--seed", "7", "--cases", "300",
+                         "--concurrency", "3", "--timeout-ms", "5000", "--pid",
+                         std::to_string(::getpid()), "--json"},
+                        (dir / log).string()};
+    return child.wait_for(std::chrono::seconds(120));
+  };
+  SECTION("a sound server") {
+    http_server server{echo, opts};
+    server.start();
+    auto status = tool(server.port(), "sound.log");
+    auto out = read_text(dir / "sound.log");
+    INFO(out);
+    REQUIRE(status);
+    CHECK(*status == 0);
+    CHECK(out.find("\"ok\":true") != std::string::npos);
+    CHECK(out.find("\"cases\":300") != std::string::npos);
+    CHECK(out.find("VmRSS of pid ") != std::string::npos);
+    CHECK(out.find("bulwark-hostile: ok") != std::string::npos);
+  }
+  SECTION("a handler that throws on POST") {
+    http_server server{[](http_request req, http_responder r) {
+                         if (req.method() == http::verb::post)
+                           throw std::runtime_error("boom");
+                         echo(std::move(req), std::move(r));
+                       },
+                       opts};
+    server.start();
+    auto status = tool(server.port(), "throws.log");
+    auto out = read_text(dir / "throws.log");
+    INFO(out);
+    REQUIRE(status);
+    CHECK(*status == 1);
+    CHECK(out.find("VIOLATION case ") != std::string::npos);
+    CHECK(out.find("has status 500") != std::string::npos);
+    CHECK(out.find("--seed 7 --first ") != std::string::npos);
+    CHECK(out.find("bulwark-hostile: FAILED") != std::string::npos);
+  }
+  SECTION("bad arguments") {
+    child_process child{{BULWARK_HOSTILE_TOOL, "--port", "0", "--profile", "x"},
+                        (dir / "args.log").string()};
+    auto status = child.wait_for(std::chrono::seconds(30));
+    REQUIRE(status);
+    CHECK(*status == 2);
+    CHECK(read_text(dir / "args.log").find("--port needs 1..65535")
+          != std::string::npos);
+  }
 }
