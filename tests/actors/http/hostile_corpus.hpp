@@ -167,6 +167,36 @@ public:
     return profile_ == hostile_profile::admin ? "/healthz" : "/health";
   }
 
+  /// A request a healthy server answers 2xx.
+  struct probe {
+    std::string name; // e.g. "POST /charge"
+    std::string bytes;
+  };
+
+  /// The GET of the health target, and one well-formed request per JSON
+  /// endpoint whose normal answer is 2xx (a route that died would answer
+  /// 500 or 503 here while the health target still answers 200). `n` makes
+  /// keys and ids differ between calls.
+  std::vector<probe> normal_requests(std::uint64_t n) const {
+    maker m{*this, rng{mix(seed_ ^ 0x5bd1e995, n)}};
+    std::vector<probe> out;
+    out.push_back({"GET " + health_target(),
+                   maker::request("GET", health_target())});
+    if (profile_ == hostile_profile::admin) {
+      out.push_back({"GET /config", maker::request("GET", "/config")});
+      return out;
+    }
+    for (auto& e : m.endpoints())
+      out.push_back(
+        {e.method + " " + e.target,
+         maker::request(e.method, e.target,
+                        "Content-Type: application/json\r\n"
+                          + (e.keyed ? "Idempotency-Key: " + m.key() + "-probe\r\n"
+                                     : std::string{}),
+                        m.valid_body(e))});
+    return out;
+  }
+
   /// Case `index`; the same index and seed always give the same case.
   hostile_case make(std::size_t index) const {
     maker m{*this, rng{mix(seed_, index)}};
@@ -1045,6 +1075,13 @@ private:
           return pick({"null", "true", "[]", "{}", "\"\"", "[1,2,3]"});
         case 8:
           return "\"k\\r\\nPUT /faults HTTP/1.1\"";
+        case 9:
+          // A service that copies this into a header of a downstream call
+          // (e.g. an Idempotency-Key) smuggles a whole request to it; the
+          // normal requests after the batch then fail.
+          return "\"k\\r\\n\\r\\nPUT /faults HTTP/1.1\\r\\nHost: 127.0.0.1\\r\\n"
+                 "Content-Type: application/json\\r\\nContent-Length: 19\\r\\n"
+                 "\\r\\n{\\\"error_rate\\\": 1.0}\"";
         default:
           return "\"hostile-" + std::to_string(gen.below(1000)) + "\"";
       }
