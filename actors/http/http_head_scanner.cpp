@@ -12,7 +12,8 @@ namespace {
 namespace bhttp = boost::beast::http;
 
 bool is_tchar(char c) {
-  if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'))
+  if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')
+      || (c >= '0' && c <= '9'))
     return true;
   return c != '\0' && std::strchr("!#$%&'*+-.^_`|~", c) != nullptr;
 }
@@ -143,7 +144,8 @@ std::string_view to_string(http_scan_state state) {
 bool valid_http_authority(std::string_view authority, bool allow_empty_host) {
   if (!authority.empty() && authority.front() == '[') {
     auto close = authority.find(']');
-    if (close == std::string_view::npos || !valid_ipv6(authority.substr(1, close - 1)))
+    if (close == std::string_view::npos
+        || !valid_ipv6(authority.substr(1, close - 1)))
       return false;
     auto rest = authority.substr(close + 1);
     if (rest.empty())
@@ -156,7 +158,8 @@ bool valid_http_authority(std::string_view authority, bool allow_empty_host) {
     return false;
   if (!valid_reg_name(host))
     return false;
-  return colon == std::string_view::npos || valid_port(authority.substr(colon + 1));
+  return colon == std::string_view::npos
+         || valid_port(authority.substr(colon + 1));
 }
 
 http_head_scanner::http_head_scanner(http_section section,
@@ -171,13 +174,13 @@ void http_head_scanner::reject(bhttp::status st, std::string reason) {
 }
 
 void http_head_scanner::reject_malformed(std::string_view what) {
-  reject(bhttp::status::bad_request, "malformed HTTP request: " + std::string{what});
+  reject(bhttp::status::bad_request,
+         "malformed HTTP request: " + std::string{what});
 }
 
 http_scan_state http_head_scanner::scan(std::string_view data) {
-  const char* section_name = section_ == http_section::trailer
-                               ? "trailer section"
-                               : "header section";
+  const char* section_name
+    = section_ == http_section::trailer ? "trailer section" : "header section";
   while (state_ == http_scan_state::need_more && pos_ < data.size()) {
     auto lf = data.find('\n', pos_);
     if (lf == std::string_view::npos) {
@@ -255,7 +258,8 @@ bool http_head_scanner::on_request_line(std::string_view line) {
   } else if (version == "HTTP/1.0") {
     version_ = 10;
   } else {
-    reject_malformed("unsupported HTTP version (expected HTTP/1.0 or HTTP/1.1)");
+    reject_malformed(
+      "unsupported HTTP version (expected HTTP/1.0 or HTTP/1.1)");
     return false;
   }
   return on_target(method, target);
@@ -292,7 +296,8 @@ bool http_head_scanner::on_target(std::string_view method,
   for (std::size_t i = 0; i < scheme.size(); ++i) {
     auto c = scheme[i];
     bool alpha = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
-    if (!alpha && (i == 0 || (!is_digit(c) && c != '+' && c != '-' && c != '.'))) {
+    if (!alpha
+        && (i == 0 || (!is_digit(c) && c != '+' && c != '-' && c != '.'))) {
       reject_malformed(expected);
       return false;
     }
@@ -319,9 +324,8 @@ bool http_head_scanner::on_target(std::string_view method,
   auto path = rest.substr(authority.size());
   absolute_form_ = true;
   authority_ = std::string{authority};
-  origin_target_ = path.empty() || path.front() == '?'
-                     ? "/" + std::string{path}
-                     : std::string{path};
+  origin_target_ = path.empty() || path.front() == '?' ? "/" + std::string{path}
+                                                       : std::string{path};
   return true;
 }
 
@@ -358,7 +362,8 @@ bool http_head_scanner::on_field(std::string_view line) {
       return false;
     }
     if (!is_tchar(c)) {
-      reject_malformed(std::string{"invalid character in a "} + field + " name");
+      reject_malformed(std::string{"invalid character in a "} + field
+                       + " name");
       return false;
     }
   }
@@ -431,8 +436,8 @@ bool http_head_scanner::on_transfer_encoding(std::string_view value) {
       return false;
     }
     // chunked takes no parameters: "chunked;x=1" is some other coding.
-    bool chunked = iequals(coding, "chunked")
-                   && semicolon == std::string_view::npos;
+    bool chunked
+      = iequals(coding, "chunked") && semicolon == std::string_view::npos;
     last_coding_chunked_ = chunked;
     if (chunked)
       ++chunked_codings_;

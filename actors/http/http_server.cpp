@@ -199,8 +199,6 @@ public:
   }
 
 private:
-  enum class phase { head, body };
-
   /// Starts a request: what is buffered already (pipelined bytes) is
   /// scanned before anything more is read.
   void do_read() {
@@ -223,7 +221,7 @@ private:
     trailer_scan_.reset();
     header_copy_.reset();
     line_scanned_ = 0;
-    phase_ = phase::head;
+    in_body_ = false;
     stream_.expires_after(o.read_timeout);
     on_data();
   }
@@ -235,7 +233,7 @@ private:
   /// Parses what is buffered; then reads more, answers an error, or hands
   /// the request to the handler.
   void on_data() {
-    if (phase_ == phase::head) {
+    if (!in_body_) {
       auto st = head_scan_->scan(buffered());
       if (st == http_scan_state::need_more) {
         // Never more than the head may still need (+1 to see it overflow).
@@ -297,7 +295,7 @@ private:
       header_copy_.emplace(req.base());
     }
     parser_->eager(true);
-    phase_ = phase::body;
+    in_body_ = true;
     if (beast::iequals(req[http::field::expect], "100-continue")
         && req.version() >= 11) {
       net::async_write(stream_, net::buffer(continue_text),
@@ -352,8 +350,9 @@ private:
                                     size[digits])));
       if (!last)
         return 1; // cannot happen: Beast consumes a complete chunk-size line
-      trailer_scan_.emplace(http_section::trailer,
-                       http_head_limits{o.max_header_bytes, o.max_header_fields});
+      trailer_scan_.emplace(
+        http_section::trailer,
+        http_head_limits{o.max_header_bytes, o.max_header_fields});
       trailer_begin_ = lf + 1;
     }
     auto st = trailer_scan_->scan(data.substr(trailer_begin_));
@@ -397,7 +396,7 @@ private:
   }
 
   void on_eof() {
-    if (phase_ == phase::head) {
+    if (!in_body_) {
       // Between requests (or only empty lines): the client is done.
       if (buffered().find_first_not_of("\r\n") == std::string_view::npos)
         close();
@@ -606,7 +605,7 @@ private:
   std::uint64_t id_;
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
-  phase phase_ = phase::head;
+  bool in_body_ = false; // the head is parsed, the body is being read
   std::optional<http_head_scanner> head_scan_;
   std::optional<http_head_scanner> trailer_scan_;
   std::size_t trailer_begin_ = 0; // in buffered(), while trailer_scan_ is set
@@ -616,7 +615,9 @@ private:
   std::optional<std::pair<http_status, std::string>> body_error_;
   std::function<void(std::uint64_t, beast::string_view, beast::error_code&)>
     on_chunk_{[this](std::uint64_t size, beast::string_view ext,
-                     beast::error_code& ec) { on_chunk_header(size, ext, ec); }};
+                     beast::error_code& ec) {
+      on_chunk_header(size, ext, ec);
+    }};
   std::shared_ptr<http_response> res_;
   std::shared_ptr<session> self_hold_; // while the handler owns the request
   std::array<char, 4096> discard_{};

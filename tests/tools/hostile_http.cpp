@@ -150,8 +150,8 @@ int main(int argc, char** argv) {
         list = comma == std::string_view::npos ? "" : list.substr(comma + 1);
       }
     } else {
-      return bad_argument("unknown argument \"" + printable(std::string{arg}, 40)
-                          + "\"");
+      return bad_argument("unknown argument \""
+                          + printable(std::string{arg}, 40) + "\"");
     }
   }
   if (!port || !profile_given || !seed || !cases)
@@ -176,7 +176,8 @@ int main(int argc, char** argv) {
   std::fflush(stdout);
   auto sum = run_hostile(opts);
   hostile_corpus corpus{opts.profile, opts.seed};
-  auto final_check = hostile_liveness(opts, corpus, opts.first_case + opts.cases + 1);
+  auto final_check
+    = hostile_liveness(opts, corpus, opts.first_case + opts.cases + 1);
   bool alive = final_check.empty();
   bool failed = !sum.ok() || !alive;
   std::optional<std::uint64_t> rss_end;
@@ -219,6 +220,7 @@ int main(int argc, char** argv) {
     obj["ok"] = !failed;
     std::printf("%s\n", boost::json::serialize(obj).c_str());
   }
-  std::printf("%s\n", failed ? "bulwark-hostile: FAILED" : "bulwark-hostile: ok");
+  std::printf("%s\n",
+              failed ? "bulwark-hostile: FAILED" : "bulwark-hostile: ok");
   return failed ? 1 : 0;
 }

@@ -180,20 +180,20 @@ public:
   std::vector<probe> normal_requests(std::uint64_t n) const {
     maker m{*this, rng{mix(seed_ ^ 0x5bd1e995, n)}};
     std::vector<probe> out;
-    out.push_back({"GET " + health_target(),
-                   maker::request("GET", health_target())});
+    out.push_back(
+      {"GET " + health_target(), maker::request("GET", health_target())});
     if (profile_ == hostile_profile::admin) {
       out.push_back({"GET /config", maker::request("GET", "/config")});
       return out;
     }
     for (auto& e : m.endpoints())
-      out.push_back(
-        {e.method + " " + e.target,
-         maker::request(e.method, e.target,
-                        "Content-Type: application/json\r\n"
-                          + (e.keyed ? "Idempotency-Key: " + m.key() + "-probe\r\n"
-                                     : std::string{}),
-                        m.valid_body(e))});
+      out.push_back({e.method + " " + e.target,
+                     maker::request(e.method, e.target,
+                                    "Content-Type: application/json\r\n"
+                                      + (e.keyed ? "Idempotency-Key: " + m.key()
+                                                     + "-probe\r\n"
+                                                 : std::string{}),
+                                    m.valid_body(e))});
     return out;
   }
 
@@ -208,15 +208,22 @@ public:
       // Weights in permille; slowloris cases are few (each may hold a
       // connection for the server's whole read timeout).
       auto roll = m.gen.below(1000);
-      constexpr std::array<std::pair<hostile_category, int>, 15> weights{{
-        {hostile_category::request_line, 60}, {hostile_category::method, 50},
-        {hostile_category::version, 45},      {hostile_category::host, 70},
-        {hostile_category::target, 90},       {hostile_category::encoding, 100},
-        {hostile_category::header, 95},       {hostile_category::chunk, 80},
-        {hostile_category::trailer, 50},      {hostile_category::pipelining, 80},
-        {hostile_category::half_close, 40},   {hostile_category::slowloris, 3},
-        {hostile_category::json_body, 100},   {hostile_category::key_header, 87},
-        {hostile_category::mutation, 50}}};
+      constexpr std::array<std::pair<hostile_category, int>, 15> weights{
+        {{hostile_category::request_line, 60},
+         {hostile_category::method, 50},
+         {hostile_category::version, 45},
+         {hostile_category::host, 70},
+         {hostile_category::target, 90},
+         {hostile_category::encoding, 100},
+         {hostile_category::header, 95},
+         {hostile_category::chunk, 80},
+         {hostile_category::trailer, 50},
+         {hostile_category::pipelining, 80},
+         {hostile_category::half_close, 40},
+         {hostile_category::slowloris, 3},
+         {hostile_category::json_body, 100},
+         {hostile_category::key_header, 87},
+         {hostile_category::mutation, 50}}};
       int acc = 0;
       for (auto& [cat, w] : weights) {
         acc += w;
@@ -253,7 +260,8 @@ private:
       return corpus.profile_;
     }
 
-    // -- building blocks -------------------------------------------------------
+    // -- building blocks
+    // -------------------------------------------------------
 
     std::string pick(const std::vector<std::string>& options) {
       return options[gen.below(options.size())];
@@ -268,8 +276,9 @@ private:
         case hostile_profile::plain:
           return {"/", "/health", "/a/b", "/x?y=1"};
         case hostile_profile::admin:
-          return {"/healthz", "/readyz", "/metrics", "/config", "/flags",
-                  "/journeys?failed=1", "/journeys/1", "/dashboard", "/nope"};
+          return {"/healthz",    "/readyz",    "/metrics",
+                  "/config",     "/flags",     "/journeys?failed=1",
+                  "/journeys/1", "/dashboard", "/nope"};
         case hostile_profile::keyed:
           return {"/health", "/ledger", "/charge", "/nope"};
         case hostile_profile::gateway:
@@ -334,8 +343,8 @@ private:
                                const std::string& target,
                                const std::string& extra = {},
                                const std::string& body = {}) {
-      std::string r = method + " " + target + " HTTP/1.1\r\nHost: 127.0.0.1\r\n"
-                      + extra;
+      std::string r
+        = method + " " + target + " HTTP/1.1\r\nHost: 127.0.0.1\r\n" + extra;
       if (!body.empty() || method == "POST" || method == "PUT")
         r += "Content-Length: " + std::to_string(body.size()) + "\r\n";
       return r + "\r\n" + body;
@@ -348,7 +357,8 @@ private:
         case 0:
         case 1: {
           auto e = pick_endpoint();
-          auto fields = extra + (e.keyed ? "Idempotency-Key: " + key() + "\r\n" : "")
+          auto fields = extra
+                        + (e.keyed ? "Idempotency-Key: " + key() + "\r\n" : "")
                         + "Content-Type: application/json\r\n";
           return request(e.method, e.target, fields, valid_body(e));
         }
@@ -372,7 +382,8 @@ private:
     /// framing or an injected header.
     static std::string forbidden_request() {
       return "PUT /faults HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: "
-             "application/json\r\nContent-Length: 19\r\n\r\n{\"error_rate\": 1.0}";
+             "application/json\r\nContent-Length: 19\r\n\r\n{\"error_rate\": "
+             "1.0}";
     }
 
     static std::string chunked(const std::string& body) {
@@ -389,7 +400,8 @@ private:
       return s;
     }
 
-    // -- expectations ------------------------------------------------------------
+    // -- expectations
+    // ------------------------------------------------------------
 
     static void expect(hostile_case& c, std::vector<int> statuses) {
       c.answers.push_back(hostile_answer{std::move(statuses), false});
@@ -413,7 +425,8 @@ private:
       expect_app(c, head);
     }
 
-    // -- categories --------------------------------------------------------------
+    // -- categories
+    // --------------------------------------------------------------
 
     void fill(hostile_case& c) {
       switch (c.category) {
@@ -488,7 +501,8 @@ private:
           c.silent_ok = true;
           return;
         case 10:
-          return refused(c, "bare CR", "GET " + t + " HTTP/1.1\r\r\nHost: h\r\n\r\n");
+          return refused(c, "bare CR",
+                         "GET " + t + " HTTP/1.1\r\r\nHost: h\r\n\r\n");
         default:
           return refused(c, "HTTP/0.9 request", "GET " + t + "\r\n\r\n");
       }
@@ -500,8 +514,8 @@ private:
       switch (gen.below(8)) {
         case 0:
           return refused(c, "method with a separator",
-                         pick({"G@T", "GE(T", "GET,", "PO\"ST", "GET/"}) + " " + t
-                           + rest);
+                         pick({"G@T", "GE(T", "GET,", "PO\"ST", "GET/"}) + " "
+                           + t + rest);
         case 1:
           return refused(c, "method with a control byte",
                          pick({std::string{"GET\x01"}, std::string{"\x7fGET"},
@@ -516,11 +530,12 @@ private:
           return accepted(c, "HEAD", "HEAD " + t + rest, true);
         case 5:
           return accepted(c, "long method",
-                          std::string(100 + gen.below(2'000), 'M') + " " + t + rest);
+                          std::string(100 + gen.below(2'000), 'M') + " " + t
+                            + rest);
         default:
           return accepted(c, "unusual method",
-                          pick({"get", "FOO", "PATCH", "TRACE", "DELETE", "BREW",
-                                "PROPFIND", "M-SEARCH"})
+                          pick({"get", "FOO", "PATCH", "TRACE", "DELETE",
+                                "BREW", "PROPFIND", "M-SEARCH"})
                             + " " + t + rest);
       }
     }
@@ -530,14 +545,16 @@ private:
       switch (gen.below(4)) {
         case 0:
         case 1:
-          return refused(c, "unsupported version",
-                         "GET " + t + " "
-                           + pick({"HTTP/2.0", "HTTP/1.2", "HTTP/9.9", "http/1.1",
-                                   "HTTP/1.10", "HTTP/1", "HTTP/01.1", "HTTP/1.1x",
-                                   "HTTP/3", "HTTP /1.1", "HTTP/0.9"})
-                           + "\r\nHost: 127.0.0.1\r\n\r\n");
+          return refused(
+            c, "unsupported version",
+            "GET " + t + " "
+              + pick({"HTTP/2.0", "HTTP/1.2", "HTTP/9.9", "http/1.1",
+                      "HTTP/1.10", "HTTP/1", "HTTP/01.1", "HTTP/1.1x", "HTTP/3",
+                      "HTTP /1.1", "HTTP/0.9"})
+              + "\r\nHost: 127.0.0.1\r\n\r\n");
         case 2:
-          return accepted(c, "HTTP/1.0 without Host", "GET " + t + " HTTP/1.0\r\n\r\n");
+          return accepted(c, "HTTP/1.0 without Host",
+                          "GET " + t + " HTTP/1.0\r\n\r\n");
         default:
           return accepted(c, "HTTP/1.0 keep-alive",
                           "GET " + t
@@ -548,8 +565,8 @@ private:
 
     void host(hostile_case& c) {
       auto t = get_target();
-      auto with = [&](const std::string& fields, const std::string& version
-                                                 = "HTTP/1.1") {
+      auto with = [&](const std::string& fields,
+                      const std::string& version = "HTTP/1.1") {
         return "GET " + t + " " + version + "\r\n" + fields + "\r\n";
       };
       switch (gen.below(8)) {
@@ -558,21 +575,23 @@ private:
         case 1:
           return refused(c, "two Host headers",
                          with("Host: 127.0.0.1\r\nHost: "
-                              + pick({"127.0.0.1", "evil.example", ""}) + "\r\n"));
+                              + pick({"127.0.0.1", "evil.example", ""})
+                              + "\r\n"));
         case 2:
         case 3:
           return refused(
             c, "invalid Host",
             with("Host: "
                  + pick({"a b", "user@h", "u:p@h", "h/p", "h:port", "h:99999",
-                         "[::1", "[zz::1]", "h%zz", "h\\x", "<h>",
-                         "h:80:80", "[fe80::1%25eth0]", "h\"", "h{}"})
+                         "[::1", "[zz::1]", "h%zz", "h\\x", "<h>", "h:80:80",
+                         "[fe80::1%25eth0]", "h\"", "h{}"})
                  + "\r\n"));
         case 4:
-          return refused(c, "control byte in Host",
-                         with("Host: h" + std::string(1, static_cast<char>(
-                                                            1 + gen.below(31)))
-                              + "x\r\n"));
+          return refused(
+            c, "control byte in Host",
+            with("Host: h"
+                 + std::string(1, static_cast<char>(1 + gen.below(31)))
+                 + "x\r\n"));
         case 5:
           return refused(c, "HTTP/1.0 with two Host headers",
                          with("Host: a\r\nHost: b\r\n", "HTTP/1.0"));
@@ -595,8 +614,8 @@ private:
           return accepted(c, "absolute-form",
                           "GET "
                             + pick({"http://127.0.0.1", "http://127.0.0.1:1",
-                                "HTTP://localhost", "https://[::1]:443",
-                                "http://example.com"})
+                                    "HTTP://localhost", "https://[::1]:443",
+                                    "http://example.com"})
                             + t + rest);
         case 2:
           return accepted(c, "absolute-form without a path",
@@ -605,30 +624,32 @@ private:
           return refused(c, "* without OPTIONS",
                          pick({"GET", "POST", "DELETE"}) + " *" + rest);
         case 4:
-          return accepted(c, "dot segments and escapes",
-                          "GET "
-                            + pick({"/../../../etc/passwd", "/%2e%2e/%2e%2e/",
-                                    t + "%00", "/%00", "/a/./b/../c", "//double",
-                                    t + "/..", "/flags/%2e%2e%2fconfig",
-                                    "/%ff%fe", t + "?%00=%00", "/?a=1&a=2"})
-                            + rest);
+          return accepted(
+            c, "dot segments and escapes",
+            "GET "
+              + pick({"/../../../etc/passwd", "/%2e%2e/%2e%2e/", t + "%00",
+                      "/%00", "/a/./b/../c", "//double", t + "/..",
+                      "/flags/%2e%2e%2fconfig", "/%ff%fe", t + "?%00=%00",
+                      "/?a=1&a=2"})
+              + rest);
         case 5:
-          return accepted(c, "long target",
-                          "GET " + t + (t.find('?') == std::string::npos ? "?" : "&")
-                            + "q=" + std::string(1'000 + gen.below(6'000), 'q')
-                            + rest);
+          return accepted(
+            c, "long target",
+            "GET " + t + (t.find('?') == std::string::npos ? "?" : "&")
+              + "q=" + std::string(1'000 + gen.below(6'000), 'q') + rest);
         case 6:
-          return refused(c, "target over the head limit",
-                         "GET /" + std::string(9'000 + gen.below(9'000), 't') + rest,
-                         {431});
+          return refused(
+            c, "target over the head limit",
+            "GET /" + std::string(9'000 + gen.below(9'000), 't') + rest, {431});
         case 7:
           return refused(c, "control byte in the target",
-                         "GET /a" + std::string(1, pick({"\x01", "\x7f", "\x1b"})[0])
+                         "GET /a"
+                           + std::string(1, pick({"\x01", "\x7f", "\x1b"})[0])
                            + "b" + rest);
         case 8:
-          return refused(c, "non-ASCII or fragment in the target",
-                         "GET " + pick({"/caf\xc3\xa9", "/a#frag", "/\xff", "/#"})
-                           + rest);
+          return refused(
+            c, "non-ASCII or fragment in the target",
+            "GET " + pick({"/caf\xc3\xa9", "/a#frag", "/\xff", "/#"}) + rest);
         default:
           return refused(c, "bad target form",
                          "GET "
@@ -642,8 +663,8 @@ private:
     void encoding(hostile_case& c) {
       auto e = pick_endpoint();
       auto hidden = forbidden_request();
-      auto head = [&](const std::string& fields, const std::string& version
-                                                 = "HTTP/1.1") {
+      auto head = [&](const std::string& fields,
+                      const std::string& version = "HTTP/1.1") {
         return e.method + " " + e.target + " " + version
                + "\r\nHost: 127.0.0.1\r\n" + fields + "\r\n";
       };
@@ -651,29 +672,31 @@ private:
       switch (gen.below(14)) {
         case 0:
         case 1:
-          return refused(c, "Transfer-Encoding not ending in chunked hides a request",
-                         head("Transfer-Encoding: "
-                              + pick({"gzip", "xchunked", "chunked, gzip",
-                                      "chunked;x=1", "identity", "", "chunkedx",
-                                      "chunked, identity", "\"chunked\""})
-                              + "\r\n")
-                           + hidden);
+          return refused(
+            c, "Transfer-Encoding not ending in chunked hides a request",
+            head("Transfer-Encoding: "
+                 + pick({"gzip", "xchunked", "chunked, gzip", "chunked;x=1",
+                         "identity", "", "chunkedx", "chunked, identity",
+                         "\"chunked\""})
+                 + "\r\n")
+              + hidden);
         case 2:
           return refused(c, "Transfer-Encoding gzip before Content-Length",
                          head("Transfer-Encoding: gzip\r\nContent-Length: "
                               + std::to_string(hidden.size()) + "\r\n")
                            + hidden);
         case 3:
-          return refused(c, "Content-Length and Transfer-Encoding: chunked",
-                         head(pick({"Content-Length: 4\r\nTransfer-Encoding: "
-                                    "chunked\r\n",
-                                    "Transfer-Encoding: chunked\r\nContent-Length: "
-                                    "4\r\n"}))
-                           + "0\r\n\r\n" + hidden);
+          return refused(
+            c, "Content-Length and Transfer-Encoding: chunked",
+            head(pick({"Content-Length: 4\r\nTransfer-Encoding: "
+                       "chunked\r\n",
+                       "Transfer-Encoding: chunked\r\nContent-Length: "
+                       "4\r\n"}))
+              + "0\r\n\r\n" + hidden);
         case 4:
           return refused(c, "a coding before chunked",
-                         head("Transfer-Encoding: gzip, chunked\r\n") + chunked(body)
-                           + hidden,
+                         head("Transfer-Encoding: gzip, chunked\r\n")
+                           + chunked(body) + hidden,
                          {501});
         case 5:
           return refused(c, "chunked twice",
@@ -690,13 +713,13 @@ private:
                          head("Transfer-Encoding : chunked\r\n") + chunked(body)
                            + hidden);
         case 8:
-          return refused(c, "invalid Content-Length",
-                         head("Content-Length: "
-                              + pick({"-1", "abc", "1, 2", "5, 5", "+4", "0x10",
-                                      "4 4", "99999999999999999999999", "1e3",
-                                      "4.0", ""})
-                              + "\r\n")
-                           + hidden);
+          return refused(
+            c, "invalid Content-Length",
+            head("Content-Length: "
+                 + pick({"-1", "abc", "1, 2", "5, 5", "+4", "0x10", "4 4",
+                         "99999999999999999999999", "1e3", "4.0", ""})
+                 + "\r\n")
+              + hidden);
         case 9:
           return refused(c, "repeated Content-Length",
                          head("Content-Length: 2\r\nContent-Length: "
@@ -712,10 +735,10 @@ private:
         case 11: {
           // The rest after the announced body is the next "request".
           c.kind = "Content-Length shorter than the body";
-          c.bytes = head("Content-Length: " + std::to_string(body.size())
-                         + "\r\n" + (e.keyed ? "Idempotency-Key: " + key() + "\r\n"
-                                             : ""))
-                    + body + "XYZ\r\n\r\n";
+          c.bytes
+            = head("Content-Length: " + std::to_string(body.size()) + "\r\n"
+                   + (e.keyed ? "Idempotency-Key: " + key() + "\r\n" : ""))
+              + body + "XYZ\r\n\r\n";
           expect_app(c);
           expect(c, {400});
           return;
@@ -723,8 +746,7 @@ private:
         case 12: {
           // Not Transfer-Encoding: no body, so "0" is the next request line.
           c.kind = "a Transfer-Encoding look-alike";
-          c.bytes = "GET " + get_target()
-                    + " HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+          c.bytes = "GET " + get_target() + " HTTP/1.1\r\nHost: 127.0.0.1\r\n"
                     + pick({"Transfer_Encoding", "Transfer-Encodin",
                             "X-Transfer-Encoding"})
                     + ": chunked\r\n\r\n0\r\n\r\n";
@@ -733,13 +755,13 @@ private:
           return;
         }
         default:
-          return accepted(c, "chunked with odd but valid spelling",
-                          head(pick({"Transfer-Encoding: \tchunked\t\r\n",
-                                     "Transfer-Encoding: Chunked\r\n",
-                                     "transfer-encoding: ,chunked\r\n"})
-                               + (e.keyed ? "Idempotency-Key: " + key() + "\r\n"
-                                          : ""))
-                            + chunked(body));
+          return accepted(
+            c, "chunked with odd but valid spelling",
+            head(pick({"Transfer-Encoding: \tchunked\t\r\n",
+                       "Transfer-Encoding: Chunked\r\n",
+                       "transfer-encoding: ,chunked\r\n"})
+                 + (e.keyed ? "Idempotency-Key: " + key() + "\r\n" : ""))
+              + chunked(body));
       }
     }
 
@@ -769,7 +791,8 @@ private:
         }
         case 2:
           return refused(c, "one huge field",
-                         head + "X-Big: " + std::string(8'200 + gen.below(30'000), 'b')
+                         head + "X-Big: "
+                           + std::string(8'200 + gen.below(30'000), 'b')
                            + "\r\n\r\n",
                          {431});
         case 3: {
@@ -777,14 +800,16 @@ private:
           c.bytes = head;
           auto n = 10 + gen.below(80);
           for (std::uint64_t i = 0; i < n; ++i)
-            c.bytes += "X-" + std::to_string(i) + ": v" + std::to_string(i) + "\r\n";
+            c.bytes
+              += "X-" + std::to_string(i) + ": v" + std::to_string(i) + "\r\n";
           c.bytes += "\r\n";
           expect_app(c);
           return;
         }
         case 4:
-          return refused(c, "obs-fold", head + "X-A: a\r\n" + pick({" ", "\t"})
-                                          + "folded\r\n\r\n");
+          return refused(c, "obs-fold",
+                         head + "X-A: a\r\n" + pick({" ", "\t"})
+                           + "folded\r\n\r\n");
         case 5:
           return refused(c, "whitespace before the first field",
                          "GET " + get_target() + " HTTP/1.1\r\n"
@@ -807,10 +832,11 @@ private:
                          head + pick({"X-A a", "junk", "GET / HTTP/1.1"})
                            + "\r\n\r\n");
         case 10:
-          return refused(c, "bad field name",
-                         head + pick({": empty", "X(A): a", "X@A: a", "\"X\": a",
-                                      "X\x80: a"})
-                           + "\r\n\r\n");
+          return refused(
+            c, "bad field name",
+            head
+              + pick({": empty", "X(A): a", "X@A: a", "\"X\": a", "X\x80: a"})
+              + "\r\n\r\n");
         case 11:
           return accepted(c, "obs-text in a value",
                           head + "X-A: caf\xc3\xa9 \xff\xfe\r\n\r\n");
@@ -834,10 +860,12 @@ private:
       switch (gen.below(12)) {
         case 0:
           return refused(c, "1 MiB chunk extension",
-                         head + "5;ext=" + std::string(1 << 20, 'e') + "\r\nhello\r\n0\r\n\r\n");
+                         head + "5;ext=" + std::string(1 << 20, 'e')
+                           + "\r\nhello\r\n0\r\n\r\n");
         case 1:
           return refused(c, "chunk extension over the line limit",
-                         head + "2;" + std::string(4'200 + gen.below(8'000), 'x')
+                         head + "2;"
+                           + std::string(4'200 + gen.below(8'000), 'x')
                            + "\r\n{}\r\n0\r\n\r\n");
         case 2:
           return refused(c, "chunk size with thousands of leading zeros",
@@ -845,12 +873,14 @@ private:
                            + "2\r\n{}\r\n0\r\n\r\n");
         case 3:
           return refused(c, "bad chunk size",
-                         head + pick({"ZZ", "-1", "", "0x10", " 2", "2 2", "+2"})
+                         head
+                           + pick({"ZZ", "-1", "", "0x10", " 2", "2 2", "+2"})
                            + "\r\n{}\r\n0\r\n\r\n");
         case 4:
           return refused(c, "chunk size overflow",
-                         head + pick({"1FFFFFFFFFFFFFFFF", "FFFFFFFFFFFFFFFF",
-                                      "10000000000000000"})
+                         head
+                           + pick({"1FFFFFFFFFFFFFFFF", "FFFFFFFFFFFFFFFF",
+                                   "10000000000000000"})
                            + "\r\n{}\r\n0\r\n\r\n",
                          {400, 413});
         case 5:
@@ -906,11 +936,13 @@ private:
       switch (gen.below(7)) {
         case 0:
           return accepted(c, "valid trailers",
-                          head + "X-Checksum: 1\r\nIdempotency-Key: trailer\r\n"
-                                 "Host: evil.example\r\n\r\n");
+                          head
+                            + "X-Checksum: 1\r\nIdempotency-Key: trailer\r\n"
+                              "Host: evil.example\r\n\r\n");
         case 1:
           return refused(c, "huge trailer",
-                         head + "X-T: " + std::string(8'200 + gen.below(30'000), 't')
+                         head + "X-T: "
+                           + std::string(8'200 + gen.below(30'000), 't')
                            + "\r\n\r\n",
                          {431});
         case 2: {
@@ -924,16 +956,18 @@ private:
           return;
         }
         case 3:
-          return refused(c, "obs-fold in a trailer", head + "X-T: a\r\n b\r\n\r\n");
+          return refused(c, "obs-fold in a trailer",
+                         head + "X-T: a\r\n b\r\n\r\n");
         case 4:
           return refused(c, "bare LF in a trailer", head + "X-T: a\n\r\n");
         case 5:
           return refused(c, "NUL in a trailer value",
                          head + "X-T: a" + std::string(1, '\0') + "\r\n\r\n");
         default:
-          return refused(c, "framing field in a trailer",
-                         head + pick({"Content-Length: 5", "Transfer-Encoding: chunked"})
-                           + "\r\n\r\n");
+          return refused(
+            c, "framing field in a trailer",
+            head + pick({"Content-Length: 5", "Transfer-Encoding: chunked"})
+              + "\r\n\r\n");
       }
     }
 
@@ -970,8 +1004,9 @@ private:
           c.kind = "Connection: close ends the pipeline";
           c.bytes = valid_request();
           expect_app(c);
-          c.bytes += "GET " + get_target()
-                     + " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n";
+          c.bytes
+            += "GET " + get_target()
+               + " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n";
           expect_app(c);
           c.bytes += forbidden_request();
           return;
@@ -994,9 +1029,10 @@ private:
           c.kind = "valid, then framing that hides a request";
           c.bytes = valid_request();
           expect_app(c);
-          c.bytes += "POST /x HTTP/1.1\r\nHost: 127.0.0.1\r\nTransfer-Encoding: "
-                     "xchunked\r\n\r\n"
-                     + forbidden_request();
+          c.bytes
+            += "POST /x HTTP/1.1\r\nHost: 127.0.0.1\r\nTransfer-Encoding: "
+               "xchunked\r\n\r\n"
+               + forbidden_request();
           expect(c, {400});
           return;
         }
@@ -1035,12 +1071,14 @@ private:
       switch (gen.below(3)) {
         case 0:
           c.kind = "a head that never ends";
-          c.bytes = "GET " + get_target() + " HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: a";
+          c.bytes = "GET " + get_target()
+                    + " HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: a";
           c.silent_ok = true;
           return;
         case 1:
           c.kind = "a body that never ends";
-          c.bytes = "PUT /x HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 100\r\n\r\nab";
+          c.bytes = "PUT /x HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: "
+                    "100\r\n\r\nab";
           c.silent_ok = true;
           return;
         default:
@@ -1064,11 +1102,13 @@ private:
         case 3:
           return "\"a\\u0000b\"";
         case 4:
-          return "\"" + pick({"\xff", "\xc3\x28", "\xc0\xaf", "\xed\xa0\x80",
-                              "\xf8\x88\x80\x80\x80"})
+          return "\""
+                 + pick({"\xff", "\xc3\x28", "\xc0\xaf", "\xed\xa0\x80",
+                         "\xf8\x88\x80\x80\x80"})
                  + "\"";
         case 5:
-          return pick({"\"\\ud800\"", "\"\\udc00x\"", "\"\\u12\"", "\"\\x41\""});
+          return pick(
+            {"\"\\ud800\"", "\"\\udc00x\"", "\"\\u12\"", "\"\\x41\""});
         case 6:
           return "\"" + std::string(1'000 + gen.below(100'000), 's') + "\"";
         case 7:
@@ -1079,7 +1119,8 @@ private:
           // A service that copies this into a header of a downstream call
           // (e.g. an Idempotency-Key) smuggles a whole request to it; the
           // normal requests after the batch then fail.
-          return "\"k\\r\\n\\r\\nPUT /faults HTTP/1.1\\r\\nHost: 127.0.0.1\\r\\n"
+          return "\"k\\r\\n\\r\\nPUT /faults HTTP/1.1\\r\\nHost: "
+                 "127.0.0.1\\r\\n"
                  "Content-Type: application/json\\r\\nContent-Length: 19\\r\\n"
                  "\\r\\n{\\\"error_rate\\\": 1.0}\"";
         default:
@@ -1108,9 +1149,10 @@ private:
           keys = {"sku", "qty", "order_id"};
           break;
         case hostile_profile::admin:
-          keys = e.target == "/config"
-                   ? std::vector<std::string>{"dependencies", "retry", "breaker"}
-                   : std::vector<std::string>{"retry", "hedging", "breaker"};
+          keys
+            = e.target == "/config"
+                ? std::vector<std::string>{"dependencies", "retry", "breaker"}
+                : std::vector<std::string>{"retry", "hedging", "breaker"};
           break;
         case hostile_profile::plain:
           keys = {"id", "name"};
@@ -1122,12 +1164,12 @@ private:
         case 1: {
           // Duplicate keys.
           auto k = keys[gen.below(keys.size())];
-          return "{\"" + k + "\":" + json_value() + ",\"" + k + "\":" + json_value()
-                 + "}";
+          return "{\"" + k + "\":" + json_value() + ",\"" + k
+                 + "\":" + json_value() + "}";
         }
         case 2:
-          return pick({"", "null", "[]", "{}", "{", "}", "[{}]", "\"text\"", "1",
-                       "{\"a\"", "{\"a\":}", "{,}", "\xef\xbb\xbf{}"});
+          return pick({"", "null", "[]", "{}", "{", "}", "[{}]", "\"text\"",
+                       "1", "{\"a\"", "{\"a\":}", "{,}", "\xef\xbb\xbf{}"});
         case 3:
           return random_bytes(gen.below(300));
         default: {
@@ -1148,11 +1190,11 @@ private:
       auto e = pick_endpoint();
       auto body = json_document(e);
       c.kind = "hostile JSON body";
-      c.bytes = request(e.method, e.target,
-                        "Content-Type: application/json\r\n"
-                          + (e.keyed ? "Idempotency-Key: " + key() + "\r\n"
-                                     : std::string{}),
-                        body);
+      c.bytes = request(
+        e.method, e.target,
+        "Content-Type: application/json\r\n"
+          + (e.keyed ? "Idempotency-Key: " + key() + "\r\n" : std::string{}),
+        body);
       expect_app(c);
     }
 
@@ -1176,15 +1218,18 @@ private:
                               + "\r\n")
                            + forbidden_request());
         case 2:
-          return refused(c, "NUL in Idempotency-Key",
-                         send("Idempotency-Key: k" + std::string(1, '\0') + "x\r\n"));
+          return refused(
+            c, "NUL in Idempotency-Key",
+            send("Idempotency-Key: k" + std::string(1, '\0') + "x\r\n"));
         case 3:
-          return refused(c, "8 KB Idempotency-Key",
-                         send("Idempotency-Key: " + std::string(8'192, 'k') + "\r\n"),
-                         {431});
+          return refused(
+            c, "8 KB Idempotency-Key",
+            send("Idempotency-Key: " + std::string(8'192, 'k') + "\r\n"),
+            {431});
         case 4:
-          return accepted(c, "4 KB Idempotency-Key",
-                          send("Idempotency-Key: " + std::string(4'000, 'k') + "\r\n"));
+          return accepted(
+            c, "4 KB Idempotency-Key",
+            send("Idempotency-Key: " + std::string(4'000, 'k') + "\r\n"));
         case 5:
           return accepted(c, "odd Idempotency-Key",
                           send("Idempotency-Key:"
@@ -1194,31 +1239,34 @@ private:
                                + "\r\n"));
         case 6:
           return accepted(c, "repeated Idempotency-Key",
-                          send("Idempotency-Key: " + key() + "\r\nIdempotency-Key: "
+                          send("Idempotency-Key: " + key()
+                               + "\r\nIdempotency-Key: "
                                + pick({key(), "other", ""}) + "\r\n"));
         case 7:
         case 8:
-          return accepted(c, "bad Bulwark-Deadline-Ms",
-                          send("Idempotency-Key: " + key() + "\r\nBulwark-Deadline-Ms: "
-                               + pick({"-1", "abc", "1e3", "99999999999999999999",
-                                       "0", "", " 5 ", "1.5", "0x10", "+5",
-                                       "18446744073709551616"})
-                               + "\r\n"));
+          return accepted(
+            c, "bad Bulwark-Deadline-Ms",
+            send("Idempotency-Key: " + key() + "\r\nBulwark-Deadline-Ms: "
+                 + pick({"-1", "abc", "1e3", "99999999999999999999", "0", "",
+                         " 5 ", "1.5", "0x10", "+5", "18446744073709551616"})
+                 + "\r\n"));
         case 9:
           return accepted(c, "bad Bulwark-Attempt",
-                          send("Idempotency-Key: " + key() + "\r\nBulwark-Attempt: "
-                               + pick({"0", "-1", "x", "99999999999999999999", "",
-                                       "1.5", "4294967296"})
+                          send("Idempotency-Key: " + key()
+                               + "\r\nBulwark-Attempt: "
+                               + pick({"0", "-1", "x", "99999999999999999999",
+                                       "", "1.5", "4294967296"})
                                + "\r\n"));
         case 10:
-          return accepted(c, "repeated Bulwark headers",
-                          send("Idempotency-Key: " + key()
-                               + "\r\nBulwark-Deadline-Ms: 5000\r\nBulwark-Deadline-Ms: "
-                                 "1\r\nBulwark-Attempt: 1\r\nBulwark-Attempt: 2\r\n"));
+          return accepted(
+            c, "repeated Bulwark headers",
+            send("Idempotency-Key: " + key()
+                 + "\r\nBulwark-Deadline-Ms: 5000\r\nBulwark-Deadline-Ms: "
+                   "1\r\nBulwark-Attempt: 1\r\nBulwark-Attempt: 2\r\n"));
         default:
-          return refused(c, "control byte in Bulwark-Deadline-Ms",
-                         send("Bulwark-Deadline-Ms: 5" + std::string(1, '\x01')
-                              + "\r\n"));
+          return refused(
+            c, "control byte in Bulwark-Deadline-Ms",
+            send("Bulwark-Deadline-Ms: 5" + std::string(1, '\x01') + "\r\n"));
       }
     }
 

@@ -89,7 +89,7 @@ namespace detail {
 struct parsed_answers {
   std::vector<int> statuses;
   std::vector<std::string> bodies; // first 120 bytes of each, escaped
-  std::string error; // not well-formed, or cut short
+  std::string error;               // not well-formed, or cut short
 };
 
 template <class IsHead>
@@ -162,8 +162,8 @@ inline std::string judge_hostile(const hostile_case& c, const std::string& out,
     if (c.any_answers) {
       if (!allowed(status, nullptr))
         return "answer " + std::to_string(i + 1) + " has status "
-               + std::to_string(status) + " (a server error): "
-               + parsed.bodies[i];
+               + std::to_string(status)
+               + " (a server error): " + parsed.bodies[i];
       continue;
     }
     if (i >= c.answers.size())
@@ -174,8 +174,8 @@ inline std::string judge_hostile(const hostile_case& c, const std::string& out,
       return "answer " + std::to_string(i + 1) + " has status "
              + std::to_string(status) + ", expected "
              + (c.answers[i].statuses.empty()
-                  ? std::string{"an answer of the "} + std::string{to_string(profile)}
-                      + " handlers"
+                  ? std::string{"an answer of the "}
+                      + std::string{to_string(profile)} + " handlers"
                   : detail::status_list(c.answers[i].statuses))
              + ": " + parsed.bodies[i];
   }
@@ -287,11 +287,10 @@ inline hostile_summary run_hostile(const hostile_run_options& opts) {
     if (!failed.empty()) {
       std::lock_guard<std::mutex> guard{mtx};
       if (++sum.violation_count <= 50)
-        sum.violations.push_back(
-          {last - 1, "liveness", "normal requests",
-           "after cases " + std::to_string(first) + ".."
-             + std::to_string(last - 1) + ": " + failed,
-           ""});
+        sum.violations.push_back({last - 1, "liveness", "normal requests",
+                                  "after cases " + std::to_string(first) + ".."
+                                    + std::to_string(last - 1) + ": " + failed,
+                                  ""});
     }
   }
   return sum;
@@ -300,11 +299,12 @@ inline hostile_summary run_hostile(const hostile_run_options& opts) {
 /// Several lines: cases per category, outcomes, statuses, violations.
 inline std::string describe(const hostile_summary& sum) {
   std::string out = "cases " + std::to_string(sum.cases) + ": answered "
-                    + std::to_string(sum.answered) + ", closed without an answer "
-                    + std::to_string(sum.silent) + ", reset by the client "
-                    + std::to_string(sum.resets) + ", liveness checks "
-                    + std::to_string(sum.liveness_checks) + ", violations "
-                    + std::to_string(sum.violation_count) + "\ncategories:";
+                    + std::to_string(sum.answered)
+                    + ", closed without an answer " + std::to_string(sum.silent)
+                    + ", reset by the client " + std::to_string(sum.resets)
+                    + ", liveness checks " + std::to_string(sum.liveness_checks)
+                    + ", violations " + std::to_string(sum.violation_count)
+                    + "\ncategories:";
   for (auto& [name, n] : sum.categories)
     out += " " + name + "=" + std::to_string(n);
   out += "\nstatuses:";

@@ -65,8 +65,8 @@ TEST_CASE("the head is bounded in bytes and in fields, however small they are",
   }
   SECTION("bytes count over all lines, not per line") {
     std::string head = "GET / HTTP/1.1\r\nHost: h\r\nA: " + std::string(30, 'a')
-                       + "\r\nB: " + std::string(30, 'b') + "\r\nC: "
-                       + std::string(30, 'c') + "\r\n\r\n";
+                       + "\r\nB: " + std::string(30, 'b')
+                       + "\r\nC: " + std::string(30, 'c') + "\r\n\r\n";
     auto s = scan_all(head, http_section::request_head, limits);
     REQUIRE(s.state() == http_scan_state::rejected);
     CHECK(s.status() == status::request_header_fields_too_large);
@@ -118,7 +118,8 @@ TEST_CASE("line syntax that RFC 9112 tells a server to refuse is refused",
   CHECK(refusal("GET / HTTP/1.1\r\nHost: h\r\nX-Del: a\x7f\r\n\r\n")
         == "malformed HTTP request: control character in the value of header "
            "field X-Del");
-  CHECK(refusal("GET / HTTP/1.1\r\nHost: h\r\nX-Obs: caf\xc3\xa9\r\n\r\n").empty());
+  CHECK(
+    refusal("GET / HTTP/1.1\r\nHost: h\r\nX-Obs: caf\xc3\xa9\r\n\r\n").empty());
 }
 
 TEST_CASE("the request line is METHOD SP TARGET SP HTTP/1.0 or HTTP/1.1",
@@ -169,10 +170,12 @@ TEST_CASE("targets are origin-form, absolute-form or * for OPTIONS",
              "OPTIONS");
   }
   SECTION("anything else is refused") {
-    for (auto t : {"p", "h:80", "ftp://h/p", "http:/p", "http://", "http://u@h/p",
-                   "http://h h/", "/a#frag", "/caf\xc3\xa9", "//x/../y%00"}) {
+    for (auto t :
+         {"p", "h:80", "ftp://h/p", "http:/p", "http://", "http://u@h/p",
+          "http://h h/", "/a#frag", "/caf\xc3\xa9", "//x/../y%00"}) {
       CAPTURE(t);
-      auto reason = refusal(std::string{"GET "} + t + " HTTP/1.1\r\nHost: h\r\n\r\n");
+      auto reason
+        = refusal(std::string{"GET "} + t + " HTTP/1.1\r\nHost: h\r\n\r\n");
       if (std::string_view{t} == "//x/../y%00")
         CHECK(reason.empty()); // odd, but origin-form: the handler decides
       else
@@ -223,7 +226,8 @@ TEST_CASE("Content-Length and Transfer-Encoding must frame the body without "
              "decimal number)");
   }
   CHECK(with("Content-Length: 18446744073709551615\r\n").empty());
-  auto must_end = "malformed HTTP request: Transfer-Encoding must end in chunked";
+  auto must_end
+    = "malformed HTTP request: Transfer-Encoding must end in chunked";
   CHECK(with("Transfer-Encoding: gzip\r\n") == must_end);
   CHECK(with("Transfer-Encoding: xchunked\r\n") == must_end);
   CHECK(with("Transfer-Encoding: chunked, gzip\r\n") == must_end);

@@ -54,7 +54,8 @@ std::size_t stream_lines(http_test_client& client, const std::string& head,
     piece += line;
   for (std::size_t done = 0; done < n; done += per_piece) {
     auto count = std::min(per_piece, n - done);
-    if (!client.send_raw(std::string_view{piece}.substr(0, count * line.size())))
+    if (!client.send_raw(
+          std::string_view{piece}.substr(0, count * line.size())))
       return sent;
     sent += count * line.size();
   }
@@ -365,7 +366,8 @@ TEST_CASE("a flood of tiny X: lines is answered 431 and cut off long before "
   auto out = client.read_all();
   CHECK_FALSE(client.timed_out());
   CHECK(out.rfind("HTTP/1.1 431 Request Header Fields Too Large\r\n", 0) == 0);
-  CHECK(out.find(R"({"error":"more than 100 header fields"})") != std::string::npos);
+  CHECK(out.find(R"({"error":"more than 100 header fields"})")
+        != std::string::npos);
   CHECK(out.find("Connection: close") != std::string::npos);
   auto res = http_get(server.port(), "/after");
   REQUIRE(res);
@@ -428,22 +430,23 @@ TEST_CASE("trailers are bounded, checked, and never merged into the header",
           "[actors][http][limits]") {
   http_server server{[](http_request req, http_responder r) {
     r.respond(http_status::ok, "text/plain",
-              req.body() + " fields=" + std::to_string(std::distance(req.begin(), req.end()))
+              req.body() + " fields="
+                + std::to_string(std::distance(req.begin(), req.end()))
                 + " key=" + std::string{req["Idempotency-Key"]});
   }};
   server.start();
   std::string head = "PUT / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
                      "Transfer-Encoding: chunked\r\n\r\n3;a=b\r\nabc\r\n0\r\n";
   SECTION("a valid trailer is accepted and dropped") {
-    auto out = raw_exchange(server.port(),
-                            head + "Idempotency-Key: smuggled\r\nX-T: 1\r\n\r\n");
+    auto out = raw_exchange(
+      server.port(), head + "Idempotency-Key: smuggled\r\nX-T: 1\r\n\r\n");
     CHECK(out.rfind("HTTP/1.1 200 OK\r\n", 0) == 0);
     CHECK(out.find("abc fields=3 key=") != std::string::npos);
     CHECK(out.find("smuggled") == std::string::npos);
   }
   SECTION("a trailer section over the byte limit") {
-    auto out = raw_exchange(server.port(),
-                            head + "X-T: " + std::string(9000, 't') + "\r\n\r\n");
+    auto out = raw_exchange(
+      server.port(), head + "X-T: " + std::string(9000, 't') + "\r\n\r\n");
     CHECK(out.rfind("HTTP/1.1 431", 0) == 0);
     CHECK(error_of(out) == "trailer section larger than 8192 bytes");
   }
@@ -475,14 +478,16 @@ TEST_CASE("a Transfer-Encoding that does not end in chunked is refused and the "
     int status;
     std::string error;
   };
-  auto must_end = "malformed HTTP request: Transfer-Encoding must end in chunked";
+  auto must_end
+    = "malformed HTTP request: Transfer-Encoding must end in chunked";
   for (auto& r : std::vector<row>{
          {"Transfer-Encoding: gzip\r\n", 400, must_end},
          {"Transfer-Encoding: xchunked\r\n", 400, must_end},
          {"Transfer-Encoding: chunked, gzip\r\n", 400, must_end},
          {"Transfer-Encoding: gzip\r\nContent-Length: "
             + std::to_string(hidden.size()) + "\r\n",
-          400, "malformed HTTP request: both Content-Length and Transfer-Encoding"},
+          400,
+          "malformed HTTP request: both Content-Length and Transfer-Encoding"},
          {"Content-Length: 0\r\nTransfer-Encoding: chunked\r\n", 400,
           "malformed HTTP request: both Content-Length and Transfer-Encoding"},
          {"Transfer-Encoding: gzip, chunked\r\n", 501,
@@ -490,8 +495,8 @@ TEST_CASE("a Transfer-Encoding that does not end in chunked is refused and the "
          {"Content-Length: 3\r\nContent-Length: 3\r\n", 400,
           "malformed HTTP request: more than one Content-Length header"},
          {"Content-Length: 3, 3\r\n", 400,
-          "malformed HTTP request: invalid Content-Length (expected one decimal "
-          "number)"}}) {
+          "malformed HTTP request: invalid Content-Length (expected one "
+          "decimal number)"}}) {
     CAPTURE(r.fields);
     auto out = raw_exchange(server.port(), "POST /front HTTP/1.1\r\nHost: x\r\n"
                                              + r.fields + "\r\n" + hidden);
@@ -502,11 +507,12 @@ TEST_CASE("a Transfer-Encoding that does not end in chunked is refused and the "
     CHECK(out.find("smuggled") == std::string::npos);
   }
   SECTION("Transfer-Encoding in an HTTP/1.0 request") {
-    auto out = raw_exchange(server.port(),
-                            "POST / HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n"
-                            "0\r\n\r\n" + hidden);
-    CHECK(error_of(out)
-          == "malformed HTTP request: Transfer-Encoding in an HTTP/1.0 request");
+    std::string bytes = "POST / HTTP/1.0\r\nTransfer-Encoding: chunked\r\n"
+                        "\r\n0\r\n\r\n";
+    auto out = raw_exchange(server.port(), bytes + hidden);
+    CHECK(
+      error_of(out)
+      == "malformed HTTP request: Transfer-Encoding in an HTTP/1.0 request");
     CHECK(count_answers(out) == 1);
   }
 }
@@ -519,17 +525,18 @@ TEST_CASE("HTTP/1.1 requests need exactly one valid Host; HTTP/1.0 may omit it",
     std::string head;
     std::string error;
   };
-  for (auto& r : std::vector<row>{
-         {"GET / HTTP/1.1\r\n", "missing Host header"},
-         {"GET / HTTP/1.1\r\nHost: a\r\nHost: a\r\n", "more than one Host header"},
-         {"GET / HTTP/1.1\r\nHost: a b\r\n",
-          "invalid Host header (expected host or host:port)"},
-         {"GET / HTTP/1.1\r\nHost: user@a\r\n",
-          "invalid Host header (expected host or host:port)"},
-         {"GET / HTTP/1.1\r\nHost: a/b\r\n",
-          "invalid Host header (expected host or host:port)"},
-         {"GET / HTTP/1.1\r\nHost: a:port\r\n",
-          "invalid Host header (expected host or host:port)"}}) {
+  for (auto& r :
+       std::vector<row>{{"GET / HTTP/1.1\r\n", "missing Host header"},
+                        {"GET / HTTP/1.1\r\nHost: a\r\nHost: a\r\n",
+                         "more than one Host header"},
+                        {"GET / HTTP/1.1\r\nHost: a b\r\n",
+                         "invalid Host header (expected host or host:port)"},
+                        {"GET / HTTP/1.1\r\nHost: user@a\r\n",
+                         "invalid Host header (expected host or host:port)"},
+                        {"GET / HTTP/1.1\r\nHost: a/b\r\n",
+                         "invalid Host header (expected host or host:port)"},
+                        {"GET / HTTP/1.1\r\nHost: a:port\r\n",
+                         "invalid Host header (expected host or host:port)"}}) {
     CAPTURE(r.head);
     auto out = raw_exchange(server.port(), r.head + "\r\n");
     CHECK(out.rfind("HTTP/1.1 400", 0) == 0);
@@ -585,22 +592,22 @@ TEST_CASE("head syntax that RFC 9112 refuses is answered 400 and closed",
     std::string bytes;
     std::string error;
   };
-  for (auto& r : std::vector<row>{
-         {"GET / HTTP/1.1\r\n Host: x\r\n\r\n",
-          "whitespace before the first header field"},
-         {"GET / HTTP/1.1\r\nHost: x\r\nX: a\r\n\tb\r\n\r\n",
-          "obsolete line folding (a header field line starting with whitespace)"},
-         {"GET / HTTP/1.1\nHost: x\n\n",
-          "bare LF (a line not ended by CRLF) in the header section"},
-         {"GET / HTTP/1.1\r\nHost: x\rY: z\r\n\r\n",
-          "bare CR (not followed by LF) in the header section"},
-         {std::string{"GET / HTTP/1.1\r\nHost: x\r\nX-K: a"} + '\0'
-            + "b\r\n\r\n",
-          "control character in the value of header field X-K"},
-         {"GET / HTTP/1.1\r\nHost: x\r\nX-K: k\x01\r\n\r\n",
-          "control character in the value of header field X-K"},
-         {"GET /a\x01 HTTP/1.1\r\nHost: x\r\n\r\n",
-          "control character in the request line"}}) {
+  for (
+    auto& r : std::vector<row>{
+      {"GET / HTTP/1.1\r\n Host: x\r\n\r\n",
+       "whitespace before the first header field"},
+      {"GET / HTTP/1.1\r\nHost: x\r\nX: a\r\n\tb\r\n\r\n",
+       "obsolete line folding (a header field line starting with whitespace)"},
+      {"GET / HTTP/1.1\nHost: x\n\n",
+       "bare LF (a line not ended by CRLF) in the header section"},
+      {"GET / HTTP/1.1\r\nHost: x\rY: z\r\n\r\n",
+       "bare CR (not followed by LF) in the header section"},
+      {std::string{"GET / HTTP/1.1\r\nHost: x\r\nX-K: a"} + '\0' + "b\r\n\r\n",
+       "control character in the value of header field X-K"},
+      {"GET / HTTP/1.1\r\nHost: x\r\nX-K: k\x01\r\n\r\n",
+       "control character in the value of header field X-K"},
+      {"GET /a\x01 HTTP/1.1\r\nHost: x\r\n\r\n",
+       "control character in the request line"}}) {
     CAPTURE(r.bytes);
     http_test_client client{server.port()};
     REQUIRE(client.connect());
@@ -881,7 +888,8 @@ TEST_CASE("parallel floods of X: lines leave the server's memory where it was",
     for (int c = 0; c < 4; ++c)
       clients.push_back(std::async(std::launch::async, flood, 5));
     for (int c = 0; c < 4; ++c)
-      refused[static_cast<std::size_t>(c)] = clients[static_cast<std::size_t>(c)].get();
+      refused[static_cast<std::size_t>(c)]
+        = clients[static_cast<std::size_t>(c)].get();
   });
   auto after = malloc_in_use();
   for (auto r : refused)
