@@ -216,8 +216,9 @@ private:
     parser_->body_limit(o.max_body_bytes);
     parser_->on_chunk_header(on_chunk_);
     body_error_.reset();
-    head_scan_.emplace(http_section::request_head,
-                  http_head_limits{o.max_header_bytes, o.max_header_fields});
+    head_scan_.emplace(
+      http_section::request_head,
+      http_head_limits{o.max_header_bytes, o.max_header_fields});
     trailer_scan_.reset();
     header_copy_.reset();
     line_scanned_ = 0;
@@ -342,12 +343,13 @@ private:
         write_error(http_status::bad_request, chunk_line_error());
         return 0;
       }
+      // The last chunk: a size of zeros only ("0", "000;ext").
       auto size = data.substr(line, lf - line);
       auto digits = size.find_first_not_of('0');
       bool last = !size.empty() && digits != 0
                   && (digits == std::string_view::npos
-                                  || !std::isxdigit(static_cast<unsigned char>(
-                                    size[digits])));
+                      || !std::isxdigit(
+                        static_cast<unsigned char>(size[digits])));
       if (!last)
         return 1; // cannot happen: Beast consumes a complete chunk-size line
       trailer_scan_.emplace(
