@@ -33,7 +33,7 @@ check "runtime/ includes CAF" '#include *[<"]caf/' runtime
 check "runtime/ reads a clock" 'steady_clock::now|system_clock::now|high_resolution_clock::now' runtime
 # (The patterns are split in two so that this script does not match itself.)
 check "runtime/ uses threads or sleeps" 'std::thread|std::mutex|sle''ep_for|usle''ep\(' runtime
-check "a test sleeps" 'sle''ep_for|usle''ep\(|[^_]sle''ep\(' tests/runtime tests/actors
-check "a test reads a real clock" 'steady_clock::now|system_clock::now|high_resolution_clock::now' tests/runtime tests/actors
+check "a test sleeps" 'sle''ep_for|usle''ep\(|[^_]sle''ep\(' tests/runtime tests/actors tests/tools
+check "a test reads a real clock" 'steady_clock::now|system_clock::now|high_resolution_clock::now' tests/runtime tests/actors tests/tools
 [ $fail -eq 0 ] && echo "purity: runtime/ is pure and tests use virtual time"
 exit $fail
