@@ -1,5 +1,6 @@
 // bulwark-bench: runs registered scenarios and prints one JSON line or one
 // table per scenario. See --help.
+#include "bench/runner/load_command.hpp"
 #include "bench/runner/progress.hpp"
 #include "bench/runner/report.hpp"
 #include "bench/runner/report_folder.hpp"
@@ -24,6 +25,7 @@ using namespace bulwark::bench;
 namespace {
 
 constexpr const char* usage = R"(usage: bulwark-bench [options]
+       bulwark-bench load --target URL [options]   (see load --help)
   --scenario=NAME[,NAME...]  run these scenarios (repeatable; default: all)
   --scenario-file=PATH       run the scenario described by a JSON file
                              (docs/benchmarks.md, "Scenario files"); alone
@@ -152,6 +154,9 @@ cli parse(int argc, char** argv) {
 } // namespace
 
 int main(int argc, char** argv) {
+  // Load on a team's own service: a subcommand with its own options.
+  if (argc > 1 && std::string_view{argv[1]} == "load")
+    return run_load_command(argc - 1, argv + 1);
   cli args;
   try {
     args = parse(argc, argv);

@@ -46,6 +46,8 @@ void load_stats::merge(const load_stats& other) noexcept {
   sent += other.sent;
   for (std::size_t i = 0; i < ends.size(); ++i)
     ends[i] += other.ends[i];
+  for (auto& [status, n] : other.statuses)
+    statuses[status] += n;
 }
 
 namespace {
@@ -73,6 +75,10 @@ boost::json::object to_json(const load_stats& stats, duration elapsed) {
   out["sent"] = stats.sent;
   for (std::size_t i = 0; i < request_end_count; ++i)
     out[to_string(static_cast<request_end>(i))] = stats.ends[i];
+  boost::json::object statuses;
+  for (auto& [status, n] : stats.statuses)
+    statuses[std::to_string(status)] = n;
+  out["statuses"] = std::move(statuses);
   out["rate_per_s"] = rate_of(stats, elapsed);
   out["error_ratio"] = stats.error_ratio();
   auto& h = stats.latency;

@@ -9,6 +9,7 @@
 
 #include <array>
 #include <cstdint>
+#include <map>
 #include <string>
 
 #include <boost/json/object.hpp>
@@ -50,9 +51,18 @@ struct load_stats {
   /// Requests per ending, indexed by request_end.
   std::array<std::uint64_t, request_end_count> ends{};
 
+  /// Responses per HTTP status.
+  std::map<int, std::uint64_t> statuses;
+
   void record(request_end end, duration latency_ns) noexcept {
     ++ends[static_cast<std::size_t>(end)];
     latency.record(latency_ns.count());
+  }
+
+  /// A response with `status`: its ending and its status count.
+  void record_status(int status, duration latency_ns) {
+    ++statuses[status];
+    record(end_of_status(status), latency_ns);
   }
 
   std::uint64_t count(request_end end) const noexcept {
@@ -69,6 +79,7 @@ struct load_stats {
 };
 
 /// The summary of `stats` over `elapsed`: requests, per-ending counts,
+/// `statuses` ({"200": n, ...}),
 /// `rate_per_s` (finished requests per second), `error_ratio`, and
 /// latencies in milliseconds: `p50_ms`, `p75_ms`, `p90_ms`, `p99_ms`,
 /// `p99_9_ms`, `p99_99_ms`, `max_ms`, `mean_ms`.

@@ -109,7 +109,7 @@ public:
 private:
   void send();
   void on_response(beast::error_code ec);
-  void finish(request_end end);
+  void finish(request_end end, int status = 0);
 
   engine& e_;
   std::size_t side_;
@@ -220,7 +220,7 @@ struct engine {
     auto now = clock_type::now();
     while (!schedule_done) {
       auto offset = schedule.peek();
-      if (offset >= opts.duration) {
+      if (offset >= opts.duration || limit_reached()) {
         schedule_done = true;
         break;
       }
@@ -245,7 +245,7 @@ struct engine {
 
   void closed_next(client_conn* c, std::size_t side) {
     auto now = clock_type::now();
-    if (now >= end) {
+    if (now >= end || limit_reached()) {
       schedule_done = true;
       sides[side].idle.push_back(c);
       check_done();
@@ -295,10 +295,17 @@ struct engine {
     check_done();
   }
 
+  bool limit_reached() const {
+    return opts.max_requests != 0 && seq >= opts.max_requests;
+  }
+
   void record(std::size_t side, request_end end_kind,
-              std::chrono::nanoseconds latency) {
+              std::chrono::nanoseconds latency, int status = 0) {
     auto& s = sides[side];
-    s.stats.record(end_kind, latency);
+    if (status != 0)
+      s.stats.record_status(status, latency);
+    else
+      s.stats.record(end_kind, latency);
     s.interval_latency.record(latency.count());
     ++s.interval_requests;
     if (end_kind != request_end::ok)
@@ -506,17 +513,18 @@ void client_conn::on_response(beast::error_code ec) {
   }
   auto& res = parser_->get();
   auto keep = res.keep_alive();
-  auto end = end_of_status(static_cast<int>(res.result_int()));
+  auto status = static_cast<int>(res.result_int());
+  auto end = end_of_status(status);
   parser_.reset();
   if (!keep) {
     stream_.close();
     connected_ = false;
     buffer_.clear();
   }
-  finish(end);
+  finish(end, status);
 }
 
-void client_conn::finish(request_end end) {
+void client_conn::finish(request_end end, int status) {
   if (end == request_end::transport_error) {
     stream_.close();
     connected_ = false;
@@ -526,7 +534,7 @@ void client_conn::finish(request_end end) {
   --e_.in_flight;
   if (has_job) {
     has_job = false;
-    e_.record(side_, end, clock_type::now() - current.intended);
+    e_.record(side_, end, clock_type::now() - current.intended, status);
   }
   stream_.expires_never();
   e_.conn_free(this, side_);

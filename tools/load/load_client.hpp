@@ -57,6 +57,9 @@ struct load_options {
   double rate_per_s = 100.0;
   /// Length of the schedule (open loop) or of the run (closed loop).
   std::chrono::nanoseconds duration = std::chrono::seconds(10);
+  /// Stop issuing after this many requests (0: no limit); the run ends
+  /// when they are answered, or at `duration`, whichever is first.
+  std::uint64_t max_requests = 0;
   /// Connections per target: the pool's bound (open loop) or the number
   /// of requests kept in flight (closed loop).
   std::size_t connections = 64;

@@ -15,7 +15,7 @@ TEST_CASE("requests are classed by status and the summary gives "
   load_stats s;
   for (int i = 1; i <= 100; ++i)
     s.record(request_end::ok, milliseconds(i));
-  s.record(request_end::server_error, milliseconds(1000));
+  s.record_status(503, milliseconds(1000));
   s.record(request_end::unfinished, milliseconds(2000));
   s.sent = 102;
   CHECK(s.finished() == 102);
@@ -24,6 +24,8 @@ TEST_CASE("requests are classed by status and the summary gives "
   CHECK(j.at("requests").as_uint64() == 102);
   CHECK(j.at("ok").as_uint64() == 100);
   CHECK(j.at("unfinished").as_uint64() == 1);
+  CHECK(j.at("server_error").as_uint64() == 1);
+  CHECK(j.at("statuses").at("503").as_uint64() == 1);
   CHECK(j.at("rate_per_s").as_double() == Approx(51.0));
   CHECK(j.at("p50_ms").as_double() == Approx(51.0).epsilon(0.001));
   CHECK(j.at("max_ms").as_double() == Approx(2000.0));
