@@ -401,10 +401,22 @@ int run_gateway(const std::vector<std::string>& args) {
   // `--payments A,B`: one payments process is used (see README).
   auto port_of = [&](const char* name) { return ports_of(name).front(); };
   auto pricing_ports = ports_of("pricing");
+  auto doc = json::parse(gateway_config).as_object();
+  // `--policies off`: the same dependencies without retries or breakers, to
+  // measure what the policies buy (docs/benchmarking-your-service.md).
+  auto policies = flag(args, "policies", "on");
+  if (policies != "on" && policies != "off") {
+    std::fprintf(stderr, "gateway: --policies must be on or off\n");
+    return 2;
+  }
+  if (policies == "off")
+    for (auto& [name, dep] : doc["dependencies"].as_object()) {
+      dep.as_object()["retry"] = json::object{{"enabled", false}};
+      dep.as_object()["breaker"] = json::object{{"mode", "disabled"}};
+    }
   // Two or more pricing replicas: one dependency per replica (each with
   // the pricing policies) under a supervisor named "pricing" that routes,
   // fails over and restarts; the saga cannot tell it from a dependency.
-  auto doc = json::parse(gateway_config).as_object();
   if (pricing_ports.size() > 1) {
     auto& dependencies = doc["dependencies"].as_object();
     auto policy = dependencies["pricing"];

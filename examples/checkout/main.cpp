@@ -37,6 +37,6 @@ int main(int argc, char** argv) {
                "[--latency-ms M] [--outage-s S] [--data-dir D]\n"
                "       checkout gateway --port N --inventory PORT --pricing "
                "PORT[,PORT...] --payments PORT --recommendations PORT "
-               "[--data-dir D]\n");
+               "[--data-dir D] [--policies on|off]\n");
   return 2;
 }
