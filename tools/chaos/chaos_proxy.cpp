@@ -15,6 +15,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/string.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http/error.hpp>
 #include <boost/beast/http/parser.hpp>
@@ -279,6 +280,42 @@ private:
     parser_->header_limit(static_cast<std::uint32_t>(opts_.max_header_bytes));
     parser_->body_limit(opts_.max_body_bytes);
     client_.expires_after(opts_.read_timeout);
+    http::async_read_header(client_, buffer_, *parser_,
+                            [self = shared_from_this()](beast::error_code ec,
+                                                        std::size_t) {
+                              self->on_header(ec);
+                            });
+  }
+
+  void on_header(beast::error_code ec) {
+    if (closed_)
+      return;
+    if (ec || parser_->is_done()) {
+      on_request(ec);
+      return;
+    }
+    // A client waiting for "100 Continue" before its body (curl does for
+    // bodies over 1 KiB) would otherwise stall for a second.
+    auto& req = parser_->get();
+    if (beast::iequals(req[http::field::expect], "100-continue")
+        && req.version() >= 11) {
+      static const std::string continue_text = "HTTP/1.1 100 Continue\r\n\r\n";
+      req.erase(http::field::expect); // answered here, not forwarded
+      net::async_write(client_, net::buffer(continue_text),
+                       [self = shared_from_this()](beast::error_code wec,
+                                                   std::size_t) {
+                         if (wec) {
+                           self->close();
+                           return;
+                         }
+                         self->read_body();
+                       });
+      return;
+    }
+    read_body();
+  }
+
+  void read_body() {
     http::async_read(client_, buffer_, *parser_,
                      [self = shared_from_this()](beast::error_code ec,
                                                  std::size_t) {

@@ -22,6 +22,8 @@
 #include <deque>
 #include <memory>
 
+#include <sys/prctl.h>
+
 #include "runtime/core/utf8.hpp"
 
 namespace beast = boost::beast;
@@ -569,6 +571,17 @@ load_result run_load(const load_options& opts,
     s.path = std::move(*path);
     e.sides.push_back(std::move(s));
   }
+  // Timers on this thread fire within 1 ns of their time instead of Linux's
+  // default 50 us slack: the sends are the measurement's reference.
+  auto slack = ::prctl(PR_GET_TIMERSLACK, 0, 0, 0, 0);
+  ::prctl(PR_SET_TIMERSLACK, 1UL, 0, 0, 0);
+  struct restore_slack {
+    int value;
+    ~restore_slack() {
+      if (value > 0)
+        ::prctl(PR_SET_TIMERSLACK, static_cast<unsigned long>(value), 0, 0, 0);
+    }
+  } restore{slack};
   // Connect the whole pool first, so the run measures requests, not
   // handshakes.
   auto per_side = std::max<std::size_t>(1, opts.connections);

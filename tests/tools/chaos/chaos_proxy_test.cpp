@@ -67,6 +67,19 @@ TEST_CASE("the proxy forwards requests and answers unchanged and counts "
   CHECK(p.proxy->route("charge").requests == 3);
   CHECK(p.proxy->route("charge").forwarded == 3);
   CHECK(p.proxy->route("(none)").requests == 1);
+  // A client that waits for 100 Continue gets it from the proxy.
+  http_test_client waiting{p.proxy->port()};
+  REQUIRE(waiting.connect());
+  REQUIRE(waiting.send_raw(
+    "POST /charge HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n"
+    "Expect: 100-continue\r\n\r\n"));
+  auto cont = waiting.read_response();
+  REQUIRE(cont);
+  CHECK(cont->result_int() == 100);
+  REQUIRE(waiting.send_raw("abc"));
+  auto after = waiting.read_response();
+  REQUIRE(after);
+  CHECK(after->result_int() == 200);
   // Keep-alive: several requests on one client connection.
   http_test_client client{p.proxy->port()};
   REQUIRE(client.connect());
