@@ -137,6 +137,25 @@ TEST_CASE("a key forwarded twice is counted as a duplicate that reached the "
   CHECK(r.invalid_keys == 1);
 }
 
+TEST_CASE("a client that gives up during an injected delay and retries "
+          "sends its key to the service twice: a duplicate",
+          "[tools][chaos][proxy]") {
+  proxied p;
+  p.fault("slow", R"({"latency": {"kind": "fixed", "value": "300ms"}})");
+  http_test_client impatient{p.proxy->port(), std::chrono::milliseconds(50)};
+  REQUIRE(impatient.connect());
+  auto first = make_request(http::verb::post, "/pay", "{}");
+  first.set("Idempotency-Key", "order-9");
+  REQUIRE(impatient.send(std::move(first)));
+  CHECK_FALSE(impatient.read_response());
+  CHECK(impatient.timed_out());
+  REQUIRE(p.call(http::verb::post, "/pay", "order-9")); // the retry
+  auto r = p.proxy->route("slow");
+  CHECK(r.forwarded == 2);
+  CHECK(r.duplicates == 1);
+  CHECK(r.count(injected_fault::latency) == 2);
+}
+
 TEST_CASE("a slow body trickles at its rate and oversized headers are "
           "answered 431",
           "[tools][chaos][proxy]") {
