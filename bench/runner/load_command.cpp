@@ -26,7 +26,8 @@ namespace bulwark::bench {
 
 namespace {
 
-constexpr const char* usage = R"(usage: bulwark-bench load --target URL [options]
+constexpr const char* usage = R"(usage:
+  bulwark-bench load --target URL [options]
   --target URL              http://HOST:PORT/PATH; HOST an IPv4 address or
                             localhost; PATH may hold {seq}, {uuid}, {run}
   --target-b URL            A/B run: alternate with this target in slices
@@ -338,7 +339,8 @@ std::string format_summary_table(const boost::json::object& s) {
     return std::string{"-"};
   };
   auto& targets = s.at("targets").as_object();
-  out += fmt::format("{} loop, {} s", num(s.at("mode")), num(s.at("duration_s")));
+  out += fmt::format("{} loop, {} s", num(s.at("mode")),
+                     num(s.at("duration_s")));
   if (auto* v = s.if_contains("verdict"))
     out += ": " + num(*v);
   out += fmt::format(" (seed {})\n", num(s.at("seed")));

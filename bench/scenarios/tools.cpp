@@ -133,7 +133,8 @@ scenario_result run_tools(const scenario_options& opts) {
     lo.connections = 64;
     lo.seed = opts.seed;
     auto open = must_run(lo);
-    f.add("stall_p99_ms", ms(open.per_target[0].latency.value_at_quantile(0.99)));
+    f.add("stall_p99_ms",
+          ms(open.per_target[0].latency.value_at_quantile(0.99)));
     latency_server closed_server{so};
     closed_server.start();
     lo.targets = {loopback(closed_server.port())};
@@ -173,7 +174,8 @@ scenario_result run_tools(const scenario_options& opts) {
       auto i = s.statuses.find(status);
       return i == s.statuses.end() ? 0.0 : static_cast<double>(i->second) / n;
     };
-    auto resets = static_cast<double>(s.count(request_end::transport_error)) / n;
+    auto resets
+      = static_cast<double>(s.count(request_end::transport_error)) / n;
     double worst = std::max({std::fabs(share(502) - 0.05),
                              std::fabs(share(503) - 0.03),
                              std::fabs(share(400) - 0.02),
@@ -211,7 +213,7 @@ scenario_result run_tools(const scenario_options& opts) {
     f.add("overhead_rate_per_s", lo.rate_per_s);
     f.add("overhead_rate_held", r.verdict.held);
   }
-  // -- closed-loop throughput vs wrk -------------------------------------------
+  // -- closed-loop throughput vs wrk ------------------------------------------
   {
     report_progress(opts, "wrk", 0.0);
     latency_server server{latency_server_options{}};

@@ -147,7 +147,7 @@ bool matches(const proxy_fault_config& cfg, std::string_view method,
   return path.substr(0, cfg.path_prefix.size()) == cfg.path_prefix;
 }
 
-// -- parsing -------------------------------------------------------------------
+// -- parsing ------------------------------------------------------------------
 
 namespace {
 

@@ -18,8 +18,9 @@ std::optional<std::string> fault_name_problem(std::string_view name) {
     bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')
               || (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-';
     if (!ok)
-      return fmt::format("has a byte 0x{:02X} at {}; allowed: A-Z a-z 0-9 . _ -",
-                         static_cast<unsigned char>(c), i);
+      return fmt::format(
+        "has a byte 0x{:02X} at {}; allowed: A-Z a-z 0-9 . _ -",
+        static_cast<unsigned char>(c), i);
   }
   return std::nullopt;
 }

@@ -271,7 +271,7 @@ public:
   }
 
 private:
-  // -- HTTP mode ---------------------------------------------------------------
+  // -- HTTP mode --------------------------------------------------------------
 
   void read_request() {
     if (closed_)
@@ -369,7 +369,8 @@ private:
     }
     timer_.expires_after(decision_.latency);
     timer_.async_wait(
-      [self = shared_from_this(), next = std::move(next)](beast::error_code ec) {
+      [self = shared_from_this(),
+       next = std::move(next)](beast::error_code ec) {
         if (ec || self->closed_)
           return;
         next();
@@ -629,7 +630,7 @@ private:
                             });
   }
 
-  // -- TCP mode ------------------------------------------------------------------
+  // -- TCP mode ---------------------------------------------------------------
 
   void start_tcp() {
     auto [route, decision] = proxy_->decide("", "/", "", true);
@@ -663,8 +664,10 @@ private:
                                  self->reset();
                                  return;
                                }
-                               self->pump_up_ = std::make_shared<pipe_state>();
-                               self->pump_down_ = std::make_shared<pipe_state>();
+                               self->pump_up_
+                                 = std::make_shared<pipe_state>();
+                               self->pump_down_
+                                 = std::make_shared<pipe_state>();
                                self->pump(self->client_, *self->upstream_,
                                           *self->pump_up_, 0);
                                self->pump(*self->upstream_, self->client_,

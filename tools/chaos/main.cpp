@@ -20,7 +20,8 @@ using namespace bulwark;
 
 namespace {
 
-constexpr const char* usage = R"(usage: bulwark-chaos --upstream HOST:PORT [options]
+constexpr const char* usage = R"(usage:
+  bulwark-chaos --upstream HOST:PORT [options]
   --upstream HOST:PORT     the service behind the proxy (IP or localhost)
   --listen HOST:PORT       where clients connect (default 127.0.0.1:0, a
                            free port)

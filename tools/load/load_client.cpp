@@ -201,7 +201,7 @@ struct engine {
     return r;
   }
 
-  // -- open loop ---------------------------------------------------------------
+  // -- open loop --------------------------------------------------------------
 
   void enqueue(std::size_t side, job j) {
     auto& s = sides[side];
@@ -243,7 +243,7 @@ struct engine {
     }
   }
 
-  // -- closed loop -------------------------------------------------------------
+  // -- closed loop ------------------------------------------------------------
 
   void closed_next(client_conn* c, std::size_t side) {
     auto now = clock_type::now();
@@ -270,14 +270,15 @@ struct engine {
     for (auto* c : parked)
       closed_next(c, side);
     auto k = slicer.slice_index(now - start) + 1;
-    slice_timer.expires_at(start + slicer.slice() * static_cast<std::int64_t>(k));
+    slice_timer.expires_at(start
+                           + slicer.slice() * static_cast<std::int64_t>(k));
     slice_timer.async_wait([this](beast::error_code ec) {
       if (!ec)
         on_slice();
     });
   }
 
-  // -- both --------------------------------------------------------------------
+  // -- both -------------------------------------------------------------------
 
   void conn_free(client_conn* c, std::size_t side) {
     if (finished)

@@ -258,7 +258,8 @@ TEST_CASE("the control API lists, adds and removes faults, and a bad change "
   auto stats = http_get(control->port(), "/stats");
   REQUIRE(stats);
   auto s = boost::json::parse(stats->body());
-  CHECK(s.at("routes").at("(none)").at("requests").to_number<std::uint64_t>() == 1);
+  auto& none = s.at("routes").at("(none)");
+  CHECK(none.at("requests").to_number<std::uint64_t>() == 1);
   CHECK_THROWS_AS(start_chaos_control(*p.proxy, "0.0.0.0", 0),
                   std::invalid_argument);
 }
