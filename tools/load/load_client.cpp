@@ -4,12 +4,14 @@
 #  pragma GCC diagnostic push
 #  pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #endif
+#include <boost/asio/error.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/address.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http/error.hpp>
 #include <boost/beast/http/parser.hpp>
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/string_body.hpp>
@@ -110,13 +112,18 @@ public:
 
 private:
   void send();
-  void on_response(beast::error_code ec);
+  void on_response(beast::error_code ec, std::size_t bytes);
+  bool resend_on_fresh_connection();
   void finish(request_end end, int status = 0);
 
   engine& e_;
   std::size_t side_;
   beast::tcp_stream stream_;
   bool connected_ = false;
+  /// Requests answered on the current connection; a request on a reused
+  /// connection may be resent once (see resend_on_fresh_connection).
+  std::uint64_t answered_here_ = 0;
+  bool resent_ = false;
   beast::flat_buffer buffer_;
   std::optional<http::response_parser<http::string_body>> parser_;
   std::shared_ptr<request_t> req_;
@@ -457,6 +464,7 @@ void client_conn::connect_only(std::function<void(bool)> done) {
 void client_conn::run(job j) {
   current = j;
   has_job = true;
+  resent_ = false;
   busy = true;
   ++e_.in_flight;
   req_ = e_.make_request(side_, j.seq);
@@ -479,7 +487,7 @@ void client_conn::send() {
   sent_at_ = clock_type::now();
   if (e_.opts.closed_loop)
     current.intended = sent_at_; // closed loop: latency from the real send
-  if (!e_.opts.closed_loop && sent_at_ < e_.end)
+  if (!e_.opts.closed_loop && sent_at_ < e_.end && !resent_)
     ++e_.sides[side_].sent_in_time;
   ++e_.sides[side_].stats.sent;
   stream_.expires_after(e_.opts.timeout);
@@ -489,7 +497,8 @@ void client_conn::send() {
                       if (self->e_.finished)
                         return;
                       if (ec) {
-                        self->finish(request_end::transport_error);
+                        if (!self->resend_on_fresh_connection())
+                          self->finish(request_end::transport_error);
                         return;
                       }
                       self->parser_.emplace();
@@ -501,19 +510,49 @@ void client_conn::send() {
                       http::async_read(self->stream_, self->buffer_,
                                        *self->parser_,
                                        [self](beast::error_code ec2,
-                                              std::size_t) {
-                                         self->on_response(ec2);
+                                              std::size_t n) {
+                                         self->on_response(ec2, n);
                                        });
                     });
 }
 
-void client_conn::on_response(beast::error_code ec) {
+// A kept-alive connection the server closed while it sat idle in the pool
+// (servers drop idle connections, e.g. after 10 s) fails the next request
+// before any byte of an answer: the server never read it, so it is sent
+// again, once, on a new connection. Its latency still runs from its
+// intended time.
+bool client_conn::resend_on_fresh_connection() {
+  if (resent_ || answered_here_ == 0 || e_.finished)
+    return false;
+  resent_ = true;
+  stream_.close();
+  connected_ = false;
+  answered_here_ = 0;
+  buffer_.clear();
+  connect_only([self = shared_from_this()](bool ok) {
+    if (self->e_.finished)
+      return;
+    if (!ok) {
+      self->finish(request_end::transport_error);
+      return;
+    }
+    self->send();
+  });
+  return true;
+}
+
+void client_conn::on_response(beast::error_code ec, std::size_t bytes) {
   if (e_.finished)
     return;
   if (ec) {
-    finish(request_end::transport_error);
+    bool closed = ec == http::error::end_of_stream || ec == net::error::eof
+                  || ec == net::error::connection_reset
+                  || ec == net::error::broken_pipe;
+    if (!(closed && bytes == 0 && resend_on_fresh_connection()))
+      finish(request_end::transport_error);
     return;
   }
+  ++answered_here_;
   auto& res = parser_->get();
   auto keep = res.keep_alive();
   auto status = static_cast<int>(res.result_int());
@@ -522,6 +561,7 @@ void client_conn::on_response(beast::error_code ec) {
   if (!keep) {
     stream_.close();
     connected_ = false;
+    answered_here_ = 0;
     buffer_.clear();
   }
   finish(end, status);
@@ -531,6 +571,7 @@ void client_conn::finish(request_end end, int status) {
   if (end == request_end::transport_error) {
     stream_.close();
     connected_ = false;
+    answered_here_ = 0;
     buffer_.clear();
   }
   busy = false;

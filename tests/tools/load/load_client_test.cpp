@@ -7,6 +7,7 @@
 #include <boost/json/parse.hpp>
 #include <catch2/catch.hpp>
 
+#include "actors/http/http_server.hpp"
 #include "tools/chaos/chaos_proxy.hpp"
 #include "tools/load/latency_server.hpp"
 
@@ -188,6 +189,29 @@ TEST_CASE("templated requests carry unique idempotency keys: the proxy in "
   CHECK(route.requests == 300);
   CHECK(route.keyed == 300);
   CHECK(route.duplicates == 0);
+}
+
+TEST_CASE("a kept-alive connection the server closed while idle is "
+          "replaced and its request resent, not counted as an error",
+          "[tools][load][keepalive]") {
+  http_server_options so;
+  so.read_timeout = std::chrono::milliseconds(150); // drops idle connections
+  http_server server{[](http_request, http_responder respond) {
+                       respond.respond(http_status::ok, "text/plain", "ok");
+                     },
+                     so};
+  server.start();
+  load_options opts;
+  opts.targets = {target(server.port())};
+  opts.rate_per_s = 4; // a request every 250 ms: each finds its connection
+  opts.duration = milliseconds(1'500); // closed by the server
+  opts.connections = 2;
+  auto r = run_load(opts);
+  REQUIRE(r.error.empty());
+  auto& s = r.per_target[0];
+  CHECK(s.count(request_end::ok) == 6);
+  CHECK(s.count(request_end::transport_error) == 0);
+  CHECK(s.sent > 6); // some were resent
 }
 
 TEST_CASE("a target nobody listens on is a clear error, not a run",
