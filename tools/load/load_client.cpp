@@ -120,9 +120,10 @@ private:
   std::size_t side_;
   beast::tcp_stream stream_;
   bool connected_ = false;
-  /// Requests answered on the current connection; a request on a reused
-  /// connection may be resent once (see resend_on_fresh_connection).
-  std::uint64_t answered_here_ = 0;
+  /// The connection was opened for the request now on it; a request on a
+  /// connection that existed before may be resent once (see
+  /// resend_on_fresh_connection).
+  bool opened_for_request_ = false;
   bool resent_ = false;
   beast::flat_buffer buffer_;
   std::optional<http::response_parser<http::string_body>> parser_;
@@ -468,6 +469,7 @@ void client_conn::run(job j) {
   busy = true;
   ++e_.in_flight;
   req_ = e_.make_request(side_, j.seq);
+  opened_for_request_ = !connected_;
   if (connected_) {
     send();
     return;
@@ -522,12 +524,11 @@ void client_conn::send() {
 // again, once, on a new connection. Its latency still runs from its
 // intended time.
 bool client_conn::resend_on_fresh_connection() {
-  if (resent_ || answered_here_ == 0 || e_.finished)
+  if (resent_ || opened_for_request_ || e_.finished)
     return false;
   resent_ = true;
   stream_.close();
   connected_ = false;
-  answered_here_ = 0;
   buffer_.clear();
   connect_only([self = shared_from_this()](bool ok) {
     if (self->e_.finished)
@@ -552,7 +553,7 @@ void client_conn::on_response(beast::error_code ec, std::size_t bytes) {
       finish(request_end::transport_error);
     return;
   }
-  ++answered_here_;
+  opened_for_request_ = false;
   auto& res = parser_->get();
   auto keep = res.keep_alive();
   auto status = static_cast<int>(res.result_int());
@@ -561,7 +562,6 @@ void client_conn::on_response(beast::error_code ec, std::size_t bytes) {
   if (!keep) {
     stream_.close();
     connected_ = false;
-    answered_here_ = 0;
     buffer_.clear();
   }
   finish(end, status);
@@ -571,7 +571,6 @@ void client_conn::finish(request_end end, int status) {
   if (end == request_end::transport_error) {
     stream_.close();
     connected_ = false;
-    answered_here_ = 0;
     buffer_.clear();
   }
   busy = false;
