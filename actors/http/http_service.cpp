@@ -551,6 +551,9 @@ struct ledger_state {
 
 using ledger_self = caf::stateful_actor<ledger_state>*;
 
+/// The arrival time of a request, on an io thread (no actor clock there).
+/// Actors use their own clock: CAF's is steady_clock-based, so the two
+/// agree in real runs, and the ledger's timers follow virtual time in tests.
 time_point steady_now() {
   return std::chrono::steady_clock::now();
 }
@@ -641,15 +644,15 @@ caf::behavior ledger_actor(ledger_self self, core_ptr core, caf::actor anchor,
   st.target = std::move(target);
   st.journal = std::move(journal);
   if (!replayed.empty()) {
-    seed_ledger(*st.ledger, replayed, steady_now());
+    seed_ledger(*st.ledger, replayed, self->clock().now());
     replayed = {};
-    schedule_expiry(self, steady_now());
+    schedule_expiry(self, self->clock().now());
   }
   auto exec_timeout = cfg.in_progress_timeout;
   return {
     [self, exec_timeout](svc_req_atom, std::uint64_t id, service_request& req) {
       auto& st = self->state;
-      auto now = steady_now();
+      auto now = self->clock().now();
       expire_due(self, now);
       auto out = st.ledger->begin(req.idempotency_key, id, now);
       switch (out.verdict) {
@@ -692,7 +695,7 @@ caf::behavior ledger_actor(ledger_self self, core_ptr core, caf::actor anchor,
     [self](svc_done_atom, const std::string& key, std::uint64_t ticket,
            std::uint64_t id, std::uint8_t how_raw, service_response& res) {
       auto& st = self->state;
-      auto now = steady_now();
+      auto now = self->clock().now();
       auto how = static_cast<call_end>(how_raw);
       std::optional<journal_record> pending;
       if (auto i = st.executing.find(ticket); i != st.executing.end()) {
@@ -738,14 +741,14 @@ caf::behavior ledger_actor(ledger_self self, core_ptr core, caf::actor anchor,
       schedule_expiry(self, now);
     },
     [self](svc_late_atom) {
-      auto now = steady_now();
+      auto now = self->clock().now();
       self->state.late_scheduled = no_deadline;
       finish_late_due(self, now);
       arm_late(self, now);
     },
     [self](svc_exp_atom) {
       auto& st = self->state;
-      auto now = steady_now();
+      auto now = self->clock().now();
       st.expiry_scheduled = no_deadline;
       expire_due(self, now);
       schedule_expiry(self, now);
