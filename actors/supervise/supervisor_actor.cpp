@@ -7,6 +7,7 @@
 #include <boost/json.hpp>
 #include <caf/all.hpp>
 
+#include "runtime/core/correlation_id.hpp"
 #include "runtime/journey/journey.hpp"
 #include "runtime/supervise/supervisor_core.hpp"
 
@@ -196,7 +197,7 @@ struct supervisor_state {
       note(calls[slot], n,
            journey_event{journey_event_kind::attempt_ended}
              .with_who(initiator::supervisor)
-             .with_attempt(static_cast<std::uint32_t>(r.id & 7) + 1)
+             .with_attempt(correlation_id::index(r.id) + 1)
              .with_outcome(o, n - calls[slot].received));
     }
     current = &r;

@@ -22,6 +22,7 @@
 
 #include "runtime/config/bulwark_config.hpp"
 #include "runtime/config/duration_text.hpp"
+#include "runtime/core/correlation_id.hpp"
 #include "runtime/core/idempotency.hpp"
 #include "runtime/core/rng.hpp"
 #include "runtime/core/time.hpp"
@@ -260,7 +261,8 @@ run_tail(const tail_run_config& cfg,
           break;
         }
         case supervisor_action_kind::cancel: {
-          auto i = (a.attempt >> 32) * streams + (a.attempt & 7);
+          auto i = std::size_t{correlation_id::slot(a.attempt)} * streams
+                   + correlation_id::index(a.attempt);
           if (i >= cancelled.size())
             cancelled.resize(i + 1, 0);
           cancelled[i] = 1;
@@ -297,7 +299,8 @@ run_tail(const tail_run_config& cfg,
         std::pop_heap(heap.begin(), heap.end(), later);
         auto e = heap.back();
         heap.pop_back();
-        auto i = (e.attempt >> 32) * streams + (e.attempt & 7);
+        auto i = std::size_t{correlation_id::slot(e.attempt)} * streams
+                 + correlation_id::index(e.attempt);
         if (i < cancelled.size() && cancelled[i] != 0)
           continue; // a loser: cancelled, so it never reports
         now = e.at;

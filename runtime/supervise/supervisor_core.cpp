@@ -82,13 +82,11 @@ bool supervisor_core::reconfigure(const supervisor_config& cfg, time_point) {
 
 supervisor_core::call_slot* supervisor_core::find(std::uint64_t attempt,
                                                   std::uint32_t& index) noexcept {
-  auto slot = static_cast<std::uint32_t>(attempt >> 32);
-  if (slot >= slots_.size())
+  auto slot = slots_.find(attempt);
+  if (slot == slots_.npos)
     return nullptr;
   auto& s = slots_[slot];
-  if (!s.active || make_id(slot, s.generation, 0) != (attempt & ~std::uint64_t{7}))
-    return nullptr;
-  index = static_cast<std::uint32_t>(attempt & 7);
+  index = correlation_id::index(attempt);
   if (index >= s.set.size())
     return nullptr;
   return &s;
@@ -96,13 +94,12 @@ supervisor_core::call_slot* supervisor_core::find(std::uint64_t attempt,
 
 bool supervisor_core::locate(std::uint64_t attempt, std::uint32_t& call,
                              std::uint32_t& member) const noexcept {
-  auto slot = static_cast<std::uint32_t>(attempt >> 32);
-  if (slot >= slots_.size())
+  auto slot = slots_.find(attempt);
+  if (slot == slots_.npos)
     return false;
   auto& s = slots_[slot];
-  auto index = static_cast<std::uint32_t>(attempt & 7);
-  if (!s.active || make_id(slot, s.generation, index) != attempt
-      || index >= s.set.size())
+  auto index = correlation_id::index(attempt);
+  if (index >= s.set.size())
     return false;
   call = slot;
   member = s.member_of[index];
@@ -198,7 +195,7 @@ void supervisor_core::send(std::uint32_t slot, std::uint32_t member,
                            send_reason why, time_point now, action_list& out) {
   auto& s = slots_[slot];
   auto index = s.set.size();
-  auto id = make_id(slot, s.generation, index);
+  auto id = slots_.id(slot, index);
   s.set.add(id);
   s.member_of[index] = static_cast<std::uint8_t>(member);
   s.reason_of[index] = why;
@@ -220,7 +217,7 @@ void supervisor_core::cancel_listed(call_slot& s, const settle_result& r,
                                     time_point now, action_list& out) {
   for (std::uint32_t i = 0; i < r.cancel_count; ++i) {
     auto id = r.cancel[i];
-    auto index = static_cast<std::uint32_t>(id & 7);
+    auto index = correlation_id::index(id);
     auto member = s.member_of[index];
     if (loads_[member].outstanding > 0)
       --loads_[member].outstanding;
@@ -232,7 +229,7 @@ void supervisor_core::cancel_listed(call_slot& s, const settle_result& r,
     ++counters_.cancels;
     supervisor_action a;
     a.kind = supervisor_action_kind::cancel;
-    a.call = static_cast<std::uint32_t>(id >> 32);
+    a.call = correlation_id::slot(id);
     a.member = member;
     a.attempt = id;
     out.push_back(a);
@@ -268,12 +265,9 @@ void supervisor_core::finish(std::uint32_t slot, bool ok, failure_class cls,
   }
   out.push_back(a);
   timers_.cancel(slot);
-  s.active = false;
   s.parked = false;
   s.set.reset();
-  ++s.generation;
-  --active_;
-  free_.push_back(slot);
+  slots_.release(slot);
 }
 
 void supervisor_core::reschedule(std::uint32_t slot) {
@@ -289,17 +283,8 @@ void supervisor_core::reschedule(std::uint32_t slot) {
 
 std::uint32_t supervisor_core::start(idempotency op, time_point deadline,
                                      time_point now, action_list& out) {
-  std::uint32_t slot;
-  if (!free_.empty()) {
-    slot = free_.back();
-    free_.pop_back();
-  } else {
-    slot = static_cast<std::uint32_t>(slots_.size());
-    slots_.emplace_back();
-    slots_.back().generation = 1;
-  }
+  auto slot = slots_.acquire();
   auto& s = slots_[slot];
-  s.active = true;
   s.op = op;
   s.started = now;
   s.deadline = deadline;
@@ -308,7 +293,6 @@ std::uint32_t supervisor_core::start(idempotency op, time_point deadline,
   s.hedges = 0;
   s.failovers = 0;
   s.last_cls = failure_class::transient;
-  ++active_;
   ++counters_.requests;
   budget_.on_request(now);
   if (deadline != no_deadline && deadline <= now) {
@@ -431,7 +415,7 @@ void supervisor_core::on_result(std::uint64_t attempt, const member_result& r,
 
 void supervisor_core::cancel(std::uint32_t call, time_point now,
                              action_list& out) {
-  if (call >= slots_.size() || !slots_[call].active)
+  if (!slots_.in_use(call))
     return;
   auto res = slots_[call].set.cancel_all();
   finish(call, false, failure_class::cancelled, reply_reason::cancelled, 0, now,
@@ -504,16 +488,16 @@ restart_decision supervisor_core::member_down(std::uint32_t m, time_point now,
   ms.restarting = d.action == restart_action::restart;
   probe_ready_ &= ~(std::uint64_t{1} << m);
   // Every attempt out at the member fails: it will never answer.
-  for (std::uint32_t slot = 0; slot < slots_.size(); ++slot) {
-    auto& s = slots_[slot];
-    if (!s.active)
+  for (std::uint32_t slot = 0; slot < slots_.capacity(); ++slot) {
+    if (!slots_.in_use(slot))
       continue;
-    for (std::uint32_t i = 0; i < s.set.size() && s.active; ++i) {
+    auto& s = slots_[slot];
+    for (std::uint32_t i = 0; i < s.set.size() && slots_.in_use(slot); ++i) {
       if (s.member_of[i] != m || s.set.status_at(i) != attempt_status::outstanding)
         continue;
       if (s.reason_of[i] == send_reason::probe)
         outlier_.release_probe(m);
-      auto id = make_id(slot, s.generation, i);
+      auto id = slots_.id(slot, i);
       if (loads_[m].outstanding > 0)
         --loads_[m].outstanding;
       s.last_cls = failure_class::transient;
@@ -575,7 +559,7 @@ void supervisor_core::park(std::uint32_t slot, send_reason as) {
 void supervisor_core::resume(std::uint32_t slot, time_point now,
                              action_list& out) {
   auto& s = slots_[slot];
-  if (!s.active || !s.parked)
+  if (!slots_.in_use(slot) || !s.parked)
     return; // answered meanwhile (deadline), or listed twice
   s.parked = false;
   if (s.deadline <= now) {
@@ -619,8 +603,8 @@ void supervisor_core::resume(std::uint32_t slot, time_point now,
 }
 
 void supervisor_core::fail_all(time_point now, action_list& out) {
-  for (std::uint32_t slot = 0; slot < slots_.size(); ++slot) {
-    if (!slots_[slot].active)
+  for (std::uint32_t slot = 0; slot < slots_.capacity(); ++slot) {
+    if (!slots_.in_use(slot))
       continue;
     auto res = slots_[slot].set.cancel_all();
     finish(slot, false, failure_class::rejected_locally, reply_reason::shutdown,

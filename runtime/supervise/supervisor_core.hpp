@@ -28,7 +28,9 @@
 #include "runtime/budget/retry_budget.hpp"
 #include "runtime/core/failure_class.hpp"
 #include "runtime/core/idempotency.hpp"
+#include "runtime/core/correlation_id.hpp"
 #include "runtime/core/rng.hpp"
+#include "runtime/core/slot_table.hpp"
 #include "runtime/core/time.hpp"
 #include "runtime/core/timer_heap.hpp"
 #include "runtime/hedge/attempt_set.hpp"
@@ -93,8 +95,10 @@ struct supervisor_action {
   std::uint32_t call = 0;
   /// send, cancel: the member.
   std::uint32_t member = 0;
-  /// send, cancel: the attempt id (unique among the calls in flight). reply:
-  /// the attempt whose result answers the call, 0 when none does.
+  /// send, cancel: the attempt id (unique among the calls in flight; its
+  /// correlation_id::index is the attempt's index in the call, 0 for the
+  /// first). reply: the attempt whose result answers the call, 0 when none
+  /// does.
   std::uint64_t attempt = 0;
   /// send: 1 for the call's first attempt, counting failovers and hedges.
   std::uint32_t attempt_number = 0;
@@ -215,7 +219,7 @@ public:
   member_health health(std::uint32_t m) const noexcept {
     return outlier_.health(m);
   }
-  std::uint32_t calls_in_flight() const noexcept { return active_; }
+  std::uint32_t calls_in_flight() const noexcept { return slots_.size(); }
   const supervisor_counters& counters() const noexcept { return counters_; }
   const supervisor_config& config() const noexcept { return cfg_; }
   const hedge_policy& hedges() const noexcept { return hedge_; }
@@ -229,8 +233,6 @@ public:
 
 private:
   struct call_slot {
-    bool active = false;
-    std::uint32_t generation = 0;
     idempotency op = idempotency::unsafe;
     time_point started{};
     time_point deadline = no_deadline;
@@ -255,12 +257,6 @@ private:
     bool restarting = false;
     restart_tracker restarts;
   };
-
-  static std::uint64_t make_id(std::uint32_t slot, std::uint32_t generation,
-                               std::uint32_t index) noexcept {
-    return (static_cast<std::uint64_t>(slot) << 32)
-           | (static_cast<std::uint64_t>(generation & 0x1fffffffu) << 3) | index;
-  }
 
   call_slot* find(std::uint64_t attempt, std::uint32_t& index) noexcept;
   std::uint64_t outstanding_members(const call_slot& s) const noexcept;
@@ -300,13 +296,11 @@ private:
   std::vector<member_load> loads_; // contiguous: what the router reads
   std::vector<time_point> cool_until_; // per member, after a rejection
   time_point cool_end_ = no_deadline;  // earliest end of a cooldown
-  std::vector<call_slot> slots_;
-  std::vector<std::uint32_t> free_;
+  slot_table<call_slot> slots_;
   timer_heap timers_;
   std::vector<outlier_event> events_;
   std::vector<std::uint32_t> parked_;
   std::uint64_t probe_ready_ = 0; // members whose probe may go, as a bit mask
-  std::uint32_t active_ = 0;
   supervisor_counters counters_;
 };
 
