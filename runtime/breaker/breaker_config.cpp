@@ -33,6 +33,16 @@ std::string to_string(window_kind x) {
   return "invalid";
 }
 
+std::uint64_t breaker_threshold_units(double fraction) noexcept {
+  if (!(fraction > 0.0))
+    return 1; // a threshold of 0 would trip on nothing at all: the smallest
+  if (fraction >= 1.0)
+    return breaker_threshold_scale;
+  return std::max<std::uint64_t>(
+    1, static_cast<std::uint64_t>(
+         std::llround(fraction * static_cast<double>(breaker_threshold_scale))));
+}
+
 bool operator==(const breaker_config& a, const breaker_config& b) {
   return a.mode == b.mode && a.window == b.window
          && a.window_size == b.window_size
@@ -49,15 +59,29 @@ bool operator==(const breaker_config& a, const breaker_config& b) {
 
 namespace {
 
-// Reads a percentage that must be above 0: a threshold of 0 % would open the
-// breaker on the first call (Resilience4j rejects it as well).
+// Reads a percentage that must be above 0 (a threshold of 0 % would open the
+// breaker on the first call; Resilience4j rejects it as well) and have at
+// most six decimals, so the breaker compares it exactly.
 void read_threshold(object_reader& r, std::string_view key, double& out) {
   auto before = r.errors().size();
   auto fallback = out;
   r.read_percent(key, out);
-  if (r.errors().size() == before && !(out > 0.0)) {
+  if (r.errors().size() != before || r.find(key) == nullptr)
+    return;
+  if (!(out > 0.0)) {
     r.errors().add(r.path(key),
                    fmt::format("must be greater than 0 and at most 100 (got: {})",
+                               describe_json(*r.find(key))));
+    out = fallback;
+    return;
+  }
+  // In millionths of a percent a value with six decimals is a whole number
+  // (to within a double's error, far below 10^-6).
+  auto millionths = r.find(key)->to_number<double>() * 1e6;
+  if (std::fabs(millionths - std::round(millionths)) > 1e-6) {
+    r.errors().add(r.path(key),
+                   fmt::format("must have at most 6 decimal places, so that "
+                               "it compares exactly (got: {})",
                                describe_json(*r.find(key))));
     out = fallback;
   }

@@ -35,6 +35,15 @@ enum class window_kind : std::uint8_t { count_based, time_based };
 /// @relates window_kind
 std::string to_string(window_kind x);
 
+/// Breaker thresholds are compared exactly, in units of 10^-8 (a percentage
+/// with six decimals: 66.66666 % is 66,666,660 units). The parser refuses a
+/// percentage with more decimals; a config built in code is rounded to the
+/// nearest unit.
+inline constexpr std::uint64_t breaker_threshold_scale = 100'000'000;
+
+/// `fraction` (0..1] in units of 10^-8, at least 1.
+std::uint64_t breaker_threshold_units(double fraction) noexcept;
+
 struct breaker_config {
   /// Largest count-based window, in calls.
   static constexpr std::uint32_t max_count_window = 100'000;
@@ -47,9 +56,11 @@ struct breaker_config {
   std::uint32_t window_size = 100;
   /// Calls the window must hold before the rates may open the breaker.
   std::uint32_t minimum_calls = 20;
-  /// Fraction in (0, 1]; the config text is a percentage.
+  /// Fraction in (0, 1]; the config text is a percentage with at most six
+  /// decimals.
   double failure_rate_threshold = 0.5;
-  /// Fraction in (0, 1]; the config text is a percentage.
+  /// Fraction in (0, 1]; the config text is a percentage with at most six
+  /// decimals.
   double slow_call_rate_threshold = 1.0;
   /// A call whose latency is at least this long is slow.
   duration slow_call_duration = seconds(2);

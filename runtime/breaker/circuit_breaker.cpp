@@ -2,20 +2,10 @@
 
 #include <algorithm>
 #include <cassert>
-#include <cmath>
 
 namespace bulwark {
 
 namespace {
-
-std::uint64_t to_ppm(double fraction) noexcept {
-  if (!(fraction > 0.0))
-    return 1; // a threshold of 0 would trip on nothing-at-all; treat as tiny
-  if (fraction >= 1.0)
-    return 1'000'000;
-  return std::max<std::uint64_t>(
-    1, static_cast<std::uint64_t>(std::llround(fraction * 1'000'000.0)));
-}
 
 time_point saturating_add(time_point t, duration d) noexcept {
   return t > time_point::max() - d ? time_point::max() : t + d;
@@ -62,8 +52,8 @@ circuit_breaker::circuit_breaker(const breaker_config& cfg) {
 
 void circuit_breaker::apply(const breaker_config& cfg) {
   cfg_ = sanitized(cfg);
-  failure_ppm_ = to_ppm(cfg_.failure_rate_threshold);
-  slow_ppm_ = to_ppm(cfg_.slow_call_rate_threshold);
+  failure_units_ = breaker_threshold_units(cfg_.failure_rate_threshold);
+  slow_units_ = breaker_threshold_units(cfg_.slow_call_rate_threshold);
 }
 
 void circuit_breaker::build_window() {
@@ -141,7 +131,7 @@ bool circuit_breaker::try_acquire_slow(time_point now) noexcept {
 
 void circuit_breaker::trip(std::uint64_t failures, std::uint64_t calls,
                            time_point now) noexcept {
-  auto reason = reaches(failures, calls, failure_ppm_)
+  auto reason = reaches(failures, calls, failure_units_)
                   ? transition_reason::failure_rate_exceeded
                   : transition_reason::slow_call_rate_exceeded;
   transition_to(breaker_state::open, reason, now);
@@ -162,8 +152,8 @@ void circuit_breaker::decide_half_open(time_point now) noexcept {
   // only add to them, so waiting would just send more calls to a broken
   // downstream. Close once all probes are in and neither threshold is reached.
   std::uint64_t total = std::max(cfg_.half_open_probes, probes_recorded_);
-  if (reaches(probe_failures_, total, failure_ppm_)
-      || reaches(probe_slow_, total, slow_ppm_))
+  if (reaches(probe_failures_, total, failure_units_)
+      || reaches(probe_slow_, total, slow_units_))
     transition_to(breaker_state::open, transition_reason::probe_failed, now);
   else if (probes_recorded_ >= cfg_.half_open_probes)
     transition_to(breaker_state::closed, transition_reason::probes_succeeded,

@@ -128,8 +128,8 @@ public:
         slow_calls = time_window_.slow_calls();
       }
       if (calls >= cfg_.minimum_calls
-          && (reaches(failures, calls, failure_ppm_)
-              || reaches(slow_calls, calls, slow_ppm_)))
+          && (reaches(failures, calls, failure_units_)
+              || reaches(slow_calls, calls, slow_units_)))
         trip(failures, calls, now);
     } else if (probe) {
       record_probe(failed, slow, now);
@@ -195,14 +195,15 @@ public:
   const breaker_config& config() const noexcept { return cfg_; }
 
 private:
-  static constexpr std::uint64_t ppm = 1'000'000;
-
-  /// Whether part / whole >= threshold, exactly (threshold in parts per
-  /// million), so "opens exactly at the threshold" holds for any percentage
-  /// with up to four decimals.
-  static constexpr bool reaches(std::uint64_t part, std::uint64_t whole,
-                                std::uint64_t threshold_ppm) noexcept {
-    return part * ppm >= threshold_ppm * whole;
+  /// Whether part / whole >= threshold, exactly: the threshold is in units
+  /// of 10^-8 (breaker_threshold_scale), so "opens exactly at the threshold"
+  /// holds for every percentage the parser accepts (six decimals). 128-bit
+  /// products: a time window's call count times 10^8 may exceed 64 bits.
+  static bool reaches(std::uint64_t part, std::uint64_t whole,
+                      std::uint64_t threshold_units) noexcept {
+    __extension__ using u128 = unsigned __int128;
+    return u128{part} * breaker_threshold_scale
+           >= u128{threshold_units} * whole;
   }
 
   /// Bookkeeping for one completed permitted call; true if the call is
@@ -246,8 +247,8 @@ private:
                      time_point now) noexcept;
 
   breaker_config cfg_;
-  std::uint64_t failure_ppm_ = 0;
-  std::uint64_t slow_ppm_ = 0;
+  std::uint64_t failure_units_ = 0;
+  std::uint64_t slow_units_ = 0;
   breaker_state state_ = breaker_state::closed;
   count_window count_window_;
   time_window time_window_;

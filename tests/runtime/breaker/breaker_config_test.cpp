@@ -167,3 +167,28 @@ TEST_CASE("breaker modes and window kinds have the names the config uses",
   CHECK(to_string(window_kind::count_based) == "count_based");
   CHECK(to_string(window_kind::time_based) == "time_based");
 }
+
+TEST_CASE("a threshold with six decimals is accepted, one with more is refused",
+          "[runtime][breaker][config]") {
+  error_list errors;
+  auto cfg = parse(R"({"failure_rate_threshold": 66.66666,
+                       "slow_call_rate_threshold": 0.000001})",
+                   errors);
+  CHECK(errors.empty());
+  CHECK(breaker_threshold_units(cfg.failure_rate_threshold) == 66'666'660);
+  CHECK(breaker_threshold_units(cfg.slow_call_rate_threshold) == 1);
+  error_list bad;
+  cfg = parse(R"({"failure_rate_threshold": 66.6666666,
+                  "slow_call_rate_threshold": 50.00000001})",
+              bad);
+  CHECK(bad.to_string()
+        == "/dependencies/db/breaker/failure_rate_threshold: must have at most "
+           "6 decimal places, so that it compares exactly (got: 6.66666666E1)\n"
+           "/dependencies/db/breaker/slow_call_rate_threshold: must have at "
+           "most 6 decimal places, so that it compares exactly (got: "
+           "5.000000001E1)\n");
+  // Refused values keep their defaults.
+  CHECK(cfg.failure_rate_threshold == breaker_config{}.failure_rate_threshold);
+  CHECK(cfg.slow_call_rate_threshold
+        == breaker_config{}.slow_call_rate_threshold);
+}

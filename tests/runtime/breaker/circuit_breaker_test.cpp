@@ -115,6 +115,61 @@ TEST_CASE("the breaker stays closed just below the threshold",
   CHECK(b.state() == bs::open);
 }
 
+TEST_CASE("a threshold of 66.66666 percent opens at 2 failures of 3, as documented",
+          "[runtime][breaker]") {
+  // 2/3 = 66.666...% >= 66.66666%: parts per million would round the
+  // threshold up to 66.6667% and keep the breaker closed.
+  auto cfg = test_config();
+  cfg.window_size = 3;
+  cfg.minimum_calls = 3;
+  cfg.failure_rate_threshold = 0.6666666;
+  SECTION("the failure rate") {
+    circuit_breaker b{cfg};
+    call(b, ok, at(seconds(1)));
+    call(b, fail, at(seconds(1)));
+    CHECK(b.state() == bs::closed);
+    call(b, fail, at(seconds(1)));
+    CHECK(b.state() == bs::open);
+  }
+  SECTION("the slow-call rate") {
+    cfg.failure_rate_threshold = 1.0;
+    cfg.slow_call_rate_threshold = 0.6666666;
+    circuit_breaker b{cfg};
+    call(b, ok, at(seconds(1)));
+    call(b, ok, at(seconds(1)), seconds(1));
+    call(b, ok, at(seconds(1)), seconds(1));
+    CHECK(b.state() == bs::open);
+  }
+  SECTION("the half-open verdict") {
+    cfg.half_open_probes = 3;
+    circuit_breaker b{cfg};
+    call(b, fail, at(seconds(1)));
+    call(b, fail, at(seconds(1)));
+    call(b, fail, at(seconds(1)));
+    REQUIRE(b.state() == bs::open);
+    auto later = at(seconds(1)) + cfg.open_duration;
+    call(b, ok, later);
+    call(b, fail, later);
+    CHECK(b.state() == bs::half_open); // 1 of 3 so far: not yet
+    call(b, fail, later);
+    CHECK(b.state() == bs::open); // 2 of 3 reach 66.66666 %
+  }
+  SECTION("one unit below 2/3 still opens, one above does not") {
+    cfg.failure_rate_threshold = 0.66666666; // 66.666666 %
+    circuit_breaker below{cfg};
+    call(below, ok, at(seconds(1)));
+    call(below, fail, at(seconds(1)));
+    call(below, fail, at(seconds(1)));
+    CHECK(below.state() == bs::open);
+    cfg.failure_rate_threshold = 0.66666667; // 66.666667 % > 2/3
+    circuit_breaker above{cfg};
+    call(above, ok, at(seconds(1)));
+    call(above, fail, at(seconds(1)));
+    call(above, fail, at(seconds(1)));
+    CHECK(above.state() == bs::closed);
+  }
+}
+
 TEST_CASE("an open breaker rejects calls until exactly the open duration has elapsed",
           "[runtime][breaker]") {
   circuit_breaker b{test_config()};
