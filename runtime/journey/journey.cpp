@@ -94,6 +94,8 @@ boost::json::object to_json(const journey& j, time_point epoch) {
     }
     if (e.has_source)
       obj["source"] = to_string(e.source);
+    if (e.has_reason)
+      obj["reason"] = to_string(e.reason);
     entries.emplace_back(std::move(obj));
   }
   result["entries"] = std::move(entries);

@@ -22,6 +22,7 @@
 #include "runtime/core/time.hpp"
 #include "runtime/fallback/reply_source.hpp"
 #include "runtime/journey/journey_state.hpp"
+#include "runtime/retry/retry_status.hpp"
 
 namespace bulwark {
 
@@ -73,6 +74,10 @@ struct journey_event {
   bool has_source = false;
   /// Where the served value came from (replied, fallback_used, cache hits).
   reply_source source = reply_source::live;
+  bool has_reason = false;
+  /// Why the call retried (backoff_scheduled) or stopped retrying (the
+  /// escalation after a failed round): the dependency's retry step.
+  retry_status reason = retry_status::retry;
 
   constexpr journey_event with_who(initiator x) const noexcept {
     auto result = *this;
@@ -108,6 +113,13 @@ struct journey_event {
     result.source = x;
     return result;
   }
+
+  constexpr journey_event with_reason(retry_status x) const noexcept {
+    auto result = *this;
+    result.has_reason = true;
+    result.reason = x;
+    return result;
+  }
 };
 
 /// One recorded event. Trivial on purpose (no default member initializers):
@@ -126,6 +138,8 @@ struct journey_entry {
   failure_class cls;
   bool has_source;
   reply_source source;
+  bool has_reason;
+  retry_status reason;
 };
 
 static_assert(sizeof(journey_entry) <= 32, "keep journey entries small");
@@ -273,13 +287,15 @@ inline bool journey::record(time_point now, const journey_event& e) noexcept {
   entry.cls = e.cls;
   entry.has_source = e.has_source;
   entry.source = e.source;
+  entry.has_reason = e.has_reason;
+  entry.reason = e.reason;
   return true;
 }
 
 /// The journey as JSON: `started_us` is the start relative to `epoch`, every
 /// entry's `at_us` is relative to the journey's start, all in whole
 /// microseconds; enums appear as their `to_string` names; optional fields
-/// (attempt, level, outcome, source) appear only when set.
+/// (attempt, level, outcome, source, reason) appear only when set.
 boost::json::object to_json(const journey& j, time_point epoch);
 
 } // namespace bulwark

@@ -71,6 +71,27 @@ TEST_CASE("a retried request serializes to the exact expected JSON",
            R"("source":"live"}]})");
 }
 
+TEST_CASE("an escalation carries the retry step's reason into the JSON",
+          "[runtime][journey]") {
+  journey j{7, t0};
+  REQUIRE(j.record(t0, event(ev::admitted)));
+  REQUIRE(j.record(t0, event(ev::attempt_started).with_attempt(1)));
+  REQUIRE(j.record(t0, event(ev::attempt_ended)
+                         .with_attempt(1)
+                         .with_outcome(outcome::failure(failure_class::transient),
+                                       milliseconds(1))));
+  REQUIRE(j.record(t0, event(ev::escalated)
+                         .with_level(2)
+                         .with_reason(retry_status::budget_exhausted)));
+  auto json = to_json(j, t0);
+  auto& entries = json.at("entries").as_array();
+  CHECK(entries[3].at("reason").as_string() == "budget_exhausted");
+  // Only where one was given.
+  CHECK_FALSE(entries[2].as_object().contains("reason"));
+  CHECK(j.entries()[3].has_reason);
+  CHECK(j.entries()[3].reason == retry_status::budget_exhausted);
+}
+
 TEST_CASE("an illegal event is refused and leaves no trace",
           "[runtime][journey]") {
   journey j{1, t0};
