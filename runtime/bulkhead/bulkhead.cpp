@@ -103,20 +103,27 @@ admission bulkhead::try_acquire(std::uint64_t id, criticality c,
 }
 
 std::optional<std::uint64_t> bulkhead::release(time_point now) noexcept {
-  if (in_flight_ > 0)
-    --in_flight_;
-  return try_dequeue(now);
+  std::uint64_t id = 0;
+  if (release(now, id))
+    return id;
+  return std::nullopt;
 }
 
 std::optional<std::uint64_t> bulkhead::try_dequeue(time_point now) noexcept {
   std::uint64_t id = 0;
-  if ((in_flight_ < cfg_.max_concurrent && take_live(critical_, now, id))
-      || (in_flight_ < cfg_.max_concurrent - reserved_
-          && take_live(standard_, now, id))) {
-    ++in_flight_;
+  if (try_dequeue(now, id))
     return id;
-  }
   return std::nullopt;
+}
+
+bool bulkhead::try_dequeue(time_point now, std::uint64_t& next) noexcept {
+  if ((in_flight_ < cfg_.max_concurrent && take_live(critical_, now, next))
+      || (in_flight_ < cfg_.max_concurrent - reserved_
+          && take_live(standard_, now, next))) {
+    ++in_flight_;
+    return true;
+  }
+  return false;
 }
 
 bool bulkhead::take_live(ring& q, time_point now, std::uint64_t& id) noexcept {

@@ -72,10 +72,26 @@ public:
   /// skipped (left for `expire` to report).
   std::optional<std::uint64_t> release(time_point now) noexcept;
 
+  /// `release` for the hot path: true, with the waiting request's id in
+  /// `next`, when one takes the freed slot. (An optional return goes through
+  /// memory and stalls on the store; this one stays in registers, and a
+  /// release with nobody waiting is inline.)
+  bool release(time_point now, std::uint64_t& next) noexcept {
+    if (in_flight_ > 0)
+      --in_flight_;
+    if (critical_.empty() && standard_.empty())
+      return false;
+    return try_dequeue(now, next);
+  }
+
   /// Hands a free slot to the next waiting request, if any may take one.
   /// `release` does this itself; call it in a loop after `resize` raised the
   /// limit, until it returns nullopt.
   std::optional<std::uint64_t> try_dequeue(time_point now) noexcept;
+
+  /// `try_dequeue` without an optional: true, with the id in `next`, when a
+  /// waiting request took a free slot.
+  bool try_dequeue(time_point now, std::uint64_t& next) noexcept;
 
   /// Removes every waiting request that has waited max_queue_wait at `now`,
   /// oldest first, calling `on_expired(id)` for each. Returns how many.

@@ -58,6 +58,28 @@ TEST_CASE("never more than max_concurrent requests run at once",
   CHECK(b.in_flight() == 4);
 }
 
+TEST_CASE("release and try_dequeue with an out parameter hand out the same requests",
+          "[runtime][bulkhead]") {
+  bulkhead b{make_config(1, 3)};
+  CHECK(b.try_acquire(1, criticality::standard, t0) == admission::run);
+  CHECK(b.try_acquire(2, criticality::standard, t0) == admission::queued);
+  std::uint64_t next = 0;
+  CHECK(b.release(t0, next));
+  CHECK(next == 2);
+  CHECK(b.in_flight() == 1);
+  next = 0;
+  CHECK_FALSE(b.release(t0, next)); // nobody waits: the slot is just freed
+  CHECK(next == 0);
+  CHECK(b.in_flight() == 0);
+  CHECK_FALSE(b.try_dequeue(t0, next));
+  CHECK(b.try_acquire(3, criticality::standard, t0) == admission::run);
+  CHECK(b.try_acquire(4, criticality::standard, t0) == admission::queued);
+  b.resize(make_config(2, 3));
+  CHECK(b.try_dequeue(t0, next));
+  CHECK(next == 4);
+  CHECK(b.in_flight() == 2);
+}
+
 TEST_CASE("waiting requests get freed slots in FIFO order", "[runtime][bulkhead]") {
   bulkhead b{make_config(1, 3)};
   CHECK(b.try_acquire(1, criticality::standard, t0) == admission::run);
