@@ -28,7 +28,7 @@
 #include <caf/typed_actor.hpp>
 
 #include "actors/atoms.hpp"
-#include "actors/dependency/dependency_policies.hpp"
+#include "runtime/dependency/dependency_policies.hpp"
 #include "actors/messages.hpp"
 #include "runtime/config/dependency_config.hpp"
 

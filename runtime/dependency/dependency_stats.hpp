@@ -1,7 +1,8 @@
-// Counters a dependency actor keeps about its calls: what arrived, how each
-// logical request ended, and what every policy did on the way. Plain integers
-// bumped on the actor's own thread (no locks, no atomics on the hot path);
-// exported as JSON by the actor and as Prometheus series by the admin layer.
+// Counters a dependency keeps about its calls: what arrived, how each logical
+// request ended, and what every policy did on the way. Plain integers bumped
+// by the dependency's core on its actor's thread (no locks, no atomics on the
+// hot path); exported as JSON by the actor and as Prometheus series by the
+// admin layer.
 #pragma once
 
 #include <cstdint>

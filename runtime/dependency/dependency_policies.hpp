@@ -1,19 +1,20 @@
 // The policy state of one dependency: breaker, budget, cache, concurrency
-// limit, hedge latency tracker, journey log and counters. It lives outside the
-// dependency actor (shared_ptr) so that it outlives it: a supervisor that
-// restarts a crashed dependency actor hands the same state to the new one, and
-// the breaker stays open, the budget stays spent, the cache stays warm.
-// Only one actor uses it at a time; it has no locks.
+// limit, hedge latency tracker, journey log, counters and feature flags. It
+// lives outside the dependency's core and actor (shared_ptr) so that it
+// outlives them: a supervisor that restarts a crashed dependency actor hands
+// the same state to the new one, and the breaker stays open, the budget
+// stays spent, the cache stays warm, the flags stay set. Only one core uses
+// it at a time; it has no locks.
 #pragma once
 
 #include <memory>
 
-#include "actors/dependency/dependency_stats.hpp"
 #include "runtime/breaker/circuit_breaker.hpp"
 #include "runtime/budget/retry_budget.hpp"
 #include "runtime/bulkhead/bulkhead.hpp"
 #include "runtime/cache/response_cache.hpp"
 #include "runtime/config/dependency_config.hpp"
+#include "runtime/dependency/dependency_stats.hpp"
 #include "runtime/flags/feature_flags.hpp"
 #include "runtime/hedge/hedge_policy.hpp"
 #include "runtime/journey/journey_log.hpp"

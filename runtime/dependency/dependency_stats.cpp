@@ -1,4 +1,4 @@
-#include "actors/dependency/dependency_stats.hpp"
+#include "runtime/dependency/dependency_stats.hpp"
 
 namespace bulwark {
 
