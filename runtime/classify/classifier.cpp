@@ -79,10 +79,4 @@ outcome classify(const classifier_config& cfg,
   return result;
 }
 
-bool is_slow_call(const classifier_config& cfg,
-                  const transport_observation& obs) noexcept {
-  return cfg.slow_call_threshold.count() > 0
-         && obs.latency > cfg.slow_call_threshold;
-}
-
 } // namespace bulwark

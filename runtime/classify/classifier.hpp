@@ -43,7 +43,7 @@ struct transport_observation {
   /// The HTTP status; 0 = no status (a non-HTTP transport, or no response).
   int status = 0;
   transport_error error = transport_error::none;
-  /// How long the attempt took (for slow-call detection).
+  /// How long the attempt took as the transport measured it (0 = unknown).
   duration latency{0};
   /// A server retry-after (HTTP Retry-After, gRPC pushback); negative = none.
   duration retry_after{-1};
@@ -69,15 +69,10 @@ struct transport_observation {
 ///      or the class is rejected_locally;
 ///   4. otherwise success.
 /// retry_after and do_not_retry are copied into the outcome in every case.
-/// Latency never turns a success into a failure: see is_slow_call.
-/// No allocation.
+/// Latency never turns a success into a failure: whether a call was slow is
+/// the breaker's judgement (breaker_config::slow_call_duration). No
+/// allocation.
 outcome classify(const classifier_config& cfg,
                  const transport_observation& obs) noexcept;
-
-/// Whether the attempt was a slow call: slow_call_threshold is set (> 0) and
-/// the latency exceeded it (strictly). Independent of success or failure, as
-/// the breaker's slow-call rate counts both (Resilience4j).
-bool is_slow_call(const classifier_config& cfg,
-                  const transport_observation& obs) noexcept;
 
 } // namespace bulwark

@@ -6,7 +6,6 @@
 #include <boost/json/array.hpp>
 #include <fmt/format.h>
 
-#include "runtime/config/duration_text.hpp"
 #include "runtime/config/object_reader.hpp"
 
 namespace bulwark {
@@ -126,8 +125,7 @@ classifier_config parse_classifier_config(const boost::json::value& v,
   classifier_config cfg;
   object_reader r{v, at, errors,
                   {"success_statuses", "transient_statuses", "timeout_statuses",
-                   "overloaded_statuses", "persistent_statuses",
-                   "slow_call_threshold"}};
+                   "overloaded_statuses", "persistent_statuses"}};
   if (!r.valid())
     return cfg;
   status_list lists[class_count];
@@ -191,7 +189,6 @@ classifier_config parse_classifier_config(const boost::json::value& v,
     }
   }
   cfg.statuses = build(lists, given);
-  r.read("slow_call_threshold", cfg.slow_call_threshold, duration{0}, hours(1));
   return cfg;
 }
 
@@ -219,7 +216,6 @@ boost::json::object to_json(const classifier_config& cfg) {
   boost::json::object obj;
   for (auto x : all_status_classes)
     obj[key_of(x)] = std::move(lists[index_of(x)]);
-  obj["slow_call_threshold"] = format_duration(cfg.slow_call_threshold);
   return obj;
 }
 

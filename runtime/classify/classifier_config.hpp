@@ -1,9 +1,10 @@
 // Which HTTP statuses count as success and into which failure class every
-// other status falls, plus the latency above which a call counts as slow.
-// Classification is configuration because downstreams disagree (one returns
-// 404 for "not yet replicated" and wants it retried, another returns 500 for
-// a validation error); policies only ever see the resulting classes. The map
-// is a fixed table over 100-599 so that classifying a response is one load.
+// other status falls. Classification is configuration because downstreams
+// disagree (one returns 404 for "not yet replicated" and wants it retried,
+// another returns 500 for a validation error); policies only ever see the
+// resulting classes. The map is a fixed table over 100-599 so that
+// classifying a response is one load. (Whether a call was slow is the
+// breaker's judgement: breaker_config::slow_call_duration.)
 #pragma once
 
 #include <array>
@@ -15,7 +16,6 @@
 
 #include "runtime/config/config_error.hpp"
 #include "runtime/config/json_path.hpp"
-#include "runtime/core/time.hpp"
 
 namespace bulwark {
 
@@ -90,15 +90,11 @@ private:
 
 struct classifier_config {
   status_map statuses = status_map::defaults();
-  /// An attempt that took longer than this is a *slow call* (Resilience4j
-  /// slowCallDurationThreshold): still a success if it succeeded, counted
-  /// separately by the breaker. 0 = no slow-call detection.
-  duration slow_call_threshold{0};
 };
 
 /// Reads a classification object (keys: success_statuses,
 /// transient_statuses, timeout_statuses, overloaded_statuses,
-/// persistent_statuses, slow_call_threshold). Each list holds statuses (503)
+/// persistent_statuses). Each list holds statuses (503)
 /// and status classes ("5xx"). A given key replaces that class's default
 /// list. Precedence, highest first: a status given by the user, a status from
 /// a default list, a class ("5xx") given by the user, a class from a default

@@ -55,11 +55,10 @@ TEST_CASE("parsing the JSON of the default classification yields the defaults",
   auto cfg = parse_classifier_config(json, at, errs);
   CHECK(errs.to_string() == "");
   CHECK(cfg.statuses == status_map::defaults());
-  CHECK(cfg.slow_call_threshold == duration{0});
   CHECK(boost::json::serialize(json)
         == R"({"success_statuses":["2xx","3xx"],"transient_statuses":["5xx"],)"
            R"("timeout_statuses":[408],"overloaded_statuses":[429,503],)"
-           R"("persistent_statuses":["1xx","4xx"],"slow_call_threshold":"0s"})");
+           R"("persistent_statuses":["1xx","4xx"]})");
   error_list errs2;
   auto empty = parse_text("{}", errs2);
   CHECK(errs2.empty());
@@ -122,14 +121,12 @@ TEST_CASE("any status map survives a round trip through JSON",
   cfg.statuses.set(150, status_class::overloaded);
   for (int s = 300; s < 360; ++s)
     cfg.statuses.set(s, status_class::transient); // 3xx now mostly transient
-  cfg.slow_call_threshold = milliseconds(750);
   auto json = to_json(cfg);
   CHECK(json.at("transient_statuses").as_array().front() == "3xx");
   error_list errs;
   auto back = parse_classifier_config(json, at, errs);
   CHECK(errs.to_string() == "");
   CHECK(back.statuses == cfg.statuses);
-  CHECK(back.slow_call_threshold == milliseconds(750));
 }
 
 TEST_CASE("bad classification documents report every error with its path",
@@ -174,22 +171,21 @@ TEST_CASE("bad classification documents report every error with its path",
      "already listed in transient_statuses\n"
      "/dependencies/payments/classification/persistent_statuses/1: \"5xx\" is "
      "already listed in transient_statuses\n"},
-    {R"({"slow_call_threshold": "-1s", "timeouts": [408]})",
+    {R"({"timeouts": [408]})",
      "/dependencies/payments/classification/timeouts: unknown key (allowed: "
      "success_statuses, transient_statuses, timeout_statuses, "
-     "overloaded_statuses, persistent_statuses, slow_call_threshold)\n"
-     "/dependencies/payments/classification/slow_call_threshold: must not be "
-     "negative (got: \"-1s\")\n"},
-    {R"({"slow_call_threshold": "2h"})",
-     "/dependencies/payments/classification/slow_call_threshold: must be "
-     "between 0s and 1h (got: \"2h\")\n"},
+     "overloaded_statuses, persistent_statuses)\n"},
+    // A slow call is the breaker's to judge (breaker/slow_call_duration).
+    {R"({"slow_call_threshold": "500ms"})",
+     "/dependencies/payments/classification/slow_call_threshold: unknown key "
+     "(allowed: success_statuses, transient_statuses, timeout_statuses, "
+     "overloaded_statuses, persistent_statuses)\n"},
   };
   for (auto& r : rows) {
     CAPTURE(r.doc);
     error_list errs;
-    auto cfg = parse_text(r.doc, errs);
+    parse_text(r.doc, errs);
     CHECK(errs.to_string() == r.errors);
-    CHECK(cfg.slow_call_threshold == duration{0}); // bad values keep defaults
   }
   // A list with a bad element keeps its class's default list.
   error_list bad;
@@ -218,6 +214,5 @@ TEST_CASE("the classification parser announces every key it accepts",
           "/dependencies/payments/classification/timeout_statuses",
           "/dependencies/payments/classification/overloaded_statuses",
           "/dependencies/payments/classification/persistent_statuses",
-          "/dependencies/payments/classification/slow_call_threshold",
         });
 }

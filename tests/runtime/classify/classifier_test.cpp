@@ -154,26 +154,17 @@ TEST_CASE("a non-HTTP transport's report is used when there is no status",
   CHECK(classify(cfg, obs).success);
 }
 
-TEST_CASE("a slow success is still a success and is reported as a slow call",
+TEST_CASE("latency never turns a success into a failure, nor changes a failure's class",
           "[runtime][classify]") {
+  // Slowness is the breaker's judgement (slow_call_duration), not the
+  // classifier's.
   classifier_config cfg;
-  cfg.slow_call_threshold = milliseconds(500);
   auto obs = http(200);
-  obs.latency = seconds(30);
+  obs.latency = hours(1);
   CHECK(classify(cfg, obs).success);
-  CHECK(is_slow_call(cfg, obs));
-  obs.latency = milliseconds(500);
-  CHECK_FALSE(is_slow_call(cfg, obs)); // strictly above
-  obs.latency = milliseconds(500) + nanoseconds(1);
-  CHECK(is_slow_call(cfg, obs));
-  // Slow failures are slow calls too.
   auto failed = http(500);
-  failed.latency = seconds(1);
-  CHECK(is_slow_call(cfg, failed));
+  failed.latency = hours(1);
   CHECK(classify(cfg, failed).cls == failure_class::transient);
-  // Threshold 0: detection off.
-  cfg.slow_call_threshold = duration{0};
-  CHECK_FALSE(is_slow_call(cfg, obs));
 }
 
 TEST_CASE("a custom status map changes the class of a status",
@@ -190,7 +181,6 @@ TEST_CASE("a custom status map changes the class of a status",
 
 TEST_CASE("classifying allocates nothing", "[runtime][classify]") {
   classifier_config cfg;
-  cfg.slow_call_threshold = milliseconds(100);
   auto before = bulwark::testing::allocations();
   std::size_t failures = 0;
   for (int s = 0; s < 700; ++s) {
@@ -199,7 +189,6 @@ TEST_CASE("classifying allocates nothing", "[runtime][classify]") {
     obs.failed = s % 3 == 0;
     obs.latency = milliseconds(s);
     failures += !classify(cfg, obs).success;
-    failures += is_slow_call(cfg, obs);
   }
   CHECK(bulwark::testing::allocations() == before);
   CHECK(failures > 0);
