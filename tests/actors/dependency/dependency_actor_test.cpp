@@ -1,14 +1,17 @@
+// The dependency actor's wiring: each message kind reaches the core
+// (runtime/dependency/dependency_core, whose behaviour is tested without CAF
+// in tests/runtime/dependency/dependency_core_test.cpp) and each action leaves
+// as the right message to the right actor: attempts and cancels to the
+// transport, calls to alternates, replies to the caller (send and request
+// forms), and one tick for the core's timers, in virtual time.
 #include "actors/dependency/dependency_actor.hpp"
 
 #include <map>
-#include <set>
 #include <string>
 
 #include <boost/json/parse.hpp>
 #include <catch2/catch.hpp>
 
-#include "actors/transport/echo_transport.hpp"
-#include "actors/transport/function_transport.hpp"
 #include "actors/transport/scripted_transport.hpp"
 #include "runtime/classify/classifier.hpp"
 #include "runtime/config/bulwark_config.hpp"
@@ -102,9 +105,16 @@ TEST_CASE_METHOD(fixture, "a successful call gets exactly one live reply",
   CHECK(replies[0].source == reply_source::live);
   CHECK(replies[0].attempts == 1);
   CHECK_FALSE(replies[0].hedge_won);
-  REQUIRE(transport.attempts().size() == 1);
-  CHECK(transport.attempts()[0].request.idempotency_key == "key-7");
-  CHECK(transport.attempts()[0].request.payload == "p");
+  auto attempts = transport.attempts();
+  REQUIRE(attempts.size() == 1);
+  auto& sent = attempts[0].request;
+  CHECK(sent.idempotency_key == "key-7");
+  CHECK(sent.payload == "p");
+  CHECK(sent.operation == "get");
+  CHECK(sent.attempt_number == 1);
+  // The per-attempt timeout (1s) bounds the attempt's deadline.
+  CHECK(sent.deadline_ns
+        == to_wire_time(attempts[0].received_at + seconds(1)));
 }
 
 TEST_CASE_METHOD(fixture, "the request form answers like the send form",
@@ -120,108 +130,25 @@ TEST_CASE_METHOD(fixture, "the request form answers like the send form",
   CHECK(replies[0].payload == "hi");
 }
 
-TEST_CASE_METHOD(fixture, "retries fire at exactly the backoff times",
-                 "[actors][dependency]") {
-  SECTION("constant backoff") {
-    auto dep = spawn_dep(make_config(exact_retry));
-    transport.push(status_result(500));
-    transport.push(status_result(500));
-    transport.push(success_result("third time"));
-    auto t0 = now();
-    call(dep, make_call(1));
-    advance_time(milliseconds(99));
-    CHECK(transport.attempts().size() == 1);
-    advance_time(milliseconds(1));
-    CHECK(transport.attempts().size() == 2);
-    advance_time(milliseconds(100));
-    CHECK(attempt_offsets_ms(t0) == std::vector<std::int64_t>{0, 100, 200});
-    auto replies = caller.replies();
-    REQUIRE(replies.size() == 1);
-    CHECK(replies[0].ok);
-    CHECK(replies[0].attempts == 3);
-    CHECK(transport.attempts()[2].request.attempt_number == 3);
-  }
-  SECTION("exponential backoff without jitter") {
-    auto dep = spawn_dep(make_config(R"({
-      "idempotency": "idempotent",
-      "retry": {"max_attempts": 4, "backoff": {"kind": "exponential",
-                "jitter": "none", "base": "100ms", "multiplier": 2}}})"));
-    for (int i = 0; i < 3; ++i)
-      transport.push(status_result(500));
-    transport.push(success_result("ok"));
-    auto t0 = now();
-    call(dep, make_call(1));
-    advance_time(seconds(2));
-    CHECK(attempt_offsets_ms(t0)
-          == std::vector<std::int64_t>{0, 100, 300, 700});
-    REQUIRE(caller.replies().size() == 1);
-    CHECK(caller.replies()[0].ok);
-  }
-  SECTION("a server retry-after is honoured exactly") {
-    auto dep = spawn_dep(make_config(exact_retry));
-    transport.push(class_result(failure_class::overloaded, milliseconds(750)));
-    transport.push(success_result("ok"));
-    auto t0 = now();
-    call(dep, make_call(1));
-    advance_time(seconds(1));
-    CHECK(attempt_offsets_ms(t0) == std::vector<std::int64_t>{0, 750});
-  }
-}
-
-TEST_CASE_METHOD(fixture, "exhausted retries reply once with do-not-retry",
+TEST_CASE_METHOD(fixture, "a retry goes out when the core's timer falls due, by one tick",
                  "[actors][dependency]") {
   auto dep = spawn_dep(make_config(exact_retry));
-  for (int i = 0; i < 3; ++i)
-    transport.push(status_result(502));
+  transport.push(status_result(500));
+  transport.push(status_result(500));
+  transport.push(success_result("third time"));
+  auto t0 = now();
   call(dep, make_call(1));
-  advance_time(seconds(1));
+  advance_time(milliseconds(99));
+  CHECK(transport.attempts().size() == 1);
+  advance_time(milliseconds(1));
+  CHECK(transport.attempts().size() == 2);
+  advance_time(milliseconds(100));
+  CHECK(attempt_offsets_ms(t0) == std::vector<std::int64_t>{0, 100, 200});
   auto replies = caller.replies();
   REQUIRE(replies.size() == 1);
-  CHECK_FALSE(replies[0].ok);
-  CHECK(replies[0].cls == failure_class::transient);
+  CHECK(replies[0].ok);
   CHECK(replies[0].attempts == 3);
-  CHECK_FALSE(replies[0].may_retry);
-  CHECK(transport.attempts().size() == 3);
-}
-
-TEST_CASE_METHOD(fixture, "a failure marked do-not-retry by the layer below is never retried",
-                 "[actors][dependency]") {
-  auto dep = spawn_dep(make_config(exact_retry));
-  auto r = status_result(503);
-  r.do_not_retry = true; // a bulwark service below already retried
-  transport.push(r);
-  transport.push(success_result("must not be reached"));
-  call(dep, make_call(1));
-  advance_time(seconds(1));
-  REQUIRE(caller.replies().size() == 1);
-  CHECK_FALSE(caller.replies()[0].ok);
-  CHECK_FALSE(caller.replies()[0].may_retry);
-  CHECK(transport.attempts().size() == 1);
-}
-
-TEST_CASE_METHOD(fixture, "a persistent failure is not retried",
-                 "[actors][dependency]") {
-  auto dep = spawn_dep(make_config(exact_retry));
-  transport.push(status_result(404));
-  call(dep, make_call(1));
-  advance_time(seconds(1));
-  REQUIRE(caller.replies().size() == 1);
-  CHECK(caller.replies()[0].cls == failure_class::persistent);
-  CHECK(transport.attempts().size() == 1);
-}
-
-TEST_CASE_METHOD(fixture, "an unsafe operation is retried only when it never executed",
-                 "[actors][dependency]") {
-  auto dep = spawn_dep(make_config(R"({"idempotency": "unsafe",
-    "retry": {"max_attempts": 3, "backoff": {"kind": "constant",
-              "jitter": "none", "base": "10ms"}}})"));
-  transport.push(error_result(transport_error::connection_refused));
-  transport.push(error_result(transport_error::connection_reset));
-  call(dep, make_call(1));
-  advance_time(seconds(1));
-  CHECK(transport.attempts().size() == 2);
-  REQUIRE(caller.replies().size() == 1);
-  CHECK_FALSE(caller.replies()[0].ok);
+  CHECK(transport.attempts()[2].request.attempt_number == 3);
 }
 
 TEST_CASE_METHOD(fixture, "the per-attempt timeout fails a silent attempt and retries it",
@@ -286,25 +213,6 @@ TEST_CASE_METHOD(fixture, "a cancelled call is answered once as cancelled and re
         == 1);
 }
 
-TEST_CASE_METHOD(fixture, "a deadline stops retries that could not finish in time",
-                 "[actors][dependency]") {
-  auto dep = spawn_dep(make_config(R"({"idempotency": "idempotent",
-    "retry": {"max_attempts": 10,
-              "backoff": {"kind": "constant", "jitter": "none", "base": "100ms"}}})"));
-  for (int i = 0; i < 10; ++i)
-    transport.push(status_result(500));
-  auto t0 = now();
-  auto req = make_call(1);
-  req.deadline_ns = to_wire_time(t0 + milliseconds(250));
-  call(dep, std::move(req));
-  advance_time(seconds(1));
-  CHECK(attempt_offsets_ms(t0) == std::vector<std::int64_t>{0, 100, 200});
-  REQUIRE(caller.replies().size() == 1);
-  CHECK(caller.replies()[0].cls == failure_class::transient);
-  CHECK(caller.replies()[0].message == "deadline");
-  CHECK(caller[0].at == t0 + milliseconds(200));
-}
-
 TEST_CASE_METHOD(fixture, "an attempt in flight when the deadline passes ends the call then",
                  "[actors][dependency]") {
   auto dep = spawn_dep(make_config(exact_retry));
@@ -319,125 +227,42 @@ TEST_CASE_METHOD(fixture, "an attempt in flight when the deadline passes ends th
   CHECK(caller[0].at == t0 + milliseconds(300));
 }
 
-TEST_CASE_METHOD(fixture, "the breaker opens at its threshold, rejects, probes and closes",
+TEST_CASE_METHOD(fixture, "an alternate gets a call message and its reply answers the call",
                  "[actors][dependency]") {
-  auto dep = spawn_dep(make_config(R"({"idempotency": "idempotent",
-    "retry": {"enabled": false},
-    "breaker": {"window_size": 4, "minimum_calls": 4,
-                "failure_rate_threshold": 50, "open_duration": "5s",
-                "half_open_probes": 1}})"));
-  // Two successes, then two failures: 50% of 4 calls trips the breaker.
-  transport.push(success_result("a"));
-  transport.push(success_result("b"));
+  auto alt_transport = scripted_transport::spawn(sys);
+  dependency_options alt_opts;
+  alt_opts.config = make_config(R"({"idempotency": "idempotent",
+                                    "retry": {"enabled": false}})");
+  alt_opts.config.name = "alt";
+  alt_opts.transport = alt_transport.handle();
+  auto alt = spawn_dependency(sys, std::move(alt_opts));
+  spawned.push_back(caf::actor_cast<caf::actor>(alt));
+  spawned.push_back(alt_transport.handle());
+  auto full = parse_bulwark_config(R"({"dependencies": {
+    "dep": {"idempotency": "idempotent", "retry": {"enabled": false},
+            "fallback": [{"kind": "alternate", "dependency": "alt"},
+                         {"kind": "static", "value": "S"}]},
+    "alt": {}}})");
+  REQUIRE(full.ok());
+  auto dep = spawn_dep(*full.config->find("dep"),
+                       {{"alt", caf::actor_cast<caf::actor>(alt)}});
   transport.push(status_result(500));
-  for (std::uint64_t i = 1; i <= 3; ++i)
-    call(dep, make_call(i));
-  CHECK(transport.attempts().size() == 3);
-  transport.push(status_result(500));
-  call(dep, make_call(4)); // the 4th call trips it
-  CHECK(transport.attempts().size() == 4);
-  call(dep, make_call(5)); // rejected without an attempt
-  CHECK(transport.attempts().size() == 4);
-  auto replies = caller.replies();
-  REQUIRE(replies.size() == 5);
-  CHECK(replies[4].cls == failure_class::rejected_locally);
-  CHECK(replies[4].attempts == 0);
-  // Still open just before the open duration ends.
-  advance_time(milliseconds(4999));
-  call(dep, make_call(6));
-  CHECK(transport.attempts().size() == 4);
-  // After it, one probe goes through; its success closes the breaker.
-  advance_time(milliseconds(1));
-  transport.push(success_result("probe"));
-  call(dep, make_call(7));
-  CHECK(transport.attempts().size() == 5);
-  transport.push(success_result("closed"));
-  call(dep, make_call(8));
-  CHECK(transport.attempts().size() == 6);
-  replies = caller.replies();
-  REQUIRE(replies.size() == 8);
-  CHECK(replies[6].ok);
-  CHECK(replies[7].payload == "closed");
-}
-
-TEST_CASE_METHOD(fixture, "stale cache is served when the live call fails",
-                 "[actors][dependency]") {
-  auto dep = spawn_dep(make_config(R"({"idempotency": "idempotent",
-    "retry": {"enabled": false},
-    "cache": {"enabled": true, "ttl": "1s", "stale_if_error": "1m"},
-    "fallback": [{"kind": "stale_cache"}]})"));
-  transport.push(success_result("v1"));
+  alt_transport.push(success_result("from alt"));
   call(dep, make_call(1));
-  // Fresh: served from the cache without an attempt.
-  call(dep, make_call(2));
-  CHECK(transport.attempts().size() == 1);
-  advance_time(seconds(2));
   transport.push(status_result(500));
-  call(dep, make_call(3));
+  alt_transport.push(status_result(500));
+  call(dep, make_call(2));
   auto replies = caller.replies();
-  REQUIRE(replies.size() == 3);
-  CHECK(replies[1].source == reply_source::fresh_cache);
-  CHECK(replies[1].payload == "v1");
-  CHECK(replies[2].ok);
-  CHECK(replies[2].source == reply_source::stale_cache);
-  CHECK(replies[2].payload == "v1");
-}
-
-TEST_CASE_METHOD(fixture, "the fallback chain is walked in order",
-                 "[actors][dependency]") {
-  SECTION("no stale value: the static value answers") {
-    auto dep = spawn_dep(make_config(R"({"idempotency": "idempotent",
-      "retry": {"enabled": false},
-      "cache": {"enabled": true, "ttl": "1s", "stale_if_error": "1m"},
-      "fallback": [{"kind": "stale_cache"}, {"kind": "static", "value": "S"}]})"));
-    transport.push(status_result(500));
-    call(dep, make_call(1));
-    REQUIRE(caller.replies().size() == 1);
-    CHECK(caller.replies()[0].source == reply_source::static_fallback);
-    CHECK(caller.replies()[0].payload == "S");
-  }
-  SECTION("a step limited to other classes is skipped") {
-    auto dep = spawn_dep(make_config(R"({"idempotency": "idempotent",
-      "retry": {"enabled": false},
-      "fallback": [{"kind": "static", "value": "P", "on": ["persistent"]},
-                   {"kind": "static", "value": "T"}]})"));
-    transport.push(status_result(500));
-    call(dep, make_call(1));
-    REQUIRE(caller.replies().size() == 1);
-    CHECK(caller.replies()[0].payload == "T");
-  }
-  SECTION("an alternate dependency answers, then a static value if it fails too") {
-    auto alt_transport = scripted_transport::spawn(sys);
-    dependency_options alt_opts;
-    alt_opts.config = make_config(R"({"idempotency": "idempotent",
-                                      "retry": {"enabled": false}})");
-    alt_opts.config.name = "alt";
-    alt_opts.transport = alt_transport.handle();
-    auto alt = spawn_dependency(sys, std::move(alt_opts));
-    spawned.push_back(caf::actor_cast<caf::actor>(alt));
-    spawned.push_back(alt_transport.handle());
-    auto full = parse_bulwark_config(R"({"dependencies": {
-      "dep": {"idempotency": "idempotent", "retry": {"enabled": false},
-              "fallback": [{"kind": "alternate", "dependency": "alt"},
-                           {"kind": "static", "value": "S"}]},
-      "alt": {}}})");
-    REQUIRE(full.ok());
-    auto dep = spawn_dep(*full.config->find("dep"),
-                         {{"alt", caf::actor_cast<caf::actor>(alt)}});
-    transport.push(status_result(500));
-    alt_transport.push(success_result("from alt"));
-    call(dep, make_call(1));
-    transport.push(status_result(500));
-    alt_transport.push(status_result(500));
-    call(dep, make_call(2));
-    auto replies = caller.replies();
-    REQUIRE(replies.size() == 2);
-    CHECK(replies[0].source == reply_source::alternate);
-    CHECK(replies[0].payload == "from alt");
-    CHECK(replies[1].source == reply_source::static_fallback);
-    caf::anon_send_exit(alt, caf::exit_reason::user_shutdown);
-    caf::anon_send_exit(alt_transport.handle(), caf::exit_reason::user_shutdown);
-  }
+  REQUIRE(replies.size() == 2);
+  CHECK(replies[0].source == reply_source::alternate);
+  CHECK(replies[0].payload == "from alt");
+  CHECK(replies[1].source == reply_source::static_fallback);
+  // The alternate's own attempts count the one made here.
+  REQUIRE(alt_transport.attempts().size() == 2);
+  CHECK(alt_transport.attempts()[0].request.attempt_number == 2);
+  CHECK(alt_transport.attempts()[0].request.idempotency_key == "key-1");
+  caf::anon_send_exit(alt, caf::exit_reason::user_shutdown);
+  caf::anon_send_exit(alt_transport.handle(), caf::exit_reason::user_shutdown);
 }
 
 TEST_CASE_METHOD(fixture, "a dead transport fails its attempts at once, none hangs",
@@ -590,94 +415,6 @@ TEST_CASE_METHOD(fixture, "a hedge fires at its delay and the first success wins
   CHECK(caller.replies().size() == 1);
 }
 
-TEST_CASE_METHOD(fixture, "an unsafe operation is never hedged",
-                 "[actors][dependency]") {
-  auto dep = spawn_dep(make_config(R"({"idempotency": "keyed",
-    "operations": {"charge": {"idempotency": "keyed"}},
-    "hedge": {"enabled": true, "delay_kind": "fixed", "delay": "50ms"}})"));
-  // keyed operations hedge; the dependency is configured for keyed only, so
-  // an unsafe operation cannot even be configured (see the config tests).
-  transport.push_hold();
-  transport.push(success_result("x"));
-  call(dep, make_call(1, "charge"));
-  advance_time(milliseconds(50));
-  CHECK(transport.attempts().size() == 2);
-  CHECK(transport.attempts()[0].request.idempotency_key
-        == transport.attempts()[1].request.idempotency_key);
-}
-
-TEST_CASE_METHOD(fixture, "a concurrency limit queues, then sheds",
-                 "[actors][dependency]") {
-  auto dep = spawn_dep(make_config(R"({"idempotency": "idempotent",
-    "retry": {"enabled": false},
-    "bulkhead": {"max_concurrent": 1, "max_queue": 1, "max_queue_wait": "100ms",
-                 "critical_reserve": 0}})"));
-  transport.push_hold();
-  transport.push(success_result("second"));
-  call(dep, make_call(1)); // runs
-  call(dep, make_call(2)); // queued
-  call(dep, make_call(3)); // queue full: rejected
-  auto sheddable = make_call(4);
-  sheddable.crit = criticality::sheddable;
-  call(dep, std::move(sheddable)); // never queues
-  auto replies = caller.replies();
-  REQUIRE(replies.size() == 2);
-  CHECK(replies[0].id == 3);
-  CHECK(replies[0].cls == failure_class::rejected_locally);
-  CHECK(replies[1].id == 4);
-  CHECK(replies[1].cls == failure_class::rejected_locally);
-  // The first finishes, the queued one gets the slot.
-  transport.answer_oldest(success_result("first"));
-  run();
-  replies = caller.replies();
-  REQUIRE(replies.size() == 4);
-  CHECK(replies[2].id == 1);
-  CHECK(replies[3].id == 2);
-  CHECK(replies[3].payload == "second");
-}
-
-TEST_CASE_METHOD(fixture, "a queued call that waits too long is rejected",
-                 "[actors][dependency]") {
-  auto dep = spawn_dep(make_config(R"({"idempotency": "idempotent",
-    "bulkhead": {"max_concurrent": 1, "max_queue": 4, "max_queue_wait": "100ms",
-                 "critical_reserve": 0}})"));
-  transport.push_hold();
-  call(dep, make_call(1));
-  auto t0 = now();
-  call(dep, make_call(2));
-  advance_time(milliseconds(100));
-  auto replies = caller.replies();
-  REQUIRE(replies.size() == 1);
-  CHECK(replies[0].id == 2);
-  CHECK(replies[0].cls == failure_class::rejected_locally);
-  CHECK(caller[0].at == t0 + milliseconds(100));
-}
-
-TEST_CASE_METHOD(fixture, "a queued call whose deadline passes gives back its breaker permit",
-                 "[actors][dependency]") {
-  dependency_options opts;
-  opts.config = make_config(R"({"idempotency": "idempotent",
-    "bulkhead": {"max_concurrent": 1, "max_queue": 4, "max_queue_wait": "1s",
-                 "critical_reserve": 0}})");
-  opts.config.name = "dep";
-  opts.transport = transport.handle();
-  opts.policies = std::make_shared<dependency_policies>(opts.config);
-  auto pol = opts.policies;
-  auto dep = spawn_dependency(sys, std::move(opts));
-  spawned.push_back(caf::actor_cast<caf::actor>(dep));
-  transport.push_hold();
-  call(dep, make_call(1));
-  auto req = make_call(2);
-  req.deadline_ns = to_wire_time(now() + milliseconds(50));
-  call(dep, std::move(req));
-  CHECK(pol->breaker.calls_in_flight() == 2);
-  advance_time(milliseconds(50));
-  REQUIRE(caller.replies().size() == 1);
-  CHECK(caller.replies()[0].cls == failure_class::deadline_exceeded);
-  CHECK(pol->breaker.calls_in_flight() == 1);
-  CHECK(pol->limit.queued() == 0);
-}
-
 TEST_CASE_METHOD(fixture, "journeys record each step and can be fetched as JSON",
                  "[actors][dependency]") {
   auto dep = spawn_dep(make_config(exact_retry));
@@ -723,11 +460,13 @@ TEST_CASE_METHOD(fixture, "stats count what happened", "[actors][dependency]") {
   CHECK(doc.at("in_flight").to_number<std::uint64_t>() == 0);
 }
 
-TEST_CASE_METHOD(fixture, "every request gets exactly one reply under random faults",
+TEST_CASE_METHOD(fixture, "every request gets exactly one reply through real messages under random faults",
                  "[actors][dependency]") {
   // Random configs, random transport behaviour (success, 5xx, 429 with
   // retry-after, 404, refused, silence, delays), random arrival times.
-  for (std::uint64_t seed = 1; seed <= 60; ++seed) {
+  // (The invariant's own test, with many more seeds, is the core's; this
+  // one checks that the messages carry it.)
+  for (std::uint64_t seed = 1; seed <= 12; ++seed) {
     INFO("seed " << seed);
     rng gen{seed};
     auto t = scripted_transport::spawn(sys);
@@ -878,111 +617,6 @@ TEST_CASE_METHOD(fixture,
   REQUIRE(caller.replies().size() == 2);
   CHECK(caller.replies()[1].ok);
   CHECK(caller.replies()[1].attempts == 3);
-}
-
-TEST_CASE_METHOD(fixture,
-                 "a 50 percent retry rollout splits calls by their idempotency key",
-                 "[actors][dependency][flags]") {
-  // Every first attempt fails, every retry succeeds: a call the flag covers
-  // fails after one attempt, the others succeed on their second.
-  auto fn = spawn_function_transport(sys, [](const attempt_request& req) {
-    return req.attempt_number == 1 ? status_result(500)
-                                   : success_result("retried");
-  });
-  // No breaker, budget or concurrency limit in the way.
-  dependency_options opts;
-  opts.config = make_config(R"({
-    "idempotency": "idempotent",
-    "retry": {"max_attempts": 3, "per_attempt_timeout": "1s",
-              "backoff": {"kind": "constant", "jitter": "none", "base": "100ms"}},
-    "breaker": {"mode": "disabled"}, "budget": {"mode": "unlimited"},
-    "bulkhead": {"max_concurrent": 1000}})");
-  opts.config.name = "dep";
-  opts.transport = fn;
-  auto dep = spawn_dependency(sys, std::move(opts));
-  spawned.push_back(caf::actor_cast<caf::actor>(dep));
-  spawned.push_back(fn);
-  CHECK(set_flags(*this, dep, R"({"retry": {"enabled": false, "rollout": 50}})")
-          .empty());
-  constexpr std::uint64_t calls = 200;
-  for (std::uint64_t i = 1; i <= calls; ++i)
-    caller.send(dep, call_atom::value, make_call(i));
-  run();
-  advance_time(seconds(1));
-  auto replies = caller.replies();
-  REQUIRE(replies.size() == calls);
-  std::uint64_t covered = 0;
-  for (auto& r : replies) {
-    auto key = "key-" + std::to_string(r.id);
-    bool in = in_rollout(flag_hash(key, r.id), flag_kind::retry, 0.5);
-    INFO("call " << r.id << " key " << key << ": " << r.message);
-    CHECK(r.ok == !in);
-    CHECK(r.attempts == (in ? 1u : 2u));
-    covered += in ? 1 : 0;
-  }
-  // About half, and the same keys every time (the hash is fixed).
-  CHECK(covered > 70);
-  CHECK(covered < 130);
-  CHECK(counter(stats_of(*this, dep), "retries_suppressed_flag") == covered);
-}
-
-TEST_CASE_METHOD(fixture, "a hedging flag switched off sends no hedge",
-                 "[actors][dependency][flags]") {
-  auto dep = spawn_dep(make_config(R"({"idempotency": "idempotent",
-    "hedge": {"enabled": true, "delay_kind": "fixed", "delay": "50ms"}})"));
-  CHECK(set_flags(*this, dep, R"({"hedging": {"enabled": false}})").empty());
-  transport.push(success_result("slow"), milliseconds(80));
-  call(dep, make_call(1));
-  advance_time(milliseconds(100));
-  CHECK(transport.attempts().size() == 1);
-  REQUIRE(caller.replies().size() == 1);
-  CHECK(caller.replies()[0].ok);
-  CHECK_FALSE(caller.replies()[0].hedge_won);
-  auto stats = stats_of(*this, dep);
-  CHECK(counter(stats, "hedges") == 0);
-  CHECK(counter(stats, "hedges_suppressed_flag") == 1);
-}
-
-TEST_CASE_METHOD(fixture,
-                 "a breaker forced open by a flag rejects locally and its fallback still serves",
-                 "[actors][dependency][flags]") {
-  auto dep = spawn_dep(make_config(R"({"idempotency": "idempotent",
-    "fallback": [{"kind": "static", "value": "static"}]})"));
-  CHECK(set_flags(*this, dep, R"({"breaker": {"mode": "force_open"}})").empty());
-  call(dep, make_call(1));
-  CHECK(transport.attempts().empty());
-  REQUIRE(caller.replies().size() == 1);
-  CHECK(caller.replies()[0].ok);
-  CHECK(caller.replies()[0].source == reply_source::static_fallback);
-  auto stats = stats_of(*this, dep);
-  CHECK(counter(stats, "rejected_flag") == 1);
-  CHECK(counter(stats, "rejected_breaker") == 0);
-}
-
-TEST_CASE_METHOD(fixture,
-                 "a breaker disabled by a flag never trips and records nothing",
-                 "[actors][dependency][flags]") {
-  auto dep = spawn_dep(make_config(R"({"idempotency": "idempotent",
-    "retry": {"enabled": false},
-    "breaker": {"window_size": 4, "minimum_calls": 4,
-                "failure_rate_threshold": 50, "open_duration": "5s"}})"));
-  CHECK(set_flags(*this, dep, R"({"breaker": {"mode": "disabled"}})").empty());
-  for (std::uint64_t i = 1; i <= 8; ++i) {
-    transport.push(status_result(500));
-    call(dep, make_call(i));
-  }
-  // Every call reached the transport: the breaker would have opened at 4.
-  CHECK(transport.attempts().size() == 8);
-  // Back to normal, the breaker saw none of those failures: still closed.
-  CHECK(set_flags(*this, dep, "{}").empty());
-  transport.push(success_result("through"));
-  call(dep, make_call(9));
-  CHECK(transport.attempts().size() == 9);
-  REQUIRE(caller.replies().size() == 9);
-  CHECK(caller.replies()[8].ok);
-  auto stats = stats_of(*this, dep);
-  CHECK(counter(stats, "breaker_bypassed_flag") == 8);
-  CHECK(stats.at("breaker_state").as_string() == "closed");
 }
 
 TEST_CASE_METHOD(fixture, "bad flags are rejected with every error and change nothing",

@@ -1341,6 +1341,44 @@ TEST_CASE("flags decide each call on arrival and keep it while the call runs",
   CHECK(h.sends().size() == 3);
 }
 
+TEST_CASE("a 50 percent retry rollout splits calls by their idempotency key",
+          "[runtime][dependency]") {
+  // Every first attempt fails, every retry succeeds: a call the flag covers
+  // fails after one attempt, the others succeed on their second.
+  harness h{make_config(R"({"idempotency": "idempotent",
+    "retry": {"max_attempts": 3, "backoff": {"kind": "constant",
+              "jitter": "none", "base": "100ms"}},
+    "breaker": {"mode": "disabled"}, "budget": {"mode": "unlimited"},
+    "bulkhead": {"max_concurrent": 1000}})")};
+  CHECK(h.core.set_flags(R"({"retry": {"enabled": false, "rollout": 50}})")
+          .empty());
+  constexpr std::uint64_t calls = 200;
+  for (std::uint64_t i = 1; i <= calls; ++i) {
+    h.call(make_call(i));
+    h.answer(h.log.back().action.id, status(500));
+  }
+  h.wait(milliseconds(100));
+  for (auto& x : h.sends())
+    if (x.action.number == 2)
+      h.answer(x.action.id, ok(), "retried");
+  auto replies = h.replies();
+  REQUIRE(replies.size() == calls);
+  std::uint64_t covered = 0;
+  for (auto& x : replies) {
+    auto& r = x.action.reply;
+    auto key = "key-" + std::to_string(r.id);
+    bool in = in_rollout(flag_hash(key, r.id), flag_kind::retry, 0.5);
+    INFO("call " << r.id << ": " << r.message);
+    CHECK(r.ok == !in);
+    CHECK(r.attempts == (in ? 1u : 2u));
+    covered += in ? 1 : 0;
+  }
+  // About half, and the same keys every time (the hash is fixed).
+  CHECK(covered > 70);
+  CHECK(covered < 130);
+  CHECK(h.stats().retries_suppressed_flag == covered);
+}
+
 TEST_CASE("flags switch hedging off and hold the breaker open or let it be",
           "[runtime][dependency]") {
   SECTION("no hedging") {
