@@ -30,10 +30,12 @@ response_cache::response_cache(response_cache&& other) noexcept
     entries_(std::move(other.entries_)),
     head_(std::exchange(other.head_, nullptr)),
     tail_(std::exchange(other.tail_, nullptr)),
+    removals_(other.removals_ + 1),
     counters_(other.counters_) {
   // Moving a node-based map keeps its nodes, so the links stay valid here;
-  // the source must forget them.
+  // the source must forget them. Hints of either cache are void now.
   other.entries_.clear();
+  ++other.removals_;
 }
 
 response_cache& response_cache::operator=(response_cache&& other) noexcept {
@@ -42,8 +44,10 @@ response_cache& response_cache::operator=(response_cache&& other) noexcept {
     entries_ = std::move(other.entries_);
     head_ = std::exchange(other.head_, nullptr);
     tail_ = std::exchange(other.tail_, nullptr);
+    removals_ = std::max(removals_, other.removals_) + 1;
     counters_ = other.counters_;
     other.entries_.clear();
+    ++other.removals_;
   }
   return *this;
 }
@@ -102,6 +106,7 @@ cache_hit response_cache::lookup(const std::string& key,
       break;
   }
   touch(s);
+  result.hint = cache_hint{s, removals_};
   return result;
 }
 
@@ -146,6 +151,22 @@ void response_cache::store(const std::string& key, std::string value,
   s.refresh_pending = false;
 }
 
+void response_cache::store(const cache_hint& hint, const std::string& key,
+                           const std::string& value, time_point now) {
+  if (!cfg_.enabled)
+    return;
+  if (hint.entry == nullptr || hint.removals != removals_) {
+    store(key, value, now);
+    return;
+  }
+  // No entry was removed since the lookup: the node is the key's still.
+  auto* s = static_cast<slot*>(const_cast<void*>(hint.entry));
+  touch(s);
+  s->value = value;
+  s->stored_at = now;
+  s->refresh_pending = false;
+}
+
 void response_cache::refresh_failed(const std::string& key) noexcept {
   auto it = entries_.find(key);
   if (it != entries_.end())
@@ -161,6 +182,7 @@ bool response_cache::erase(const std::string& key) noexcept {
 }
 
 void response_cache::clear() noexcept {
+  removals_ += entries_.size();
   entries_.clear();
   head_ = nullptr;
   tail_ = nullptr;
@@ -210,6 +232,7 @@ void response_cache::touch(slot* s) noexcept {
 void response_cache::remove(map_type::iterator it) noexcept {
   unlink(&it->second);
   entries_.erase(it);
+  ++removals_;
 }
 
 void response_cache::evict_to(std::size_t n) noexcept {

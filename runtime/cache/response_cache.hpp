@@ -35,6 +35,14 @@ enum class cache_freshness : std::uint8_t {
 /// @relates cache_freshness
 std::string to_string(cache_freshness x);
 
+/// Where a lookup found an entry, so that a `store` of the same key soon
+/// after can skip the hash lookup. Valid while no entry was removed from the
+/// cache since (the cache checks that); a default one is never valid.
+struct cache_hint {
+  const void* entry = nullptr;
+  std::uint64_t removals = 0;
+};
+
 /// The result of `response_cache::lookup`.
 struct cache_hit {
   cache_freshness freshness = cache_freshness::miss;
@@ -48,6 +56,8 @@ struct cache_hit {
   /// True when an earlier lookup already started a refresh that has not been
   /// reported yet: do not start another.
   bool refresh_pending = false;
+  /// The entry found (in any state but gone), for `store`.
+  cache_hint hint;
 
   /// Whether the value may answer the request now (fresh or stale_revalidate).
   bool servable() const noexcept {
@@ -111,6 +121,11 @@ public:
   /// the least recently used entry first. A disabled cache stores nothing.
   void store(const std::string& key, std::string value, time_point now);
 
+  /// `store` of a copy of `value`, into the entry `hint` names when it is
+  /// still valid (one hash lookup fewer), and reusing the entry's buffer.
+  void store(const cache_hint& hint, const std::string& key,
+             const std::string& value, time_point now);
+
   /// A background refresh of `key` failed: clear the pending flag so a later
   /// stale lookup may start another. The entry itself stays.
   void refresh_failed(const std::string& key) noexcept;
@@ -169,6 +184,9 @@ private:
   map_type entries_;
   slot* head_ = nullptr;
   slot* tail_ = nullptr;
+  // Entries removed so far (expired, evicted, erased, cleared): a hint from
+  // before a removal may point at a freed entry.
+  std::uint64_t removals_ = 0;
   cache_counters counters_;
 };
 

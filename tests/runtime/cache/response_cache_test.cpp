@@ -302,6 +302,38 @@ TEST_CASE("a moved cache keeps its entries and order", "[runtime][cache]") {
   CHECK(*assigned.least_recently_used() == "c");
 }
 
+TEST_CASE("a store with the lookup's hint updates that entry, a stale hint the key's",
+          "[runtime][cache]") {
+  response_cache cache{windows(seconds(1), seconds(0), seconds(60), 2)};
+  cache.store("a", "1", t0);
+  auto hit = cache.lookup("a", t0 + seconds(2)); // stale-if-error only
+  REQUIRE(hit.hint.entry != nullptr);
+  cache.store(hit.hint, "a", std::string{"2"}, t0 + seconds(2));
+  auto again = cache.lookup("a", t0 + seconds(2));
+  CHECK(again.freshness == cache_freshness::fresh);
+  CHECK(*again.value == "2");
+  CHECK(cache.size() == 1);
+  // A removal since the lookup voids the hint: the store finds the key anew.
+  auto old = cache.lookup("a", t0 + seconds(2)).hint;
+  cache.store("b", "x", t0);
+  cache.store("c", "y", t0); // evicts "a", the least recently used
+  CHECK(cache.lookup("a", t0).freshness == cache_freshness::miss);
+  cache.store(old, "a", std::string{"3"}, t0 + seconds(3));
+  auto back = cache.lookup("a", t0 + seconds(3));
+  CHECK(back.freshness == cache_freshness::fresh);
+  CHECK(*back.value == "3");
+  CHECK(cache.size() == 2);
+  // A hint from a miss stores the normal way; a moved cache voids hints.
+  auto none = cache.lookup("d", t0).hint;
+  CHECK(none.entry == nullptr);
+  cache.store(none, "d", std::string{"4"}, t0);
+  CHECK(*cache.lookup("d", t0).value == "4");
+  auto hint = cache.lookup("d", t0).hint;
+  response_cache moved{std::move(cache)};
+  moved.store(hint, "d", std::string{"5"}, t0);
+  CHECK(*moved.lookup("d", t0).value == "5");
+}
+
 TEST_CASE("cache freshness names match their enumerators", "[runtime][cache]") {
   CHECK(to_string(cache_freshness::miss) == "miss");
   CHECK(to_string(cache_freshness::fresh) == "fresh");
