@@ -57,7 +57,7 @@ struct dependency_state {
   }
 
   void reply(const caf::strong_actor_ptr& to, caf::message_id mid,
-             call_reply r) {
+             call_reply&& r) {
     if (to)
       to->enqueue(caf::make_mailbox_element(caf::strong_actor_ptr{self->ctrl()},
                                             mid.response_id(), {},
@@ -69,7 +69,8 @@ struct dependency_state {
 
   void on_call(call_request& req) {
     auto n = now();
-    dependency_request r;
+    // Straight into the call's slot: the message's strings move once.
+    auto& r = core->next_request();
     r.id = req.id;
     r.operation = std::move(req.operation);
     r.payload = std::move(req.payload);
@@ -78,12 +79,15 @@ struct dependency_state {
     r.deadline = from_wire_time(req.deadline_ns);
     r.journey_id = req.journey_id;
     r.upstream_attempts = req.upstream_attempts;
-    auto slot = core->on_call(std::move(r), n, actions);
+    auto slot = core->on_call(n, actions);
     if (slot != dependency_core::no_call) {
       if (slot >= callers.size())
         callers.resize(slot + 1);
       auto& c = callers[slot];
-      c.to = self->current_sender();
+      // Taken from the message rather than copied: the handler returns
+      // `delegated`, so CAF reads the sender no more, and a copy would cost
+      // an atomic increment now and a decrement when the message goes.
+      c.to = std::move(self->current_sender());
       c.mid = self->current_message_id();
     }
     process(n);

@@ -212,8 +212,14 @@ void dependency_core::refuse(const dependency_request& req, failure_class cls,
   r.message = std::move(message);
 }
 
-std::uint32_t dependency_core::on_call(dependency_request&& req,
-                                       time_point now, action_list& out) {
+std::uint32_t dependency_core::on_call(time_point now, action_list& out) {
+  auto slot = next_slot_;
+  if (slot == no_call) {
+    // Nothing filled in: an empty request, refused below.
+    next_request() = dependency_request{};
+    slot = next_slot_;
+  }
+  auto& req = calls_[slot].req;
   auto& st = counters();
   ++st.requests;
   // Malformed requests get a classified failure, never silence.
@@ -228,12 +234,17 @@ std::uint32_t dependency_core::on_call(dependency_request&& req,
     return no_call;
   }
   // The key travels as a header and is stored by ledgers: a CR LF would
-  // inject a request downstream, a NUL would merge two keys.
-  if (auto problem = key_problem(req.idempotency_key)) {
-    ++st.invalid;
-    refuse(req, failure_class::persistent,
-           "invalid request: idempotency key " + *problem, out);
-    return no_call;
+  // inject a request downstream, a NUL would merge two keys. (The common,
+  // valid key is checked inline; key_problem says what is wrong.)
+  auto& key = req.idempotency_key;
+  if (key.size() > max_key_bytes
+      || !std::all_of(key.begin(), key.end(), is_key_char)) {
+    if (auto problem = key_problem(key)) {
+      ++st.invalid;
+      refuse(req, failure_class::persistent,
+             "invalid request: idempotency key " + *problem, out);
+      return no_call;
+    }
   }
   auto deadline = req.deadline == no_deadline
                     ? bulwark::deadline::after(now, cfg_->default_timeout).at
@@ -245,11 +256,10 @@ std::uint32_t dependency_core::on_call(dependency_request&& req,
            "invalid request: deadline already passed", out);
     return no_call;
   }
-  auto slot = calls_.acquire();
+  next_slot_ = no_call; // the request is a call now
   auto& s = calls_[slot];
   s.phase = call_phase::attempting;
   s.has_caller = true;
-  s.req = std::move(req);
   start_call(slot, deadline, now, out);
   advance(now, out);
   return slot;
@@ -307,6 +317,7 @@ void dependency_core::start_call(std::uint32_t slot, time_point deadline,
   // Cache: only operations safe to repeat are cached.
   s.cacheable = c.cache.enabled && s.repeat == idempotency::idempotent;
   if (s.cacheable) {
+    s.hint = cache_hint{};
     s.key.clear();
     s.key += s.req.operation;
     s.key += '\n';
@@ -354,6 +365,7 @@ bool dependency_core::serve_from_cache(std::uint32_t slot, time_point now,
                                        action_list& out) {
   auto& s = calls_[slot];
   auto hit = pol_->cache.lookup(s.key, now);
+  s.hint = hit.hint;
   switch (hit.freshness) {
     case cache_freshness::miss:
     case cache_freshness::stale_if_error_only:
@@ -364,7 +376,8 @@ bool dependency_core::serve_from_cache(std::uint32_t slot, time_point now,
       note(s, now,
            journey_event{journey_event_kind::cache_hit_fresh}.with_source(
              reply_source::fresh_cache));
-      finish_ok(slot, *hit.value, reply_source::fresh_cache, now, out);
+      finish_ok(slot, std::string{*hit.value}, reply_source::fresh_cache, now,
+                out);
       return true;
     case cache_freshness::stale_revalidate: {
       ++counters().cache_stale_hits;
@@ -373,7 +386,8 @@ bool dependency_core::serve_from_cache(std::uint32_t slot, time_point now,
              reply_source::stale_cache));
       bool start_refresh = hit.start_refresh;
       auto req = s.req; // the refresh repeats the request without a caller
-      finish_ok(slot, *hit.value, reply_source::stale_cache, now, out);
+      finish_ok(slot, std::string{*hit.value}, reply_source::stale_cache, now,
+                out);
       if (start_refresh)
         revalidate(std::move(req), now, out);
       return true;
@@ -582,13 +596,14 @@ void dependency_core::on_attempt_outcome(std::uint32_t slot,
   if (o.success) {
     pol_->budget.on_success(now);
     pol_->hedge.record_latency(latency, now);
-    cancel_listed(slot, res, now, out);
+    if (res.cancel_count > 0) // a hedge or the first attempt still out
+      cancel_listed(slot, res, now, out);
     // Attempt 0 of a round is its first; the others are hedges.
     bool hedge = s.round.winner() != 0;
     if (hedge)
       ++st.hedges_won;
     if (s.cacheable)
-      pol_->cache.store(s.key, payload, now);
+      pol_->cache.store(s.hint, s.key, payload, now);
     finish_ok(slot, std::move(payload), reply_source::live, now, out, hedge);
     return;
   }
@@ -712,7 +727,7 @@ void dependency_core::fallback(std::uint32_t slot, failure_class cls,
         note(s, now,
              journey_event{journey_event_kind::fallback_used}.with_source(
                reply_source::stale_cache));
-        finish_ok(slot, *v, reply_source::stale_cache, now, out);
+        finish_ok(slot, std::string{*v}, reply_source::stale_cache, now, out);
         return;
       }
       case fallback_kind::static_value:
@@ -720,7 +735,8 @@ void dependency_core::fallback(std::uint32_t slot, failure_class cls,
         note(s, now,
              journey_event{journey_event_kind::fallback_used}.with_source(
                reply_source::static_fallback));
-        finish_ok(slot, step.value, reply_source::static_fallback, now, out);
+        finish_ok(slot, std::string{step.value}, reply_source::static_fallback,
+                  now, out);
         return;
       case fallback_kind::alternate: {
         auto i = std::find(alternates_.begin(), alternates_.end(),
@@ -815,7 +831,7 @@ void dependency_core::fail(std::uint32_t slot, failure_class cls,
   complete(slot, now, out);
 }
 
-void dependency_core::finish_ok(std::uint32_t slot, std::string payload,
+void dependency_core::finish_ok(std::uint32_t slot, std::string&& payload,
                                 reply_source source, time_point now,
                                 action_list& out, bool hedge_won) {
   auto& s = calls_[slot];
@@ -857,7 +873,7 @@ void dependency_core::complete(std::uint32_t slot, time_point now,
     admit_next(next, now, out);
 }
 
-void dependency_core::release(std::uint32_t slot) {
+inline void dependency_core::release(std::uint32_t slot) {
   auto& s = calls_[slot];
   if (--s.ver->users == 0 && s.ver != versions_.back().get())
     drop_version(s.ver);
@@ -866,9 +882,11 @@ void dependency_core::release(std::uint32_t slot) {
     journey_pool_.emplace_back(s.trip);
     s.trip = nullptr;
   }
-  s.req.payload.clear();
-  s.req.payload.shrink_to_fit();
-  // The key's buffer is reused by the slot's next call, unless it grew big.
+  // Buffers are reused by the slot's next call, unless they grew big.
+  if (s.req.payload.capacity() > 256) {
+    s.req.payload.clear();
+    s.req.payload.shrink_to_fit();
+  }
   if (s.key.capacity() > 256) {
     s.key.clear();
     s.key.shrink_to_fit();
@@ -945,6 +963,7 @@ void dependency_core::reschedule(std::uint32_t slot, time_point now) {
         t = s.queued_until;
       break;
     case call_phase::alternate:
+    case call_phase::idle:
       break;
   }
   if (t == never) {
@@ -1029,6 +1048,7 @@ void dependency_core::fire(std::uint32_t slot, time_point now,
         begin_round(slot, now, out);
       break;
     case call_phase::alternate:
+    case call_phase::idle:
       break;
   }
   if (calls_.in_use(slot) && calls_.generation(slot) == generation)

@@ -207,7 +207,28 @@ public:
   /// a cache hit, a rejection), or `no_call` when the request was refused
   /// before it got one. Runs the timers due at `now` afterwards.
   std::uint32_t on_call(dependency_request&& req, time_point now,
-                        action_list& out);
+                        action_list& out) {
+    next_request() = std::move(req);
+    return on_call(now, out);
+  }
+
+  /// The request of the next call, for the owner to fill in place (moving a
+  /// message's strings straight into the call's slot, not through a
+  /// temporary) before `on_call(now, out)`. Every field must be set.
+  dependency_request& next_request() {
+    if (next_slot_ == no_call) {
+      next_slot_ = calls_.acquire();
+      // Not a call yet: nothing that visits the calls in flight may see one.
+      auto& s = calls_[next_slot_];
+      s.phase = call_phase::idle;
+      s.has_caller = false;
+      s.journey_on = false;
+    }
+    return calls_[next_slot_].req;
+  }
+
+  /// The call filled in by `next_request()` arrives; see the overload above.
+  std::uint32_t on_call(time_point now, action_list& out);
 
   /// The transport answered attempt `attempt` with what `obs` describes
   /// (classified with the call's own classification) and `payload` (taken
@@ -298,7 +319,9 @@ public:
 
   const dependency_stats& stats() const noexcept { return pol_->stats; }
 
-  std::uint32_t calls_in_flight() const noexcept { return calls_.size(); }
+  std::uint32_t calls_in_flight() const noexcept {
+    return calls_.size() - (next_slot_ == no_call ? 0u : 1u);
+  }
 
   /// Configurations kept for calls in flight, the current one included.
   std::size_t config_versions() const noexcept { return versions_.size(); }
@@ -321,6 +344,7 @@ private:
   struct config_version;
 
   enum class call_phase : std::uint8_t {
+    idle,       // a slot handed out by next_request(), not a call yet
     queued,     // waiting for a concurrency slot
     attempting, // a round of attempts in flight
     backoff,    // waiting to retry
@@ -330,7 +354,7 @@ private:
   // Hot fields first: a call touches its slot on arrival and on its result,
   // usually cold in cache when many calls are in flight.
   struct call {
-    call_phase phase = call_phase::attempting;
+    call_phase phase = call_phase::idle;
     bool has_caller = false;  // false: a background cache revalidation
     bool holds_limit = false; // holds a concurrency slot
     bool cacheable = false;   // idempotent operation with the cache on
@@ -360,8 +384,11 @@ private:
     std::array<time_point, max_parallel_attempts> sent_at{};
     std::array<time_point, max_parallel_attempts> timeout_at{};
     dependency_request req;
-    // The cache key (operation and payload), built once when cacheable.
+    // The cache key (operation and payload), built once when cacheable, and
+    // where the lookup found its entry (the store of the answer skips the
+    // hash lookup then).
     std::string key;
+    cache_hint hint;
     // -- colder: retries, queueing, fallback, journeys ------------------------
     time_point backoff_until = no_deadline;
     time_point queued_until = no_deadline;
@@ -427,8 +454,9 @@ private:
                                     action_list& out);
   void fail(std::uint32_t slot, failure_class cls, std::string_view why,
             time_point now, action_list& out);
-  void finish_ok(std::uint32_t slot, std::string payload, reply_source source,
-                 time_point now, action_list& out, bool hedge_won = false);
+  void finish_ok(std::uint32_t slot, std::string&& payload,
+                 reply_source source, time_point now, action_list& out,
+                 bool hedge_won = false);
   void complete(std::uint32_t slot, time_point now, action_list& out);
   void release(std::uint32_t slot);
   void drop_version(config_version* v);
@@ -462,6 +490,9 @@ private:
   time_point hedge_delay_until_ = time_point::min();
   // A lower bound of every timer set (see next_deadline).
   time_point earliest_ = no_deadline;
+  // The slot `next_request()` handed out, not yet a call (a refused request
+  // leaves it for the next one).
+  std::uint32_t next_slot_ = no_call;
   bool transport_ = true;
 };
 

@@ -149,4 +149,99 @@ private:
   bool settled_ = false;
 };
 
+// Inline: a dependency or supervisor call goes through several of these per
+// attempt.
+
+inline std::uint32_t attempt_set::index_of(std::uint64_t attempt_id) const noexcept {
+  for (std::uint32_t i = 0; i < size_; ++i)
+    if (ids_[i] == attempt_id)
+      return i;
+  return npos;
+}
+
+inline std::uint32_t attempt_set::add(std::uint64_t attempt_id) noexcept {
+  if (settled_ || closed_ || size_ == capacity || index_of(attempt_id) != npos)
+    return npos;
+  auto index = size_++;
+  ids_[index] = attempt_id;
+  status_[index] = attempt_status::outstanding;
+  ++outstanding_;
+  return index;
+}
+
+inline void attempt_set::cancel_outstanding(settle_result& result) noexcept {
+  for (std::uint32_t i = 0; i < size_; ++i) {
+    if (status_[i] == attempt_status::outstanding) {
+      status_[i] = attempt_status::cancelled;
+      result.cancel[result.cancel_count++] = ids_[i];
+    }
+  }
+  outstanding_ = 0;
+}
+
+inline settle_result attempt_set::on_result(std::uint64_t attempt_id, bool success,
+                                     bool final) noexcept {
+  settle_result result;
+  auto index = index_of(attempt_id);
+  if (index == npos) {
+    result.kind = settle_kind::unknown;
+    return result;
+  }
+  if (settled_) {
+    result.kind = settle_kind::late;
+    return result;
+  }
+  if (status_[index] != attempt_status::outstanding) {
+    // A second reply for an attempt that already reported.
+    result.kind = settle_kind::unknown;
+    return result;
+  }
+  --outstanding_;
+  if (success || final) {
+    status_[index] = success ? attempt_status::succeeded : attempt_status::failed;
+    winner_ = index;
+    settled_ = true;
+    result.kind = settle_kind::won;
+    cancel_outstanding(result);
+    return result;
+  }
+  status_[index] = attempt_status::failed;
+  if (closed_ && outstanding_ == 0) {
+    settled_ = true;
+    result.kind = settle_kind::all_failed;
+    return result;
+  }
+  result.kind = settle_kind::failed;
+  return result;
+}
+
+inline bool attempt_set::close() noexcept {
+  closed_ = true;
+  if (settled_ || outstanding_ > 0)
+    return false;
+  settled_ = true;
+  return true;
+}
+
+inline settle_result attempt_set::cancel_all() noexcept {
+  settle_result result;
+  if (settled_) {
+    result.kind = settle_kind::late;
+    return result;
+  }
+  settled_ = true;
+  closed_ = true;
+  result.kind = settle_kind::cancelled;
+  cancel_outstanding(result);
+  return result;
+}
+
+inline void attempt_set::reset() noexcept {
+  size_ = 0;
+  outstanding_ = 0;
+  winner_ = npos;
+  closed_ = false;
+  settled_ = false;
+}
+
 } // namespace bulwark
