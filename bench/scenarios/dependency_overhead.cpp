@@ -2,7 +2,11 @@
 // fastest bare CAF forwarding (send + correlation ids), and whether that cost
 // stays flat with more calls in flight, more calls in total, and many
 // dependency actors. Protected and bare runs alternate in one process, and
-// the ratios are medians of those side-by-side runs.
+// the ratios are medians of those side-by-side runs. `overhead` reports the
+// cost twice: in wall time, and in the CPU time the process used (which
+// another program on the machine can slow down but not steal), with the
+// spread over every interleaved pair of chunks.
+#include <algorithm>
 #include <cstdlib>
 #include <fstream>
 #include <stdexcept>
@@ -95,13 +99,36 @@ void require_complete(const load_report& r, std::uint64_t calls,
                              + std::to_string(calls) + " ok)");
 }
 
+// The value below which a share `q` of `xs` lies (linear between ranks).
+double quantile(std::vector<double> xs, double q) {
+  if (xs.empty())
+    return 0.0;
+  std::sort(xs.begin(), xs.end());
+  auto pos = q * static_cast<double>(xs.size() - 1);
+  auto lo = static_cast<std::size_t>(pos);
+  auto hi = std::min(lo + 1, xs.size() - 1);
+  return xs[lo] + (xs[hi] - xs[lo]) * (pos - static_cast<double>(lo));
+}
+
+// What one side-by-side measurement saw: per call, wall and process CPU time
+// of each side, and the protected / bare ratios of each interleaved pair of
+// chunks.
+struct side_by_side_result {
+  double bare_ns = 0;
+  double prot_ns = 0;
+  double bare_cpu_ns = 0;
+  double prot_cpu_ns = 0;
+  std::vector<double> pair_ratios;
+  std::vector<double> pair_cpu_ratios;
+};
+
 // One measurement: `cfg.calls` calls through bare forwarding and through a
 // protected call, interleaved in chunks (bare, protected, bare, ...) against
 // the same warm actors, so that a burst of noise on this shared machine hits
-// both sides alike. Returns {bare ns/call, protected ns/call}.
-std::pair<double, double> side_by_side(caf::actor_system& sys,
-                                       const load_config& cfg,
-                                       const caf::actor& transport) {
+// both sides alike.
+side_by_side_result side_by_side(caf::actor_system& sys,
+                                 const load_config& cfg,
+                                 const caf::actor& transport) {
   constexpr std::uint64_t chunks = 10;
   auto chunk = cfg;
   chunk.calls = std::max<std::uint64_t>(1, cfg.calls / chunks);
@@ -109,8 +136,9 @@ std::pair<double, double> side_by_side(caf::actor_system& sys,
   auto fwd = sys.spawn(forwarder, server);
   auto dep = caf::actor_cast<caf::actor>(
     spawn_bench_dependency(sys, transport, 2 * cfg.inflight));
-  std::int64_t bare_ns = 0, prot_ns = 0;
+  std::int64_t bare_ns = 0, prot_ns = 0, bare_cpu = 0, prot_cpu = 0;
   std::uint64_t calls = 0;
+  side_by_side_result result;
   // Experiments only (profiling one side under perf): BULWARK_BENCH_SIDE=bare
   // or =protected runs that side in both halves; the ratio is then 1.
   const char* side_env = std::getenv("BULWARK_BENCH_SIDE");
@@ -122,13 +150,23 @@ std::pair<double, double> side_by_side(caf::actor_system& sys,
     require_complete(p, chunk.calls, "protected");
     bare_ns += b.wall_ns;
     prot_ns += p.wall_ns;
+    bare_cpu += b.cpu_ns;
+    prot_cpu += p.cpu_ns;
     calls += chunk.calls;
+    result.pair_ratios.push_back(static_cast<double>(p.wall_ns)
+                                 / static_cast<double>(b.wall_ns));
+    result.pair_cpu_ratios.push_back(static_cast<double>(p.cpu_ns)
+                                     / static_cast<double>(b.cpu_ns));
   }
   caf::anon_send_exit(fwd, caf::exit_reason::user_shutdown);
   caf::anon_send_exit(server, caf::exit_reason::user_shutdown);
   caf::anon_send_exit(dep, caf::exit_reason::user_shutdown);
-  return {static_cast<double>(bare_ns) / calls,
-          static_cast<double>(prot_ns) / calls};
+  auto n = static_cast<double>(calls);
+  result.bare_ns = static_cast<double>(bare_ns) / n;
+  result.prot_ns = static_cast<double>(prot_ns) / n;
+  result.bare_cpu_ns = static_cast<double>(bare_cpu) / n;
+  result.prot_cpu_ns = static_cast<double>(prot_cpu) / n;
+  return result;
 }
 
 double bare_run(caf::actor_system& sys, const load_config& cfg) {
@@ -160,13 +198,21 @@ scenario_result run_overhead(const scenario_options& opts) {
     return success_result(req.payload);
   });
   auto runs = std::max(opts.runs, 5);
-  std::vector<double> bare, prot, fnt, ratios;
+  std::vector<double> bare, prot, fnt, ratios, bare_cpu, prot_cpu, cpu_ratios;
+  std::vector<double> pair_ratios, pair_cpu_ratios;
   for (int i = 0; i < runs; ++i) {
-    auto [b, p] = side_by_side(sys, cfg, echo);
-    bare.push_back(b);
-    prot.push_back(p);
-    ratios.push_back(p / b);
-    fnt.push_back(side_by_side(sys, cfg, fn).second);
+    auto r = side_by_side(sys, cfg, echo);
+    bare.push_back(r.bare_ns);
+    prot.push_back(r.prot_ns);
+    ratios.push_back(r.prot_ns / r.bare_ns);
+    bare_cpu.push_back(r.bare_cpu_ns);
+    prot_cpu.push_back(r.prot_cpu_ns);
+    cpu_ratios.push_back(r.prot_cpu_ns / r.bare_cpu_ns);
+    pair_ratios.insert(pair_ratios.end(), r.pair_ratios.begin(),
+                       r.pair_ratios.end());
+    pair_cpu_ratios.insert(pair_cpu_ratios.end(), r.pair_cpu_ratios.begin(),
+                           r.pair_cpu_ratios.end());
+    fnt.push_back(side_by_side(sys, cfg, fn).prot_ns);
   }
   caf::anon_send_exit(echo, caf::exit_reason::user_shutdown);
   caf::anon_send_exit(fn, caf::exit_reason::user_shutdown);
@@ -174,6 +220,19 @@ scenario_result run_overhead(const scenario_options& opts) {
   result.fields.add("ns_per_call", median(prot));
   result.fields.add("bare_ns_per_call", median(bare));
   result.fields.add("ratio", median(ratios));
+  result.fields.add("cpu_ns_per_call", median(prot_cpu));
+  result.fields.add("bare_cpu_ns_per_call", median(bare_cpu));
+  result.fields.add("cpu_ratio", median(cpu_ratios));
+  // The spread of the interleaved pairs (every chunk pair of every run).
+  result.fields.add("pair_ratio_min", quantile(pair_ratios, 0.0));
+  result.fields.add("pair_ratio_p25", quantile(pair_ratios, 0.25));
+  result.fields.add("pair_ratio_p75", quantile(pair_ratios, 0.75));
+  result.fields.add("pair_ratio_max", quantile(pair_ratios, 1.0));
+  result.fields.add("pair_cpu_ratio_min", quantile(pair_cpu_ratios, 0.0));
+  result.fields.add("pair_cpu_ratio_p25", quantile(pair_cpu_ratios, 0.25));
+  result.fields.add("pair_cpu_ratio_p75", quantile(pair_cpu_ratios, 0.75));
+  result.fields.add("pair_cpu_ratio_max", quantile(pair_cpu_ratios, 1.0));
+  result.fields.add("pairs", pair_ratios.size());
   result.fields.add("fn_ns_per_call", median(fnt));
   result.fields.add("calls", calls);
   result.fields.add("inflight", cfg.inflight);
