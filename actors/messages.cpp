@@ -40,8 +40,8 @@ attempt_result error_result(transport_error error) {
 attempt_result class_result(failure_class cls, duration retry_after) {
   attempt_result result;
   result.reported_class = static_cast<std::uint8_t>(cls);
-  result.retry_after_ns = retry_after.count() < 0 ? no_retry_after_ns
-                                                  : to_wire_duration(retry_after);
+  result.retry_after_ns =
+    retry_after.count() < 0 ? no_retry_after_ns : to_wire_duration(retry_after);
   return result;
 }
 
@@ -54,8 +54,8 @@ transport_observation to_observation(const attempt_result& x) {
                 ? static_cast<transport_error>(x.error)
                 : transport_error::transport_down;
   obs.latency = from_wire_duration(x.latency_ns);
-  obs.retry_after = x.retry_after_ns < 0 ? duration{-1}
-                                         : from_wire_duration(x.retry_after_ns);
+  obs.retry_after =
+    x.retry_after_ns < 0 ? duration{-1} : from_wire_duration(x.retry_after_ns);
   obs.do_not_retry = x.do_not_retry;
   obs.failed = !x.ok;
   if (x.reported_class < failure_class_count)

@@ -53,7 +53,7 @@
 namespace bulwark {
 
 enum class transport_error : std::uint8_t; // runtime/classify/classifier.hpp
-struct transport_observation;             // runtime/classify/classifier.hpp
+struct transport_observation; // runtime/classify/classifier.hpp
 
 // -- time on the wire ---------------------------------------------------------
 
@@ -282,8 +282,8 @@ typename Inspector::result_type inspect(Inspector& f, call_reply& x) {
   auto source = static_cast<std::uint8_t>(x.source);
   auto cls = static_cast<std::uint8_t>(x.cls);
   auto load = caf::meta::load_callback([&]() -> caf::error {
-    if (auto err = detail::load_enum(source, x.source,
-                                     detail::reply_source_count))
+    if (auto err =
+          detail::load_enum(source, x.source, detail::reply_source_count))
       return err;
     return detail::load_enum(cls, x.cls, failure_class_count);
   });

@@ -2,7 +2,8 @@
 // `promtool check config` do, or print the complete default configuration.
 //
 //   bulwark-config check FILE   prints "ok" (exit 0) or every error as
-//                               "PATH: message" (exit 1); unreadable file: exit 2
+//                               "PATH: message" (exit 1); unreadable file: exit
+//                               2
 //   bulwark-config defaults     prints the default configuration as JSON
 #include <cerrno>
 #include <cstdio>
@@ -20,7 +21,8 @@ namespace {
 
 constexpr std::string_view usage =
   "usage: bulwark-config check FILE   validate a configuration file\n"
-  "       bulwark-config defaults     print the complete default configuration\n";
+  "       bulwark-config defaults     print the complete default "
+  "configuration\n";
 
 // Configuration files larger than this are refused before parsing.
 constexpr std::size_t max_file_size = 64 * 1024 * 1024;

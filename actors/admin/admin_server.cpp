@@ -92,7 +92,8 @@ void answer_error(const admin_job& job, http_status status,
 }
 
 void answer_errors(const admin_job& job, http_status status,
-                   std::string message, const std::vector<std::string>& errors) {
+                   std::string message,
+                   const std::vector<std::string>& errors) {
   boost::json::array list;
   for (auto& e : errors)
     list.emplace_back(e);
@@ -301,8 +302,8 @@ void get_metrics(admin_self self, admin_job job) {
       auto deps = std::make_shared<
         std::vector<std::pair<std::string, boost::json::object>>>(
         parsed_stats(answers));
-      auto finish = [job, render, deps](
-                      std::vector<dep_answer<std::string>>& sup_answers) {
+      auto finish = [job, render,
+                     deps](std::vector<dep_answer<std::string>>& sup_answers) {
         std::string text;
         try {
           if (render) {
@@ -339,8 +340,8 @@ void get_metrics(admin_self self, admin_job job) {
 }
 
 void get_config(admin_self self, const admin_job& job) {
-  auto res = json_response(http_status::ok,
-                           pretty_json(to_json(self->state.current)));
+  auto res =
+    json_response(http_status::ok, pretty_json(to_json(self->state.current)));
   job.respond.respond(std::move(res));
 }
 
@@ -447,7 +448,7 @@ void apply_put(admin_self self, admin_job job) {
             caf::anon_send(it->second, config_atom::value, previous_text);
       answer_errors(job,
                     t.rejected ? http_status::bad_request
-                             : http_status::service_unavailable,
+                               : http_status::service_unavailable,
                     "configuration not applied; the previous configuration "
                     "was restored",
                     t.errors);
@@ -600,18 +601,18 @@ void apply_flags(admin_self self, admin_job job, const std::string& name,
   }
   send_flags(
     self, changes,
-    [self, job, next](
-      std::vector<dep_answer<std::vector<std::string>>>& answers) {
+    [self, job,
+     next](std::vector<dep_answer<std::vector<std::string>>>& answers) {
       auto& st = self->state;
       auto t = tally(answers);
       if (t.errors.empty()) {
         st.flags = std::move(*next);
-        answer_pretty(job, http_status::ok,
-                      boost::json::object{{"status", "applied"},
-                                          {"flags", to_json(st.flags)},
-                                          {"applied", std::move(t.applied)},
-                                          {"not_running",
-                                           std::move(t.not_running)}});
+        answer_pretty(
+          job, http_status::ok,
+          boost::json::object{{"status", "applied"},
+                              {"flags", to_json(st.flags)},
+                              {"applied", std::move(t.applied)},
+                              {"not_running", std::move(t.not_running)}});
         finish_put(self);
         return;
       }
@@ -623,7 +624,7 @@ void apply_flags(admin_self self, admin_job job, const std::string& name,
               boost::json::serialize(to_json(flags_for(st.flags, a.name))));
       answer_errors(job,
                     t.rejected ? http_status::bad_request
-                             : http_status::service_unavailable,
+                               : http_status::service_unavailable,
                     "flags not applied; the previous flags were restored",
                     t.errors);
       finish_put(self);
@@ -644,8 +645,8 @@ void apply_next_put(admin_self self) {
 }
 
 void put_config(admin_self self, admin_job job) {
-  self->state.waiting_puts.push_back(queued_change{std::move(job), false,
-                                                   false, {}});
+  self->state.waiting_puts.push_back(
+    queued_change{std::move(job), false, false, {}});
   apply_next_put(self);
 }
 
@@ -670,8 +671,8 @@ void change_flags(admin_self self, admin_job job, std::string_view segment,
 
 void get_journey(admin_self self, admin_job job, std::string_view id_text) {
   std::uint64_t id = 0;
-  auto [end, ec] = std::from_chars(id_text.data(),
-                                   id_text.data() + id_text.size(), id);
+  auto [end, ec] =
+    std::from_chars(id_text.data(), id_text.data() + id_text.size(), id);
   if (ec != std::errc{} || end != id_text.data() + id_text.size()) {
     answer_error(job, http_status::bad_request,
                  "journey id must be an unsigned integer (got: \""
@@ -779,8 +780,8 @@ void route(admin_self self, admin_job job) {
       return method_not_allowed(job, path, "PUT, DELETE");
     if (!authorized(self, job))
       return;
-    return change_flags(self, std::move(job),
-                        path.substr(flags_prefix.size()), remove);
+    return change_flags(self, std::move(job), path.substr(flags_prefix.size()),
+                        remove);
   }
   if (path == "/journeys") {
     if (!is_get)
@@ -799,10 +800,11 @@ void route(admin_self self, admin_job job) {
     return get_journey(self, std::move(job),
                        path.substr(journeys_prefix.size()));
   }
-  answer_error(job, http_status::not_found,
-               "no such endpoint: " + std::string{path}
-                 + " (endpoints: /healthz, /readyz, /metrics, /dashboard, /config, "
-                   "/flags, /flags/<name>, /journeys?failed=1, /journeys/<id>)");
+  answer_error(
+    job, http_status::not_found,
+    "no such endpoint: " + std::string{path}
+      + " (endpoints: /healthz, /readyz, /metrics, /dashboard, /config, "
+        "/flags, /flags/<name>, /journeys?failed=1, /journeys/<id>)");
 }
 
 caf::behavior admin_actor(admin_self self, bulwark_config current,
@@ -825,9 +827,9 @@ caf::behavior admin_actor(admin_self self, bulwark_config current,
       try {
         route(self, std::move(job));
       } catch (const std::exception& e) {
-        respond.respond(json_error(http_status::internal_server_error,
-                                   std::string{"admin endpoint failed: "}
-                                     + e.what()));
+        respond.respond(
+          json_error(http_status::internal_server_error,
+                     std::string{"admin endpoint failed: "} + e.what()));
       }
     },
   };
@@ -846,7 +848,8 @@ namespace {
 /// `GET /flags` shows. Throws std::invalid_argument when an actor rejects
 /// its flags or does not answer in `timeout`; an actor that is not running
 /// is skipped (as a flags change skips it).
-void apply_start_flags(caf::actor_system& sys, const feature_flags_config& flags,
+void apply_start_flags(caf::actor_system& sys,
+                       const feature_flags_config& flags,
                        const std::map<std::string, dependency_actor>& deps,
                        std::chrono::milliseconds timeout) {
   bool all_default = is_default(flags.defaults);

@@ -48,8 +48,8 @@ struct admin_options {
   std::string host = "127.0.0.1";
   /// 0 picks a free port (see admin_server::port()).
   std::uint16_t port = 0;
-  /// Bearer token for the control endpoints (`PUT`, `DELETE`). Mandatory when `host`
-  /// is not loopback; when set, it is checked on loopback too.
+  /// Bearer token for the control endpoints (`PUT`, `DELETE`). Mandatory when
+  /// `host` is not loopback; when set, it is checked on loopback too.
   std::string token;
   /// Larger request bodies are answered 413.
   std::size_t max_body = 1 << 20;
@@ -87,7 +87,7 @@ bool admin_requires_token(const std::string& host, const std::string& token);
 /// A running admin server. Destroying it stops it (in-flight requests get
 /// the HTTP server's grace period), then stops its admin actor.
 class admin_server {
-public:
+ public:
   /// Validates `opts` (std::invalid_argument, e.g. a non-loopback host
   /// without a token), binds (boost::system::system_error) and starts.
   /// `current` is the document `GET /config` shows until a `PUT` replaces
@@ -109,7 +109,7 @@ public:
   /// Stops serving (idempotent); see ~admin_server.
   void stop();
 
-private:
+ private:
   struct impl;
   std::unique_ptr<impl> impl_;
 };

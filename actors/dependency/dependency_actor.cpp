@@ -102,8 +102,8 @@ struct dependency_state {
 
   void on_alternate_reply(call_reply& r) {
     auto n = now();
-    core->on_alternate_reply(r.id, r.ok, r.cls, std::move(r.payload),
-                             r.message, n, actions);
+    core->on_alternate_reply(r.id, r.ok, r.cls, std::move(r.payload), r.message,
+                             n, actions);
     process(n);
   }
 
@@ -255,8 +255,8 @@ dependency_impl(dependency_actor::stateful_pointer<dependency_state> self,
   auto& st = self->state;
   st.self = self;
   st.clock = &self->clock();
-  st.timer_slack = opts.timer_slack < duration{0} ? duration{0}
-                                                  : opts.timer_slack;
+  st.timer_slack =
+    opts.timer_slack < duration{0} ? duration{0} : opts.timer_slack;
   dependency_core_options o;
   o.seed = opts.seed;
   o.journey_sample = opts.journey_sample;
@@ -286,8 +286,8 @@ dependency_impl(dependency_actor::stateful_pointer<dependency_state> self,
       self->state.on_result(r);
       return {};
     },
-    [self](call_atom, call_request& req)
-      -> caf::delegated<reply_atom, call_reply> {
+    [self](call_atom,
+           call_request& req) -> caf::delegated<reply_atom, call_reply> {
       // Answered later (or right away) by `reply`, exactly once.
       self->state.on_call(req);
       return {};
@@ -296,11 +296,12 @@ dependency_impl(dependency_actor::stateful_pointer<dependency_state> self,
       -> caf::result<config_atom, std::vector<std::string>> {
       return {config_atom::value, self->state.apply_config(text)};
     },
-    [self](journey_atom, std::uint64_t id)
-      -> caf::result<journey_atom, std::string> {
+    [self](journey_atom,
+           std::uint64_t id) -> caf::result<journey_atom, std::string> {
       return {journey_atom::value, self->state.core->journey_json(id)};
     },
-    [self](journey_atom, failed_atom) -> caf::result<journey_atom, std::string> {
+    [self](journey_atom,
+           failed_atom) -> caf::result<journey_atom, std::string> {
       return {journey_atom::value, self->state.core->failed_journeys_json()};
     },
     [self](flags_atom, std::string& text)

@@ -164,8 +164,8 @@ bool valid_http_authority(std::string_view authority, bool allow_empty_host) {
 
 http_head_scanner::http_head_scanner(http_section section,
                                      http_head_limits limits)
-  : section_(section), limits_(limits) {
-}
+  : section_(section),
+    limits_(limits) {}
 
 void http_head_scanner::reject(bhttp::status st, std::string reason) {
   state_ = http_scan_state::rejected;
@@ -179,8 +179,8 @@ void http_head_scanner::reject_malformed(std::string_view what) {
 }
 
 http_scan_state http_head_scanner::scan(std::string_view data) {
-  const char* section_name
-    = section_ == http_section::trailer ? "trailer section" : "header section";
+  const char* section_name =
+    section_ == http_section::trailer ? "trailer section" : "header section";
   while (state_ == http_scan_state::need_more && pos_ < data.size()) {
     auto lf = data.find('\n', pos_);
     if (lf == std::string_view::npos) {
@@ -436,8 +436,8 @@ bool http_head_scanner::on_transfer_encoding(std::string_view value) {
       return false;
     }
     // chunked takes no parameters: "chunked;x=1" is some other coding.
-    bool chunked
-      = iequals(coding, "chunked") && semicolon == std::string_view::npos;
+    bool chunked =
+      iequals(coding, "chunked") && semicolon == std::string_view::npos;
     last_coding_chunked_ = chunked;
     if (chunked)
       ++chunked_codings_;

@@ -27,15 +27,15 @@ namespace bulwark {
 /// Which section a scanner checks.
 enum class http_section {
   request_head, // empty lines, request line, header fields, empty line
-  trailer,      // trailer fields after a chunked body's last chunk, empty line
+  trailer, // trailer fields after a chunked body's last chunk, empty line
 };
 
 std::string_view to_string(http_section section);
 
 enum class http_scan_state {
   need_more, // nothing wrong so far; the section is not complete
-  complete,  // the section ends at end()
-  rejected,  // answer status() with reason() and close
+  complete, // the section ends at end()
+  rejected, // answer status() with reason() and close
 };
 
 std::string_view to_string(http_scan_state state);
@@ -50,7 +50,7 @@ struct http_head_limits {
 };
 
 class http_head_scanner {
-public:
+ public:
   http_head_scanner(http_section section, http_head_limits limits);
 
   /// Scans `data`: every byte of the section received so far, from its
@@ -112,7 +112,7 @@ public:
     return fields_;
   }
 
-private:
+ private:
   void reject(boost::beast::http::status status, std::string reason);
   void reject_malformed(std::string_view what);
   bool on_line(std::string_view line, std::size_t next);
@@ -126,7 +126,7 @@ private:
   http_section section_;
   http_head_limits limits_;
   http_scan_state state_ = http_scan_state::need_more;
-  std::size_t pos_ = 0;        // next byte to look at
+  std::size_t pos_ = 0; // next byte to look at
   std::size_t line_start_ = 0; // first byte of the current line
   std::size_t begin_ = 0;
   std::size_t end_ = 0;

@@ -86,8 +86,8 @@ struct http_response_slot {
   std::atomic<bool> done{false};
 
   http_response_slot(std::shared_ptr<response_gate> g, std::weak_ptr<session> c)
-    : gate(std::move(g)), conn(std::move(c)) {
-  }
+    : gate(std::move(g)),
+      conn(std::move(c)) {}
 
   ~http_response_slot();
 
@@ -132,8 +132,7 @@ struct http_server::impl {
   impl(http_handler h, http_server_options o)
     : handler(std::move(h)),
       opts(std::move(o)),
-      ioc(static_cast<int>(std::max<std::size_t>(1, opts.threads))) {
-  }
+      ioc(static_cast<int>(std::max<std::size_t>(1, opts.threads))) {}
 
   void request_done() {
     std::lock_guard<std::mutex> guard{mtx};
@@ -162,10 +161,11 @@ struct http_server::impl {
 namespace {
 
 class session : public std::enable_shared_from_this<session> {
-public:
+ public:
   session(tcp::socket&& socket, http_server::impl& srv, std::uint64_t id)
-    : stream_(std::move(socket)), srv_(srv), id_(id) {
-  }
+    : stream_(std::move(socket)),
+      srv_(srv),
+      id_(id) {}
 
   ~session() {
     finish_request();
@@ -198,7 +198,7 @@ public:
     });
   }
 
-private:
+ private:
   /// Starts a request: what is buffered already (pipelined bytes) is
   /// scanned before anything more is read.
   void do_read() {
@@ -299,14 +299,14 @@ private:
     in_body_ = true;
     if (beast::iequals(req[http::field::expect], "100-continue")
         && req.version() >= 11) {
-      net::async_write(stream_, net::buffer(continue_text),
-                       [self = shared_from_this()](beast::error_code ec,
-                                                   std::size_t) {
-                         if (ec)
-                           self->close();
-                         else
-                           self->on_data();
-                       });
+      net::async_write(
+        stream_, net::buffer(continue_text),
+        [self = shared_from_this()](beast::error_code ec, std::size_t) {
+          if (ec)
+            self->close();
+          else
+            self->on_data();
+        });
       return;
     }
     on_data();
@@ -346,10 +346,10 @@ private:
       // The last chunk: a size of zeros only ("0", "000;ext").
       auto size = data.substr(line, lf - line);
       auto digits = size.find_first_not_of('0');
-      bool last = !size.empty() && digits != 0
-                  && (digits == std::string_view::npos
-                      || !std::isxdigit(
-                        static_cast<unsigned char>(size[digits])));
+      bool last =
+        !size.empty() && digits != 0
+        && (digits == std::string_view::npos
+            || !std::isxdigit(static_cast<unsigned char>(size[digits])));
       if (!last)
         return 1; // cannot happen: Beast consumes a complete chunk-size line
       trailer_scan_.emplace(
@@ -439,9 +439,8 @@ private:
     http_head_scanner trailer{
       http_section::trailer,
       http_head_limits{o.max_header_bytes, o.max_header_fields}};
-    auto st = trailer.scan(
-      std::string_view{line_end, static_cast<std::size_t>(
-                                   first + data.size() - line_end)});
+    auto st = trailer.scan(std::string_view{
+      line_end, static_cast<std::size_t>(first + data.size() - line_end)});
     if (st != http_scan_state::complete) {
       body_error_.emplace(st == http_scan_state::rejected
                             ? trailer.status()
@@ -487,8 +486,8 @@ private:
     counted_ = true;
     srv_.request_started();
     self_hold_ = shared_from_this();
-    auto slot = std::make_shared<detail::http_response_slot>(srv_.gate,
-                                                             weak_from_this());
+    auto slot =
+      std::make_shared<detail::http_response_slot>(srv_.gate, weak_from_this());
     http_responder responder{slot};
     slot.reset();
     try {
@@ -507,8 +506,8 @@ private:
       return;
     awaiting_ = false;
     res.version(version_);
-    bool keep = keep_alive_ && !srv_.draining
-                && res[http::field::connection].empty();
+    bool keep =
+      keep_alive_ && !srv_.draining && res[http::field::connection].empty();
     write(std::move(res), keep, head_);
   }
 
@@ -530,11 +529,11 @@ private:
     res_ = std::make_shared<http_response>(std::move(res));
     writing_ = true;
     stream_.expires_after(srv_.opts.read_timeout);
-    http::async_write(stream_, *res_,
-                      [self = shared_from_this(), keep](beast::error_code ec,
-                                                        std::size_t) {
-                        self->on_write(ec, keep);
-                      });
+    http::async_write(
+      stream_, *res_,
+      [self = shared_from_this(), keep](beast::error_code ec, std::size_t) {
+        self->on_write(ec, keep);
+      });
   }
 
   void on_write(beast::error_code ec, bool keep) {
@@ -558,9 +557,8 @@ private:
     beast::error_code ignored;
     stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
     lingering_ = true;
-    stream_.expires_after(
-      std::min<std::chrono::milliseconds>(srv_.opts.read_timeout,
-                                          linger_max_time));
+    stream_.expires_after(std::min<std::chrono::milliseconds>(
+      srv_.opts.read_timeout, linger_max_time));
     discard_more();
   }
 
@@ -611,15 +609,14 @@ private:
   std::optional<http_head_scanner> head_scan_;
   std::optional<http_head_scanner> trailer_scan_;
   std::size_t trailer_begin_ = 0; // in buffered(), while trailer_scan_ is set
-  std::size_t line_scanned_ = 0;  // of a pending chunk-size line
+  std::size_t line_scanned_ = 0; // of a pending chunk-size line
   std::optional<http::request_header<>> header_copy_;
   // An error found by on_chunk_header (Beast only sees "bad chunk").
   std::optional<std::pair<http_status, std::string>> body_error_;
   std::function<void(std::uint64_t, beast::string_view, beast::error_code&)>
-    on_chunk_{[this](std::uint64_t size, beast::string_view ext,
-                     beast::error_code& ec) {
-      on_chunk_header(size, ext, ec);
-    }};
+    on_chunk_{
+      [this](std::uint64_t size, beast::string_view ext,
+             beast::error_code& ec) { on_chunk_header(size, ext, ec); }};
   std::shared_ptr<http_response> res_;
   std::shared_ptr<session> self_hold_; // while the handler owns the request
   std::array<char, 4096> discard_{};
@@ -658,8 +655,7 @@ void detail::http_response_slot::deliver(http_response res) {
 }
 
 http_responder::http_responder(std::shared_ptr<detail::http_response_slot> slot)
-  : slot_(std::move(slot)) {
-}
+  : slot_(std::move(slot)) {}
 
 bool http_responder::respond(http_response res) const {
   return slot_ && slot_->deliver_first(std::move(res));
@@ -759,8 +755,7 @@ std::vector<std::shared_ptr<session>> http_server::impl::snapshot() {
 }
 
 http_server::http_server(http_handler handler, http_server_options opts)
-  : impl_(std::make_unique<impl>(std::move(handler), std::move(opts))) {
-}
+  : impl_(std::make_unique<impl>(std::move(handler), std::move(opts))) {}
 
 http_server::~http_server() {
   stop();
@@ -774,8 +769,8 @@ void http_server::start(const std::string& host, std::uint16_t port) {
       throw std::logic_error("http_server: start called twice");
   }
   beast::error_code ec;
-  auto addr = net::ip::make_address(host == "localhost" ? "127.0.0.1" : host,
-                                    ec);
+  auto addr =
+    net::ip::make_address(host == "localhost" ? "127.0.0.1" : host, ec);
   if (ec)
     throw std::invalid_argument("http_server: host must be an IP address or "
                                 "\"localhost\" (got: \""

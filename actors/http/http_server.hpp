@@ -70,7 +70,7 @@ struct http_response_slot;
 /// When the last copy is destroyed without a call, the client gets a 500.
 /// After the server stopped, calls are accepted and dropped.
 class http_responder {
-public:
+ public:
   http_responder() = default; // answers nothing: for placeholders only
 
   explicit http_responder(std::shared_ptr<detail::http_response_slot> slot);
@@ -90,14 +90,15 @@ public:
   /// True once any copy answered.
   bool responded() const noexcept;
 
-private:
+ private:
   std::shared_ptr<detail::http_response_slot> slot_;
 };
 
 /// Called on an io thread for every complete, well-formed request. It must
 /// not block: hand the work elsewhere and answer through the responder.
 /// An exception escaping it answers 500.
-using http_handler = std::function<void(http_request req, http_responder respond)>;
+using http_handler =
+  std::function<void(http_request req, http_responder respond)>;
 
 struct http_server_options {
   /// Threads running the server's io_context.
@@ -127,7 +128,7 @@ struct http_server_options {
 
 /// The HTTP/1.1 server. Not copyable, not movable (io threads refer to it).
 class http_server {
-public:
+ public:
   explicit http_server(http_handler handler, http_server_options opts = {});
 
   /// Stops the server (see `stop`).
@@ -159,7 +160,7 @@ public:
 
   struct impl;
 
-private:
+ private:
   std::unique_ptr<impl> impl_;
 };
 

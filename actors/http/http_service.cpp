@@ -430,7 +430,7 @@ caf::behavior bridge_actor(caf::event_based_actor* self, caf::actor anchor,
   auto finished = std::make_shared<bool>(false);
   auto finish = [self, done, finished, anchor_addr = anchor.address(),
                  target_addr = target.address()](call_end how,
-                                                  service_response res) {
+                                                 service_response res) {
     if (*finished)
       return;
     *finished = true;
@@ -449,19 +449,20 @@ caf::behavior bridge_actor(caf::event_based_actor* self, caf::actor anchor,
         finish(call_end::down, {});
     });
   self->request(target, timeout, std::move(req))
-    .then([finish](service_response& res) {
-            finish(call_end::answered, std::move(res));
-          },
-          [finish](caf::error& err) {
-            if (err == caf::sec::request_timeout)
-              finish(call_end::timed_out, {});
-            else if (err == caf::sec::request_receiver_down)
-              finish(call_end::down, {});
-            else
-              finish(call_end::failed,
-                     error_reply(500, "route actor failed: "
-                                        + safe_text(to_string(err))));
-          });
+    .then(
+      [finish](service_response& res) {
+        finish(call_end::answered, std::move(res));
+      },
+      [finish](caf::error& err) {
+        if (err == caf::sec::request_timeout)
+          finish(call_end::timed_out, {});
+        else if (err == caf::sec::request_receiver_down)
+          finish(call_end::down, {});
+        else
+          finish(call_end::failed,
+                 error_reply(500, "route actor failed: "
+                                    + safe_text(to_string(err))));
+      });
   // Keeps the actor alive until `finish` quits it.
   return {[](svc_nop_atom) {}};
 }
@@ -668,8 +669,8 @@ caf::behavior ledger_actor(ledger_self self, core_ptr core, caf::actor anchor,
             st.executing[ticket] = journal_request(req);
           self->spawn(bridge_actor, st.anchor, st.target->get(), std::move(req),
                       exec_timeout,
-                      call_callback{[me, key, ticket, id](call_end how,
-                                                          service_response res) {
+                      call_callback{[me, key, ticket,
+                                     id](call_end how, service_response res) {
                         caf::anon_send(me, svc_done_atom::value, key, ticket,
                                        id, static_cast<std::uint8_t>(how),
                                        std::move(res));
@@ -686,8 +687,8 @@ caf::behavior ledger_actor(ledger_self self, core_ptr core, caf::actor anchor,
           break;
         case ledger_verdict::rejected_full:
           ++st.core->count.ledger_rejected;
-          st.core->finish(id, st.core->unavailable_answer(
-                                "idempotency ledger is full"));
+          st.core->finish(
+            id, st.core->unavailable_answer("idempotency ledger is full"));
           break;
       }
       schedule_expiry(self, now);
@@ -711,8 +712,8 @@ caf::behavior ledger_actor(ledger_self self, core_ptr core, caf::actor anchor,
         // answering: nothing was committed, no record is written, and the key
         // is forgotten at once so a retry runs it (waiters are told to retry).
         // A crash of the whole process would lose the same in-memory effects.
-        std::vector<std::uint64_t> waiters = st.ledger->abandon(key, ticket,
-                                                                now);
+        std::vector<std::uint64_t> waiters =
+          st.ledger->abandon(key, ticket, now);
         if (how == call_end::answered)
           st.core->finish(id, res);
         else
@@ -731,8 +732,8 @@ caf::behavior ledger_actor(ledger_self self, core_ptr core, caf::actor anchor,
             ++st.core->count.ledger_journaled;
         }
         ++st.core->count.ledger_executed;
-        std::vector<std::uint64_t> waiters
-          = st.ledger->complete(key, ticket, to_ledger(rec), now);
+        std::vector<std::uint64_t> waiters =
+          st.ledger->complete(key, ticket, to_ledger(rec), now);
         st.core->finish(id, http_res);
         for (auto w : waiters)
           st.core->finish(w, http_res);
@@ -920,9 +921,10 @@ service_response invalid_body_reply(const error_list& errors) {
     list.emplace_back(std::string_view{text}.substr(pos, end - pos));
     pos = end + 1;
   }
-  out["error"] = errors.errors().empty()
-                   ? std::string{"invalid request body"}
-                   : "invalid request body: " + errors.errors().front().to_string();
+  out["error"] =
+    errors.errors().empty()
+      ? std::string{"invalid request body"}
+      : "invalid request body: " + errors.errors().front().to_string();
   out["errors"] = std::move(list);
   return json_reply(out, 400);
 }
@@ -962,7 +964,8 @@ struct http_service::impl {
   bool stopped = false;
 
   impl(caf::actor_system& s, http_service_options o)
-    : sys(s), opts(std::move(o)) {
+    : sys(s),
+      opts(std::move(o)) {
     core->max_in_flight = opts.max_in_flight;
     core->retry_after = opts.retry_after;
     core->signal = opts.do_not_retry_on_overload;
@@ -974,20 +977,22 @@ struct http_service::impl {
     if (method.empty())
       throw std::invalid_argument("http_service: empty method");
     if (path.empty() || path.front() != '/')
-      throw std::invalid_argument("http_service: path must start with '/' (got \""
-                                  + path + "\")");
+      throw std::invalid_argument(
+        "http_service: path must start with '/' (got \"" + path + "\")");
     if (!target->get())
       throw std::invalid_argument("http_service: route " + method + " " + path
                                   + " has no actor");
     std::lock_guard<std::mutex> guard{state_mtx};
     if (started || stopped)
       throw std::logic_error("http_service: routes are fixed once started");
-    bool prefix = path.size() >= 2 && path.compare(path.size() - 2, 2, "/*") == 0;
+    bool prefix =
+      path.size() >= 2 && path.compare(path.size() - 2, 2, "/*") == 0;
     if (prefix)
       path.pop_back();
-    auto i = std::find_if(routes.begin(), routes.end(), [&](const path_routes& r) {
-      return r.pattern == path && r.prefix == prefix;
-    });
+    auto i =
+      std::find_if(routes.begin(), routes.end(), [&](const path_routes& r) {
+        return r.pattern == path && r.prefix == prefix;
+      });
     if (i == routes.end()) {
       routes.push_back(path_routes{path, prefix, {}});
       i = routes.end() - 1;
@@ -1061,10 +1066,12 @@ struct http_service::impl {
                                                 : target.substr(qpos + 1);
     // Validated at the edge: the key reaches ledgers, journals and the
     // headers of the calls a handler makes.
-    if (auto n = std::count_if(req.begin(), req.end(), [](const auto& f) {
-          auto name = f.name_string();
-          return iequals({name.data(), name.size()}, idempotency_key_header);
-        });
+    if (auto n = std::count_if(
+          req.begin(), req.end(),
+          [](const auto& f) {
+            auto name = f.name_string();
+            return iequals({name.data(), name.size()}, idempotency_key_header);
+          });
         n > 1) {
       ++count.bad_requests;
       reply(respond, error_reply(400, "more than one "
@@ -1074,8 +1081,9 @@ struct http_service::impl {
     }
     if (auto problem = key_problem(header_value(req, idempotency_key_header))) {
       ++count.bad_requests;
-      reply(respond, error_reply(400, "bad " + std::string{idempotency_key_header}
-                                        + " header: " + *problem));
+      reply(respond,
+            error_reply(400, "bad " + std::string{idempotency_key_header}
+                               + " header: " + *problem));
       return;
     }
     auto* routes_for = match(path);
@@ -1098,9 +1106,9 @@ struct http_service::impl {
           allow += ", ";
         allow += m.method;
       }
-      auto res = error_reply(405, "method " + std::string{method}
-                                    + " not allowed on " + std::string{path}
-                                    + " (allowed: " + allow + ")");
+      auto res =
+        error_reply(405, "method " + std::string{method} + " not allowed on "
+                           + std::string{path} + " (allowed: " + allow + ")");
       res.headers.emplace_back("Allow", allow);
       reply(respond, res);
       return;
@@ -1137,10 +1145,9 @@ struct http_service::impl {
     auto key = header_value(req, idempotency_key_header);
     if (rt->ledger && key.empty()) {
       ++count.bad_requests;
-      reply(respond,
-            error_reply(400, "this route needs an "
-                               + std::string{idempotency_key_header}
-                               + " header"));
+      reply(respond, error_reply(400, "this route needs an "
+                                        + std::string{idempotency_key_header}
+                                        + " header"));
       return;
     }
     std::uint64_t id = 0;
@@ -1154,9 +1161,9 @@ struct http_service::impl {
       case service_core::admission::overloaded: {
         ++count.overloaded;
         auto res = core->unavailable_answer("service is overloaded");
-        res.do_not_retry = core->signal == overload_signal::always
-                           || (core->signal == overload_signal::retries
-                               && attempt > 1);
+        res.do_not_retry =
+          core->signal == overload_signal::always
+          || (core->signal == overload_signal::retries && attempt > 1);
         reply(respond, res);
         return;
       }
@@ -1189,18 +1196,16 @@ struct http_service::impl {
                    &count.unavailable);
       return;
     }
-    sys.spawn(bridge_actor, anchor, std::move(target_actor), std::move(sreq),
-              budget,
-              call_callback{[core = core, id](call_end how,
-                                              service_response res) {
-                finish_call(*core, id, how, std::move(res));
-              }});
+    sys.spawn(
+      bridge_actor, anchor, std::move(target_actor), std::move(sreq), budget,
+      call_callback{[core = core, id](call_end how, service_response res) {
+        finish_call(*core, id, how, std::move(res));
+      }});
   }
 };
 
 http_service::http_service(caf::actor_system& sys, http_service_options opts)
-  : impl_(std::make_shared<impl>(sys, std::move(opts))) {
-}
+  : impl_(std::make_shared<impl>(sys, std::move(opts))) {}
 
 http_service::~http_service() {
   stop();
@@ -1218,8 +1223,8 @@ cell_ptr fixed_cell(caf::actor x) {
 
 void http_service::route(std::string method, std::string path,
                          caf::actor handler, route_options opts) {
-  impl_->add(std::move(method), std::move(path),
-             fixed_cell(std::move(handler)), opts);
+  impl_->add(std::move(method), std::move(path), fixed_cell(std::move(handler)),
+             opts);
 }
 
 void http_service::route(std::string method, std::string path,
@@ -1261,17 +1266,18 @@ void http_service::json_route(std::string method, std::string path,
     throw std::invalid_argument("http_service: route " + method + " " + path
                                 + " has no function");
   auto core = impl_->core;
-  route(std::move(method), std::move(path),
-        service_function{[fn = std::move(fn), core](const service_request& req) {
-          service_response error;
-          auto body = parse_json_body(req, error);
-          if (!body) {
-            ++core->count.bad_requests;
-            return error;
-          }
-          return fn(*body, req);
-        }},
-        std::move(opts));
+  route(
+    std::move(method), std::move(path),
+    service_function{[fn = std::move(fn), core](const service_request& req) {
+      service_response error;
+      auto body = parse_json_body(req, error);
+      if (!body) {
+        ++core->count.bad_requests;
+        return error;
+      }
+      return fn(*body, req);
+    }},
+    std::move(opts));
 }
 
 void http_service::start() {
@@ -1317,9 +1323,8 @@ void http_service::stop() {
     // The server stops accepting at once and waits for requests it handed
     // out; the drain answers whatever is left after `grace`, which lets the
     // server finish.
-    std::thread drain{[core = d.core, grace = d.opts.grace] {
-      core->drain(grace);
-    }};
+    std::thread drain{
+      [core = d.core, grace = d.opts.grace] { core->drain(grace); }};
     d.server->stop();
     drain.join();
   }

@@ -49,8 +49,8 @@ namespace bulwark {
 
 /// The response header that tells a bulwark caller not to retry (the default
 /// of `http_transport_options::do_not_retry_header`); sent with value `1`.
-inline constexpr std::string_view service_do_not_retry_header
-  = "Bulwark-Do-Not-Retry";
+inline constexpr std::string_view service_do_not_retry_header =
+  "Bulwark-Do-Not-Retry";
 
 /// `Retry-After`, in whole seconds.
 inline constexpr std::string_view retry_after_header = "Retry-After";
@@ -160,7 +160,8 @@ service_response invalid_body_reply(const error_list& errors);
 /// and the route goes on; on a ledger route the answer counts as not
 /// executed (the key is forgotten, nothing is journaled): a handler that
 /// throws must not have committed anything.
-using service_function = std::function<service_response(const service_request&)>;
+using service_function =
+  std::function<service_response(const service_request&)>;
 
 /// Spawns a route actor (answering `service_request`). The service calls it
 /// once at `route()` and again whenever the actor dies: in CAF 0.17 an
@@ -280,7 +281,7 @@ struct http_service_stats {
 
 /// An HTTP service. Register routes, then `start()`. Not copyable.
 class http_service {
-public:
+ public:
   http_service(caf::actor_system& sys, http_service_options opts = {});
 
   /// Stops (see `stop`).
@@ -336,7 +337,7 @@ public:
 
   struct impl;
 
-private:
+ private:
   std::shared_ptr<impl> impl_;
 };
 

@@ -62,8 +62,8 @@ bool decode_journal_record(std::string_view line, journal_record& out,
   // Journals written before the base64 form hold non-UTF-8 bytes raw.
   popts.allow_invalid_utf8 = true;
   json::error_code ec;
-  auto v = json::parse(json::string_view{line.data(), line.size()}, ec, {},
-                       popts);
+  auto v =
+    json::parse(json::string_view{line.data(), line.size()}, ec, {}, popts);
   if (ec) {
     error = "not a JSON record (" + ec.message() + ")";
     return false;
@@ -116,8 +116,7 @@ bool decode_journal_record(std::string_view line, journal_record& out,
 }
 
 ledger_journal::ledger_journal(std::unique_ptr<append_log> log)
-  : log_(std::move(log)) {
-}
+  : log_(std::move(log)) {}
 
 ledger_journal::~ledger_journal() = default;
 

@@ -78,7 +78,7 @@ struct journal_replay {
 
 /// An open, locked journal file. Not copyable; closing releases the lock.
 class ledger_journal {
-public:
+ public:
   /// Opens (creating it and fsyncing its directory when new) and locks
   /// `path`, reads every record into `out`, drops a torn last record and
   /// truncates the file to the last good one. Throws journal_error for a
@@ -107,7 +107,7 @@ public:
     return log_->appended();
   }
 
-private:
+ private:
   explicit ledger_journal(std::unique_ptr<append_log> log);
 
   std::unique_ptr<append_log> log_;

@@ -45,8 +45,7 @@ saga_verdict verdict_of(const call_reply& r) noexcept {
 }
 
 void saga_call(saga_coordinator_actor::pointer self,
-               const caf::actor& dependency, call_request req,
-               saga_done done) {
+               const caf::actor& dependency, call_request req, saga_done done) {
   self->request(dependency, caf::infinite, call_atom::value, std::move(req))
     .then(
       [done](reply_atom, const call_reply& r) {
@@ -304,8 +303,8 @@ struct coordinator_state {
       fn(self, call, done);
     } catch (const std::exception& ex) {
       // It may have sent something before throwing.
-      done(saga_verdict::unknown, std::string{"the callback threw: "}
-                                    + ex.what());
+      done(saga_verdict::unknown,
+           std::string{"the callback threw: "} + ex.what());
     }
   }
 
@@ -314,8 +313,8 @@ struct coordinator_state {
     std::weak_ptr<int> token = alive;
     auto once = std::make_shared<bool>(false);
     auto* st = this;
-    return [st, token, once, id = e.id, gen = e.generation, compensation,
-            step, attempt](saga_verdict v, std::string data) {
+    return [st, token, once, id = e.id, gen = e.generation, compensation, step,
+            attempt](saga_verdict v, std::string data) {
       if (*once || token.expired())
         return;
       *once = true;
@@ -344,14 +343,12 @@ struct coordinator_state {
         ev.verdict = saga_verdict::unknown; // it ran; we cannot record it
     }
     actions.clear();
-    bool taken = ev.compensation
-                   ? e.core->on_compensation_result(ev.step, ev.attempt,
-                                                    ev.verdict,
-                                                    std::move(ev.data), now(),
-                                                    actions)
-                   : e.core->on_step_result(ev.step, ev.attempt, ev.verdict,
-                                            std::move(ev.data), now(),
-                                            actions);
+    bool taken =
+      ev.compensation
+        ? e.core->on_compensation_result(ev.step, ev.attempt, ev.verdict,
+                                         std::move(ev.data), now(), actions)
+        : e.core->on_step_result(ev.step, ev.attempt, ev.verdict,
+                                 std::move(ev.data), now(), actions);
     if (!taken)
       ++stats.late_verdicts;
     dispatch(e);
@@ -536,8 +533,7 @@ struct coordinator_state {
   }
 };
 
-saga_coordinator_actor::behavior_type
-coordinator_impl(
+saga_coordinator_actor::behavior_type coordinator_impl(
   saga_coordinator_actor::stateful_pointer<coordinator_state> self,
   std::shared_ptr<coordinator_init> init) {
   auto& st = self->state;
@@ -567,10 +563,8 @@ coordinator_impl(
     st.settle();
   }
   return {
-    [self](saga_atom, std::string& id,
-           std::string& input) -> caf::result<saga_reply> {
-      return self->state.on_start(id, input);
-    },
+    [self](saga_atom, std::string& id, std::string& input)
+      -> caf::result<saga_reply> { return self->state.on_start(id, input); },
     [self](saga_query_atom, const std::string& id) -> caf::result<saga_reply> {
       return self->state.on_query(id);
     },
@@ -584,8 +578,8 @@ coordinator_impl(
 [[noreturn]] void bad_record(const saga_log& log, const saga_log_saga& s,
                              std::size_t index, const std::string& error) {
   throw saga_log_error("saga log " + log.path() + ":"
-                       + std::to_string(s.lines.at(index)) + ": saga \""
-                       + s.id + "\": " + error);
+                       + std::to_string(s.lines.at(index)) + ": saga \"" + s.id
+                       + "\": " + error);
 }
 
 } // namespace
@@ -597,9 +591,9 @@ saga_coordinator_actor spawn_saga_coordinator(caf::actor_system& sys,
     throw std::invalid_argument("saga coordinator: invalid config:\n"
                                 + errors.to_string());
   if (opts.steps.size() != opts.config.steps.size())
-    throw std::invalid_argument(fmt::format(
-      "saga coordinator: {} step functions for {} steps",
-      opts.steps.size(), opts.config.steps.size()));
+    throw std::invalid_argument(
+      fmt::format("saga coordinator: {} step functions for {} steps",
+                  opts.steps.size(), opts.config.steps.size()));
   for (std::size_t i = 0; i < opts.steps.size(); ++i) {
     auto& name = opts.config.steps[i].name;
     if (!opts.steps[i].action)

@@ -81,9 +81,9 @@ struct saga_step_call {
 using saga_done = std::function<void(saga_verdict verdict, std::string data)>;
 
 /// A step's action or compensation.
-using saga_step_fn = std::function<void(saga_coordinator_actor::pointer self,
-                                        const saga_step_call& call,
-                                        saga_done done)>;
+using saga_step_fn =
+  std::function<void(saga_coordinator_actor::pointer self,
+                     const saga_step_call& call, saga_done done)>;
 
 struct saga_step_functions {
   /// Required.

@@ -47,8 +47,8 @@ bool decode_step_list(const json::object& o, const char* key,
                       std::vector<saga_step_data>& out, std::string& error) {
   auto* v = o.if_contains(key);
   if (v == nullptr || !v->is_array()) {
-    error = std::string{"field \"outcome\": \""} + key
-            + "\" missing or not an array";
+    error =
+      std::string{"field \"outcome\": \""} + key + "\" missing or not an array";
     return false;
   }
   for (auto& x : v->as_array()) {
@@ -94,9 +94,9 @@ bool decode_line(const saga_config& cfg, std::string_view line,
   }
   auto* ev = o->if_contains("event");
   if (ev == nullptr || !ev->is_string()
-      || !from_string(std::string_view{ev->as_string().data(),
-                                       ev->as_string().size()},
-                      e.record.kind)) {
+      || !from_string(
+        std::string_view{ev->as_string().data(), ev->as_string().size()},
+        e.record.kind)) {
     error = "field \"event\" missing or not a saga event";
     return false;
   }
@@ -122,8 +122,8 @@ bool decode_line(const saga_config& cfg, std::string_view line,
       else
         r.step = static_cast<std::uint32_t>(index);
       auto* attempt = o->if_contains("try");
-      if (attempt == nullptr || !attempt->is_int64()
-          || attempt->as_int64() < 1 || attempt->as_int64() > max_try_number) {
+      if (attempt == nullptr || !attempt->is_int64() || attempt->as_int64() < 1
+          || attempt->as_int64() > max_try_number) {
         error = "field \"try\" missing or not a try number";
         return false;
       }
@@ -166,8 +166,8 @@ bool decode_line(const saga_config& cfg, std::string_view line,
       std::string why;
       if (!get_bytes(x, "failure", r.outcome.failure, why)
           || !get_bytes(x, "failed_step", r.outcome.failed_step, why)
-          || !get_bytes(x, "failed_compensation",
-                        r.outcome.failed_compensation, why)) {
+          || !get_bytes(x, "failed_compensation", r.outcome.failed_compensation,
+                        why)) {
         error = "field \"outcome\": " + why;
         return false;
       }
@@ -232,8 +232,8 @@ bool decode_saga_log_entry(const saga_config& cfg, std::string_view line,
 }
 
 saga_log::saga_log(const saga_config& cfg, std::unique_ptr<append_log> log)
-  : cfg_(&cfg), log_(std::move(log)) {
-}
+  : cfg_(&cfg),
+    log_(std::move(log)) {}
 
 std::unique_ptr<saga_log> saga_log::open(const std::string& path,
                                          const saga_config& cfg,

@@ -83,14 +83,13 @@ struct saga_log_replay {
 
 /// An open, locked saga log. Not copyable; destroying it releases the lock.
 class saga_log {
-public:
+ public:
   /// Opens (creating) and locks `path`, reads every record. `cfg` must
   /// outlive the log. Throws saga_log_error naming the file (and line) when
   /// the file cannot be used, holds a corrupt record before the last line,
   /// or names a step `cfg` does not have.
-  static std::unique_ptr<saga_log> open(const std::string& path,
-                                        const saga_config& cfg,
-                                        saga_log_replay& out);
+  static std::unique_ptr<saga_log>
+  open(const std::string& path, const saga_config& cfg, saga_log_replay& out);
 
   /// Appends `entries` with one write and one fdatasync. Throws
   /// saga_log_error on failure (nothing is known about the entries then).
@@ -100,7 +99,9 @@ public:
   /// Throws saga_log_error on failure (the old file is intact then).
   void rewrite(const std::vector<saga_log_entry>& entries);
 
-  const std::string& path() const noexcept { return log_->path(); }
+  const std::string& path() const noexcept {
+    return log_->path();
+  }
 
   /// Records appended since open or the last rewrite.
   std::uint64_t appended_since_rewrite() const noexcept {
@@ -108,9 +109,11 @@ public:
   }
 
   /// The file's size in bytes.
-  std::uint64_t bytes() const noexcept { return log_->bytes(); }
+  std::uint64_t bytes() const noexcept {
+    return log_->bytes();
+  }
 
-private:
+ private:
   saga_log(const saga_config& cfg, std::unique_ptr<append_log> log);
 
   const saga_config* cfg_;

@@ -144,12 +144,11 @@ typename Inspector::result_type inspect(Inspector& f, saga_reply& x) {
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, saga_stats& x) {
   return f(caf::meta::type_name("saga_stats"), x.started, x.resumed,
-           x.completed, x.compensated, x.compensation_failed, x.stuck,
-           x.joined, x.answered_from_log, x.refused_busy,
-           x.refused_invalid_id, x.refused_input_too_large, x.step_tries,
-           x.compensation_tries, x.late_verdicts, x.oversized_results,
-           x.log_writes, x.log_records, x.compactions, x.forgotten, x.running,
-           x.retained, x.log_bytes);
+           x.completed, x.compensated, x.compensation_failed, x.stuck, x.joined,
+           x.answered_from_log, x.refused_busy, x.refused_invalid_id,
+           x.refused_input_too_large, x.step_tries, x.compensation_tries,
+           x.late_verdicts, x.oversized_results, x.log_writes, x.log_records,
+           x.compactions, x.forgotten, x.running, x.retained, x.log_bytes);
 }
 
 } // namespace bulwark

@@ -22,7 +22,9 @@ using finish_atom = caf::atom_constant<caf::atom("finish")>;
 
 struct keyed_service::impl {
   explicit impl(const keyed_service_options& o)
-    : opts(o), ledger(o.ledger), gen(o.seed) {}
+    : opts(o),
+      ledger(o.ledger),
+      gen(o.seed) {}
 
   struct waiter {
     caf::actor to;
@@ -40,8 +42,10 @@ struct keyed_service::impl {
 
   duration between(duration lo, duration hi) {
     auto span = (hi - lo).count();
-    return lo + duration{span <= 0 ? 0 : static_cast<std::int64_t>(
-                                            gen.below(static_cast<std::uint64_t>(span) + 1))};
+    return lo
+           + duration{span <= 0 ? 0
+                                : static_cast<std::int64_t>(gen.below(
+                                  static_cast<std::uint64_t>(span) + 1))};
   }
 
   duration latency() {
@@ -87,7 +91,8 @@ caf::behavior replica_impl(caf::event_based_actor* self,
           else if (n == 2)
             ++svc->counts.keys_executed_twice;
           ++svc->counts.side_effects;
-          svc->waiters.emplace(id, keyed_service::impl::waiter{to, req.attempt_id});
+          svc->waiters.emplace(id,
+                               keyed_service::impl::waiter{to, req.attempt_id});
           auto delay = svc->latency();
           guard.unlock();
           self->delayed_send(self, delay, finish_atom::value,
@@ -103,7 +108,8 @@ caf::behavior replica_impl(caf::event_based_actor* self,
         }
         case ledger_verdict::wait:
           ++svc->counts.waits;
-          svc->waiters.emplace(id, keyed_service::impl::waiter{to, req.attempt_id});
+          svc->waiters.emplace(id,
+                               keyed_service::impl::waiter{to, req.attempt_id});
           break;
         case ledger_verdict::rejected_full:
           guard.unlock();
@@ -117,15 +123,15 @@ caf::behavior replica_impl(caf::event_based_actor* self,
       auto body = "done:" + key;
       {
         std::lock_guard<std::mutex> guard{svc->mtx};
-        auto waiting = svc->ledger.complete(key, ticket, ledger_result{200, body},
-                                            self->clock().now());
+        auto waiting = svc->ledger.complete(
+          key, ticket, ledger_result{200, body}, self->clock().now());
         waiting.push_back(executor);
         for (auto w : waiting) {
           auto i = svc->waiters.find(w);
           if (i == svc->waiters.end())
             continue;
           // 0: answer, 1: error after the side effect, 2: silence.
-          int fate = svc->chance(svc->opts.error_after_percent)    ? 1
+          int fate = svc->chance(svc->opts.error_after_percent)     ? 1
                      : svc->chance(svc->opts.silence_after_percent) ? 2
                                                                     : 0;
           out.emplace_back(i->second, fate);

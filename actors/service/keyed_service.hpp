@@ -53,7 +53,7 @@ struct keyed_service_counts {
 };
 
 class keyed_service {
-public:
+ public:
   explicit keyed_service(const keyed_service_options& opts);
   ~keyed_service();
 
@@ -72,7 +72,7 @@ public:
 
   struct impl;
 
-private:
+ private:
   std::shared_ptr<impl> impl_;
 };
 

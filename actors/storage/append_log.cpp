@@ -39,8 +39,8 @@ std::string directory_of(const std::string& path) {
 
 /// Makes a created or renamed file's directory entry durable too.
 bool sync_directory_of(const std::string& path) {
-  int dfd = ::open(directory_of(path).c_str(),
-                   O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  int dfd =
+    ::open(directory_of(path).c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (dfd < 0)
     return false;
   bool ok = ::fsync(dfd) == 0;
@@ -65,8 +65,9 @@ struct fd_guard {
 } // namespace
 
 append_log::append_log(std::string path, append_log_options opts, int fd)
-  : path_(std::move(path)), opts_(std::move(opts)), fd_(fd) {
-}
+  : path_(std::move(path)),
+    opts_(std::move(opts)),
+    fd_(fd) {}
 
 append_log::~append_log() {
   if (fd_ >= 0)
@@ -77,9 +78,10 @@ void append_log::fail(const std::string& what) const {
   throw append_log_error(opts_.label + " " + path_ + ": " + what);
 }
 
-std::unique_ptr<append_log>
-append_log::open(const std::string& path, const append_log_options& opts,
-                 const line_decoder& decode, append_log_replay& out) {
+std::unique_ptr<append_log> append_log::open(const std::string& path,
+                                             const append_log_options& opts,
+                                             const line_decoder& decode,
+                                             append_log_replay& out) {
   out = append_log_replay{};
   auto prefix = opts.label + " " + path;
   int fd = -1;
@@ -108,8 +110,9 @@ append_log::open(const std::string& path, const append_log_options& opts,
       break;
     }
     if (round == 3)
-      throw append_log_error(prefix + ": replaced by another process while "
-                                      "opening; two writers would corrupt it");
+      throw append_log_error(prefix
+                             + ": replaced by another process while "
+                               "opening; two writers would corrupt it");
   }
   std::unique_ptr<append_log> log{new append_log(path, opts, fd)};
   if (created && !sync_directory_of(path))
@@ -208,9 +211,8 @@ void append_log::rewrite(const std::vector<std::string>& lines) {
   auto tmp = path_ + ".tmp";
   // A temp file left by a crash during an earlier rewrite is ours to
   // replace: we hold the log's lock.
-  int fd = ::open(tmp.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_APPEND
-                                 | O_CLOEXEC,
-                  0644);
+  int fd = ::open(tmp.c_str(),
+                  O_RDWR | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0644);
   if (fd < 0)
     fail("cannot create " + tmp + ": " + errno_text());
   fd_guard guard{fd};

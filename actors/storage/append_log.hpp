@@ -30,7 +30,7 @@ namespace bulwark {
 /// with the log's label and file ("saga log /var/x.log: ...") and names the
 /// line for a corrupt record.
 class append_log_error : public std::runtime_error {
-public:
+ public:
   using std::runtime_error::runtime_error;
 };
 
@@ -55,7 +55,7 @@ struct append_log_replay {
 
 /// An open, locked log file. Not copyable; destroying it releases the lock.
 class append_log {
-public:
+ public:
   /// Decodes one line (without its newline). Returns false and sets `error`
   /// (what is wrong, without file or line) for a line that is not a record;
   /// must change nothing then, because the line may be a torn last record.
@@ -69,9 +69,10 @@ public:
   /// another process, or holds a bad line that is not the last
   /// ("<label> <path>:<line>: corrupt record: <what> (only the last record
   /// may be torn; refusing to start rather than forget <forgets>)").
-  static std::unique_ptr<append_log>
-  open(const std::string& path, const append_log_options& opts,
-       const line_decoder& decode, append_log_replay& out);
+  static std::unique_ptr<append_log> open(const std::string& path,
+                                          const append_log_options& opts,
+                                          const line_decoder& decode,
+                                          append_log_replay& out);
 
   ~append_log();
 
@@ -110,7 +111,7 @@ public:
     return bytes_;
   }
 
-private:
+ private:
   append_log(std::string path, append_log_options opts, int fd);
 
   [[noreturn]] void fail(const std::string& what) const;

@@ -62,7 +62,9 @@ struct supervisor_state {
         caf::anon_send_exit(m.handle, caf::exit_reason::user_shutdown);
   }
 
-  time_point now() const { return self->clock().now(); }
+  time_point now() const {
+    return self->clock().now();
+  }
 
   template <class... Ts>
   void send_to(const caf::actor& dest, Ts&&... xs) {
@@ -72,7 +74,8 @@ struct supervisor_state {
                   self->context());
   }
 
-  void reply(const caf::strong_actor_ptr& to, caf::message_id mid, call_reply r) {
+  void reply(const caf::strong_actor_ptr& to, caf::message_id mid,
+             call_reply r) {
     if (to)
       to->enqueue(caf::make_mailbox_element(caf::strong_actor_ptr{self->ctrl()},
                                             mid.response_id(), {},
@@ -115,7 +118,8 @@ struct supervisor_state {
         return;
       }
       if (d.action == restart_action::restart) {
-        self->delayed_send(self, d.delay, restart_atom::value, i, m.incarnation);
+        self->delayed_send(self, d.delay, restart_atom::value, i,
+                           m.incarnation);
       } else {
         escalate(n);
       }
@@ -154,10 +158,10 @@ struct supervisor_state {
       call_reply r;
       r.id = req.id;
       r.journey_id = req.journey_id;
-      r.cls = stopping ? failure_class::rejected_locally
-                       : failure_class::persistent;
-      r.message = stopping ? "supervisor stopping"
-                           : "invalid request: empty operation";
+      r.cls =
+        stopping ? failure_class::rejected_locally : failure_class::persistent;
+      r.message =
+        stopping ? "supervisor stopping" : "invalid request: empty operation";
       reply(to, mid, std::move(r));
       return;
     }
@@ -184,7 +188,9 @@ struct supervisor_state {
       *e.trip = journey{req.journey_id, n};
     }
     e.req = std::move(req);
-    note(e, n, journey_event{journey_event_kind::admitted}.with_who(initiator::supervisor));
+    note(e, n,
+         journey_event{journey_event_kind::admitted}.with_who(
+           initiator::supervisor));
     process(n);
   }
 
@@ -295,8 +301,8 @@ struct supervisor_state {
     r.cls = a.cls;
     // Level 4: whatever failed here was handled as far as it could be.
     r.may_retry = false;
-    bool from_current = current != nullptr && a.attempt != 0
-                        && current->id == a.attempt;
+    bool from_current =
+      current != nullptr && a.attempt != 0 && current->id == a.attempt;
     if (a.ok) {
       if (from_current) {
         r.payload = std::move(current->payload);
@@ -442,14 +448,16 @@ supervisor_impl(supervisor_actor::stateful_pointer<supervisor_state> self,
     st.members.push_back(member_entry{std::move(spec), caf::actor{}, 0});
   for (std::uint32_t i = 0; i < st.members.size(); ++i)
     st.start_member(i);
-  self->set_down_handler([self](caf::down_msg& dm) { self->state.on_down(dm); });
+  self->set_down_handler(
+    [self](caf::down_msg& dm) { self->state.on_down(dm); });
   st.arm_tick(st.now());
   return {
     [self](reply_atom, call_reply& r) -> caf::delegated<void> {
       self->state.on_member_reply(r);
       return {};
     },
-    [self](call_atom, call_request& req) -> caf::delegated<reply_atom, call_reply> {
+    [self](call_atom,
+           call_request& req) -> caf::delegated<reply_atom, call_reply> {
       self->state.on_call(req);
       return {};
     },
@@ -457,11 +465,12 @@ supervisor_impl(supervisor_actor::stateful_pointer<supervisor_state> self,
     [self](stats_atom) -> caf::result<stats_atom, std::string> {
       return {stats_atom::value, self->state.stats_json()};
     },
-    [self](journey_atom, std::uint64_t id)
-      -> caf::result<journey_atom, std::string> {
+    [self](journey_atom,
+           std::uint64_t id) -> caf::result<journey_atom, std::string> {
       return {journey_atom::value, self->state.journey_json(id)};
     },
-    [self](journey_atom, failed_atom) -> caf::result<journey_atom, std::string> {
+    [self](journey_atom,
+           failed_atom) -> caf::result<journey_atom, std::string> {
       return {journey_atom::value, self->state.failed_journeys_json()};
     },
     [self](members_atom) -> caf::result<members_atom, std::vector<caf::actor>> {
@@ -526,38 +535,38 @@ supervisor_actor spawn_supervisor(caf::actor_system& sys,
   return sys.spawn(supervisor_impl, std::move(opts));
 }
 
-supervisor_actor
-spawn_supervisor_tree(caf::actor_system& sys, const bulwark_config& cfg,
-                      const std::string& root,
-                      std::function<caf::actor(const std::string&)> transport_for,
-                      std::uint64_t seed) {
+supervisor_actor spawn_supervisor_tree(
+  caf::actor_system& sys, const bulwark_config& cfg, const std::string& root,
+  std::function<caf::actor(const std::string&)> transport_for,
+  std::uint64_t seed) {
   auto* sup = cfg.find_supervisor(root);
   if (sup == nullptr)
     return {};
-  return spawn_supervisor(sys, tree_options(sys, cfg, *sup, transport_for, seed));
+  return spawn_supervisor(sys,
+                          tree_options(sys, cfg, *sup, transport_for, seed));
 }
 
-supervisor_tree
-spawn_supervisor_tree(caf::actor_system& sys, std::string_view json_text,
-                      const std::string& root,
-                      std::function<caf::actor(const std::string&)> transport_for,
-                      std::uint64_t seed) {
+supervisor_tree spawn_supervisor_tree(
+  caf::actor_system& sys, std::string_view json_text, const std::string& root,
+  std::function<caf::actor(const std::string&)> transport_for,
+  std::uint64_t seed) {
   supervisor_tree result;
   auto parsed = parse_bulwark_config(json_text);
   if (!parsed.ok()) {
     for (auto& e : parsed.errors.errors())
       result.errors.push_back(e.to_string());
     if (parsed.errors.dropped() > 0)
-      result.errors.push_back("... and " + std::to_string(parsed.errors.dropped())
-                              + " more errors");
+      result.errors.push_back(
+        "... and " + std::to_string(parsed.errors.dropped()) + " more errors");
     return result;
   }
   if (parsed.config->find_supervisor(root) == nullptr) {
-    result.errors.push_back("/supervisors: no supervisor named \"" + root + "\"");
+    result.errors.push_back("/supervisors: no supervisor named \"" + root
+                            + "\"");
     return result;
   }
-  result.root =
-    spawn_supervisor_tree(sys, *parsed.config, root, std::move(transport_for), seed);
+  result.root = spawn_supervisor_tree(sys, *parsed.config, root,
+                                      std::move(transport_for), seed);
   return result;
 }
 

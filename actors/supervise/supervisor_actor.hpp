@@ -96,11 +96,10 @@ supervisor_actor spawn_supervisor(caf::actor_system& sys,
 /// from `transport_for(name)` (called once per dependency) and keeps its
 /// policy state (breaker, budget, cache) across restarts. Returns an invalid
 /// handle if `root` names no supervisor of `cfg`.
-supervisor_actor
-spawn_supervisor_tree(caf::actor_system& sys, const bulwark_config& cfg,
-                      const std::string& root,
-                      std::function<caf::actor(const std::string&)> transport_for,
-                      std::uint64_t seed = 1);
+supervisor_actor spawn_supervisor_tree(
+  caf::actor_system& sys, const bulwark_config& cfg, const std::string& root,
+  std::function<caf::actor(const std::string&)> transport_for,
+  std::uint64_t seed = 1);
 
 /// The result of starting a tree from JSON text.
 struct supervisor_tree {
@@ -112,10 +111,9 @@ struct supervisor_tree {
 
 /// Parses and validates `json_text` and starts the tree under `root` only
 /// if the document has no error: a bad document starts nothing.
-supervisor_tree
-spawn_supervisor_tree(caf::actor_system& sys, std::string_view json_text,
-                      const std::string& root,
-                      std::function<caf::actor(const std::string&)> transport_for,
-                      std::uint64_t seed = 1);
+supervisor_tree spawn_supervisor_tree(
+  caf::actor_system& sys, std::string_view json_text, const std::string& root,
+  std::function<caf::actor(const std::string&)> transport_for,
+  std::uint64_t seed = 1);
 
 } // namespace bulwark

@@ -75,8 +75,8 @@ void try_deliver(caf::event_based_actor* self, chaos_state& st,
 } // namespace
 
 caf::behavior chaos_transport_actor(caf::event_based_actor* self,
-                                    fault_schedule schedule,
-                                    std::uint64_t seed, caf::actor inner,
+                                    fault_schedule schedule, std::uint64_t seed,
+                                    caf::actor inner,
                                     std::shared_ptr<chaos_stats> stats) {
   auto st = std::make_shared<chaos_state>();
   st->schedule = std::move(schedule);

@@ -27,11 +27,15 @@ namespace bulwark {
 
 /// What a chaos transport did; shared with the test, thread-safe.
 class chaos_stats {
-public:
+ public:
   /// Attempts received (including ones that arrived after the crash time).
-  std::uint64_t attempts() const noexcept { return attempts_.load(); }
+  std::uint64_t attempts() const noexcept {
+    return attempts_.load();
+  }
   /// Attempts answered with success.
-  std::uint64_t successes() const noexcept { return successes_.load(); }
+  std::uint64_t successes() const noexcept {
+    return successes_.load();
+  }
   /// Injected failures of class `cls`.
   std::uint64_t failures(failure_class cls) const noexcept {
     return failures_[static_cast<std::size_t>(cls)].load();
@@ -40,23 +44,39 @@ public:
   std::uint64_t failures() const noexcept;
   /// Attempts that reached the inner transport (or, standing alone, that
   /// succeeded): the side effects the downstream executed.
-  std::uint64_t executed() const noexcept { return executed_.load(); }
+  std::uint64_t executed() const noexcept {
+    return executed_.load();
+  }
   /// Answers delivered to senders (successes, inner failures, injected ones).
-  std::uint64_t answered() const noexcept { return answered_.load(); }
+  std::uint64_t answered() const noexcept {
+    return answered_.load();
+  }
   /// Whether the actor has crashed as scheduled.
-  bool crashed() const noexcept { return crashed_.load(); }
+  bool crashed() const noexcept {
+    return crashed_.load();
+  }
 
   // -- used by the actor ------------------------------------------------------
-  void count_attempt() noexcept { ++attempts_; }
-  void count_success() noexcept { ++successes_; }
+  void count_attempt() noexcept {
+    ++attempts_;
+  }
+  void count_success() noexcept {
+    ++successes_;
+  }
   void count_failure(failure_class cls) noexcept {
     ++failures_[static_cast<std::size_t>(cls)];
   }
-  void count_executed() noexcept { ++executed_; }
-  void count_answered() noexcept { ++answered_; }
-  void mark_crashed() noexcept { crashed_ = true; }
+  void count_executed() noexcept {
+    ++executed_;
+  }
+  void count_answered() noexcept {
+    ++answered_;
+  }
+  void mark_crashed() noexcept {
+    crashed_ = true;
+  }
 
-private:
+ private:
   std::atomic<std::uint64_t> attempts_{0};
   std::atomic<std::uint64_t> successes_{0};
   std::array<std::atomic<std::uint64_t>, failure_class_count> failures_{};
@@ -85,23 +105,28 @@ inline constexpr caf::exit_reason chaos_crash_reason =
 /// not answered by then never are (the sender's monitor notices). Cancel
 /// hints are ignored (allowed by the transport protocol).
 caf::behavior chaos_transport_actor(caf::event_based_actor* self,
-                                    fault_schedule schedule,
-                                    std::uint64_t seed, caf::actor inner,
+                                    fault_schedule schedule, std::uint64_t seed,
+                                    caf::actor inner,
                                     std::shared_ptr<chaos_stats> stats);
 
 /// A chaos transport actor together with its counters.
 class chaos_transport {
-public:
+ public:
   /// `inner` may be null: the chaos transport then answers successes itself.
   static chaos_transport spawn(caf::actor_system& sys, fault_schedule schedule,
                                std::uint64_t seed, caf::actor inner = {});
 
-  const caf::actor& handle() const noexcept { return handle_; }
-  const chaos_stats& stats() const noexcept { return *stats_; }
+  const caf::actor& handle() const noexcept {
+    return handle_;
+  }
+  const chaos_stats& stats() const noexcept {
+    return *stats_;
+  }
 
-private:
+ private:
   chaos_transport(caf::actor handle, std::shared_ptr<chaos_stats> stats)
-    : handle_(std::move(handle)), stats_(std::move(stats)) {
+    : handle_(std::move(handle)),
+      stats_(std::move(stats)) {
     // nop
   }
 

@@ -30,7 +30,8 @@ attempt_result exception_result(std::exception_ptr ep) {
 // first call count, whichever thread makes it.
 struct completion_state {
   completion_state(caf::actor_addr requester, std::uint64_t attempt_id)
-    : requester(std::move(requester)), attempt_id(attempt_id) {
+    : requester(std::move(requester)),
+      attempt_id(attempt_id) {
     // nop
   }
 

@@ -77,7 +77,9 @@ enum class phase : std::uint8_t { queued, connecting, sending, receiving };
 
 struct exchange {
   exchange(asio::io_context& io, attempt_request r, caf::actor_addr from)
-    : req(std::move(r)), requester(std::move(from)), timer(io) {
+    : req(std::move(r)),
+      requester(std::move(from)),
+      timer(io) {
     // nop
   }
 
@@ -136,13 +138,14 @@ std::string_view trim(std::string_view x) {
 }
 
 bool is_http_error(const error_code& ec) {
-  return ec.category() == http::make_error_code(http::error::bad_version).category();
+  return ec.category()
+         == http::make_error_code(http::error::bad_version).category();
 }
 
 // -- the client: everything below runs on its I/O thread ------------------------
 
 class http_client {
-public:
+ public:
   http_client(http_transport_options opts,
               std::shared_ptr<http_transport_stats> stats)
     : opts_(std::move(opts)),
@@ -191,7 +194,7 @@ public:
     thread_.join();
   }
 
-private:
+ private:
   void run() {
     for (;;) {
       try {
@@ -226,12 +229,13 @@ private:
       return;
     ++stats_->attempts;
     attempt_key key{requester, req.attempt_id};
-    auto x = std::make_shared<exchange>(io_, std::move(req),
-                                        std::move(requester));
+    auto x =
+      std::make_shared<exchange>(io_, std::move(req), std::move(requester));
     x->started = steady::now();
     if (x->req.deadline_ns != no_deadline_ns)
-      x->deadline = steady::time_point{std::chrono::duration_cast<steady::duration>(
-        nanoseconds{x->req.deadline_ns})};
+      x->deadline =
+        steady::time_point{std::chrono::duration_cast<steady::duration>(
+          nanoseconds{x->req.deadline_ns})};
     // A repeated id from the same sender replaces the older attempt, which
     // then ends without a result (ids are unique per sender by protocol).
     if (auto i = live_.find(key); i != live_.end())
@@ -465,8 +469,8 @@ private:
     if (x->deadline != steady::time_point::max()) {
       // Remaining budget, rounded down: the downstream never believes it has
       // more time than the caller gives it.
-      auto left = std::chrono::duration_cast<milliseconds>(x->deadline
-                                                           - steady::now());
+      auto left =
+        std::chrono::duration_cast<milliseconds>(x->deadline - steady::now());
       r.set(deadline_ms_header,
             std::to_string(std::max<std::int64_t>(0, left.count())));
     }
@@ -657,7 +661,8 @@ std::string expand_path(std::string_view path_template,
 caf::behavior
 http_transport_actor(caf::event_based_actor* self, http_transport_options opts,
                      std::shared_ptr<http_transport_stats> stats) {
-  auto client = std::make_shared<http_client>(std::move(opts), std::move(stats));
+  auto client =
+    std::make_shared<http_client>(std::move(opts), std::move(stats));
   // The I/O thread must not outlive the actor: it is joined on termination.
   self->attach_functor([client] { client->stop(); });
   return {

@@ -117,7 +117,7 @@ caf::behavior http_transport_actor(caf::event_based_actor* self,
 
 /// An HTTP transport actor together with its counters.
 class http_transport {
-public:
+ public:
   /// Throws std::invalid_argument when an option that is written into every
   /// request (host, method, path template, content type, header names)
   /// holds a character HTTP does not allow there, naming the option.
@@ -132,9 +132,10 @@ public:
     return *stats_;
   }
 
-private:
+ private:
   http_transport(caf::actor handle, std::shared_ptr<http_transport_stats> s)
-    : handle_(std::move(handle)), stats_(std::move(s)) {
+    : handle_(std::move(handle)),
+      stats_(std::move(s)) {
     // nop
   }
 

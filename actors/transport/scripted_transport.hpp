@@ -46,7 +46,7 @@ struct scripted_attempt {
 /// The shared state between a test and its scripted transport actor. All
 /// members are thread-safe; accessors return copies.
 class transport_script {
-public:
+ public:
   /// Answers the next unscripted attempt with `result` once `delay` passed.
   /// A result whose `latency_ns` is 0 gets the delay as its latency.
   void push(attempt_result result, duration delay = duration{0});
@@ -85,9 +85,8 @@ public:
   };
 
   /// Records an attempt and returns its index and the step to apply.
-  std::pair<std::size_t, step> on_attempt(attempt_request req,
-                                          caf::actor_addr sender,
-                                          time_point now);
+  std::pair<std::size_t, step>
+  on_attempt(attempt_request req, caf::actor_addr sender, time_point now);
 
   /// Marks the oldest unanswered attempt with this id as answered and
   /// returns a copy of it, or nullopt if there is none.
@@ -99,7 +98,7 @@ public:
 
   void on_cancel(std::uint64_t attempt_id);
 
-private:
+ private:
   mutable std::mutex mtx_;
   std::deque<step> steps_;
   std::optional<step> default_;
@@ -112,14 +111,15 @@ private:
 /// unanswered attempt with that id, held or scheduled (a scheduled answer
 /// that fires later is then dropped); the result goes to that attempt's
 /// sender, `attempt_id` filled in, `latency_ns` set to the time since arrival
-/// if 0. Unknown or already answered ids are ignored. Cancel hints are recorded and otherwise ignored, so a test
-/// can still answer a cancelled attempt late.
-caf::behavior scripted_transport_actor(caf::event_based_actor* self,
-                                       std::shared_ptr<transport_script> script);
+/// if 0. Unknown or already answered ids are ignored. Cancel hints are recorded
+/// and otherwise ignored, so a test can still answer a cancelled attempt late.
+caf::behavior
+scripted_transport_actor(caf::event_based_actor* self,
+                         std::shared_ptr<transport_script> script);
 
 /// A scripted transport actor together with its script.
 class scripted_transport {
-public:
+ public:
   static scripted_transport spawn(caf::actor_system& sys);
 
   const caf::actor& handle() const noexcept {
@@ -159,9 +159,10 @@ public:
     return script_->cancelled();
   }
 
-private:
+ private:
   scripted_transport(caf::actor handle, std::shared_ptr<transport_script> s)
-    : handle_(std::move(handle)), script_(std::move(s)) {
+    : handle_(std::move(handle)),
+      script_(std::move(s)) {
     // nop
   }
 

@@ -38,8 +38,8 @@ void report_allocs(benchmark::State& state, std::uint64_t before) {
 
 void breaker_allow_record(benchmark::State& state) {
   breaker_config cfg;
-  cfg.window = state.range(0) == 0 ? window_kind::count_based
-                                   : window_kind::time_based;
+  cfg.window =
+    state.range(0) == 0 ? window_kind::count_based : window_kind::time_based;
   cfg.window_size = state.range(0) == 0 ? 100 : 30;
   circuit_breaker cb{cfg};
   fake_clock clock;
@@ -83,9 +83,9 @@ void retry_decision_path(benchmark::State& state) {
   auto before = bench::allocations();
   for (auto _ : state) {
     auto now = clock.tick();
-    auto d = decide_retry(cfg, idempotency::idempotent, failed, 1, 3,
-                          microseconds(300), milliseconds(100), now, deadline,
-                          gen);
+    auto d =
+      decide_retry(cfg, idempotency::idempotent, failed, 1, 3,
+                   microseconds(300), milliseconds(100), now, deadline, gen);
     benchmark::DoNotOptimize(d);
   }
   report_allocs(state, before);

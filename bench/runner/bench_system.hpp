@@ -16,7 +16,7 @@
 namespace bulwark::bench {
 
 class bench_config : public caf::actor_system_config {
-public:
+ public:
   /// Scheduler threads: 2 (one per core here), or BULWARK_BENCH_WORKERS.
   static std::size_t default_workers() {
     if (auto* v = std::getenv("BULWARK_BENCH_WORKERS"); v != nullptr && *v != 0)

@@ -125,8 +125,7 @@ bool is_tchar(char c) {
 
 // "Name: value" -> a checked header: a token name, a value without control
 // characters, and none of the fields the generator owns.
-std::pair<std::string, request_template>
-parse_header(const std::string& text) {
+std::pair<std::string, request_template> parse_header(const std::string& text) {
   auto colon = text.find(':');
   auto name = text.substr(0, colon);
   bool ok = colon != std::string::npos && !name.empty() && name.size() <= 64;
@@ -148,8 +147,8 @@ parse_header(const std::string& text) {
   std::string lower;
   for (char c : name)
     lower += static_cast<char>(c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c);
-  for (auto owned : {"host", "content-length", "transfer-encoding",
-                     "connection"})
+  for (auto owned :
+       {"host", "content-length", "transfer-encoding", "connection"})
     if (lower == owned)
       throw usage_error{"--header " + name + ": set by the generator"};
   auto tmpl = parse_template("--header " + name, value);
@@ -318,8 +317,8 @@ boost::json::object summary_json(const cli& c, const load_result& r) {
   }
   out["targets"] = std::move(targets);
   if (r.per_target.size() == 2)
-    out["ab"] = ab_ratios(r.per_target[0], r.active[0], r.per_target[1],
-                          r.active[1]);
+    out["ab"] =
+      ab_ratios(r.per_target[0], r.active[0], r.per_target[1], r.active[1]);
   return out;
 }
 
@@ -339,16 +338,16 @@ std::string format_summary_table(const boost::json::object& s) {
     return std::string{"-"};
   };
   auto& targets = s.at("targets").as_object();
-  out += fmt::format("{} loop, {} s", num(s.at("mode")),
-                     num(s.at("duration_s")));
+  out +=
+    fmt::format("{} loop, {} s", num(s.at("mode")), num(s.at("duration_s")));
   if (auto* v = s.if_contains("verdict"))
     out += ": " + num(*v);
   out += fmt::format(" (seed {})\n", num(s.at("seed")));
-  std::vector<std::string> rows{"url",     "requests", "ok",
-                                "client_error", "server_error",
-                                "transport_error", "unfinished", "rate_per_s",
-                                "p50_ms",  "p90_ms",   "p99_ms",
-                                "p99_9_ms", "p99_99_ms", "max_ms"};
+  std::vector<std::string> rows{
+    "url",          "requests",        "ok",         "client_error",
+    "server_error", "transport_error", "unfinished", "rate_per_s",
+    "p50_ms",       "p90_ms",          "p99_ms",     "p99_9_ms",
+    "p99_99_ms",    "max_ms"};
   out += fmt::format("{:<16}", "");
   for (auto& [name, t] : targets)
     out += fmt::format(" {:>14}", std::string{name});
@@ -398,10 +397,13 @@ scenario_result as_scenario_result(const cli& c, const load_result& r,
         m.add(std::string{key}, std::string{v.as_string()});
     }
   }
-  chart latency{"latency", "Latency per second (from intended send times)",
-                "time (s)", "latency (ms)", {}, {}, true};
-  chart rate{"throughput", "Answers per second", "time (s)", "requests / s",
-             {}, {}, false};
+  chart latency{"latency",  "Latency per second (from intended send times)",
+                "time (s)", "latency (ms)",
+                {},         {},
+                true};
+  chart rate{
+    "throughput", "Answers per second", "time (s)", "requests / s", {}, {},
+    false};
   for (std::size_t i = 0; i < r.per_target.size(); ++i) {
     series p50{"p50", names[i], {}};
     series p99{"p99", names[i], {}};
@@ -480,12 +482,12 @@ int run_load_command(int argc, char** argv) {
   if (c.report) {
     try {
       report_folder folder{*c.report, c.opts.seed, false};
-      scenario x{"load", "bulwark-bench load on "
-                           + printable_utf8(c.opts.targets[0].url, 100)
-                           + (c.opts.targets.size() > 1
-                                ? " vs " + printable_utf8(c.opts.targets[1].url,
-                                                          100)
-                                : std::string{}),
+      scenario x{"load",
+                 "bulwark-bench load on "
+                   + printable_utf8(c.opts.targets[0].url, 100)
+                   + (c.opts.targets.size() > 1
+                        ? " vs " + printable_utf8(c.opts.targets[1].url, 100)
+                        : std::string{}),
                  {}};
       for (auto& w : folder.add(x, as_scenario_result(c, r, s)))
         std::cerr << "bulwark-bench load: warning: " << w << '\n';

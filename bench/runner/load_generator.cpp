@@ -69,9 +69,8 @@ caf::behavior generator(caf::stateful_actor<generator_state>* self,
   st.target = std::move(target);
   st.done = std::move(done);
   self->monitor(st.target);
-  self->set_down_handler([self](caf::down_msg&) {
-    self->state.finish(self, false);
-  });
+  self->set_down_handler(
+    [self](caf::down_msg&) { self->state.finish(self, false); });
   st.pending.reserve(st.cfg.inflight * 2u);
   if (st.cfg.record_latency)
     st.report.latencies_ns.reserve(st.cfg.calls);

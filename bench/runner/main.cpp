@@ -128,12 +128,12 @@ cli parse(int argc, char** argv) {
       no_value();
       result.list = true;
     } else if (flag == "--seed") {
-      result.opts.seed = parse_number(flag, needs_value(), 0,
-                                      std::numeric_limits<std::uint64_t>::max());
+      result.opts.seed = parse_number(
+        flag, needs_value(), 0, std::numeric_limits<std::uint64_t>::max());
       result.seed_given = true;
     } else if (flag == "--runs") {
-      result.opts.runs = static_cast<int>(parse_number(flag, needs_value(), 1,
-                                                       1000));
+      result.opts.runs =
+        static_cast<int>(parse_number(flag, needs_value(), 1, 1000));
     } else if (flag == "--quick") {
       no_value();
       result.opts.quick = true;
@@ -198,10 +198,10 @@ int main(int argc, char** argv) {
       args.opts.seed = *cfg.seed;
     auto name = cfg.name;
     auto description = cfg.description;
-    from_file = scenario{name, description,
-                         [cfg](const scenario_options& opts) {
-                           return run_scenario_file(cfg, opts);
-                         }};
+    from_file =
+      scenario{name, description, [cfg](const scenario_options& opts) {
+                 return run_scenario_file(cfg, opts);
+               }};
   }
   std::vector<const scenario*> selected;
   if (from_file && args.scenarios.empty()) {

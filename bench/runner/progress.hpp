@@ -10,7 +10,7 @@
 namespace bulwark::bench {
 
 class progress {
-public:
+ public:
   /// `enabled` false makes every call a no-op (e.g. !isatty(stderr)).
   explicit progress(bool enabled) : enabled_(enabled) {
     // nop
@@ -30,7 +30,7 @@ public:
   /// The scenario ended: clears the line.
   void end();
 
-private:
+ private:
   void draw();
 
   bool enabled_;

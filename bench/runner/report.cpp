@@ -105,8 +105,8 @@ std::string format_value(const field_value& x) {
 
 std::string format_table(const scenario& x, std::uint64_t seed,
                          const scenario_result& result) {
-  std::string out = fmt::format("{} (seed {}): {}\n", x.name, seed,
-                                x.description);
+  std::string out =
+    fmt::format("{} (seed {}): {}\n", x.name, seed, x.description);
   // Row labels: top-level fields, then every field any mode has, in order of
   // first appearance.
   std::size_t label_width = 0;

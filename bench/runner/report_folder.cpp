@@ -39,8 +39,7 @@ void make_dirs(const std::string& dir) {
   }
   struct stat st {};
   if (::stat(dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode))
-    throw std::runtime_error("report folder '" + dir
-                             + "' is not a directory");
+    throw std::runtime_error("report folder '" + dir + "' is not a directory");
 }
 
 void write_file(const std::string& path, const std::string& text) {
@@ -262,7 +261,7 @@ std::string gnuplot_script(const chart& c, const std::string& png_path) {
       std::find(modes.begin(), modes.end(), l.mode) - modes.begin());
     auto n = static_cast<std::size_t>(
       std::find(names.begin(), names.end(), l.name) - names.begin());
-    auto title = l.mode.empty() ? l.name
+    auto title = l.mode.empty()     ? l.name
                  : names.size() > 1 ? l.mode + " " + l.name
                                     : l.mode;
     plot += fmt::format("{}$d{} using 1:2 with lines lw {} dt {} lc rgb \"{}\" "
@@ -276,7 +275,9 @@ std::string gnuplot_script(const chart& c, const std::string& png_path) {
 }
 
 report_folder::report_folder(std::string dir, std::uint64_t seed, bool quick)
-  : dir_(std::move(dir)), seed_(seed), quick_(quick) {
+  : dir_(std::move(dir)),
+    seed_(seed),
+    quick_(quick) {
   if (dir_.empty())
     dir_ = ".";
   while (dir_.size() > 1 && dir_.back() == '/')
@@ -294,10 +295,10 @@ std::vector<std::string> report_folder::add(const scenario& x,
                          x.description, seed_, quick_ ? ", --quick" : "",
                          e.table));
   if (!result.charts.empty() && !have_program("gnuplot")) {
-    warnings.push_back(fmt::format(
-      "gnuplot not found: skipped the {} chart(s) of '{}' (install "
-      "gnuplot-nox)",
-      result.charts.size(), x.name));
+    warnings.push_back(
+      fmt::format("gnuplot not found: skipped the {} chart(s) of '{}' (install "
+                  "gnuplot-nox)",
+                  result.charts.size(), x.name));
   } else {
     for (auto& c : result.charts) {
       auto png_name = x.name + "-" + c.name + ".png";

@@ -15,7 +15,7 @@
 namespace bulwark::bench {
 
 class report_folder {
-public:
+ public:
   /// Creates `dir` (and parents) if needed; throws std::runtime_error when
   /// it cannot.
   report_folder(std::string dir, std::uint64_t seed, bool quick);
@@ -34,7 +34,7 @@ public:
     return dir_;
   }
 
-private:
+ private:
   struct entry {
     std::string name;
     std::string description;

@@ -40,7 +40,7 @@ using field_value = std::variant<bool, std::int64_t, double, std::string>;
 
 /// Named values in insertion order (the order of the report's columns).
 class field_list {
-public:
+ public:
   using item = std::pair<std::string, field_value>;
 
   /// Adds a field, or replaces the value of an existing one in place.
@@ -50,11 +50,12 @@ public:
     return add(std::move(name), field_value{std::string{value}});
   }
 
-  template <class T, class = std::enable_if_t<std::is_arithmetic_v<T>
-                                              && !std::is_same_v<T, bool>>>
+  template <class T, class = std::enable_if_t<
+                       std::is_arithmetic_v<T> && !std::is_same_v<T, bool>>>
   field_list& add(std::string name, T value) {
     if constexpr (std::is_integral_v<T>)
-      return add(std::move(name), field_value{static_cast<std::int64_t>(value)});
+      return add(std::move(name),
+                 field_value{static_cast<std::int64_t>(value)});
     else
       return add(std::move(name), field_value{static_cast<double>(value)});
   }
@@ -69,7 +70,7 @@ public:
     return items_.empty();
   }
 
-private:
+ private:
   std::vector<item> items_;
 };
 
@@ -114,7 +115,8 @@ struct scenario_result {
   field_list& mode(const std::string& name);
 };
 
-using scenario_function = std::function<scenario_result(const scenario_options&)>;
+using scenario_function =
+  std::function<scenario_result(const scenario_options&)>;
 
 struct scenario {
   std::string name;
@@ -124,7 +126,7 @@ struct scenario {
 
 /// Every scenario linked into the binary.
 class scenario_registry {
-public:
+ public:
   static scenario_registry& instance();
 
   /// Registers `x`; a second scenario with the same name is a programming
@@ -136,7 +138,7 @@ public:
   /// All scenarios, sorted by name.
   std::vector<const scenario*> all() const;
 
-private:
+ private:
   std::vector<scenario> scenarios_;
 };
 

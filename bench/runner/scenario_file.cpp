@@ -40,9 +40,8 @@ json_path map_policy_path(const std::string& pointer, const json_path& at) {
   std::size_t pos = 0;
   while (pos < rest.size()) {
     auto next = rest.find('/', pos + 1);
-    auto seg = rest.substr(pos + 1, next == std::string::npos
-                                      ? std::string::npos
-                                      : next - pos - 1);
+    auto seg = rest.substr(
+      pos + 1, next == std::string::npos ? std::string::npos : next - pos - 1);
     std::string plain;
     for (std::size_t i = 0; i < seg.size(); ++i) {
       if (seg[i] == '~' && i + 1 < seg.size()) {
@@ -127,9 +126,11 @@ scenario_file_config parse_scenario_file(const boost::json::value& v,
                                          error_list& errors) {
   scenario_file_config cfg;
   json_path root;
-  object_reader r{v, root, errors,
-                  {"name", "description", "load", "faults", "modes",
-                   "policies", "seed"}};
+  object_reader r{
+    v,
+    root,
+    errors,
+    {"name", "description", "load", "faults", "modes", "policies", "seed"}};
   if (!r.valid())
     return cfg;
   if (r.require("name")) {
@@ -144,8 +145,8 @@ scenario_file_config parse_scenario_file(const boost::json::value& v,
   if (r.require("load"))
     read_load(*r.find("load"), r.path("load"), errors, cfg);
   if (r.require("faults"))
-    cfg.faults = parse_fault_schedule(*r.find("faults"), r.path("faults"),
-                                      errors);
+    cfg.faults =
+      parse_fault_schedule(*r.find("faults"), r.path("faults"), errors);
   if (auto* m = r.find("modes"))
     read_modes(*m, r.path("modes"), errors, cfg);
   if (auto* p = r.find("policies"))

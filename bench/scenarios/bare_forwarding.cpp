@@ -33,8 +33,8 @@ caf::behavior forwarder(caf::stateful_actor<forwarder_state>* self,
     [self, server](call_atom, call_request& req) {
       auto& st = self->state;
       auto id = ++st.next_id;
-      st.pending.emplace(id, forwarder_state::origin{self->current_sender(),
-                                                     req.id});
+      st.pending.emplace(
+        id, forwarder_state::origin{self->current_sender(), req.id});
       req.id = id;
       self->send(server, call_atom::value, std::move(req));
     },

@@ -203,8 +203,8 @@ caf::behavior checkout_service(caf::event_based_actor* self,
         req.operation = d == 2 ? "charge" : "get";
         req.payload = d == 2 ? "order-" + std::to_string(index) : sku;
         req.idempotency_key = "checkout-" + std::to_string(index);
-        req.crit = d == recommendations ? criticality::sheddable
-                                        : criticality::standard;
+        req.crit =
+          d == recommendations ? criticality::sheddable : criticality::standard;
         req.deadline_ns = now + to_wire_duration(seconds(1));
         self->send(deps[static_cast<std::size_t>(d)], call_atom::value,
                    std::move(req));
@@ -244,14 +244,15 @@ mode_run run_mode(const std::string& mode, const scenario_options& opts,
   std::vector<caf::actor> deps;
   for (int d = 0; d < dependency_count; ++d) {
     // The same fault seed per dependency in every mode.
-    chaos.push_back(chaos_transport::spawn(
-      vs.sys(), schedule_of(d), opts.seed * 31 + static_cast<std::uint64_t>(d)));
+    chaos.push_back(
+      chaos_transport::spawn(vs.sys(), schedule_of(d),
+                             opts.seed * 31 + static_cast<std::uint64_t>(d)));
     dependency_options o;
     o.config = cfgs[static_cast<std::size_t>(d)];
     o.transport = chaos.back().handle();
     o.seed = opts.seed * 131 + static_cast<std::uint64_t>(d);
-    deps.push_back(caf::actor_cast<caf::actor>(
-      spawn_dependency(vs.sys(), std::move(o))));
+    deps.push_back(
+      caf::actor_cast<caf::actor>(spawn_dependency(vs.sys(), std::move(o))));
   }
   auto log = std::make_shared<checkout_log>();
   log->records.resize(checkouts);
@@ -267,8 +268,8 @@ mode_run run_mode(const std::string& mode, const scenario_options& opts,
     caf::anon_send(svc, checkout_atom::value, i);
     vs.run();
     if (per_second > 0 && i % per_second == 0)
-      report_progress(opts, mode, static_cast<double>(i)
-                                    / static_cast<double>(checkouts));
+      report_progress(opts, mode,
+                      static_cast<double>(i) / static_cast<double>(checkouts));
   }
   // Let the last checkouts finish (every call has a 1 s deadline).
   vs.advance_to(vs.now() + seconds(5));
@@ -289,8 +290,8 @@ double quantile(std::vector<double> xs, double q) {
   if (xs.empty())
     return 0;
   std::sort(xs.begin(), xs.end());
-  auto rank = static_cast<std::size_t>(q * static_cast<double>(xs.size() - 1)
-                                       + 0.5);
+  auto rank =
+    static_cast<std::size_t>(q * static_cast<double>(xs.size() - 1) + 0.5);
   return xs[std::min(rank, xs.size() - 1)];
 }
 
@@ -302,16 +303,26 @@ scenario_result run_demo(const scenario_options& opts) {
   result.fields.add("checkouts", checkouts);
   result.fields.add("rate_per_s", rate);
   result.fields.add("virtual_s", seconds_total);
-  chart latency{"latency", "Checkout latency per second (p50 solid, p99 dashed)",
-                "time (s)", "latency (ms, log scale)", {}, {}, true};
-  chart goodput{"goodput", "Successful checkouts per second", "time (s)",
-                "checkouts/s", {}, {}, false};
+  chart latency{
+    "latency",  "Checkout latency per second (p50 solid, p99 dashed)",
+    "time (s)", "latency (ms, log scale)",
+    {},         {},
+    true};
+  chart goodput{"goodput",  "Successful checkouts per second",
+                "time (s)", "checkouts/s",
+                {},         {},
+                false};
   chart amplification{"amplification",
                       "Downstream attempts per checkout, per second",
-                      "time (s)", "attempts / checkout", {}, {}, false};
+                      "time (s)",
+                      "attempts / checkout",
+                      {},
+                      {},
+                      false};
   for (auto* c : {&latency, &goodput, &amplification})
-    c->windows = {{brownout_start, brownout_end, "pricing brownout (60% errors)"},
-                  {outage_start, outage_end, "recommendations outage"}};
+    c->windows = {
+      {brownout_start, brownout_end, "pricing brownout (60% errors)"},
+      {outage_start, outage_end, "recommendations outage"}};
   for (const char* mode : {"bulwark", "naive", "none"}) {
     auto run = run_mode(mode, opts, checkouts, rate);
     std::vector<double> all;

@@ -40,8 +40,8 @@ std::string hedge_min_delay(std::uint32_t inflight) {
 // Every policy on: retries, budget, breaker (time window), concurrency limit,
 // cache (consulted and refreshed on every call: "always live, stale on
 // error" — a 1ns TTL makes each lookup a miss and each reply a store, and the
-// long stale-if-error window keeps the entry for the fallback), hedging (timer armed per call; an instant
-// transport never lets it fire), journeys, counters.
+// long stale-if-error window keeps the entry for the fallback), hedging (timer
+// armed per call; an instant transport never lets it fire), journeys, counters.
 dependency_config all_policies_config(std::uint32_t max_concurrent,
                                       std::uint32_t inflight) {
   auto text = R"({"dependencies": {"bench": {
@@ -58,8 +58,10 @@ dependency_config all_policies_config(std::uint32_t max_concurrent,
               + hedge_min_delay(inflight) + R"("},
     "fallback": [{"kind": "stale_cache"}, {"kind": "static", "value": "x"}],
     "journeys": {"enabled": true}}}})";
-  if (auto* v = std::getenv("BULWARK_BENCH_OVERRIDE"); v != nullptr && *v != 0) {
-    // Experiments only: replace a section, e.g. '"journeys": {"enabled": false}'.
+  if (auto* v = std::getenv("BULWARK_BENCH_OVERRIDE");
+      v != nullptr && *v != 0) {
+    // Experiments only: replace a section, e.g. '"journeys": {"enabled":
+    // false}'.
     text.insert(text.size() - 3, std::string{", "} + v);
   }
   auto result = parse_bulwark_config(text);
@@ -126,8 +128,7 @@ struct side_by_side_result {
 // protected call, interleaved in chunks (bare, protected, bare, ...) against
 // the same warm actors, so that a burst of noise on this shared machine hits
 // both sides alike.
-side_by_side_result side_by_side(caf::actor_system& sys,
-                                 const load_config& cfg,
+side_by_side_result side_by_side(caf::actor_system& sys, const load_config& cfg,
                                  const caf::actor& transport) {
   constexpr std::uint64_t chunks = 10;
   auto chunk = cfg;
@@ -281,9 +282,12 @@ scenario_result run_scale(const scenario_options& opts) {
   caf::actor_system sys{sys_cfg};
   auto echo = spawn_echo_transport(sys);
   auto runs = std::max(opts.runs, 3);
-  auto small_calls = opts.quick ? std::uint64_t{20'000} : std::uint64_t{100'000};
-  auto big_calls = opts.quick ? std::uint64_t{200'000} : std::uint64_t{1'000'000};
-  auto per_inflight = opts.quick ? std::uint64_t{100'000} : std::uint64_t{1'000'000};
+  auto small_calls =
+    opts.quick ? std::uint64_t{20'000} : std::uint64_t{100'000};
+  auto big_calls =
+    opts.quick ? std::uint64_t{200'000} : std::uint64_t{1'000'000};
+  auto per_inflight =
+    opts.quick ? std::uint64_t{100'000} : std::uint64_t{1'000'000};
   std::vector<double> inflight_ratios, volume_ratios, at_100, at_10k,
     bare_ratios;
   for (int i = 0; i < runs; ++i) {

@@ -28,8 +28,8 @@ namespace {
 double percentile(const std::vector<double>& xs, double p) {
   if (xs.empty())
     return 0;
-  auto rank = static_cast<std::size_t>(
-    std::ceil(p * static_cast<double>(xs.size())));
+  auto rank =
+    static_cast<std::size_t>(std::ceil(p * static_cast<double>(xs.size())));
   return xs[std::min(xs.size() - 1, rank == 0 ? 0 : rank - 1)];
 }
 
@@ -49,8 +49,8 @@ void run_mode(const scenario_file_config& cfg, const scenario_options& sopts,
   auto drain = opts.config.default_timeout + seconds(1);
   opts.transport = chaos.handle();
   opts.seed = seed;
-  auto dep = caf::actor_cast<caf::actor>(
-    spawn_dependency(vs.sys(), std::move(opts)));
+  auto dep =
+    caf::actor_cast<caf::actor>(spawn_dependency(vs.sys(), std::move(opts)));
   auto log = std::make_shared<std::vector<client_reply>>();
   auto client = spawn_client(vs.sys(), log);
   vs.own(dep);
@@ -110,8 +110,8 @@ scenario_result run_scenario_file(const scenario_file_config& cfg,
                                   const scenario_options& opts) {
   // --quick keeps the time shape (fault windows stay where the file put
   // them) and sends a tenth of the requests.
-  auto rate = opts.quick ? std::max(0.001, cfg.rate_per_s / 10)
-                         : cfg.rate_per_s;
+  auto rate =
+    opts.quick ? std::max(0.001, cfg.rate_per_s / 10) : cfg.rate_per_s;
   scenario_result result;
   result.fields.add("rate_per_s", rate);
   result.fields.add("duration_s", to_seconds(cfg.length));

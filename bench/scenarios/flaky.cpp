@@ -33,8 +33,8 @@ fault_schedule flaky_schedule(bool faults) {
                      R"("errors": {"transient": )"
                      + std::string{faults ? "20" : "0"} + "}}";
   error_list errors;
-  auto schedule = parse_fault_schedule(boost::json::parse(text), json_path{},
-                                       errors);
+  auto schedule =
+    parse_fault_schedule(boost::json::parse(text), json_path{}, errors);
   if (!errors.empty())
     throw std::runtime_error("flaky schedule invalid: " + errors.to_string());
   return schedule;

@@ -60,8 +60,8 @@ using hb_deliver_atom = caf::atom_constant<caf::atom("hbdeliver")>;
 using hb_reseed_atom = caf::atom_constant<caf::atom("hbreseed")>;
 
 constexpr int replica_count = 3;
-constexpr double error_rate = 0.20;   // half 503, half 500
-constexpr double slow_rate = 0.05;    // 50–200 ms
+constexpr double error_rate = 0.20; // half 503, half 500
+constexpr double slow_rate = 0.05; // 50–200 ms
 constexpr std::uint32_t inflight = 64;
 
 // -- replicas ---------------------------------------------------------------------
@@ -69,8 +69,8 @@ constexpr std::uint32_t inflight = 64;
 struct replica_state {
   rng gen{1};
   std::uint64_t next = 0;
-  std::unordered_map<std::uint64_t, std::pair<caf::response_promise,
-                                              service_response>>
+  std::unordered_map<std::uint64_t,
+                     std::pair<caf::response_promise, service_response>>
     pending;
 };
 
@@ -117,8 +117,8 @@ caf::behavior replica_actor(caf::event_based_actor* self,
 }
 
 struct replica_set {
-  std::shared_ptr<std::atomic<bool>> faults
-    = std::make_shared<std::atomic<bool>>(true);
+  std::shared_ptr<std::atomic<bool>> faults =
+    std::make_shared<std::atomic<bool>>(true);
   std::vector<caf::actor> actors;
   std::vector<std::unique_ptr<http_service>> services;
 
@@ -213,8 +213,8 @@ std::string haproxy_config(std::uint16_t listen,
                       "backend replicas\n"
                       "    balance roundrobin\n";
   for (std::size_t i = 0; i < servers.size(); ++i)
-    out += "    server r" + std::to_string(i + 1) + " 127.0.0.1:"
-           + std::to_string(servers[i]) + "\n";
+    out += "    server r" + std::to_string(i + 1)
+           + " 127.0.0.1:" + std::to_string(servers[i]) + "\n";
   return out;
 }
 
@@ -222,7 +222,7 @@ std::string haproxy_config(std::uint16_t listen,
 // then KILL) and its config file removed in the destructor, also when the
 // scenario throws; PR_SET_PDEATHSIG kills it should this process die first.
 class haproxy_process {
-public:
+ public:
   haproxy_process(const std::string& config, std::uint16_t port) {
     const char* exe = std::getenv("BULWARK_HAPROXY");
     if (exe == nullptr || *exe == 0)
@@ -255,7 +255,8 @@ public:
       int devnull = ::open("/dev/null", O_WRONLY);
       if (devnull >= 0)
         ::dup2(devnull, STDOUT_FILENO);
-      ::execl(exe, "haproxy", "-f", path, "-db", "-q", static_cast<char*>(nullptr));
+      ::execl(exe, "haproxy", "-f", path, "-db", "-q",
+              static_cast<char*>(nullptr));
       ::_exit(127);
     }
     for (int i = 0; i < 250; ++i) {
@@ -308,7 +309,7 @@ public:
     }
   }
 
-private:
+ private:
   pid_t pid_ = -1;
   std::string path_;
 };
@@ -379,8 +380,8 @@ target make_bulwark(caf::actor_system& sys, const replica_set& replicas,
     sys, bulwark_document(), "replicas",
     [&](const std::string& name) {
       auto i = static_cast<std::size_t>(std::stoi(name.substr(1)) - 1);
-      auto tr = http_transport::spawn(sys, transport_to(
-                                             replicas.services[i]->port()));
+      auto tr =
+        http_transport::spawn(sys, transport_to(replicas.services[i]->port()));
       transports.push_back(tr.handle());
       return tr.handle();
     },
@@ -437,8 +438,7 @@ void report_memory(const std::string& what, std::uint64_t calls_so_far) {
                "memory after %-22s calls %8llu  rss %8.1f MB  malloc in use "
                "%8.1f MB\n",
                what.c_str(), static_cast<unsigned long long>(calls_so_far),
-               rss / 1e6,
-               static_cast<double>(m.uordblks + m.hblkhd) / 1e6);
+               rss / 1e6, static_cast<double>(m.uordblks + m.hblkhd) / 1e6);
 }
 
 double quantile_ms(std::vector<std::int64_t> xs, double q) {
@@ -498,8 +498,9 @@ void add_fields(field_list& f, const measured& faulty, const measured& clean) {
   f.add("success_ratio", static_cast<double>(r.ok) / calls);
   f.add("p99_ms", quantile_ms(r.latencies_ns, 0.99));
   f.add("amplification", static_cast<double>(faulty.replica_requests) / calls);
-  f.add("goodput_no_faults", static_cast<double>(clean.load.ok)
-                               / (static_cast<double>(clean.load.wall_ns) / 1e9));
+  f.add("goodput_no_faults",
+        static_cast<double>(clean.load.ok)
+          / (static_cast<double>(clean.load.wall_ns) / 1e9));
   f.add("p50_ms", quantile_ms(r.latencies_ns, 0.5));
   f.add("p999_ms", quantile_ms(r.latencies_ns, 0.999));
   f.add("calls", r.calls);
@@ -531,8 +532,10 @@ scenario_result run_http(const scenario_options& opts) {
       measured faulty, clean;
     };
     std::vector<side> sides;
-    sides.push_back({"bulwark", make_bulwark(sys, replicas, opts.seed), {}, {}});
-    sides.push_back({"haproxy", make_haproxy_client(sys, listen, opts.seed), {}, {}});
+    sides.push_back(
+      {"bulwark", make_bulwark(sys, replicas, opts.seed), {}, {}});
+    sides.push_back(
+      {"haproxy", make_haproxy_client(sys, listen, opts.seed), {}, {}});
     std::uint64_t calls_so_far = 0;
     report_memory("start", calls_so_far);
     try {

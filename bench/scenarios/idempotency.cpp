@@ -105,7 +105,8 @@ scenario_result run_idempotency(const scenario_options& opts) {
     },
     opts.seed);
   if (!tree.errors.empty())
-    throw std::runtime_error("idempotency: bad document: " + tree.errors.front());
+    throw std::runtime_error("idempotency: bad document: "
+                             + tree.errors.front());
   auto sup = caf::actor_cast<caf::actor>(tree.root);
   vs.own(sup);
   auto log = std::make_shared<std::vector<client_reply>>();
@@ -139,8 +140,8 @@ scenario_result run_idempotency(const scenario_options& opts) {
       }
     }
     if (id % 10'000 == 0)
-      report_progress(opts, "bulwark", static_cast<double>(id)
-                                         / static_cast<double>(requests));
+      report_progress(opts, "bulwark",
+                      static_cast<double>(id) / static_cast<double>(requests));
     auto req = proto;
     req.id = id;
     if (id > 0 && gen.below(10) == 0) {
@@ -186,7 +187,8 @@ scenario_result run_idempotency(const scenario_options& opts) {
   f.add("keys_executed_twice", counts.keys_executed_twice);
   f.add("lost", lost);
   f.add("extra_replies", extra_replies);
-  f.add("success_ratio", static_cast<double>(ok) / static_cast<double>(requests));
+  f.add("success_ratio",
+        static_cast<double>(ok) / static_cast<double>(requests));
   f.add("resent_requests", resent);
   f.add("member_crashes", crashes);
   f.add("duplicates_answered_by_ledger", counts.duplicates_answered);

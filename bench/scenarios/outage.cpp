@@ -27,7 +27,7 @@ namespace bulwark::bench {
 namespace {
 
 struct outage_setup {
-  double rate = 1000;          // arrivals per virtual second
+  double rate = 1000; // arrivals per virtual second
   duration length = seconds(30);
   duration outage_start = seconds(5);
   duration outage_end = seconds(15);
@@ -40,14 +40,15 @@ fault_schedule outage_schedule(const outage_setup& s) {
               + std::to_string(s.outage_start.count()) + R"(ns", "end": ")"
               + std::to_string(s.outage_end.count()) + R"(ns"}]})";
   error_list errors;
-  auto schedule = parse_fault_schedule(boost::json::parse(text),
-                                       json_path{}, errors);
+  auto schedule =
+    parse_fault_schedule(boost::json::parse(text), json_path{}, errors);
   if (!errors.empty())
     throw std::runtime_error("outage schedule invalid: " + errors.to_string());
   return schedule;
 }
 
-void run_mode(const scenario_options& sopts, bench_mode m, const outage_setup& s, const mode_settings& ms,
+void run_mode(const scenario_options& sopts, bench_mode m,
+              const outage_setup& s, const mode_settings& ms,
               std::uint64_t seed, field_list& out) {
   virtual_system vs;
   auto t0 = vs.now();
@@ -57,8 +58,8 @@ void run_mode(const scenario_options& sopts, bench_mode m, const outage_setup& s
   opts.transport = chaos.handle();
   opts.seed = seed;
   auto open_ms = to_seconds(opts.config.breaker.open_duration) * 1000.0;
-  auto dep = caf::actor_cast<caf::actor>(
-    spawn_dependency(vs.sys(), std::move(opts)));
+  auto dep =
+    caf::actor_cast<caf::actor>(spawn_dependency(vs.sys(), std::move(opts)));
   auto log = std::make_shared<std::vector<client_reply>>();
   auto client = spawn_client(vs.sys(), log);
   vs.own(dep);
@@ -89,8 +90,8 @@ void run_mode(const scenario_options& sopts, bench_mode m, const outage_setup& s
     }
     vs.advance_to(t);
     if (t - t0 >= next_report) {
-      report_progress(sopts, to_string(m), to_seconds(t - t0)
-                                             / to_seconds(s.length));
+      report_progress(sopts, to_string(m),
+                      to_seconds(t - t0) / to_seconds(s.length));
       next_report += seconds(1);
     }
     auto rel = t - t0;
@@ -114,8 +115,8 @@ void run_mode(const scenario_options& sopts, bench_mode m, const outage_setup& s
   for (auto& r : *log)
     if (r.ok && r.id < sent.size()) {
       ++ok;
-      ++succeeded[std::min(buckets - 1, static_cast<std::size_t>(
-                                          (sent[r.id] - t0) / s.bucket))];
+      ++succeeded[std::min(
+        buckets - 1, static_cast<std::size_t>((sent[r.id] - t0) / s.bucket))];
     }
   // Recovery: the first bucket from the outage's end on after which every
   // bucket serves at least 95% of its arrivals.
@@ -126,10 +127,10 @@ void run_mode(const scenario_options& sopts, bench_mode m, const outage_setup& s
       break;
     good_from = b;
   }
-  auto recovery = good_from == buckets
-                    ? s.length - s.outage_end
-                    : s.bucket * static_cast<std::int64_t>(good_from)
-                        - s.outage_end;
+  auto recovery =
+    good_from == buckets
+      ? s.length - s.outage_end
+      : s.bucket * static_cast<std::int64_t>(good_from) - s.outage_end;
   auto window_attempts = attempts_at_end - attempts_at_start;
   out.add("amplification_during_outage",
           window_requests == 0 ? 0.0

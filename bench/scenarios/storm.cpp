@@ -86,17 +86,17 @@ struct storm_setup {
 
 fault_schedule dead_downstream() {
   error_list errors;
-  auto schedule = parse_fault_schedule(
-    boost::json::parse(R"({"errors": {"transient": 100},
+  auto schedule =
+    parse_fault_schedule(boost::json::parse(R"({"errors": {"transient": 100},
                            "latency": {"kind": "fixed", "value": "1ms"}})"),
-    json_path{}, errors);
+                         json_path{}, errors);
   if (!errors.empty())
     throw std::runtime_error("storm schedule invalid: " + errors.to_string());
   return schedule;
 }
 
-void run_mode(const scenario_options& sopts, bench_mode m, const storm_setup& s, const mode_settings& ms,
-              std::uint64_t seed, field_list& out) {
+void run_mode(const scenario_options& sopts, bench_mode m, const storm_setup& s,
+              const mode_settings& ms, std::uint64_t seed, field_list& out) {
   virtual_system vs;
   auto t0 = vs.now();
   auto chaos = chaos_transport::spawn(vs.sys(), dead_downstream(), seed);
@@ -108,20 +108,20 @@ void run_mode(const scenario_options& sopts, bench_mode m, const storm_setup& s,
     opts.config = mode_config(m, ms, name);
     opts.transport = std::move(transport);
     opts.seed = layer_seed;
-    auto dep = caf::actor_cast<caf::actor>(
-      spawn_dependency(vs.sys(), std::move(opts)));
+    auto dep =
+      caf::actor_cast<caf::actor>(spawn_dependency(vs.sys(), std::move(opts)));
     vs.own(dep);
     return dep;
   };
   auto bottom = spawn_layer("bottom", chaos.handle(), seed * 3 + 1);
   auto bottom_calls = std::make_shared<std::uint64_t>(0);
-  auto to_bottom = vs.sys().spawn(call_adapter, bottom, propagate,
-                                  bottom_calls);
+  auto to_bottom =
+    vs.sys().spawn(call_adapter, bottom, propagate, bottom_calls);
   vs.own(to_bottom);
   auto middle = spawn_layer("middle", to_bottom, seed * 3 + 2);
   auto middle_calls = std::make_shared<std::uint64_t>(0);
-  auto to_middle = vs.sys().spawn(call_adapter, middle, propagate,
-                                  middle_calls);
+  auto to_middle =
+    vs.sys().spawn(call_adapter, middle, propagate, middle_calls);
   vs.own(to_middle);
   auto top = spawn_layer("top", to_middle, seed * 3 + 3);
   auto log = std::make_shared<std::vector<client_reply>>();
@@ -138,8 +138,8 @@ void run_mode(const scenario_options& sopts, bench_mode m, const storm_setup& s,
        t += poisson_gap(gen, s.rate)) {
     vs.advance_to(t);
     if (t - t0 >= next_report) {
-      report_progress(sopts, to_string(m), to_seconds(t - t0)
-                                             / to_seconds(s.length));
+      report_progress(sopts, to_string(m),
+                      to_seconds(t - t0) / to_seconds(s.length));
       next_report += seconds(1);
     }
     auto req = proto;
@@ -152,9 +152,9 @@ void run_mode(const scenario_options& sopts, bench_mode m, const storm_setup& s,
   for (auto& r : *log)
     ok += r.ok ? 1 : 0;
   auto per_request = [&](std::uint64_t n) {
-    return requests == 0 ? 0.0
-                         : static_cast<double>(n)
-                             / static_cast<double>(requests);
+    return requests == 0
+             ? 0.0
+             : static_cast<double>(n) / static_cast<double>(requests);
   };
   out.add("amplification_bottom", per_request(chaos.stats().attempts()));
   out.add("calls_to_middle", per_request(*middle_calls));

@@ -83,9 +83,11 @@ scenario_result run_tail_scenario(const scenario_options& opts) {
   // delivered to the core (0: cancelled losers never report), failures (0).
   f.add("hedges_won", one.hedges_won);
   f.add("hedges_won_two_hedges", two.hedges_won);
-  f.add("hedges_denied_budget", one.hedges_denied_budget + two.hedges_denied_budget);
+  f.add("hedges_denied_budget",
+        one.hedges_denied_budget + two.hedges_denied_budget);
   f.add("cancels", one.cancels);
-  f.add("late_results", plain.late_results + one.late_results + two.late_results);
+  f.add("late_results",
+        plain.late_results + one.late_results + two.late_results);
   f.add("failed", plain.failed + one.failed + two.failed);
   return result;
 }

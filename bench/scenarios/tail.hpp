@@ -53,8 +53,8 @@ inline double draw_latency_ms(const tail_mixture& m, rng& gen) noexcept {
   auto u2 = gen.uniform();
   if (part < m.p_lognormal) {
     // Box-Muller: 1 - u1 is in (0, 1], so the log is finite.
-    auto z = std::sqrt(-2.0 * std::log(1.0 - u1))
-             * std::cos(6.283185307179586 * u2);
+    auto z =
+      std::sqrt(-2.0 * std::log(1.0 - u1)) * std::cos(6.283185307179586 * u2);
     return m.lognormal_median_ms * std::exp(m.lognormal_sigma * z);
   }
   if (part < m.p_lognormal + m.p_uniform)
@@ -98,8 +98,8 @@ inline double sub_request_exceedance(const tail_mixture& m, double x_ms,
 /// P(max <= x) = (1 - P(sub > x))^fanout.
 inline double analytic_fanout_quantile_ms(const tail_mixture& m,
                                           std::uint32_t fanout,
-                                          std::uint32_t hedges,
-                                          double delay_ms, double q) noexcept {
+                                          std::uint32_t hedges, double delay_ms,
+                                          double q) noexcept {
   // P(sub > x) at the quantile; log1p keeps precision near 1.
   auto target = -std::expm1(std::log(q) / fanout);
   double lo = 0.0;
@@ -121,7 +121,8 @@ inline double analytic_fanout_quantile_ms(const tail_mixture& m,
 inline double nearest_rank(std::vector<double> xs, double q) {
   if (xs.empty())
     return 0.0;
-  auto rank = static_cast<std::size_t>(std::ceil(q * static_cast<double>(xs.size())));
+  auto rank =
+    static_cast<std::size_t>(std::ceil(q * static_cast<double>(xs.size())));
   rank = std::min(std::max<std::size_t>(rank, 1), xs.size());
   auto it = xs.begin() + static_cast<std::ptrdiff_t>(rank - 1);
   std::nth_element(xs.begin(), it, xs.end());
@@ -168,9 +169,9 @@ struct tail_run_result {
 
   /// Extra sub-requests sent per sub-request (the paper's "+2%").
   double extra_load() const noexcept {
-    return sub_requests == 0 ? 0.0
-                             : static_cast<double>(hedges)
-                                 / static_cast<double>(sub_requests);
+    return sub_requests == 0
+             ? 0.0
+             : static_cast<double>(hedges) / static_cast<double>(sub_requests);
   }
 };
 
@@ -190,12 +191,11 @@ inline std::string tail_config_text(std::uint32_t max_hedges,
     deps += (i ? ", " : "") + name + R"(: {"idempotency": "idempotent"})";
     members += (i ? ", " : "") + name;
   }
-  std::string hedge = max_hedges == 0
-                        ? std::string{R"({"enabled": false})"}
-                        : R"({"enabled": true, "delay_kind": "fixed", "delay": ")"
-                            + format_duration(hedge_delay)
-                            + R"(", "max_hedges": )" + std::to_string(max_hedges)
-                            + "}";
+  std::string hedge =
+    max_hedges == 0 ? std::string{R"({"enabled": false})"}
+                    : R"({"enabled": true, "delay_kind": "fixed", "delay": ")"
+                        + format_duration(hedge_delay) + R"(", "max_hedges": )"
+                        + std::to_string(max_hedges) + "}";
   return R"({"dependencies": {)" + deps + R"(}, "supervisors": {"replicas": {)"
          + R"("members": [)" + members + R"(], "routing": "round_robin", )"
          + R"("hedge": )" + hedge + ", "

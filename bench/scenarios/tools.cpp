@@ -37,8 +37,8 @@ namespace {
 
 http_target loopback(std::uint16_t port) {
   std::string error;
-  auto t = parse_target_url("http://127.0.0.1:" + std::to_string(port) + "/",
-                            error);
+  auto t =
+    parse_target_url("http://127.0.0.1:" + std::to_string(port) + "/", error);
   if (!t)
     throw std::runtime_error("tools: " + error);
   return *t;
@@ -63,8 +63,8 @@ double ms(std::int64_t ns) {
 // missing or its output could not be read.
 double run_wrk(std::uint16_t port, std::size_t connections, int seconds) {
   auto cmd = "wrk -t1 -c" + std::to_string(connections) + " -d"
-             + std::to_string(seconds) + "s http://127.0.0.1:"
-             + std::to_string(port) + "/ 2>&1";
+             + std::to_string(seconds)
+             + "s http://127.0.0.1:" + std::to_string(port) + "/ 2>&1";
   auto* p = ::popen(cmd.c_str(), "r");
   if (p == nullptr)
     return -1.0;
@@ -115,8 +115,8 @@ scenario_result run_tools(const scenario_options& opts) {
     f.add("accuracy_rate_per_s", lo.rate_per_s);
     // What loopback, two wake-ups and the answer's write add to every
     // request, whatever its latency (it is in the relative errors).
-    f.add("accuracy_offset_ms", ms(h.value_at_quantile(0.5))
-                                  - ms(injected.value_at_quantile(0.5)));
+    f.add("accuracy_offset_ms",
+          ms(h.value_at_quantile(0.5)) - ms(injected.value_at_quantile(0.5)));
   }
   // -- a 1 s stall: open loop vs closed loop ----------------------------------
   {
@@ -174,12 +174,11 @@ scenario_result run_tools(const scenario_options& opts) {
       auto i = s.statuses.find(status);
       return i == s.statuses.end() ? 0.0 : static_cast<double>(i->second) / n;
     };
-    auto resets
-      = static_cast<double>(s.count(request_end::transport_error)) / n;
-    double worst = std::max({std::fabs(share(502) - 0.05),
-                             std::fabs(share(503) - 0.03),
-                             std::fabs(share(400) - 0.02),
-                             std::fabs(resets - 0.02)});
+    auto resets =
+      static_cast<double>(s.count(request_end::transport_error)) / n;
+    double worst =
+      std::max({std::fabs(share(502) - 0.05), std::fabs(share(503) - 0.03),
+                std::fabs(share(400) - 0.02), std::fabs(resets - 0.02)});
     f.add("fault_rate_error", worst);
     f.add("fault_requests", s.finished());
     f.add("fault_share_transient", share(502));
@@ -206,8 +205,7 @@ scenario_result run_tools(const scenario_options& opts) {
     auto r = must_run(lo);
     auto direct = r.per_target[0].latency.value_at_quantile(0.5);
     auto proxied = r.per_target[1].latency.value_at_quantile(0.5);
-    f.add("proxy_p50_overhead_us",
-          static_cast<double>(proxied - direct) / 1e3);
+    f.add("proxy_p50_overhead_us", static_cast<double>(proxied - direct) / 1e3);
     f.add("direct_p50_us", static_cast<double>(direct) / 1e3);
     f.add("proxied_p50_us", static_cast<double>(proxied) / 1e3);
     f.add("overhead_rate_per_s", lo.rate_per_s);
@@ -231,8 +229,8 @@ scenario_result run_tools(const scenario_options& opts) {
       lo.duration = seconds(secs);
       lo.seed = opts.seed;
       auto r = must_run(lo);
-      auto ours = static_cast<double>(r.per_target[0].finished())
-                  / to_seconds(r.elapsed);
+      auto ours =
+        static_cast<double>(r.per_target[0].finished()) / to_seconds(r.elapsed);
       auto theirs = run_wrk(server.port(), connections, secs);
       if (theirs <= 0)
         break;

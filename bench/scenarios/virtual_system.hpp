@@ -25,7 +25,7 @@
 namespace bulwark::bench {
 
 class virtual_system {
-public:
+ public:
   virtual_system() : sys_(init(cfg_)), sched_(coordinator(sys_)) {
     // Start away from the epoch so "time 0" is never mistaken for "unset".
     sched_.clock().current_time += std::chrono::hours(1);
@@ -47,22 +47,30 @@ public:
       sys_.await_actors_before_shutdown(false);
   }
 
-  caf::actor_system& sys() noexcept { return sys_; }
+  caf::actor_system& sys() noexcept {
+    return sys_;
+  }
 
   /// Stops `x` when the system goes away.
-  void own(caf::actor x) { owned_.push_back(std::move(x)); }
+  void own(caf::actor x) {
+    owned_.push_back(std::move(x));
+  }
 
-  time_point now() const { return sched_.clock().now(); }
+  time_point now() const {
+    return sched_.clock().now();
+  }
 
   /// Delivers everything due without moving time.
-  void run() { sched_.run(); }
+  void run() {
+    sched_.run();
+  }
 
   /// Moves virtual time to `t`, firing every timer due on the way at its own
   /// time and running all actors in between.
   void advance_to(time_point t) {
     auto& clock = sched_.clock();
-    auto target = clock.current_time
-                  + std::chrono::duration_cast<caf::timespan>(t - now());
+    auto target =
+      clock.current_time + std::chrono::duration_cast<caf::timespan>(t - now());
     sched_.run();
     for (;;) {
       auto& schedule = clock.schedule();
@@ -79,7 +87,7 @@ public:
     sched_.run();
   }
 
-private:
+ private:
   static caf::actor_system_config& init(caf::actor_system_config& cfg) {
     cfg.set("scheduler.policy", caf::atom("testing"));
     cfg.set("logger.file-verbosity", caf::atom("quiet"));

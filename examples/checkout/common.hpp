@@ -24,7 +24,8 @@ http_answer http_call(std::uint16_t port, const std::string& method,
                       const std::string& target, const std::string& body,
                       int timeout_ms);
 
-/// A port that was free on 127.0.0.1 a moment ago (bind port 0, read it, close).
+/// A port that was free on 127.0.0.1 a moment ago (bind port 0, read it,
+/// close).
 std::uint16_t free_port();
 
 /// True once 127.0.0.1:port answers GET /health with 200 (polls up to `ms`).

@@ -74,8 +74,8 @@ void stop_child(child& c, int grace_ms) {
   if (c.pid <= 0)
     return;
   kill(c.pid, SIGTERM);
-  auto until = std::chrono::steady_clock::now()
-               + std::chrono::milliseconds(grace_ms);
+  auto until =
+    std::chrono::steady_clock::now() + std::chrono::milliseconds(grace_ms);
   int status = 0;
   while (std::chrono::steady_clock::now() < until) {
     if (waitpid(c.pid, &status, WNOHANG) == c.pid) {
@@ -126,9 +126,9 @@ struct process_group {
 struct data_dir {
   std::string path;
   data_dir() {
-    std::string tmpl = (std::filesystem::temp_directory_path()
-                        / "checkout-data-XXXXXX")
-                         .string();
+    std::string tmpl =
+      (std::filesystem::temp_directory_path() / "checkout-data-XXXXXX")
+        .string();
     if (::mkdtemp(tmpl.data()) != nullptr)
       path = tmpl;
   }
@@ -254,7 +254,8 @@ std::int64_t stock_of(std::uint16_t port, const std::string& sku) {
 long wait_exit_ms(pid_t pid, int ms) {
   auto t0 = std::chrono::steady_clock::now();
   int status = 0;
-  while (std::chrono::steady_clock::now() - t0 < std::chrono::milliseconds(ms)) {
+  while (std::chrono::steady_clock::now() - t0
+         < std::chrono::milliseconds(ms)) {
     if (waitpid(pid, &status, WNOHANG) == pid)
       return static_cast<long>(
         std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -292,11 +293,10 @@ int run_driver(bool drill) {
             && pg.start("recommendations",
                         {"recommendations", "--port", ps(p_rec)}, p_rec)
             && pg.start("gateway",
-                        {"gateway", "--port", ps(p_gw), "--inventory", ps(p_inv),
-                         "--pricing", ps(p_pri) + "," + ps(p_pri2),
-                         "--payments", ps(p_pay),
-                         "--recommendations", ps(p_rec), "--data-dir",
-                         data.sub("gateway")},
+                        {"gateway", "--port", ps(p_gw), "--inventory",
+                         ps(p_inv), "--pricing", ps(p_pri) + "," + ps(p_pri2),
+                         "--payments", ps(p_pay), "--recommendations",
+                         ps(p_rec), "--data-dir", data.sub("gateway")},
                         p_gw);
   if (!ok) {
     std::fprintf(stderr, "FAILED: a process did not become ready\n");
@@ -326,8 +326,8 @@ int run_driver(bool drill) {
     o.qty = 1 + i % 3;
   }
   auto request_of = [](const order_state& o) {
-    return json::serialize(json::object{
-      {"sku", o.sku}, {"qty", o.qty}, {"order_id", o.order}});
+    return json::serialize(
+      json::object{{"sku", o.sku}, {"qty", o.qty}, {"order_id", o.order}});
   };
   std::atomic<int> next{0};
   auto worker = [&] {
@@ -399,7 +399,8 @@ int run_driver(bool drill) {
     bool by_itself = died && WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL;
     std::printf("payments crashed after a side effect (pid %d) at request %d: "
                 "%s\n",
-                static_cast<int>(pay.pid), next.load(), by_itself ? "yes" : "NO");
+                static_cast<int>(pay.pid), next.load(),
+                by_itself ? "yes" : "NO");
     std::fflush(stdout);
     pay.pid = -1;
     restarted = restarted && by_itself;
@@ -499,8 +500,8 @@ int run_driver(bool drill) {
     if (!o.resent.empty()) {
       ++resent;
       if (outcome_key(o.resent) != first)
-        violate(o.order + ": re-sent, got " + outcome_key(o.resent)
-                + " after " + first);
+        violate(o.order + ": re-sent, got " + outcome_key(o.resent) + " after "
+                + first);
     }
     if (o.final_read.empty() || outcome_key(o.final_read) != first)
       violate(o.order + ": read again at the end, got "
@@ -524,8 +525,8 @@ int run_driver(bool drill) {
     auto effects = [&] {
       return " (charges=" + std::to_string(charges) + " refunds="
              + std::to_string(refunds) + " reserves=" + std::to_string(reserves)
-             + " releases=" + std::to_string(releases) + " confirms="
-             + std::to_string(confirms) + ")";
+             + " releases=" + std::to_string(releases)
+             + " confirms=" + std::to_string(confirms) + ")";
     };
     if (charges > 1 || refunds > 1 || reserves > 1 || releases > 1
         || confirms > 1)
@@ -541,16 +542,19 @@ int run_driver(bool drill) {
       if (confirms != 0)
         violate(o.order + ": confirmed, then compensated" + effects());
       if (refunds != (refunded ? 1 : 0) || (!refunded && charges != 0))
-        violate(o.order + ": compensated, refund listed=" +
-                (refunded ? std::string{"yes"} : std::string{"no"}) + effects());
+        violate(o.order + ": compensated, refund listed="
+                + (refunded ? std::string{"yes"} : std::string{"no"})
+                + effects());
       if (releases != (released ? 1 : 0) || (!released && reserves != 0))
-        violate(o.order + ": compensated, release listed=" +
-                (released ? std::string{"yes"} : std::string{"no"}) + effects());
+        violate(o.order + ": compensated, release listed="
+                + (released ? std::string{"yes"} : std::string{"no"})
+                + effects());
     } else if (outcome == "rejected") {
       if (charges + refunds + reserves + releases + confirms != 0)
         violate(o.order + ": rejected before any effect" + effects());
     } else {
-      violate(o.order + ": outcome " + outcome + ": " + json::serialize(o.body));
+      violate(o.order + ": outcome " + outcome + ": "
+              + json::serialize(o.body));
     }
   }
   // Stock: every sku starts at 1,000,000; only completed orders keep theirs.
@@ -565,7 +569,8 @@ int run_driver(bool drill) {
   if (auto src = str(probe, "recommendations_source");
       src != "static_fallback" && src != "gateway_fallback")
     violate("recommendations did not degrade to the fallback during their "
-            "outage (probe order: " + json::serialize(probe) + ")");
+            "outage (probe order: "
+            + json::serialize(probe) + ")");
   if (!restarted)
     violate("a killed process did not come back (or payments did not crash "
             "after a side effect)");
@@ -586,10 +591,10 @@ int run_driver(bool drill) {
   for (int t = 0; t < 4; ++t)
     load.emplace_back([&, t] {
       for (int n = 0; loading; ++n) {
-        json::object req{{"sku", "sku-1"},
-                         {"qty", 1},
-                         {"order_id", "late-" + std::to_string(t) + "-"
-                                        + std::to_string(n)}};
+        json::object req{
+          {"sku", "sku-1"},
+          {"qty", 1},
+          {"order_id", "late-" + std::to_string(t) + "-" + std::to_string(n)}};
         http_call(p_gw, "POST", "/checkout", json::serialize(req), 15'000);
       }
     });
@@ -613,12 +618,13 @@ int run_driver(bool drill) {
   loading = false;
   for (auto& t : load)
     t.join();
-  std::printf("checkout %s: %d orders, %d with an outcome (%d re-sends while "
-              "processes restarted, %d re-sent after their outcome) in %lld ms\n",
-              drill ? "drill (gateway, inventory and payments killed and "
-                      "restarted)"
-                    : "demo",
-              total, answered, resends, resent, static_cast<long long>(run_ms));
+  std::printf(
+    "checkout %s: %d orders, %d with an outcome (%d re-sends while "
+    "processes restarted, %d re-sent after their outcome) in %lld ms\n",
+    drill ? "drill (gateway, inventory and payments killed and "
+            "restarted)"
+          : "demo",
+    total, answered, resends, resent, static_cast<long long>(run_ms));
   auto print_map = [](const char* title, const std::map<std::string, int>& m) {
     std::printf("  %-24s", title);
     for (auto& [k, n] : m)
@@ -668,8 +674,8 @@ namespace {
 
 /// VmRSS of `pid` in kB (0 when unreadable).
 long rss_kb(pid_t pid) {
-  std::FILE* f = std::fopen(("/proc/" + std::to_string(pid) + "/status").c_str(),
-                            "r");
+  std::FILE* f =
+    std::fopen(("/proc/" + std::to_string(pid) + "/status").c_str(), "r");
   if (f == nullptr)
     return 0;
   char line[256];
@@ -704,8 +710,7 @@ int run_program(const std::vector<std::string>& argv) {
 
 } // namespace
 
-int run_hostile(const std::string& hostile_bin, std::uint64_t seed,
-                int cases) {
+int run_hostile(const std::string& hostile_bin, std::uint64_t seed, int cases) {
   signal(SIGPIPE, SIG_IGN);
   data_dir data;
   if (data.path.empty()) {
@@ -728,10 +733,10 @@ int run_hostile(const std::string& hostile_bin, std::uint64_t seed,
             && pg.start("recommendations",
                         {"recommendations", "--port", ps(p_rec)}, p_rec)
             && pg.start("gateway",
-                        {"gateway", "--port", ps(p_gw), "--inventory", ps(p_inv),
-                         "--pricing", ps(p_pri), "--payments", ps(p_pay),
-                         "--recommendations", ps(p_rec), "--data-dir",
-                         data.sub("gateway")},
+                        {"gateway", "--port", ps(p_gw), "--inventory",
+                         ps(p_inv), "--pricing", ps(p_pri), "--payments",
+                         ps(p_pay), "--recommendations", ps(p_rec),
+                         "--data-dir", data.sub("gateway")},
                         p_gw);
   if (!ok) {
     std::fprintf(stderr, "FAILED: a process did not become ready\n");
@@ -765,11 +770,10 @@ int run_hostile(const std::string& hostile_bin, std::uint64_t seed,
   // connections closed by the server's read timeout).
   auto corpus = [&](const char* name, std::uint16_t port, const char* profile) {
     return std::async(std::launch::async, [=, &pg] {
-      return run_program({hostile_bin, "--port", std::to_string(port),
-                          "--profile", profile, "--seed", std::to_string(seed),
-                          "--cases", std::to_string(cases), "--pid",
-                          std::to_string(pg.get(name).pid), "--concurrency",
-                          "16"});
+      return run_program(
+        {hostile_bin, "--port", std::to_string(port), "--profile", profile,
+         "--seed", std::to_string(seed), "--cases", std::to_string(cases),
+         "--pid", std::to_string(pg.get(name).pid), "--concurrency", "16"});
     });
   };
   auto at_gateway = corpus("gateway", p_gw, "gateway");
@@ -779,7 +783,8 @@ int run_hostile(const std::string& hostile_bin, std::uint64_t seed,
         std::tuple{"payments", "keyed", at_payments.get()}}) {
     std::printf("hostile corpus (%s profile, seed %llu, %d cases) against %s: "
                 "exit %d\n",
-                profile, static_cast<unsigned long long>(seed), cases, name, rc);
+                profile, static_cast<unsigned long long>(seed), cases, name,
+                rc);
     if (rc != 0)
       violations.push_back(std::string{"the corpus found violations at "}
                            + name);
@@ -803,12 +808,13 @@ int run_hostile(const std::string& hostile_bin, std::uint64_t seed,
     auto a = http_call(port, "GET", "/faults", "", 5000);
     json::error_code ec;
     auto v = json::parse(a.body, ec);
-    auto clean = !ec && v.is_object()
-                 && v.as_object().at("error_rate").to_number<double>() == 0
-                 && v.as_object().at("error_after_rate").to_number<double>() == 0
-                 && v.as_object().at("latency_ms").to_number<double>() == 0
-                 && v.as_object().at("outage_s_left").to_number<double>() == 0
-                 && !v.as_object().at("crash_after_effect").as_bool();
+    auto clean =
+      !ec && v.is_object()
+      && v.as_object().at("error_rate").to_number<double>() == 0
+      && v.as_object().at("error_after_rate").to_number<double>() == 0
+      && v.as_object().at("latency_ms").to_number<double>() == 0
+      && v.as_object().at("outage_s_left").to_number<double>() == 0
+      && !v.as_object().at("crash_after_effect").as_bool();
     if (!clean)
       violations.push_back("faults changed at port " + std::to_string(port)
                            + " (injected?): " + a.body);
@@ -827,9 +833,10 @@ int run_hostile(const std::string& hostile_bin, std::uint64_t seed,
     stop_child(*i, 10'000);
   std::printf("all processes stopped\n");
   if (violations.empty()) {
-    std::printf("hostile corpus survived: every process still serves, a normal "
-                "checkout completes, no fault was injected downstream, the ledgers "
-                "are valid JSON, RSS within 2x its start\n");
+    std::printf(
+      "hostile corpus survived: every process still serves, a normal "
+      "checkout completes, no fault was injected downstream, the ledgers "
+      "are valid JSON, RSS within 2x its start\n");
     return 0;
   }
   std::printf("FAILED:\n");

@@ -177,8 +177,9 @@ std::vector<saga_step_functions> steps_of(const deps& d) {
   // recommendations: sheddable, never fails the checkout.
   s[0].action = [d](auto self, const saga_step_call&, saga_done done) {
     auto req = make_call(self, "recs", {}, "");
-    self->request(d.recommendations, caf::infinite, call_atom::value,
-                  std::move(req))
+    self
+      ->request(d.recommendations, caf::infinite, call_atom::value,
+                std::move(req))
       .then(
         [done](reply_atom, const call_reply& r) {
           json::object out;
@@ -194,10 +195,9 @@ std::vector<saga_step_functions> steps_of(const deps& d) {
           done(saga_verdict::done, json::serialize(out));
         },
         [done](const caf::error&) {
-          done(saga_verdict::done,
-               json::serialize(json::object{
-                 {"source", "gateway_fallback"},
-                 {"items", json::array{"gift-card"}}}));
+          done(saga_verdict::done, json::serialize(json::object{
+                                     {"source", "gateway_fallback"},
+                                     {"items", json::array{"gift-card"}}}));
         });
   };
   // price: a read; without one the order is rejected before any effect.
@@ -227,13 +227,12 @@ std::vector<saga_step_functions> steps_of(const deps& d) {
   };
   s[2].action = [d](auto self, const saga_step_call& c, saga_done done) {
     auto o = from_input(c.input);
-    saga_call(self, d.inventory,
-              make_call(self, "reserve",
-                        {{"order_id", o.order_id},
-                         {"sku", o.sku},
-                         {"qty", o.qty}},
-                        o.order_id + "-reserve"),
-              std::move(done));
+    saga_call(
+      self, d.inventory,
+      make_call(self, "reserve",
+                {{"order_id", o.order_id}, {"sku", o.sku}, {"qty", o.qty}},
+                o.order_id + "-reserve"),
+      std::move(done));
   };
   s[2].compensation = [d](auto self, const saga_step_call& c, saga_done done) {
     auto o = from_input(c.input);
@@ -308,8 +307,8 @@ service_response answer_of(const std::string& order_id,
       out["outcome"] = "completed";
       break;
     case saga_status::compensated: {
-      bool before_effects = oc.failed_step == "recommendations"
-                            || oc.failed_step == "price";
+      bool before_effects =
+        oc.failed_step == "recommendations" || oc.failed_step == "price";
       out["outcome"] = before_effects ? "rejected" : "compensated";
       status = before_effects ? 503 : 502;
       break;
@@ -364,7 +363,8 @@ caf::behavior checkout_route(caf::event_based_actor* self,
       auto rp = self->make_response_promise<service_response>();
       auto id = o->order_id;
       self->request(sagas, caf::infinite, saga_atom::value, id, to_input(*o))
-        .then([rp, id](const saga_reply& r) mutable { rp.deliver(answer_of(r, id)); },
+        .then([rp, id](
+                const saga_reply& r) mutable { rp.deliver(answer_of(r, id)); },
               [rp](const caf::error& err) mutable {
                 auto res = error_reply(503, "saga coordinator unavailable: "
                                               + caf::to_string(err));
@@ -390,7 +390,8 @@ int run_gateway(const std::vector<std::string>& args) {
     size_t pos = 0;
     while (pos <= v.size()) {
       auto comma = v.find(',', pos);
-      auto part = v.substr(pos, comma == std::string::npos ? comma : comma - pos);
+      auto part =
+        v.substr(pos, comma == std::string::npos ? comma : comma - pos);
       out.push_back(static_cast<std::uint16_t>(std::stoi(part)));
       if (comma == std::string::npos)
         break;
@@ -427,11 +428,11 @@ int run_gateway(const std::vector<std::string>& args) {
       dependencies[name] = policy;
       members.emplace_back(json::string{name});
     }
-    doc["supervisors"] = json::object{
-      {"pricing", json::object{{"members", members},
-                               {"routing", "least_outstanding"},
-                               {"max_failovers", 1},
-                               {"default_timeout", "2s"}}}};
+    doc["supervisors"] =
+      json::object{{"pricing", json::object{{"members", members},
+                                            {"routing", "least_outstanding"},
+                                            {"max_failovers", 1},
+                                            {"default_timeout", "2s"}}}};
   }
   auto text = json::serialize(doc);
   auto parsed = parse_bulwark_config(text);
@@ -460,15 +461,16 @@ int run_gateway(const std::vector<std::string>& args) {
     opts.config = *parsed.config->find(name);
     opts.transport = make_transport(port);
     opts.seed = port;
-    auto dep = caf::actor_cast<caf::actor>(spawn_dependency(sys, std::move(opts)));
+    auto dep =
+      caf::actor_cast<caf::actor>(spawn_dependency(sys, std::move(opts)));
     owned.push_back(dep);
     return dep;
   };
   deps d;
   d.inventory = make_dep("inventory", port_of("inventory"));
   if (pricing_ports.size() > 1) {
-    auto tree = spawn_supervisor_tree(
-      sys, text, "pricing", [&](const std::string& name) {
+    auto tree =
+      spawn_supervisor_tree(sys, text, "pricing", [&](const std::string& name) {
         auto i = std::stoul(name.substr(name.find('-') + 1)) - 1;
         return make_transport(pricing_ports.at(i));
       });
@@ -487,8 +489,8 @@ int run_gateway(const std::vector<std::string>& args) {
   // The saga log: every order's steps, so a restarted gateway finishes what
   // the last one started and answers re-sent order ids.
   auto port_text = flag(args, "port", "0");
-  auto data_dir = flag(args, "data-dir",
-                       "/tmp/bulwark-checkout-gateway-" + port_text);
+  auto data_dir =
+    flag(args, "data-dir", "/tmp/bulwark-checkout-gateway-" + port_text);
   saga_coordinator_actor sagas;
   try {
     std::filesystem::create_directories(data_dir);
@@ -519,7 +521,8 @@ int run_gateway(const std::vector<std::string>& args) {
   opts.server.shutdown_grace = std::chrono::milliseconds(1'000);
   opts.server.max_body_bytes = 16 * 1024; // an order is a few hundred bytes
   http_service svc{sys, opts};
-  svc.route("POST", "/checkout", route_actor_factory{[sagas](caf::actor_system& s) {
+  svc.route("POST", "/checkout",
+            route_actor_factory{[sagas](caf::actor_system& s) {
               return s.spawn(checkout_route, sagas);
             }});
   svc.route("GET", "/health", service_function{[](const service_request&) {
@@ -532,44 +535,45 @@ int run_gateway(const std::vector<std::string>& args) {
   // what a person watches while breaking things. Blocking a scoped actor is
   // fine for a diagnostic route (it runs in its own actor, never on an io
   // thread).
-  svc.route("GET", "/stats", service_function{[&sys, d, sagas](const service_request&) {
-              json::object out;
-              caf::scoped_actor self{sys};
-              auto ask = [&](const char* name, const caf::actor& dep) {
-                self->request(dep, std::chrono::seconds(2), stats_atom::value)
-                  .receive(
-                    [&](stats_atom, const std::string& text) {
-                      json::error_code ec;
-                      auto v = json::parse(text, ec);
-                      out[name] = ec ? json::value(text.c_str()) : v;
-                    },
-                    [&](const caf::error& err) {
-                      out[name] = caf::to_string(err).c_str();
-                    });
-              };
-              ask("inventory", d.inventory);
-              ask("pricing", d.pricing);
-              ask("payments", d.payments);
-              ask("recommendations", d.recommendations);
-              self->request(sagas, std::chrono::seconds(2), stats_atom::value)
-                .receive(
-                  [&](const saga_stats& st) {
-                    out["sagas"] = json::object{
-                      {"running", st.running},
-                      {"started", st.started},
-                      {"resumed", st.resumed},
-                      {"completed", st.completed},
-                      {"compensated", st.compensated},
-                      {"compensation_failed", st.compensation_failed},
-                      {"stuck", st.stuck},
-                      {"joined", st.joined},
-                      {"answered_from_log", st.answered_from_log}};
-                  },
-                  [&](const caf::error& err) {
-                    out["sagas"] = caf::to_string(err).c_str();
-                  });
-              return json_reply(out);
-            }});
+  svc.route(
+    "GET", "/stats", service_function{[&sys, d, sagas](const service_request&) {
+      json::object out;
+      caf::scoped_actor self{sys};
+      auto ask = [&](const char* name, const caf::actor& dep) {
+        self->request(dep, std::chrono::seconds(2), stats_atom::value)
+          .receive(
+            [&](stats_atom, const std::string& text) {
+              json::error_code ec;
+              auto v = json::parse(text, ec);
+              out[name] = ec ? json::value(text.c_str()) : v;
+            },
+            [&](const caf::error& err) {
+              out[name] = caf::to_string(err).c_str();
+            });
+      };
+      ask("inventory", d.inventory);
+      ask("pricing", d.pricing);
+      ask("payments", d.payments);
+      ask("recommendations", d.recommendations);
+      self->request(sagas, std::chrono::seconds(2), stats_atom::value)
+        .receive(
+          [&](const saga_stats& st) {
+            out["sagas"] =
+              json::object{{"running", st.running},
+                           {"started", st.started},
+                           {"resumed", st.resumed},
+                           {"completed", st.completed},
+                           {"compensated", st.compensated},
+                           {"compensation_failed", st.compensation_failed},
+                           {"stuck", st.stuck},
+                           {"joined", st.joined},
+                           {"answered_from_log", st.answered_from_log}};
+          },
+          [&](const caf::error& err) {
+            out["sagas"] = caf::to_string(err).c_str();
+          });
+      return json_reply(out);
+    }});
   svc.start();
   std::fprintf(stderr, "gateway listening on 127.0.0.1:%u (saga log in %s)\n",
                static_cast<unsigned>(svc.port()), data_dir.c_str());

@@ -21,22 +21,22 @@ int main(int argc, char** argv) {
   if (cmd == "e2e")
     return checkout::run_driver(true);
   if (cmd == "hostile" && !args.empty())
-    return checkout::run_hostile(
-      args[0], args.size() > 1 ? std::stoull(args[1]) : 1,
-      args.size() > 2 ? std::stoi(args[2]) : 2'000);
+    return checkout::run_hostile(args[0],
+                                 args.size() > 1 ? std::stoull(args[1]) : 1,
+                                 args.size() > 2 ? std::stoi(args[2]) : 2'000);
   if (cmd == "gateway")
     return checkout::run_gateway(args);
   if (cmd == "inventory" || cmd == "pricing" || cmd == "payments"
       || cmd == "recommendations")
     return checkout::run_service(cmd, args);
-  std::fprintf(stderr,
-               "usage: checkout [e2e]\n"
-               "       checkout hostile PATH/TO/bulwark-hostile [SEED] [CASES]\n"
-               "       checkout inventory|pricing|payments|recommendations "
-               "--port N [--error-rate P] [--error-after-rate P] "
-               "[--latency-ms M] [--outage-s S] [--data-dir D]\n"
-               "       checkout gateway --port N --inventory PORT --pricing "
-               "PORT[,PORT...] --payments PORT --recommendations PORT "
-               "[--data-dir D] [--policies on|off]\n");
+  std::fprintf(
+    stderr, "usage: checkout [e2e]\n"
+            "       checkout hostile PATH/TO/bulwark-hostile [SEED] [CASES]\n"
+            "       checkout inventory|pricing|payments|recommendations "
+            "--port N [--error-rate P] [--error-after-rate P] "
+            "[--latency-ms M] [--outage-s S] [--data-dir D]\n"
+            "       checkout gateway --port N --inventory PORT --pricing "
+            "PORT[,PORT...] --payments PORT --recommendations PORT "
+            "[--data-dir D] [--policies on|off]\n");
   return 2;
 }

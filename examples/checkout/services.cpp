@@ -86,8 +86,8 @@ http_answer http_call(std::uint16_t port, const std::string& method,
     out.error = "connect failed";
     return out;
   }
-  std::string req = method + " " + target + " HTTP/1.1\r\nHost: 127.0.0.1:"
-                    + std::to_string(port)
+  std::string req = method + " " + target
+                    + " HTTP/1.1\r\nHost: 127.0.0.1:" + std::to_string(port)
                     + "\r\nConnection: close\r\nContent-Type: application/json"
                     + "\r\nContent-Length: " + std::to_string(body.size())
                     + "\r\n\r\n" + body;
@@ -103,8 +103,8 @@ http_answer http_call(std::uint16_t port, const std::string& method,
   }
   std::string buf;
   char chunk[4096];
-  auto deadline = std::chrono::steady_clock::now()
-                  + std::chrono::milliseconds(timeout_ms);
+  auto deadline =
+    std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
   size_t header_end = std::string::npos;
   size_t content_length = std::string::npos;
   for (;;) {
@@ -170,9 +170,9 @@ namespace {
 /// Injected faults, read by every route on each request and changed by flags
 /// at start or `PUT /faults` at run time.
 struct fault_state {
-  std::atomic<double> error_rate{0};       // 500 before the side effect
+  std::atomic<double> error_rate{0}; // 500 before the side effect
   std::atomic<double> error_after_rate{0}; // 500 after the side effect
-  std::atomic<int> latency_ms{0};          // delay of every answer
+  std::atomic<int> latency_ms{0}; // delay of every answer
   std::atomic<std::int64_t> outage_until_ns{0};
   // The next side effect (not a compensation) is followed by SIGKILL of
   // this process: it ran in memory, its ledger record was never written.
@@ -205,7 +205,9 @@ json::object faults_json() {
 /// Validated whole: a bad value answers 400 naming it and changes nothing.
 service_response put_faults(const json::value& body, const service_request&) {
   error_list errs;
-  object_reader r{body, json_path{}, errs,
+  object_reader r{body,
+                  json_path{},
+                  errs,
                   {"error_rate", "error_after_rate", "latency_ms", "outage_s",
                    "crash_after_effect"}};
   double error_rate = g_faults.error_rate, after = g_faults.error_after_rate;
@@ -238,9 +240,9 @@ using wake_atom = caf::atom_constant<caf::atom("wake")>;
 struct route_state {
   rng gen{1};
   std::uint64_t next_id = 0;
-  std::map<std::uint64_t,
-           std::pair<caf::typed_response_promise<service_response>,
-                     service_response>>
+  std::map<
+    std::uint64_t,
+    std::pair<caf::typed_response_promise<service_response>, service_response>>
     delayed;
 };
 
@@ -251,9 +253,8 @@ struct route_state {
 /// the ledger would record that failure for the key, so every retry of the
 /// compensation would get it back and it could never succeed; a saga's
 /// compensations must be able to succeed eventually.
-caf::behavior fault_route(caf::stateful_actor<route_state>* self,
-                          handler_fn fn, std::uint64_t seed,
-                          bool compensation) {
+caf::behavior fault_route(caf::stateful_actor<route_state>* self, handler_fn fn,
+                          std::uint64_t seed, bool compensation) {
   self->state.gen = rng{seed};
   return {
     [=](service_request& req) -> caf::result<service_response> {
@@ -309,7 +310,8 @@ std::mutex g_mtx;
 /// "release", "confirm" -> key -> count. What the tests read via GET /ledger.
 std::map<std::string, std::map<std::string, int>> g_counts;
 std::map<std::string, long> g_stock;
-std::map<std::string, std::pair<std::string, long>> g_reserved; // order -> sku, qty
+std::map<std::string, std::pair<std::string, long>>
+  g_reserved; // order -> sku, qty
 
 /// What a keyed route reads from its body: only the fields its kind needs,
 /// each validated (ids are keys: visible ASCII, bounded; numbers exact
@@ -340,11 +342,14 @@ std::optional<order_input> read_input(std::string_view kind,
   error_list errs;
   order_input in;
   bool reserve = kind == "reserve", charge = kind == "charge";
-  std::initializer_list<std::string_view> reserve_keys{"order_id", "sku", "qty"};
+  std::initializer_list<std::string_view> reserve_keys{"order_id", "sku",
+                                                       "qty"};
   std::initializer_list<std::string_view> charge_keys{"order_id", "amount"};
   std::initializer_list<std::string_view> order_keys{"order_id"};
   object_reader r{*body, json_path{}, errs,
-                  reserve ? reserve_keys : charge ? charge_keys : order_keys};
+                  reserve  ? reserve_keys
+                  : charge ? charge_keys
+                           : order_keys};
   if (r.valid() && r.require("order_id"))
     r.read_key("order_id", in.order_id, max_id_bytes);
   if (reserve && r.valid() && r.require("sku"))
@@ -446,24 +451,24 @@ handler_fn keyed(const char* kind, effect_fn effect) {
 /// when the answer was the injected error after the side effect. `replay`
 /// re-applies the effect from the request and the recorded answer; it runs
 /// in route order at start, before the service accepts connections.
-using replay_fn = std::function<void(const order_input& request,
-                                     const json::object& answer)>;
+using replay_fn =
+  std::function<void(const order_input& request, const json::object& answer)>;
 
 std::function<void(const service_request&, const service_response&)>
 replay_keyed(const char* kind, replay_fn replay) {
-  return [kind, replay](const service_request& req,
-                        const service_response& res) {
-    service_response error;
-    auto in = read_input(kind, req, error);
-    if (!in) // journaled after validation: cannot happen with our journals
-      return;
-    json::error_code ec;
-    auto answer = json::parse(res.body, ec);
-    std::lock_guard<std::mutex> guard{g_mtx};
-    ++g_counts[kind][req.idempotency_key];
-    replay(*in, !ec && answer.is_object() ? answer.as_object()
-                                          : json::object{});
-  };
+  return
+    [kind, replay](const service_request& req, const service_response& res) {
+      service_response error;
+      auto in = read_input(kind, req, error);
+      if (!in) // journaled after validation: cannot happen with our journals
+        return;
+      json::error_code ec;
+      auto answer = json::parse(res.body, ec);
+      std::lock_guard<std::mutex> guard{g_mtx};
+      ++g_counts[kind][req.idempotency_key];
+      replay(*in,
+             !ec && answer.is_object() ? answer.as_object() : json::object{});
+    };
 }
 
 json::object reserve_effect(const order_input& in) {
@@ -471,9 +476,8 @@ json::object reserve_effect(const order_input& in) {
     g_stock[in.sku] = 1'000'000;
   g_stock[in.sku] -= in.qty;
   g_reserved[in.order_id] = {in.sku, in.qty};
-  return json::object{{"order_id", in.order_id},
-                      {"sku", in.sku},
-                      {"reserved", in.qty}};
+  return json::object{
+    {"order_id", in.order_id}, {"sku", in.sku}, {"reserved", in.qty}};
 }
 
 /// Gives back what the order reserved, if anything; `only_qty` >= 0 replays
@@ -521,9 +525,9 @@ int run_service(const std::string& kind, const std::vector<std::string>& args) {
   cfg.set("logger.verbosity", caf::atom("quiet"));
   // Ledger journals: one file per keyed route, so the ledger and the
   // business state survive a crash (default: a directory named by port).
-  auto data_dir = flag(args, "data-dir",
-                       "/tmp/bulwark-checkout-" + kind + "-"
-                         + std::to_string(port));
+  auto data_dir =
+    flag(args, "data-dir",
+         "/tmp/bulwark-checkout-" + kind + "-" + std::to_string(port));
   caf::actor_system sys{cfg};
   http_service_options opts;
   opts.port = port;
@@ -536,31 +540,29 @@ int run_service(const std::string& kind, const std::vector<std::string>& args) {
   auto seed = std::make_shared<std::atomic<std::uint64_t>>(
     static_cast<std::uint64_t>(port) * 7919 + 1);
   bool dir_made = false;
-  auto add = [&](const char* method, const char* path, handler_fn fn,
-                 bool with_ledger,
-                 std::function<void(const service_request&,
-                                    const service_response&)>
-                   on_replay
-                 = {}) {
-    std::string p = path;
-    bool compensation = p == "/refund" || p == "/release";
-    // A factory route: should a handler ever throw, the service answers
-    // that request 500 and starts a new route actor; nothing else is lost.
-    route_actor_factory make = [fn = std::move(fn), seed,
-                                compensation](caf::actor_system& sys) {
-      return sys.spawn(fault_route, fn, (*seed)++, compensation);
-    };
-    auto ropts = with_ledger ? ledger_route : route_options{};
-    if (with_ledger) {
-      if (!dir_made) {
-        std::filesystem::create_directories(data_dir);
-        dir_made = true;
+  auto add =
+    [&](const char* method, const char* path, handler_fn fn, bool with_ledger,
+        std::function<void(const service_request&, const service_response&)>
+          on_replay = {}) {
+      std::string p = path;
+      bool compensation = p == "/refund" || p == "/release";
+      // A factory route: should a handler ever throw, the service answers
+      // that request 500 and starts a new route actor; nothing else is lost.
+      route_actor_factory make = [fn = std::move(fn), seed,
+                                  compensation](caf::actor_system& sys) {
+        return sys.spawn(fault_route, fn, (*seed)++, compensation);
+      };
+      auto ropts = with_ledger ? ledger_route : route_options{};
+      if (with_ledger) {
+        if (!dir_made) {
+          std::filesystem::create_directories(data_dir);
+          dir_made = true;
+        }
+        ropts.journal_path = data_dir + "/" + p.substr(1) + ".journal";
+        ropts.on_replay = std::move(on_replay);
       }
-      ropts.journal_path = data_dir + "/" + p.substr(1) + ".journal";
-      ropts.on_replay = std::move(on_replay);
-    }
-    svc.route(method, path, std::move(make), ropts);
-  };
+      svc.route(method, path, std::move(make), ropts);
+    };
   svc.route("GET", "/health", service_function{[](const service_request&) {
               service_response r;
               r.content_type = "text/plain";
@@ -573,18 +575,21 @@ int run_service(const std::string& kind, const std::vector<std::string>& args) {
             }});
   try {
     if (kind == "inventory") {
-      add("GET", "/stock", [](const service_request& req) {
-        service_response error;
-        auto sku = sku_of(req, error);
-        if (!sku)
-          return error;
-        std::lock_guard<std::mutex> guard{g_mtx};
-        auto i = g_stock.find(*sku);
-        json::object o;
-        o["sku"] = *sku;
-        o["available"] = i == g_stock.end() ? 1'000'000 : i->second;
-        return json_reply(o);
-      }, false);
+      add(
+        "GET", "/stock",
+        [](const service_request& req) {
+          service_response error;
+          auto sku = sku_of(req, error);
+          if (!sku)
+            return error;
+          std::lock_guard<std::mutex> guard{g_mtx};
+          auto i = g_stock.find(*sku);
+          json::object o;
+          o["sku"] = *sku;
+          o["available"] = i == g_stock.end() ? 1'000'000 : i->second;
+          return json_reply(o);
+        },
+        false);
       using obj = json::object;
       using in_t = order_input;
       add("POST", "/reserve", keyed("reserve", reserve_effect), true,
@@ -592,48 +597,62 @@ int run_service(const std::string& kind, const std::vector<std::string>& args) {
                        [](const in_t& in, const obj&) { reserve_effect(in); }));
       add("POST", "/release",
           keyed("release", [](const in_t& in) { return release_effect(in); }),
-          true,
-          replay_keyed("release", [](const in_t& in, const obj& answer) {
+          true, replay_keyed("release", [](const in_t& in, const obj& answer) {
             release_effect(in, released_of(answer));
           }));
-      add("POST", "/confirm", keyed("confirm", [](const in_t& in) {
-        return obj{{"order_id", in.order_id}};
-      }), true, replay_keyed("confirm", [](const in_t&, const obj&) {}));
+      add("POST", "/confirm",
+          keyed("confirm",
+                [](const in_t& in) {
+                  return obj{{"order_id", in.order_id}};
+                }),
+          true, replay_keyed("confirm", [](const in_t&, const obj&) {}));
       svc.route("GET", "/ledger", service_function{[](const service_request&) {
                   return ledger_json({"reserve", "release", "confirm"});
                 }});
     } else if (kind == "pricing") {
-      add("GET", "/price", [](const service_request& req) {
-        service_response error;
-        auto sku = sku_of(req, error);
-        if (!sku)
-          return error;
-        json::object o;
-        o["sku"] = *sku;
-        o["price"] = price_of(*sku);
-        return json_reply(o);
-      }, false);
+      add(
+        "GET", "/price",
+        [](const service_request& req) {
+          service_response error;
+          auto sku = sku_of(req, error);
+          if (!sku)
+            return error;
+          json::object o;
+          o["sku"] = *sku;
+          o["price"] = price_of(*sku);
+          return json_reply(o);
+        },
+        false);
     } else if (kind == "payments") {
       // The payments book is the per-key count of charges and refunds: a
       // replayed record counts once, nothing else to rebuild.
       auto nothing = [](const order_input&, const json::object&) {};
-      add("POST", "/charge", keyed("charge", [](const order_input& in) {
-        return json::object{{"order_id", in.order_id},
-                            {"charged", in.amount}};
-      }), true, replay_keyed("charge", nothing));
-      add("POST", "/refund", keyed("refund", [](const order_input& in) {
-        return json::object{{"order_id", in.order_id}};
-      }), true, replay_keyed("refund", nothing));
+      add("POST", "/charge",
+          keyed("charge",
+                [](const order_input& in) {
+                  return json::object{{"order_id", in.order_id},
+                                      {"charged", in.amount}};
+                }),
+          true, replay_keyed("charge", nothing));
+      add("POST", "/refund",
+          keyed("refund",
+                [](const order_input& in) {
+                  return json::object{{"order_id", in.order_id}};
+                }),
+          true, replay_keyed("refund", nothing));
       svc.route("GET", "/ledger", service_function{[](const service_request&) {
                   return ledger_json({"charge", "refund"});
                 }});
     } else { // recommendations
-      add("GET", "/recs", [](const service_request&) {
-        json::object o;
-        o["items"] = json::array{"sku-1", "sku-2", "sku-3"};
-        o["fallback"] = false;
-        return json_reply(o);
-      }, false);
+      add(
+        "GET", "/recs",
+        [](const service_request&) {
+          json::object o;
+          o["items"] = json::array{"sku-1", "sku-2", "sku-3"};
+          o["fallback"] = false;
+          return json_reply(o);
+        },
+        false);
     }
   } catch (const std::exception& e) {
     // A corrupt or locked journal: refuse to start rather than forget keys.

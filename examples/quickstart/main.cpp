@@ -65,9 +65,11 @@ int main() {
         });
   }
   self->request(pricing, caf::infinite, stats_atom::value)
-    .receive([](stats_atom, const std::string& stats) {
-      std::printf("\nstats: %s\n", stats.c_str());
-    }, [](const caf::error&) {});
+    .receive(
+      [](stats_atom, const std::string& stats) {
+        std::printf("\nstats: %s\n", stats.c_str());
+      },
+      [](const caf::error&) {});
   caf::anon_send_exit(pricing, caf::exit_reason::user_shutdown);
   caf::anon_send_exit(opts.transport, caf::exit_reason::user_shutdown);
 }

@@ -39,14 +39,13 @@ std::uint64_t breaker_threshold_units(double fraction) noexcept {
   if (fraction >= 1.0)
     return breaker_threshold_scale;
   return std::max<std::uint64_t>(
-    1, static_cast<std::uint64_t>(
-         std::llround(fraction * static_cast<double>(breaker_threshold_scale))));
+    1, static_cast<std::uint64_t>(std::llround(
+         fraction * static_cast<double>(breaker_threshold_scale))));
 }
 
 bool operator==(const breaker_config& a, const breaker_config& b) {
   return a.mode == b.mode && a.window == b.window
-         && a.window_size == b.window_size
-         && a.minimum_calls == b.minimum_calls
+         && a.window_size == b.window_size && a.minimum_calls == b.minimum_calls
          && a.failure_rate_threshold == b.failure_rate_threshold
          && a.slow_call_rate_threshold == b.slow_call_rate_threshold
          && a.slow_call_duration == b.slow_call_duration
@@ -69,9 +68,10 @@ void read_threshold(object_reader& r, std::string_view key, double& out) {
   if (r.errors().size() != before || r.find(key) == nullptr)
     return;
   if (!(out > 0.0)) {
-    r.errors().add(r.path(key),
-                   fmt::format("must be greater than 0 and at most 100 (got: {})",
-                               describe_json(*r.find(key))));
+    r.errors().add(
+      r.path(key),
+      fmt::format("must be greater than 0 and at most 100 (got: {})",
+                  describe_json(*r.find(key))));
     out = fallback;
     return;
   }
@@ -162,8 +162,8 @@ breaker_config parse_breaker_config(const boost::json::value& v,
     }
     // The default cap, raised to open_duration when that is longer: a lone
     // long open_duration then means "no backoff" rather than an error.
-    cfg.max_open_duration = std::max(defaults.max_open_duration,
-                                     cfg.open_duration);
+    cfg.max_open_duration =
+      std::max(defaults.max_open_duration, cfg.open_duration);
   }
   if (cfg.record_failures_on.contains(failure_class::cancelled)
       || cfg.record_failures_on.contains(failure_class::rejected_locally)) {
@@ -171,7 +171,8 @@ breaker_config parse_breaker_config(const boost::json::value& v,
     for (std::size_t i = 0; i < arr.size(); ++i) {
       failure_class cls;
       auto* s = arr[i].if_string();
-      if (s != nullptr && from_string(std::string_view{s->data(), s->size()}, cls)
+      if (s != nullptr
+          && from_string(std::string_view{s->data(), s->size()}, cls)
           && (cls == failure_class::cancelled
               || cls == failure_class::rejected_locally))
         errors.add(r.path("record_failures_on") / i,
@@ -194,14 +195,14 @@ boost::json::object to_json(const breaker_config& cfg) {
   result["window"] = to_string(cfg.window);
   result["window_size"] = cfg.window_size;
   result["minimum_calls"] = cfg.minimum_calls;
-  result["failure_rate_threshold"] = json_number(cfg.failure_rate_threshold
-                                                 * 100.0);
-  result["slow_call_rate_threshold"] = json_number(cfg.slow_call_rate_threshold
-                                                   * 100.0);
+  result["failure_rate_threshold"] =
+    json_number(cfg.failure_rate_threshold * 100.0);
+  result["slow_call_rate_threshold"] =
+    json_number(cfg.slow_call_rate_threshold * 100.0);
   result["slow_call_duration"] = format_duration(cfg.slow_call_duration);
   result["open_duration"] = format_duration(cfg.open_duration);
-  result["open_duration_multiplier"] = json_number(
-    cfg.open_duration_multiplier);
+  result["open_duration_multiplier"] =
+    json_number(cfg.open_duration_multiplier);
   result["max_open_duration"] = format_duration(cfg.max_open_duration);
   result["half_open_probes"] = cfg.half_open_probes;
   result["record_failures_on"] = std::move(classes);

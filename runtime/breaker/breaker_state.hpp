@@ -27,9 +27,8 @@ enum class breaker_state : std::uint8_t {
 };
 
 inline constexpr breaker_state all_breaker_states[] = {
-  breaker_state::closed,      breaker_state::open,
-  breaker_state::half_open,   breaker_state::forced_open,
-  breaker_state::disabled,
+  breaker_state::closed,      breaker_state::open,     breaker_state::half_open,
+  breaker_state::forced_open, breaker_state::disabled,
 };
 
 /// @relates breaker_state
@@ -39,9 +38,9 @@ std::string to_string(breaker_state x);
 /// state the breaker is already in changes nothing and emits nothing.
 ///
 /// Beyond the automatic cycle (closed -> open -> half_open -> closed|open) and
-/// the manual states, one pair needs a justification: open -> closed, which only
-/// `reset()` takes. An operator who knows the downstream is healthy again must
-/// not be forced to wait for the open duration and a round of probes.
+/// the manual states, one pair needs a justification: open -> closed, which
+/// only `reset()` takes. An operator who knows the downstream is healthy again
+/// must not be forced to wait for the open duration and a round of probes.
 inline constexpr std::array<std::pair<breaker_state, breaker_state>, 15>
   legal_breaker_transitions{{
     // automatic

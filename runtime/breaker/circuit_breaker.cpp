@@ -78,9 +78,8 @@ void circuit_breaker::reconfigure(const breaker_config& cfg, time_point now) {
   apply(cfg);
   if (old.window != cfg_.window || old.window_size != cfg_.window_size)
     build_window();
-  current_open_duration_ = std::clamp(current_open_duration_,
-                                      cfg_.open_duration,
-                                      cfg_.max_open_duration);
+  current_open_duration_ = std::clamp(
+    current_open_duration_, cfg_.open_duration, cfg_.max_open_duration);
   if (old.mode != cfg_.mode) {
     switch (cfg_.mode) {
       case breaker_mode::automatic:
@@ -208,8 +207,8 @@ void circuit_breaker::transition_to(breaker_state to, transition_reason reason,
     ++counters_.illegal_transitions;
     return;
   }
-  auto rates = from == breaker_state::half_open ? probe_snapshot()
-                                                : snapshot(now);
+  auto rates =
+    from == breaker_state::half_open ? probe_snapshot() : snapshot(now);
   // Entry actions of the new state.
   switch (to) {
     case breaker_state::closed:
@@ -221,9 +220,9 @@ void circuit_breaker::transition_to(breaker_state to, transition_reason reason,
         auto next = static_cast<double>(current_open_duration_.count())
                     * cfg_.open_duration_multiplier;
         auto cap = static_cast<double>(cfg_.max_open_duration.count());
-        current_open_duration_ = next >= cap ? cfg_.max_open_duration
-                                             : duration{static_cast<
-                                               duration::rep>(next)};
+        current_open_duration_ = next >= cap
+                                   ? cfg_.max_open_duration
+                                   : duration{static_cast<duration::rep>(next)};
       } else {
         current_open_duration_ = cfg_.open_duration;
       }
@@ -244,9 +243,8 @@ void circuit_breaker::transition_to(breaker_state to, transition_reason reason,
   state_ = to;
   ++counters_.transitions;
   if (listener_ != nullptr)
-    listener_->on_breaker_event(breaker_event{from, to, reason, now,
-                                              rates.failure_rate,
-                                              rates.slow_call_rate});
+    listener_->on_breaker_event(breaker_event{
+      from, to, reason, now, rates.failure_rate, rates.slow_call_rate});
 }
 
 } // namespace bulwark

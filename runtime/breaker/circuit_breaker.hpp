@@ -57,7 +57,7 @@ struct breaker_counters {
 };
 
 class circuit_breaker {
-public:
+ public:
   /// Starts closed, or forced_open / disabled when `cfg.mode` says so.
   /// Allocates the sliding window; nothing else ever allocates.
   explicit circuit_breaker(const breaker_config& cfg);
@@ -101,8 +101,9 @@ public:
   /// attributed to those first, which never frees a probe slot early. Results
   /// arriving while open, forced_open or disabled only update the counters.
   void record(const outcome& o, duration latency, time_point now) noexcept {
-    if (!o.success && (o.cls == failure_class::cancelled
-                       || o.cls == failure_class::rejected_locally)) {
+    if (!o.success
+        && (o.cls == failure_class::cancelled
+            || o.cls == failure_class::rejected_locally)) {
       ++counters_.ignored_calls;
       complete();
       return;
@@ -157,7 +158,9 @@ public:
 
   // -- observers ----------------------------------------------------------------
 
-  breaker_state state() const noexcept { return state_; }
+  breaker_state state() const noexcept {
+    return state_;
+  }
 
   /// The sliding window as of the last recorded call. While open it still
   /// shows the calls that opened the breaker; it is emptied on entering
@@ -185,16 +188,24 @@ public:
   }
 
   /// Probe calls admitted in this half-open period and not yet completed.
-  std::uint32_t probes_in_flight() const noexcept { return probes_in_flight_; }
+  std::uint32_t probes_in_flight() const noexcept {
+    return probes_in_flight_;
+  }
 
   /// Permitted calls not yet recorded or released.
-  std::uint64_t calls_in_flight() const noexcept { return in_flight_; }
+  std::uint64_t calls_in_flight() const noexcept {
+    return in_flight_;
+  }
 
-  const breaker_counters& counters() const noexcept { return counters_; }
+  const breaker_counters& counters() const noexcept {
+    return counters_;
+  }
 
-  const breaker_config& config() const noexcept { return cfg_; }
+  const breaker_config& config() const noexcept {
+    return cfg_;
+  }
 
-private:
+ private:
   /// Whether part / whole >= threshold, exactly: the threshold is in units
   /// of 10^-8 (breaker_threshold_scale), so "opens exactly at the threshold"
   /// holds for every percentage the parser accepts (six decimals). 128-bit

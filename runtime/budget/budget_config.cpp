@@ -35,8 +35,8 @@ namespace {
 
 // gRPC keeps token amounts in thousandths of a token; a fourth decimal would
 // be silently cut off there, so here it is an error instead.
-void read_milli(object_reader& r, std::string_view key, double& out,
-                double min, double max) {
+void read_milli(object_reader& r, std::string_view key, double& out, double min,
+                double max) {
   auto before = r.errors().size();
   double x = out;
   r.read(key, x, min, max);
@@ -62,8 +62,8 @@ boost::json::value json_number(double x) {
 
 void parse_finagle(const boost::json::value& v, const json_path& at,
                    error_list& errors, budget_config& cfg) {
-  object_reader r{v, at, errors,
-                  {"ttl", "min_retries_per_second", "percent_can_retry"}};
+  object_reader r{
+    v, at, errors, {"ttl", "min_retries_per_second", "percent_can_retry"}};
   if (!r.valid())
     return;
   // Finagle requires ttl in [1s, 60s].
@@ -90,8 +90,9 @@ budget_config parse_budget_config(const boost::json::value& v,
   object_reader r{v, at, errors, {"mode", "finagle", "grpc"}};
   if (!r.valid())
     return cfg;
-  r.read_enum("mode", cfg.mode,
-              {budget_mode::finagle, budget_mode::grpc, budget_mode::unlimited});
+  r.read_enum(
+    "mode", cfg.mode,
+    {budget_mode::finagle, budget_mode::grpc, budget_mode::unlimited});
   if (auto* f = r.find("finagle"))
     parse_finagle(*f, r.path("finagle"), errors, cfg);
   if (auto* g = r.find("grpc"))

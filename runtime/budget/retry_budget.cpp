@@ -44,9 +44,9 @@ void retry_budget::apply_finagle_params() noexcept {
     auto w = static_cast<double>(scale_factor) / pct;
     constexpr double int_max = std::numeric_limits<std::int32_t>::max();
     deposit_ = scale_factor;
-    withdrawal_ = w >= int_max ? static_cast<std::int64_t>(int_max)
-                               : std::max<std::int64_t>(
-                                 1, static_cast<std::int64_t>(w));
+    withdrawal_ = w >= int_max
+                    ? static_cast<std::int64_t>(int_max)
+                    : std::max<std::int64_t>(1, static_cast<std::int64_t>(w));
   } else {
     // Only the reserve: a retry costs 1 and requests earn nothing.
     deposit_ = 0;
@@ -105,8 +105,8 @@ void retry_budget::roll(time_point now) noexcept {
   if (started_ && now < current_end_)
     return;
   auto index = slice_of(now);
-  auto steps = static_cast<std::uint64_t>(index)
-               - static_cast<std::uint64_t>(current_);
+  auto steps =
+    static_cast<std::uint64_t>(index) - static_cast<std::uint64_t>(current_);
   if (!started_ || steps >= slice_count) {
     slices_.fill(0);
     total_ = 0;

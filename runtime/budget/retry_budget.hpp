@@ -13,9 +13,10 @@
 //   slices (slice = ttl / 10, aligned to multiples of the slice length from
 //   the clock's epoch), so an entry made at time t drops out at the first
 //   slice boundary strictly after t + 0.9 ttl: after more than 0.9 ttl and
-//   at most ttl (an entry made on a boundary lives exactly ttl). The window sum can go negative (withdrawals outlive the deposits
-//   that paid for them), exactly as in Finagle; the budget then pays that
-//   debt back before it allows more.
+//   at most ttl (an entry made on a boundary lives exactly ttl). The window sum
+//   can go negative (withdrawals outlive the deposits that paid for them),
+//   exactly as in Finagle; the budget then pays that debt back before it allows
+//   more.
 // - grpc (gRFC A6 retryThrottling): a bucket of milli-tokens that starts
 //   full; on_failure takes 1 token, on_success adds token_ratio, clamped to
 //   [0, max_tokens]; a retry or hedge may go only while the count is above
@@ -36,14 +37,16 @@
 namespace bulwark {
 
 class retry_budget {
-public:
+ public:
   /// Number of slices of Finagle's `ttl` window (Finagle's WindowedAdder
   /// uses 10 as well).
   static constexpr std::size_t slice_count = 10;
 
   explicit retry_budget(const budget_config& cfg = {}) noexcept;
 
-  const budget_config& config() const noexcept { return cfg_; }
+  const budget_config& config() const noexcept {
+    return cfg_;
+  }
 
   /// Applies a new configuration (live reload). Same mode: gRPC rescales the
   /// token count to the same fraction of the new max_tokens (as gRPC does for
@@ -91,7 +94,7 @@ public:
     return granted_[static_cast<std::size_t>(use)];
   }
 
-private:
+ private:
   void apply_finagle_params() noexcept;
   void clear_window() noexcept;
   /// Finagle: moves the window forward so that `now` falls into the current
@@ -108,9 +111,9 @@ private:
   std::int64_t reserve_ = 0;
   duration::rep slice_len_ = 1;
   std::array<std::int64_t, slice_count> slices_{};
-  std::int64_t total_ = 0;     // sum of slices_
-  std::int64_t current_ = 0;   // absolute index of the current slice
-  std::size_t slot_ = 0;       // its position in slices_
+  std::int64_t total_ = 0; // sum of slices_
+  std::int64_t current_ = 0; // absolute index of the current slice
+  std::size_t slot_ = 0; // its position in slices_
   time_point current_end_ = time_point::min(); // first instant past it
   bool started_ = false;
 

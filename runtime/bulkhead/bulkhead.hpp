@@ -57,10 +57,12 @@ enum class admission : std::uint8_t {
 std::string to_string(admission x);
 
 class bulkhead {
-public:
+ public:
   explicit bulkhead(const bulkhead_config& cfg = {});
 
-  const bulkhead_config& config() const noexcept { return cfg_; }
+  const bulkhead_config& config() const noexcept {
+    return cfg_;
+  }
 
   /// Admits request `id` (ids are the caller's, unique among waiting ones).
   admission try_acquire(std::uint64_t id, criticality c,
@@ -132,16 +134,22 @@ public:
   /// larger queue than ever before).
   void resize(const bulkhead_config& cfg);
 
-  std::uint32_t in_flight() const noexcept { return in_flight_; }
+  std::uint32_t in_flight() const noexcept {
+    return in_flight_;
+  }
   /// Waiting requests, including expired ones not yet reported by `expire`.
   std::size_t queued() const noexcept {
     return critical_.size() + standard_.size();
   }
-  std::uint32_t limit() const noexcept { return cfg_.max_concurrent; }
+  std::uint32_t limit() const noexcept {
+    return cfg_.max_concurrent;
+  }
   /// Slots only critical requests may take.
-  std::uint32_t reserved() const noexcept { return reserved_; }
+  std::uint32_t reserved() const noexcept {
+    return reserved_;
+  }
 
-private:
+ private:
   struct entry {
     std::uint64_t id;
     time_point since;
@@ -149,12 +157,20 @@ private:
 
   /// A FIFO of entries in a fixed buffer; grows only through `reserve`.
   class ring {
-  public:
+   public:
     void reserve(std::size_t capacity);
-    bool empty() const noexcept { return size_ == 0; }
-    std::size_t size() const noexcept { return size_; }
-    const entry& front() const noexcept { return buf_[head_]; }
-    const entry& back() const noexcept { return at(size_ - 1); }
+    bool empty() const noexcept {
+      return size_ == 0;
+    }
+    std::size_t size() const noexcept {
+      return size_;
+    }
+    const entry& front() const noexcept {
+      return buf_[head_];
+    }
+    const entry& back() const noexcept {
+      return at(size_ - 1);
+    }
     const entry& at(std::size_t i) const noexcept {
       return buf_[(head_ + i) & mask_];
     }
@@ -164,8 +180,10 @@ private:
     /// Removes the i-th oldest entry, shifting the shorter side.
     void erase_at(std::size_t i) noexcept;
 
-  private:
-    entry& slot(std::size_t i) noexcept { return buf_[(head_ + i) & mask_]; }
+   private:
+    entry& slot(std::size_t i) noexcept {
+      return buf_[(head_ + i) & mask_];
+    }
 
     // A power-of-two buffer, so positions wrap with a mask, not a division.
     std::vector<entry> buf_;

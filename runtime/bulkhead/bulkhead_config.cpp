@@ -22,9 +22,11 @@ std::uint32_t bulkhead_config::reserved_slots() const noexcept {
 bulkhead_config parse_bulkhead_config(const boost::json::value& v,
                                       const json_path& at, error_list& errors) {
   bulkhead_config cfg;
-  object_reader r{v, at, errors,
-                  {"max_concurrent", "max_queue", "max_queue_wait",
-                   "critical_reserve"}};
+  object_reader r{
+    v,
+    at,
+    errors,
+    {"max_concurrent", "max_queue", "max_queue_wait", "critical_reserve"}};
   if (!r.valid())
     return cfg;
   auto before = errors.size();

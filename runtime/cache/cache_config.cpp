@@ -7,8 +7,8 @@
 
 namespace bulwark {
 
-cache_config parse_cache_config(const boost::json::value& v, const json_path& at,
-                                error_list& errors) {
+cache_config parse_cache_config(const boost::json::value& v,
+                                const json_path& at, error_list& errors) {
   cache_config cfg;
   object_reader r{v,
                   at,

@@ -35,14 +35,15 @@ struct cache_config {
 /// The largest accepted max_entries.
 inline constexpr std::uint32_t cache_max_entries_limit = 10'000'000;
 
-/// The largest accepted ttl, stale_while_revalidate and stale_if_error (7 days).
+/// The largest accepted ttl, stale_while_revalidate and stale_if_error (7
+/// days).
 inline constexpr duration cache_max_duration = hours(24 * 7);
 
 /// Reads a cache object (keys: enabled, max_entries, ttl,
 /// stale_while_revalidate, stale_if_error). Cross-field rule: an enabled cache
 /// needs ttl > 0 (error at `ttl`).
-cache_config parse_cache_config(const boost::json::value& v, const json_path& at,
-                                error_list& errors);
+cache_config parse_cache_config(const boost::json::value& v,
+                                const json_path& at, error_list& errors);
 
 /// @relates cache_config
 boost::json::object to_json(const cache_config& cfg);

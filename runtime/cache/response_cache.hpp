@@ -86,7 +86,7 @@ struct cache_counters {
 };
 
 class response_cache {
-public:
+ public:
   // -- constructors, destructors, and assignment operators --------------------
 
   explicit response_cache(const cache_config& cfg = cache_config{});
@@ -143,11 +143,17 @@ public:
 
   // -- observers --------------------------------------------------------------
 
-  const cache_config& config() const noexcept { return cfg_; }
+  const cache_config& config() const noexcept {
+    return cfg_;
+  }
 
-  std::size_t size() const noexcept { return entries_.size(); }
+  std::size_t size() const noexcept {
+    return entries_.size();
+  }
 
-  const cache_counters& counters() const noexcept { return counters_; }
+  const cache_counters& counters() const noexcept {
+    return counters_;
+  }
 
   /// The key of the least recently used entry, or null when empty (eviction
   /// order is observable for tests and debugging).
@@ -157,9 +163,10 @@ public:
 
   /// The freshness of an entry of this age under `cfg` (negative ages, from a
   /// clock that went backwards, count as fresh).
-  static cache_freshness classify(duration age, const cache_config& cfg) noexcept;
+  static cache_freshness classify(duration age,
+                                  const cache_config& cfg) noexcept;
 
-private:
+ private:
   struct slot {
     std::string value;
     time_point stored_at;

@@ -15,8 +15,8 @@ backoff_config aws_backoff_config(jitter_kind jitter) {
   cfg.kind = backoff_kind::exponential;
   cfg.jitter = jitter;
   cfg.multiplier = 2.0;
-  cfg.base = jitter == jitter_kind::decorrelated ? milliseconds(5)
-                                                 : milliseconds(10);
+  cfg.base =
+    jitter == jitter_kind::decorrelated ? milliseconds(5) : milliseconds(10);
   cfg.cap = seconds(2);
   return cfg;
 }
@@ -132,7 +132,8 @@ contention_result simulate_contention(const contention_config& cfg, rng& gen) {
         }
         break;
       case step::retry_due:
-        if (budget_of(ev.client).try_withdraw(budget_use::retry, origin + now)) {
+        if (budget_of(ev.client).try_withdraw(budget_use::retry,
+                                              origin + now)) {
           push(now + hop(), ev.client, step::read_at_server, 0);
         } else {
           ++result.budget_denials;

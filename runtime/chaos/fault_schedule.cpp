@@ -193,17 +193,20 @@ bool peek_kind(const boost::json::value& v, Enum& out,
 }
 
 object_reader latency_reader(const boost::json::value& v, const json_path& at,
-                             error_list& errors, bool known,
-                             latency_kind kind, bool allow_weight) {
+                             error_list& errors, bool known, latency_kind kind,
+                             bool allow_weight) {
   // The reader's key list must outlive construction only; list each case.
   if (!known)
-    return allow_weight
-             ? object_reader{v, at, errors,
-                             {"kind", "value", "min", "max", "median", "sigma",
-                              "parts", "weight"}}
-             : object_reader{v, at, errors,
-                             {"kind", "value", "min", "max", "median", "sigma",
-                              "parts"}};
+    return allow_weight ? object_reader{v,
+                                        at,
+                                        errors,
+                                        {"kind", "value", "min", "max",
+                                         "median", "sigma", "parts", "weight"}}
+                        : object_reader{v,
+                                        at,
+                                        errors,
+                                        {"kind", "value", "min", "max",
+                                         "median", "sigma", "parts"}};
   switch (kind) {
     case latency_kind::fixed:
       return allow_weight
@@ -214,11 +217,12 @@ object_reader latency_reader(const boost::json::value& v, const json_path& at,
                ? object_reader{v, at, errors, {"kind", "min", "max", "weight"}}
                : object_reader{v, at, errors, {"kind", "min", "max"}};
     case latency_kind::log_normal:
-      return allow_weight ? object_reader{v, at, errors,
-                                          {"kind", "median", "sigma",
-                                           "weight"}}
-                          : object_reader{v, at, errors,
-                                          {"kind", "median", "sigma"}};
+      return allow_weight
+               ? object_reader{v,
+                               at,
+                               errors,
+                               {"kind", "median", "sigma", "weight"}}
+               : object_reader{v, at, errors, {"kind", "median", "sigma"}};
     case latency_kind::mixture:
       break;
   }
@@ -336,16 +340,15 @@ fault_window parse_window(const boost::json::value& v, const json_path& at,
   bool known = peek_kind(v, kind, candidates);
   auto make_reader = [&]() {
     if (!known)
-      return object_reader{v, at, errors,
-                           {"kind", "start", "end", "failure", "rate",
-                            "factor"}};
+      return object_reader{
+        v, at, errors, {"kind", "start", "end", "failure", "rate", "factor"}};
     switch (kind) {
       case fault_window_kind::outage:
-        return object_reader{v, at, errors,
-                             {"kind", "start", "end", "failure"}};
+        return object_reader{
+          v, at, errors, {"kind", "start", "end", "failure"}};
       case fault_window_kind::brownout:
-        return object_reader{v, at, errors,
-                             {"kind", "start", "end", "failure", "rate"}};
+        return object_reader{
+          v, at, errors, {"kind", "start", "end", "failure", "rate"}};
       case fault_window_kind::slowdown:
         break;
     }
@@ -390,12 +393,14 @@ fault_window parse_window(const boost::json::value& v, const json_path& at,
 fault_schedule parse_fault_schedule(const boost::json::value& v,
                                     const json_path& at, error_list& errors) {
   fault_schedule cfg;
-  object_reader r{v, at, errors,
-                  {"errors", "retry_after", "latency", "windows", "crash_at"}};
+  object_reader r{
+    v, at, errors, {"errors", "retry_after", "latency", "windows", "crash_at"}};
   if (!r.valid())
     return cfg;
   if (auto* ev = r.find("errors")) {
-    object_reader er{*ev, r.path("errors"), errors,
+    object_reader er{*ev,
+                     r.path("errors"),
+                     errors,
                      {"transient", "timeout", "overloaded", "persistent"}};
     if (er.valid()) {
       double total = 0.0;
@@ -431,8 +436,8 @@ boost::json::object to_json(const fault_schedule& cfg) {
   boost::json::object obj;
   boost::json::object errs;
   for (auto cls : chaos_failure_classes)
-    errs[to_string(cls)]
-      = json_percent(cfg.error_rate[static_cast<std::size_t>(cls)]);
+    errs[to_string(cls)] =
+      json_percent(cfg.error_rate[static_cast<std::size_t>(cls)]);
   obj["errors"] = std::move(errs);
   obj["retry_after"] = format_duration(cfg.retry_after);
   obj["latency"] = to_json(cfg.latency);

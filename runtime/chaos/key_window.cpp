@@ -22,8 +22,7 @@ std::uint64_t key_fingerprint(std::string_view route,
 }
 
 key_window::key_window(std::size_t capacity)
-  : capacity_(capacity == 0 ? 1 : capacity) {
-}
+  : capacity_(capacity == 0 ? 1 : capacity) {}
 
 key_window::sighting key_window::observe(std::uint64_t fingerprint,
                                          bool forwarded) {

@@ -22,7 +22,7 @@ std::uint64_t key_fingerprint(std::string_view route,
                               std::string_view key) noexcept;
 
 class key_window {
-public:
+ public:
   /// What was known about a key before this sighting.
   struct sighting {
     /// A request with this key arrived before (a retry or a duplicate).
@@ -38,15 +38,21 @@ public:
   /// Records a request carrying `fingerprint`, forwarded or not.
   sighting observe(std::uint64_t fingerprint, bool forwarded);
 
-  std::size_t size() const noexcept { return flags_.size(); }
-  std::size_t capacity() const noexcept { return capacity_; }
+  std::size_t size() const noexcept {
+    return flags_.size();
+  }
+  std::size_t capacity() const noexcept {
+    return capacity_;
+  }
 
   /// Fingerprints forgotten to stay within capacity.
-  std::uint64_t evicted() const noexcept { return evicted_; }
+  std::uint64_t evicted() const noexcept {
+    return evicted_;
+  }
 
   void clear();
 
-private:
+ private:
   std::size_t capacity_;
   std::uint64_t evicted_ = 0;
   std::unordered_map<std::uint64_t, bool> flags_; // -> forwarded

@@ -122,9 +122,8 @@ proxy_decision decide_proxy(const proxy_fault_config& cfg, time_point added,
     ns = ns > max_latency_ns ? max_latency_ns : (ns > 0.0 ? ns : 0.0);
     latency = duration{static_cast<duration::rep>(std::llround(ns))};
   }
-  result.latency = result.action == proxy_action::black_hole
-                     ? duration::zero()
-                     : latency;
+  result.latency =
+    result.action == proxy_action::black_hole ? duration::zero() : latency;
   auto slow = gen.uniform() < cfg.slow_body_rate;
   if (result.action == proxy_action::forward
       || result.action == proxy_action::error) {
@@ -171,21 +170,21 @@ void read_rate_object(const boost::json::value& v, const json_path& at,
   else if (!reader.require("bytes_per_s"))
     return;
   auto x = static_cast<std::int64_t>(bytes_per_s);
-  reader.read("bytes_per_s", x, 1,
-              static_cast<std::int64_t>(max_bytes_per_s));
+  reader.read("bytes_per_s", x, 1, static_cast<std::int64_t>(max_bytes_per_s));
   bytes_per_s = static_cast<std::uint64_t>(x);
 }
 
 } // namespace
 
 proxy_fault_config parse_proxy_fault(const boost::json::value& v,
-                                     const json_path& at,
-                                     error_list& errors) {
+                                     const json_path& at, error_list& errors) {
   proxy_fault_config cfg;
-  object_reader r{v, at, errors,
+  object_reader r{v,
+                  at,
+                  errors,
                   {"method", "path", "statuses", "reset", "black_hole",
-                   "slow_body", "bandwidth", "errors", "retry_after",
-                   "latency", "windows", "crash_at"}};
+                   "slow_body", "bandwidth", "errors", "retry_after", "latency",
+                   "windows", "crash_at"}};
   if (!r.valid())
     return cfg;
   if (auto* m = r.find("method")) {
@@ -214,7 +213,9 @@ proxy_fault_config parse_proxy_fault(const boost::json::value& v,
     }
   }
   if (auto* s = r.find("statuses")) {
-    object_reader sr{*s, r.path("statuses"), errors,
+    object_reader sr{*s,
+                     r.path("statuses"),
+                     errors,
                      {"transient", "timeout", "overloaded", "persistent"}};
     if (sr.valid())
       for (std::size_t i = 0; i < std::size(chaos_failure_classes); ++i) {
@@ -273,12 +274,12 @@ boost::json::object to_json(const proxy_fault_config& cfg) {
   obj["statuses"] = std::move(statuses);
   obj["reset"] = json_percent(cfg.reset_rate);
   obj["black_hole"] = json_percent(cfg.black_hole_rate);
-  obj["slow_body"] = boost::json::object{
-    {"rate", json_percent(cfg.slow_body_rate)},
-    {"bytes_per_s", cfg.slow_body_bytes_per_s}};
+  obj["slow_body"] =
+    boost::json::object{{"rate", json_percent(cfg.slow_body_rate)},
+                        {"bytes_per_s", cfg.slow_body_bytes_per_s}};
   if (cfg.bandwidth_bytes_per_s != 0)
-    obj["bandwidth"]
-      = boost::json::object{{"bytes_per_s", cfg.bandwidth_bytes_per_s}};
+    obj["bandwidth"] =
+      boost::json::object{{"bytes_per_s", cfg.bandwidth_bytes_per_s}};
   return obj;
 }
 

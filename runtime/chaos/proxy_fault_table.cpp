@@ -66,10 +66,9 @@ time_point start_of(const std::vector<named_fault>& old, std::string_view name,
 } // namespace
 
 void proxy_fault_table::sort() {
-  std::sort(faults_.begin(), faults_.end(),
-            [](const named_fault& a, const named_fault& b) {
-              return a.name < b.name;
-            });
+  std::sort(
+    faults_.begin(), faults_.end(),
+    [](const named_fault& a, const named_fault& b) { return a.name < b.name; });
 }
 
 error_list proxy_fault_table::replace_all(const boost::json::value& doc,
@@ -83,8 +82,8 @@ error_list proxy_fault_table::replace_all(const boost::json::value& doc,
   auto* fv = r.find("faults");
   auto* obj = fv->if_object();
   if (obj == nullptr) {
-    errors.add(r.path("faults"), fmt::format("must be an object (got: {})",
-                                             describe_json(*fv)));
+    errors.add(r.path("faults"),
+               fmt::format("must be an object (got: {})", describe_json(*fv)));
     return errors;
   }
   if (obj->size() > max_faults)

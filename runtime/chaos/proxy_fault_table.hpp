@@ -36,7 +36,7 @@ struct named_fault {
 std::optional<std::string> fault_name_problem(std::string_view name);
 
 class proxy_fault_table {
-public:
+ public:
   /// Faults a table holds at most.
   static constexpr std::size_t max_faults = 64;
 
@@ -59,9 +59,11 @@ public:
   boost::json::object to_json() const;
 
   /// The faults, in name order.
-  const std::vector<named_fault>& faults() const noexcept { return faults_; }
+  const std::vector<named_fault>& faults() const noexcept {
+    return faults_;
+  }
 
-private:
+ private:
   void sort();
 
   std::vector<named_fault> faults_;

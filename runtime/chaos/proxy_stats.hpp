@@ -45,15 +45,14 @@ struct route_stats {
 };
 
 class proxy_stats {
-public:
+ public:
   static constexpr std::size_t max_routes = 256;
 
   /// The route name for requests no fault matched.
   static constexpr std::string_view unmatched_route = "(none)";
 
   explicit proxy_stats(std::size_t key_capacity = 1'000'000)
-    : keys_(key_capacity) {
-  }
+    : keys_(key_capacity) {}
 
   /// Counts one request on `route` and what `decision` does to it. `key` is
   /// the request's Idempotency-Key (empty: none); `key_valid` false counts
@@ -73,7 +72,7 @@ public:
 
   void clear();
 
-private:
+ private:
   route_stats& slot(std::string_view route);
 
   key_window keys_;

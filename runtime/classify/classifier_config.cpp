@@ -123,7 +123,9 @@ classifier_config parse_classifier_config(const boost::json::value& v,
                                           const json_path& at,
                                           error_list& errors) {
   classifier_config cfg;
-  object_reader r{v, at, errors,
+  object_reader r{v,
+                  at,
+                  errors,
                   {"success_statuses", "transient_statuses", "timeout_statuses",
                    "overloaded_statuses", "persistent_statuses"}};
   if (!r.valid())

@@ -39,7 +39,7 @@ std::string to_string(status_class x);
 
 /// The class of every HTTP status from 100 to 599, looked up in O(1).
 class status_map {
-public:
+ public:
   static constexpr int min_status = 100;
   static constexpr int max_status = 599;
 
@@ -61,8 +61,9 @@ public:
   /// The class of `status`; a status outside 100-599 is a protocol error and
   /// classifies as `transient`, like transport_error::protocol_error.
   status_class lookup(int status) const noexcept {
-    return in_range(status) ? classes_[static_cast<std::size_t>(status - min_status)]
-                            : status_class::transient;
+    return in_range(status)
+             ? classes_[static_cast<std::size_t>(status - min_status)]
+             : status_class::transient;
   }
 
   /// Sets one status (ignored outside 100-599).
@@ -84,7 +85,7 @@ public:
     return !(a == b);
   }
 
-private:
+ private:
   std::array<status_class, max_status - min_status + 1> classes_;
 };
 

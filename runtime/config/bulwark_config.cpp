@@ -96,39 +96,40 @@ void validate_supervisors(bulwark_config& cfg, error_list& errors) {
     return;
   // Derived idempotency, members first (the forest has no cycle now).
   std::set<std::string> resolved;
-  std::function<void(supervisor_config&)> resolve = [&](supervisor_config& sup) {
-    if (!resolved.insert(sup.name).second)
-      return;
-    bool first = true;
-    std::set<std::string> op_names;
-    for (auto& m : sup.members) {
-      idempotency def;
-      if (auto* dep = cfg.find(m)) {
-        def = dep->repeat;
-        for (auto& op : dep->operations)
-          op_names.insert(op.name);
-      } else {
-        auto* child = const_cast<supervisor_config*>(cfg.find_supervisor(m));
-        resolve(*child);
-        def = child->repeat;
-        for (auto& op : child->operations)
-          op_names.insert(op.name);
-      }
-      sup.repeat = first ? def : least_safe(sup.repeat, def);
-      first = false;
-    }
-    sup.operations.clear();
-    for (auto& name : op_names) {
-      operation_config op{name, idempotency::idempotent};
+  std::function<void(supervisor_config&)> resolve =
+    [&](supervisor_config& sup) {
+      if (!resolved.insert(sup.name).second)
+        return;
+      bool first = true;
+      std::set<std::string> op_names;
       for (auto& m : sup.members) {
-        auto x = cfg.find(m) != nullptr
-                   ? cfg.find(m)->idempotency_of(name)
-                   : cfg.find_supervisor(m)->idempotency_of(name);
-        op.repeat = least_safe(op.repeat, x);
+        idempotency def;
+        if (auto* dep = cfg.find(m)) {
+          def = dep->repeat;
+          for (auto& op : dep->operations)
+            op_names.insert(op.name);
+        } else {
+          auto* child = const_cast<supervisor_config*>(cfg.find_supervisor(m));
+          resolve(*child);
+          def = child->repeat;
+          for (auto& op : child->operations)
+            op_names.insert(op.name);
+        }
+        sup.repeat = first ? def : least_safe(sup.repeat, def);
+        first = false;
       }
-      sup.operations.push_back(std::move(op));
-    }
-  };
+      sup.operations.clear();
+      for (auto& name : op_names) {
+        operation_config op{name, idempotency::idempotent};
+        for (auto& m : sup.members) {
+          auto x = cfg.find(m) != nullptr
+                     ? cfg.find(m)->idempotency_of(name)
+                     : cfg.find_supervisor(m)->idempotency_of(name);
+          op.repeat = least_safe(op.repeat, x);
+        }
+        sup.operations.push_back(std::move(op));
+      }
+    };
   for (auto& sup : cfg.supervisors)
     resolve(sup);
   // Hedging duplicates calls: every operation below must allow it.

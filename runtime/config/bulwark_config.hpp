@@ -29,14 +29,17 @@ struct bulwark_config {
   const dependency_config* find(std::string_view name) const noexcept;
 
   /// The supervisor named `name`, or nullptr.
-  const supervisor_config* find_supervisor(std::string_view name) const noexcept;
+  const supervisor_config*
+  find_supervisor(std::string_view name) const noexcept;
 };
 
 struct config_result {
   std::optional<bulwark_config> config; // set only when there are no errors
   error_list errors;
 
-  bool ok() const noexcept { return config.has_value(); }
+  bool ok() const noexcept {
+    return config.has_value();
+  }
 };
 
 /// Parses and validates a JSON text (UTF-8 checked, depth limited).

@@ -11,8 +11,7 @@ std::string config_error::to_string() const {
 void error_list::add(const json_path& at, std::string message) {
   ++total_;
   if (errors_.size() < max_stored)
-    errors_.push_back(config_error{at.display(),
-                                   std::move(message)});
+    errors_.push_back(config_error{at.display(), std::move(message)});
 }
 
 void error_list::add_document(std::string message) {

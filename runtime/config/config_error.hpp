@@ -27,7 +27,7 @@ struct config_error {
 };
 
 class error_list {
-public:
+ public:
   /// More errors than this are counted but not stored.
   static constexpr std::size_t max_stored = 200;
 
@@ -36,17 +36,25 @@ public:
   /// An error about the document as a whole (unreadable, not JSON, ...).
   void add_document(std::string message);
 
-  bool empty() const noexcept { return total_ == 0; }
-  std::size_t size() const noexcept { return total_; }
-  const std::vector<config_error>& errors() const noexcept { return errors_; }
+  bool empty() const noexcept {
+    return total_ == 0;
+  }
+  std::size_t size() const noexcept {
+    return total_;
+  }
+  const std::vector<config_error>& errors() const noexcept {
+    return errors_;
+  }
 
   /// Number of errors found but not stored.
-  std::size_t dropped() const noexcept { return total_ - errors_.size(); }
+  std::size_t dropped() const noexcept {
+    return total_ - errors_.size();
+  }
 
   /// One error per line, plus "... and N more errors" when some were dropped.
   std::string to_string() const;
 
-private:
+ private:
   std::vector<config_error> errors_;
   std::size_t total_ = 0;
 };

@@ -5,7 +5,8 @@
 
 namespace bulwark {
 
-idempotency dependency_config::idempotency_of(std::string_view op) const noexcept {
+idempotency
+dependency_config::idempotency_of(std::string_view op) const noexcept {
   for (auto& x : operations)
     if (x.name == op)
       return x.repeat;
@@ -36,7 +37,9 @@ dependency_config parse_dependency_config(const boost::json::value& v,
                                           error_list& errors) {
   dependency_config cfg;
   cfg.name = std::move(name);
-  object_reader r{v, at, errors,
+  object_reader r{v,
+                  at,
+                  errors,
                   {"idempotency", "default_timeout", "operations",
                    "classification", "retry", "budget", "breaker", "bulkhead",
                    "cache", "hedge", "fallback", "journeys"}};
@@ -76,11 +79,13 @@ dependency_config parse_dependency_config(const boost::json::value& v,
     return x != nullptr ? *x : empty_object;
   };
   if (r.valid()) {
-    cfg.classification =
-      parse_classifier_config(section("classification"), r.path("classification"), errors);
+    cfg.classification = parse_classifier_config(
+      section("classification"), r.path("classification"), errors);
     cfg.retry = parse_retry_config(section("retry"), r.path("retry"), errors);
-    cfg.budget = parse_budget_config(section("budget"), r.path("budget"), errors);
-    cfg.breaker = parse_breaker_config(section("breaker"), r.path("breaker"), errors);
+    cfg.budget =
+      parse_budget_config(section("budget"), r.path("budget"), errors);
+    cfg.breaker =
+      parse_breaker_config(section("breaker"), r.path("breaker"), errors);
     cfg.bulkhead =
       parse_bulkhead_config(section("bulkhead"), r.path("bulkhead"), errors);
     cfg.cache = parse_cache_config(section("cache"), r.path("cache"), errors);
@@ -102,12 +107,13 @@ dependency_config parse_dependency_config(const boost::json::value& v,
                              r.path("idempotency").str()));
     for (auto& op : cfg.operations)
       if (op.repeat == idempotency::unsafe && cfg.repeat != idempotency::unsafe)
-        errors.add(hedge_at,
-                   fmt::format("cannot hedge: operation \"{}\" is \"unsafe\" "
-                               "({}); declare it \"idempotent\" or \"keyed\", "
-                               "or turn hedging off",
-                               op.name,
-                               (r.path("operations") / op.name / "idempotency").str()));
+        errors.add(
+          hedge_at,
+          fmt::format("cannot hedge: operation \"{}\" is \"unsafe\" "
+                      "({}); declare it \"idempotent\" or \"keyed\", "
+                      "or turn hedging off",
+                      op.name,
+                      (r.path("operations") / op.name / "idempotency").str()));
   }
   return cfg;
 }

@@ -66,8 +66,8 @@ bool is_valid_name(std::string_view name) noexcept;
 /// Cross-field rule checked here: hedging is rejected while any operation of
 /// the dependency (or its default) is `unsafe`.
 dependency_config parse_dependency_config(const boost::json::value& v,
-                                          const json_path& at,
-                                          std::string name, error_list& errors);
+                                          const json_path& at, std::string name,
+                                          error_list& errors);
 
 boost::json::object to_json(const dependency_config& cfg);
 

@@ -60,8 +60,8 @@ duration_parse_error parse_duration(std::string_view text, duration& out) {
   auto number = text.substr(0, text.size() - unit->suffix.size());
   auto dot = number.find('.');
   auto int_part = number.substr(0, dot);
-  auto frac_part = dot == std::string_view::npos ? std::string_view{}
-                                                 : number.substr(dot + 1);
+  auto frac_part =
+    dot == std::string_view::npos ? std::string_view{} : number.substr(dot + 1);
   if (int_part.empty() || (dot != std::string_view::npos && frac_part.empty()))
     return duration_parse_error::syntax;
   constexpr auto max = std::numeric_limits<std::int64_t>::max();

@@ -13,7 +13,7 @@ namespace bulwark {
 
 enum class duration_parse_error {
   none,
-  syntax,   // not "<number><unit>"
+  syntax, // not "<number><unit>"
   negative, // a leading minus sign
   too_large // does not fit in 64-bit nanoseconds
 };

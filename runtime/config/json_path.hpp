@@ -10,7 +10,7 @@
 namespace bulwark {
 
 class json_path {
-public:
+ public:
   json_path() = default;
 
   /// A child object member; escapes `~` and `/` as RFC 6901 requires.
@@ -20,18 +20,22 @@ public:
   json_path operator/(std::size_t index) const;
 
   /// The pointer text; empty for the document root.
-  const std::string& str() const noexcept { return pointer_; }
+  const std::string& str() const noexcept {
+    return pointer_;
+  }
 
   /// The pointer text for messages: "(root)" for the document root.
   std::string display() const;
 
-  bool is_root() const noexcept { return pointer_.empty(); }
+  bool is_root() const noexcept {
+    return pointer_.empty();
+  }
 
   friend bool operator==(const json_path& a, const json_path& b) {
     return a.pointer_ == b.pointer_;
   }
 
-private:
+ private:
   std::string pointer_;
 };
 

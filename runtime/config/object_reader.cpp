@@ -28,13 +28,15 @@ std::vector<std::string>*& schema_sink() noexcept {
 object_reader::object_reader(const boost::json::value& v, json_path at,
                              error_list& errors,
                              std::initializer_list<std::string_view> known_keys)
-  : at_(std::move(at)), errors_(errors) {
+  : at_(std::move(at)),
+    errors_(errors) {
   if (auto* sink = schema_sink())
     for (auto key : known_keys)
       sink->push_back((at_ / key).str());
   obj_ = v.if_object();
   if (obj_ == nullptr) {
-    errors_.add(at_, fmt::format("must be an object (got: {})", describe_json(v)));
+    errors_.add(at_,
+                fmt::format("must be an object (got: {})", describe_json(v)));
     return;
   }
   for (auto& member : *obj_) {
@@ -78,8 +80,8 @@ void object_reader::read(std::string_view key, bool& out) {
     out = *b;
     return;
   }
-  errors_.add(path(key),
-              fmt::format("must be true or false (got: {})", describe_json(*v)));
+  errors_.add(path(key), fmt::format("must be true or false (got: {})",
+                                     describe_json(*v)));
 }
 
 void object_reader::read(std::string_view key, std::string& out,
@@ -131,7 +133,8 @@ bool as_int64(const boost::json::value& v, std::int64_t& out) {
     return true;
   }
   if (auto* u = v.if_uint64()) {
-    if (*u > static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max()))
+    if (*u
+        > static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max()))
       return false;
     out = static_cast<std::int64_t>(*u);
     return true;
@@ -159,8 +162,8 @@ void object_reader::read(std::string_view key, std::int64_t& out,
                   fmt::format("must be an integer between {} and {} (got: {})",
                               min, max, describe_json(*v)));
     else
-      errors_.add(path(key),
-                  fmt::format("must be an integer (got: {})", describe_json(*v)));
+      errors_.add(path(key), fmt::format("must be an integer (got: {})",
+                                         describe_json(*v)));
     return;
   }
   if (x < min || x > max) {
@@ -238,9 +241,10 @@ void object_reader::read(std::string_view key, duration& out, duration min,
       return;
   }
   if (d < min || d > max) {
-    errors_.add(path(key), fmt::format("must be between {} and {} (got: {})",
-                                       format_duration(min),
-                                       format_duration(max), describe_json(*v)));
+    errors_.add(path(key),
+                fmt::format("must be between {} and {} (got: {})",
+                            format_duration(min), format_duration(max),
+                            describe_json(*v)));
     return;
   }
   out = d;
@@ -263,7 +267,8 @@ void object_reader::read(std::string_view key, failure_class_set& out) {
     auto& item = (*arr)[i];
     failure_class cls;
     if (auto* s = item.if_string();
-        s != nullptr && from_string(std::string_view{s->data(), s->size()}, cls)) {
+        s != nullptr
+        && from_string(std::string_view{s->data(), s->size()}, cls)) {
       result.insert(cls);
       continue;
     }

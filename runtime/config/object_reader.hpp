@@ -1,9 +1,9 @@
 // Reads one JSON object of a configuration document into a `*_config` struct.
 // Every parse function follows one pattern: construct a reader with the keys it
 // accepts (anything else is an "unknown key" error), then `read` each key into
-// a field that already holds its default. A missing key keeps the default; a bad
-// value records an error naming its JSON Pointer and the value, and keeps the
-// default, so parsing always finishes and reports every problem at once.
+// a field that already holds its default. A missing key keeps the default; a
+// bad value records an error naming its JSON Pointer and the value, and keeps
+// the default, so parsing always finishes and reports every problem at once.
 #pragma once
 
 #include <cstddef>
@@ -32,19 +32,27 @@ std::string describe_json(const boost::json::value& v);
 std::vector<std::string>*& schema_sink() noexcept;
 
 class object_reader {
-public:
+ public:
   object_reader(const boost::json::value& v, json_path at, error_list& errors,
                 std::initializer_list<std::string_view> known_keys);
 
   /// False when the value is not an object (an error was recorded then).
-  bool valid() const noexcept { return obj_ != nullptr; }
+  bool valid() const noexcept {
+    return obj_ != nullptr;
+  }
 
   /// The member, or nullptr when absent (or the value is not an object).
   const boost::json::value* find(std::string_view key) const;
 
-  json_path path(std::string_view key) const { return at_ / key; }
-  const json_path& path() const noexcept { return at_; }
-  error_list& errors() noexcept { return errors_; }
+  json_path path(std::string_view key) const {
+    return at_ / key;
+  }
+  const json_path& path() const noexcept {
+    return at_;
+  }
+  error_list& errors() noexcept {
+    return errors_;
+  }
 
   /// Records "is required" when the key is absent. Returns whether present.
   bool require(std::string_view key);
@@ -54,8 +62,7 @@ public:
   /// A string that becomes a key or an id (runtime/core/idempotency_key.hpp):
   /// 1..max_bytes visible ASCII. A NUL, a control, a space or a non-ASCII
   /// byte is an error naming its position; the value is never quoted.
-  void read_key(std::string_view key, std::string& out,
-                std::size_t max_bytes);
+  void read_key(std::string_view key, std::string& out, std::size_t max_bytes);
   void read(std::string_view key, std::int64_t& out, std::int64_t min,
             std::int64_t max);
   void read(std::string_view key, std::uint32_t& out, std::uint32_t min,
@@ -89,12 +96,11 @@ public:
         names += ", ";
       names += '"' + to_string(candidate) + '"';
     }
-    errors_.add(path(key),
-                fmt::format("must be one of {} (got: {})", names,
-                            describe_json(*v)));
+    errors_.add(path(key), fmt::format("must be one of {} (got: {})", names,
+                                       describe_json(*v)));
   }
 
-private:
+ private:
   const boost::json::object* obj_ = nullptr;
   json_path at_;
   error_list& errors_;

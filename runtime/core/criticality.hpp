@@ -27,8 +27,8 @@ inline std::string to_string(criticality x) {
 
 /// @relates criticality
 inline bool from_string(std::string_view str, criticality& x) {
-  for (auto c : {criticality::critical, criticality::standard,
-                 criticality::sheddable})
+  for (auto c :
+       {criticality::critical, criticality::standard, criticality::sheddable})
     if (to_string(c) == str) {
       x = c;
       return true;

@@ -22,7 +22,9 @@ struct deadline {
   time_point at = no_deadline;
 
   /// A deadline that never passes.
-  static constexpr deadline none() noexcept { return deadline{}; }
+  static constexpr deadline none() noexcept {
+    return deadline{};
+  }
 
   /// `now + d`, saturating: a sum past the largest time point is "no deadline",
   /// a sum before the smallest is the smallest (already expired). A zero or
@@ -40,7 +42,9 @@ struct deadline {
   }
 
   /// Whether a deadline is set at all.
-  constexpr bool is_set() const noexcept { return at != no_deadline; }
+  constexpr bool is_set() const noexcept {
+    return at != no_deadline;
+  }
 
   /// True from the instant `at` on: with nothing remaining there is no time
   /// left to do any work. Never true for `no_deadline`.
@@ -59,8 +63,8 @@ struct deadline {
     // (well defined modulo 2^64) and saturate instead of overflowing.
     auto diff = static_cast<std::uint64_t>(at.time_since_epoch().count())
                 - static_cast<std::uint64_t>(now.time_since_epoch().count());
-    constexpr auto max_rep = static_cast<std::uint64_t>(
-      std::numeric_limits<duration::rep>::max());
+    constexpr auto max_rep =
+      static_cast<std::uint64_t>(std::numeric_limits<duration::rep>::max());
     return diff > max_rep ? duration::max()
                           : duration{static_cast<duration::rep>(diff)};
   }

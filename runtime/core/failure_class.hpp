@@ -43,21 +43,30 @@ bool from_string(std::string_view str, failure_class& x);
 
 /// A set of failure classes as a bit mask (cheap to copy and to test).
 class failure_class_set {
-public:
+ public:
   constexpr failure_class_set() noexcept = default;
 
-  constexpr failure_class_set(std::initializer_list<failure_class> xs) noexcept {
+  constexpr failure_class_set(
+    std::initializer_list<failure_class> xs) noexcept {
     for (auto x : xs)
       insert(x);
   }
 
-  constexpr void insert(failure_class x) noexcept { bits_ |= bit(x); }
-  constexpr void erase(failure_class x) noexcept { bits_ &= ~bit(x); }
+  constexpr void insert(failure_class x) noexcept {
+    bits_ |= bit(x);
+  }
+  constexpr void erase(failure_class x) noexcept {
+    bits_ &= ~bit(x);
+  }
   constexpr bool contains(failure_class x) const noexcept {
     return (bits_ & bit(x)) != 0;
   }
-  constexpr bool empty() const noexcept { return bits_ == 0; }
-  constexpr std::uint16_t bits() const noexcept { return bits_; }
+  constexpr bool empty() const noexcept {
+    return bits_ == 0;
+  }
+  constexpr std::uint16_t bits() const noexcept {
+    return bits_;
+  }
 
   friend constexpr bool operator==(failure_class_set a, failure_class_set b) {
     return a.bits_ == b.bits_;
@@ -66,7 +75,7 @@ public:
     return a.bits_ != b.bits_;
   }
 
-private:
+ private:
   static constexpr std::uint16_t bit(failure_class x) noexcept {
     return static_cast<std::uint16_t>(1u << static_cast<unsigned>(x));
   }

@@ -13,10 +13,10 @@ std::optional<std::string> key_problem(std::string_view key,
     auto c = static_cast<unsigned char>(key[i]);
     if (is_key_char(key[i]))
       continue;
-    const char* what = c == 0      ? "a NUL"
-                       : c == '\r' ? "a CR"
-                       : c == '\n' ? "a LF"
-                       : c == ' '  ? "a space"
+    const char* what = c == 0                  ? "a NUL"
+                       : c == '\r'             ? "a CR"
+                       : c == '\n'             ? "a LF"
+                       : c == ' '              ? "a space"
                        : c < 0x20 || c == 0x7F ? "a control character"
                                                : "a non-ASCII byte";
     return fmt::format("contains {} (0x{:02X}) at byte {}; allowed: visible "

@@ -23,7 +23,9 @@ struct outcome {
   /// not retry this failure, so attempts do not multiply across layers.
   bool do_not_retry = false;
 
-  static constexpr outcome ok() noexcept { return outcome{}; }
+  static constexpr outcome ok() noexcept {
+    return outcome{};
+  }
 
   static constexpr outcome failure(failure_class cls,
                                    bool never_executed = false) noexcept {

@@ -9,10 +9,12 @@
 namespace bulwark {
 
 class rng {
-public:
+ public:
   using result_type = std::uint64_t;
 
-  explicit rng(std::uint64_t seed = 1) noexcept { reseed(seed); }
+  explicit rng(std::uint64_t seed = 1) noexcept {
+    reseed(seed);
+  }
 
   void reseed(std::uint64_t seed) noexcept {
     seed_ = seed;
@@ -26,9 +28,13 @@ public:
     }
   }
 
-  std::uint64_t seed() const noexcept { return seed_; }
+  std::uint64_t seed() const noexcept {
+    return seed_;
+  }
 
-  static constexpr result_type min() noexcept { return 0; }
+  static constexpr result_type min() noexcept {
+    return 0;
+  }
   static constexpr result_type max() noexcept {
     return std::numeric_limits<result_type>::max();
   }
@@ -46,7 +52,9 @@ public:
   }
 
   /// Uniform in [0, 1).
-  double uniform() noexcept { return ((*this)() >> 11) * 0x1.0p-53; }
+  double uniform() noexcept {
+    return ((*this)() >> 11) * 0x1.0p-53;
+  }
 
   /// Uniform in [lo, hi) (returns lo when hi <= lo).
   double uniform(double lo, double hi) noexcept {
@@ -60,7 +68,7 @@ public:
     return static_cast<std::uint64_t>((static_cast<u128>((*this)()) * n) >> 64);
   }
 
-private:
+ private:
   static std::uint64_t rotl(std::uint64_t x, int k) noexcept {
     return (x << k) | (x >> (64 - k));
   }

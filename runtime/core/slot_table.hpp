@@ -19,8 +19,9 @@ namespace bulwark {
 
 template <class T>
 class slot_table {
-public:
-  static constexpr std::uint32_t npos = std::numeric_limits<std::uint32_t>::max();
+ public:
+  static constexpr std::uint32_t npos =
+    std::numeric_limits<std::uint32_t>::max();
 
   /// Takes a free slot (the most recently freed one) or adds one; the slot
   /// is in use until `release`. Its value is left as the last user left it
@@ -75,7 +76,9 @@ public:
     return slot;
   }
 
-  T& operator[](std::uint32_t slot) noexcept { return entries_[slot].value; }
+  T& operator[](std::uint32_t slot) noexcept {
+    return entries_[slot].value;
+  }
   const T& operator[](std::uint32_t slot) const noexcept {
     return entries_[slot].value;
   }
@@ -87,9 +90,11 @@ public:
   }
 
   /// Slots in use.
-  std::uint32_t size() const noexcept { return in_use_; }
+  std::uint32_t size() const noexcept {
+    return in_use_;
+  }
 
-private:
+ private:
   struct entry {
     std::uint32_t generation = 1;
     bool used = false;

@@ -15,8 +15,9 @@
 namespace bulwark {
 
 class timer_heap {
-public:
-  static constexpr std::uint32_t npos = std::numeric_limits<std::uint32_t>::max();
+ public:
+  static constexpr std::uint32_t npos =
+    std::numeric_limits<std::uint32_t>::max();
 
   /// Sets (or moves) the wake-up time of `slot`.
   void schedule(std::uint32_t slot, time_point at) {
@@ -65,14 +66,22 @@ public:
     return heap_[pos_[slot]].at;
   }
 
-  bool empty() const noexcept { return heap_.empty(); }
-  std::size_t size() const noexcept { return heap_.size(); }
+  bool empty() const noexcept {
+    return heap_.empty();
+  }
+  std::size_t size() const noexcept {
+    return heap_.size();
+  }
 
   /// The earliest wake-up time; only valid if not empty.
-  time_point next() const noexcept { return heap_.front().at; }
+  time_point next() const noexcept {
+    return heap_.front().at;
+  }
 
   /// The slot with the earliest wake-up time; only valid if not empty.
-  std::uint32_t top() const noexcept { return heap_.front().slot; }
+  std::uint32_t top() const noexcept {
+    return heap_.front().slot;
+  }
 
   /// Removes and returns the slot with the earliest time if it is due
   /// (`at <= now`), else `npos`.
@@ -84,7 +93,7 @@ public:
     return slot;
   }
 
-private:
+ private:
   struct entry {
     time_point at;
     std::uint32_t slot;

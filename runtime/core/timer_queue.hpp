@@ -18,7 +18,7 @@
 namespace bulwark {
 
 class timer_queue {
-public:
+ public:
   static constexpr std::uint32_t npos = timer_heap::npos;
   static constexpr std::size_t max_lanes = 8;
 
@@ -113,7 +113,7 @@ public:
     return best;
   }
 
-private:
+ private:
   static constexpr std::uint8_t unscheduled = 0xFF;
   static constexpr std::uint8_t in_heap = 0xFE;
   static constexpr std::size_t no_lane = max_lanes;

@@ -58,8 +58,8 @@ std::string printable_utf8(std::string_view s, std::size_t max_bytes) {
       break;
     auto c = static_cast<unsigned char>(s[i]);
     if (n == 0 || c < 0x20 || c == 0x7F) {
-      out += fmt::format("\\x{:02X}",
-                         static_cast<unsigned>(static_cast<unsigned char>(s[i])));
+      out += fmt::format(
+        "\\x{:02X}", static_cast<unsigned>(static_cast<unsigned char>(s[i])));
       i += 1;
     } else {
       out.append(s.data() + i, n);

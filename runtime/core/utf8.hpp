@@ -20,8 +20,9 @@ bool is_valid_utf8(std::string_view s) noexcept;
 
 /// `s` made safe to quote in a log line, a header or JSON: invalid UTF-8
 /// bytes and control characters (CR, LF, NUL, ...) become `\xNN`, so the
-/// text stays valid UTF-8 on one line, and the result is cut after at most `max_bytes` bytes of
-/// input, never inside a character, with "..." appended when cut.
+/// text stays valid UTF-8 on one line, and the result is cut after at most
+/// `max_bytes` bytes of input, never inside a character, with "..." appended
+/// when cut.
 std::string printable_utf8(std::string_view s, std::size_t max_bytes);
 
 } // namespace bulwark

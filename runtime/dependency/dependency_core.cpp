@@ -93,8 +93,7 @@ dependency_core::~dependency_core() {
     delete calls_[slot].trip;
 }
 
-const dependency_config&
-dependency_core::cfg_of(const call& s) const noexcept {
+const dependency_config& dependency_core::cfg_of(const call& s) const noexcept {
   return s.ver->cfg;
 }
 
@@ -141,16 +140,17 @@ void dependency_core::materialize(call& s) {
     *s.trip = journey{s.req.journey_id, s.received};
   }
   if (s.fast_events & fast_cache_hit)
-    s.trip->record(s.received,
-                   journey_event{journey_event_kind::cache_hit_fresh}
-                     .with_source(reply_source::fresh_cache));
+    s.trip->record(
+      s.received,
+      journey_event{journey_event_kind::cache_hit_fresh}.with_source(
+        reply_source::fresh_cache));
   if (s.fast_events & fast_admitted)
     s.trip->record(s.received, journey_event{journey_event_kind::admitted});
   if (s.fast_events & fast_attempt)
     // The fast path's first attempt starts on arrival.
-    s.trip->record(s.received,
-                   journey_event{journey_event_kind::attempt_started}
-                     .with_attempt(1));
+    s.trip->record(
+      s.received,
+      journey_event{journey_event_kind::attempt_started}.with_attempt(1));
   s.fast_events = 0;
 }
 
@@ -179,8 +179,7 @@ inline bool dependency_core::note_fast(call& s,
   }
 }
 
-void dependency_core::note_slow(call& s, time_point t,
-                                const journey_event& e) {
+void dependency_core::note_slow(call& s, time_point t, const journey_event& e) {
   materialize(s);
   s.trip->record(t, e);
 }
@@ -306,8 +305,8 @@ void dependency_core::start_call(std::uint32_t slot, time_point deadline,
   if (s.sampled)
     materialize(s);
   if (pol_->flags_active) {
-    s.flags = decide_flags(pol_->flags,
-                           flag_hash(s.req.idempotency_key, s.req.id));
+    s.flags =
+      decide_flags(pol_->flags, flag_hash(s.req.idempotency_key, s.req.id));
     if (s.flags.breaker == breaker_flag::disabled)
       ++st.breaker_bypassed_flag;
   } else {
@@ -479,9 +478,9 @@ void dependency_core::send_attempt(std::uint32_t slot, time_point now,
            .with_attempt(number)
            .with_who(initiator::hedger));
   } else {
-    note(s, now,
-         journey_event{journey_event_kind::attempt_started}.with_attempt(
-           number));
+    note(
+      s, now,
+      journey_event{journey_event_kind::attempt_started}.with_attempt(number));
   }
   if (!transport_) {
     // Nothing to send to: the attempt provably never executed.
@@ -644,9 +643,9 @@ void dependency_core::decide(std::uint32_t slot, time_point now,
   in.previous_delay = s.prev_delay;
   in.deadline = s.deadline;
   // Sheddable requests take a fallback before spending a retry.
-  in.sheddable_fallback
-    = prefers_fallback(s.req.crit)
-      && next_fallback_step(c.fallback, s.last.cls, s.req.crit, s.fb_cursor);
+  in.sheddable_fallback =
+    prefers_fallback(s.req.crit)
+    && next_fallback_step(c.fallback, s.last.cls, s.req.crit, s.fb_cursor);
   in.flag_allows = s.flags.retry;
   in.not_before = s.not_before;
   auto step = retry_step(c.retry, in, now, pol_->budget, gen_);
@@ -739,8 +738,8 @@ void dependency_core::fallback(std::uint32_t slot, failure_class cls,
                   now, out);
         return;
       case fallback_kind::alternate: {
-        auto i = std::find(alternates_.begin(), alternates_.end(),
-                           step.dependency);
+        auto i =
+          std::find(alternates_.begin(), alternates_.end(), step.dependency);
         if (i == alternates_.end() || now >= s.deadline)
           continue;
         ++st.fallbacks_alternate;
@@ -1031,10 +1030,9 @@ void dependency_core::fire(std::uint32_t slot, time_point now,
           a.call = slot;
           a.id = due[k];
         }
-        on_attempt_outcome(slot, due[k],
-                           outcome::failure(failure_class::timeout),
-                           s.timeout_at[i] - s.sent_at[i], now, std::string{},
-                           out);
+        on_attempt_outcome(
+          slot, due[k], outcome::failure(failure_class::timeout),
+          s.timeout_at[i] - s.sent_at[i], now, std::string{}, out);
         if (!calls_.in_use(slot) || calls_.generation(slot) != generation
             || s.phase != call_phase::attempting)
           return;

@@ -131,7 +131,7 @@ struct dependency_action {
 /// it allocates nothing once warm; every action handed out by `push` has all
 /// the fields its kind uses set by the core, the others keep old values.
 class dependency_action_list {
-public:
+ public:
   /// A recycled action to fill; valid until the next `push`.
   dependency_action& push() {
     if (size_ == items_.size())
@@ -139,24 +139,38 @@ public:
     return items_[size_++];
   }
 
-  void clear() noexcept { size_ = 0; }
+  void clear() noexcept {
+    size_ = 0;
+  }
 
-  bool empty() const noexcept { return size_ == 0; }
-  std::size_t size() const noexcept { return size_; }
+  bool empty() const noexcept {
+    return size_ == 0;
+  }
+  std::size_t size() const noexcept {
+    return size_;
+  }
 
-  dependency_action& operator[](std::size_t i) noexcept { return items_[i]; }
+  dependency_action& operator[](std::size_t i) noexcept {
+    return items_[i];
+  }
   const dependency_action& operator[](std::size_t i) const noexcept {
     return items_[i];
   }
 
-  dependency_action* begin() noexcept { return items_.data(); }
-  dependency_action* end() noexcept { return items_.data() + size_; }
-  const dependency_action* begin() const noexcept { return items_.data(); }
+  dependency_action* begin() noexcept {
+    return items_.data();
+  }
+  dependency_action* end() noexcept {
+    return items_.data() + size_;
+  }
+  const dependency_action* begin() const noexcept {
+    return items_.data();
+  }
   const dependency_action* end() const noexcept {
     return items_.data() + size_;
   }
 
-private:
+ private:
   std::vector<dependency_action> items_;
   std::size_t size_ = 0;
 };
@@ -178,11 +192,11 @@ struct dependency_core_options {
 };
 
 class dependency_core {
-public:
+ public:
   using action_list = dependency_action_list;
 
-  static constexpr std::uint32_t no_call
-    = std::numeric_limits<std::uint32_t>::max();
+  static constexpr std::uint32_t no_call =
+    std::numeric_limits<std::uint32_t>::max();
 
   /// 1 first attempt + at most 4 hedges per round (hedge_config caps
   /// max_hedges).
@@ -249,8 +263,8 @@ public:
   /// linear scan: cancels are rare, and an index by caller id would cost
   /// every call. Returns whether a call was cancelled.
   template <class SameCaller>
-  bool cancel(std::uint64_t caller_id, SameCaller&& same_caller,
-              time_point now, action_list& out) {
+  bool cancel(std::uint64_t caller_id, SameCaller&& same_caller, time_point now,
+              action_list& out) {
     for (std::uint32_t slot = 0; slot < calls_.capacity(); ++slot) {
       if (!calls_.in_use(slot))
         continue;
@@ -271,7 +285,9 @@ public:
   /// after `advance`; otherwise it may be earlier than the next timer (one
   /// cancelled since), and waking then finds nothing due and moves it on.
   /// O(1): the owner asks after every event.
-  time_point next_deadline() const noexcept { return earliest_; }
+  time_point next_deadline() const noexcept {
+    return earliest_;
+  }
 
   /// The transport died: every attempt in flight fails at once (as
   /// `transient`), and attempts fail without being sent until
@@ -312,21 +328,33 @@ public:
   }
 
   /// The configuration new calls use.
-  const dependency_config& config() const noexcept { return *cfg_; }
+  const dependency_config& config() const noexcept {
+    return *cfg_;
+  }
 
-  dependency_policies& policies() noexcept { return *pol_; }
-  const dependency_policies& policies() const noexcept { return *pol_; }
+  dependency_policies& policies() noexcept {
+    return *pol_;
+  }
+  const dependency_policies& policies() const noexcept {
+    return *pol_;
+  }
 
-  const dependency_stats& stats() const noexcept { return pol_->stats; }
+  const dependency_stats& stats() const noexcept {
+    return pol_->stats;
+  }
 
   std::uint32_t calls_in_flight() const noexcept {
     return calls_.size() - (next_slot_ == no_call ? 0u : 1u);
   }
 
   /// Configurations kept for calls in flight, the current one included.
-  std::size_t config_versions() const noexcept { return versions_.size(); }
+  std::size_t config_versions() const noexcept {
+    return versions_.size();
+  }
 
-  bool transport_available() const noexcept { return transport_; }
+  bool transport_available() const noexcept {
+    return transport_;
+  }
 
   /// Every counter as JSON (`to_json(dependency_stats)`).
   std::string stats_json() const;
@@ -340,24 +368,24 @@ public:
   /// The kept failed journeys as a JSON array, newest first.
   std::string failed_journeys_json() const;
 
-private:
+ private:
   struct config_version;
 
   enum class call_phase : std::uint8_t {
-    idle,       // a slot handed out by next_request(), not a call yet
-    queued,     // waiting for a concurrency slot
+    idle, // a slot handed out by next_request(), not a call yet
+    queued, // waiting for a concurrency slot
     attempting, // a round of attempts in flight
-    backoff,    // waiting to retry
-    alternate,  // waiting for an alternate dependency's answer
+    backoff, // waiting to retry
+    alternate, // waiting for an alternate dependency's answer
   };
 
   // Hot fields first: a call touches its slot on arrival and on its result,
   // usually cold in cache when many calls are in flight.
   struct call {
     call_phase phase = call_phase::idle;
-    bool has_caller = false;  // false: a background cache revalidation
+    bool has_caller = false; // false: a background cache revalidation
     bool holds_limit = false; // holds a concurrency slot
-    bool cacheable = false;   // idempotent operation with the cache on
+    bool cacheable = false; // idempotent operation with the cache on
     idempotency repeat = idempotency::unsafe;
     bool journey_on = false;
     bool sampled = false; // a normal call whose journey is kept anyway
@@ -407,7 +435,9 @@ private:
   static constexpr std::uint8_t fast_cache_hit = 4;
 
   const dependency_config& cfg_of(const call& s) const noexcept;
-  dependency_stats& counters() noexcept { return pol_->stats; }
+  dependency_stats& counters() noexcept {
+    return pol_->stats;
+  }
 
   // breaker, as the call's flags see it
   bool acquire_permit(const call& s, time_point now);
@@ -436,8 +466,8 @@ private:
   void send_attempt(std::uint32_t slot, time_point now, bool hedge,
                     action_list& out);
   void try_hedge(std::uint32_t slot, time_point now, action_list& out);
-  void cancel_listed(std::uint32_t slot, const settle_result& r,
-                     time_point now, action_list& out);
+  void cancel_listed(std::uint32_t slot, const settle_result& r, time_point now,
+                     action_list& out);
   void cancel_attempts(std::uint32_t slot, time_point now, action_list& out);
   void on_attempt_outcome(std::uint32_t slot, std::uint64_t attempt,
                           const outcome& o, duration latency, time_point now,
@@ -454,9 +484,8 @@ private:
                                     action_list& out);
   void fail(std::uint32_t slot, failure_class cls, std::string_view why,
             time_point now, action_list& out);
-  void finish_ok(std::uint32_t slot, std::string&& payload,
-                 reply_source source, time_point now, action_list& out,
-                 bool hedge_won = false);
+  void finish_ok(std::uint32_t slot, std::string&& payload, reply_source source,
+                 time_point now, action_list& out, bool hedge_won = false);
   void complete(std::uint32_t slot, time_point now, action_list& out);
   void release(std::uint32_t slot);
   void drop_version(config_version* v);

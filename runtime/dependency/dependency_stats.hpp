@@ -18,22 +18,22 @@ namespace bulwark {
 
 struct dependency_stats {
   // -- requests ---------------------------------------------------------------
-  std::uint64_t requests = 0;      // calls received
-  std::uint64_t invalid = 0;       // refused as malformed (empty operation, ...)
-  std::uint64_t replies_ok = 0;    // answered with a payload (any source)
+  std::uint64_t requests = 0; // calls received
+  std::uint64_t invalid = 0; // refused as malformed (empty operation, ...)
+  std::uint64_t replies_ok = 0; // answered with a payload (any source)
   std::uint64_t replies_failed = 0;
   std::uint64_t replies_by_source[5] = {}; // indexed by reply_source
   std::uint64_t failures_by_class[failure_class_count] = {};
   std::uint64_t in_flight = 0;
 
   // -- attempts ---------------------------------------------------------------
-  std::uint64_t attempts = 0;  // attempts sent to the transport (incl. hedges)
+  std::uint64_t attempts = 0; // attempts sent to the transport (incl. hedges)
   std::uint64_t attempt_failures_by_class[failure_class_count] = {};
-  std::uint64_t retries = 0;   // retries scheduled
+  std::uint64_t retries = 0; // retries scheduled
   // by the class of the failure that caused them (Prometheus `reason`)
   std::uint64_t retries_by_class[failure_class_count] = {};
   std::uint64_t retries_denied_budget = 0;
-  std::uint64_t hedges = 0;    // hedged attempts sent
+  std::uint64_t hedges = 0; // hedged attempts sent
   std::uint64_t hedges_won = 0;
   std::uint64_t hedges_denied_budget = 0;
   std::uint64_t late_results = 0; // results for attempts no longer wanted
@@ -42,15 +42,15 @@ struct dependency_stats {
   // -- admission --------------------------------------------------------------
   std::uint64_t rejected_breaker = 0;
   std::uint64_t rejected_bulkhead = 0; // queue full
-  std::uint64_t shed = 0;              // sheddable, no free slot
+  std::uint64_t shed = 0; // sheddable, no free slot
   std::uint64_t queue_timeouts = 0;
   std::uint64_t queued = 0;
 
   // -- feature flags ----------------------------------------------------------
-  std::uint64_t rejected_flag = 0;           // breaker forced open by a flag
+  std::uint64_t rejected_flag = 0; // breaker forced open by a flag
   std::uint64_t retries_suppressed_flag = 0; // retries a flag switched off
-  std::uint64_t hedges_suppressed_flag = 0;  // rounds a flag kept from hedging
-  std::uint64_t breaker_bypassed_flag = 0;   // calls past a disabled breaker
+  std::uint64_t hedges_suppressed_flag = 0; // rounds a flag kept from hedging
+  std::uint64_t breaker_bypassed_flag = 0; // calls past a disabled breaker
 
   // -- cache and fallback -----------------------------------------------------
   std::uint64_t cache_hits = 0;

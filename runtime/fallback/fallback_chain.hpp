@@ -27,10 +27,14 @@ struct fallback_pick {
   /// to the caller as it is.
   const fallback_step* step = nullptr;
 
-  explicit operator bool() const noexcept { return step != nullptr; }
+  explicit operator bool() const noexcept {
+    return step != nullptr;
+  }
 
   /// The cursor to pass when this step could not serve.
-  std::size_t next_cursor() const noexcept { return index + 1; }
+  std::size_t next_cursor() const noexcept {
+    return index + 1;
+  }
 };
 
 /// The first step at or after `cursor` that handles failure class `cls` for a

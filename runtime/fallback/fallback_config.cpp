@@ -70,7 +70,8 @@ std::string describe_steps(const std::vector<const parsed_step*>& xs) {
   for (std::size_t i = 0; i < xs.size(); ++i) {
     if (i > 0)
       result += i + 1 == xs.size() ? " and " : ", ";
-    result += fmt::format("{} (\"{}\")", xs[i]->index, to_string(xs[i]->step.kind));
+    result +=
+      fmt::format("{} (\"{}\")", xs[i]->index, to_string(xs[i]->step.kind));
   }
   return result;
 }
@@ -126,8 +127,8 @@ void check_chain(const std::vector<parsed_step>& steps, const json_path& at,
 fallback_config parse_fallback_config(const boost::json::value& v,
                                       const json_path& at, error_list& errors) {
   // A local list: its backing array lives as long as `keys` does.
-  std::initializer_list<std::string_view> keys
-    = {"kind", "on", "value", "dependency"};
+  std::initializer_list<std::string_view> keys = {"kind", "on", "value",
+                                                  "dependency"};
   // Register the element keys under `*` as well, so the schema is complete
   // even when the document's chain is empty.
   if (auto* sink = schema_sink())

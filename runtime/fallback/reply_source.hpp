@@ -23,8 +23,8 @@ enum class reply_source : std::uint8_t {
 };
 
 inline constexpr reply_source all_reply_sources[] = {
-  reply_source::live,          reply_source::fresh_cache,
-  reply_source::stale_cache,   reply_source::static_fallback,
+  reply_source::live,        reply_source::fresh_cache,
+  reply_source::stale_cache, reply_source::static_fallback,
   reply_source::alternate,
 };
 

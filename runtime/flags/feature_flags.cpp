@@ -95,8 +95,7 @@ call_flags decide_flags(const dependency_flags_config& cfg,
   call_flags out;
   if (!cfg.retry && in_rollout(hash, flag_kind::retry, cfg.retry_rollout))
     out.retry = false;
-  if (!cfg.hedging
-      && in_rollout(hash, flag_kind::hedging, cfg.hedging_rollout))
+  if (!cfg.hedging && in_rollout(hash, flag_kind::hedging, cfg.hedging_rollout))
     out.hedging = false;
   if (cfg.breaker != breaker_flag::normal
       && in_rollout(hash, flag_kind::breaker, cfg.breaker_rollout))
@@ -111,8 +110,8 @@ void read_switch(object_reader& parent, std::string_view key, bool& enabled,
   auto* v = parent.find(key);
   if (v == nullptr)
     return;
-  object_reader r{*v, parent.path(key), parent.errors(),
-                  {"enabled", "rollout"}};
+  object_reader r{
+    *v, parent.path(key), parent.errors(), {"enabled", "rollout"}};
   if (!r.valid())
     return;
   r.read("enabled", enabled);

@@ -68,11 +68,15 @@ struct settle_result {
   std::array<std::uint64_t, attempt_set_capacity> cancel{};
 
   /// This result is the request's reply.
-  bool is_winner() const noexcept { return kind == settle_kind::won; }
+  bool is_winner() const noexcept {
+    return kind == settle_kind::won;
+  }
 
   /// Every attempt failed: the request fails (with the reporting attempt's
   /// failure, or whatever the caller kept).
-  bool all_failed() const noexcept { return kind == settle_kind::all_failed; }
+  bool all_failed() const noexcept {
+    return kind == settle_kind::all_failed;
+  }
 
   /// The result must be dropped without effect.
   bool drop() const noexcept {
@@ -81,9 +85,10 @@ struct settle_result {
 };
 
 class attempt_set {
-public:
+ public:
   static constexpr std::uint32_t capacity = attempt_set_capacity;
-  static constexpr std::uint32_t npos = std::numeric_limits<std::uint32_t>::max();
+  static constexpr std::uint32_t npos =
+    std::numeric_limits<std::uint32_t>::max();
 
   // -- modifiers --------------------------------------------------------------
 
@@ -112,15 +117,25 @@ public:
 
   // -- observers --------------------------------------------------------------
 
-  std::uint32_t size() const noexcept { return size_; }
-  std::uint32_t outstanding() const noexcept { return outstanding_; }
-  bool closed() const noexcept { return closed_; }
+  std::uint32_t size() const noexcept {
+    return size_;
+  }
+  std::uint32_t outstanding() const noexcept {
+    return outstanding_;
+  }
+  bool closed() const noexcept {
+    return closed_;
+  }
 
   /// The request has its answer (won, all failed or cancelled).
-  bool settled() const noexcept { return settled_; }
+  bool settled() const noexcept {
+    return settled_;
+  }
 
   /// Index of the winning attempt, npos if none.
-  std::uint32_t winner() const noexcept { return winner_; }
+  std::uint32_t winner() const noexcept {
+    return winner_;
+  }
 
   /// The request was won by a success.
   bool succeeded() const noexcept {
@@ -130,13 +145,15 @@ public:
   /// Index of `attempt_id`, npos if absent.
   std::uint32_t index_of(std::uint64_t attempt_id) const noexcept;
 
-  std::uint64_t id_at(std::uint32_t index) const noexcept { return ids_[index]; }
+  std::uint64_t id_at(std::uint32_t index) const noexcept {
+    return ids_[index];
+  }
 
   attempt_status status_at(std::uint32_t index) const noexcept {
     return status_[index];
   }
 
-private:
+ private:
   /// Marks every outstanding attempt cancelled and lists it in `result`.
   void cancel_outstanding(settle_result& result) noexcept;
 
@@ -152,7 +169,8 @@ private:
 // Inline: a dependency or supervisor call goes through several of these per
 // attempt.
 
-inline std::uint32_t attempt_set::index_of(std::uint64_t attempt_id) const noexcept {
+inline std::uint32_t
+attempt_set::index_of(std::uint64_t attempt_id) const noexcept {
   for (std::uint32_t i = 0; i < size_; ++i)
     if (ids_[i] == attempt_id)
       return i;
@@ -179,8 +197,8 @@ inline void attempt_set::cancel_outstanding(settle_result& result) noexcept {
   outstanding_ = 0;
 }
 
-inline settle_result attempt_set::on_result(std::uint64_t attempt_id, bool success,
-                                     bool final) noexcept {
+inline settle_result attempt_set::on_result(std::uint64_t attempt_id,
+                                            bool success, bool final) noexcept {
   settle_result result;
   auto index = index_of(attempt_id);
   if (index == npos) {
@@ -198,7 +216,8 @@ inline settle_result attempt_set::on_result(std::uint64_t attempt_id, bool succe
   }
   --outstanding_;
   if (success || final) {
-    status_[index] = success ? attempt_status::succeeded : attempt_status::failed;
+    status_[index] =
+      success ? attempt_status::succeeded : attempt_status::failed;
     winner_ = index;
     settled_ = true;
     result.kind = settle_kind::won;

@@ -19,8 +19,8 @@ std::string to_string(hedge_delay_kind x) {
   return "invalid";
 }
 
-hedge_config parse_hedge_config(const boost::json::value& v, const json_path& at,
-                                error_list& errors) {
+hedge_config parse_hedge_config(const boost::json::value& v,
+                                const json_path& at, error_list& errors) {
   hedge_config cfg;
   object_reader r{v,
                   at,
@@ -36,7 +36,8 @@ hedge_config parse_hedge_config(const boost::json::value& v, const json_path& at
   auto errors_before_quantile = errors.size();
   double quantile = cfg.quantile;
   r.read_percent("quantile", quantile);
-  if (r.find("quantile") != nullptr && errors.size() == errors_before_quantile) {
+  if (r.find("quantile") != nullptr
+      && errors.size() == errors_before_quantile) {
     // The 0th percentile would hedge every request at once and the 100th
     // is the slowest outlier ever seen: neither is a tail estimate.
     if (quantile <= 0.0 || quantile >= 1.0)

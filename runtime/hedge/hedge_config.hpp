@@ -62,8 +62,8 @@ inline constexpr std::uint32_t hedge_min_samples_limit = 1'000'000;
 /// Reads a hedge object (keys: enabled, delay_kind, delay, quantile,
 /// min_delay, max_hedges, min_samples, window). The quantile is a percentage
 /// strictly between 0 and 100.
-hedge_config parse_hedge_config(const boost::json::value& v, const json_path& at,
-                                error_list& errors);
+hedge_config parse_hedge_config(const boost::json::value& v,
+                                const json_path& at, error_list& errors);
 
 /// @relates hedge_config
 boost::json::object to_json(const hedge_config& cfg);

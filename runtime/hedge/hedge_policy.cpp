@@ -5,7 +5,8 @@
 namespace bulwark {
 
 hedge_policy::hedge_policy(const hedge_config& cfg) noexcept
-  : cfg_(cfg), latencies_(cfg.window) {
+  : cfg_(cfg),
+    latencies_(cfg.window) {
   // nop
 }
 
@@ -30,7 +31,8 @@ duration hedge_policy::base_delay(time_point now) const noexcept {
   return std::max(cfg_.min_delay, latencies_.quantile(cfg_.quantile, now));
 }
 
-duration hedge_policy::hedge_delay(std::uint32_t n, time_point now) const noexcept {
+duration hedge_policy::hedge_delay(std::uint32_t n,
+                                   time_point now) const noexcept {
   if (n == 0)
     return duration{0};
   auto d = base_delay(now);

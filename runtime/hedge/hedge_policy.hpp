@@ -17,7 +17,7 @@
 namespace bulwark {
 
 class hedge_policy {
-public:
+ public:
   explicit hedge_policy(const hedge_config& cfg = hedge_config{}) noexcept;
 
   /// Applies a new configuration; recorded latencies are kept unless the
@@ -49,11 +49,15 @@ public:
   /// Whether base_delay currently comes from measured latencies.
   bool using_quantile(time_point now) const noexcept;
 
-  const hedge_config& config() const noexcept { return cfg_; }
+  const hedge_config& config() const noexcept {
+    return cfg_;
+  }
 
-  const latency_quantile& latencies() const noexcept { return latencies_; }
+  const latency_quantile& latencies() const noexcept {
+    return latencies_;
+  }
 
-private:
+ private:
   hedge_config cfg_;
   latency_quantile latencies_;
 };

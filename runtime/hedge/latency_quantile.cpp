@@ -62,10 +62,10 @@ void latency_quantile::record(duration latency, time_point now) noexcept {
     auto epoch = std::max(epoch_of(now), latest_epoch_);
     latest_epoch_ = epoch;
     latest_start_ = epoch * period_.count();
-    latest_end_ = latest_start_ > std::numeric_limits<std::int64_t>::max()
-                                    - period_.count()
-                    ? std::numeric_limits<std::int64_t>::max()
-                    : latest_start_ + period_.count();
+    latest_end_ =
+      latest_start_ > std::numeric_limits<std::int64_t>::max() - period_.count()
+        ? std::numeric_limits<std::int64_t>::max()
+        : latest_start_ + period_.count();
   }
   auto epoch = latest_epoch_;
   auto& h = hists_[static_cast<std::size_t>(epoch & 1)];

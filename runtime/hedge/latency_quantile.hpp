@@ -26,7 +26,7 @@
 namespace bulwark {
 
 class latency_quantile {
-public:
+ public:
   // -- constants --------------------------------------------------------------
 
   /// log2 of the buckets per power of two.
@@ -65,7 +65,9 @@ public:
   /// Number of samples the estimate at `now` is based on.
   std::uint64_t samples(time_point now) const noexcept;
 
-  duration period() const noexcept { return period_; }
+  duration period() const noexcept {
+    return period_;
+  }
 
   // -- bucket arithmetic (public for tests) -----------------------------------
 
@@ -78,7 +80,7 @@ public:
   /// Number of values in bucket `index`.
   static std::int64_t bucket_width(std::uint32_t index) noexcept;
 
-private:
+ private:
   struct histogram {
     std::array<std::uint32_t, bucket_count> counts{};
     /// Sum of each run of `sub_buckets` buckets, so a query skips whole

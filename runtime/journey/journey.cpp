@@ -23,7 +23,8 @@ std::string to_string(initiator x) {
 }
 
 journey::journey(std::uint64_t id, time_point started) noexcept
-  : id_(id), started_(started) {
+  : id_(id),
+    started_(started) {
   // entries_ stays uninitialized: only [0, size_) is ever read.
 }
 

@@ -126,7 +126,7 @@ struct journey_event {
 /// a journey's unused slots then cost nothing to construct.
 struct journey_entry {
   time_point at;
-  duration latency;      // see journey_event::latency
+  duration latency; // see journey_event::latency
   std::uint32_t attempt; // 0 = not about an attempt
   journey_event_kind kind;
   journey_state from;
@@ -146,25 +146,37 @@ static_assert(sizeof(journey_entry) <= 32, "keep journey entries small");
 
 /// A read-only view of a journey's entries (C++17 has no std::span).
 class journey_entries {
-public:
-  constexpr journey_entries(const journey_entry* data, std::size_t size) noexcept
-    : data_(data), size_(size) {}
-  const journey_entry* begin() const noexcept { return data_; }
-  const journey_entry* end() const noexcept { return data_ + size_; }
-  std::size_t size() const noexcept { return size_; }
-  bool empty() const noexcept { return size_ == 0; }
+ public:
+  constexpr journey_entries(const journey_entry* data,
+                            std::size_t size) noexcept
+    : data_(data),
+      size_(size) {}
+  const journey_entry* begin() const noexcept {
+    return data_;
+  }
+  const journey_entry* end() const noexcept {
+    return data_ + size_;
+  }
+  std::size_t size() const noexcept {
+    return size_;
+  }
+  bool empty() const noexcept {
+    return size_ == 0;
+  }
   const journey_entry& operator[](std::size_t i) const noexcept {
     return data_[i];
   }
-  const journey_entry& back() const noexcept { return data_[size_ - 1]; }
+  const journey_entry& back() const noexcept {
+    return data_[size_ - 1];
+  }
 
-private:
+ private:
   const journey_entry* data_;
   std::size_t size_;
 };
 
 class journey {
-public:
+ public:
   /// Entries kept per journey, the final `replied` included.
   static constexpr std::size_t capacity = 64;
 
@@ -184,32 +196,50 @@ public:
   /// state but is only counted in `dropped()`.
   bool record(time_point now, const journey_event& e) noexcept;
 
-  std::uint64_t id() const noexcept { return id_; }
-  time_point started() const noexcept { return started_; }
-  journey_state state() const noexcept { return state_; }
-  bool done() const noexcept { return is_terminal(state_); }
+  std::uint64_t id() const noexcept {
+    return id_;
+  }
+  time_point started() const noexcept {
+    return started_;
+  }
+  journey_state state() const noexcept {
+    return state_;
+  }
+  bool done() const noexcept {
+    return is_terminal(state_);
+  }
 
   /// Replied with a failure.
-  bool failed() const noexcept { return failed_; }
+  bool failed() const noexcept {
+    return failed_;
+  }
 
   /// Replied with a success from a fallback (stale, static, alternate).
-  bool degraded() const noexcept { return degraded_; }
+  bool degraded() const noexcept {
+    return degraded_;
+  }
 
   /// The highest escalation level reached; 1 (the attempt level) until the
   /// first `escalated`.
-  std::uint8_t level() const noexcept { return level_; }
+  std::uint8_t level() const noexcept {
+    return level_;
+  }
 
   /// The highest attempt number seen.
-  std::uint32_t attempts() const noexcept { return attempts_; }
+  std::uint32_t attempts() const noexcept {
+    return attempts_;
+  }
 
   /// Legal events that did not fit.
-  std::uint32_t dropped() const noexcept { return dropped_; }
+  std::uint32_t dropped() const noexcept {
+    return dropped_;
+  }
 
   journey_entries entries() const noexcept {
     return journey_entries{data(), size_};
   }
 
-private:
+ private:
   std::uint64_t id_;
   time_point started_;
   std::uint32_t attempts_ = 0;
@@ -228,13 +258,18 @@ private:
   static_assert(sizeof(slot) == sizeof(journey_entry));
   std::array<slot, capacity> entries_;
 
-  journey_entry* data() noexcept { return &entries_[0].value; }
-  const journey_entry* data() const noexcept { return &entries_[0].value; }
+  journey_entry* data() noexcept {
+    return &entries_[0].value;
+  }
+  const journey_entry* data() const noexcept {
+    return &entries_[0].value;
+  }
 };
 
 namespace detail {
 
-inline bool journey_well_formed(const journey_event& e, std::uint8_t level) noexcept {
+inline bool journey_well_formed(const journey_event& e,
+                                std::uint8_t level) noexcept {
   switch (e.kind) {
     case journey_event_kind::attempt_started:
     case journey_event_kind::hedge_started:
@@ -256,7 +291,8 @@ inline bool journey_well_formed(const journey_event& e, std::uint8_t level) noex
 // Inline: it runs several times per call on the dependency actor's hot path.
 inline bool journey::record(time_point now, const journey_event& e) noexcept {
   journey_state to;
-  if (!journey_next(state_, e.kind, to) || !detail::journey_well_formed(e, level_))
+  if (!journey_next(state_, e.kind, to)
+      || !detail::journey_well_formed(e, level_))
     return false;
   auto from = state_;
   state_ = to;

@@ -46,7 +46,7 @@ journey_config parse_journey_config(const boost::json::value& v,
 boost::json::object to_json(const journey_config& cfg);
 
 class journey_log {
-public:
+ public:
   explicit journey_log(const journey_config& cfg = journey_config{});
 
   /// Keeps a copy of `j` (normally a finished one) among the recent journeys
@@ -61,26 +61,38 @@ public:
   std::vector<const journey*> recent() const;
   std::vector<const journey*> failed() const;
 
-  std::size_t recent_size() const noexcept { return recent_.size(); }
-  std::size_t failed_size() const noexcept { return failed_.size(); }
+  std::size_t recent_size() const noexcept {
+    return recent_.size();
+  }
+  std::size_t failed_size() const noexcept {
+    return failed_.size();
+  }
 
   /// Journeys added since construction, and failed ones among them.
-  std::uint64_t added() const noexcept { return added_; }
-  std::uint64_t added_failed() const noexcept { return added_failed_; }
+  std::uint64_t added() const noexcept {
+    return added_;
+  }
+  std::uint64_t added_failed() const noexcept {
+    return added_failed_;
+  }
 
-  const journey_config& config() const noexcept { return cfg_; }
+  const journey_config& config() const noexcept {
+    return cfg_;
+  }
 
-private:
+ private:
   // A ring that grows to `bound` and then overwrites its oldest slot.
   class ring {
-  public:
+   public:
     explicit ring(std::size_t bound) : bound_(bound) {}
     void push(const journey& j);
     const journey* find(std::uint64_t id) const noexcept;
     void newest_first(std::vector<const journey*>& out) const;
-    std::size_t size() const noexcept { return slots_.size(); }
+    std::size_t size() const noexcept {
+      return slots_.size();
+    }
 
-  private:
+   private:
     std::size_t bound_;
     std::size_t next_ = 0; // the slot to overwrite next once full
     std::vector<journey> slots_;

@@ -82,12 +82,12 @@ enum class journey_event_kind : std::uint8_t {
 };
 
 inline constexpr journey_event_kind all_journey_event_kinds[] = {
-  journey_event_kind::admitted,          journey_event_kind::queued,
-  journey_event_kind::dequeued,          journey_event_kind::attempt_started,
-  journey_event_kind::attempt_ended,     journey_event_kind::backoff_scheduled,
-  journey_event_kind::hedge_started,     journey_event_kind::cache_hit_fresh,
-  journey_event_kind::cache_hit_stale,   journey_event_kind::fallback_used,
-  journey_event_kind::escalated,         journey_event_kind::replied,
+  journey_event_kind::admitted,        journey_event_kind::queued,
+  journey_event_kind::dequeued,        journey_event_kind::attempt_started,
+  journey_event_kind::attempt_ended,   journey_event_kind::backoff_scheduled,
+  journey_event_kind::hedge_started,   journey_event_kind::cache_hit_fresh,
+  journey_event_kind::cache_hit_stale, journey_event_kind::fallback_used,
+  journey_event_kind::escalated,       journey_event_kind::replied,
   journey_event_kind::rejected,
 };
 
@@ -106,41 +106,62 @@ struct journey_transition {
 /// THE table of legal moves. Anything not listed is refused.
 inline constexpr journey_transition journey_transitions[] = {
   // received: cache first, then admission.
-  {journey_state::received, journey_event_kind::cache_hit_fresh, journey_state::received},
-  {journey_state::received, journey_event_kind::cache_hit_stale, journey_state::received},
-  {journey_state::received, journey_event_kind::admitted, journey_state::admitted},
+  {journey_state::received, journey_event_kind::cache_hit_fresh,
+   journey_state::received},
+  {journey_state::received, journey_event_kind::cache_hit_stale,
+   journey_state::received},
+  {journey_state::received, journey_event_kind::admitted,
+   journey_state::admitted},
   {journey_state::received, journey_event_kind::queued, journey_state::queued},
-  {journey_state::received, journey_event_kind::rejected, journey_state::fallback},
+  {journey_state::received, journey_event_kind::rejected,
+   journey_state::fallback},
   {journey_state::received, journey_event_kind::replied, journey_state::done},
   // queued: wait for a slot.
-  {journey_state::queued, journey_event_kind::dequeued, journey_state::admitted},
-  {journey_state::queued, journey_event_kind::rejected, journey_state::fallback},
+  {journey_state::queued, journey_event_kind::dequeued,
+   journey_state::admitted},
+  {journey_state::queued, journey_event_kind::rejected,
+   journey_state::fallback},
   {journey_state::queued, journey_event_kind::replied, journey_state::done},
   // admitted: holds a slot.
-  {journey_state::admitted, journey_event_kind::attempt_started, journey_state::attempting},
+  {journey_state::admitted, journey_event_kind::attempt_started,
+   journey_state::attempting},
   {journey_state::admitted, journey_event_kind::replied, journey_state::done},
   // attempting: one attempt at a time.
-  {journey_state::attempting, journey_event_kind::attempt_ended, journey_state::attempting},
-  {journey_state::attempting, journey_event_kind::hedge_started, journey_state::hedging},
-  {journey_state::attempting, journey_event_kind::backoff_scheduled, journey_state::backoff},
-  {journey_state::attempting, journey_event_kind::escalated, journey_state::fallback},
+  {journey_state::attempting, journey_event_kind::attempt_ended,
+   journey_state::attempting},
+  {journey_state::attempting, journey_event_kind::hedge_started,
+   journey_state::hedging},
+  {journey_state::attempting, journey_event_kind::backoff_scheduled,
+   journey_state::backoff},
+  {journey_state::attempting, journey_event_kind::escalated,
+   journey_state::fallback},
   {journey_state::attempting, journey_event_kind::replied, journey_state::done},
   // hedging: several attempts; the first final result wins.
-  {journey_state::hedging, journey_event_kind::hedge_started, journey_state::hedging},
-  {journey_state::hedging, journey_event_kind::attempt_ended, journey_state::hedging},
-  {journey_state::hedging, journey_event_kind::backoff_scheduled, journey_state::backoff},
-  {journey_state::hedging, journey_event_kind::escalated, journey_state::fallback},
+  {journey_state::hedging, journey_event_kind::hedge_started,
+   journey_state::hedging},
+  {journey_state::hedging, journey_event_kind::attempt_ended,
+   journey_state::hedging},
+  {journey_state::hedging, journey_event_kind::backoff_scheduled,
+   journey_state::backoff},
+  {journey_state::hedging, journey_event_kind::escalated,
+   journey_state::fallback},
   {journey_state::hedging, journey_event_kind::replied, journey_state::done},
   // backoff: the retry goes through admission again.
-  {journey_state::backoff, journey_event_kind::attempt_started, journey_state::attempting},
+  {journey_state::backoff, journey_event_kind::attempt_started,
+   journey_state::attempting},
   {journey_state::backoff, journey_event_kind::queued, journey_state::queued},
-  {journey_state::backoff, journey_event_kind::rejected, journey_state::fallback},
-  {journey_state::backoff, journey_event_kind::escalated, journey_state::fallback},
+  {journey_state::backoff, journey_event_kind::rejected,
+   journey_state::fallback},
+  {journey_state::backoff, journey_event_kind::escalated,
+   journey_state::fallback},
   {journey_state::backoff, journey_event_kind::replied, journey_state::done},
   // fallback: walk the chain, climb the ladder, or try an alternate/replica.
-  {journey_state::fallback, journey_event_kind::fallback_used, journey_state::fallback},
-  {journey_state::fallback, journey_event_kind::escalated, journey_state::fallback},
-  {journey_state::fallback, journey_event_kind::attempt_started, journey_state::attempting},
+  {journey_state::fallback, journey_event_kind::fallback_used,
+   journey_state::fallback},
+  {journey_state::fallback, journey_event_kind::escalated,
+   journey_state::fallback},
+  {journey_state::fallback, journey_event_kind::attempt_started,
+   journey_state::attempting},
   {journey_state::fallback, journey_event_kind::replied, journey_state::done},
 };
 
@@ -183,8 +204,9 @@ static_assert(journey_moves.consistent,
 /// `to` alone) when the table has no such row.
 constexpr bool journey_next(journey_state from, journey_event_kind event,
                             journey_state& to) noexcept {
-  auto cell = detail::journey_moves.next[static_cast<std::size_t>(from)]
-                                        [static_cast<std::size_t>(event)];
+  auto cell =
+    detail::journey_moves
+      .next[static_cast<std::size_t>(from)][static_cast<std::size_t>(event)];
   if (cell == detail::no_journey_move)
     return false;
   to = static_cast<journey_state>(cell);

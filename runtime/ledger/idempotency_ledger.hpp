@@ -92,7 +92,7 @@ struct ledger_counters {
 };
 
 class idempotency_ledger {
-public:
+ public:
   // -- constructors, destructors, and assignment operators --------------------
 
   explicit idempotency_ledger(const ledger_config& cfg = ledger_config{});
@@ -132,9 +132,8 @@ public:
   /// caller tells each to retry (the first retry to arrive executes). No
   /// waiter is promoted to executor here, because the ledger cannot run its
   /// request. Stale tickets are ignored, as in `complete`.
-  const std::vector<std::uint64_t>& abandon(const std::string& key,
-                                            ledger_ticket ticket,
-                                            time_point now);
+  const std::vector<std::uint64_t>&
+  abandon(const std::string& key, ledger_ticket ticket, time_point now);
 
   /// Forgets completed keys with now - completed_at >= retention and releases
   /// in-progress keys with now - started_at >= in_progress_timeout. Returns
@@ -143,24 +142,34 @@ public:
 
   // -- observers --------------------------------------------------------------
 
-  const ledger_config& config() const noexcept { return cfg_; }
+  const ledger_config& config() const noexcept {
+    return cfg_;
+  }
 
   /// Remembered keys (in progress + completed); never above max_entries.
-  std::size_t size() const noexcept { return entries_.size(); }
+  std::size_t size() const noexcept {
+    return entries_.size();
+  }
 
   /// Keys currently in progress.
-  std::size_t in_progress() const noexcept { return in_progress_count_; }
+  std::size_t in_progress() const noexcept {
+    return in_progress_count_;
+  }
 
   /// Waiters currently recorded over all keys (at most max_entries *
   /// max_waiters_per_key).
-  std::size_t waiting() const noexcept { return waiting_count_; }
+  std::size_t waiting() const noexcept {
+    return waiting_count_;
+  }
 
-  const ledger_counters& counters() const noexcept { return counters_; }
+  const ledger_counters& counters() const noexcept {
+    return counters_;
+  }
 
   /// The earliest time at which `expire` has something to do, or no_deadline.
   time_point next_expiry() const noexcept;
 
-private:
+ private:
   struct entry {
     /// The map node's own key (stable while the node exists).
     const std::string* key = nullptr;

@@ -10,11 +10,11 @@ namespace bulwark {
 ledger_config parse_ledger_config(const boost::json::value& v,
                                   const json_path& at, error_list& errors) {
   ledger_config cfg;
-  object_reader r{v,
-                  at,
-                  errors,
-                  {"max_entries", "retention", "in_progress_timeout",
-                   "max_waiters_per_key"}};
+  object_reader r{
+    v,
+    at,
+    errors,
+    {"max_entries", "retention", "in_progress_timeout", "max_waiters_per_key"}};
   if (!r.valid())
     return cfg;
   r.read("max_entries", cfg.max_entries, 1, ledger_max_entries_limit);

@@ -13,8 +13,7 @@ std::string to_string(ab_side x) {
 }
 
 ab_slicer::ab_slicer(duration slice) noexcept
-  : slice_(slice > duration::zero() ? slice : milliseconds(1)) {
-}
+  : slice_(slice > duration::zero() ? slice : milliseconds(1)) {}
 
 std::uint64_t ab_slicer::slice_index(duration offset) const noexcept {
   if (offset < duration::zero())

@@ -20,7 +20,7 @@ enum class ab_side : std::uint8_t { a, b };
 std::string to_string(ab_side x);
 
 class ab_slicer {
-public:
+ public:
   /// `slice` must be positive (a non-positive slice counts as 1 ms).
   explicit ab_slicer(duration slice) noexcept;
 
@@ -30,9 +30,11 @@ public:
   /// Index of the slice containing `offset`.
   std::uint64_t slice_index(duration offset) const noexcept;
 
-  duration slice() const noexcept { return slice_; }
+  duration slice() const noexcept {
+    return slice_;
+  }
 
-private:
+ private:
   duration slice_;
 };
 

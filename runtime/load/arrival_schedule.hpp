@@ -30,7 +30,7 @@ std::string to_string(arrival_kind x);
 bool from_string(const std::string& text, arrival_kind& x);
 
 class arrival_schedule {
-public:
+ public:
   /// `rate_per_s` must be > 0 (a non-positive rate is treated as 1/s).
   arrival_schedule(arrival_kind kind, double rate_per_s, std::uint64_t seed);
 
@@ -39,15 +39,23 @@ public:
   duration next() noexcept;
 
   /// The offset `next()` will return, without advancing.
-  duration peek() const noexcept { return upcoming_; }
+  duration peek() const noexcept {
+    return upcoming_;
+  }
 
   /// Requests handed out so far.
-  std::uint64_t issued() const noexcept { return issued_; }
+  std::uint64_t issued() const noexcept {
+    return issued_;
+  }
 
-  arrival_kind kind() const noexcept { return kind_; }
-  double rate_per_s() const noexcept { return rate_; }
+  arrival_kind kind() const noexcept {
+    return kind_;
+  }
+  double rate_per_s() const noexcept {
+    return rate_;
+  }
 
-private:
+ private:
   duration draw_next() noexcept;
 
   arrival_kind kind_;

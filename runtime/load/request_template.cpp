@@ -26,8 +26,8 @@ bool is_word_char(char c) {
 
 } // namespace
 
-std::optional<request_template>
-request_template::parse(std::string_view text, std::string& error) {
+std::optional<request_template> request_template::parse(std::string_view text,
+                                                        std::string& error) {
   if (text.size() > max_bytes) {
     error = fmt::format("template is {} bytes, more than the limit of {}",
                         text.size(), max_bytes);
@@ -70,8 +70,8 @@ request_template::parse(std::string_view text, std::string& error) {
     ++i;
   }
   if (!literal.empty())
-    result.parts_.push_back(part{false, template_placeholder::seq,
-                                 std::move(literal)});
+    result.parts_.push_back(
+      part{false, template_placeholder::seq, std::move(literal)});
   return result;
 }
 

@@ -27,7 +27,7 @@ enum class template_placeholder : std::uint8_t { seq, uuid, run };
 std::string to_string(template_placeholder x);
 
 class request_template {
-public:
+ public:
   /// Templates longer than this are refused.
   static constexpr std::size_t max_bytes = 1 << 20;
 
@@ -57,9 +57,11 @@ public:
   /// The literal text between placeholders, in order (for validation).
   std::vector<std::string_view> literals() const;
 
-  bool empty() const noexcept { return parts_.empty(); }
+  bool empty() const noexcept {
+    return parts_.empty();
+  }
 
-private:
+ private:
   struct part {
     bool placeholder = false;
     template_placeholder which = template_placeholder::seq;

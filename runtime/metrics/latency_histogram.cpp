@@ -48,8 +48,8 @@ duration latency_histogram::quantile(double q) const noexcept {
     if (in_bucket > 0 && static_cast<double>(upto) >= rank) {
       auto lower = i == 0 ? 0.0 : static_cast<double>(bounds_ns[i - 1]);
       auto upper = static_cast<double>(bounds_ns[i]);
-      auto frac = (rank - static_cast<double>(below))
-                  / static_cast<double>(in_bucket);
+      auto frac =
+        (rank - static_cast<double>(below)) / static_cast<double>(in_bucket);
       frac = std::clamp(frac, 0.0, 1.0);
       return duration{static_cast<duration::rep>(
         std::llround(lower + (upper - lower) * frac))};
@@ -154,8 +154,7 @@ bool from_json(const boost::json::value& v, latency_histogram& out) {
     if (std::fabs(bound - expected) > expected * 1e-9)
       return false;
     std::uint64_t cum = 0;
-    if (!read_count((*cumulative)[i], cum) || cum < prev
-        || cum > result.count_)
+    if (!read_count((*cumulative)[i], cum) || cum < prev || cum > result.count_)
       return false;
     result.counts_[i] = cum - prev;
     prev = cum;
@@ -163,9 +162,8 @@ bool from_json(const boost::json::value& v, latency_histogram& out) {
   result.counts_[hist::bound_count] = result.count_ - prev;
   // Back to exact nanoseconds, split so that the integer part never overflows.
   auto folds = std::floor(sum / (static_cast<double>(hist::fold_ns) / 1e9));
-  auto rest_ns = std::llround((sum - folds * (static_cast<double>(hist::fold_ns)
-                                              / 1e9))
-                              * 1e9);
+  auto rest_ns = std::llround(
+    (sum - folds * (static_cast<double>(hist::fold_ns) / 1e9)) * 1e9);
   result.sum_folds_ = static_cast<std::uint64_t>(folds);
   result.add_sum(static_cast<std::uint64_t>(std::max<long long>(0, rest_ns)));
   out = result;

@@ -30,13 +30,11 @@ namespace bulwark {
 namespace detail {
 
 inline constexpr std::array<std::int64_t, 25> latency_bounds_ns{{
-  50'000,         100'000,        200'000,        300'000,
-  500'000,        1'000'000,      2'000'000,      3'000'000,
-  5'000'000,      10'000'000,     20'000'000,     30'000'000,
-  50'000'000,     100'000'000,    200'000'000,    300'000'000,
-  500'000'000,    1'000'000'000,  2'000'000'000,  3'000'000'000,
-  5'000'000'000,  10'000'000'000, 20'000'000'000, 30'000'000'000,
-  60'000'000'000,
+  50'000,        100'000,        200'000,        300'000,        500'000,
+  1'000'000,     2'000'000,      3'000'000,      5'000'000,      10'000'000,
+  20'000'000,    30'000'000,     50'000'000,     100'000'000,    200'000'000,
+  300'000'000,   500'000'000,    1'000'000'000,  2'000'000'000,  3'000'000'000,
+  5'000'000'000, 10'000'000'000, 20'000'000'000, 30'000'000'000, 60'000'000'000,
 }};
 
 // The bounds padded to 32 entries with "infinity", for a branch-free search.
@@ -55,7 +53,7 @@ inline constexpr std::array<std::int64_t, 32> padded_latency_bounds =
 } // namespace detail
 
 class latency_histogram {
-public:
+ public:
   // -- constants --------------------------------------------------------------
 
   /// Number of finite upper bounds (`le` labels other than +Inf).
@@ -106,7 +104,9 @@ public:
   // -- observers --------------------------------------------------------------
 
   /// Number of observations (the +Inf bucket and `_count`).
-  std::uint64_t count() const noexcept { return count_; }
+  std::uint64_t count() const noexcept {
+    return count_;
+  }
 
   /// Sum of all observations in seconds (`_sum`).
   double sum() const noexcept {
@@ -116,7 +116,9 @@ public:
 
   /// Observations in bucket `i` alone (i <= bound_count; bound_count is the
   /// overflow bucket).
-  std::uint64_t bucket(std::size_t i) const noexcept { return counts_[i]; }
+  std::uint64_t bucket(std::size_t i) const noexcept {
+    return counts_[i];
+  }
 
   /// Observations <= bound `i` (i < bound_count), i.e. `_bucket{le=...}`;
   /// `i == bound_count` gives `count()`.
@@ -144,7 +146,7 @@ public:
   /// exact nanosecond sum from overflowing.
   static constexpr std::int64_t max_recorded_ns = std::int64_t{1} << 50;
 
-private:
+ private:
   // The sum is kept exact in integer nanoseconds: `sum_ns_` below `fold_ns`
   // plus `sum_folds_` multiples of it, so a busy dependency running for years
   // neither overflows nor loses the small latencies to rounding (a double

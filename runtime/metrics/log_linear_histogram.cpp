@@ -7,21 +7,20 @@ namespace bulwark {
 
 namespace {
 
-constexpr int exact_bits = 11;  // exact_below = 2^11
+constexpr int exact_bits = 11; // exact_below = 2^11
 constexpr int octave_bits = 10; // buckets_per_octave = 2^10
-constexpr int max_bits = 44;    // max_value = 2^44 - 1
+constexpr int max_bits = 44; // max_value = 2^44 - 1
 
-constexpr std::size_t total_buckets
-  = static_cast<std::size_t>(log_linear_histogram::exact_below)
-    + static_cast<std::size_t>(max_bits - exact_bits)
-        * static_cast<std::size_t>(log_linear_histogram::buckets_per_octave);
+constexpr std::size_t total_buckets =
+  static_cast<std::size_t>(log_linear_histogram::exact_below)
+  + static_cast<std::size_t>(max_bits - exact_bits)
+      * static_cast<std::size_t>(log_linear_histogram::buckets_per_octave);
 
 constexpr std::uint64_t ns_per_s = 1'000'000'000;
 
 } // namespace
 
-log_linear_histogram::log_linear_histogram() : counts_(total_buckets, 0) {
-}
+log_linear_histogram::log_linear_histogram() : counts_(total_buckets, 0) {}
 
 std::size_t log_linear_histogram::bucket_count() noexcept {
   return total_buckets;
@@ -32,7 +31,7 @@ std::size_t log_linear_histogram::index_of(std::int64_t value) noexcept {
   if (value < exact_below)
     return static_cast<std::size_t>(v);
   int msb = 63 - __builtin_clzll(v); // >= exact_bits
-  int shift = msb - octave_bits;     // >= 1
+  int shift = msb - octave_bits; // >= 1
   auto within = (v >> shift) - static_cast<std::uint64_t>(buckets_per_octave);
   return static_cast<std::size_t>(exact_below)
          + static_cast<std::size_t>(shift - 1)
@@ -122,8 +121,8 @@ std::int64_t log_linear_histogram::value_at_quantile(double q) const noexcept {
     return min_;
   if (q >= 1.0)
     return max_;
-  auto rank = static_cast<std::uint64_t>(
-    std::ceil(q * static_cast<double>(count_)));
+  auto rank =
+    static_cast<std::uint64_t>(std::ceil(q * static_cast<double>(count_)));
   rank = std::clamp<std::uint64_t>(rank, 1, count_);
   std::uint64_t seen = 0;
   for (std::size_t i = 0; i < total_buckets; ++i) {

@@ -18,7 +18,7 @@
 namespace bulwark {
 
 class log_linear_histogram {
-public:
+ public:
   /// Values below this are counted exactly (one bucket per nanosecond).
   static constexpr std::int64_t exact_below = 2048;
 
@@ -44,14 +44,22 @@ public:
   /// Forgets every observation.
   void reset() noexcept;
 
-  std::uint64_t count() const noexcept { return count_; }
+  std::uint64_t count() const noexcept {
+    return count_;
+  }
 
   /// Observations that were above `max_value`.
-  std::uint64_t clamped() const noexcept { return clamped_; }
+  std::uint64_t clamped() const noexcept {
+    return clamped_;
+  }
 
   /// Exact smallest and largest recorded value (0 when empty).
-  std::int64_t min() const noexcept { return count_ == 0 ? 0 : min_; }
-  std::int64_t max() const noexcept { return max_; }
+  std::int64_t min() const noexcept {
+    return count_ == 0 ? 0 : min_;
+  }
+  std::int64_t max() const noexcept {
+    return max_;
+  }
 
   /// Mean of the recorded values (exact up to double rounding; 0 if empty).
   double mean() const noexcept;
@@ -75,7 +83,7 @@ public:
   /// Number of buckets.
   static std::size_t bucket_count() noexcept;
 
-private:
+ private:
   std::vector<std::uint64_t> counts_;
   std::uint64_t count_ = 0;
   std::uint64_t clamped_ = 0;

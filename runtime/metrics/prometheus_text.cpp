@@ -97,13 +97,12 @@ struct prepared_source {
 };
 
 class writer {
-public:
+ public:
   explicit writer(const std::vector<metrics_source>& sources) {
     sources_.reserve(sources.size());
     for (auto& x : sources)
       sources_.push_back(prepared_source{sanitize_label_name(x.label),
-                                         escape_label_value(x.name),
-                                         &x.stats});
+                                         escape_label_value(x.name), &x.stats});
     out_.reserve(512 + sources.size() * 8192);
   }
 
@@ -197,7 +196,7 @@ public:
     return std::move(out_);
   }
 
-private:
+ private:
   std::vector<prepared_source> sources_;
   const prepared_source* current_ = nullptr;
   std::string out_;
@@ -211,8 +210,7 @@ std::string render_prometheus(const std::vector<metrics_source>& sources) {
 
   // -- requests and replies ---------------------------------------------------
   w.simple("bulwark_requests_total", "counter",
-           "Calls received (logical requests, before admission).",
-           "requests");
+           "Calls received (logical requests, before admission).", "requests");
   w.simple("bulwark_invalid_requests_total", "counter",
            "Calls refused as malformed (empty operation, unknown criticality).",
            "invalid");
@@ -244,8 +242,8 @@ std::string render_prometheus(const std::vector<metrics_source>& sources) {
                         value_text(member(s, "failures_by_class", name)));
              }
            });
-  w.simple("bulwark_in_flight", "gauge",
-           "Calls received and not answered yet.", "in_flight");
+  w.simple("bulwark_in_flight", "gauge", "Calls received and not answered yet.",
+           "in_flight");
 
   // -- attempts, retries, hedges ----------------------------------------------
   w.simple("bulwark_attempts_total", "counter",
@@ -302,28 +300,26 @@ std::string render_prometheus(const std::vector<metrics_source>& sources) {
                w.sample("bulwark_rejected_total", {{"reason", "flag"}},
                         value_text(member(s, "rejected_flag")));
            });
-  w.family("bulwark_flag_actions_total", "counter",
-           "What feature flags changed for calls: retries and hedges they "
-           "switched off, calls they let past a disabled breaker.",
-           [&](const obj& s) {
-             if (w.at_supervisor())
-               return;
-             w.sample("bulwark_flag_actions_total",
-                      {{"action", "retry_suppressed"}},
-                      value_text(member(s, "retries_suppressed_flag")));
-             w.sample("bulwark_flag_actions_total",
-                      {{"action", "hedge_suppressed"}},
-                      value_text(member(s, "hedges_suppressed_flag")));
-             w.sample("bulwark_flag_actions_total",
-                      {{"action", "breaker_bypassed"}},
-                      value_text(member(s, "breaker_bypassed_flag")));
-           });
+  w.family(
+    "bulwark_flag_actions_total", "counter",
+    "What feature flags changed for calls: retries and hedges they "
+    "switched off, calls they let past a disabled breaker.",
+    [&](const obj& s) {
+      if (w.at_supervisor())
+        return;
+      w.sample("bulwark_flag_actions_total", {{"action", "retry_suppressed"}},
+               value_text(member(s, "retries_suppressed_flag")));
+      w.sample("bulwark_flag_actions_total", {{"action", "hedge_suppressed"}},
+               value_text(member(s, "hedges_suppressed_flag")));
+      w.sample("bulwark_flag_actions_total", {{"action", "breaker_bypassed"}},
+               value_text(member(s, "breaker_bypassed_flag")));
+    });
   w.simple("bulwark_queued_total", "counter",
            "Calls that waited in the concurrency limit's queue.", "queued");
 
   // -- cache and fallback -----------------------------------------------------
-  w.family("bulwark_cache_lookups_total", "counter",
-           "Cache lookups by result.", [&](const obj& s) {
+  w.family("bulwark_cache_lookups_total", "counter", "Cache lookups by result.",
+           [&](const obj& s) {
              w.sample("bulwark_cache_lookups_total", {{"result", "hit"}},
                       value_text(member(s, "cache_hits")));
              w.sample("bulwark_cache_lookups_total", {{"result", "stale"}},

@@ -36,12 +36,13 @@ std::string to_string(jitter_kind x) {
 backoff_config parse_backoff_config(const boost::json::value& v,
                                     const json_path& at, error_list& errors) {
   backoff_config cfg;
-  object_reader r{v, at, errors, {"kind", "jitter", "base", "multiplier", "cap"}};
+  object_reader r{
+    v, at, errors, {"kind", "jitter", "base", "multiplier", "cap"}};
   if (!r.valid())
     return cfg;
-  r.read_enum("kind", cfg.kind,
-              {backoff_kind::constant, backoff_kind::linear,
-               backoff_kind::exponential});
+  r.read_enum(
+    "kind", cfg.kind,
+    {backoff_kind::constant, backoff_kind::linear, backoff_kind::exponential});
   r.read_enum("jitter", cfg.jitter,
               {jitter_kind::none, jitter_kind::full, jitter_kind::equal,
                jitter_kind::decorrelated});

@@ -31,7 +31,9 @@ std::string_view never_retryable_reason(failure_class x) {
 retry_config parse_retry_config(const boost::json::value& v,
                                 const json_path& at, error_list& errors) {
   retry_config cfg;
-  object_reader r{v, at, errors,
+  object_reader r{v,
+                  at,
+                  errors,
                   {"enabled", "max_attempts", "retry_on", "per_attempt_timeout",
                    "backoff", "honour_retry_after", "max_retry_after"}};
   if (!r.valid())

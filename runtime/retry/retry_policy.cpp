@@ -72,9 +72,9 @@ retry_decision decide_retry(const retry_config& cfg, idempotency op,
   } else {
     delay = next_backoff(cfg.backoff, attempts_made, previous_delay, gen);
   }
-  const duration expected = std::clamp(last_attempt_latency, duration{0},
-                                       std::max(cfg.per_attempt_timeout,
-                                                duration{0}));
+  const duration expected =
+    std::clamp(last_attempt_latency, duration{0},
+               std::max(cfg.per_attempt_timeout, duration{0}));
   if (ticks(now) + ticks(delay) + ticks(expected) > ticks(deadline))
     return {retry_verdict::deadline, duration{0}};
   return {retry_verdict::retry, delay};

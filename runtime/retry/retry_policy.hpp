@@ -49,12 +49,14 @@ struct retry_decision {
   /// The wait before the next attempt; meaningful only for `retry`.
   duration delay{0};
 
-  bool should_retry() const noexcept { return verdict == retry_verdict::retry; }
+  bool should_retry() const noexcept {
+    return verdict == retry_verdict::retry;
+  }
 };
 
 /// Pass as `attempt_cap` when the request carries no cap of its own.
-inline constexpr std::uint32_t no_attempt_cap
-  = std::numeric_limits<std::uint32_t>::max();
+inline constexpr std::uint32_t no_attempt_cap =
+  std::numeric_limits<std::uint32_t>::max();
 
 /// Decides whether to retry after the attempt whose result is `last`.
 ///

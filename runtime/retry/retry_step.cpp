@@ -39,9 +39,9 @@ retry_step_result retry_step(const retry_config& cfg,
     if (!last.has_retry_after() || last.retry_after < hold)
       last.retry_after = hold;
   }
-  auto would = decide_retry(cfg, in.op, last, in.attempts_made, in.attempt_cap,
-                            in.last_latency, in.previous_delay, now,
-                            in.deadline, gen);
+  auto would =
+    decide_retry(cfg, in.op, last, in.attempts_made, in.attempt_cap,
+                 in.last_latency, in.previous_delay, now, in.deadline, gen);
   if (would.verdict != retry_verdict::retry)
     return {to_retry_status(would.verdict), duration{0}};
   if (!in.flag_allows)

@@ -60,7 +60,9 @@ struct retry_step_result {
   /// The wait before the retry; meaningful only for `retry`.
   duration delay{0};
 
-  bool should_retry() const noexcept { return status == retry_status::retry; }
+  bool should_retry() const noexcept {
+    return status == retry_status::retry;
+  }
 };
 
 /// Decides the retry after a failed round at `now`:

@@ -95,9 +95,9 @@ void check_steps(const saga_config& cfg, const json_path& at,
     auto step_at = steps_at / i;
     for (std::size_t j = 0; j < i; ++j)
       if (!s.name.empty() && cfg.steps[j].name == s.name)
-        errors.add(step_at / "name",
-                   fmt::format("\"{}\" is the name of step {} already",
-                               s.name, j));
+        errors.add(
+          step_at / "name",
+          fmt::format("\"{}\" is the name of step {} already", s.name, j));
     if (s.compensable && after_pivot)
       errors.add(step_at / "compensable",
                  "must be false: a step after a non-compensable step can no "
@@ -125,8 +125,8 @@ void check_ranges(const saga_config& cfg, error_list& errors) {
   auto in = [&](const char* key, std::uint32_t x, std::uint32_t lo,
                 std::uint32_t hi) {
     if (x < lo || x > hi)
-      errors.add(at / key, fmt::format("must be between {} and {} (got: {})",
-                                       lo, hi, x));
+      errors.add(at / key,
+                 fmt::format("must be between {} and {} (got: {})", lo, hi, x));
   };
   if (cfg.step_timeout < min_step_timeout
       || cfg.step_timeout > max_step_timeout)
@@ -188,7 +188,9 @@ saga_config parse_saga_config(const json::value& v, const json_path& at,
     } else {
       for (std::size_t i = 0; i < arr->size(); ++i) {
         saga_step_config step;
-        object_reader s{(*arr)[i], steps_at / i, errors,
+        object_reader s{(*arr)[i],
+                        steps_at / i,
+                        errors,
                         {"name", "compensable", "max_tries"}};
         if (s.require("name")) {
           s.read("name", step.name);
@@ -221,10 +223,9 @@ saga_config parse_saga_config(const json::value& v, const json_path& at,
                  defaults().forward_backoff, errors);
   r.read("max_compensation_tries", cfg.max_compensation_tries, 1,
          saga_max_tries_limit);
-  cfg.compensation_backoff =
-    read_backoff(section("compensation_backoff"),
-                 r.path("compensation_backoff"),
-                 defaults().compensation_backoff, errors);
+  cfg.compensation_backoff = read_backoff(
+    section("compensation_backoff"), r.path("compensation_backoff"),
+    defaults().compensation_backoff, errors);
   r.read("max_running", cfg.max_running, 1, max_running_limit);
   r.read("max_id_bytes", cfg.max_id_bytes, 1, max_id_bytes_limit);
   r.read("max_input_bytes", cfg.max_input_bytes, 0, max_payload_limit);

@@ -103,7 +103,9 @@ struct saga_config_result {
   std::optional<saga_config> config; // set only when there are no errors
   error_list errors;
 
-  bool ok() const noexcept { return config.has_value(); }
+  bool ok() const noexcept {
+    return config.has_value();
+  }
 };
 
 /// Parses a JSON text (UTF-8 checked, depth limited) holding one saga object.

@@ -46,7 +46,8 @@ constexpr std::size_t max_quoted_data = 200;
 } // namespace
 
 saga_core::saga_core(const saga_config& cfg, std::uint64_t seed)
-  : cfg_(&cfg), gen_(seed) {
+  : cfg_(&cfg),
+    gen_(seed) {
   auto n = cfg.steps.size();
   tries_.assign(n, 0);
   comp_tries_.assign(n, 0);
@@ -141,10 +142,10 @@ bool saga_core::restore(const saga_record& r, std::string& error) {
                       : "#" + std::to_string(r.step);
   };
   auto out_of_order = [&] {
-    error = fmt::format("{} record of step {} try {} does not follow the "
-                        "records before it (phase {})",
-                        to_string(r.kind), name(), r.attempt,
-                        to_string(phase_));
+    error =
+      fmt::format("{} record of step {} try {} does not follow the "
+                  "records before it (phase {})",
+                  to_string(r.kind), name(), r.attempt, to_string(phase_));
     return false;
   };
   switch (r.kind) {
@@ -246,9 +247,9 @@ void saga_core::apply_step_result(std::uint32_t step, std::uint32_t attempt,
     outcome_.steps.push_back(saga_step_data{sc.name, data});
     if (!sc.compensable)
       forward_only_ = true;
-    next_ = step + 1 < n ? move{move_kind::step, step + 1}
-                         : move{move_kind::finish, step,
-                                saga_status::completed};
+    next_ = step + 1 < n
+              ? move{move_kind::step, step + 1}
+              : move{move_kind::finish, step, saga_status::completed};
     return;
   }
   if (v == saga_verdict::unknown)
@@ -292,8 +293,7 @@ void saga_core::begin_compensation(std::uint32_t failed, bool include_failed) {
 }
 
 void saga_core::apply_compensation_result(std::uint32_t step,
-                                          std::uint32_t attempt,
-                                          saga_verdict v,
+                                          std::uint32_t attempt, saga_verdict v,
                                           const std::string& data) {
   out_ = try_ref{};
   auto& name = cfg_->steps[step].name;
@@ -310,10 +310,10 @@ void saga_core::apply_compensation_result(std::uint32_t step,
     return;
   }
   outcome_.failed_compensation = name;
-  outcome_.failure += fmt::format("; compensation of {} failed {} tries "
-                                  "(last: {})",
-                                  name, comp_tries_[step],
-                                  describe(step, attempt, v, data));
+  outcome_.failure +=
+    fmt::format("; compensation of {} failed {} tries "
+                "(last: {})",
+                name, comp_tries_[step], describe(step, attempt, v, data));
   next_ = move{move_kind::finish, step, saga_status::compensation_failed};
 }
 
@@ -337,8 +337,8 @@ void saga_core::execute(time_point now, action_list& out) {
       r.attempt = attempt;
       log(std::move(r), out);
       saga_action a;
-      a.kind = comp ? saga_action_kind::run_compensation
-                    : saga_action_kind::run_step;
+      a.kind =
+        comp ? saga_action_kind::run_compensation : saga_action_kind::run_step;
       a.step = m.step;
       a.attempt = attempt;
       out.push_back(std::move(a));
@@ -396,10 +396,9 @@ void saga_core::finish(saga_status status, action_list& out) {
 }
 
 std::string saga_core::describe(std::uint32_t step, std::uint32_t attempt,
-                                saga_verdict v,
-                                const std::string& data) const {
-  auto text = fmt::format("{} try {}: {}", cfg_->steps[step].name, attempt,
-                          to_string(v));
+                                saga_verdict v, const std::string& data) const {
+  auto text =
+    fmt::format("{} try {}: {}", cfg_->steps[step].name, attempt, to_string(v));
   if (!data.empty()) {
     text += ": ";
     text.append(data, 0, max_quoted_data);

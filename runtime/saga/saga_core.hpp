@@ -92,7 +92,7 @@ enum class saga_phase : std::uint8_t {
 std::string to_string(saga_phase x);
 
 class saga_core {
-public:
+ public:
   using action_list = std::vector<saga_action>;
 
   /// `cfg` must be valid (validate_saga_config) and outlive the core. The
@@ -136,14 +136,24 @@ public:
 
   // -- observers --------------------------------------------------------------
 
-  saga_phase phase() const noexcept { return phase_; }
-  bool finished() const noexcept { return phase_ == saga_phase::finished; }
+  saga_phase phase() const noexcept {
+    return phase_;
+  }
+  bool finished() const noexcept {
+    return phase_ == saga_phase::finished;
+  }
   /// Final once finished(); before that the steps and compensations done so
   /// far, status `running`.
-  const saga_outcome& outcome() const noexcept { return outcome_; }
-  const std::string& input() const noexcept { return input_; }
+  const saga_outcome& outcome() const noexcept {
+    return outcome_;
+  }
+  const std::string& input() const noexcept {
+    return input_;
+  }
   /// Result data of each step (empty for steps not done).
-  const std::vector<std::string>& results() const noexcept { return results_; }
+  const std::vector<std::string>& results() const noexcept {
+    return results_;
+  }
   /// Tries started of step i / of its compensation.
   std::uint32_t tries(std::uint32_t step) const noexcept {
     return tries_[step];
@@ -152,10 +162,14 @@ public:
     return comp_tries_[step];
   }
   /// A try of a step or compensation is out (started, no verdict yet).
-  bool outstanding() const noexcept { return out_.active; }
-  const saga_config& config() const noexcept { return *cfg_; }
+  bool outstanding() const noexcept {
+    return out_.active;
+  }
+  const saga_config& config() const noexcept {
+    return *cfg_;
+  }
 
-private:
+ private:
   enum class move_kind : std::uint8_t {
     none,
     step,

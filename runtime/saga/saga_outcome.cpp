@@ -19,9 +19,9 @@ std::string to_string(saga_status x) {
 }
 
 bool from_string(std::string_view str, saga_status& x) {
-  for (auto v : {saga_status::running, saga_status::completed,
-                 saga_status::compensated, saga_status::compensation_failed,
-                 saga_status::stuck})
+  for (auto v :
+       {saga_status::running, saga_status::completed, saga_status::compensated,
+        saga_status::compensation_failed, saga_status::stuck})
     if (to_string(v) == str) {
       x = v;
       return true;

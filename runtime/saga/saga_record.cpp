@@ -21,11 +21,10 @@ std::string to_string(saga_record_kind x) {
 }
 
 bool from_string(std::string_view str, saga_record_kind& x) {
-  for (auto v : {saga_record_kind::started, saga_record_kind::step_started,
-                 saga_record_kind::step_result,
-                 saga_record_kind::compensation_started,
-                 saga_record_kind::compensation_result,
-                 saga_record_kind::finished})
+  for (auto v :
+       {saga_record_kind::started, saga_record_kind::step_started,
+        saga_record_kind::step_result, saga_record_kind::compensation_started,
+        saga_record_kind::compensation_result, saga_record_kind::finished})
     if (to_string(v) == str) {
       x = v;
       return true;

@@ -15,8 +15,8 @@ std::string to_string(saga_verdict x) {
 }
 
 bool from_string(std::string_view str, saga_verdict& x) {
-  for (auto v : {saga_verdict::done, saga_verdict::not_executed,
-                 saga_verdict::unknown})
+  for (auto v :
+       {saga_verdict::done, saga_verdict::not_executed, saga_verdict::unknown})
     if (to_string(v) == str) {
       x = v;
       return true;

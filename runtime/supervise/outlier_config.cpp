@@ -36,8 +36,8 @@ outlier_config parse_outlier_config(const boost::json::value& v,
   if (!explicit_max) {
     // Envoy: "the default value (300s) or base_ejection_time, whatever is
     // larger", so raising only the base never makes the config invalid.
-    cfg.max_ejection_time = std::max(cfg.max_ejection_time,
-                                     cfg.base_ejection_time);
+    cfg.max_ejection_time =
+      std::max(cfg.max_ejection_time, cfg.base_ejection_time);
   } else if (errors.size() == before
              && cfg.max_ejection_time < cfg.base_ejection_time) {
     errors.add(r.path("max_ejection_time"),
@@ -46,8 +46,8 @@ outlier_config parse_outlier_config(const boost::json::value& v,
                            format_duration(cfg.base_ejection_time),
                            describe_json(*r.find("max_ejection_time"))));
     // Keep what an absent key would give, as for any bad value.
-    cfg.max_ejection_time = std::max(outlier_config{}.max_ejection_time,
-                                     cfg.base_ejection_time);
+    cfg.max_ejection_time =
+      std::max(outlier_config{}.max_ejection_time, cfg.base_ejection_time);
   }
   r.read("max_ejection_percent", cfg.max_ejection_percent, 0, 100);
   r.read("success_rate_minimum_hosts", cfg.success_rate_minimum_hosts, 1,

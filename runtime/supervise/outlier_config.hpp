@@ -56,7 +56,8 @@ struct outlier_config {
   std::uint32_t enforcing_success_rate = 100;
 
   friend bool operator==(const outlier_config& a, const outlier_config& b) {
-    return a.enabled == b.enabled && a.consecutive_errors == b.consecutive_errors
+    return a.enabled == b.enabled
+           && a.consecutive_errors == b.consecutive_errors
            && a.interval == b.interval
            && a.base_ejection_time == b.base_ejection_time
            && a.max_ejection_time == b.max_ejection_time

@@ -76,9 +76,10 @@ void outlier_detector::resize(std::size_t members) {
   recompute_earliest_end();
 }
 
-std::optional<outlier_event>
-outlier_detector::record(std::size_t member, bool success, time_point now,
-                         rng& gen) {
+std::optional<outlier_event> outlier_detector::record(std::size_t member,
+                                                      bool success,
+                                                      time_point now,
+                                                      rng& gen) {
   if (!cfg_.enabled || member >= members_.size())
     return std::nullopt;
   auto& m = members_[member];
@@ -187,9 +188,8 @@ void outlier_detector::analyze_success_rates(rng& gen, time_point now,
   for (auto& [rate, i] : rates_)
     variance += (rate - mean) * (rate - mean);
   variance /= n;
-  auto threshold = mean
-                   - (cfg_.success_rate_stdev_factor / 1000.0)
-                       * std::sqrt(variance);
+  auto threshold =
+    mean - (cfg_.success_rate_stdev_factor / 1000.0) * std::sqrt(variance);
   // Worst first, so that when max_ejection_percent binds, the member ejected
   // is the worst one (Envoy goes in host order); ties by member index keep
   // runs reproducible.

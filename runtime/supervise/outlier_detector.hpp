@@ -85,7 +85,7 @@ std::string to_string(outlier_event::kind_t x);
 std::string to_string(const outlier_event& x);
 
 class outlier_detector {
-public:
+ public:
   outlier_detector(const outlier_config& cfg, std::size_t members);
 
   /// Takes a new configuration (a reload). Per-member state is kept:
@@ -157,13 +157,19 @@ public:
 
   /// Members out of ordinary traffic (ejected or probing): what
   /// `max_ejection_percent` limits.
-  std::size_t ejected_count() const noexcept { return ejected_count_; }
+  std::size_t ejected_count() const noexcept {
+    return ejected_count_;
+  }
 
-  std::size_t size() const noexcept { return members_.size(); }
+  std::size_t size() const noexcept {
+    return members_.size();
+  }
 
-  const outlier_config& config() const noexcept { return cfg_; }
+  const outlier_config& config() const noexcept {
+    return cfg_;
+  }
 
-private:
+ private:
   struct member_state {
     member_health health = member_health::healthy;
     bool probe_outstanding = false;

@@ -10,7 +10,9 @@ namespace bulwark {
 restart_config parse_restart_config(const boost::json::value& v,
                                     const json_path& at, error_list& errors) {
   restart_config cfg;
-  object_reader r{v, at, errors,
+  object_reader r{v,
+                  at,
+                  errors,
                   {"enabled", "max_restarts", "within", "min_backoff",
                    "max_backoff", "random_factor", "reset_after"}};
   if (!r.valid())

@@ -39,7 +39,7 @@ struct restart_decision {
 };
 
 class restart_tracker {
-public:
+ public:
   explicit restart_tracker(const restart_config& cfg = {}) noexcept;
 
   /// New limits apply from the next crash; the restart history and the
@@ -47,7 +47,9 @@ public:
   /// A `max_restarts` above `restart_config::max_restarts_limit` is capped.
   void reconfigure(const restart_config& cfg) noexcept;
 
-  const restart_config& config() const noexcept { return cfg_; }
+  const restart_config& config() const noexcept {
+    return cfg_;
+  }
 
   /// The member crashed at `now`. Restarts the member unless restarts are
   /// disabled or `max_restarts` restarts already happened in the window
@@ -67,9 +69,11 @@ public:
   void on_started(time_point now) noexcept;
 
   /// Restarts decided since construction.
-  std::uint32_t total_restarts() const noexcept { return total_; }
+  std::uint32_t total_restarts() const noexcept {
+    return total_;
+  }
 
-private:
+ private:
   // Drops restart times that left the window ending at `now`.
   void expire(time_point now) noexcept;
 

@@ -17,9 +17,9 @@ std::string to_string(routing_kind x) {
 }
 
 bool from_string(std::string_view str, routing_kind& x) {
-  for (auto candidate : {routing_kind::round_robin,
-                         routing_kind::least_outstanding,
-                         routing_kind::power_of_two})
+  for (auto candidate :
+       {routing_kind::round_robin, routing_kind::least_outstanding,
+        routing_kind::power_of_two})
     if (to_string(candidate) == str) {
       x = candidate;
       return true;
@@ -99,9 +99,8 @@ std::size_t router::pick(const member_load* members, std::size_t n,
         ++b;
       auto first = nth_set_bit(mask, a);
       auto second = nth_set_bit(mask, b);
-      result = members[second].outstanding < members[first].outstanding
-                 ? second
-                 : first;
+      result = members[second].outstanding < members[first].outstanding ? second
+                                                                        : first;
       break;
     }
   }

@@ -45,14 +45,16 @@ struct member_load {
 };
 
 class router {
-public:
+ public:
   explicit router(routing_kind kind = routing_kind::round_robin) noexcept;
 
   /// Switches the policy; the round-robin cursor is kept, so a reload does not
   /// send the next request back to member 0.
   void reconfigure(routing_kind kind) noexcept;
 
-  routing_kind kind() const noexcept { return kind_; }
+  routing_kind kind() const noexcept {
+    return kind_;
+  }
 
   static constexpr std::size_t npos = static_cast<std::size_t>(-1);
 
@@ -72,7 +74,7 @@ public:
   std::size_t pick(const member_load* members, std::size_t n,
                    std::uint64_t excluded, rng& gen) noexcept;
 
-private:
+ private:
   routing_kind kind_;
   // The last index picked, npos before the first pick. Shared by all kinds:
   // it is the rotation point of round_robin and the tie-breaker of

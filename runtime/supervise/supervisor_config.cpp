@@ -7,7 +7,8 @@
 
 namespace bulwark {
 
-idempotency supervisor_config::idempotency_of(std::string_view op) const noexcept {
+idempotency
+supervisor_config::idempotency_of(std::string_view op) const noexcept {
   for (auto& x : operations)
     if (x.name == op)
       return x.repeat;
@@ -27,11 +28,12 @@ supervisor_config parse_supervisor_config(const boost::json::value& v,
                                           error_list& errors) {
   supervisor_config cfg;
   cfg.name = std::move(name);
-  object_reader r{v, at, errors,
+  object_reader r{v,
+                  at,
+                  errors,
                   {"members", "routing", "failover", "max_failovers",
                    "failover_on", "rejection_cooldown", "default_timeout",
-                   "hedge", "budget",
-                   "outlier_detection", "restart"}};
+                   "hedge", "budget", "outlier_detection", "restart"}};
   if (r.require("members")) {
     auto members_at = r.path("members");
     auto* arr = r.find("members")->if_array();
@@ -47,7 +49,8 @@ supervisor_config parse_supervisor_config(const boost::json::value& v,
       for (std::size_t i = 0; i < arr->size(); ++i) {
         auto item_at = members_at / i;
         auto* s = (*arr)[i].if_string();
-        if (s == nullptr || !is_valid_name(std::string_view{s->data(), s->size()})) {
+        if (s == nullptr
+            || !is_valid_name(std::string_view{s->data(), s->size()})) {
           errors.add(item_at, fmt::format("must be a dependency or supervisor "
                                           "name (got: {})",
                                           describe_json((*arr)[i])));
@@ -77,7 +80,8 @@ supervisor_config parse_supervisor_config(const boost::json::value& v,
   };
   if (r.valid()) {
     cfg.hedge = parse_hedge_config(section("hedge"), r.path("hedge"), errors);
-    cfg.budget = parse_budget_config(section("budget"), r.path("budget"), errors);
+    cfg.budget =
+      parse_budget_config(section("budget"), r.path("budget"), errors);
     cfg.outlier_detection = parse_outlier_config(
       section("outlier_detection"), r.path("outlier_detection"), errors);
     cfg.restart =

@@ -42,9 +42,9 @@ struct supervisor_config {
   /// Failure classes worth another member. `rejected_locally` (the member's
   /// breaker is open, it shed or its queue is full) proves the call never
   /// executed, so even an `unsafe` operation fails over on it.
-  failure_class_set failover_on{failure_class::transient, failure_class::timeout,
-                                failure_class::overloaded,
-                                failure_class::rejected_locally};
+  failure_class_set failover_on{
+    failure_class::transient, failure_class::timeout, failure_class::overloaded,
+    failure_class::rejected_locally};
   /// After a member answered `rejected_locally` (its breaker is open, its
   /// queue full) or `overloaded`, route new calls elsewhere for this long
   /// (unless no other member is available). Without it, least-outstanding

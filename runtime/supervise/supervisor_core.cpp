@@ -80,8 +80,8 @@ bool supervisor_core::reconfigure(const supervisor_config& cfg, time_point) {
 
 // -- helpers ------------------------------------------------------------------
 
-supervisor_core::call_slot* supervisor_core::find(std::uint64_t attempt,
-                                                  std::uint32_t& index) noexcept {
+supervisor_core::call_slot*
+supervisor_core::find(std::uint64_t attempt, std::uint32_t& index) noexcept {
   auto slot = slots_.find(attempt);
   if (slot == slots_.npos)
     return nullptr;
@@ -253,8 +253,8 @@ void supervisor_core::finish(std::uint32_t slot, bool ok, failure_class cls,
   a.attempts = s.set.size();
   if (winner != 0 || s.set.size() > 0) {
     auto w = s.set.winner();
-    a.hedge_won = ok && w != attempt_set::npos
-                  && s.reason_of[w] == send_reason::hedge;
+    a.hedge_won =
+      ok && w != attempt_set::npos && s.reason_of[w] == send_reason::hedge;
   }
   if (ok) {
     ++counters_.replies_ok;
@@ -297,8 +297,8 @@ std::uint32_t supervisor_core::start(idempotency op, time_point deadline,
   budget_.on_request(now);
   if (deadline != no_deadline && deadline <= now) {
     ++counters_.deadline_exceeded;
-    finish(slot, false, failure_class::deadline_exceeded, reply_reason::deadline,
-           0, now, nullptr, out);
+    finish(slot, false, failure_class::deadline_exceeded,
+           reply_reason::deadline, 0, now, nullptr, out);
     return slot;
   }
   // An ejected member whose time is up gets one call as its probe.
@@ -337,7 +337,8 @@ void supervisor_core::after_failure(std::uint32_t slot, std::uint64_t attempt,
                                     action_list& out) {
   auto& s = slots_[slot];
   bool may = cfg_.failover && s.failovers < cfg_.max_failovers
-             && s.set.size() < max_attempts && cfg_.failover_on.contains(s.last_cls)
+             && s.set.size() < max_attempts
+             && cfg_.failover_on.contains(s.last_cls)
              && may_repeat(s.op, never_executed) && now < s.deadline;
   if (may) {
     // A member that never got the call costs nothing downstream; anything
@@ -351,7 +352,8 @@ void supervisor_core::after_failure(std::uint32_t slot, std::uint64_t attempt,
       if (never_executed || budget_.try_withdraw(budget_use::retry, now)) {
         ++s.failovers;
         ++counters_.failovers;
-        send(slot, static_cast<std::uint32_t>(m), send_reason::failover, now, out);
+        send(slot, static_cast<std::uint32_t>(m), send_reason::failover, now,
+             out);
         reschedule(slot);
         return;
       }
@@ -372,7 +374,8 @@ void supervisor_core::on_result(std::uint64_t attempt, const member_result& r,
                                 time_point now, action_list& out) {
   std::uint32_t index = 0;
   auto* sp = find(attempt, index);
-  if (sp == nullptr || sp->set.status_at(index) != attempt_status::outstanding) {
+  if (sp == nullptr
+      || sp->set.status_at(index) != attempt_status::outstanding) {
     ++counters_.late_results;
     return;
   }
@@ -428,8 +431,8 @@ void supervisor_core::fire(std::uint32_t slot, time_point now,
   if (s.deadline <= now) {
     ++counters_.deadline_exceeded;
     auto res = s.set.cancel_all();
-    finish(slot, false, failure_class::deadline_exceeded, reply_reason::deadline,
-           0, now, &res, out);
+    finish(slot, false, failure_class::deadline_exceeded,
+           reply_reason::deadline, 0, now, &res, out);
     return;
   }
   if (s.hedge_at <= now) {
@@ -441,7 +444,8 @@ void supervisor_core::fire(std::uint32_t slot, time_point now,
         if (budget_.try_withdraw(budget_use::hedge, now)) {
           ++s.hedges;
           ++counters_.hedges;
-          send(slot, static_cast<std::uint32_t>(m), send_reason::hedge, now, out);
+          send(slot, static_cast<std::uint32_t>(m), send_reason::hedge, now,
+               out);
           if (hedge_.should_hedge(s.hedges, s.op))
             s.hedge_at = s.started + hedge_.hedge_delay(s.hedges + 1, now);
         } else {
@@ -493,7 +497,8 @@ restart_decision supervisor_core::member_down(std::uint32_t m, time_point now,
       continue;
     auto& s = slots_[slot];
     for (std::uint32_t i = 0; i < s.set.size() && slots_.in_use(slot); ++i) {
-      if (s.member_of[i] != m || s.set.status_at(i) != attempt_status::outstanding)
+      if (s.member_of[i] != m
+          || s.set.status_at(i) != attempt_status::outstanding)
         continue;
       if (s.reason_of[i] == send_reason::probe)
         outlier_.release_probe(m);
@@ -503,8 +508,8 @@ restart_decision supervisor_core::member_down(std::uint32_t m, time_point now,
       s.last_cls = failure_class::transient;
       auto res = s.set.on_result(id, false, false);
       if (res.is_winner())
-        finish(slot, false, failure_class::transient, reply_reason::answered, id,
-               now, &res, out);
+        finish(slot, false, failure_class::transient, reply_reason::answered,
+               id, now, &res, out);
       else
         after_failure(slot, id, now, false, out);
     }
@@ -579,8 +584,8 @@ void supervisor_core::resume(std::uint32_t slot, time_point now,
       finish(slot, false, failure_class::rejected_locally,
              reply_reason::no_member, 0, now, nullptr, out);
     } else if (s.set.close()) {
-      finish(slot, false, s.last_cls, reply_reason::all_failed, 0, now,
-             nullptr, out);
+      finish(slot, false, s.last_cls, reply_reason::all_failed, 0, now, nullptr,
+             out);
     }
     return;
   }
@@ -595,8 +600,8 @@ void supervisor_core::resume(std::uint32_t slot, time_point now,
   } else {
     ++counters_.failovers_denied_budget;
     if (s.set.close())
-      finish(slot, false, s.last_cls, reply_reason::all_failed, 0, now,
-             nullptr, out);
+      finish(slot, false, s.last_cls, reply_reason::all_failed, 0, now, nullptr,
+             out);
     return;
   }
   reschedule(slot);

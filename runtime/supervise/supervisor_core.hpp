@@ -147,7 +147,7 @@ struct supervisor_counters {
 };
 
 class supervisor_core {
-public:
+ public:
   using action_list = std::vector<supervisor_action>;
 
   static constexpr std::uint32_t max_attempts = attempt_set_capacity;
@@ -193,7 +193,8 @@ public:
   /// escalate (the supervisor should fail its calls and stop). A call that
   /// finds no member available while one is restarting waits for it (until
   /// its deadline) instead of failing.
-  restart_decision member_down(std::uint32_t m, time_point now, action_list& out);
+  restart_decision member_down(std::uint32_t m, time_point now,
+                               action_list& out);
 
   /// Member `m` runs again (restarted). Calls that waited for a member
   /// (none was available while some were restarting) go now.
@@ -212,26 +213,40 @@ public:
   std::uint32_t members() const noexcept {
     return static_cast<std::uint32_t>(members_.size());
   }
-  bool running(std::uint32_t m) const noexcept { return members_[m].running; }
+  bool running(std::uint32_t m) const noexcept {
+    return members_[m].running;
+  }
   std::uint32_t outstanding(std::uint32_t m) const noexcept {
     return loads_[m].outstanding;
   }
   member_health health(std::uint32_t m) const noexcept {
     return outlier_.health(m);
   }
-  std::uint32_t calls_in_flight() const noexcept { return slots_.size(); }
-  const supervisor_counters& counters() const noexcept { return counters_; }
-  const supervisor_config& config() const noexcept { return cfg_; }
-  const hedge_policy& hedges() const noexcept { return hedge_; }
-  const retry_budget& budget() const noexcept { return budget_; }
-  const outlier_detector& outliers() const noexcept { return outlier_; }
+  std::uint32_t calls_in_flight() const noexcept {
+    return slots_.size();
+  }
+  const supervisor_counters& counters() const noexcept {
+    return counters_;
+  }
+  const supervisor_config& config() const noexcept {
+    return cfg_;
+  }
+  const hedge_policy& hedges() const noexcept {
+    return hedge_;
+  }
+  const retry_budget& budget() const noexcept {
+    return budget_;
+  }
+  const outlier_detector& outliers() const noexcept {
+    return outlier_;
+  }
 
   /// The slot and member of an attempt id, for callers that keep per-attempt
   /// data; false if the id belongs to no call in flight.
   bool locate(std::uint64_t attempt, std::uint32_t& call,
               std::uint32_t& member) const noexcept;
 
-private:
+ private:
   struct call_slot {
     idempotency op = idempotency::unsafe;
     time_point started{};
@@ -268,8 +283,8 @@ private:
   bool member_available(std::uint32_t m) const noexcept;
   void send(std::uint32_t slot, std::uint32_t member, send_reason why,
             time_point now, action_list& out);
-  void finish(std::uint32_t slot, bool ok, failure_class cls,
-              reply_reason why, std::uint64_t winner, time_point now,
+  void finish(std::uint32_t slot, bool ok, failure_class cls, reply_reason why,
+              std::uint64_t winner, time_point now,
               const settle_result* cancels, action_list& out);
   void cancel_listed(call_slot& s, const settle_result& r, time_point now,
                      action_list& out);
@@ -295,7 +310,7 @@ private:
   std::vector<member_state> members_;
   std::vector<member_load> loads_; // contiguous: what the router reads
   std::vector<time_point> cool_until_; // per member, after a rejection
-  time_point cool_end_ = no_deadline;  // earliest end of a cooldown
+  time_point cool_end_ = no_deadline; // earliest end of a cooldown
   slot_table<call_slot> slots_;
   timer_heap timers_;
   std::vector<outlier_event> events_;

@@ -12,7 +12,7 @@
 namespace bulwark {
 
 class count_window {
-public:
+ public:
   /// An empty window of size 0; `record` must not be called on it. Exists so
   /// an owner can hold a window it does not use without allocating.
   count_window() noexcept = default;
@@ -48,16 +48,24 @@ public:
     slow_calls_ = 0;
   }
 
-  std::uint32_t size() const noexcept { return size_; }
-  std::uint32_t calls() const noexcept { return calls_; }
-  std::uint32_t failures() const noexcept { return failures_; }
-  std::uint32_t slow_calls() const noexcept { return slow_calls_; }
+  std::uint32_t size() const noexcept {
+    return size_;
+  }
+  std::uint32_t calls() const noexcept {
+    return calls_;
+  }
+  std::uint32_t failures() const noexcept {
+    return failures_;
+  }
+  std::uint32_t slow_calls() const noexcept {
+    return slow_calls_;
+  }
 
   window_snapshot snapshot() const noexcept {
     return window_snapshot::of(calls_, failures_, slow_calls_);
   }
 
-private:
+ private:
   static constexpr std::uint8_t failed_bit = 1;
   static constexpr std::uint8_t slow_bit = 2;
 

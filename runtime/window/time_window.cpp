@@ -54,9 +54,8 @@ void time_window::roll_to(time_point now) noexcept {
   } else {
     return; // an earlier second than the head: keep counting in the head
   }
-  constexpr auto last_second = std::chrono::floor<seconds>(
-                                 time_point::max().time_since_epoch())
-                                 .count();
+  constexpr auto last_second =
+    std::chrono::floor<seconds>(time_point::max().time_since_epoch()).count();
   bucket_end_ = head_second_ < last_second
                   ? time_point{seconds(head_second_ + 1)}
                   : time_point::max();

@@ -20,7 +20,7 @@
 namespace bulwark {
 
 class time_window {
-public:
+ public:
   /// An empty window of size 0; `record` must not be called on it.
   time_window() noexcept = default;
 
@@ -58,12 +58,20 @@ public:
   /// Forgets every call. O(N).
   void clear() noexcept;
 
-  std::uint32_t size() const noexcept { return size_; }
+  std::uint32_t size() const noexcept {
+    return size_;
+  }
 
   /// Totals as of the last `record` or `advance`.
-  std::uint64_t calls() const noexcept { return calls_; }
-  std::uint64_t failures() const noexcept { return failures_; }
-  std::uint64_t slow_calls() const noexcept { return slow_calls_; }
+  std::uint64_t calls() const noexcept {
+    return calls_;
+  }
+  std::uint64_t failures() const noexcept {
+    return failures_;
+  }
+  std::uint64_t slow_calls() const noexcept {
+    return slow_calls_;
+  }
 
   /// The window as of the last `record` or `advance`.
   window_snapshot snapshot() const noexcept {
@@ -73,7 +81,7 @@ public:
   /// The window as it would be after `advance(now)`, without changing it.
   window_snapshot snapshot(time_point now) const noexcept;
 
-private:
+ private:
   struct bucket {
     std::uint32_t calls = 0;
     std::uint32_t failures = 0;
@@ -86,9 +94,9 @@ private:
 
   std::unique_ptr<bucket[]> buckets_;
   std::uint32_t size_ = 0;
-  std::uint32_t head_ = 0;        // the bucket of `head_second_`
-  std::int64_t head_second_ = 0;  // meaningful only when `started_`
-  bool started_ = false;          // false until the first call after a clear
+  std::uint32_t head_ = 0; // the bucket of `head_second_`
+  std::int64_t head_second_ = 0; // meaningful only when `started_`
+  bool started_ = false; // false until the first call after a clear
   time_point bucket_end_ = time_point::min(); // end of the head bucket
   std::uint64_t calls_ = 0;
   std::uint64_t failures_ = 0;

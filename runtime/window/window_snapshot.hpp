@@ -25,10 +25,10 @@ struct window_snapshot {
     result.failures = failures;
     result.slow_calls = slow_calls;
     if (calls > 0) {
-      result.failure_rate = static_cast<double>(failures)
-                            / static_cast<double>(calls);
-      result.slow_call_rate = static_cast<double>(slow_calls)
-                              / static_cast<double>(calls);
+      result.failure_rate =
+        static_cast<double>(failures) / static_cast<double>(calls);
+      result.slow_call_rate =
+        static_cast<double>(slow_calls) / static_cast<double>(calls);
     }
     return result;
   }

@@ -85,9 +85,8 @@ TEST_CASE_METHOD(deterministic_fixture,
     };
   });
   auto watcher = make_probe();
-  watcher.execute([chained](caf::event_based_actor* self) {
-    self->monitor(chained);
-  });
+  watcher.execute(
+    [chained](caf::event_based_actor* self) { self->monitor(chained); });
   run();
   CHECK(advance_time(milliseconds(10)) == 2);
   CHECK(now() == t0 + milliseconds(10));

@@ -90,7 +90,8 @@ TEST_CASE("wire times round-trip and keep no_deadline distinct",
   CHECK(to_wire_time(no_deadline) == no_deadline_ns);
   CHECK(from_wire_time(no_deadline_ns) == no_deadline);
   CHECK(no_deadline_ns == std::numeric_limits<std::int64_t>::max());
-  CHECK(from_wire_duration(to_wire_duration(milliseconds(3))) == milliseconds(3));
+  CHECK(from_wire_duration(to_wire_duration(milliseconds(3)))
+        == milliseconds(3));
   call_request req;
   CHECK_FALSE(req.deadline().is_set());
   req.deadline_ns = to_wire_time(t);
@@ -122,7 +123,8 @@ TEST_CASE_METHOD(deterministic_fixture,
   std::int64_t deadline_ns = 0;
   std::uint64_t journey = 0;
   std::uint32_t upstream = 0;
-  REQUIRE(!sink(id, op, payload, key, bad_crit, deadline_ns, journey, upstream));
+  REQUIRE(
+    !sink(id, op, payload, key, bad_crit, deadline_ns, journey, upstream));
   call_request x;
   caf::binary_deserializer source{sys, buf};
   CHECK(source(x) == caf::sec::invalid_argument);
@@ -172,14 +174,17 @@ TEST_CASE("attempt result constructors fill the documented fields",
   auto err = error_result(transport_error::connection_reset);
   CHECK_FALSE(err.ok);
   CHECK(err.status == 0);
-  CHECK(err.error == static_cast<std::uint8_t>(transport_error::connection_reset));
+  CHECK(err.error
+        == static_cast<std::uint8_t>(transport_error::connection_reset));
   auto cls = class_result(failure_class::overloaded, milliseconds(250));
   CHECK_FALSE(cls.ok);
   CHECK(cls.status == 0);
   CHECK(cls.error == 0);
-  CHECK(cls.reported_class == static_cast<std::uint8_t>(failure_class::overloaded));
+  CHECK(cls.reported_class
+        == static_cast<std::uint8_t>(failure_class::overloaded));
   CHECK(cls.retry_after_ns == 250000000);
-  CHECK(class_result(failure_class::transient).retry_after_ns == no_retry_after_ns);
+  CHECK(class_result(failure_class::transient).retry_after_ns
+        == no_retry_after_ns);
 }
 
 TEST_CASE("attempt results become classifier observations",
@@ -198,7 +203,8 @@ TEST_CASE("attempt results become classifier observations",
   CHECK(obs.retry_after == milliseconds(2));
   CHECK(obs.latency == microseconds(5));
 
-  auto reset = to_observation(error_result(transport_error::connection_refused));
+  auto reset =
+    to_observation(error_result(transport_error::connection_refused));
   CHECK(reset.error == transport_error::connection_refused);
 
   auto shed = to_observation(class_result(failure_class::rejected_locally));

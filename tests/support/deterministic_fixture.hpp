@@ -70,11 +70,12 @@ struct received_message {
 /// message it receives (ordinary messages, responses, errors, down and exit
 /// messages) in arrival order. Copies share the same log.
 class probe {
-public:
+ public:
   using log_type = std::vector<received_message>;
 
   probe(caf::actor handle, std::shared_ptr<log_type> log)
-    : handle_(std::move(handle)), log_(std::move(log)) {
+    : handle_(std::move(handle)),
+      log_(std::move(log)) {
     // nop
   }
 
@@ -102,14 +103,14 @@ public:
           self->request(dest, timeout, x...)
             .then(
               [self, log](Reply&... ys) {
-                log->push_back({caf::actor_cast<caf::actor_addr>(self->current_sender()),
-                                caf::make_message(std::move(ys)...),
-                                self->clock().now()});
+                log->push_back(
+                  {caf::actor_cast<caf::actor_addr>(self->current_sender()),
+                   caf::make_message(std::move(ys)...), self->clock().now()});
               },
               [self, log](caf::error& err) {
-                log->push_back({caf::actor_cast<caf::actor_addr>(self->current_sender()),
-                                caf::make_message(std::move(err)),
-                                self->clock().now()});
+                log->push_back(
+                  {caf::actor_cast<caf::actor_addr>(self->current_sender()),
+                   caf::make_message(std::move(err)), self->clock().now()});
               });
         },
         args);
@@ -140,8 +141,8 @@ public:
     std::vector<std::tuple<Ts...>> result;
     for (auto& x : *log_)
       if (x.content.match_elements<Ts...>())
-        result.emplace_back(collect_one<Ts...>(
-          x.content, std::index_sequence_for<Ts...>{}));
+        result.emplace_back(
+          collect_one<Ts...>(x.content, std::index_sequence_for<Ts...>{}));
     return result;
   }
 
@@ -180,7 +181,7 @@ public:
     log_->clear();
   }
 
-private:
+ private:
   template <class... Ts, std::size_t... Is>
   static std::tuple<Ts...> collect_one(const caf::message& msg,
                                        std::index_sequence<Is...>) {
@@ -193,7 +194,7 @@ private:
 
 /// Owns an actor system on CAF's deterministic test scheduler.
 class deterministic_fixture {
-public:
+ public:
   deterministic_fixture()
     : sys(init_config(cfg)),
       sched(dynamic_cast<caf::scheduler::test_coordinator&>(sys.scheduler())) {
@@ -264,8 +265,9 @@ public:
     auto log = std::make_shared<probe::log_type>();
     auto hdl = sys.spawn([log](caf::event_based_actor* self) -> caf::behavior {
       auto record = [self, log](caf::message msg) {
-        log->push_back({caf::actor_cast<caf::actor_addr>(self->current_sender()), std::move(msg),
-                        self->clock().now()});
+        log->push_back(
+          {caf::actor_cast<caf::actor_addr>(self->current_sender()),
+           std::move(msg), self->clock().now()});
       };
       self->set_default_handler(
         [record](caf::scheduled_actor*,
@@ -294,7 +296,7 @@ public:
   caf::actor_system sys;
   caf::scheduler::test_coordinator& sched;
 
-private:
+ private:
   std::vector<caf::actor> probes_;
 
   static caf::actor_system_config& init_config(caf::actor_system_config& cfg) {

@@ -17,9 +17,8 @@ struct temp_dir {
   std::filesystem::path path;
 
   temp_dir() {
-    std::string tmpl = (std::filesystem::temp_directory_path()
-                        / "bulwark-test-XXXXXX")
-                         .string();
+    std::string tmpl =
+      (std::filesystem::temp_directory_path() / "bulwark-test-XXXXXX").string();
     if (::mkdtemp(tmpl.data()) == nullptr)
       throw std::runtime_error("temp_dir: mkdtemp failed");
     path = tmpl;

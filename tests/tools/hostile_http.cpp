@@ -176,8 +176,8 @@ int main(int argc, char** argv) {
   std::fflush(stdout);
   auto sum = run_hostile(opts);
   hostile_corpus corpus{opts.profile, opts.seed};
-  auto final_check
-    = hostile_liveness(opts, corpus, opts.first_case + opts.cases + 1);
+  auto final_check =
+    hostile_liveness(opts, corpus, opts.first_case + opts.cases + 1);
   bool alive = final_check.empty();
   bool failed = !sum.ok() || !alive;
   std::optional<std::uint64_t> rss_end;

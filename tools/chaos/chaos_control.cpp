@@ -29,10 +29,10 @@ http_response rejected(const error_list& errors) {
     lines.emplace_back("... and " + std::to_string(errors.dropped())
                        + " more errors");
   auto n = errors.size();
-  boost::json::object body{
-    {"error", "faults rejected (" + std::to_string(n)
-                + (n == 1 ? " error" : " errors") + "); nothing changed"},
-    {"errors", std::move(lines)}};
+  boost::json::object body{{"error", "faults rejected (" + std::to_string(n)
+                                       + (n == 1 ? " error" : " errors")
+                                       + "); nothing changed"},
+                           {"errors", std::move(lines)}};
   return json_ok(http_status::bad_request, body);
 }
 
@@ -52,8 +52,8 @@ http_handler chaos_control_handler(chaos_proxy& proxy) {
         respond(json_ok(http_status::ok, proxy.stats_json()));
       } else if (method == verb::delete_) {
         proxy.clear_stats();
-        respond(json_ok(http_status::ok,
-                        boost::json::object{{"status", "cleared"}}));
+        respond(
+          json_ok(http_status::ok, boost::json::object{{"status", "cleared"}}));
       } else {
         respond(json_error(http_status::method_not_allowed,
                            "/stats takes GET or DELETE"));
@@ -84,8 +84,7 @@ http_handler chaos_control_handler(chaos_proxy& proxy) {
     if (target.substr(0, faults_prefix.size()) == faults_prefix) {
       auto name = target.substr(faults_prefix.size());
       if (auto problem = fault_name_problem(name)) {
-        respond(json_error(http_status::bad_request,
-                           "fault name " + *problem));
+        respond(json_error(http_status::bad_request, "fault name " + *problem));
         return;
       }
       if (method == verb::put) {
@@ -129,13 +128,14 @@ std::unique_ptr<http_server> start_chaos_control(chaos_proxy& proxy,
   if (!is_loopback_host(host))
     throw std::invalid_argument("the control API binds loopback only (it "
                                 "changes faults without authentication); "
-                                "got '" + printable_utf8(host, 64) + "'");
+                                "got '"
+                                + printable_utf8(host, 64) + "'");
   http_server_options opts;
   opts.max_body_bytes = 64 * 1024;
   opts.max_connections = 64;
   opts.server_name = "bulwark-chaos";
-  auto server = std::make_unique<http_server>(chaos_control_handler(proxy),
-                                              opts);
+  auto server =
+    std::make_unique<http_server>(chaos_control_handler(proxy), opts);
   server->start(host, port);
   return server;
 }

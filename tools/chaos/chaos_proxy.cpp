@@ -83,11 +83,11 @@ struct worker {
 
 // Header fields that describe one hop, not the message (RFC 9110 7.6.1).
 void strip_hop_by_hop(http::fields& f) {
-  for (auto name : {http::field::connection, http::field::keep_alive,
-                    http::field::proxy_connection, http::field::te,
-                    http::field::trailer, http::field::transfer_encoding,
-                    http::field::upgrade, http::field::proxy_authorization,
-                    http::field::proxy_authenticate})
+  for (auto name :
+       {http::field::connection, http::field::keep_alive,
+        http::field::proxy_connection, http::field::te, http::field::trailer,
+        http::field::transfer_encoding, http::field::upgrade,
+        http::field::proxy_authorization, http::field::proxy_authenticate})
     f.erase(name);
 }
 
@@ -120,8 +120,9 @@ struct chaos_proxy::impl : std::enable_shared_from_this<chaos_proxy::impl> {
   std::vector<std::unique_ptr<worker>> workers;
 
   explicit impl(chaos_proxy_options o)
-    : opts(std::move(o)), stats(opts.key_memory), gen(opts.seed) {
-  }
+    : opts(std::move(o)),
+      stats(opts.key_memory),
+      gen(opts.seed) {}
 
   /// Decides the fate of one request (or TCP connection) and counts it.
   std::pair<std::string, proxy_decision> decide(std::string_view method,
@@ -155,9 +156,8 @@ namespace {
 // `bytes_per_s` in small paced pieces (a timer between pieces), then calls
 // `done(ec)`. With bytes_per_s == 0 everything goes at once.
 template <class Stream>
-class paced_writer
-  : public std::enable_shared_from_this<paced_writer<Stream>> {
-public:
+class paced_writer : public std::enable_shared_from_this<paced_writer<Stream>> {
+ public:
   using handler = std::function<void(beast::error_code)>;
 
   paced_writer(Stream& stream, std::shared_ptr<const std::string> data,
@@ -170,9 +170,10 @@ public:
       rate_(bytes_per_s),
       done_(std::move(done)) {
     // About 20 pieces a second, never below one byte.
-    piece_ = rate_ == 0 ? data_->size()
-                        : static_cast<std::size_t>(
-                          std::max<std::uint64_t>(1, rate_ / 20));
+    piece_ =
+      rate_ == 0
+        ? data_->size()
+        : static_cast<std::size_t>(std::max<std::uint64_t>(1, rate_ / 20));
   }
 
   void start() {
@@ -180,7 +181,7 @@ public:
     write(n, false);
   }
 
-private:
+ private:
   void write(std::size_t n, bool paced) {
     if (n == 0) {
       next();
@@ -236,15 +237,14 @@ private:
 // A client connection, HTTP or TCP mode. Lives on its worker's thread; the
 // worker's `live` set keeps it until it closes (so stop() can close all).
 class connection : public std::enable_shared_from_this<connection> {
-public:
+ public:
   connection(std::shared_ptr<chaos_proxy::impl> proxy, worker& w,
              tcp::socket&& socket)
     : proxy_(std::move(proxy)),
       w_(w),
       opts_(proxy_->opts),
       client_(std::move(socket)),
-      timer_(w.ioc) {
-  }
+      timer_(w.ioc) {}
 
   ~connection() {
     proxy_->connections.fetch_sub(1);
@@ -270,7 +270,7 @@ public:
     w_.live.erase(shared_from_this());
   }
 
-private:
+ private:
   // -- HTTP mode --------------------------------------------------------------
 
   void read_request() {
@@ -280,11 +280,11 @@ private:
     parser_->header_limit(static_cast<std::uint32_t>(opts_.max_header_bytes));
     parser_->body_limit(opts_.max_body_bytes);
     client_.expires_after(opts_.read_timeout);
-    http::async_read_header(client_, buffer_, *parser_,
-                            [self = shared_from_this()](beast::error_code ec,
-                                                        std::size_t) {
-                              self->on_header(ec);
-                            });
+    http::async_read_header(
+      client_, buffer_, *parser_,
+      [self = shared_from_this()](beast::error_code ec, std::size_t) {
+        self->on_header(ec);
+      });
   }
 
   void on_header(beast::error_code ec) {
@@ -301,26 +301,26 @@ private:
         && req.version() >= 11) {
       static const std::string continue_text = "HTTP/1.1 100 Continue\r\n\r\n";
       req.erase(http::field::expect); // answered here, not forwarded
-      net::async_write(client_, net::buffer(continue_text),
-                       [self = shared_from_this()](beast::error_code wec,
-                                                   std::size_t) {
-                         if (wec) {
-                           self->close();
-                           return;
-                         }
-                         self->read_body();
-                       });
+      net::async_write(
+        client_, net::buffer(continue_text),
+        [self = shared_from_this()](beast::error_code wec, std::size_t) {
+          if (wec) {
+            self->close();
+            return;
+          }
+          self->read_body();
+        });
       return;
     }
     read_body();
   }
 
   void read_body() {
-    http::async_read(client_, buffer_, *parser_,
-                     [self = shared_from_this()](beast::error_code ec,
-                                                 std::size_t) {
-                       self->on_request(ec);
-                     });
+    http::async_read(
+      client_, buffer_, *parser_,
+      [self = shared_from_this()](beast::error_code ec, std::size_t) {
+        self->on_request(ec);
+      });
   }
 
   void on_request(beast::error_code ec) {
@@ -335,8 +335,8 @@ private:
         answer_local(http::status::request_header_fields_too_large,
                      fmt::format("request header larger than {} bytes",
                                  opts_.max_header_bytes));
-      else if (ec.category() == make_error_code(http::error::end_of_stream)
-                                   .category()
+      else if (ec.category()
+                 == make_error_code(http::error::end_of_stream).category()
                && ec != http::error::end_of_stream)
         answer_local(http::status::bad_request, "malformed HTTP request");
       else
@@ -355,8 +355,7 @@ private:
     auto method = std::string_view{req_.method_string().data(),
                                    req_.method_string().size()};
     auto target = std::string_view{req_.target().data(), req_.target().size()};
-    auto [route, decision] = proxy_->decide(method, target, raw_key,
-                                            key_valid);
+    auto [route, decision] = proxy_->decide(method, target, raw_key, key_valid);
     route_ = std::move(route);
     decision_ = decision;
     after_latency([self = shared_from_this()] { self->act_http(); });
@@ -368,13 +367,12 @@ private:
       return;
     }
     timer_.expires_after(decision_.latency);
-    timer_.async_wait(
-      [self = shared_from_this(),
-       next = std::move(next)](beast::error_code ec) {
-        if (ec || self->closed_)
-          return;
-        next();
-      });
+    timer_.async_wait([self = shared_from_this(),
+                       next = std::move(next)](beast::error_code ec) {
+      if (ec || self->closed_)
+        return;
+      next();
+    });
   }
 
   void act_http() {
@@ -391,9 +389,9 @@ private:
         // Route names are [A-Za-z0-9._-] (fault_name_problem): safe here.
         res.set("Bulwark-Chaos-Fault", route_);
         if (decision_.retry_after > duration::zero()) {
-          auto secs = std::chrono::ceil<std::chrono::seconds>(
-                        decision_.retry_after)
-                        .count();
+          auto secs =
+            std::chrono::ceil<std::chrono::seconds>(decision_.retry_after)
+              .count();
           res.set(http::field::retry_after, std::to_string(secs));
         }
         res.body() = fmt::format("injected {} by bulwark-chaos (fault {})\n",
@@ -430,21 +428,19 @@ private:
     }
     upstream_ = std::make_unique<beast::tcp_stream>(w_.ioc);
     upstream_->expires_after(opts_.connect_timeout);
-    upstream_->async_connect(proxy_->upstream,
-                             [self = shared_from_this()](beast::error_code ec) {
-                               if (self->closed_)
-                                 return;
-                               if (ec) {
-                                 self->upstream_error(
-                                   http::status::bad_gateway,
-                                   "cannot connect to the upstream");
-                                 return;
-                               }
-                               beast::error_code ignored;
-                               self->upstream_->socket().set_option(
-                                 tcp::no_delay{true}, ignored);
-                               self->write_upstream();
-                             });
+    upstream_->async_connect(
+      proxy_->upstream, [self = shared_from_this()](beast::error_code ec) {
+        if (self->closed_)
+          return;
+        if (ec) {
+          self->upstream_error(http::status::bad_gateway,
+                               "cannot connect to the upstream");
+          return;
+        }
+        beast::error_code ignored;
+        self->upstream_->socket().set_option(tcp::no_delay{true}, ignored);
+        self->write_upstream();
+      });
   }
 
   void write_upstream() {
@@ -455,18 +451,18 @@ private:
       out_req_->prepare_payload();
     }
     upstream_->expires_after(opts_.upstream_timeout);
-    http::async_write(*upstream_, *out_req_,
-                      [self = shared_from_this()](beast::error_code ec,
-                                                  std::size_t) {
-                        if (self->closed_)
-                          return;
-                        if (ec) {
-                          self->retry_or_fail("the upstream closed the "
-                                              "connection");
-                          return;
-                        }
-                        self->read_upstream();
-                      });
+    http::async_write(
+      *upstream_, *out_req_,
+      [self = shared_from_this()](beast::error_code ec, std::size_t) {
+        if (self->closed_)
+          return;
+        if (ec) {
+          self->retry_or_fail("the upstream closed the "
+                              "connection");
+          return;
+        }
+        self->read_upstream();
+      });
   }
 
   void read_upstream() {
@@ -477,31 +473,31 @@ private:
     if (head_)
       up_parser_->skip(true);
     up_buffer_.clear();
-    http::async_read(*upstream_, up_buffer_, *up_parser_,
-                     [self = shared_from_this()](beast::error_code ec,
-                                                 std::size_t bytes) {
-                       if (self->closed_)
-                         return;
-                       if (ec) {
-                         if (ec == beast::error::timeout) {
-                           self->upstream_error(http::status::gateway_timeout,
-                                                "the upstream did not answer "
-                                                "in time");
-                         } else if (bytes == 0
-                                    && (ec == http::error::end_of_stream
-                                        || ec == net::error::connection_reset
-                                        || ec == net::error::eof)) {
-                           self->retry_or_fail("the upstream closed the "
-                                               "connection");
-                         } else {
-                           self->upstream_error(http::status::bad_gateway,
-                                                "bad response from the "
-                                                "upstream");
-                         }
-                         return;
-                       }
-                       self->on_upstream_response();
-                     });
+    http::async_read(
+      *upstream_, up_buffer_, *up_parser_,
+      [self = shared_from_this()](beast::error_code ec, std::size_t bytes) {
+        if (self->closed_)
+          return;
+        if (ec) {
+          if (ec == beast::error::timeout) {
+            self->upstream_error(http::status::gateway_timeout,
+                                 "the upstream did not answer "
+                                 "in time");
+          } else if (bytes == 0
+                     && (ec == http::error::end_of_stream
+                         || ec == net::error::connection_reset
+                         || ec == net::error::eof)) {
+            self->retry_or_fail("the upstream closed the "
+                                "connection");
+          } else {
+            self->upstream_error(http::status::bad_gateway,
+                                 "bad response from the "
+                                 "upstream");
+          }
+          return;
+        }
+        self->on_upstream_response();
+      });
   }
 
   void retry_or_fail(const char* what) {
@@ -532,8 +528,8 @@ private:
     upstream_->expires_never();
     if (res.keep_alive() && w_.pool.size() < opts_.upstream_pool
         && !proxy_->stopping)
-      w_.pool.push_back(worker::idle_upstream{std::move(upstream_),
-                                              clock_type::now()});
+      w_.pool.push_back(
+        worker::idle_upstream{std::move(upstream_), clock_type::now()});
     else
       upstream_->close();
     upstream_.reset();
@@ -580,10 +576,9 @@ private:
     client_.expires_after(opts_.read_timeout + paced);
     if (bytes_per_s == 0) {
       auto msg = std::make_shared<response_t>(std::move(res));
-      http::async_write(client_, *msg,
-                        [msg, done](beast::error_code ec, std::size_t) {
-                          done(ec);
-                        });
+      http::async_write(
+        client_, *msg,
+        [msg, done](beast::error_code ec, std::size_t) { done(ec); });
       return;
     }
     std::ostringstream os;
@@ -592,9 +587,8 @@ private:
     if (!head_)
       os << res.body();
     auto text = std::make_shared<const std::string>(os.str());
-    std::make_shared<paced_writer<beast::tcp_stream>>(client_, text,
-                                                      header_size,
-                                                      bytes_per_s, done)
+    std::make_shared<paced_writer<beast::tcp_stream>>(
+      client_, text, header_size, bytes_per_s, done)
       ->start();
   }
 
@@ -617,17 +611,17 @@ private:
   }
 
   void drain() {
-    client_.async_read_some(net::buffer(scratch_),
-                            [self = shared_from_this()](beast::error_code ec,
-                                                        std::size_t) {
-                              if (self->closed_)
-                                return;
-                              if (ec) {
-                                self->close();
-                                return;
-                              }
-                              self->drain();
-                            });
+    client_.async_read_some(
+      net::buffer(scratch_),
+      [self = shared_from_this()](beast::error_code ec, std::size_t) {
+        if (self->closed_)
+          return;
+        if (ec) {
+          self->close();
+          return;
+        }
+        self->drain();
+      });
   }
 
   // -- TCP mode ---------------------------------------------------------------
@@ -655,25 +649,21 @@ private:
   void connect_tcp() {
     upstream_ = std::make_unique<beast::tcp_stream>(w_.ioc);
     upstream_->expires_after(opts_.connect_timeout);
-    upstream_->async_connect(proxy_->upstream,
-                             [self = shared_from_this()](beast::error_code ec) {
-                               if (self->closed_)
-                                 return;
-                               if (ec) {
-                                 self->proxy_->upstream_failed(self->route_);
-                                 self->reset();
-                                 return;
-                               }
-                               self->pump_up_
-                                 = std::make_shared<pipe_state>();
-                               self->pump_down_
-                                 = std::make_shared<pipe_state>();
-                               self->pump(self->client_, *self->upstream_,
-                                          *self->pump_up_, 0);
-                               self->pump(*self->upstream_, self->client_,
-                                          *self->pump_down_,
-                                          self->decision_.body_bytes_per_s);
-                             });
+    upstream_->async_connect(
+      proxy_->upstream, [self = shared_from_this()](beast::error_code ec) {
+        if (self->closed_)
+          return;
+        if (ec) {
+          self->proxy_->upstream_failed(self->route_);
+          self->reset();
+          return;
+        }
+        self->pump_up_ = std::make_shared<pipe_state>();
+        self->pump_down_ = std::make_shared<pipe_state>();
+        self->pump(self->client_, *self->upstream_, *self->pump_up_, 0);
+        self->pump(*self->upstream_, self->client_, *self->pump_down_,
+                   self->decision_.body_bytes_per_s);
+      });
   }
 
   struct pipe_state {
@@ -687,9 +677,8 @@ private:
             std::uint64_t bytes_per_s) {
     from.expires_after(opts_.tcp_idle_timeout);
     from.async_read_some(
-      net::buffer(p.buf),
-      [self = shared_from_this(), &from, &to, &p,
-       bytes_per_s](beast::error_code ec, std::size_t n) {
+      net::buffer(p.buf), [self = shared_from_this(), &from, &to, &p,
+                           bytes_per_s](beast::error_code ec, std::size_t n) {
         if (self->closed_)
           return;
         if (ec == net::error::eof) {
@@ -747,36 +736,34 @@ private:
 } // namespace
 
 void chaos_proxy::impl::do_accept(worker& w) {
-  w.acceptor.async_accept(
-    w.ioc, [self = shared_from_this(), &w](beast::error_code ec,
-                                           tcp::socket socket) {
-      if (self->stopping)
-        return;
-      if (!ec) {
-        beast::error_code ignored;
-        socket.set_option(tcp::no_delay{true}, ignored);
-        if (self->connections.fetch_add(1) >= self->opts.max_connections) {
-          self->connections.fetch_sub(1);
-          if (self->opts.mode == proxy_mode::http) {
-            static const std::string busy
-              = "HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\n"
-                "Connection: close\r\n\r\n";
-            net::write(socket, net::buffer(busy), ignored);
-          }
-          socket.close(ignored);
-        } else {
-          auto conn = std::make_shared<connection>(self, w, std::move(socket));
-          w.live.insert(conn);
-          conn->start();
+  w.acceptor.async_accept(w.ioc, [self = shared_from_this(), &w](
+                                   beast::error_code ec, tcp::socket socket) {
+    if (self->stopping)
+      return;
+    if (!ec) {
+      beast::error_code ignored;
+      socket.set_option(tcp::no_delay{true}, ignored);
+      if (self->connections.fetch_add(1) >= self->opts.max_connections) {
+        self->connections.fetch_sub(1);
+        if (self->opts.mode == proxy_mode::http) {
+          static const std::string busy =
+            "HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\n"
+            "Connection: close\r\n\r\n";
+          net::write(socket, net::buffer(busy), ignored);
         }
+        socket.close(ignored);
+      } else {
+        auto conn = std::make_shared<connection>(self, w, std::move(socket));
+        w.live.insert(conn);
+        conn->start();
       }
-      self->do_accept(w);
-    });
+    }
+    self->do_accept(w);
+  });
 }
 
 chaos_proxy::chaos_proxy(chaos_proxy_options opts)
-  : impl_(std::make_shared<impl>(std::move(opts))) {
-}
+  : impl_(std::make_shared<impl>(std::move(opts))) {}
 
 chaos_proxy::~chaos_proxy() {
   stop();

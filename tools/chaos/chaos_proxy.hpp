@@ -78,7 +78,7 @@ struct chaos_proxy_options {
 };
 
 class chaos_proxy {
-public:
+ public:
   explicit chaos_proxy(chaos_proxy_options opts);
 
   /// Stops the proxy (see `stop`).
@@ -126,7 +126,7 @@ public:
 
   struct impl;
 
-private:
+ private:
   std::shared_ptr<impl> impl_;
 };
 

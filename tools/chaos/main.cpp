@@ -106,8 +106,8 @@ int main(int argc, char** argv) {
         std::cout << usage;
         return 0;
       } else if (flag == "--upstream") {
-        std::tie(opts.upstream_host, opts.upstream_port)
-          = host_port(flag, value());
+        std::tie(opts.upstream_host, opts.upstream_port) =
+          host_port(flag, value());
         have_upstream = true;
       } else if (flag == "--listen") {
         std::tie(opts.listen_host, opts.listen_port) = host_port(flag, value());

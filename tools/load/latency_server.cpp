@@ -56,8 +56,9 @@ struct latency_server::impl : std::enable_shared_from_this<impl> {
   bool started = false;
   bool stopped = false;
 
-  explicit impl(latency_server_options o) : opts(std::move(o)), gen(opts.seed) {
-  }
+  explicit impl(latency_server_options o)
+    : opts(std::move(o)),
+      gen(opts.seed) {}
 
   void do_accept();
 };
@@ -65,12 +66,15 @@ struct latency_server::impl : std::enable_shared_from_this<impl> {
 namespace {
 
 class server_session : public std::enable_shared_from_this<server_session> {
-public:
+ public:
   server_session(std::shared_ptr<latency_server::impl> srv, tcp::socket&& s)
-    : srv_(std::move(srv)), stream_(std::move(s)), timer_(srv_->ioc) {
-  }
+    : srv_(std::move(srv)),
+      stream_(std::move(s)),
+      timer_(srv_->ioc) {}
 
-  void start() { read(); }
+  void start() {
+    read();
+  }
 
   void close() {
     if (closed_)
@@ -82,23 +86,23 @@ public:
     srv_->live.erase(shared_from_this());
   }
 
-private:
+ private:
   void read() {
     parser_.emplace();
     parser_->header_limit(16 * 1024);
     parser_->body_limit(8 * 1024 * 1024);
     stream_.expires_after(std::chrono::seconds(60));
-    http::async_read(stream_, buffer_, *parser_,
-                     [self = shared_from_this()](beast::error_code ec,
-                                                 std::size_t) {
-                       if (self->closed_)
-                         return;
-                       if (ec) {
-                         self->close();
-                         return;
-                       }
-                       self->on_request();
-                     });
+    http::async_read(
+      stream_, buffer_, *parser_,
+      [self = shared_from_this()](beast::error_code ec, std::size_t) {
+        if (self->closed_)
+          return;
+        if (ec) {
+          self->close();
+          return;
+        }
+        self->on_request();
+      });
   }
 
   void on_request() {
@@ -133,25 +137,25 @@ private:
   }
 
   void respond() {
-    res_ = std::make_shared<http::response<http::string_body>>(
-      http::status::ok, 11);
+    res_ =
+      std::make_shared<http::response<http::string_body>>(http::status::ok, 11);
     res_->set(http::field::content_type, "text/plain");
     res_->body() = srv_->opts.body;
     res_->keep_alive(keep_);
     res_->prepare_payload();
     ++srv_->answered;
     stream_.expires_after(std::chrono::seconds(60));
-    http::async_write(stream_, *res_,
-                      [self = shared_from_this()](beast::error_code ec,
-                                                  std::size_t) {
-                        if (self->closed_)
-                          return;
-                        if (ec || !self->keep_) {
-                          self->close();
-                          return;
-                        }
-                        self->read();
-                      });
+    http::async_write(
+      stream_, *res_,
+      [self = shared_from_this()](beast::error_code ec, std::size_t) {
+        if (self->closed_)
+          return;
+        if (ec || !self->keep_) {
+          self->close();
+          return;
+        }
+        self->read();
+      });
   }
 
   std::shared_ptr<latency_server::impl> srv_;
@@ -167,30 +171,29 @@ private:
 } // namespace
 
 void latency_server::impl::do_accept() {
-  acceptor.async_accept(ioc, [self = shared_from_this()](beast::error_code ec,
-                                                         tcp::socket s) {
-    if (!self->acceptor.is_open())
-      return;
-    if (!ec) {
-      if (self->connections >= self->opts.max_connections) {
-        beast::error_code ignored;
-        s.close(ignored);
-      } else {
-        beast::error_code ignored;
-        s.set_option(tcp::no_delay{true}, ignored);
-        ++self->connections;
-        auto session = std::make_shared<server_session>(self, std::move(s));
-        self->live.insert(session);
-        session->start();
+  acceptor.async_accept(
+    ioc, [self = shared_from_this()](beast::error_code ec, tcp::socket s) {
+      if (!self->acceptor.is_open())
+        return;
+      if (!ec) {
+        if (self->connections >= self->opts.max_connections) {
+          beast::error_code ignored;
+          s.close(ignored);
+        } else {
+          beast::error_code ignored;
+          s.set_option(tcp::no_delay{true}, ignored);
+          ++self->connections;
+          auto session = std::make_shared<server_session>(self, std::move(s));
+          self->live.insert(session);
+          session->start();
+        }
       }
-    }
-    self->do_accept();
-  });
+      self->do_accept();
+    });
 }
 
 latency_server::latency_server(latency_server_options opts)
-  : impl_(std::make_shared<impl>(std::move(opts))) {
-}
+  : impl_(std::make_shared<impl>(std::move(opts))) {}
 
 latency_server::~latency_server() {
   stop();
@@ -201,8 +204,8 @@ void latency_server::start() {
   if (st.started)
     throw std::logic_error("latency_server::start called twice");
   st.started = true;
-  auto host = st.opts.host == "localhost" ? std::string{"127.0.0.1"}
-                                          : st.opts.host;
+  auto host =
+    st.opts.host == "localhost" ? std::string{"127.0.0.1"} : st.opts.host;
   tcp::endpoint ep{net::ip::make_address(host), st.opts.port};
   st.acceptor.open(ep.protocol());
   st.acceptor.set_option(tcp::acceptor::reuse_address{true});

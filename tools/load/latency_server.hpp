@@ -34,7 +34,7 @@ struct latency_server_options {
 };
 
 class latency_server {
-public:
+ public:
   explicit latency_server(latency_server_options opts);
   ~latency_server();
 
@@ -57,7 +57,7 @@ public:
 
   struct impl;
 
-private:
+ private:
   std::shared_ptr<impl> impl_;
 };
 

@@ -53,8 +53,8 @@ std::optional<http_target> parse_target_url(std::string_view url,
   for (char c : t.path)
     if (static_cast<unsigned char>(c) <= 0x20
         || static_cast<unsigned char>(c) >= 0x7F) {
-      error = "target path must be visible ASCII without spaces (got: "
-              + shown + ")";
+      error =
+        "target path must be visible ASCII without spaces (got: " + shown + ")";
       return std::nullopt;
     }
   auto colon = authority.rfind(':');
@@ -74,12 +74,12 @@ std::optional<http_target> parse_target_url(std::string_view url,
     t.port = static_cast<std::uint16_t>(port);
   }
   boost::system::error_code ec;
-  auto text = host == "localhost" ? std::string{"127.0.0.1"}
-                                  : std::string{host};
+  auto text =
+    host == "localhost" ? std::string{"127.0.0.1"} : std::string{host};
   auto addr = net::ip::make_address(text, ec);
   if (ec || !addr.is_v4()) {
-    error = "target host must be an IPv4 address or localhost (got: "
-            + shown + ")";
+    error =
+      "target host must be an IPv4 address or localhost (got: " + shown + ")";
     return std::nullopt;
   }
   t.host = text;
@@ -99,7 +99,7 @@ struct job {
 struct engine;
 
 class client_conn : public std::enable_shared_from_this<client_conn> {
-public:
+ public:
   client_conn(engine& e, std::size_t side);
 
   void connect_only(std::function<void(bool)> done);
@@ -110,7 +110,7 @@ public:
   bool has_job = false;
   job current;
 
-private:
+ private:
   void send();
   void on_response(beast::error_code ec, std::size_t bytes);
   bool resend_on_fresh_connection();
@@ -176,8 +176,7 @@ struct engine {
       on_interval(cb),
       schedule(o.arrival, o.rate_per_s, o.seed),
       slicer(o.slice),
-      gen(o.seed ^ 0x5bd1e995ULL) {
-  }
+      gen(o.seed ^ 0x5bd1e995ULL) {}
 
   std::size_t side_at(clock_type::time_point t) const {
     if (sides.size() < 2)
@@ -195,8 +194,8 @@ struct engine {
     else
       r->method(verb);
     r->target(s.path.expand(n, gen, opts.run_id));
-    r->set(http::field::host, s.target.host + ":"
-                                + std::to_string(s.target.port));
+    r->set(http::field::host,
+           s.target.host + ":" + std::to_string(s.target.port));
     r->set(http::field::user_agent, "bulwark-bench load");
     for (auto& [name, value] : opts.headers)
       r->set(name, value.expand(n, gen, opts.run_id));
@@ -340,10 +339,10 @@ struct engine {
       interval_summary x;
       x.requests = s.interval_requests;
       x.errors = s.interval_errors;
-      x.p50_ms = static_cast<double>(s.interval_latency.value_at_quantile(0.5))
-                 / 1e6;
-      x.p99_ms = static_cast<double>(s.interval_latency.value_at_quantile(0.99))
-                 / 1e6;
+      x.p50_ms =
+        static_cast<double>(s.interval_latency.value_at_quantile(0.5)) / 1e6;
+      x.p99_ms =
+        static_cast<double>(s.interval_latency.value_at_quantile(0.99)) / 1e6;
       x.max_ms = static_cast<double>(s.interval_latency.max()) / 1e6;
       li.per_target.push_back(x);
       s.interval_latency.reset();
@@ -360,9 +359,8 @@ struct engine {
       return;
     emit_interval();
     ++intervals_done;
-    interval_timer.expires_at(start + opts.interval
-                                        * static_cast<std::int64_t>(
-                                          intervals_done + 1));
+    interval_timer.expires_at(
+      start + opts.interval * static_cast<std::int64_t>(intervals_done + 1));
     interval_timer.async_wait([this](beast::error_code ec) {
       if (!ec)
         on_interval_timer();
@@ -438,28 +436,28 @@ struct engine {
 };
 
 client_conn::client_conn(engine& e, std::size_t side)
-  : e_(e), side_(side), stream_(e.ioc) {
-}
+  : e_(e),
+    side_(side),
+    stream_(e.ioc) {}
 
 void client_conn::connect_only(std::function<void(bool)> done) {
   stream_.expires_after(std::chrono::seconds(5));
-  stream_.async_connect(e_.sides[side_].endpoint,
-                        [self = shared_from_this(),
-                         done = std::move(done)](beast::error_code ec) {
-                          if (ec) {
-                            auto& s = self->e_.sides[self->side_];
-                            ++s.connect_failures;
-                            s.connect_error = ec.message();
-                            self->stream_.close();
-                            done(false);
-                            return;
-                          }
-                          beast::error_code ignored;
-                          self->stream_.socket().set_option(
-                            tcp::no_delay{true}, ignored);
-                          self->connected_ = true;
-                          done(true);
-                        });
+  stream_.async_connect(
+    e_.sides[side_].endpoint,
+    [self = shared_from_this(), done = std::move(done)](beast::error_code ec) {
+      if (ec) {
+        auto& s = self->e_.sides[self->side_];
+        ++s.connect_failures;
+        s.connect_error = ec.message();
+        self->stream_.close();
+        done(false);
+        return;
+      }
+      beast::error_code ignored;
+      self->stream_.socket().set_option(tcp::no_delay{true}, ignored);
+      self->connected_ = true;
+      done(true);
+    });
 }
 
 void client_conn::run(job j) {
@@ -493,29 +491,27 @@ void client_conn::send() {
     ++e_.sides[side_].sent_in_time;
   ++e_.sides[side_].stats.sent;
   stream_.expires_after(e_.opts.timeout);
-  http::async_write(stream_, *req_,
-                    [self = shared_from_this()](beast::error_code ec,
-                                                std::size_t) {
-                      if (self->e_.finished)
-                        return;
-                      if (ec) {
-                        if (!self->resend_on_fresh_connection())
-                          self->finish(request_end::transport_error);
-                        return;
-                      }
-                      self->parser_.emplace();
-                      self->parser_->header_limit(static_cast<std::uint32_t>(
-                        self->e_.opts.max_header_bytes));
-                      self->parser_->body_limit(self->e_.opts.max_body_bytes);
-                      if (self->req_->method() == http::verb::head)
-                        self->parser_->skip(true);
-                      http::async_read(self->stream_, self->buffer_,
-                                       *self->parser_,
-                                       [self](beast::error_code ec2,
-                                              std::size_t n) {
-                                         self->on_response(ec2, n);
-                                       });
-                    });
+  http::async_write(
+    stream_, *req_,
+    [self = shared_from_this()](beast::error_code ec, std::size_t) {
+      if (self->e_.finished)
+        return;
+      if (ec) {
+        if (!self->resend_on_fresh_connection())
+          self->finish(request_end::transport_error);
+        return;
+      }
+      self->parser_.emplace();
+      self->parser_->header_limit(
+        static_cast<std::uint32_t>(self->e_.opts.max_header_bytes));
+      self->parser_->body_limit(self->e_.opts.max_body_bytes);
+      if (self->req_->method() == http::verb::head)
+        self->parser_->skip(true);
+      http::async_read(self->stream_, self->buffer_, *self->parser_,
+                       [self](beast::error_code ec2, std::size_t n) {
+                         self->on_response(ec2, n);
+                       });
+    });
 }
 
 // A kept-alive connection the server closed while it sat idle in the pool
@@ -590,9 +586,9 @@ void client_conn::close() {
 
 } // namespace
 
-load_result run_load(const load_options& opts,
-                     const std::function<void(const load_interval&)>&
-                       on_interval) {
+load_result
+run_load(const load_options& opts,
+         const std::function<void(const load_interval&)>& on_interval) {
   engine e{opts, on_interval};
   load_result& r = e.result;
   if (opts.targets.empty() || opts.targets.size() > 2) {
@@ -642,8 +638,8 @@ load_result run_load(const load_options& opts,
   e.ioc.restart();
   for (auto& s : e.sides)
     if (s.idle.empty()) {
-      r.error = "cannot connect to " + printable_utf8(s.target.url, 100)
-                + ": " + s.connect_error;
+      r.error = "cannot connect to " + printable_utf8(s.target.url, 100) + ": "
+                + s.connect_error;
       return r;
     }
   // Connections that failed to open are retried when they get a request.

@@ -131,8 +131,8 @@ struct load_result {
 
 /// Runs the load described by `opts` to the end (blocking the caller), and
 /// calls `on_interval` (if set) after each interval from the io thread.
-load_result run_load(const load_options& opts,
-                     const std::function<void(const load_interval&)>&
-                       on_interval = {});
+load_result
+run_load(const load_options& opts,
+         const std::function<void(const load_interval&)>& on_interval = {});
 
 } // namespace bulwark

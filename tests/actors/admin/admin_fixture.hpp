@@ -74,7 +74,8 @@ struct admin_actors {
   /// `journey_sample` as in dependency_options (1 keeps every journey).
   explicit admin_actors(const std::string& document,
                         std::uint32_t journey_sample = 64)
-    : sys(init_config(cfg)), config(parse_ok(document)) {
+    : sys(init_config(cfg)),
+      config(parse_ok(document)) {
     auto transport = spawn_function_transport(
       sys, [d = downstream](const attempt_request& req) { return (*d)(req); });
     spawned.push_back(transport);

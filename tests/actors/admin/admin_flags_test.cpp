@@ -57,15 +57,12 @@ const std::string two_attempts_document = R"({"dependencies": {
   "inventory": {"idempotency": "idempotent"}
 }})";
 
-
 /// `v` as the admin server shows it: the server prints numbers in their
 /// shortest form (a rollout of 100 is the integer `100`), and Boost.JSON
 /// compares an integer and a double as different.
 boost::json::value canon(const boost::json::value& v) {
   return boost::json::parse(pretty_json(v));
 }
-
-
 
 std::vector<std::string> errors_of(const http_response& res) {
   auto v = body_json(res);
@@ -105,9 +102,10 @@ struct flags_fixture : admin_actors<counting_downstream> {
     return admin_actors::call(dep, "op", dep, key);
   }
 
-  std::optional<http_response> send(http::verb method, const std::string& target,
-                                     const std::string& body = {},
-                                     const std::string& auth = {}) {
+  std::optional<http_response> send(http::verb method,
+                                    const std::string& target,
+                                    const std::string& body = {},
+                                    const std::string& auth = {}) {
     auto req = make_request(method, target, body);
     if (!body.empty())
       req.set(http::field::content_type, "application/json");
@@ -174,7 +172,8 @@ boost::json::value flags_json(const std::string& text) {
   return canon(to_json(cfg));
 }
 
-const boost::json::value default_flags = canon(to_json(dependency_flags_config{}));
+const boost::json::value default_flags =
+  canon(to_json(dependency_flags_config{}));
 
 /// A JSON array of names, as the `applied` and `not_running` lists.
 boost::json::value names(std::initializer_list<const char*> xs) {
@@ -243,11 +242,11 @@ TEST_CASE_METHOD(flags_fixture,
   auto expected = feature_flags_config{};
   expected.dependencies["payments"].retry = false;
   CHECK(body_json(*res)
-        == boost::json::value(boost::json::object{
-          {"status", "applied"},
-          {"flags", canon(to_json(expected))},
-          {"applied", names({"payments"})},
-          {"not_running", names({})}}));
+        == boost::json::value(
+          boost::json::object{{"status", "applied"},
+                              {"flags", canon(to_json(expected))},
+                              {"applied", names({"payments"})},
+                              {"not_running", names({})}}));
 
   auto off = call("payments", "off");
   CHECK_FALSE(off.ok);
@@ -265,11 +264,11 @@ TEST_CASE_METHOD(flags_fixture,
   INFO(del->body());
   CHECK(del->result() == http_status::ok);
   CHECK(body_json(*del)
-        == boost::json::value(boost::json::object{
-          {"status", "applied"},
-          {"flags", canon(to_json(feature_flags_config{}))},
-          {"applied", names({"payments"})},
-          {"not_running", names({})}}));
+        == boost::json::value(
+          boost::json::object{{"status", "applied"},
+                              {"flags", canon(to_json(feature_flags_config{}))},
+                              {"applied", names({"payments"})},
+                              {"not_running", names({})}}));
   auto on = call("payments", "on-again");
   CHECK(on.attempts == 3);
   CHECK(downstream->attempts("on-again") == 3);
@@ -293,8 +292,7 @@ TEST_CASE_METHOD(flags_fixture,
   auto own = put_flags("payments", "{}");
   REQUIRE(own);
   CHECK(own->result() == http_status::ok);
-  CHECK(body_json(*own).as_object().at("applied")
-        == names({"payments"}));
+  CHECK(body_json(*own).as_object().at("applied") == names({"payments"}));
   CHECK(call("payments", "own-1").attempts == 3);
 
   // Without its entry it falls back to `*` again.
@@ -355,7 +353,8 @@ TEST_CASE_METHOD(flags_fixture,
                  "as in_rollout predicts",
                  "[actors][admin][flags]") {
   start();
-  auto res = put_flags("payments", R"({"retry": {"enabled": false, "rollout": 50}})");
+  auto res =
+    put_flags("payments", R"({"retry": {"enabled": false, "rollout": 50}})");
   REQUIRE(res);
   INFO(res->body());
   REQUIRE(res->result() == http_status::ok);
@@ -407,14 +406,17 @@ TEST_CASE_METHOD(flags_fixture,
           {"/breaker/extra: unknown key (allowed: mode, rollout)",
            "/breaker/mode: must be one of \"normal\", \"force_open\", "
            "\"disabled\" (got: \"forced_open\")"}},
-         {R"([1, 2])", "flags rejected (1 error); nothing changed",
+         {R"([1, 2])",
+          "flags rejected (1 error); nothing changed",
           {"(root): must be an object (got: [1,2])"}},
          {R"({"retry": {"enabled": false})",
           "flags rejected (1 error); nothing changed",
           {"(document): invalid JSON at line 1, column 29: incomplete JSON"}},
-         {"not json", "flags rejected (1 error); nothing changed",
+         {"not json",
+          "flags rejected (1 error); nothing changed",
           {"(document): invalid JSON at line 1, column 1: syntax error"}},
-         {"", "flags rejected (1 error); nothing changed",
+         {"",
+          "flags rejected (1 error); nothing changed",
           {"(document): invalid JSON at line 1, column 1: incomplete JSON"}},
        }) {
     CAPTURE(r.body);
@@ -434,8 +436,9 @@ TEST_CASE_METHOD(flags_fixture,
                  "[actors][admin][flags]") {
   start();
   auto before = flags();
-  for (auto& target : {std::string{"nope"}, std::string{""},
-                       std::string{"payments%2Fx"}, std::string{"payments/x"}}) {
+  for (auto& target :
+       {std::string{"nope"}, std::string{""}, std::string{"payments%2Fx"},
+        std::string{"payments/x"}}) {
     CAPTURE(target);
     for (auto method : {http::verb::put, http::verb::delete_}) {
       auto res = send(method, "/flags/" + target, "{}");
@@ -520,8 +523,8 @@ TEST_CASE_METHOD(flags_fixture,
   CHECK(call("payments", "still-three").attempts == 3);
   CHECK(flags().at("flags") == canon(to_json(feature_flags_config{})));
 
-  auto ok = put_flags("payments", R"({"retry": {"enabled": false}})",
-                      "Bearer s3cret");
+  auto ok =
+    put_flags("payments", R"({"retry": {"enabled": false}})", "Bearer s3cret");
   REQUIRE(ok);
   CHECK(ok->result() == http_status::ok);
   CHECK(call("payments", "now-one").attempts == 1);
@@ -563,11 +566,10 @@ TEST_CASE_METHOD(flags_fixture,
   REQUIRE(res);
   INFO(res->body());
   CHECK(res->result() == http_status::ok);
-  CHECK(body_json(*res).as_object().at("applied")
-        == names({"payments"}));
-  CHECK(body_json(*res).as_object().at("not_running")
-        == names({"inventory"}));
-  CHECK(in_force("payments") == flags_json(R"({"hedging": {"enabled": false}})"));
+  CHECK(body_json(*res).as_object().at("applied") == names({"payments"}));
+  CHECK(body_json(*res).as_object().at("not_running") == names({"inventory"}));
+  CHECK(in_force("payments")
+        == flags_json(R"({"hedging": {"enabled": false}})"));
 }
 
 namespace {
@@ -594,8 +596,7 @@ struct silent_state {
 
 /// A stand-in dependency actor that never answers a flags change (a hung
 /// actor): it keeps the promise of an answer and never keeps it.
-caf::behavior
-silent_dependency(caf::stateful_actor<silent_state>* self) {
+caf::behavior silent_dependency(caf::stateful_actor<silent_state>* self) {
   return {
     [self](flags_atom, const std::string&) {
       self->state.held.push_back(self->make_response_promise());
@@ -624,7 +625,8 @@ TEST_CASE_METHOD(flags_fixture,
   REQUIRE(res);
   INFO(res->body());
   CHECK(res->result() == http_status::service_unavailable);
-  CHECK(error_of(*res) == "flags not applied; the previous flags were restored");
+  CHECK(error_of(*res)
+        == "flags not applied; the previous flags were restored");
   CHECK(errors_of(*res)
         == std::vector<std::string>{
           "dependency \"zeta\" did not answer within 200ms"});
@@ -647,7 +649,8 @@ TEST_CASE_METHOD(flags_fixture,
   REQUIRE(res);
   INFO(res->body());
   CHECK(res->result() == http_status::bad_request);
-  CHECK(error_of(*res) == "flags not applied; the previous flags were restored");
+  CHECK(error_of(*res)
+        == "flags not applied; the previous flags were restored");
   CHECK(errors_of(*res)
         == std::vector<std::string>{
           "dependency \"zeta\": (root): refused by the test"});

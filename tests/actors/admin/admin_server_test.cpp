@@ -52,7 +52,6 @@ const std::string three_attempts_document = R"({"dependencies": {
   "inventory": {"idempotency": "idempotent"}
 }})";
 
-
 /// Every error the validator reports for `text`, as "PATH: message".
 std::vector<std::string> error_strings(const std::string& text) {
   auto result = parse_bulwark_config(text);
@@ -61,8 +60,6 @@ std::vector<std::string> error_strings(const std::string& text) {
     out.push_back(e.to_string());
   return out;
 }
-
-
 
 /// Fails the first two attempts of every idempotency key, then succeeds.
 struct flaky_downstream {
@@ -139,8 +136,9 @@ TEST_CASE_METHOD(admin_fixture,
   auto ready = get("/readyz");
   REQUIRE(ready);
   CHECK(ready->result() == http_status::ok);
-  CHECK(ready->body()
-        == R"({"status":"ready","dependencies":{"inventory":"ready","payments":"ready"}})");
+  CHECK(
+    ready->body()
+    == R"({"status":"ready","dependencies":{"inventory":"ready","payments":"ready"}})");
   kill("inventory");
   auto not_ready = get("/readyz");
   REQUIRE(not_ready);
@@ -161,7 +159,8 @@ TEST_CASE_METHOD(admin_fixture,
   CHECK((*res)[http::field::content_type]
         == "text/plain; version=0.0.4; charset=utf-8");
   auto& text = res->body();
-  CHECK(text.find("# TYPE bulwark_requests_total counter") != std::string::npos);
+  CHECK(text.find("# TYPE bulwark_requests_total counter")
+        != std::string::npos);
   CHECK(text.find("bulwark_requests_total{dependency=\"payments\"} 1\n")
         != std::string::npos);
   CHECK(text.find("bulwark_requests_total{dependency=\"inventory\"} 0\n")
@@ -173,7 +172,8 @@ TEST_CASE_METHOD(admin_fixture,
       [](const std::vector<std::pair<std::string, boost::json::object>>& deps) {
         std::string out;
         for (auto& [name, stats] : deps)
-          out += name + " " + boost::json::serialize(stats.at("requests")) + "\n";
+          out +=
+            name + " " + boost::json::serialize(stats.at("requests")) + "\n";
         return out;
       };
     start(opts);
@@ -208,8 +208,9 @@ TEST_CASE_METHOD(admin_fixture,
   REQUIRE(res);
   INFO(res->body());
   CHECK(res->result() == http_status::ok);
-  CHECK(res->body()
-        == R"({"status":"applied","applied":["inventory","payments"],"not_running":[]})");
+  CHECK(
+    res->body()
+    == R"({"status":"applied","applied":["inventory","payments"],"not_running":[]})");
 
   auto after = call("payments", "after");
   CHECK(after.ok);
@@ -218,7 +219,8 @@ TEST_CASE_METHOD(admin_fixture,
 
   auto shown = get("/config");
   REQUIRE(shown);
-  CHECK(shown->body() == pretty_json(to_json(parse_ok(three_attempts_document))));
+  CHECK(shown->body()
+        == pretty_json(to_json(parse_ok(three_attempts_document))));
 }
 
 TEST_CASE_METHOD(admin_fixture,
@@ -292,18 +294,21 @@ TEST_CASE_METHOD(admin_fixture,
   auto res = put_config(three_attempts_document);
   REQUIRE(res);
   CHECK(res->result() == http_status::ok);
-  CHECK(res->body()
-        == R"({"status":"applied","applied":["payments"],"not_running":["inventory"]})");
+  CHECK(
+    res->body()
+    == R"({"status":"applied","applied":["payments"],"not_running":["inventory"]})");
   CHECK(call("payments", "k").attempts == 3);
 }
 
-TEST_CASE_METHOD(admin_fixture, "concurrent PUT /config requests apply one after the other",
+TEST_CASE_METHOD(admin_fixture,
+                 "concurrent PUT /config requests apply one after the other",
                  "[actors][admin]") {
   start();
   std::vector<std::future<std::optional<http_response>>> puts;
   for (int i = 0; i < 4; ++i)
     puts.push_back(std::async(std::launch::async, [this, i] {
-      return put_config(i % 2 == 0 ? three_attempts_document : initial_document);
+      return put_config(i % 2 == 0 ? three_attempts_document
+                                   : initial_document);
     }));
   for (auto& f : puts) {
     REQUIRE(f.wait_for(bound) == std::future_status::ready);
@@ -319,7 +324,8 @@ TEST_CASE_METHOD(admin_fixture, "concurrent PUT /config requests apply one after
   CHECK(reply.attempts == attempts);
 }
 
-TEST_CASE_METHOD(admin_fixture, "a PUT /config body over the limit is answered 413",
+TEST_CASE_METHOD(admin_fixture,
+                 "a PUT /config body over the limit is answered 413",
                  "[actors][admin]") {
   admin_options opts;
   opts.max_body = 1000;
@@ -339,7 +345,8 @@ TEST_CASE_METHOD(admin_fixture,
   start(opts);
   http_test_client client{port(), std::chrono::seconds(5)};
   REQUIRE(client.connect());
-  REQUIRE(client.send_raw("PUT /config HTTP/1.1\r\nHost: x\r\nContent-Length: 50\r\n\r\n{\"depend"));
+  REQUIRE(client.send_raw(
+    "PUT /config HTTP/1.1\r\nHost: x\r\nContent-Length: 50\r\n\r\n{\"depend"));
   auto out = client.read_all();
   CHECK_FALSE(client.timed_out());
   CHECK(out.empty());
@@ -348,10 +355,11 @@ TEST_CASE_METHOD(admin_fixture,
   CHECK(res->result() == http_status::ok);
 }
 
-TEST_CASE_METHOD(admin_fixture,
-                 "journeys are served by id and as the failed list, and unknown "
-                 "ids are 404",
-                 "[actors][admin]") {
+TEST_CASE_METHOD(
+  admin_fixture,
+  "journeys are served by id and as the failed list, and unknown "
+  "ids are 404",
+  "[actors][admin]") {
   start();
   auto failed = call("payments", "j1");
   REQUIRE_FALSE(failed.ok);
@@ -373,7 +381,11 @@ TEST_CASE_METHOD(admin_fixture,
   CHECK(one->result() == http_status::ok);
   auto journey = body_json(*one).as_object();
   CHECK(journey.at("id").to_number<std::uint64_t>() == id);
-  CHECK(journey.at("journeys").as_object().at("payments").as_object().at("id")
+  CHECK(journey.at("journeys")
+          .as_object()
+          .at("payments")
+          .as_object()
+          .at("id")
           .to_number<std::uint64_t>()
         == id);
 
@@ -386,7 +398,8 @@ TEST_CASE_METHOD(admin_fixture,
   auto bad_id = get("/journeys/abc");
   REQUIRE(bad_id);
   CHECK(bad_id->result() == http_status::bad_request);
-  CHECK(error_of(*bad_id) == R"(journey id must be an unsigned integer (got: "abc"))");
+  CHECK(error_of(*bad_id)
+        == R"(journey id must be an unsigned integer (got: "abc"))");
 
   auto no_filter = get("/journeys");
   REQUIRE(no_filter);
@@ -473,7 +486,8 @@ TEST_CASE_METHOD(admin_fixture,
     auto res = put_config(three_attempts_document, r.auth);
     REQUIRE(res);
     CHECK(res->result() == http_status::unauthorized);
-    CHECK((*res)[http::field::www_authenticate] == "Bearer realm=\"bulwark-admin\"");
+    CHECK((*res)[http::field::www_authenticate]
+          == "Bearer realm=\"bulwark-admin\"");
     CHECK(error_of(*res) == r.error);
   }
   CHECK(call("payments", "still-one").attempts == 1);
@@ -492,8 +506,8 @@ TEST_CASE_METHOD(admin_fixture,
                  "[actors][admin][fuzz]") {
   auto seed = fuzz_seed();
   INFO("seed " << seed);
-  std::cout << "admin fuzz seed " << seed << " (replay: BULWARK_FUZZ_SEED="
-            << seed << ")\n";
+  std::cout << "admin fuzz seed " << seed
+            << " (replay: BULWARK_FUZZ_SEED=" << seed << ")\n";
   admin_options opts;
   opts.read_timeout = std::chrono::milliseconds(200);
   start(opts);

@@ -29,7 +29,7 @@
 namespace bulwark::testing {
 
 class child_process {
-public:
+ public:
   /// Starts argv[0] (an absolute path) with its stdout and stderr appended
   /// to `log_path`, in a new process group.
   child_process(std::vector<std::string> argv, const std::string& log_path) {
@@ -104,7 +104,7 @@ public:
     status_ = 137;
   }
 
-private:
+ private:
   pid_t pid_ = -1;
   int status_ = -1;
 };

@@ -7,7 +7,7 @@
 // std::function members when built with -fsanitize=address (-Werror makes it
 // fatal); the same false positive is silenced around Beast's parser elsewhere.
 #if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#  pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #endif
 
 #include "actors/admin/dashboard_page.hpp"
@@ -108,9 +108,9 @@ TEST_CASE("GET /dashboard serves the page as HTML",
   CHECK((*res)[boost::beast::http::field::content_type]
         == dashboard_content_type);
   CHECK(res->body() == dashboard_page());
-  auto post = http_call(live.port(),
-                        make_request(boost::beast::http::verb::post,
-                                     "/dashboard", "x"));
+  auto post =
+    http_call(live.port(),
+              make_request(boost::beast::http::verb::post, "/dashboard", "x"));
   REQUIRE(post);
   CHECK(post->result_int() == 405);
 }

@@ -22,9 +22,8 @@
 namespace bulwark::testing {
 
 class flags_fuzzer {
-public:
-  explicit flags_fuzzer(std::uint64_t seed) : gen_(seed) {
-  }
+ public:
+  explicit flags_fuzzer(std::uint64_t seed) : gen_(seed) {}
 
   fuzz_case next() {
     fuzz_case c;
@@ -48,7 +47,8 @@ public:
         break;
       case 3:
         c.kind = "flags: cut body";
-        body = R"({"retry": {"enabled": false, "rollout": 25}, "breaker": {"mode": "disabled"}})";
+        body =
+          R"({"retry": {"enabled": false, "rollout": 25}, "breaker": {"mode": "disabled"}})";
         body.resize(gen_.below(body.size()));
         break;
       default:
@@ -56,10 +56,10 @@ public:
         body = random_bytes(gen_.below(200));
         break;
     }
-    auto method = gen_.below(10) < 6   ? std::string{"PUT"}
-                  : gen_.below(10) < 8 ? std::string{"DELETE"}
-                                       : pick({"GET", "POST", "PATCH", "HEAD",
-                                               "OPTIONS"});
+    auto method = gen_.below(10) < 6 ? std::string{"PUT"}
+                  : gen_.below(10) < 8
+                    ? std::string{"DELETE"}
+                    : pick({"GET", "POST", "PATCH", "HEAD", "OPTIONS"});
     c.bytes = method + " " + target() + " HTTP/1.1\r\nHost: x\r\n";
     if (gen_.below(4) == 0)
       c.bytes += "Authorization: "
@@ -73,28 +73,30 @@ public:
     return c;
   }
 
-private:
+ private:
   std::string target() {
-    std::string name
-      = gen_.below(4) == 0
-          ? url_ish(gen_.below(30))
-          : pick({"payments", "inventory", "*", "%2A", "%2a", "%", "%2",
-                  "%zz", "%00", "", "nope", "payments/x", "../config",
-                  "payments%20", "%2A%2A", "*?x=1", std::string(3000, 'a')});
-    return pick({"/flags/", "/flags/", "/flags/", "/flags", "/flags//",
-                 "/FLAGS/"})
+    std::string name =
+      gen_.below(4) == 0
+        ? url_ish(gen_.below(30))
+        : pick({"payments", "inventory", "*", "%2A", "%2a", "%", "%2", "%zz",
+                "%00", "", "nope", "payments/x", "../config", "payments%20",
+                "%2A%2A", "*?x=1", std::string(3000, 'a')});
+    return pick(
+             {"/flags/", "/flags/", "/flags/", "/flags", "/flags//", "/FLAGS/"})
            + name;
   }
 
   std::string flags_ish(int depth) {
     switch (gen_.below(depth > 3 ? 5 : 8)) {
       case 0:
-        return pick({"150", "-1", "50", "0", "100", "100.5", "1e999", "\"50\""});
+        return pick(
+          {"150", "-1", "50", "0", "100", "100.5", "1e999", "\"50\""});
       case 1:
         return pick({"true", "false", "null", "[]", "\"\""});
       case 2:
-        return "\"" + pick({"normal", "force_open", "disabled", "forced_open",
-                            "x", "Normal"})
+        return "\""
+               + pick({"normal", "force_open", "disabled", "forced_open", "x",
+                       "Normal"})
                + "\"";
       case 3:
         return pick({"{", "}", "[", ",", ":", "\"\\u12", ""});
@@ -106,8 +108,9 @@ private:
         for (std::uint64_t i = 0; i < n; ++i) {
           if (i > 0)
             s += ",";
-          s += "\"" + pick({"retry", "hedging", "breaker", "enabled", "rollout",
-                            "mode", "x", "*"})
+          s += "\""
+               + pick({"retry", "hedging", "breaker", "enabled", "rollout",
+                       "mode", "x", "*"})
                + "\":" + flags_ish(depth + 1);
         }
         return s + (gen_.below(10) == 0 ? "" : "}");
@@ -116,8 +119,7 @@ private:
   }
 
   std::string url_ish(std::uint64_t n) {
-    static const std::string chars
-      = "abcXYZ019-_.~%*/?#&=+ \t\x01\x7f\xff";
+    static const std::string chars = "abcXYZ019-_.~%*/?#&=+ \t\x01\x7f\xff";
     std::string s;
     for (std::uint64_t i = 0; i < n; ++i)
       s.push_back(chars[gen_.below(chars.size())]);
@@ -147,10 +149,9 @@ private:
 
 /// Sends `n` flags cases, one connection each, and judges the answers as
 /// run_fuzz does; adds to `sum`.
-inline void run_flags_fuzz(std::uint16_t port, std::uint64_t seed,
-                           std::size_t n, fuzz_summary& sum,
-                           std::chrono::milliseconds client_timeout
-                           = std::chrono::seconds(5)) {
+inline void run_flags_fuzz(
+  std::uint16_t port, std::uint64_t seed, std::size_t n, fuzz_summary& sum,
+  std::chrono::milliseconds client_timeout = std::chrono::seconds(5)) {
   flags_fuzzer fuzz{seed};
   run_fuzz_cases(port, fuzz, n, sum, client_timeout);
 }

@@ -9,7 +9,7 @@
 // std::function members when built with -fsanitize=address (see
 // dashboard_page_test.cpp).
 #if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#  pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #endif
 
 #include "tests/actors/admin/child_process.hpp"
@@ -136,8 +136,10 @@ TEST_CASE("GET /metrics renders dependencies and supervisors in one pass, "
         == 3);
   // Every first call of a key failed once: payments retried, checkout's
   // members did (their dependencies retry before the supervisor fails over).
-  CHECK(text.find(R"(bulwark_retries_total{dependency="payments",reason="transient"} 2)")
-        != std::string::npos);
+  CHECK(
+    text.find(
+      R"(bulwark_retries_total{dependency="payments",reason="transient"} 2)")
+    != std::string::npos);
   CHECK(text.find(R"(bulwark_members{supervisor="checkout",state="healthy"} 2)")
         != std::string::npos);
   // The real linter accepts the text with the supervisor families in it.
@@ -149,10 +151,10 @@ TEST_CASE("GET /metrics renders dependencies and supervisors in one pass, "
     std::ofstream out{dir / "metrics.txt"};
     out << text;
   }
-  child_process promtool{{"/bin/sh", "-c",
-                          "/usr/bin/promtool check metrics < "
-                            + (dir / "metrics.txt").string()},
-                         (dir / "promtool.log").string()};
+  child_process promtool{
+    {"/bin/sh", "-c",
+     "/usr/bin/promtool check metrics < " + (dir / "metrics.txt").string()},
+    (dir / "promtool.log").string()};
   auto status = promtool.wait_for(std::chrono::seconds(30));
   INFO(read_text(dir / "promtool.log"));
   REQUIRE(status);

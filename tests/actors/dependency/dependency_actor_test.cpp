@@ -52,8 +52,9 @@ struct fixture : deterministic_fixture {
     run();
   }
 
-  dependency_actor spawn_dep(dependency_config cfg,
-                             std::map<std::string, caf::actor> alternates = {}) {
+  dependency_actor
+  spawn_dep(dependency_config cfg,
+            std::map<std::string, caf::actor> alternates = {}) {
     dependency_options opts;
     opts.config = std::move(cfg);
     opts.config.name = "dep";
@@ -113,8 +114,7 @@ TEST_CASE_METHOD(fixture, "a successful call gets exactly one live reply",
   CHECK(sent.operation == "get");
   CHECK(sent.attempt_number == 1);
   // The per-attempt timeout (1s) bounds the attempt's deadline.
-  CHECK(sent.deadline_ns
-        == to_wire_time(attempts[0].received_at + seconds(1)));
+  CHECK(sent.deadline_ns == to_wire_time(attempts[0].received_at + seconds(1)));
 }
 
 TEST_CASE_METHOD(fixture, "the request form answers like the send form",
@@ -130,8 +130,9 @@ TEST_CASE_METHOD(fixture, "the request form answers like the send form",
   CHECK(replies[0].payload == "hi");
 }
 
-TEST_CASE_METHOD(fixture, "a retry goes out when the core's timer falls due, by one tick",
-                 "[actors][dependency]") {
+TEST_CASE_METHOD(
+  fixture, "a retry goes out when the core's timer falls due, by one tick",
+  "[actors][dependency]") {
   auto dep = spawn_dep(make_config(exact_retry));
   transport.push(status_result(500));
   transport.push(status_result(500));
@@ -151,8 +152,9 @@ TEST_CASE_METHOD(fixture, "a retry goes out when the core's timer falls due, by 
   CHECK(transport.attempts()[2].request.attempt_number == 3);
 }
 
-TEST_CASE_METHOD(fixture, "the per-attempt timeout fails a silent attempt and retries it",
-                 "[actors][dependency]") {
+TEST_CASE_METHOD(
+  fixture, "the per-attempt timeout fails a silent attempt and retries it",
+  "[actors][dependency]") {
   auto dep = spawn_dep(make_config(R"({"idempotency": "idempotent",
     "retry": {"max_attempts": 2, "per_attempt_timeout": "200ms",
               "backoff": {"kind": "constant", "jitter": "none", "base": "50ms"}}})"));
@@ -176,8 +178,9 @@ TEST_CASE_METHOD(fixture, "the per-attempt timeout fails a silent attempt and re
   CHECK(caller.replies().size() == 1);
 }
 
-TEST_CASE_METHOD(fixture, "a cancelled call is answered once as cancelled and retries no more",
-                 "[actors][dependency]") {
+TEST_CASE_METHOD(
+  fixture, "a cancelled call is answered once as cancelled and retries no more",
+  "[actors][dependency]") {
   auto dep = spawn_dep(make_config(exact_retry));
   transport.push_hold();
   call(dep, make_call(1));
@@ -195,17 +198,18 @@ TEST_CASE_METHOD(fixture, "a cancelled call is answered once as cancelled and re
   CHECK_FALSE(caller.replies()[0].ok);
   CHECK(caller.replies()[0].cls == failure_class::cancelled);
   CHECK_FALSE(caller.replies()[0].may_retry);
-  CHECK(transport.cancelled()
-        == std::vector<std::uint64_t>{transport.attempts()[0].request.attempt_id});
+  CHECK(
+    transport.cancelled()
+    == std::vector<std::uint64_t>{transport.attempts()[0].request.attempt_id});
   // No retry follows, a second cancel and a late answer change nothing.
   caller.send(dep, cancel_atom::value, std::uint64_t{1});
   transport.answer(transport.attempts()[0].request.attempt_id,
                    success_result("late"));
   advance_time(seconds(2));
   auto attempts = transport.attempts();
-  auto first_call_attempts = std::count_if(
-    attempts.begin(), attempts.end(),
-    [](auto& a) { return a.request.idempotency_key == "key-1"; });
+  auto first_call_attempts =
+    std::count_if(attempts.begin(), attempts.end(),
+                  [](auto& a) { return a.request.idempotency_key == "key-1"; });
   CHECK(first_call_attempts == 1);
   auto replies = caller.replies();
   CHECK(std::count_if(replies.begin(), replies.end(),
@@ -213,8 +217,9 @@ TEST_CASE_METHOD(fixture, "a cancelled call is answered once as cancelled and re
         == 1);
 }
 
-TEST_CASE_METHOD(fixture, "an attempt in flight when the deadline passes ends the call then",
-                 "[actors][dependency]") {
+TEST_CASE_METHOD(
+  fixture, "an attempt in flight when the deadline passes ends the call then",
+  "[actors][dependency]") {
   auto dep = spawn_dep(make_config(exact_retry));
   transport.push_hold();
   auto t0 = now();
@@ -227,8 +232,9 @@ TEST_CASE_METHOD(fixture, "an attempt in flight when the deadline passes ends th
   CHECK(caller[0].at == t0 + milliseconds(300));
 }
 
-TEST_CASE_METHOD(fixture, "an alternate gets a call message and its reply answers the call",
-                 "[actors][dependency]") {
+TEST_CASE_METHOD(
+  fixture, "an alternate gets a call message and its reply answers the call",
+  "[actors][dependency]") {
   auto alt_transport = scripted_transport::spawn(sys);
   dependency_options alt_opts;
   alt_opts.config = make_config(R"({"idempotency": "idempotent",
@@ -265,7 +271,8 @@ TEST_CASE_METHOD(fixture, "an alternate gets a call message and its reply answer
   caf::anon_send_exit(alt_transport.handle(), caf::exit_reason::user_shutdown);
 }
 
-TEST_CASE_METHOD(fixture, "a dead transport fails its attempts at once, none hangs",
+TEST_CASE_METHOD(fixture,
+                 "a dead transport fails its attempts at once, none hangs",
                  "[actors][dependency]") {
   auto dep = spawn_dep(make_config(R"({"idempotency": "idempotent",
     "retry": {"max_attempts": 3, "per_attempt_timeout": "10s",
@@ -298,14 +305,16 @@ TEST_CASE_METHOD(fixture, "a dead transport fails its attempts at once, none han
   caf::anon_send_exit(fresh.handle(), caf::exit_reason::user_shutdown);
 }
 
-TEST_CASE_METHOD(fixture, "a config reload applies to new calls, not to calls in flight",
+TEST_CASE_METHOD(fixture,
+                 "a config reload applies to new calls, not to calls in flight",
                  "[actors][dependency]") {
   auto dep = spawn_dep(make_config(exact_retry));
   transport.push_hold();
   call(dep, make_call(1));
   // Reload: no retries any more.
-  caller.send(dep, config_atom::value,
-              std::string{R"({"dependencies": {"dep": {"idempotency": "idempotent",
+  caller.send(
+    dep, config_atom::value,
+    std::string{R"({"dependencies": {"dep": {"idempotency": "idempotent",
                               "retry": {"enabled": false}}}})"});
   run();
   auto acks = caller.collect<config_atom, std::vector<std::string>>();
@@ -327,26 +336,32 @@ TEST_CASE_METHOD(fixture, "a config reload applies to new calls, not to calls in
   CHECK(caller.replies()[1].attempts == 1);
 }
 
-TEST_CASE_METHOD(fixture, "an invalid config is rejected with every error and changes nothing",
-                 "[actors][dependency]") {
+TEST_CASE_METHOD(
+  fixture, "an invalid config is rejected with every error and changes nothing",
+  "[actors][dependency]") {
   auto dep = spawn_dep(make_config(exact_retry));
-  caller.send(dep, config_atom::value,
-              std::string{R"({"dependencies": {"dep": {"retry": {"max_attempts": 0},
+  caller.send(
+    dep, config_atom::value,
+    std::string{R"({"dependencies": {"dep": {"retry": {"max_attempts": 0},
                               "bogus": 1}}})"});
-  caller.send(dep, config_atom::value, std::string{R"({"dependencies": {"other": {}}})"});
+  caller.send(dep, config_atom::value,
+              std::string{R"({"dependencies": {"other": {}}})"});
   caller.send(dep, config_atom::value, std::string{"not json"});
   run();
   auto acks = caller.collect<config_atom, std::vector<std::string>>();
   REQUIRE(acks.size() == 3);
-  CHECK(std::get<1>(acks[0])
-        == std::vector<std::string>{
-          "/dependencies/dep/bogus: unknown key (allowed: idempotency, "
-          "default_timeout, operations, classification, retry, budget, breaker, "
-          "bulkhead, cache, hedge, fallback, journeys)",
-          "/dependencies/dep/retry/max_attempts: must be between 1 and 10 (got: 0)"});
-  CHECK(std::get<1>(acks[1])
-        == std::vector<std::string>{"/dependencies/dep: is required (this actor "
-                                    "serves dependency \"dep\")"});
+  CHECK(
+    std::get<1>(acks[0])
+    == std::vector<std::string>{
+      "/dependencies/dep/bogus: unknown key (allowed: idempotency, "
+      "default_timeout, operations, classification, retry, budget, breaker, "
+      "bulkhead, cache, hedge, fallback, journeys)",
+      "/dependencies/dep/retry/max_attempts: must be between 1 and 10 (got: "
+      "0)"});
+  CHECK(
+    std::get<1>(acks[1])
+    == std::vector<std::string>{"/dependencies/dep: is required (this actor "
+                                "serves dependency \"dep\")"});
   REQUIRE(std::get<1>(acks[2]).size() == 1);
   // Behaviour unchanged: still three attempts.
   for (int i = 0; i < 3; ++i)
@@ -389,7 +404,8 @@ TEST_CASE_METHOD(fixture, "malformed requests get a clear classified failure",
   CHECK(transport.attempts().empty());
 }
 
-TEST_CASE_METHOD(fixture, "a hedge fires at its delay and the first success wins",
+TEST_CASE_METHOD(fixture,
+                 "a hedge fires at its delay and the first success wins",
                  "[actors][dependency]") {
   auto dep = spawn_dep(make_config(R"({"idempotency": "idempotent",
     "hedge": {"enabled": true, "delay_kind": "fixed", "delay": "50ms"}})"));
@@ -415,7 +431,8 @@ TEST_CASE_METHOD(fixture, "a hedge fires at its delay and the first success wins
   CHECK(caller.replies().size() == 1);
 }
 
-TEST_CASE_METHOD(fixture, "journeys record each step and can be fetched as JSON",
+TEST_CASE_METHOD(fixture,
+                 "journeys record each step and can be fetched as JSON",
                  "[actors][dependency]") {
   auto dep = spawn_dep(make_config(exact_retry));
   transport.push(status_result(500));
@@ -435,10 +452,9 @@ TEST_CASE_METHOD(fixture, "journeys record each step and can be fetched as JSON"
   for (auto& e : doc.at("entries").as_array())
     kinds.emplace_back(e.at("event").as_string());
   CHECK(kinds
-        == std::vector<std::string>{"admitted", "attempt_started",
-                                    "attempt_ended", "backoff_scheduled",
-                                    "attempt_started", "attempt_ended",
-                                    "replied"});
+        == std::vector<std::string>{
+          "admitted", "attempt_started", "attempt_ended", "backoff_scheduled",
+          "attempt_started", "attempt_ended", "replied"});
   CHECK(std::get<1>(answers[1]).empty());
 }
 
@@ -460,7 +476,9 @@ TEST_CASE_METHOD(fixture, "stats count what happened", "[actors][dependency]") {
   CHECK(doc.at("in_flight").to_number<std::uint64_t>() == 0);
 }
 
-TEST_CASE_METHOD(fixture, "every request gets exactly one reply through real messages under random faults",
+TEST_CASE_METHOD(fixture,
+                 "every request gets exactly one reply through real messages "
+                 "under random faults",
                  "[actors][dependency]") {
   // Random configs, random transport behaviour (success, 5xx, 429 with
   // retry-after, 404, refused, silence, delays), random arrival times.
@@ -473,24 +491,24 @@ TEST_CASE_METHOD(fixture, "every request gets exactly one reply through real mes
     auto pick = [&](std::initializer_list<const char*> xs) {
       return std::string{*(xs.begin() + gen.below(xs.size()))};
     };
-    auto cfg_text = "{\"idempotency\": \"" + pick({"idempotent", "keyed", "unsafe"})
-                    + "\", \"retry\": {\"max_attempts\": "
-                    + std::to_string(1 + gen.below(4))
-                    + ", \"per_attempt_timeout\": \"" + pick({"20ms", "200ms"})
-                    + "\", \"backoff\": {\"base\": \"5ms\", \"jitter\": \""
-                    + pick({"none", "full", "equal", "decorrelated"}) + "\"}}"
-                    + ", \"breaker\": {\"window_size\": 10, \"minimum_calls\": 5, "
-                      "\"open_duration\": \"50ms\"}"
-                    + ", \"bulkhead\": {\"max_concurrent\": "
-                    + std::to_string(1 + gen.below(8))
-                    + ", \"max_queue\": 4, \"max_queue_wait\": \"30ms\"}"
-                    + ", \"cache\": {\"enabled\": " + pick({"true", "false"})
-                    + ", \"ttl\": \"10ms\", \"stale_if_error\": \"1s\", "
-                      "\"stale_while_revalidate\": \"5ms\"}"
-                    + ", \"fallback\": "
-                    + pick({"[]", "[{\"kind\": \"stale_cache\"}]",
-                            "[{\"kind\": \"static\", \"value\": \"S\"}]"})
-                    + "}";
+    auto cfg_text =
+      "{\"idempotency\": \"" + pick({"idempotent", "keyed", "unsafe"})
+      + "\", \"retry\": {\"max_attempts\": " + std::to_string(1 + gen.below(4))
+      + ", \"per_attempt_timeout\": \"" + pick({"20ms", "200ms"})
+      + "\", \"backoff\": {\"base\": \"5ms\", \"jitter\": \""
+      + pick({"none", "full", "equal", "decorrelated"}) + "\"}}"
+      + ", \"breaker\": {\"window_size\": 10, \"minimum_calls\": 5, "
+        "\"open_duration\": \"50ms\"}"
+      + ", \"bulkhead\": {\"max_concurrent\": "
+      + std::to_string(1 + gen.below(8))
+      + ", \"max_queue\": 4, \"max_queue_wait\": \"30ms\"}"
+      + ", \"cache\": {\"enabled\": " + pick({"true", "false"})
+      + ", \"ttl\": \"10ms\", \"stale_if_error\": \"1s\", "
+        "\"stale_while_revalidate\": \"5ms\"}"
+      + ", \"fallback\": "
+      + pick({"[]", "[{\"kind\": \"stale_cache\"}]",
+              "[{\"kind\": \"static\", \"value\": \"S\"}]"})
+      + "}";
     auto cfg = make_config(cfg_text);
     if (cfg.repeat != idempotency::unsafe && gen.below(2) == 0) {
       cfg.hedge.enabled = true;
@@ -535,10 +553,12 @@ TEST_CASE_METHOD(fixture, "every request gets exactly one reply through real mes
     auto p = make_probe();
     const std::uint64_t calls = 60;
     for (std::uint64_t id = 1; id <= calls; ++id) {
-      call_request req = make_call(id, "op", "k" + std::to_string(gen.below(5)));
+      call_request req =
+        make_call(id, "op", "k" + std::to_string(gen.below(5)));
       req.crit = static_cast<criticality>(gen.below(3));
       if (gen.below(3) == 0)
-        req.deadline_ns = to_wire_time(now() + milliseconds(1 + gen.below(100)));
+        req.deadline_ns =
+          to_wire_time(now() + milliseconds(1 + gen.below(100)));
       p.send(dep, call_atom::value, std::move(req));
       advance_time(milliseconds(gen.below(4)));
     }
@@ -593,7 +613,8 @@ std::uint64_t counter(const boost::json::object& stats, const char* key) {
 } // namespace
 
 TEST_CASE_METHOD(fixture,
-                 "a retry flag switched off makes the first failure final until it is switched back",
+                 "a retry flag switched off makes the first failure final "
+                 "until it is switched back",
                  "[actors][dependency][flags]") {
   auto dep = spawn_dep(make_config(exact_retry));
   CHECK(set_flags(*this, dep, R"({"retry": {"enabled": false}})").empty());
@@ -619,11 +640,12 @@ TEST_CASE_METHOD(fixture,
   CHECK(caller.replies()[1].attempts == 3);
 }
 
-TEST_CASE_METHOD(fixture, "bad flags are rejected with every error and change nothing",
+TEST_CASE_METHOD(fixture,
+                 "bad flags are rejected with every error and change nothing",
                  "[actors][dependency][flags]") {
   auto dep = spawn_dep(make_config(exact_retry));
-  auto errors = set_flags(*this, dep,
-                          R"({"retry": {"rollout": 150}, "bogus": 1})");
+  auto errors =
+    set_flags(*this, dep, R"({"retry": {"rollout": 150}, "bogus": 1})");
   CHECK(errors
         == std::vector<std::string>{
           "/bogus: unknown key (allowed: retry, hedging, breaker)",
@@ -649,9 +671,9 @@ TEST_CASE_METHOD(fixture, "bad flags are rejected with every error and change no
   CHECK(caller.replies()[0].attempts == 3);
 }
 
-TEST_CASE_METHOD(fixture,
-                 "flags survive a config reload and a restart on the same policies",
-                 "[actors][dependency][flags]") {
+TEST_CASE_METHOD(
+  fixture, "flags survive a config reload and a restart on the same policies",
+  "[actors][dependency][flags]") {
   auto cfg = make_config(exact_retry);
   cfg.name = "dep";
   auto policies = std::make_shared<dependency_policies>(cfg);

@@ -153,10 +153,10 @@ inline bool hostile_app_status(hostile_profile profile, int status) {
 }
 
 class hostile_corpus {
-public:
+ public:
   hostile_corpus(hostile_profile profile, std::uint64_t seed)
-    : profile_(profile), seed_(seed) {
-  }
+    : profile_(profile),
+      seed_(seed) {}
 
   hostile_profile profile() const noexcept {
     return profile_;
@@ -237,7 +237,7 @@ public:
     return c;
   }
 
-private:
+ private:
   static std::uint64_t mix(std::uint64_t seed, std::uint64_t index) {
     auto z = seed + 0x9e3779b97f4a7c15ULL * (index + 1);
     z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
@@ -343,8 +343,8 @@ private:
                                const std::string& target,
                                const std::string& extra = {},
                                const std::string& body = {}) {
-      std::string r
-        = method + " " + target + " HTTP/1.1\r\nHost: 127.0.0.1\r\n" + extra;
+      std::string r =
+        method + " " + target + " HTTP/1.1\r\nHost: 127.0.0.1\r\n" + extra;
       if (!body.empty() || method == "POST" || method == "PUT")
         r += "Content-Length: " + std::to_string(body.size()) + "\r\n";
       return r + "\r\n" + body;
@@ -735,10 +735,10 @@ private:
         case 11: {
           // The rest after the announced body is the next "request".
           c.kind = "Content-Length shorter than the body";
-          c.bytes
-            = head("Content-Length: " + std::to_string(body.size()) + "\r\n"
-                   + (e.keyed ? "Idempotency-Key: " + key() + "\r\n" : ""))
-              + body + "XYZ\r\n\r\n";
+          c.bytes =
+            head("Content-Length: " + std::to_string(body.size()) + "\r\n"
+                 + (e.keyed ? "Idempotency-Key: " + key() + "\r\n" : ""))
+            + body + "XYZ\r\n\r\n";
           expect_app(c);
           expect(c, {400});
           return;
@@ -800,8 +800,8 @@ private:
           c.bytes = head;
           auto n = 10 + gen.below(80);
           for (std::uint64_t i = 0; i < n; ++i)
-            c.bytes
-              += "X-" + std::to_string(i) + ": v" + std::to_string(i) + "\r\n";
+            c.bytes +=
+              "X-" + std::to_string(i) + ": v" + std::to_string(i) + "\r\n";
           c.bytes += "\r\n";
           expect_app(c);
           return;
@@ -991,11 +991,11 @@ private:
             c.bytes += valid_request();
             expect_app(c);
           }
-          c.bytes += pick({"G@T / HTTP/1.1\r\nHost: h\r\n\r\n",
-                           "GET / HTTP/1.1\r\n\r\n",
-                           "GET / HTTP/1.1\r\nHost: h\r\n X: y\r\n\r\n",
-                           "POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: "
-                           "gzip\r\n\r\n"});
+          c.bytes +=
+            pick({"G@T / HTTP/1.1\r\nHost: h\r\n\r\n", "GET / HTTP/1.1\r\n\r\n",
+                  "GET / HTTP/1.1\r\nHost: h\r\n X: y\r\n\r\n",
+                  "POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: "
+                  "gzip\r\n\r\n"});
           expect(c, {400});
           c.bytes += forbidden_request();
           return;
@@ -1004,9 +1004,9 @@ private:
           c.kind = "Connection: close ends the pipeline";
           c.bytes = valid_request();
           expect_app(c);
-          c.bytes
-            += "GET " + get_target()
-               + " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n";
+          c.bytes +=
+            "GET " + get_target()
+            + " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n";
           expect_app(c);
           c.bytes += forbidden_request();
           return;
@@ -1029,10 +1029,10 @@ private:
           c.kind = "valid, then framing that hides a request";
           c.bytes = valid_request();
           expect_app(c);
-          c.bytes
-            += "POST /x HTTP/1.1\r\nHost: 127.0.0.1\r\nTransfer-Encoding: "
-               "xchunked\r\n\r\n"
-               + forbidden_request();
+          c.bytes +=
+            "POST /x HTTP/1.1\r\nHost: 127.0.0.1\r\nTransfer-Encoding: "
+            "xchunked\r\n\r\n"
+            + forbidden_request();
           expect(c, {400});
           return;
         }
@@ -1071,8 +1071,8 @@ private:
       switch (gen.below(3)) {
         case 0:
           c.kind = "a head that never ends";
-          c.bytes = "GET " + get_target()
-                    + " HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: a";
+          c.bytes =
+            "GET " + get_target() + " HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: a";
           c.silent_ok = true;
           return;
         case 1:
@@ -1149,10 +1149,10 @@ private:
           keys = {"sku", "qty", "order_id"};
           break;
         case hostile_profile::admin:
-          keys
-            = e.target == "/config"
-                ? std::vector<std::string>{"dependencies", "retry", "breaker"}
-                : std::vector<std::string>{"retry", "hedging", "breaker"};
+          keys =
+            e.target == "/config"
+              ? std::vector<std::string>{"dependencies", "retry", "breaker"}
+              : std::vector<std::string>{"retry", "hedging", "breaker"};
           break;
         case hostile_profile::plain:
           keys = {"id", "name"};

@@ -69,8 +69,8 @@ struct hostile_violation {
 struct hostile_summary {
   std::size_t cases = 0;
   std::size_t answered = 0; // at least one answer
-  std::size_t silent = 0;   // closed without an answer (allowed by the case)
-  std::size_t resets = 0;   // the client reset the connection, nothing judged
+  std::size_t silent = 0; // closed without an answer (allowed by the case)
+  std::size_t resets = 0; // the client reset the connection, nothing judged
   std::size_t liveness_checks = 0;
   std::map<std::string, std::size_t> categories;
   std::map<int, std::size_t> statuses;
@@ -89,7 +89,7 @@ namespace detail {
 struct parsed_answers {
   std::vector<int> statuses;
   std::vector<std::string> bodies; // first 120 bytes of each, escaped
-  std::string error;               // not well-formed, or cut short
+  std::string error; // not well-formed, or cut short
 };
 
 template <class IsHead>

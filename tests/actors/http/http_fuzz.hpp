@@ -23,8 +23,8 @@ namespace bulwark::testing {
 
 enum class fuzz_ending {
   half_close, // send, half-close, read until the server closes
-  reset,      // send, then reset the connection without reading
-  stay_open,  // send, keep the socket open: the server's timeout must act
+  reset, // send, then reset the connection without reading
+  stay_open, // send, keep the socket open: the server's timeout must act
 };
 
 struct fuzz_case {
@@ -34,15 +34,14 @@ struct fuzz_case {
 };
 
 class http_fuzzer {
-public:
-  explicit http_fuzzer(std::uint64_t seed) : gen_(seed) {
-  }
+ public:
+  explicit http_fuzzer(std::uint64_t seed) : gen_(seed) {}
 
   /// Targets that make well-formed requests; the first few cases are
   /// mutated from requests to these.
-  std::vector<std::string> targets{"/healthz", "/readyz", "/metrics", "/config",
-                                   "/journeys?failed=1", "/journeys/1",
-                                   "/nope"};
+  std::vector<std::string> targets{
+    "/healthz",           "/readyz",     "/metrics", "/config",
+    "/journeys?failed=1", "/journeys/1", "/nope"};
 
   fuzz_case next() {
     fuzz_case c;
@@ -94,11 +93,13 @@ public:
       }
       case 7:
         c.kind = "bad chunked";
-        c.bytes = "PUT /config HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
-                  + pick({"ZZ\r\nab\r\n0\r\n\r\n", "FFFFFFFFFFFFFFFFFFFF\r\nab\r\n",
-                          "5\r\nab\r\n0\r\n\r\n", "2\r\nab0\r\n\r\n",
-                          "2;ext=\x01\r\nab\r\n0\r\n\r\n", "-1\r\n\r\n",
-                          "3\r\nabc\r\n", "200000\r\n" + std::string(5000, 'c')});
+        c.bytes =
+          "PUT /config HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: "
+          "chunked\r\n\r\n"
+          + pick({"ZZ\r\nab\r\n0\r\n\r\n", "FFFFFFFFFFFFFFFFFFFF\r\nab\r\n",
+                  "5\r\nab\r\n0\r\n\r\n", "2\r\nab0\r\n\r\n",
+                  "2;ext=\x01\r\nab\r\n0\r\n\r\n", "-1\r\n\r\n", "3\r\nabc\r\n",
+                  "200000\r\n" + std::string(5000, 'c')});
         break;
       case 8:
         c.kind = "bad content-length";
@@ -133,8 +134,8 @@ public:
         break;
       case 14:
         c.kind = "mutated config";
-        c.bytes = put_config(flip(
-          R"({"dependencies": {"dep": {"retry": {"max_attempts": 3}}}})"));
+        c.bytes = put_config(
+          flip(R"({"dependencies": {"dep": {"retry": {"max_attempts": 3}}}})"));
         break;
       case 15:
         c.kind = "control bytes in header";
@@ -153,7 +154,7 @@ public:
     return gen_.below(n);
   }
 
-private:
+ private:
   std::string random_bytes(std::uint64_t n) {
     std::string s;
     s.reserve(n);
@@ -184,7 +185,8 @@ private:
   }
 
   std::string put_config(const std::string& body) {
-    return "PUT /config HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+    return "PUT /config HTTP/1.1\r\nHost: x\r\nContent-Type: "
+           "application/json\r\n"
            "Content-Length: "
            + std::to_string(body.size()) + "\r\n\r\n" + body;
   }
@@ -192,9 +194,11 @@ private:
   std::string json_ish(int depth) {
     switch (gen_.below(depth > 4 ? 6 : 9)) {
       case 0:
-        return std::to_string(static_cast<std::int64_t>(gen_()) >> gen_.below(64));
+        return std::to_string(static_cast<std::int64_t>(gen_())
+                              >> gen_.below(64));
       case 1:
-        return "\"" + pick({"250ms", "1s", "x", "", "-5ms", "exponential", "full"})
+        return "\""
+               + pick({"250ms", "1s", "x", "", "-5ms", "exponential", "full"})
                + "\"";
       case 2:
         return pick({"true", "false", "null", "1e999", "-0", "0.5"});
@@ -211,9 +215,10 @@ private:
         for (std::uint64_t i = 0; i < n; ++i) {
           if (i > 0)
             s += ",";
-          s += "\"" + pick({"dependencies", "dep", "retry", "max_attempts",
-                            "backoff", "breaker", "timeout", "kind", "base",
-                            "cache", "hedge", "x"})
+          s += "\""
+               + pick({"dependencies", "dep", "retry", "max_attempts",
+                       "backoff", "breaker", "timeout", "kind", "base", "cache",
+                       "hedge", "x"})
                + "\":" + json_ish(depth + 1);
         }
         return s + (gen_.below(10) == 0 ? "" : "}");
@@ -244,7 +249,7 @@ inline std::uint64_t fuzz_seed() {
 struct fuzz_summary {
   std::size_t cases = 0;
   std::size_t answered = 0; // got at least one status line
-  std::size_t silent = 0;   // closed without an answer (timeouts, resets)
+  std::size_t silent = 0; // closed without an answer (timeouts, resets)
   std::map<int, std::size_t> statuses;
   std::map<std::string, std::size_t> kinds;
   /// Hangs, refused connections, 5xx other than 503: each a failure.
@@ -258,7 +263,8 @@ inline std::string describe(const fuzz_summary& sum) {
                     + std::to_string(sum.silent) + ", statuses {";
   bool first = true;
   for (auto& [status, n] : sum.statuses) {
-    out += (first ? "" : ", ") + std::to_string(status) + ": " + std::to_string(n);
+    out +=
+      (first ? "" : ", ") + std::to_string(status) + ": " + std::to_string(n);
     first = false;
   }
   return out + "}";
@@ -345,10 +351,9 @@ void run_fuzz_cases(std::uint16_t port, Fuzzer& fuzz, std::size_t n,
 }
 
 /// Sends `n` generated cases (http_fuzzer seeded with `seed`).
-inline fuzz_summary run_fuzz(std::uint16_t port, std::uint64_t seed,
-                             std::size_t n,
-                             std::chrono::milliseconds client_timeout
-                             = std::chrono::seconds(5)) {
+inline fuzz_summary
+run_fuzz(std::uint16_t port, std::uint64_t seed, std::size_t n,
+         std::chrono::milliseconds client_timeout = std::chrono::seconds(5)) {
   fuzz_summary sum;
   http_fuzzer fuzz{seed};
   run_fuzz_cases(port, fuzz, n, sum, client_timeout);

@@ -174,8 +174,8 @@ TEST_CASE("targets are origin-form, absolute-form or * for OPTIONS",
          {"p", "h:80", "ftp://h/p", "http:/p", "http://", "http://u@h/p",
           "http://h h/", "/a#frag", "/caf\xc3\xa9", "//x/../y%00"}) {
       CAPTURE(t);
-      auto reason
-        = refusal(std::string{"GET "} + t + " HTTP/1.1\r\nHost: h\r\n\r\n");
+      auto reason =
+        refusal(std::string{"GET "} + t + " HTTP/1.1\r\nHost: h\r\n\r\n");
       if (std::string_view{t} == "//x/../y%00")
         CHECK(reason.empty()); // odd, but origin-form: the handler decides
       else
@@ -226,8 +226,8 @@ TEST_CASE("Content-Length and Transfer-Encoding must frame the body without "
              "decimal number)");
   }
   CHECK(with("Content-Length: 18446744073709551615\r\n").empty());
-  auto must_end
-    = "malformed HTTP request: Transfer-Encoding must end in chunked";
+  auto must_end =
+    "malformed HTTP request: Transfer-Encoding must end in chunked";
   CHECK(with("Transfer-Encoding: gzip\r\n") == must_end);
   CHECK(with("Transfer-Encoding: xchunked\r\n") == must_end);
   CHECK(with("Transfer-Encoding: chunked, gzip\r\n") == must_end);

@@ -190,12 +190,14 @@ TEST_CASE("a HEAD answer has the length of the body but no body",
   server.start();
   http_test_client client{server.port()};
   REQUIRE(client.connect());
-  REQUIRE(client.send_raw("HEAD /h HTTP/1.1\r\nHost: x\r\n\r\n"
-                          "GET /g HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"));
+  REQUIRE(
+    client.send_raw("HEAD /h HTTP/1.1\r\nHost: x\r\n\r\n"
+                    "GET /g HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"));
   auto out = client.read_all();
   CHECK_FALSE(client.timed_out());
   // "HEAD /h " is 8 bytes; the next answer follows the header directly.
-  CHECK(out.find("Content-Length: 8\r\n\r\nHTTP/1.1 200 OK\r\n") != std::string::npos);
+  CHECK(out.find("Content-Length: 8\r\n\r\nHTTP/1.1 200 OK\r\n")
+        != std::string::npos);
   CHECK(out.find("GET /g ") != std::string::npos);
   CHECK(out.find("HEAD /h ") == std::string::npos);
 }
@@ -205,9 +207,10 @@ TEST_CASE("pipelined requests are answered in order", "[actors][http]") {
   server.start();
   http_test_client client{server.port()};
   REQUIRE(client.connect());
-  REQUIRE(client.send_raw("GET /1 HTTP/1.1\r\nHost: x\r\n\r\n"
-                          "GET /2 HTTP/1.1\r\nHost: x\r\n\r\n"
-                          "GET /3 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"));
+  REQUIRE(
+    client.send_raw("GET /1 HTTP/1.1\r\nHost: x\r\n\r\n"
+                    "GET /2 HTTP/1.1\r\nHost: x\r\n\r\n"
+                    "GET /3 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"));
   for (auto expected : {"GET /1 ", "GET /2 ", "GET /3 "}) {
     auto res = client.read_response();
     REQUIRE(res);
@@ -256,7 +259,8 @@ TEST_CASE("only the first answer counts", "[actors][http]") {
   }
 }
 
-TEST_CASE("a responder dropped without an answer answers 500", "[actors][http]") {
+TEST_CASE("a responder dropped without an answer answers 500",
+          "[actors][http]") {
   http_server server{[](http_request, http_responder) {}};
   server.start();
   auto res = http_get(server.port(), "/");
@@ -292,7 +296,8 @@ TEST_CASE("a body over the limit is answered 413, announced or chunked",
   SECTION("Content-Length over the limit is refused before the body") {
     http_test_client client{server.port()};
     REQUIRE(client.connect());
-    REQUIRE(client.send_raw("PUT /x HTTP/1.1\r\nHost: x\r\nContent-Length: 1001\r\n\r\n"));
+    REQUIRE(client.send_raw(
+      "PUT /x HTTP/1.1\r\nHost: x\r\nContent-Length: 1001\r\n\r\n"));
     auto res = client.read_response();
     REQUIRE(res);
     CHECK(res->result() == http_status::payload_too_large);
@@ -303,15 +308,17 @@ TEST_CASE("a body over the limit is answered 413, announced or chunked",
     http_test_client client{server.port()};
     REQUIRE(client.connect());
     std::string chunk(600, 'a');
-    REQUIRE(client.send_raw("PUT /x HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
-                            "258\r\n" + chunk + "\r\n258\r\n" + chunk + "\r\n0\r\n\r\n"));
+    REQUIRE(client.send_raw(
+      "PUT /x HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+      "258\r\n"
+      + chunk + "\r\n258\r\n" + chunk + "\r\n0\r\n\r\n"));
     auto res = client.read_response();
     REQUIRE(res);
     CHECK(res->result() == http_status::payload_too_large);
   }
   SECTION("a body at the limit is fine") {
-    auto res = http_call(server.port(),
-                         make_request(http::verb::put, "/x", std::string(1000, 'b')));
+    auto res = http_call(server.port(), make_request(http::verb::put, "/x",
+                                                     std::string(1000, 'b')));
     REQUIRE(res);
     CHECK(res->result() == http_status::ok);
     CHECK(res->body().size() == std::string("PUT /x ").size() + 1000);
@@ -358,8 +365,8 @@ TEST_CASE("a flood of tiny X: lines is answered 431 and cut off long before "
   http_test_client client{server.port()};
   REQUIRE(client.connect());
   client.limit_send_buffer(16 * 1024);
-  auto sent = stream_lines(client, "GET / HTTP/1.1\r\nHost: x\r\n", "X:\r\n",
-                           100'000);
+  auto sent =
+    stream_lines(client, "GET / HTTP/1.1\r\nHost: x\r\n", "X:\r\n", 100'000);
   // The server read the head up to its limit, answered, lingered for at most
   // 64 KiB and closed: the send failed well before 400,000 bytes.
   CHECK(sent < 300'000);
@@ -478,8 +485,8 @@ TEST_CASE("a Transfer-Encoding that does not end in chunked is refused and the "
     int status;
     std::string error;
   };
-  auto must_end
-    = "malformed HTTP request: Transfer-Encoding must end in chunked";
+  auto must_end =
+    "malformed HTTP request: Transfer-Encoding must end in chunked";
   for (auto& r : std::vector<row>{
          {"Transfer-Encoding: gzip\r\n", 400, must_end},
          {"Transfer-Encoding: xchunked\r\n", 400, must_end},
@@ -551,8 +558,8 @@ TEST_CASE("an absolute-form target reaches the handler in origin form",
           "[actors][http][target]") {
   http_server server{[](http_request req, http_responder r) {
     r.respond(http_status::ok, "text/plain",
-              std::string{req.target()} + " host="
-                + std::string{req[http::field::host]});
+              std::string{req.target()}
+                + " host=" + std::string{req[http::field::host]});
   }};
   server.start();
   struct row {
@@ -570,17 +577,17 @@ TEST_CASE("an absolute-form target reaches the handler in origin form",
     CHECK(out.rfind("HTTP/1.1 200 OK\r\n", 0) == 0);
     CHECK(body_of(out) == r.seen);
   }
-  for (std::string bad : {"p", "ftp://h/p", "http://u@h/p", "http:///p",
-                          "/a#f", "*"}) {
+  for (std::string bad :
+       {"p", "ftp://h/p", "http://u@h/p", "http:///p", "/a#f", "*"}) {
     CAPTURE(bad);
     auto out = raw_exchange(server.port(),
                             "GET " + bad + " HTTP/1.1\r\nHost: h\r\n\r\n");
     CHECK(out.rfind("HTTP/1.1 400", 0) == 0);
     CHECK(error_of(out).rfind("malformed HTTP request: ", 0) == 0);
   }
-  auto star = raw_exchange(server.port(),
-                           "OPTIONS * HTTP/1.1\r\nHost: h\r\nConnection: "
-                           "close\r\n\r\n");
+  auto star =
+    raw_exchange(server.port(), "OPTIONS * HTTP/1.1\r\nHost: h\r\nConnection: "
+                                "close\r\n\r\n");
   CHECK(body_of(star) == "* host=h");
 }
 
@@ -625,10 +632,10 @@ TEST_CASE("empty lines before a request line are skipped, also between "
           "[actors][http][syntax]") {
   http_server server{echo};
   server.start();
-  auto out = raw_exchange(server.port(),
-                          "\r\nGET /1 HTTP/1.1\r\nHost: x\r\n\r\n"
-                          "\r\n\r\nGET /2 HTTP/1.1\r\nHost: x\r\n"
-                          "Connection: close\r\n\r\n");
+  auto out =
+    raw_exchange(server.port(), "\r\nGET /1 HTTP/1.1\r\nHost: x\r\n\r\n"
+                                "\r\n\r\nGET /2 HTTP/1.1\r\nHost: x\r\n"
+                                "Connection: close\r\n\r\n");
   CHECK(count_answers(out) == 2);
   CHECK(out.find("GET /1 ") != std::string::npos);
   CHECK(out.find("GET /2 ") != std::string::npos);
@@ -656,14 +663,15 @@ TEST_CASE("a chunked body with extensions and trailers within the limits is "
   CHECK(body_of(out) == "PUT /c " + body);
 }
 
-TEST_CASE("malformed requests are answered 400 and closed, and the server goes on",
-          "[actors][http]") {
+TEST_CASE(
+  "malformed requests are answered 400 and closed, and the server goes on",
+  "[actors][http]") {
   http_server server{echo};
   server.start();
-  for (std::string bad : {"G@T / HTTP/1.1\r\nHost: x\r\n\r\n",
-                          "GET / HTTP/9.9\r\n\r\n",
-                          "PUT / HTTP/1.1\r\nContent-Length: abc\r\n\r\n",
-                          "PUT / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\nZZ\r\n"}) {
+  for (std::string bad :
+       {"G@T / HTTP/1.1\r\nHost: x\r\n\r\n", "GET / HTTP/9.9\r\n\r\n",
+        "PUT / HTTP/1.1\r\nContent-Length: abc\r\n\r\n",
+        "PUT / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\nZZ\r\n"}) {
     CAPTURE(bad);
     http_test_client client{server.port()};
     REQUIRE(client.connect());
@@ -672,12 +680,14 @@ TEST_CASE("malformed requests are answered 400 and closed, and the server goes o
     CHECK_FALSE(client.timed_out());
     CHECK(out.rfind("HTTP/1.1 400 Bad Request\r\n", 0) == 0);
     CHECK(out.find("Connection: close") != std::string::npos);
-    CHECK(out.find(R"({"error":"malformed HTTP request: )") != std::string::npos);
+    CHECK(out.find(R"({"error":"malformed HTTP request: )")
+          != std::string::npos);
   }
   SECTION("a request cut short by a half-close") {
     http_test_client client{server.port()};
     REQUIRE(client.connect());
-    REQUIRE(client.send_raw("PUT / HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nabc"));
+    REQUIRE(client.send_raw(
+      "PUT / HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nabc"));
     client.shutdown_send();
     auto out = client.read_all();
     CHECK_FALSE(client.timed_out());
@@ -703,7 +713,8 @@ TEST_CASE("a slowloris client is disconnected by the read timeout",
     REQUIRE(client.send_raw("GET / HTTP/1.1\r\nHost: x\r\nX-Slow: a"));
   }
   SECTION("a body that never ends") {
-    REQUIRE(client.send_raw("PUT / HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\nab"));
+    REQUIRE(client.send_raw(
+      "PUT / HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\nab"));
   }
   SECTION("an idle kept-alive connection") {
     auto res = client.roundtrip(make_request(http::verb::get, "/"));
@@ -749,9 +760,8 @@ TEST_CASE("stop lets a request in flight answer within the grace period",
   http_server server{parked.handler()};
   server.start();
   auto port = server.port();
-  auto reply = std::async(std::launch::async, [port] {
-    return http_get(port, "/slow");
-  });
+  auto reply =
+    std::async(std::launch::async, [port] { return http_get(port, "/slow"); });
   auto responder = parked.take(0);
   auto stopped = std::async(std::launch::async, [&server] { server.stop(); });
   // stop() waits for the answer (the grace period is 2 s).
@@ -777,9 +787,8 @@ TEST_CASE("stop closes a request whose handler never answers after the grace "
   http_server server{parked.handler(), opts};
   server.start();
   auto port = server.port();
-  auto reply = std::async(std::launch::async, [port] {
-    return http_get(port, "/never");
-  });
+  auto reply =
+    std::async(std::launch::async, [port] { return http_get(port, "/never"); });
   auto responder = parked.take(0);
   server.stop();
   REQUIRE(reply.wait_for(bound) == std::future_status::ready);
@@ -888,8 +897,8 @@ TEST_CASE("parallel floods of X: lines leave the server's memory where it was",
     for (int c = 0; c < 4; ++c)
       clients.push_back(std::async(std::launch::async, flood, 5));
     for (int c = 0; c < 4; ++c)
-      refused[static_cast<std::size_t>(c)]
-        = clients[static_cast<std::size_t>(c)].get();
+      refused[static_cast<std::size_t>(c)] =
+        clients[static_cast<std::size_t>(c)].get();
   });
   auto after = malloc_in_use();
   for (auto r : refused)

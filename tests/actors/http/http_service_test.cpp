@@ -144,10 +144,9 @@ struct fixture {
   }
 };
 
-http_request request(http::verb method, std::string target,
-                     std::string body = {},
-                     std::vector<std::pair<std::string, std::string>> headers
-                     = {}) {
+http_request
+request(http::verb method, std::string target, std::string body = {},
+        std::vector<std::pair<std::string, std::string>> headers = {}) {
   auto req = make_request(method, std::move(target), std::move(body));
   for (auto& [name, value] : headers)
     req.set(name, value);
@@ -158,10 +157,9 @@ http_request request(http::verb method, std::string target,
 /// A call on its own thread; the future is waited for with `bound`.
 std::future<std::optional<http_response>> call_async(std::uint16_t port,
                                                      http_request req) {
-  return std::async(std::launch::async,
-                    [port, req = std::move(req)]() mutable {
-                      return http_call(port, std::move(req));
-                    });
+  return std::async(std::launch::async, [port, req = std::move(req)]() mutable {
+    return http_call(port, std::move(req));
+  });
 }
 
 std::optional<http_response>
@@ -218,7 +216,8 @@ TEST_CASE("routes match exact paths before prefixes and the longest prefix "
   svc.route("GET", "/items", actor);
   svc.route("POST", "/items", actor);
   svc.route("GET", "/items/*", actor);
-  svc.route("GET", "/items/special/*", service_function{[](const service_request&) {
+  svc.route("GET", "/items/special/*",
+            service_function{[](const service_request&) {
               service_response res;
               res.body = "special";
               return res;
@@ -268,8 +267,7 @@ TEST_CASE("routes match exact paths before prefixes and the longest prefix "
   CHECK(st.method_not_allowed == 1);
 }
 
-TEST_CASE("routes are checked when they are added",
-          "[actors][http][service]") {
+TEST_CASE("routes are checked when they are added", "[actors][http][service]") {
   fixture f;
   auto& svc = f.make();
   auto actor = f.counting(std::make_shared<probe>());
@@ -289,14 +287,14 @@ TEST_CASE("a JSON route echoes its body and bad JSON is answered 400 naming "
   fixture f;
   auto& svc = f.make();
   std::atomic<int> calls{0};
-  svc.json_route("POST", "/echo",
-                 [&calls](const boost::json::value& body,
-                          const service_request&) {
-                   ++calls;
-                   boost::json::object out;
-                   out["got"] = body;
-                   return json_reply(out, 201);
-                 });
+  svc.json_route(
+    "POST", "/echo",
+    [&calls](const boost::json::value& body, const service_request&) {
+      ++calls;
+      boost::json::object out;
+      out["got"] = body;
+      return json_reply(out, 201);
+    });
   svc.start();
 
   auto ok = http_call(f.port(), request(http::verb::post, "/echo",
@@ -307,11 +305,12 @@ TEST_CASE("a JSON route echoes its body and bad JSON is answered 400 naming "
   CHECK(boost::json::parse(ok->body())
         == boost::json::parse(R"({"got": {"sku": "a-1", "qty": 2}})"));
 
-  auto bad = http_call(f.port(),
-                       request(http::verb::post, "/echo", R"({"sku": })"));
+  auto bad =
+    http_call(f.port(), request(http::verb::post, "/echo", R"({"sku": })"));
   REQUIRE(bad);
   CHECK(bad->result_int() == 400);
-  CHECK(bad->body().find("request body is not valid JSON") != std::string::npos);
+  CHECK(bad->body().find("request body is not valid JSON")
+        != std::string::npos);
   CHECK(bad->body().find("at byte 8") != std::string::npos);
 
   auto empty = http_call(f.port(), request(http::verb::post, "/echo"));
@@ -331,9 +330,12 @@ TEST_CASE("parse_json_body names the problem and where parsing stopped",
   };
   std::vector<row> rows{
     {"", R"j({"error":"request body is empty (expected JSON)"})j"},
-    {"[1, 2", R"j({"error":"request body is not valid JSON: incomplete JSON (at byte 5)"})j"},
-    {"{\"a\": tru}", R"j({"error":"request body is not valid JSON: syntax error (at byte 6)"})j"},
-    {"{} {}", R"j({"error":"request body is not valid JSON: extra data (at byte 3)"})j"},
+    {"[1, 2",
+     R"j({"error":"request body is not valid JSON: incomplete JSON (at byte 5)"})j"},
+    {"{\"a\": tru}",
+     R"j({"error":"request body is not valid JSON: syntax error (at byte 6)"})j"},
+    {"{} {}",
+     R"j({"error":"request body is not valid JSON: extra data (at byte 3)"})j"},
   };
   for (auto& r : rows) {
     CAPTURE(r.body);
@@ -362,8 +364,8 @@ TEST_CASE("an expired deadline is answered 504 before the route actor runs, "
   svc.route("POST", "/work", f.counting(p));
   svc.start();
 
-  auto late = http_call(f.port(),
-                        request(http::verb::post, "/work", "x",
+  auto late =
+    http_call(f.port(), request(http::verb::post, "/work", "x",
                                 {{std::string{deadline_ms_header}, "0"}}));
   REQUIRE(late);
   CHECK(late->result_int() == 504);
@@ -371,16 +373,16 @@ TEST_CASE("an expired deadline is answered 504 before the route actor runs, "
   CHECK(p->count() == 0);
   CHECK(svc.stats().expired_on_arrival == 1);
 
-  auto garbled = http_call(f.port(),
-                           request(http::verb::post, "/work", "x",
-                                   {{std::string{deadline_ms_header}, "soon"}}));
+  auto garbled =
+    http_call(f.port(), request(http::verb::post, "/work", "x",
+                                {{std::string{deadline_ms_header}, "soon"}}));
   REQUIRE(garbled);
   CHECK(garbled->result_int() == 400);
   CHECK(p->count() == 0);
 
   auto before = std::chrono::steady_clock::now();
-  auto live = http_call(f.port(),
-                        request(http::verb::post, "/work", "x",
+  auto live =
+    http_call(f.port(), request(http::verb::post, "/work", "x",
                                 {{std::string{deadline_ms_header}, "5000"},
                                  {std::string{attempt_header}, "3"}}));
   auto after = std::chrono::steady_clock::now();
@@ -389,14 +391,14 @@ TEST_CASE("an expired deadline is answered 504 before the route actor runs, "
   REQUIRE(p->count() == 1);
   auto& seen = p->seen[0];
   CHECK(seen.attempt == 3);
-  CHECK(seen.deadline > before + std::chrono::milliseconds(5000) - (after - before));
+  CHECK(seen.deadline
+        > before + std::chrono::milliseconds(5000) - (after - before));
   CHECK(seen.deadline <= after + std::chrono::milliseconds(5000));
 
   // A deadline beyond request_timeout is capped; no header gets the cap.
-  auto capped = http_call(f.port(),
-                          request(http::verb::post, "/work", "x",
-                                  {{std::string{deadline_ms_header},
-                                    "999999999"}}));
+  auto capped = http_call(
+    f.port(), request(http::verb::post, "/work", "x",
+                      {{std::string{deadline_ms_header}, "999999999"}}));
   REQUIRE(capped);
   auto none = http_call(f.port(), request(http::verb::post, "/work", "x"));
   REQUIRE(none);
@@ -415,9 +417,9 @@ TEST_CASE("a route actor that misses the deadline is answered 504",
   auto slow = f.held(p);
   svc.route("GET", "/slow", slow);
   svc.start();
-  auto res = http_call(f.port(),
-                       request(http::verb::get, "/slow", {},
-                               {{std::string{deadline_ms_header}, "100"}}));
+  auto res =
+    http_call(f.port(), request(http::verb::get, "/slow", {},
+                                {{std::string{deadline_ms_header}, "100"}}));
   REQUIRE(res);
   CHECK(res->result_int() == 504);
   CHECK(res->body() == R"({"error":"deadline exceeded"})");
@@ -571,9 +573,9 @@ TEST_CASE("beyond max_in_flight the service answers 503 with Retry-After and "
   CHECK(first->result_int() == 503);
   CHECK(header_of(*first, "Retry-After") == "7");
   CHECK(header_of(*first, service_do_not_retry_header).empty());
-  auto retry = http_call(f.port(),
-                         request(http::verb::get, "/busy", {},
-                                 {{std::string{attempt_header}, "2"}}));
+  auto retry =
+    http_call(f.port(), request(http::verb::get, "/busy", {},
+                                {{std::string{attempt_header}, "2"}}));
   REQUIRE(retry);
   CHECK(retry->result_int() == 503);
   CHECK(header_of(*retry, "Retry-After") == "7");
@@ -671,8 +673,9 @@ TEST_CASE("stop stops accepting and lets an in-flight slow request finish",
   CHECK(svc.stats().shut_down == 0);
 }
 
-TEST_CASE("stop answers 503 to what is still running when the grace period ends",
-          "[actors][http][service]") {
+TEST_CASE(
+  "stop answers 503 to what is still running when the grace period ends",
+  "[actors][http][service]") {
   fixture f;
   http_service_options opts;
   opts.grace = std::chrono::milliseconds(100);
@@ -740,10 +743,10 @@ TEST_CASE("a ledger route answers each caller 504 at its own deadline, an "
   svc.route("POST", "/ship", stuck, ropts);
   svc.start();
   auto ship = [&](std::string key, std::string deadline_ms) {
-    return call_async(f.port(),
-                      request(http::verb::post, "/ship", "box",
-                              {{std::string{idempotency_key_header}, key},
-                               {std::string{deadline_ms_header}, deadline_ms}}));
+    return call_async(
+      f.port(), request(http::verb::post, "/ship", "box",
+                        {{std::string{idempotency_key_header}, key},
+                         {std::string{deadline_ms_header}, deadline_ms}}));
   };
   // The ledger keeps one timer for the earliest caller deadline: the later
   // request's shorter deadline has to move it forward.
@@ -850,14 +853,13 @@ TEST_CASE("a route actor that does not understand service_request answers 500",
           "[actors][http][service]") {
   fixture f;
   auto& svc = f.make();
-  f.spawned.push_back(f.sys.spawn([]() -> caf::behavior {
-    return {[](int x) { return x; }};
-  }));
+  f.spawned.push_back(
+    f.sys.spawn([]() -> caf::behavior { return {[](int x) { return x; }}; }));
   svc.route("GET", "/confused", f.spawned.back());
   svc.start();
-  auto res = http_call(f.port(),
-                       request(http::verb::get, "/confused", {},
-                               {{std::string{deadline_ms_header}, "5000"}}));
+  auto res =
+    http_call(f.port(), request(http::verb::get, "/confused", {},
+                                {{std::string{deadline_ms_header}, "5000"}}));
   REQUIRE(res);
   CHECK(res->result_int() == 500);
   CHECK(res->body().find("route actor failed") != std::string::npos);
@@ -888,13 +890,14 @@ TEST_CASE("a factory route whose actor throws answers that request 500, "
   auto& svc = f.make();
   auto p = std::make_shared<probe>();
   std::atomic<int> made{0};
-  svc.route("POST", "/charge", route_actor_factory{[p, &made](caf::actor_system& sys) {
+  svc.route("POST", "/charge",
+            route_actor_factory{[p, &made](caf::actor_system& sys) {
               ++made;
               return sys.spawn(throwing_actor, p);
             }});
   svc.start();
-  auto bad = http_call(f.port(), request(http::verb::post, "/charge",
-                                         R"({"amount": 1.5})"));
+  auto bad = http_call(
+    f.port(), request(http::verb::post, "/charge", R"({"amount": 1.5})"));
   REQUIRE(bad);
   CHECK(bad->result_int() == 500);
   CHECK(bad->body().find("route actor failed") != std::string::npos);
@@ -902,8 +905,8 @@ TEST_CASE("a factory route whose actor throws answers that request 500, "
   // restarts it when the down message arrives).
   std::optional<http_response> good;
   CHECK(eventually([&] {
-    good = http_call(f.port(), request(http::verb::post, "/charge",
-                                       R"({"amount": 7})"));
+    good = http_call(f.port(),
+                     request(http::verb::post, "/charge", R"({"amount": 7})"));
     return good && good->result_int() == 200;
   }));
   REQUIRE(good);
@@ -921,8 +924,7 @@ TEST_CASE("on a ledger route a failed handler commits nothing: the key is "
   auto p = std::make_shared<probe>();
   route_options keyed;
   keyed.ledger = ledger_config{};
-  svc.route("POST", "/charge",
-            route_actor_factory{[p](caf::actor_system& sys) {
+  svc.route("POST", "/charge", route_actor_factory{[p](caf::actor_system& sys) {
               return sys.spawn(throwing_actor, p);
             }},
             keyed);
@@ -949,8 +951,8 @@ TEST_CASE("on a ledger route a failed handler commits nothing: the key is "
   CHECK(r2->body() == R"({"charged":5})");
   // A duplicate now gets the committed answer without executing.
   auto calls = p->count();
-  auto r3 = http_call(f.port(), request(http::verb::post, "/charge",
-                                        R"({"amount": 9})", {key}));
+  auto r3 = http_call(
+    f.port(), request(http::verb::post, "/charge", R"({"amount": 9})", {key}));
   REQUIRE(r3);
   CHECK(r3->body() == R"({"charged":5})");
   CHECK(p->count() == calls);
@@ -980,15 +982,16 @@ TEST_CASE("an invalid or repeated Idempotency-Key is answered 400 before any "
   svc.route("POST", "/charge", f.counting(p));
   svc.start();
   auto call_with = [&](std::vector<std::pair<std::string, std::string>> h) {
-    auto res = http_call(f.port(), request(http::verb::post, "/charge", "{}",
-                                           std::move(h)));
+    auto res = http_call(
+      f.port(), request(http::verb::post, "/charge", "{}", std::move(h)));
     REQUIRE(res);
     return std::make_pair(res->result_int(), res->body());
   };
   auto [s1, b1] = call_with({{"Idempotency-Key", "a b"}});
   CHECK(s1 == 400);
-  CHECK(b1 == R"x({"error":"bad Idempotency-Key header: contains a space )x"
-              R"x((0x20) at byte 1; allowed: visible ASCII 0x21-0x7E"})x");
+  CHECK(b1
+        == R"x({"error":"bad Idempotency-Key header: contains a space )x"
+           R"x((0x20) at byte 1; allowed: visible ASCII 0x21-0x7E"})x");
   CHECK(call_with({{"Idempotency-Key", std::string(256, 'k')}}).first == 400);
   CHECK(call_with({{"Idempotency-Key", "caf\xc3\xa9"}}).first == 400);
   auto req = request(http::verb::post, "/charge", "{}");
@@ -1070,8 +1073,8 @@ TEST_CASE("requests served one after another leave no memory behind per "
   REQUIRE(run(n) == n);
   REQUIRE(eventually([&] { return svc.in_flight() == 0; }));
   auto after = malloc_in_use();
-  auto per_request = after > before ? static_cast<double>(after - before) / n
-                                    : 0.0;
+  auto per_request =
+    after > before ? static_cast<double>(after - before) / n : 0.0;
   CAPTURE(before, after, per_request);
   // Leaking bridges cost ~1,200 bytes per request; what is left is noise
   // from allocator caches (tens of bytes per request at most).

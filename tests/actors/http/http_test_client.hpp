@@ -36,12 +36,12 @@
 namespace bulwark::testing {
 
 class http_test_client {
-public:
-  explicit http_test_client(std::uint16_t port,
-                            std::chrono::milliseconds timeout
-                            = std::chrono::seconds(10))
-    : port_(port), timeout_(timeout) {
-  }
+ public:
+  explicit http_test_client(
+    std::uint16_t port,
+    std::chrono::milliseconds timeout = std::chrono::seconds(10))
+    : port_(port),
+      timeout_(timeout) {}
 
   /// Connects to 127.0.0.1:port.
   bool connect() {
@@ -75,12 +75,11 @@ public:
     req.prepare_payload();
     stream_.expires_after(timeout_);
     bool ok = false;
-    boost::beast::http::async_write(stream_, req,
-                                    [&](boost::beast::error_code ec,
-                                        std::size_t) {
-                                      ok = !ec;
-                                      last_ = ec;
-                                    });
+    boost::beast::http::async_write(
+      stream_, req, [&](boost::beast::error_code ec, std::size_t) {
+        ok = !ec;
+        last_ = ec;
+      });
     run();
     return ok;
   }
@@ -91,12 +90,11 @@ public:
     parser.body_limit(64 * 1024 * 1024);
     stream_.expires_after(timeout_);
     bool ok = false;
-    boost::beast::http::async_read(stream_, buffer_, parser,
-                                   [&](boost::beast::error_code ec,
-                                       std::size_t) {
-                                     ok = !ec;
-                                     last_ = ec;
-                                   });
+    boost::beast::http::async_read(
+      stream_, buffer_, parser, [&](boost::beast::error_code ec, std::size_t) {
+        ok = !ec;
+        last_ = ec;
+      });
     run();
     if (!ok)
       return std::nullopt;
@@ -163,7 +161,7 @@ public:
     return last_;
   }
 
-private:
+ private:
   void run() {
     ioc_.restart();
     ioc_.run();
@@ -196,10 +194,10 @@ inline std::optional<http_response> http_call(std::uint16_t port,
   return client.roundtrip(std::move(req));
 }
 
-inline std::optional<http_response>
-http_get(std::uint16_t port, std::string target) {
-  return http_call(port,
-                   make_request(boost::beast::http::verb::get, std::move(target)));
+inline std::optional<http_response> http_get(std::uint16_t port,
+                                             std::string target) {
+  return http_call(
+    port, make_request(boost::beast::http::verb::get, std::move(target)));
 }
 
 } // namespace bulwark::testing

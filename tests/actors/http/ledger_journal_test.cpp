@@ -37,8 +37,8 @@ namespace {
 struct temp_dir {
   fs::path path;
   temp_dir() {
-    std::string tmpl = (fs::temp_directory_path() / "bulwark-journal-XXXXXX")
-                         .string();
+    std::string tmpl =
+      (fs::temp_directory_path() / "bulwark-journal-XXXXXX").string();
     REQUIRE(::mkdtemp(tmpl.data()) != nullptr);
     path = tmpl;
   }
@@ -278,14 +278,15 @@ TEST_CASE("a journal is locked: a second open fails until the first closes",
   journal_replay replay;
   auto first = ledger_journal::open(path, replay);
   auto error = open_error(path);
-  CHECK(error.rfind("ledger journal " + path + ": locked by another process",
-                    0)
+  CHECK(error.rfind("ledger journal " + path + ": locked by another process", 0)
         == 0);
   first.reset();
   CHECK(open_error(path) == "no error");
-  CHECK(open_error(dir.file("missing-dir/j")).rfind(
-          "ledger journal " + dir.file("missing-dir/j") + ": cannot open: ", 0)
-        == 0);
+  CHECK(
+    open_error(dir.file("missing-dir/j"))
+      .rfind("ledger journal " + dir.file("missing-dir/j") + ": cannot open: ",
+             0)
+    == 0);
 }
 
 // -- the service --------------------------------------------------------------------
@@ -453,8 +454,7 @@ TEST_CASE("a service refuses a corrupt journal, a locked journal and a "
   route_options ropts;
   ropts.journal_path = path;
   CHECK_THROWS_WITH(
-    svc.route("POST", "/x",
-              service_function{[](const service_request&) {
+    svc.route("POST", "/x", service_function{[](const service_request&) {
                 return service_response{};
               }},
               ropts),
@@ -504,9 +504,9 @@ TEST_CASE("journal cost: executions per second with and without a journal",
     auto t0 = std::chrono::steady_clock::now();
     for (int i = 0; i < n; ++i)
       svc.charge("k" + std::to_string(i), "1");
-    auto secs = std::chrono::duration<double>(std::chrono::steady_clock::now()
-                                              - t0)
-                  .count();
+    auto secs =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - t0)
+        .count();
     return n / secs;
   };
   auto mem = rate("");

@@ -69,8 +69,7 @@ struct temp_file {
   std::filesystem::path path;
   explicit temp_file(const std::string& stem)
     : path(std::filesystem::temp_directory_path()
-           / (stem + "-" + std::to_string(::getpid()) + ".prom")) {
-  }
+           / (stem + "-" + std::to_string(::getpid()) + ".prom")) {}
   ~temp_file() {
     std::error_code ec;
     std::filesystem::remove(path, ec);
@@ -79,8 +78,8 @@ struct temp_file {
 
 dependency_config make_config(const std::string& name,
                               const std::string& settings) {
-  auto result = parse_bulwark_config(R"({"dependencies": {")" + name
-                                     + R"(": )" + settings + "}}");
+  auto result = parse_bulwark_config(R"({"dependencies": {")" + name + R"(": )"
+                                     + settings + "}}");
   INFO(result.errors.to_string());
   REQUIRE(result.ok());
   return result.config->dependencies.at(0);
@@ -154,14 +153,16 @@ TEST_CASE_METHOD(fixture,
     "idempotency": "idempotent",
     "retry": {"max_attempts": 3, "per_attempt_timeout": "1s",
               "backoff": {"kind": "constant", "jitter": "none", "base": "100ms"}}
-  })", payments_transport);
+  })",
+                            payments_transport);
   // inventory opens its breaker after two failures out of two calls.
   auto inventory = spawn_dep("inventory", R"({
     "idempotency": "idempotent",
     "retry": {"enabled": false},
     "breaker": {"window_size": 2, "minimum_calls": 2,
                 "failure_rate_threshold": 50, "open_duration": "30s"}
-  })", inventory_transport);
+  })",
+                             inventory_transport);
   // payments call 1: 500, 500, then success; each attempt takes 20-30 ms,
   // so the request takes 20 + 100 + 20 + 100 + 30 = 270 ms.
   payments_transport.push(status_result(500), milliseconds(20));
@@ -198,61 +199,78 @@ TEST_CASE_METHOD(fixture,
         == R"(bulwark_requests_total{dependency="payments"} 3)");
   CHECK(sample_line(text, R"(bulwark_attempts_total{dependency="payments"})")
         == R"(bulwark_attempts_total{dependency="payments"} 5)");
-  CHECK(sample_line(
-          text, R"(bulwark_retries_total{dependency="payments",reason="transient"})")
-        == R"(bulwark_retries_total{dependency="payments",reason="transient"} 2)");
-  CHECK(sample_line(
-          text, R"(bulwark_failures_total{dependency="payments",class="persistent"})")
-        == R"(bulwark_failures_total{dependency="payments",class="persistent"} 1)");
-  CHECK(sample_line(
-          text,
-          R"(bulwark_replies_total{dependency="payments",outcome="ok",source="live"})")
-        == R"(bulwark_replies_total{dependency="payments",outcome="ok",source="live"} 2)");
+  CHECK(
+    sample_line(
+      text,
+      R"(bulwark_retries_total{dependency="payments",reason="transient"})")
+    == R"(bulwark_retries_total{dependency="payments",reason="transient"} 2)");
+  CHECK(
+    sample_line(
+      text,
+      R"(bulwark_failures_total{dependency="payments",class="persistent"})")
+    == R"(bulwark_failures_total{dependency="payments",class="persistent"} 1)");
+  CHECK(
+    sample_line(
+      text,
+      R"(bulwark_replies_total{dependency="payments",outcome="ok",source="live"})")
+    == R"(bulwark_replies_total{dependency="payments",outcome="ok",source="live"} 2)");
   // Request latencies 270 ms, 2 ms and 1 ms (le is inclusive).
-  CHECK(sample_line(
-          text,
-          R"(bulwark_request_duration_seconds_bucket{dependency="payments",le="0.001"})")
-        == R"(bulwark_request_duration_seconds_bucket{dependency="payments",le="0.001"} 1)");
-  CHECK(sample_line(
-          text,
-          R"(bulwark_request_duration_seconds_bucket{dependency="payments",le="0.2"})")
-        == R"(bulwark_request_duration_seconds_bucket{dependency="payments",le="0.2"} 2)");
-  CHECK(sample_line(
-          text,
-          R"(bulwark_request_duration_seconds_bucket{dependency="payments",le="0.3"})")
-        == R"(bulwark_request_duration_seconds_bucket{dependency="payments",le="0.3"} 3)");
-  CHECK(sample_line(text,
-                    R"(bulwark_request_duration_seconds_sum{dependency="payments"})")
-        == R"(bulwark_request_duration_seconds_sum{dependency="payments"} 0.273)");
+  CHECK(
+    sample_line(
+      text,
+      R"(bulwark_request_duration_seconds_bucket{dependency="payments",le="0.001"})")
+    == R"(bulwark_request_duration_seconds_bucket{dependency="payments",le="0.001"} 1)");
+  CHECK(
+    sample_line(
+      text,
+      R"(bulwark_request_duration_seconds_bucket{dependency="payments",le="0.2"})")
+    == R"(bulwark_request_duration_seconds_bucket{dependency="payments",le="0.2"} 2)");
+  CHECK(
+    sample_line(
+      text,
+      R"(bulwark_request_duration_seconds_bucket{dependency="payments",le="0.3"})")
+    == R"(bulwark_request_duration_seconds_bucket{dependency="payments",le="0.3"} 3)");
+  CHECK(
+    sample_line(
+      text, R"(bulwark_request_duration_seconds_sum{dependency="payments"})")
+    == R"(bulwark_request_duration_seconds_sum{dependency="payments"} 0.273)");
   // Attempt latencies 20, 20, 30, 2 and 1 ms.
-  CHECK(sample_line(text,
-                    R"(bulwark_attempt_duration_seconds_count{dependency="payments"})")
-        == R"(bulwark_attempt_duration_seconds_count{dependency="payments"} 5)");
-  CHECK(sample_line(text,
-                    R"(bulwark_attempt_duration_seconds_sum{dependency="payments"})")
-        == R"(bulwark_attempt_duration_seconds_sum{dependency="payments"} 0.073)");
-  CHECK(sample_line(
-          text,
-          R"(bulwark_attempt_duration_seconds_bucket{dependency="payments",le="0.02"})")
-        == R"(bulwark_attempt_duration_seconds_bucket{dependency="payments",le="0.02"} 4)");
-  CHECK(sample_line(
-          text, R"(bulwark_breaker_state{dependency="payments",state="closed"})")
-        == R"(bulwark_breaker_state{dependency="payments",state="closed"} 1)");
+  CHECK(
+    sample_line(
+      text, R"(bulwark_attempt_duration_seconds_count{dependency="payments"})")
+    == R"(bulwark_attempt_duration_seconds_count{dependency="payments"} 5)");
+  CHECK(
+    sample_line(
+      text, R"(bulwark_attempt_duration_seconds_sum{dependency="payments"})")
+    == R"(bulwark_attempt_duration_seconds_sum{dependency="payments"} 0.073)");
+  CHECK(
+    sample_line(
+      text,
+      R"(bulwark_attempt_duration_seconds_bucket{dependency="payments",le="0.02"})")
+    == R"(bulwark_attempt_duration_seconds_bucket{dependency="payments",le="0.02"} 4)");
+  CHECK(
+    sample_line(
+      text, R"(bulwark_breaker_state{dependency="payments",state="closed"})")
+    == R"(bulwark_breaker_state{dependency="payments",state="closed"} 1)");
   CHECK(sample_line(
           text, R"(bulwark_breaker_state{dependency="inventory",state="open"})")
         == R"(bulwark_breaker_state{dependency="inventory",state="open"} 1)");
+  CHECK(
+    sample_line(
+      text, R"(bulwark_breaker_state{dependency="inventory",state="closed"})")
+    == R"(bulwark_breaker_state{dependency="inventory",state="closed"} 0)");
+  CHECK(
+    sample_line(
+      text,
+      R"(bulwark_rejected_total{dependency="inventory",reason="breaker"})")
+    == R"(bulwark_rejected_total{dependency="inventory",reason="breaker"} 1)");
   CHECK(sample_line(
-          text, R"(bulwark_breaker_state{dependency="inventory",state="closed"})")
-        == R"(bulwark_breaker_state{dependency="inventory",state="closed"} 0)");
-  CHECK(sample_line(
-          text, R"(bulwark_rejected_total{dependency="inventory",reason="breaker"})")
-        == R"(bulwark_rejected_total{dependency="inventory",reason="breaker"} 1)");
-  CHECK(sample_line(text,
-                    R"(bulwark_breaker_transitions_total{dependency="inventory"})")
+          text, R"(bulwark_breaker_transitions_total{dependency="inventory"})")
         == R"(bulwark_breaker_transitions_total{dependency="inventory"} 1)");
-  CHECK(sample_line(text,
-                    R"(bulwark_request_duration_seconds_count{dependency="inventory"})")
-        == R"(bulwark_request_duration_seconds_count{dependency="inventory"} 3)");
+  CHECK(
+    sample_line(
+      text, R"(bulwark_request_duration_seconds_count{dependency="inventory"})")
+    == R"(bulwark_request_duration_seconds_count{dependency="inventory"} 3)");
 
   // promtool: exit 0 and nothing printed (lint problems are printed).
   temp_file file{"bulwark-metrics"};
@@ -260,8 +278,8 @@ TEST_CASE_METHOD(fixture,
     std::ofstream out{file.path, std::ios::binary};
     out << text;
   }
-  auto checked = run_command("promtool check metrics < '" + file.path.string()
-                             + "'");
+  auto checked =
+    run_command("promtool check metrics < '" + file.path.string() + "'");
   INFO("promtool said:\n" << checked.output << "\non:\n" << text);
   CHECK(checked.status == 0);
   CHECK(checked.output.empty());
@@ -278,8 +296,8 @@ TEST_CASE("promtool finds lint problems in a bad exposition",
     out << "# TYPE bulwark_requests counter\n"
            "bulwark_requests{dependency=\"x\"} 1\n";
   }
-  auto checked = run_command("promtool check metrics < '" + file.path.string()
-                             + "'");
+  auto checked =
+    run_command("promtool check metrics < '" + file.path.string() + "'");
   INFO(checked.output);
   CHECK(checked.status != 0);
   CHECK_FALSE(checked.output.empty());
@@ -293,9 +311,9 @@ TEST_CASE("the example alert rules pass promtool check and their unit tests",
   INFO(checked.output);
   CHECK(checked.status == 0);
   CHECK(checked.output.find("SUCCESS: 4 rules found") != std::string::npos);
-  auto tested = run_command("promtool test rules '"
-                            + source_path("docs/alerts/bulwark_rules_test.yml")
-                            + "'");
+  auto tested =
+    run_command("promtool test rules '"
+                + source_path("docs/alerts/bulwark_rules_test.yml") + "'");
   INFO(tested.output);
   CHECK(tested.status == 0);
   CHECK(tested.output.find("SUCCESS") != std::string::npos);

@@ -64,8 +64,8 @@ struct downstream_model {
   std::map<std::string, call_reply> recorded;
   /// "operation key" per call, in arrival order.
   std::vector<std::string> calls;
-  std::vector<std::pair<caf::typed_response_promise<reply_atom, call_reply>,
-                        call_reply>>
+  std::vector<
+    std::pair<caf::typed_response_promise<reply_atom, call_reply>, call_reply>>
     held;
 
   /// Tries whose action ran before the saga log held the record that
@@ -169,8 +169,8 @@ saga_coordinator_options options_for(const saga_config& cfg,
     saga_step_functions fns;
     auto op = s.name;
     fns.action = [dep, op, path, model](saga_coordinator_actor::pointer self,
-                                         const saga_step_call& c,
-                                         saga_done done) {
+                                        const saga_step_call& c,
+                                        saga_done done) {
       check_announced(*model, path, c, false);
       call_request req;
       req.operation = op;
@@ -197,8 +197,8 @@ saga_coordinator_options options_for(const saga_config& cfg,
 
 saga_config checkout_config() {
   saga_config cfg;
-  cfg.steps = {{"reserve", true, 1}, {"charge", true, 1},
-               {"confirm", false, 3}};
+  cfg.steps = {
+    {"reserve", true, 1}, {"charge", true, 1}, {"confirm", false, 3}};
   cfg.step_timeout = seconds(1);
   cfg.max_compensation_tries = 3;
   cfg.forward_backoff = {backoff_kind::constant, jitter_kind::none,
@@ -726,10 +726,10 @@ TEST_CASE_METHOD(saga_fixture,
                      + encode_saga_log_entry(cfg, result) + "\n");
   CHECK_THROWS_WITH(
     spawn_saga_coordinator(sys, options_for(cfg, dep, path, model)),
-                    "saga log " + path
-                      + ":2: saga \"o-1\": step_result record of step "
-                        "\"reserve\" try 1 does not follow the records "
-                        "before it (phase forward)");
+    "saga log " + path
+      + ":2: saga \"o-1\": step_result record of step "
+        "\"reserve\" try 1 does not follow the records "
+        "before it (phase forward)");
 }
 
 // -- compaction and retention -------------------------------------------------
@@ -863,8 +863,7 @@ TEST_CASE_METHOD(saga_fixture,
   CHECK(query("o-1").outcome.status == saga_status::running);
 }
 
-TEST_CASE_METHOD(saga_fixture,
-                 "spawning refuses options that cannot work",
+TEST_CASE_METHOD(saga_fixture, "spawning refuses options that cannot work",
                  "[actors][saga][bounds]") {
   auto opts = options_for(cfg, dep, path, model);
   opts.steps.pop_back();
@@ -917,8 +916,8 @@ TEST_CASE_METHOD(saga_fixture,
   auto* env = std::getenv("BULWARK_SEED");
   std::uint64_t first = env != nullptr ? std::stoull(env) : 1;
   std::uint64_t last = env != nullptr ? first : 25;
-  cfg.steps = {{"a", true, 1}, {"b", true, 1}, {"p", false, 3},
-               {"z", false, 2}};
+  cfg.steps = {
+    {"a", true, 1}, {"b", true, 1}, {"p", false, 3}, {"z", false, 2}};
   cfg.max_compensation_tries = 4;
   std::map<saga_status, int> seen;
   for (auto seed = first; seed <= last; ++seed) {

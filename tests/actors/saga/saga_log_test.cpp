@@ -19,8 +19,8 @@ namespace {
 
 saga_config checkout_config() {
   saga_config cfg;
-  cfg.steps = {{"reserve", true, 1}, {"charge", true, 1},
-               {"confirm", false, 5}};
+  cfg.steps = {
+    {"reserve", true, 1}, {"charge", true, 1}, {"confirm", false, 5}};
   return cfg;
 }
 
@@ -147,14 +147,13 @@ TEST_CASE("open groups the records by saga, ordered by their last record, and "
   auto path = dir.file("sagas.log");
   auto cfg = checkout_config();
   using k = saga_record_kind;
-  write_file(path,
-             lines_of(cfg, {entry("a", k::started), entry("b", k::started),
-                            entry("a", k::step_started, 0, 1),
-                            finished("b", saga_status::completed),
-                            entry("c", k::started),
-                            finished("c", saga_status::stuck),
-                            entry("b", k::started, 0, 0, saga_verdict::done,
-                                  "again")}));
+  write_file(
+    path,
+    lines_of(cfg, {entry("a", k::started), entry("b", k::started),
+                   entry("a", k::step_started, 0, 1),
+                   finished("b", saga_status::completed),
+                   entry("c", k::started), finished("c", saga_status::stuck),
+                   entry("b", k::started, 0, 0, saga_verdict::done, "again")}));
   saga_log_replay replay;
   auto log = saga_log::open(path, cfg, replay);
   CHECK(replay.records == 7);
@@ -205,8 +204,8 @@ TEST_CASE("a torn last saga record is dropped; appends and rewrites go to "
     REQUIRE(replay.sagas.size() == 1);
     CHECK(replay.sagas[0].records.size() == 1);
     CHECK(read_file(path) == good);
-    log->append({entry("a", k::step_started, 0, 1),
-                 entry("a", k::step_result, 0, 1)});
+    log->append(
+      {entry("a", k::step_started, 0, 1), entry("a", k::step_result, 0, 1)});
     CHECK(log->appended_since_rewrite() == 2);
     CHECK(read_file(path)
           == good

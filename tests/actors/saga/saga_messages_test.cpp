@@ -90,8 +90,8 @@ TEST_CASE_METHOD(deterministic_fixture,
   auto status = static_cast<std::uint8_t>(saga_status::completed);
   std::vector<saga_step_data> none;
   std::string empty;
-  REQUIRE(!sink(id, bad, error, duplicate, status, none, none, empty, empty,
-                empty));
+  REQUIRE(
+    !sink(id, bad, error, duplicate, status, none, none, empty, empty, empty));
   saga_reply x;
   caf::binary_deserializer source{sys, buf};
   CHECK(source(x) == caf::sec::invalid_argument);
@@ -99,8 +99,8 @@ TEST_CASE_METHOD(deterministic_fixture,
   caf::binary_serializer sink2{sys, buf};
   auto ok = static_cast<std::uint8_t>(saga_refusal::none);
   auto bad_status = static_cast<std::uint8_t>(saga_status_count);
-  REQUIRE(!sink2(id, ok, error, duplicate, bad_status, none, none, empty,
-                 empty, empty));
+  REQUIRE(!sink2(id, ok, error, duplicate, bad_status, none, none, empty, empty,
+                 empty));
   saga_reply y;
   caf::binary_deserializer source2{sys, buf};
   CHECK(source2(y) == caf::sec::invalid_argument);

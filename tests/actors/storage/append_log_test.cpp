@@ -139,15 +139,13 @@ TEST_CASE("an append log is locked: a second open fails until the first "
   collector c;
   append_log_replay replay;
   auto first = open_log(path, c, replay);
-  CHECK(open_error(path).rfind("test log " + path
-                                 + ": locked by another process",
-                               0)
+  CHECK(open_error(path).rfind(
+          "test log " + path + ": locked by another process", 0)
         == 0);
   first.reset();
   CHECK(open_error(path) == "no error");
   auto missing = dir.file("missing/a.log");
-  CHECK(open_error(missing).rfind("test log " + missing + ": cannot open: ",
-                                  0)
+  CHECK(open_error(missing).rfind("test log " + missing + ": cannot open: ", 0)
         == 0);
 }
 

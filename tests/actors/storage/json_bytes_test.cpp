@@ -20,9 +20,14 @@ TEST_CASE("base64 matches the RFC 4648 test vectors and rejects every "
           "malformed text",
           "[actors][storage][json_bytes]") {
   std::vector<std::pair<std::string, std::string>> vectors = {
-    {"", ""},         {"f", "Zg=="},         {"fo", "Zm8="},
-    {"foo", "Zm9v"},  {"foob", "Zm9vYg=="},  {"fooba", "Zm9vYmE="},
-    {"foobar", "Zm9vYmFy"}, {"\xff\xfe", "//4="}};
+    {"", ""},
+    {"f", "Zg=="},
+    {"fo", "Zm8="},
+    {"foo", "Zm9v"},
+    {"foob", "Zm9vYg=="},
+    {"fooba", "Zm9vYmE="},
+    {"foobar", "Zm9vYmFy"},
+    {"\xff\xfe", "//4="}};
   for (auto& [plain, text] : vectors) {
     CAPTURE(plain);
     CHECK(base64_encode(plain) == text);

@@ -63,7 +63,8 @@ std::string document(std::uint64_t seed) {
 } // namespace
 
 TEST_CASE_METHOD(deterministic_fixture,
-                 "a keyed operation runs its side effect once per key under crashes, errors, slow replies, retries and hedges",
+                 "a keyed operation runs its side effect once per key under "
+                 "crashes, errors, slow replies, retries and hedges",
                  "[actors][supervise][idempotency]") {
   std::uint64_t total_requests = 0;
   std::uint64_t total_hedges = 0;

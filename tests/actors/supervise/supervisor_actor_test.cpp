@@ -27,7 +27,8 @@ namespace {
 std::string document(const std::string& supervisor,
                      const std::string& dep_extra = "") {
   std::string dep = R"({"idempotency": "idempotent",
-    "retry": {"max_attempts": 1, "per_attempt_timeout": "1s"})" + dep_extra + "}";
+    "retry": {"max_attempts": 1, "per_attempt_timeout": "1s"})"
+                    + dep_extra + "}";
   return R"({"dependencies": {"a": )" + dep + R"(, "b": )" + dep + R"(, "c": )"
          + dep + R"(}, "supervisors": )" + supervisor + "}";
 }
@@ -53,10 +54,12 @@ struct fixture : deterministic_fixture {
     return i->second;
   }
 
-  supervisor_actor tree(const std::string& text, const std::string& root = "s") {
-    auto t = spawn_supervisor_tree(
-      sys, text, root,
-      [this](const std::string& name) { return transport(name).handle(); });
+  supervisor_actor tree(const std::string& text,
+                        const std::string& root = "s") {
+    auto t =
+      spawn_supervisor_tree(sys, text, root, [this](const std::string& name) {
+        return transport(name).handle();
+      });
     INFO(boost::json::serialize(boost::json::value_from(t.errors)));
     REQUIRE(t.errors.empty());
     owned.push_back(caf::actor_cast<caf::actor>(t.root));
@@ -105,7 +108,8 @@ struct fixture : deterministic_fixture {
 
 } // namespace
 
-TEST_CASE_METHOD(fixture, "a failed call is rerouted to the next members in order",
+TEST_CASE_METHOD(fixture,
+                 "a failed call is rerouted to the next members in order",
                  "[actors][supervise]") {
   auto sup = tree(document(R"({"s": {"members": ["a", "b", "c"]}})"));
   transport("a").push(status_result(503));
@@ -132,9 +136,11 @@ TEST_CASE_METHOD(fixture, "a failed call is rerouted to the next members in orde
   CHECK(s.at("replies_ok").as_int64() == 1);
 }
 
-TEST_CASE_METHOD(fixture, "a call every member failed carries do-not-retry and level 4",
+TEST_CASE_METHOD(fixture,
+                 "a call every member failed carries do-not-retry and level 4",
                  "[actors][supervise]") {
-  auto sup = tree(document(R"({"s": {"members": ["a", "b"], "max_failovers": 1}})"));
+  auto sup =
+    tree(document(R"({"s": {"members": ["a", "b"], "max_failovers": 1}})"));
   transport("a").push(status_result(500));
   transport("b").push(status_result(500));
   call(sup, make_call(1));
@@ -148,7 +154,9 @@ TEST_CASE_METHOD(fixture, "a call every member failed carries do-not-retry and l
   CHECK(j.find("\"level\":4") != std::string::npos);
 }
 
-TEST_CASE_METHOD(fixture, "a hedge goes to another member at the delay, not before, and the loser is cancelled",
+TEST_CASE_METHOD(fixture,
+                 "a hedge goes to another member at the delay, not before, and "
+                 "the loser is cancelled",
                  "[actors][supervise]") {
   auto sup = tree(document(R"({"s": {"members": ["a", "b"],
     "hedge": {"enabled": true, "delay_kind": "fixed", "delay": "10ms"}}})"));
@@ -180,7 +188,9 @@ TEST_CASE_METHOD(fixture, "a hedge goes to another member at the delay, not befo
   CHECK(caller.replies().size() == 1);
 }
 
-TEST_CASE_METHOD(fixture, "a crashed member is restarted after its backoff, then escalation follows the intensity limit",
+TEST_CASE_METHOD(fixture,
+                 "a crashed member is restarted after its backoff, then "
+                 "escalation follows the intensity limit",
                  "[actors][supervise]") {
   auto sup = tree(document(R"({"s": {"members": ["a", "b"],
     "restart": {"max_restarts": 2, "within": "10s", "min_backoff": "100ms",
@@ -227,8 +237,9 @@ TEST_CASE_METHOD(fixture, "a crashed member is restarted after its backoff, then
 
 TEST_CASE_METHOD(fixture, "a restarted member keeps its breaker open",
                  "[actors][supervise]") {
-  auto sup = tree(document(R"({"s": {"members": ["a"], "failover": false}})",
-                           R"(, "breaker": {"window": "count_based", "window_size": 4,
+  auto sup =
+    tree(document(R"({"s": {"members": ["a"], "failover": false}})",
+                  R"(, "breaker": {"window": "count_based", "window_size": 4,
                                 "minimum_calls": 4, "failure_rate_threshold": 50,
                                 "open_duration": "30s"})"));
   for (int i = 0; i < 4; ++i)
@@ -252,9 +263,12 @@ TEST_CASE_METHOD(fixture, "a restarted member keeps its breaker open",
   CHECK(transport("a").script().attempt_count() == 4);
 }
 
-TEST_CASE_METHOD(fixture, "an outlier member is ejected and readmitted after a successful probe",
-                 "[actors][supervise]") {
-  auto sup = tree(document(R"({"s": {"members": ["a", "b", "c"], "failover": false,
+TEST_CASE_METHOD(
+  fixture,
+  "an outlier member is ejected and readmitted after a successful probe",
+  "[actors][supervise]") {
+  auto sup =
+    tree(document(R"({"s": {"members": ["a", "b", "c"], "failover": false,
     "outlier_detection": {"consecutive_errors": 2, "base_ejection_time": "1s",
                           "max_ejection_percent": 50}}})"));
   transport("a").script().set_default_answer(success_result("a"));
@@ -282,9 +296,12 @@ TEST_CASE_METHOD(fixture, "an outlier member is ejected and readmitted after a s
   CHECK(transport("b").script().attempt_count() == 4); // back in rotation
 }
 
-TEST_CASE_METHOD(fixture, "supervisors nest: a call goes through both levels and fails over across them",
+TEST_CASE_METHOD(fixture,
+                 "supervisors nest: a call goes through both levels and fails "
+                 "over across them",
                  "[actors][supervise]") {
-  auto sup = tree(document(R"({"inner": {"members": ["a", "b"], "failover": false},
+  auto sup =
+    tree(document(R"({"inner": {"members": ["a", "b"], "failover": false},
                                "s": {"members": ["inner", "c"]}})"));
   transport("a").push(status_result(503));
   transport("c").push(success_result("from c"));
@@ -297,13 +314,15 @@ TEST_CASE_METHOD(fixture, "supervisors nest: a call goes through both levels and
   CHECK(transport("b").script().attempt_count() == 0);
 }
 
-TEST_CASE_METHOD(fixture, "a bad tree is rejected with every error and starts nothing",
+TEST_CASE_METHOD(fixture,
+                 "a bad tree is rejected with every error and starts nothing",
                  "[actors][supervise]") {
   auto running = sys.registry().running();
   auto check = [&](const std::string& text, std::vector<std::string> expected) {
-    auto t = spawn_supervisor_tree(sys, text, "s", [this](const std::string& n) {
-      return transport(n).handle();
-    });
+    auto t =
+      spawn_supervisor_tree(sys, text, "s", [this](const std::string& n) {
+        return transport(n).handle();
+      });
     run();
     CHECK_FALSE(t.root);
     CHECK(t.errors == expected);
@@ -313,22 +332,26 @@ TEST_CASE_METHOD(fixture, "a bad tree is rejected with every error and starts no
          "supervisor of that name"});
   check(document(R"({"s": {"members": ["t"]}, "t": {"members": ["s"]}})"),
         {"/supervisors/t/members/0: supervisors form a cycle: s -> t -> s"});
-  check(R"({"dependencies": {"pay": {"idempotency": "unsafe"}, "pay2": {}},
+  check(
+    R"({"dependencies": {"pay": {"idempotency": "unsafe"}, "pay2": {}},
             "supervisors": {"s": {"members": ["pay", "pay2"],
                                   "hedge": {"enabled": true}}}})",
-        {"/supervisors/s/hedge/enabled: cannot hedge: a member's operations are "
-         "\"unsafe\" by default (every member must declare \"idempotency\": "
-         "\"idempotent\" or \"keyed\"), or turn hedging off"});
+    {"/supervisors/s/hedge/enabled: cannot hedge: a member's operations are "
+     "\"unsafe\" by default (every member must declare \"idempotency\": "
+     "\"idempotent\" or \"keyed\"), or turn hedging off"});
   check(document(R"({"t": {"members": ["a"]}})"),
         {"/supervisors: no supervisor named \"s\""});
   CHECK(sys.registry().running() == running);
   CHECK(transports.empty()); // not even a transport was asked for
 }
 
-TEST_CASE_METHOD(fixture, "a restarted member gets back the concurrency slots its crashed incarnation held",
+TEST_CASE_METHOD(fixture,
+                 "a restarted member gets back the concurrency slots its "
+                 "crashed incarnation held",
                  "[actors][supervise]") {
-  auto sup = tree(document(R"({"s": {"members": ["a"], "failover": false}})",
-                           R"(, "bulkhead": {"max_concurrent": 1, "max_queue": 0})"));
+  auto sup =
+    tree(document(R"({"s": {"members": ["a"], "failover": false}})",
+                  R"(, "bulkhead": {"max_concurrent": 1, "max_queue": 0})"));
   transport("a").push_hold();
   call(sup, make_call(1));
   REQUIRE(transport("a").script().attempt_count() == 1);

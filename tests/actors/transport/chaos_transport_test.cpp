@@ -17,7 +17,8 @@ namespace {
 
 fault_schedule make_schedule(std::string_view text) {
   error_list errors;
-  auto cfg = parse_fault_schedule(boost::json::parse(text), json_path{}, errors);
+  auto cfg =
+    parse_fault_schedule(boost::json::parse(text), json_path{}, errors);
   INFO(errors.to_string());
   REQUIRE(errors.empty());
   return cfg;
@@ -44,8 +45,8 @@ struct fixture : deterministic_fixture {
 
   chaos_transport spawn_chaos(fault_schedule schedule, std::uint64_t seed,
                               caf::actor inner = {}) {
-    auto t = chaos_transport::spawn(sys, std::move(schedule), seed,
-                                    std::move(inner));
+    auto t =
+      chaos_transport::spawn(sys, std::move(schedule), seed, std::move(inner));
     spawned.push_back(t.handle());
     run();
     return t;
@@ -91,8 +92,10 @@ TEST_CASE_METHOD(fixture, "chaos failures come at the configured rate",
   CHECK(transient / double(n) == Approx(0.30).margin(0.03));
   CHECK(overloaded / double(n) == Approx(0.10).margin(0.02));
   CHECK(chaos.stats().attempts() == n);
-  CHECK(chaos.stats().failures(failure_class::transient) == static_cast<std::uint64_t>(transient));
-  CHECK(chaos.stats().failures(failure_class::overloaded) == static_cast<std::uint64_t>(overloaded));
+  CHECK(chaos.stats().failures(failure_class::transient)
+        == static_cast<std::uint64_t>(transient));
+  CHECK(chaos.stats().failures(failure_class::overloaded)
+        == static_cast<std::uint64_t>(overloaded));
   CHECK(chaos.stats().successes() == static_cast<std::uint64_t>(ok));
   CHECK(chaos.stats().executed() == static_cast<std::uint64_t>(ok));
 }
@@ -166,7 +169,7 @@ TEST_CASE_METHOD(fixture, "an outage window fails every attempt inside it",
   auto send_at = [&](duration offset, std::uint64_t id) {
     caller.send(chaos.handle(), attempt_atom::value, make_attempt(id));
     run();
-    (void) offset;
+    (void)offset;
   };
   send_at(duration::zero(), 0);
   advance_time(milliseconds(999));
@@ -196,8 +199,9 @@ TEST_CASE_METHOD(fixture,
     "latency": {"kind": "fixed", "value": "300ms"}, "crash_at": "1s"})"),
                            1);
   auto watcher = make_probe();
-  watcher.execute(
-    [hdl = chaos.handle()](caf::event_based_actor* self) { self->monitor(hdl); });
+  watcher.execute([hdl = chaos.handle()](caf::event_based_actor* self) {
+    self->monitor(hdl);
+  });
   run();
   auto parsed = parse_bulwark_config(R"({"dependencies": {"dep": {
     "idempotency": "idempotent",

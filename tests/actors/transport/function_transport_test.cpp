@@ -28,12 +28,13 @@ TEST_CASE_METHOD(deterministic_fixture,
                  "function's result",
                  "[actors][transport]") {
   int calls = 0;
-  auto transport = spawn_function_transport(sys, [&](const attempt_request& req) {
-    ++calls;
-    auto result = success_result("re:" + req.payload, 200);
-    result.attempt_id = 999; // the adapter must overwrite this
-    return result;
-  });
+  auto transport =
+    spawn_function_transport(sys, [&](const attempt_request& req) {
+      ++calls;
+      auto result = success_result("re:" + req.payload, 200);
+      result.attempt_id = 999; // the adapter must overwrite this
+      return result;
+    });
   auto p = make_probe();
   p.send(transport, attempt_atom::value, make_attempt(1, "a"));
   p.send(transport, attempt_atom::value, make_attempt(2, "b"));
@@ -52,10 +53,10 @@ TEST_CASE_METHOD(deterministic_fixture,
 TEST_CASE_METHOD(deterministic_fixture,
                  "an exception in a sync function becomes a transient failure",
                  "[actors][transport]") {
-  auto transport = spawn_function_transport(sys, [](const attempt_request&)
-                                                   -> attempt_result {
-    throw std::runtime_error("downstream exploded");
-  });
+  auto transport =
+    spawn_function_transport(sys, [](const attempt_request&) -> attempt_result {
+      throw std::runtime_error("downstream exploded");
+    });
   auto p = make_probe();
   p.send(transport, attempt_atom::value, make_attempt(5, ""));
   run();
@@ -162,7 +163,7 @@ TEST_CASE_METHOD(deterministic_fixture,
     auto sender = sys.spawn([transport](caf::event_based_actor* self) {
       self->send(transport, attempt_atom::value, attempt_request{});
     });
-    (void) sender;
+    (void)sender;
   }
   run();
   REQUIRE(saved);
@@ -173,9 +174,8 @@ TEST_CASE_METHOD(deterministic_fixture,
 TEST_CASE_METHOD(deterministic_fixture,
                  "function transports accept cancel hints and keep serving",
                  "[actors][transport]") {
-  auto transport = spawn_function_transport(sys, [](const attempt_request&) {
-    return success_result("ok");
-  });
+  auto transport = spawn_function_transport(
+    sys, [](const attempt_request&) { return success_result("ok"); });
   auto p = make_probe();
   p.send(transport, cancel_atom::value, std::uint64_t{1});
   p.send(transport, attempt_atom::value, make_attempt(2, ""));

@@ -76,9 +76,11 @@ class test_server;
 
 /// One accepted connection, served by its own thread.
 class server_conn {
-public:
+ public:
   server_conn(test_server& srv, tcp::socket sock, std::size_t index)
-    : srv_(srv), sock_(std::move(sock)), index_(index) {
+    : srv_(srv),
+      sock_(std::move(sock)),
+      index_(index) {
     // nop
   }
 
@@ -112,7 +114,7 @@ public:
     sock_.shutdown(tcp::socket::shutdown_both, ignored);
   }
 
-private:
+ private:
   bool fill() {
     char chunk[4096];
     boost::system::error_code ec;
@@ -133,7 +135,7 @@ private:
 /// connection on a thread of its own; counts connections and records
 /// requests. Stopping shuts every socket down, so blocked reads return.
 class test_server {
-public:
+ public:
   using handler = std::function<void(server_conn&)>;
 
   explicit test_server(handler h)
@@ -224,7 +226,7 @@ public:
     return cv_.wait_for(guard, d, [&] { return stopping_; });
   }
 
-private:
+ private:
   void accept_loop() {
     for (;;) {
       tcp::socket sock{io_};
@@ -233,8 +235,8 @@ private:
       std::lock_guard<std::mutex> guard{mtx_};
       if (ec || stopping_)
         return;
-      auto conn = std::make_shared<server_conn>(*this, std::move(sock),
-                                                accepted_++);
+      auto conn =
+        std::make_shared<server_conn>(*this, std::move(sock), accepted_++);
       conns_.push_back(conn);
       threads_.emplace_back([this, conn] {
         handler_(*conn);
@@ -291,9 +293,9 @@ std::optional<raw_request> server_conn::read_request() {
     req.headers[lower(line.substr(0, colon))] = value;
     pos = next + 2;
   }
-  auto len = std::stoul(req.has_header("content-length")
-                          ? req.header("content-length")
-                          : std::string{"0"});
+  auto len =
+    std::stoul(req.has_header("content-length") ? req.header("content-length")
+                                                : std::string{"0"});
   while (buf_.size() < len)
     if (!fill())
       return std::nullopt;
@@ -500,9 +502,10 @@ TEST_CASE_METHOD(fixture, "other statuses come back as status results",
     failure_class cls;
   };
   for (auto [status, cls] :
-       {row{503, failure_class::overloaded}, row{429, failure_class::overloaded},
-        row{500, failure_class::transient}, row{502, failure_class::transient},
-        row{404, failure_class::persistent}, row{400, failure_class::persistent},
+       {row{503, failure_class::overloaded},
+        row{429, failure_class::overloaded}, row{500, failure_class::transient},
+        row{502, failure_class::transient}, row{404, failure_class::persistent},
+        row{400, failure_class::persistent},
         row{408, failure_class::timeout}}) {
     INFO("status " << status);
     auto r = call(t, attempt(static_cast<std::uint64_t>(status),
@@ -532,8 +535,8 @@ TEST_CASE_METHOD(fixture,
     if (req.target == "/op/seconds")
       return response(503, "", "Retry-After: 7\r\n");
     if (req.target == "/op/date")
-      return response(503, "", "Retry-After: " + http_date(in_two_minutes)
-                                  + "\r\n");
+      return response(503, "",
+                      "Retry-After: " + http_date(in_two_minutes) + "\r\n");
     if (req.target == "/op/garbage")
       return response(503, "", "Retry-After: later\r\n");
     if (req.target == "/op/dnr")
@@ -564,7 +567,8 @@ TEST_CASE_METHOD(fixture,
                  "requests carry the idempotency key, the remaining deadline "
                  "and the attempt number",
                  "[actors][transport][http]") {
-  test_server srv{answer_with([](const raw_request&) { return response(200, ""); })};
+  test_server srv{
+    answer_with([](const raw_request&) { return response(200, ""); })};
   http_transport_options opts;
   opts.methods["lookup"] = "GET";
   opts.content_type = "application/json";
@@ -600,10 +604,12 @@ TEST_CASE_METHOD(fixture,
 
 // -- the pool -----------------------------------------------------------------------
 
-TEST_CASE_METHOD(fixture, "keep-alive reuses one connection for sequential attempts",
+TEST_CASE_METHOD(fixture,
+                 "keep-alive reuses one connection for sequential attempts",
                  "[actors][transport][http]") {
   SECTION("the server keeps the connection") {
-    test_server srv{answer_with([](const raw_request&) { return response(200, "x"); })};
+    test_server srv{
+      answer_with([](const raw_request&) { return response(200, "x"); })};
     auto t = spawn(srv.port());
     for (std::uint64_t i = 1; i <= 5; ++i)
       CHECK(call(t, attempt(i)).ok);
@@ -726,9 +732,11 @@ TEST_CASE_METHOD(fixture,
   CHECK(t.stats().timeouts == 1);
 }
 
-TEST_CASE_METHOD(fixture, "an attempt whose deadline already passed is not sent",
+TEST_CASE_METHOD(fixture,
+                 "an attempt whose deadline already passed is not sent",
                  "[actors][transport][http]") {
-  test_server srv{answer_with([](const raw_request&) { return response(200, ""); })};
+  test_server srv{
+    answer_with([](const raw_request&) { return response(200, ""); })};
   auto t = spawn(srv.port());
   auto req = attempt(1);
   req.deadline_ns = deadline_in(std::chrono::milliseconds(-5));
@@ -784,10 +792,10 @@ TEST_CASE_METHOD(fixture,
   }};
   auto t = spawn(srv.port());
   CHECK(call(t, attempt(1)).ok);
-  for (auto bad : {std::string{"o-1\r\nPUT /faults HTTP/1.1\r\nX: y"},
-                   std::string{"o-1\nX-Injected: 1"},
-                   std::string{"nul-1\0A", 7}, std::string{"sp ace"},
-                   std::string(max_key_bytes + 1, 'k')}) {
+  for (auto bad :
+       {std::string{"o-1\r\nPUT /faults HTTP/1.1\r\nX: y"},
+        std::string{"o-1\nX-Injected: 1"}, std::string{"nul-1\0A", 7},
+        std::string{"sp ace"}, std::string(max_key_bytes + 1, 'k')}) {
     auto req = attempt(2);
     req.idempotency_key = bad;
     auto r = call(t, req);
@@ -821,8 +829,10 @@ TEST_CASE_METHOD(fixture,
            "HTTP does not allow there");
   CHECK(bad([](auto& o) { o.methods["x"] = ""; })
         == "http_transport_options::methods must not be empty");
-  CHECK(bad([](auto& o) { o.path_template = "/a b/{operation}"; })
-        .find("path_template") != std::string::npos);
+  CHECK(bad([](auto& o) {
+          o.path_template = "/a b/{operation}";
+        }).find("path_template")
+        != std::string::npos);
   CHECK(bad([](auto& o) { o.host = "h\nx"; }).find("host")
         != std::string::npos);
   CHECK(bad([](auto&) {}).empty());
@@ -830,8 +840,7 @@ TEST_CASE_METHOD(fixture,
 
 // -- transport errors ---------------------------------------------------------------
 
-TEST_CASE_METHOD(fixture,
-                 "a refused connection is reported as never executed",
+TEST_CASE_METHOD(fixture, "a refused connection is reported as never executed",
                  "[actors][transport][http]") {
   auto t = spawn(closed_port());
   auto r = call(t, attempt(1));
@@ -843,8 +852,7 @@ TEST_CASE_METHOD(fixture,
   CHECK(o.never_executed);
 }
 
-TEST_CASE_METHOD(fixture,
-                 "a connection closed before any response is a reset",
+TEST_CASE_METHOD(fixture, "a connection closed before any response is a reset",
                  "[actors][transport][http]") {
   test_server srv{[](server_conn& c) { c.read_request(); }};
   auto t = spawn(srv.port());
@@ -867,8 +875,8 @@ TEST_CASE_METHOD(fixture,
     {"not HTTP at all", "SSH-2.0-OpenSSH_9.2\r\n\r\n"},
     {"truncated body",
      "HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nonly this much"},
-    {"oversized headers", "HTTP/1.1 200 OK\r\n" + big_header
-                            + "Content-Length: 0\r\n\r\n"},
+    {"oversized headers",
+     "HTTP/1.1 200 OK\r\n" + big_header + "Content-Length: 0\r\n\r\n"},
     {"oversized body", response(200, std::string(2048, 'b'))},
     {"bad content length", "HTTP/1.1 200 OK\r\nContent-Length: ten\r\n\r\n"},
   };
@@ -902,8 +910,7 @@ TEST_CASE_METHOD(fixture,
   }
 }
 
-TEST_CASE_METHOD(fixture,
-                 "a slowloris response times out at the deadline",
+TEST_CASE_METHOD(fixture, "a slowloris response times out at the deadline",
                  "[actors][transport][http]") {
   test_server srv{[](server_conn& c) {
     if (!c.read_request())
@@ -986,9 +993,8 @@ TEST_CASE_METHOD(fixture,
                  "hundreds of concurrent attempts are each answered once over "
                  "the bounded pool",
                  "[actors][transport][http]") {
-  test_server srv{answer_with([](const raw_request& req) {
-    return response(200, req.body);
-  })};
+  test_server srv{answer_with(
+    [](const raw_request& req) { return response(200, req.body); })};
   http_transport_options opts;
   opts.max_connections = 4;
   opts.max_queued = 1000;
@@ -1014,9 +1020,8 @@ TEST_CASE_METHOD(fixture,
 TEST_CASE_METHOD(fixture,
                  "the same attempt id from two senders is two attempts",
                  "[actors][transport][http]") {
-  test_server srv{answer_with([](const raw_request& req) {
-    return response(200, req.body);
-  })};
+  test_server srv{answer_with(
+    [](const raw_request& req) { return response(200, req.body); })};
   auto t = spawn(srv.port());
   caf::scoped_actor other{sys};
   other->send(t.handle(), attempt_atom::value, attempt(1, "get", "other"));

@@ -16,8 +16,9 @@ breaker_config parse(std::string_view text, error_list& errors) {
 
 } // namespace
 
-TEST_CASE("breaker config defaults serialize to every key and parse back unchanged",
-          "[runtime][breaker][config]") {
+TEST_CASE(
+  "breaker config defaults serialize to every key and parse back unchanged",
+  "[runtime][breaker][config]") {
   breaker_config defaults;
   auto json = to_json(defaults);
   CHECK(boost::json::serialize(json)
@@ -61,15 +62,17 @@ TEST_CASE("a breaker config with every key set round-trips through JSON",
   CHECK(cfg.open_duration_multiplier == 1.5);
   CHECK(cfg.max_open_duration == seconds(90));
   CHECK(cfg.half_open_probes == 1);
-  CHECK(cfg.record_failures_on
-        == failure_class_set{failure_class::timeout, failure_class::persistent});
+  CHECK(
+    cfg.record_failures_on
+    == failure_class_set{failure_class::timeout, failure_class::persistent});
   error_list again;
   CHECK(parse_breaker_config(to_json(cfg), json_path{}, again) == cfg);
   CHECK(again.empty());
 }
 
-TEST_CASE("bad breaker configs report every error with its path and keep defaults",
-          "[runtime][breaker][config]") {
+TEST_CASE(
+  "bad breaker configs report every error with its path and keep defaults",
+  "[runtime][breaker][config]") {
   struct row {
     const char* doc;
     const char* errors;

@@ -23,8 +23,9 @@ TEST_CASE("every breaker state and transition reason has a distinct name",
   std::set<std::string> names;
   for (auto s : all_breaker_states)
     names.insert(to_string(s));
-  CHECK(names == std::set<std::string>{"closed", "open", "half_open",
-                                       "forced_open", "disabled"});
+  CHECK(names
+        == std::set<std::string>{"closed", "open", "half_open", "forced_open",
+                                 "disabled"});
   std::set<std::string> reasons;
   for (auto r : {transition_reason::failure_rate_exceeded,
                  transition_reason::slow_call_rate_exceeded,

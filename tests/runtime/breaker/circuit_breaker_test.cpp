@@ -65,8 +65,9 @@ void trip(circuit_breaker& b, time_point now) {
 
 } // namespace
 
-TEST_CASE("the breaker opens exactly when the failure rate reaches the threshold",
-          "[runtime][breaker]") {
+TEST_CASE(
+  "the breaker opens exactly when the failure rate reaches the threshold",
+  "[runtime][breaker]") {
   circuit_breaker b{test_config()};
   recording_listener l;
   b.set_listener(&l);
@@ -111,12 +112,13 @@ TEST_CASE("the breaker stays closed just below the threshold",
   call(b, fail, at(seconds(1)));
   call(b, fail, at(seconds(1)));
   CHECK(b.state() == bs::closed); // 20 %
-  call(b, fail, at(seconds(1)));  // evicts a success: 3 of 10 = 30 %
+  call(b, fail, at(seconds(1))); // evicts a success: 3 of 10 = 30 %
   CHECK(b.state() == bs::open);
 }
 
-TEST_CASE("a threshold of 66.66666 percent opens at 2 failures of 3, as documented",
-          "[runtime][breaker]") {
+TEST_CASE(
+  "a threshold of 66.66666 percent opens at 2 failures of 3, as documented",
+  "[runtime][breaker]") {
   // 2/3 = 66.666...% >= 66.66666%: parts per million would round the
   // threshold up to 66.6667% and keep the breaker closed.
   auto cfg = test_config();
@@ -170,8 +172,9 @@ TEST_CASE("a threshold of 66.66666 percent opens at 2 failures of 3, as document
   }
 }
 
-TEST_CASE("an open breaker rejects calls until exactly the open duration has elapsed",
-          "[runtime][breaker]") {
+TEST_CASE(
+  "an open breaker rejects calls until exactly the open duration has elapsed",
+  "[runtime][breaker]") {
   circuit_breaker b{test_config()};
   recording_listener l;
   b.set_listener(&l);
@@ -192,7 +195,8 @@ TEST_CASE("an open breaker rejects calls until exactly the open duration has ela
   CHECK(l.events[1].at == t0 + seconds(10));
 }
 
-TEST_CASE("half-open admits at most half_open_probes calls and closes when they succeed",
+TEST_CASE("half-open admits at most half_open_probes calls and closes when "
+          "they succeed",
           "[runtime][breaker]") {
   auto cfg = test_config();
   cfg.half_open_probes = 3;
@@ -221,7 +225,8 @@ TEST_CASE("half-open admits at most half_open_probes calls and closes when they 
   CHECK(b.calls_in_flight() == 0);
 }
 
-TEST_CASE("failed probes reopen the breaker with the open duration multiplied up to the cap",
+TEST_CASE("failed probes reopen the breaker with the open duration multiplied "
+          "up to the cap",
           "[runtime][breaker]") {
   circuit_breaker b{test_config()}; // 10s, x2, cap 35s, one probe
   recording_listener l;
@@ -264,7 +269,7 @@ TEST_CASE("half-open reopens as soon as the probes' verdict is certain",
   CHECK(b.state() == bs::half_open);
   b.record(fail, fast, t1);
   CHECK(b.state() == bs::open); // 2 of 4 failed whatever the last one does
-  b.record(ok, fast, t1);       // the last probe arrives late: no effect
+  b.record(ok, fast, t1); // the last probe arrives late: no effect
   CHECK(b.state() == bs::open);
   CHECK(b.calls_in_flight() == 0);
 }
@@ -534,8 +539,9 @@ TEST_CASE("reconfiguring the mode forces, disables and restores the breaker",
   CHECK(circuit_breaker{cfg}.state() == bs::disabled);
 }
 
-TEST_CASE("a half-open breaker decides at once when reconfigured to fewer probes",
-          "[runtime][breaker]") {
+TEST_CASE(
+  "a half-open breaker decides at once when reconfigured to fewer probes",
+  "[runtime][breaker]") {
   auto cfg = test_config();
   cfg.half_open_probes = 3;
   circuit_breaker b{cfg};
@@ -567,8 +573,8 @@ struct checking_listener : breaker_listener {
         problem = "event from " + to_string(e.from) + " but the state was "
                   + to_string(previous);
       else if (!is_legal_transition(e.from, e.to))
-        problem = "illegal transition " + to_string(e.from) + " -> "
-                  + to_string(e.to);
+        problem =
+          "illegal transition " + to_string(e.from) + " -> " + to_string(e.to);
     }
     seen->emplace(e.from, e.to);
     previous = e.to;
@@ -579,23 +585,24 @@ struct checking_listener : breaker_listener {
 
 breaker_config random_config(rng& r) {
   breaker_config cfg;
-  cfg.window = r.below(2) == 0 ? window_kind::count_based
-                               : window_kind::time_based;
+  cfg.window =
+    r.below(2) == 0 ? window_kind::count_based : window_kind::time_based;
   cfg.window_size = static_cast<std::uint32_t>(1 + r.below(20));
   cfg.minimum_calls = static_cast<std::uint32_t>(1 + r.below(20));
   if (cfg.window == window_kind::count_based)
     cfg.minimum_calls = std::min(cfg.minimum_calls, cfg.window_size);
   cfg.failure_rate_threshold = static_cast<double>(1 + r.below(100)) / 100.0;
   cfg.slow_call_rate_threshold = static_cast<double>(1 + r.below(100)) / 100.0;
-  cfg.slow_call_duration = milliseconds(static_cast<std::int64_t>(
-    1 + r.below(500)));
-  cfg.open_duration = milliseconds(static_cast<std::int64_t>(1 + r.below(5000)));
+  cfg.slow_call_duration =
+    milliseconds(static_cast<std::int64_t>(1 + r.below(500)));
+  cfg.open_duration =
+    milliseconds(static_cast<std::int64_t>(1 + r.below(5000)));
   cfg.open_duration_multiplier = r.uniform(1.0, 4.0);
-  cfg.max_open_duration = cfg.open_duration
-                          * static_cast<std::int64_t>(1 + r.below(10));
+  cfg.max_open_duration =
+    cfg.open_duration * static_cast<std::int64_t>(1 + r.below(10));
   cfg.half_open_probes = static_cast<std::uint32_t>(1 + r.below(5));
-  cfg.mode = r.below(10) == 0 ? breaker_mode::forced_open
-                              : breaker_mode::automatic;
+  cfg.mode =
+    r.below(10) == 0 ? breaker_mode::forced_open : breaker_mode::automatic;
   return cfg;
 }
 
@@ -722,7 +729,8 @@ std::string run_seed(std::uint64_t seed, coverage& cov) {
 
 } // namespace
 
-TEST_CASE("random operations only ever take legal transitions and respect the probe limit",
+TEST_CASE("random operations only ever take legal transitions and respect the "
+          "probe limit",
           "[runtime][breaker][property]") {
   coverage cov;
   for (std::uint64_t seed = 1; seed <= 1000; ++seed) {

@@ -24,9 +24,10 @@ TEST_CASE("budget defaults survive a round trip through JSON",
   auto back = parse_budget_config(json, json_path{} / "budget", errors);
   CHECK(errors.to_string() == "");
   CHECK(back == defaults);
-  CHECK(boost::json::serialize(json)
-        == R"({"mode":"finagle","finagle":{"ttl":"10s","min_retries_per_second":10,)"
-           R"("percent_can_retry":20},"grpc":{"max_tokens":10,"token_ratio":1E-1}})");
+  CHECK(
+    boost::json::serialize(json)
+    == R"({"mode":"finagle","finagle":{"ttl":"10s","min_retries_per_second":10,)"
+       R"("percent_can_retry":20},"grpc":{"max_tokens":10,"token_ratio":1E-1}})");
 }
 
 TEST_CASE("a non-default budget survives a round trip through JSON",
@@ -132,8 +133,8 @@ TEST_CASE("bad budget documents report every error with its path",
 TEST_CASE("gRPC amounts with three decimals are accepted",
           "[runtime][budget][config]") {
   error_list errors;
-  auto cfg = parse(R"({"grpc": {"max_tokens": 999.999, "token_ratio": 0.001}})",
-                   errors);
+  auto cfg =
+    parse(R"({"grpc": {"max_tokens": 999.999, "token_ratio": 0.001}})", errors);
   CHECK(errors.empty());
   CHECK(cfg.max_tokens == 999.999);
   CHECK(cfg.token_ratio == 0.001);

@@ -32,8 +32,8 @@ budget_config finagle_config(double min_per_second, double percent,
   return cfg;
 }
 
-int withdraw_all(retry_budget& b, time_point now, budget_use use = budget_use::retry,
-                 int limit = 100000) {
+int withdraw_all(retry_budget& b, time_point now,
+                 budget_use use = budget_use::retry, int limit = 100000) {
   int n = 0;
   while (n < limit && b.try_withdraw(use, now))
     ++n;
@@ -156,8 +156,9 @@ TEST_CASE("finagle: deposits expire after ttl", "[runtime][budget][finagle]") {
   CHECK(withdraw_all(b, t0 + seconds(10)) == 0);
 }
 
-TEST_CASE("finagle: a deposit made inside a slice expires at the slice boundary",
-          "[runtime][budget][finagle]") {
+TEST_CASE(
+  "finagle: a deposit made inside a slice expires at the slice boundary",
+  "[runtime][budget][finagle]") {
   retry_budget b{finagle_config(0, 1.0)};
   // Slices are 1s long. A deposit at 0.5s into slice 0 drops out at 10s,
   // after 9.5s (more than 0.9 ttl, at most ttl).
@@ -205,7 +206,8 @@ TEST_CASE("finagle: the reserve allows min_retries_per_second * ttl retries "
   CHECK(odd2.balance(t0) == 17.0);
 }
 
-TEST_CASE("finagle: requests add to the reserve", "[runtime][budget][finagle]") {
+TEST_CASE("finagle: requests add to the reserve",
+          "[runtime][budget][finagle]") {
   retry_budget b{finagle_config(1, 0.1)};
   for (int i = 0; i < 50; ++i)
     b.on_request(t0);
@@ -396,12 +398,11 @@ TEST_CASE("finagle: random operations agree with a brute-force window model",
     // the newest slice seen and the 9 before it.
     const auto slice = ttl.count() / 10;
     const std::int64_t deposit = percent > 0 ? 1000 : 0;
-    const std::int64_t cost
-      = percent > 0 ? static_cast<std::int64_t>(1000.0 / percent) : 1;
-    const std::int64_t reserve
-      = static_cast<std::int64_t>(
-          std::floor(min_rate * to_seconds(ttl) + 1e-9))
-        * cost;
+    const std::int64_t cost =
+      percent > 0 ? static_cast<std::int64_t>(1000.0 / percent) : 1;
+    const std::int64_t reserve =
+      static_cast<std::int64_t>(std::floor(min_rate * to_seconds(ttl) + 1e-9))
+      * cost;
     struct entry {
       std::int64_t slice;
       std::int64_t amount;
@@ -428,9 +429,8 @@ TEST_CASE("finagle: random operations agree with a brute-force window model",
             gen.below(static_cast<std::uint64_t>(ttl.count())))};
           break;
         case 1:
-          now += duration{
-            static_cast<duration::rep>(gen.below(static_cast<std::uint64_t>(
-              slice)))};
+          now += duration{static_cast<duration::rep>(
+            gen.below(static_cast<std::uint64_t>(slice)))};
           break;
         default:
           break;
@@ -447,10 +447,12 @@ TEST_CASE("finagle: random operations agree with a brute-force window model",
         if (expected)
           entries.push_back({newest, -cost});
       } else {
-        auto later = now + duration{static_cast<duration::rep>(
+        auto later = now
+                     + duration{static_cast<duration::rep>(
                        gen.below(static_cast<std::uint64_t>(ttl.count()) * 2))};
         auto at = std::max(newest, index(later));
-        REQUIRE(b.balance(later) == static_cast<double>(model_count(at) / cost));
+        REQUIRE(b.balance(later)
+                == static_cast<double>(model_count(at) / cost));
       }
     }
   }

@@ -42,7 +42,8 @@ TEST_CASE("a non-default bulkhead survives a round trip through JSON",
   CHECK(back == cfg);
 }
 
-TEST_CASE("a bulkhead document fills every field", "[runtime][bulkhead][config]") {
+TEST_CASE("a bulkhead document fills every field",
+          "[runtime][bulkhead][config]") {
   error_list errors;
   auto cfg = parse(R"({"max_concurrent": 25, "max_queue": 0,
                        "max_queue_wait": "0s", "critical_reserve": 20})",

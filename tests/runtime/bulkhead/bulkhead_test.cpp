@@ -13,7 +13,8 @@ namespace {
 
 const time_point t0 = time_point{} + seconds(100);
 
-bulkhead_config make_config(std::uint32_t max_concurrent, std::uint32_t max_queue,
+bulkhead_config make_config(std::uint32_t max_concurrent,
+                            std::uint32_t max_queue,
                             duration wait = milliseconds(100),
                             double reserve = 0.0) {
   bulkhead_config cfg;
@@ -49,8 +50,10 @@ TEST_CASE("never more than max_concurrent requests run at once",
   for (std::uint64_t id = 1; id <= 4; ++id)
     CHECK(b.try_acquire(id, criticality::standard, t0) == admission::run);
   CHECK(b.in_flight() == 4);
-  CHECK(b.try_acquire(5, criticality::standard, t0) == admission::rejected_full);
-  CHECK(b.try_acquire(6, criticality::critical, t0) == admission::rejected_full);
+  CHECK(b.try_acquire(5, criticality::standard, t0)
+        == admission::rejected_full);
+  CHECK(b.try_acquire(6, criticality::critical, t0)
+        == admission::rejected_full);
   CHECK(b.in_flight() == 4);
   CHECK_FALSE(b.release(t0).has_value());
   CHECK(b.in_flight() == 3);
@@ -58,8 +61,9 @@ TEST_CASE("never more than max_concurrent requests run at once",
   CHECK(b.in_flight() == 4);
 }
 
-TEST_CASE("release and try_dequeue with an out parameter hand out the same requests",
-          "[runtime][bulkhead]") {
+TEST_CASE(
+  "release and try_dequeue with an out parameter hand out the same requests",
+  "[runtime][bulkhead]") {
   bulkhead b{make_config(1, 3)};
   CHECK(b.try_acquire(1, criticality::standard, t0) == admission::run);
   CHECK(b.try_acquire(2, criticality::standard, t0) == admission::queued);
@@ -80,7 +84,8 @@ TEST_CASE("release and try_dequeue with an out parameter hand out the same reque
   CHECK(b.in_flight() == 2);
 }
 
-TEST_CASE("waiting requests get freed slots in FIFO order", "[runtime][bulkhead]") {
+TEST_CASE("waiting requests get freed slots in FIFO order",
+          "[runtime][bulkhead]") {
   bulkhead b{make_config(1, 3)};
   CHECK(b.try_acquire(1, criticality::standard, t0) == admission::run);
   CHECK(b.try_acquire(2, criticality::standard, t0 + milliseconds(1))
@@ -165,22 +170,26 @@ TEST_CASE("sheddable requests never wait and never use the reserve",
   CHECK(b.try_acquire(2, criticality::sheddable, t0) == admission::run);
   CHECK(b.try_acquire(3, criticality::sheddable, t0) == admission::run);
   // One slot is left, but it is the critical reserve.
-  CHECK(b.try_acquire(4, criticality::sheddable, t0) == admission::rejected_shed);
+  CHECK(b.try_acquire(4, criticality::sheddable, t0)
+        == admission::rejected_shed);
   CHECK(b.queued() == 0);
   CHECK(b.try_acquire(5, criticality::critical, t0) == admission::run);
-  CHECK(b.try_acquire(6, criticality::sheddable, t0) == admission::rejected_shed);
+  CHECK(b.try_acquire(6, criticality::sheddable, t0)
+        == admission::rejected_shed);
   CHECK(b.in_flight() == 4);
 }
 
-TEST_CASE("a sheddable request is shed while others wait, even with a free slot",
-          "[runtime][bulkhead]") {
+TEST_CASE(
+  "a sheddable request is shed while others wait, even with a free slot",
+  "[runtime][bulkhead]") {
   bulkhead b{make_config(2, 10)};
   b.try_acquire(1, criticality::standard, t0);
   b.try_acquire(2, criticality::standard, t0);
   b.try_acquire(3, criticality::standard, t0);
   // Raise the limit: a slot is free, but 3 waits and was first.
   b.resize(make_config(3, 10));
-  CHECK(b.try_acquire(4, criticality::sheddable, t0) == admission::rejected_shed);
+  CHECK(b.try_acquire(4, criticality::sheddable, t0)
+        == admission::rejected_shed);
   CHECK(b.try_acquire(5, criticality::standard, t0) == admission::queued);
   CHECK(b.try_dequeue(t0) == std::uint64_t{3});
   CHECK_FALSE(b.try_dequeue(t0).has_value());
@@ -247,8 +256,8 @@ TEST_CASE("a cancelled request leaves the queue and the order of the rest",
   b.try_acquire(1, criticality::standard, t0);
   for (std::uint64_t id = 2; id <= 7; ++id)
     b.try_acquire(id, criticality::standard, t0);
-  CHECK(b.cancel(3));     // near the front
-  CHECK(b.cancel(6));     // near the back
+  CHECK(b.cancel(3)); // near the front
+  CHECK(b.cancel(6)); // near the back
   CHECK_FALSE(b.cancel(3)); // already gone
   CHECK_FALSE(b.cancel(1)); // running, not waiting
   CHECK_FALSE(b.cancel(99));
@@ -266,8 +275,10 @@ TEST_CASE("the queue wraps around its fixed buffer", "[runtime][bulkhead]") {
   std::uint64_t next = 1, expected = 1;
   for (int round = 0; round < 20; ++round) {
     while (b.queued() < 3)
-      REQUIRE(b.try_acquire(next++, criticality::standard, t0) == admission::queued);
-    REQUIRE(b.try_acquire(999, criticality::standard, t0) == admission::rejected_full);
+      REQUIRE(b.try_acquire(next++, criticality::standard, t0)
+              == admission::queued);
+    REQUIRE(b.try_acquire(999, criticality::standard, t0)
+            == admission::rejected_full);
     // Cancel the middle one now and then to exercise erase on a wrapped ring.
     if (round % 3 == 0) {
       REQUIRE(b.cancel(expected + 1));
@@ -318,16 +329,19 @@ TEST_CASE("the queue bound can change at runtime", "[runtime][bulkhead]") {
   b.try_acquire(1, criticality::standard, t0);
   b.try_acquire(2, criticality::standard, t0);
   b.try_acquire(3, criticality::standard, t0);
-  CHECK(b.try_acquire(4, criticality::standard, t0) == admission::rejected_full);
+  CHECK(b.try_acquire(4, criticality::standard, t0)
+        == admission::rejected_full);
   // Larger than ever: the rings grow and keep their order.
   b.resize(make_config(1, 5));
   for (std::uint64_t id = 4; id <= 6; ++id)
     CHECK(b.try_acquire(id, criticality::standard, t0) == admission::queued);
-  CHECK(b.try_acquire(7, criticality::standard, t0) == admission::rejected_full);
+  CHECK(b.try_acquire(7, criticality::standard, t0)
+        == admission::rejected_full);
   // Smaller than what waits: nobody is dropped, nobody new may wait.
   b.resize(make_config(1, 1));
   CHECK(b.queued() == 5);
-  CHECK(b.try_acquire(8, criticality::critical, t0) == admission::rejected_full);
+  CHECK(b.try_acquire(8, criticality::critical, t0)
+        == admission::rejected_full);
   ids order;
   while (auto id = b.release(t0))
     order.push_back(*id);
@@ -343,8 +357,10 @@ TEST_CASE("the queue bound can change at runtime", "[runtime][bulkhead]") {
 TEST_CASE("a zero-length queue rejects at once", "[runtime][bulkhead]") {
   bulkhead b{make_config(1, 0)};
   CHECK(b.try_acquire(1, criticality::critical, t0) == admission::run);
-  CHECK(b.try_acquire(2, criticality::critical, t0) == admission::rejected_full);
-  CHECK(b.try_acquire(3, criticality::sheddable, t0) == admission::rejected_shed);
+  CHECK(b.try_acquire(2, criticality::critical, t0)
+        == admission::rejected_full);
+  CHECK(b.try_acquire(3, criticality::sheddable, t0)
+        == admission::rejected_shed);
   CHECK_FALSE(b.next_expiry().has_value());
   CHECK(b.expire(t0 + hours(1), [](std::uint64_t) { FAIL("nothing waits"); })
         == 0);

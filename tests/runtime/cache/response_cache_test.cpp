@@ -11,7 +11,6 @@
 
 using namespace bulwark;
 
-
 namespace {
 
 const time_point t0 = time_point{} + hours(1);
@@ -54,7 +53,8 @@ TEST_CASE("freshness windows change exactly at their nanosecond boundaries",
 TEST_CASE("without stale windows an entry is fresh until ttl and then a miss",
           "[runtime][cache]") {
   auto cfg = windows(milliseconds(250), duration{0}, duration{0});
-  CHECK(probe(cfg, milliseconds(250) - nanoseconds(1)) == cache_freshness::fresh);
+  CHECK(probe(cfg, milliseconds(250) - nanoseconds(1))
+        == cache_freshness::fresh);
   CHECK(probe(cfg, milliseconds(250)) == cache_freshness::miss);
 }
 
@@ -97,7 +97,8 @@ TEST_CASE("lookups return the stored value and count hits and misses",
   CHECK(cache.counters().misses == 2);
 }
 
-TEST_CASE("the least recently used entry is evicted first", "[runtime][cache]") {
+TEST_CASE("the least recently used entry is evicted first",
+          "[runtime][cache]") {
   response_cache cache{windows(seconds(10), duration{0}, duration{0}, 3)};
   cache.store("a", "1", t0);
   cache.store("b", "2", t0);
@@ -302,8 +303,9 @@ TEST_CASE("a moved cache keeps its entries and order", "[runtime][cache]") {
   CHECK(*assigned.least_recently_used() == "c");
 }
 
-TEST_CASE("a store with the lookup's hint updates that entry, a stale hint the key's",
-          "[runtime][cache]") {
+TEST_CASE(
+  "a store with the lookup's hint updates that entry, a stale hint the key's",
+  "[runtime][cache]") {
   response_cache cache{windows(seconds(1), seconds(0), seconds(60), 2)};
   cache.store("a", "1", t0);
   auto hit = cache.lookup("a", t0 + seconds(2)); // stale-if-error only

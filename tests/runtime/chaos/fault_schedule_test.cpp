@@ -14,8 +14,8 @@ using namespace bulwark;
 namespace {
 
 fault_schedule parse(std::string_view text, error_list& errors) {
-  return parse_fault_schedule(boost::json::parse(text),
-                              json_path{} / "chaos", errors);
+  return parse_fault_schedule(boost::json::parse(text), json_path{} / "chaos",
+                              errors);
 }
 
 fault_schedule parse_ok(std::string_view text) {
@@ -77,10 +77,13 @@ TEST_CASE("bad fault schedules are reported with their JSON Pointer",
           "[runtime][chaos][config]") {
   std::vector<std::pair<std::string, std::string>> table{
     {R"([])", "/chaos: must be an object (got: [])"},
-    {R"({"color": 1})", "/chaos/color: unknown key (allowed: errors, retry_after, latency, windows, crash_at)"},
+    {R"({"color": 1})", "/chaos/color: unknown key (allowed: errors, "
+                        "retry_after, latency, windows, crash_at)"},
     {R"({"errors": {"transient": 120}})",
      "/chaos/errors/transient: must be between 0 and 100 (got: 120)"},
-    {R"({"errors": {"cancelled": 1}})", "/chaos/errors/cancelled: unknown key (allowed: transient, timeout, overloaded, persistent)"},
+    {R"({"errors": {"cancelled": 1}})",
+     "/chaos/errors/cancelled: unknown key (allowed: transient, timeout, "
+     "overloaded, persistent)"},
     {R"({"errors": {"transient": 60, "overloaded": 50}})",
      "/chaos/errors: rates must add up to at most 100 (got: 110)"},
     {R"({"latency": {"value": "1ms"}})", "/chaos/latency/kind: is required"},
@@ -105,12 +108,13 @@ TEST_CASE("bad fault schedules are reported with their JSON Pointer",
     {R"({"windows": [{"kind": "slowdown", "start": "1s"}]})",
      "/chaos/windows/0/end: is required"},
     {R"({"windows": [{"kind": "outage", "start": "1s", "end": "2s", "factor": 2}]})",
-     "/chaos/windows/0/factor: unknown key (allowed: kind, start, end, failure)"},
+     "/chaos/windows/0/factor: unknown key (allowed: kind, start, end, "
+     "failure)"},
     {R"({"windows": [{"kind": "outage", "start": "1s", "end": "2s", "failure": "cancelled"}]})",
      "/chaos/windows/0/failure: must be one of \"transient\", \"timeout\", "
      "\"overloaded\", \"persistent\" (got: \"cancelled\")"},
-    {R"({"crash_at": 5})",
-     "/chaos/crash_at: must be a duration string with a unit such as \"250ms\" (got: 5)"},
+    {R"({"crash_at": 5})", "/chaos/crash_at: must be a duration string with a "
+                           "unit such as \"250ms\" (got: 5)"},
   };
   for (auto& [doc, expected] : table) {
     error_list errors;

@@ -22,7 +22,8 @@ TEST_CASE("faults are added, replaced, listed and removed by name",
           "[runtime][chaos][table]") {
   proxy_fault_table t;
   CHECK(t.put("charge", doc(R"({"method": "POST", "path": "/charge",
-                                 "errors": {"transient": 10}})"), t0)
+                                 "errors": {"transient": 10}})"),
+              t0)
           .empty());
   CHECK(t.put("all", doc(R"({"reset": 1})"), t0).empty());
   CHECK(t.faults().size() == 2);
@@ -45,7 +46,8 @@ TEST_CASE("a bad change is refused with every error and changes nothing",
   auto errors = t.replace_all(doc(R"({"faults": {
     "ok": {"reset": 1},
     "bad": {"reset": 200},
-    "bad name!": {}}})"), t0);
+    "bad name!": {}}})"),
+                              t0);
   CHECK(errors.size() == 2);
   INFO(errors.to_string());
   CHECK(errors.errors()[0].path == "/faults/bad/reset");
@@ -71,7 +73,8 @@ TEST_CASE("a request gets the longest matching prefix, a method-specific "
     "root": {},
     "charge-any": {"path": "/charge"},
     "charge-post": {"method": "POST", "path": "/charge"},
-    "charge-deep": {"path": "/charge/refund"}}})"), t0)
+    "charge-deep": {"path": "/charge/refund"}}})"),
+                        t0)
             .empty());
   CHECK(t.match("GET", "/x")->name == "root");
   CHECK(t.match("GET", "/charge")->name == "charge-any");

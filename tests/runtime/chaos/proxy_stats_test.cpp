@@ -29,7 +29,7 @@ TEST_CASE("a key forwarded twice is a duplicate that reached the service; "
   s.observe("charge", "k1", true, forward()); // the retry gets through
   s.observe("charge", "k2", true, forward());
   s.observe("charge", "k2", true, forward()); // k2 executed twice
-  s.observe("charge", "", true, forward());   // no key
+  s.observe("charge", "", true, forward()); // no key
   s.observe("charge", "bad key", false, forward());
   s.observe("refund", "k1", true, forward()); // another route: new key
   auto r = s.route("charge");

@@ -10,8 +10,8 @@ using namespace bulwark;
 
 namespace {
 
-const json_path at = json_path{} / "dependencies" / "payments"
-                     / "classification";
+const json_path at =
+  json_path{} / "dependencies" / "payments" / "classification";
 
 classifier_config parse_text(std::string_view text, error_list& errs) {
   return parse_classifier_config(boost::json::parse(text), at, errs);
@@ -65,8 +65,9 @@ TEST_CASE("parsing the JSON of the default classification yields the defaults",
   CHECK(empty.statuses == status_map::defaults());
 }
 
-TEST_CASE("a given list replaces its class's defaults and statuses beat classes",
-          "[runtime][classify][config]") {
+TEST_CASE(
+  "a given list replaces its class's defaults and statuses beat classes",
+  "[runtime][classify][config]") {
   SECTION("a user status beats a default status") {
     error_list errs;
     auto cfg = parse_text(R"({"transient_statuses": ["5xx", 503, 404]})", errs);
@@ -194,8 +195,8 @@ TEST_CASE("bad classification documents report every error with its path",
   CHECK(bad.size() == 1);
   // Duplicates inside one list and whole numbers written as 503.0 are fine.
   error_list errs;
-  auto cfg = parse_text(R"({"transient_statuses": ["5xx", "5xx", 404, 404.0]})",
-                        errs);
+  auto cfg =
+    parse_text(R"({"transient_statuses": ["5xx", "5xx", 404, 404.0]})", errs);
   CHECK(errs.to_string() == "");
   CHECK(cfg.statuses.lookup(404) == status_class::transient);
 }

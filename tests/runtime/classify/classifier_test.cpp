@@ -9,7 +9,6 @@
 
 using namespace bulwark;
 
-
 namespace {
 
 transport_observation http(int status) {
@@ -154,8 +153,9 @@ TEST_CASE("a non-HTTP transport's report is used when there is no status",
   CHECK(classify(cfg, obs).success);
 }
 
-TEST_CASE("latency never turns a success into a failure, nor changes a failure's class",
-          "[runtime][classify]") {
+TEST_CASE(
+  "latency never turns a success into a failure, nor changes a failure's class",
+  "[runtime][classify]") {
   // Slowness is the breaker's judgement (slow_call_duration), not the
   // classifier's.
   classifier_config cfg;

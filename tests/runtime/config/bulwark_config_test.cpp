@@ -20,7 +20,8 @@ std::string errors_of(std::string_view text) {
 
 } // namespace
 
-TEST_CASE("the default configuration parses back into itself", "[runtime][config]") {
+TEST_CASE("the default configuration parses back into itself",
+          "[runtime][config]") {
   auto text = pretty_json(to_json(default_bulwark_config()));
   auto result = parse_bulwark_config(text);
   INFO(result.errors.to_string());
@@ -63,26 +64,28 @@ TEST_CASE("the top level requires dependencies and rejects anything else",
 
 TEST_CASE("bad dependency fields are all reported with their paths",
           "[runtime][config]") {
-  CHECK(errors_of(R"({"dependencies": {
+  CHECK(
+    errors_of(R"({"dependencies": {
           "bad name!": {},
           "payments": {"idempotency": 3, "default_timeout": "-1s",
                        "operations": {"charge": {"idempotency": "twice"}}},
           "search": {"default_timeout": "1ms5", "operations": []}}})")
-        == "/dependencies/bad name!: dependency names must be 1 to 64 "
-           "characters of A-Z, a-z, 0-9, '_', '-', '.'\n"
-           "/dependencies/payments/idempotency: must be one of \"idempotent\", "
-           "\"keyed\", \"unsafe\" (got: 3)\n"
-           "/dependencies/payments/default_timeout: must not be negative "
-           "(got: \"-1s\")\n"
-           "/dependencies/payments/operations/charge/idempotency: must be one of "
-           "\"idempotent\", \"keyed\", \"unsafe\" (got: \"twice\")\n"
-           "/dependencies/search/default_timeout: must be a duration with a unit "
-           "(ns, us, ms, s, m, h) such as \"250ms\" (got: \"1ms5\")\n"
-           "/dependencies/search/operations: must be an object mapping operation "
-           "names to settings (got: [])\n");
+    == "/dependencies/bad name!: dependency names must be 1 to 64 "
+       "characters of A-Z, a-z, 0-9, '_', '-', '.'\n"
+       "/dependencies/payments/idempotency: must be one of \"idempotent\", "
+       "\"keyed\", \"unsafe\" (got: 3)\n"
+       "/dependencies/payments/default_timeout: must not be negative "
+       "(got: \"-1s\")\n"
+       "/dependencies/payments/operations/charge/idempotency: must be one of "
+       "\"idempotent\", \"keyed\", \"unsafe\" (got: \"twice\")\n"
+       "/dependencies/search/default_timeout: must be a duration with a unit "
+       "(ns, us, ms, s, m, h) such as \"250ms\" (got: \"1ms5\")\n"
+       "/dependencies/search/operations: must be an object mapping operation "
+       "names to settings (got: [])\n");
 }
 
-TEST_CASE("garbage never throws and never yields a config", "[runtime][config]") {
+TEST_CASE("garbage never throws and never yields a config",
+          "[runtime][config]") {
   SECTION("not JSON") {
     CHECK_THAT(errors_of("{\"dependencies\": "),
                Catch::StartsWith("(document): invalid JSON at line 1"));
@@ -104,7 +107,8 @@ TEST_CASE("garbage never throws and never yields a config", "[runtime][config]")
     deep += "1";
     for (int i = 0; i < 50; ++i)
       deep += "}";
-    auto text = R"({"dependencies": {"p": {"operations": {"x": )" + deep + "}}}}";
+    auto text =
+      R"({"dependencies": {"p": {"operations": {"x": )" + deep + "}}}}";
     CHECK_THAT(errors_of(text),
                Catch::Contains("/dependencies/p/operations/x/a: unknown key"));
   }
@@ -126,8 +130,9 @@ TEST_CASE("a 10 MB document is parsed and its errors are bounded",
   while (text.size() < 10 * 1024 * 1024) {
     if (i > 0)
       text += ',';
-    text += "\"dep" + std::to_string(i++)
-            + R"(": {"idempotency": "idempotent", "default_timeout": "1s", "bogus": 1})";
+    text +=
+      "\"dep" + std::to_string(i++)
+      + R"(": {"idempotency": "idempotent", "default_timeout": "1s", "bogus": 1})";
   }
   text += "}}";
   auto result = parse_bulwark_config(text);
@@ -155,11 +160,12 @@ TEST_CASE("a 10 MB valid document is accepted whole", "[runtime][config]") {
 
 TEST_CASE("hedging an unsafe operation is rejected at the hedge switch",
           "[runtime][config]") {
-  CHECK(errors_of(R"({"dependencies": {"payments": {"hedge": {"enabled": true}}}})")
-        == "/dependencies/payments/hedge/enabled: cannot hedge: the dependency's "
-           "operations are \"unsafe\" by default (/dependencies/payments/"
-           "idempotency); declare them \"idempotent\" or \"keyed\", or turn "
-           "hedging off\n");
+  CHECK(
+    errors_of(R"({"dependencies": {"payments": {"hedge": {"enabled": true}}}})")
+    == "/dependencies/payments/hedge/enabled: cannot hedge: the dependency's "
+       "operations are \"unsafe\" by default (/dependencies/payments/"
+       "idempotency); declare them \"idempotent\" or \"keyed\", or turn "
+       "hedging off\n");
   CHECK(errors_of(R"({"dependencies": {"payments": {
           "idempotency": "keyed",
           "operations": {"refund": {"idempotency": "unsafe"}},
@@ -175,13 +181,14 @@ TEST_CASE("hedging an unsafe operation is rejected at the hedge switch",
 
 TEST_CASE("an alternate fallback must name another dependency of the document",
           "[runtime][config]") {
-  CHECK(errors_of(R"({"dependencies": {
+  CHECK(
+    errors_of(R"({"dependencies": {
           "a": {"fallback": [{"kind": "alternate", "dependency": "b"}]},
           "c": {"fallback": [{"kind": "alternate", "dependency": "c"}]}}})")
-        == "/dependencies/a/fallback/0/dependency: names no dependency of this "
-           "document (got: \"b\")\n"
-           "/dependencies/c/fallback/0/dependency: an alternate must be another "
-           "dependency (got: \"c\")\n");
+    == "/dependencies/a/fallback/0/dependency: names no dependency of this "
+       "document (got: \"b\")\n"
+       "/dependencies/c/fallback/0/dependency: an alternate must be another "
+       "dependency (got: \"c\")\n");
 }
 
 TEST_CASE("errors from every policy section are reported together",
@@ -196,14 +203,13 @@ TEST_CASE("errors from every policy section are reported together",
       "classification": {"timeout_statuses": [999]},
       "fallback": [{"kind": "nope"}],
       "journeys": {"recent": "many"}}}})");
-  for (auto path : {"/dependencies/p/retry/max_attempts",
-                    "/dependencies/p/breaker/failure_rate_threshold",
-                    "/dependencies/p/bulkhead/max_concurrent",
-                    "/dependencies/p/cache/ttl", "/dependencies/p/hedge/bogus",
-                    "/dependencies/p/budget/mode",
-                    "/dependencies/p/classification/timeout_statuses/0",
-                    "/dependencies/p/fallback/0/kind",
-                    "/dependencies/p/journeys/recent"}) {
+  for (auto path :
+       {"/dependencies/p/retry/max_attempts",
+        "/dependencies/p/breaker/failure_rate_threshold",
+        "/dependencies/p/bulkhead/max_concurrent", "/dependencies/p/cache/ttl",
+        "/dependencies/p/hedge/bogus", "/dependencies/p/budget/mode",
+        "/dependencies/p/classification/timeout_statuses/0",
+        "/dependencies/p/fallback/0/kind", "/dependencies/p/journeys/recent"}) {
     INFO(path << " in\n" << text);
     CHECK_THAT(text, Catch::Contains(std::string{path} + ": "));
   }

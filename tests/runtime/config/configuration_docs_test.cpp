@@ -29,9 +29,9 @@ bool is_number(const std::string& s) {
   return !s.empty() && std::all_of(s.begin(), s.end(), ::isdigit);
 }
 
-// "/dependencies/payments/fallback/0/kind" -> "/dependencies/*/fallback/*/kind":
-// names chosen by the user (dependencies, operations) and array indices are
-// patterns in the docs.
+// "/dependencies/payments/fallback/0/kind" ->
+// "/dependencies/*/fallback/*/kind": names chosen by the user (dependencies,
+// operations) and array indices are patterns in the docs.
 std::string normalize(const std::string& pointer) {
   std::vector<std::string> parts;
   std::string part;
@@ -40,9 +40,10 @@ std::string normalize(const std::string& pointer) {
   while (std::getline(in, part, '/'))
     parts.push_back(part);
   for (size_t i = 0; i < parts.size(); ++i) {
-    bool named = i > 0
-                 && (parts[i - 1] == "dependencies" || parts[i - 1] == "operations"
-                     || parts[i - 1] == "supervisors");
+    bool named =
+      i > 0
+      && (parts[i - 1] == "dependencies" || parts[i - 1] == "operations"
+          || parts[i - 1] == "supervisors");
     if (named || is_number(parts[i]))
       parts[i] = "*";
   }
@@ -56,9 +57,10 @@ std::string normalize(const std::string& pointer) {
 // patterns when sections share their keys, e.g. a dependency's and a
 // supervisor's `hedge`); table rows under it start with the backticked key.
 std::set<std::string> documented_keys() {
-  std::vector<std::filesystem::path> files{BULWARK_SOURCE_DIR "/docs/configuration.md"};
-  for (auto& entry :
-       std::filesystem::directory_iterator{BULWARK_SOURCE_DIR "/docs/configuration"})
+  std::vector<std::filesystem::path> files{BULWARK_SOURCE_DIR
+                                           "/docs/configuration.md"};
+  for (auto& entry : std::filesystem::directory_iterator{BULWARK_SOURCE_DIR
+                                                         "/docs/configuration"})
     if (entry.path().extension() == ".md")
       files.push_back(entry.path());
   std::set<std::string> result;
@@ -129,8 +131,10 @@ TEST_CASE("every documented configuration key is accepted by the parser",
   }
 }
 
-TEST_CASE("the complete example configuration is valid", "[runtime][config][docs]") {
-  auto result = parse_bulwark_config(read_file(BULWARK_SOURCE_DIR "/docs/examples/full.json"));
+TEST_CASE("the complete example configuration is valid",
+          "[runtime][config][docs]") {
+  auto result = parse_bulwark_config(
+    read_file(BULWARK_SOURCE_DIR "/docs/examples/full.json"));
   INFO(result.errors.to_string());
   CHECK(result.ok());
 }

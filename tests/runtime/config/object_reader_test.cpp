@@ -19,7 +19,9 @@ struct sample_config {
 sample_config parse_sample(std::string_view text, error_list& errs) {
   sample_config cfg;
   auto doc = boost::json::parse(text);
-  object_reader r{doc, json_path{} / "sample", errs,
+  object_reader r{doc,
+                  json_path{} / "sample",
+                  errs,
                   {"enabled", "count", "ratio", "delay", "classes", "cls"}};
   r.read("enabled", cfg.enabled);
   r.read("count", cfg.count, 1, 10);
@@ -49,24 +51,26 @@ TEST_CASE("a reader fills fields that are present and keeps defaults otherwise",
   CHECK_FALSE(cfg.classes.contains(failure_class::transient));
 }
 
-TEST_CASE("a reader reports every error with its path and value and keeps defaults",
-          "[runtime][config]") {
+TEST_CASE(
+  "a reader reports every error with its path and value and keeps defaults",
+  "[runtime][config]") {
   error_list errs;
   auto cfg = parse_sample(R"({"enabled": "yes", "count": 0, "ratio": "x",
                              "delay": "-5ms", "classes": ["nope"], "cls": "x",
                              "extra": 1})",
                           errs);
-  CHECK(errs.to_string()
-        == "/sample/extra: unknown key (allowed: enabled, count, ratio, delay, "
-           "classes, cls)\n"
-           "/sample/enabled: must be true or false (got: \"yes\")\n"
-           "/sample/count: must be between 1 and 10 (got: 0)\n"
-           "/sample/ratio: must be a number (got: \"x\")\n"
-           "/sample/delay: must not be negative (got: \"-5ms\")\n"
-           "/sample/classes/0: must be one of \"transient\", \"timeout\", "
-           "\"overloaded\", \"persistent\", \"rejected_locally\", "
-           "\"deadline_exceeded\", \"cancelled\" (got: \"nope\")\n"
-           "/sample/cls: must be one of \"timeout\", \"transient\" (got: \"x\")\n");
+  CHECK(
+    errs.to_string()
+    == "/sample/extra: unknown key (allowed: enabled, count, ratio, delay, "
+       "classes, cls)\n"
+       "/sample/enabled: must be true or false (got: \"yes\")\n"
+       "/sample/count: must be between 1 and 10 (got: 0)\n"
+       "/sample/ratio: must be a number (got: \"x\")\n"
+       "/sample/delay: must not be negative (got: \"-5ms\")\n"
+       "/sample/classes/0: must be one of \"transient\", \"timeout\", "
+       "\"overloaded\", \"persistent\", \"rejected_locally\", "
+       "\"deadline_exceeded\", \"cancelled\" (got: \"nope\")\n"
+       "/sample/cls: must be one of \"timeout\", \"transient\" (got: \"x\")\n");
   CHECK(cfg.enabled == false);
   CHECK(cfg.count == 3);
   CHECK(cfg.delay == milliseconds(100));
@@ -117,8 +121,9 @@ TEST_CASE("non-UTF-8 bytes and deep nesting are rejected by the parser",
   CHECK(deep.size() == 1);
 }
 
-TEST_CASE("the error list stores a bounded number of errors and counts the rest",
-          "[runtime][config]") {
+TEST_CASE(
+  "the error list stores a bounded number of errors and counts the rest",
+  "[runtime][config]") {
   error_list errs;
   for (int i = 0; i < 1000; ++i)
     errs.add(json_path{} / "k", "bad");
@@ -157,8 +162,8 @@ TEST_CASE("read_key takes visible ASCII ids and refuses a NUL, a CR LF, "
 TEST_CASE("a value that is not valid UTF-8 is described as valid UTF-8",
           "[runtime][config][utf8]") {
   error_list errs;
-  boost::json::value doc = boost::json::object{
-    {"order_id", boost::json::string{"bad\xff\xfe"}}};
+  boost::json::value doc =
+    boost::json::object{{"order_id", boost::json::string{"bad\xff\xfe"}}};
   object_reader r{doc, json_path{}, errs, {"order_id"}};
   std::int64_t n = 0;
   r.read("order_id", n, 0, 10);

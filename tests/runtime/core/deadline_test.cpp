@@ -23,7 +23,8 @@ TEST_CASE("a default deadline is no deadline and never expires",
   CHECK_FALSE(d.remaining_ms(t0).has_value());
 }
 
-TEST_CASE("a deadline expires exactly at its instant", "[runtime][core][deadline]") {
+TEST_CASE("a deadline expires exactly at its instant",
+          "[runtime][core][deadline]") {
   auto d = deadline::after(t0, milliseconds(250));
   CHECK(d.is_set());
   CHECK(d.at == t0 + milliseconds(250));
@@ -67,9 +68,10 @@ TEST_CASE("remaining time saturates when the difference does not fit",
   // Far apart: from the smallest time point to one second before the largest.
   deadline far{time_point::max() - seconds(1)};
   CHECK(far.remaining(time_point::min()) == duration::max());
-  CHECK(far.remaining(time_point{}) == time_point::max() - seconds(1)
-                                           - time_point{});
-  CHECK(far.remaining_ms(time_point::min()) == duration::max().count() / 1000000);
+  CHECK(far.remaining(time_point{})
+        == time_point::max() - seconds(1) - time_point{});
+  CHECK(far.remaining_ms(time_point::min())
+        == duration::max().count() / 1000000);
 }
 
 TEST_CASE("the earlier deadline wins when deadlines combine",

@@ -4,7 +4,8 @@
 
 using namespace bulwark;
 
-TEST_CASE("every failure class round-trips through its name", "[runtime][core]") {
+TEST_CASE("every failure class round-trips through its name",
+          "[runtime][core]") {
   for (auto x : all_failure_classes) {
     failure_class y = failure_class::cancelled;
     REQUIRE(from_string(to_string(x), y));
@@ -14,7 +15,8 @@ TEST_CASE("every failure class round-trips through its name", "[runtime][core]")
   CHECK_FALSE(from_string("bogus", z));
 }
 
-TEST_CASE("failure class sets hold exactly what was inserted", "[runtime][core]") {
+TEST_CASE("failure class sets hold exactly what was inserted",
+          "[runtime][core]") {
   failure_class_set s{failure_class::timeout};
   CHECK(s.contains(failure_class::timeout));
   CHECK_FALSE(s.contains(failure_class::transient));

@@ -21,11 +21,13 @@ TEST_CASE("a key with a control, a space or a non-ASCII byte is refused "
           "[runtime][core][key]") {
   auto p = key_problem("o-1\r\nPUT /faults");
   REQUIRE(p);
-  CHECK(*p == "contains a CR (0x0D) at byte 3; allowed: visible ASCII "
-              "0x21-0x7E");
+  CHECK(*p
+        == "contains a CR (0x0D) at byte 3; allowed: visible ASCII "
+           "0x21-0x7E");
   CHECK(key_problem(std::string("nul-1\0A", 7))->find("a NUL (0x00) at byte 5")
         != std::string::npos);
-  CHECK(key_problem("a\nb")->find("a LF (0x0A) at byte 1") != std::string::npos);
+  CHECK(key_problem("a\nb")->find("a LF (0x0A) at byte 1")
+        != std::string::npos);
   CHECK(key_problem("a b")->find("a space (0x20) at byte 1")
         != std::string::npos);
   CHECK(key_problem("a\tb")->find("a control character (0x09)")

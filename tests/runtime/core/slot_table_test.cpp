@@ -10,7 +10,8 @@
 
 using namespace bulwark;
 
-TEST_CASE("a slot is found by its ids until it is released", "[runtime][core]") {
+TEST_CASE("a slot is found by its ids until it is released",
+          "[runtime][core]") {
   slot_table<std::string> t;
   auto a = t.acquire();
   auto b = t.acquire();

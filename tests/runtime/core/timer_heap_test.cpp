@@ -30,7 +30,8 @@ TEST_CASE("timers pop in time order and only when due", "[runtime][core]") {
   CHECK(h.size() == 1);
 }
 
-TEST_CASE("moving and cancelling a timer leaves nothing behind", "[runtime][core]") {
+TEST_CASE("moving and cancelling a timer leaves nothing behind",
+          "[runtime][core]") {
   timer_heap h;
   h.schedule(1, at_ms(10));
   h.schedule(2, at_ms(20));

@@ -17,7 +17,8 @@ time_point at_ms(std::int64_t ms) {
 
 } // namespace
 
-TEST_CASE("timers with one delay pop in order from their lane", "[runtime][core]") {
+TEST_CASE("timers with one delay pop in order from their lane",
+          "[runtime][core]") {
   timer_queue q;
   q.schedule(1, at_ms(100), at_ms(0));
   q.schedule(2, at_ms(110), at_ms(10));
@@ -35,9 +36,9 @@ TEST_CASE("timers of different delays and odd times interleave correctly",
           "[runtime][core]") {
   timer_queue q;
   q.schedule(1, at_ms(1000), at_ms(0)); // lane of 1000ms
-  q.schedule(2, at_ms(50), at_ms(0));   // lane of 50ms
-  q.schedule(3, at_ms(30), at_ms(0));   // lane of 30ms
-  q.schedule(4, at_ms(40), at_ms(5));   // lane of 35ms
+  q.schedule(2, at_ms(50), at_ms(0)); // lane of 50ms
+  q.schedule(3, at_ms(30), at_ms(0)); // lane of 30ms
+  q.schedule(4, at_ms(40), at_ms(5)); // lane of 35ms
   CHECK(q.pop_due(at_ms(2000)) == 3u);
   CHECK(q.pop_due(at_ms(2000)) == 4u);
   CHECK(q.pop_due(at_ms(2000)) == 2u);

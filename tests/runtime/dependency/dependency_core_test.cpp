@@ -253,8 +253,9 @@ TEST_CASE("a successful call sends one attempt and gets exactly one live reply",
   CHECK(h.stats().late_results == 1);
 }
 
-TEST_CASE("malformed requests are refused with a classified failure and no slot",
-          "[runtime][dependency]") {
+TEST_CASE(
+  "malformed requests are refused with a classified failure and no slot",
+  "[runtime][dependency]") {
   harness h{make_config(exact_retry)};
   auto empty = make_call(1, "");
   CHECK(h.call(std::move(empty)) == dependency_core::no_call);
@@ -331,7 +332,8 @@ TEST_CASE("retries go at exactly the backoff times", "[runtime][dependency]") {
     }
     h.answer(h.attempt(3), ok(), "ok");
     // Every failure came back at once: the delays are 100, 200, 400 ms.
-    CHECK(h.attempt_offsets_ms() == std::vector<std::int64_t>{0, 100, 300, 700});
+    CHECK(h.attempt_offsets_ms()
+          == std::vector<std::int64_t>{0, 100, 300, 700});
     REQUIRE(h.replies().size() == 1);
     CHECK(h.replies()[0].action.reply.ok);
   }
@@ -342,7 +344,8 @@ TEST_CASE("a server's retry-after replaces the backoff exactly",
   SECTION("a transport that reports overloaded with a pause") {
     harness h{make_config(exact_retry)};
     h.call(make_call(1));
-    h.answer(h.attempt(0), failed(failure_class::overloaded, milliseconds(750)));
+    h.answer(h.attempt(0),
+             failed(failure_class::overloaded, milliseconds(750)));
     h.run_until(t0 + milliseconds(749));
     CHECK(h.sends().size() == 1);
     h.run_until(t0 + milliseconds(750));
@@ -357,9 +360,9 @@ TEST_CASE("a server's retry-after replaces the backoff exactly",
     CHECK(h.sends().size() == 1);
     h.run_until(t0 + milliseconds(2020));
     CHECK(h.attempt_offsets_ms() == std::vector<std::int64_t>{0, 2020});
-    CHECK(h.stats().retries_by_class[static_cast<int>(
-            failure_class::overloaded)]
-          == 1);
+    CHECK(
+      h.stats().retries_by_class[static_cast<int>(failure_class::overloaded)]
+      == 1);
   }
   SECTION("a pause longer than max_retry_after ends the retries") {
     harness h{make_config(exact_retry)};
@@ -567,8 +570,9 @@ TEST_CASE("attempts made upstream share the attempt cap",
 
 // -- deadlines ------------------------------------------------------------------------
 
-TEST_CASE("a retry is made only if it can end by the deadline, to the nanosecond",
-          "[runtime][dependency]") {
+TEST_CASE(
+  "a retry is made only if it can end by the deadline, to the nanosecond",
+  "[runtime][dependency]") {
   // Attempts take 50ms; backoff 100ms. After the second attempt (ends at
   // 200ms) a retry would run from 300ms to 350ms.
   auto cfg = make_config(R"({"idempotency": "idempotent",
@@ -602,7 +606,8 @@ TEST_CASE("a retry is made only if it can end by the deadline, to the nanosecond
   CHECK(short_by_one.replies()[0].action.reply.message == "deadline");
 }
 
-TEST_CASE("an attempt in flight when the deadline passes is cancelled and the call answered then",
+TEST_CASE("an attempt in flight when the deadline passes is cancelled and the "
+          "call answered then",
           "[runtime][dependency]") {
   harness h{make_config(exact_retry)};
   auto req = make_call(1);
@@ -626,8 +631,9 @@ TEST_CASE("an attempt in flight when the deadline passes is cancelled and the ca
   CHECK(h.replies().size() == 1);
 }
 
-TEST_CASE("the per-attempt timeout fails a silent attempt, cancels it and retries",
-          "[runtime][dependency]") {
+TEST_CASE(
+  "the per-attempt timeout fails a silent attempt, cancels it and retries",
+  "[runtime][dependency]") {
   harness h{make_config(R"({"idempotency": "idempotent",
     "retry": {"max_attempts": 2, "per_attempt_timeout": "200ms",
               "backoff": {"kind": "constant", "jitter": "none", "base": "50ms"}}})")};
@@ -686,8 +692,9 @@ TEST_CASE("the breaker opens at its threshold, rejects, probes and closes",
   CHECK(h.stats().breaker_transitions == 3);
 }
 
-TEST_CASE("a breaker threshold of 66.66666 percent opens at two failures of three",
-          "[runtime][dependency]") {
+TEST_CASE(
+  "a breaker threshold of 66.66666 percent opens at two failures of three",
+  "[runtime][dependency]") {
   harness h{make_config(R"({"idempotency": "idempotent",
     "retry": {"enabled": false},
     "breaker": {"window_size": 3, "minimum_calls": 3,
@@ -702,7 +709,8 @@ TEST_CASE("a breaker threshold of 66.66666 percent opens at two failures of thre
 
 // -- cache ------------------------------------------------------------------------------
 
-TEST_CASE("a fresh cache entry answers without an attempt, a stale one when the call fails",
+TEST_CASE("a fresh cache entry answers without an attempt, a stale one when "
+          "the call fails",
           "[runtime][dependency]") {
   harness h{make_config(R"({"idempotency": "idempotent",
     "retry": {"enabled": false},
@@ -816,8 +824,9 @@ TEST_CASE("the fallback chain is walked in order", "[runtime][dependency]") {
   }
 }
 
-TEST_CASE("an alternate dependency answers, and a static value when it fails too",
-          "[runtime][dependency]") {
+TEST_CASE(
+  "an alternate dependency answers, and a static value when it fails too",
+  "[runtime][dependency]") {
   auto full = parse_bulwark_config(R"({"dependencies": {
     "dep": {"idempotency": "idempotent", "retry": {"enabled": false},
             "fallback": [{"kind": "alternate", "dependency": "gone"},
@@ -884,8 +893,9 @@ TEST_CASE("a failed alternate with nothing after it passes its failure on",
 
 // -- hedging -----------------------------------------------------------------------------
 
-TEST_CASE("a hedge goes at its delay, the first success wins, the loser is cancelled",
-          "[runtime][dependency]") {
+TEST_CASE(
+  "a hedge goes at its delay, the first success wins, the loser is cancelled",
+  "[runtime][dependency]") {
   harness h{make_config(R"({"idempotency": "idempotent",
     "hedge": {"enabled": true, "delay_kind": "fixed", "delay": "50ms"}})")};
   h.call(make_call(1));
@@ -927,8 +937,9 @@ TEST_CASE("a failed hedge leaves the round to the attempt still out",
   CHECK_FALSE(h.replies()[0].action.reply.hedge_won);
 }
 
-TEST_CASE("an unsafe operation is never hedged, even when a config in code asks",
-          "[runtime][dependency]") {
+TEST_CASE(
+  "an unsafe operation is never hedged, even when a config in code asks",
+  "[runtime][dependency]") {
   auto cfg = make_config(R"({"idempotency": "unsafe"})");
   cfg.hedge.enabled = true;
   cfg.hedge.delay_kind = hedge_delay_kind::fixed;
@@ -951,7 +962,8 @@ TEST_CASE("a hedge the budget cannot afford is not sent",
   CHECK(h.stats().hedges_denied_budget == 1);
 }
 
-TEST_CASE("a retry-after from any attempt holds every later attempt and hedge of the call",
+TEST_CASE("a retry-after from any attempt holds every later attempt and hedge "
+          "of the call",
           "[runtime][dependency]") {
   SECTION("the retry after a failed round waits for a hedge's retry-after") {
     harness h{make_config(R"({"idempotency": "idempotent",
@@ -1003,7 +1015,8 @@ TEST_CASE("a retry-after from any attempt holds every later attempt and hedge of
 
 // -- the concurrency limit ----------------------------------------------------------------
 
-TEST_CASE("a concurrency limit queues, then rejects a full queue and sheds sheddable calls",
+TEST_CASE("a concurrency limit queues, then rejects a full queue and sheds "
+          "sheddable calls",
           "[runtime][dependency]") {
   harness h{make_config(R"({"idempotency": "idempotent",
     "retry": {"enabled": false},
@@ -1079,8 +1092,9 @@ TEST_CASE("a queued call that waits too long is rejected at max_queue_wait",
   CHECK(h.stats().queue_timeouts == 1);
 }
 
-TEST_CASE("a queued call whose deadline passes gives back its queue place and permit",
-          "[runtime][dependency]") {
+TEST_CASE(
+  "a queued call whose deadline passes gives back its queue place and permit",
+  "[runtime][dependency]") {
   harness h{make_config(R"({"idempotency": "idempotent",
     "bulkhead": {"max_concurrent": 1, "max_queue": 4, "max_queue_wait": "1s",
                  "critical_reserve": 0}})")};
@@ -1161,9 +1175,8 @@ TEST_CASE("a cancelled call is answered once as cancelled and retries no more",
   h.wait(seconds(2));
   CHECK(h.replies().size() == 1); // call 2 still waits for its attempts
   auto sends = h.sends();
-  CHECK(std::count_if(sends.begin(), sends.end(), [](auto& x) {
-          return x.req.idempotency_key == "key-1";
-        })
+  CHECK(std::count_if(sends.begin(), sends.end(),
+                      [](auto& x) { return x.req.idempotency_key == "key-1"; })
         == 1);
 }
 
@@ -1263,17 +1276,20 @@ TEST_CASE("an invalid reload is refused with every error and changes nothing",
   auto errors = h.core.reconfigure(
     R"({"dependencies": {"dep": {"retry": {"max_attempts": 0}, "bogus": 1}}})",
     h.now, h.out);
-  CHECK(errors
-        == std::vector<std::string>{
-          "/dependencies/dep/bogus: unknown key (allowed: idempotency, "
-          "default_timeout, operations, classification, retry, budget, breaker, "
-          "bulkhead, cache, hedge, fallback, journeys)",
-          "/dependencies/dep/retry/max_attempts: must be between 1 and 10 (got: 0)"});
-  errors = h.core.reconfigure(R"({"dependencies": {"other": {}}})", h.now,
-                              h.out);
-  CHECK(errors
-        == std::vector<std::string>{"/dependencies/dep: is required (this actor "
-                                    "serves dependency \"dep\")"});
+  CHECK(
+    errors
+    == std::vector<std::string>{
+      "/dependencies/dep/bogus: unknown key (allowed: idempotency, "
+      "default_timeout, operations, classification, retry, budget, breaker, "
+      "bulkhead, cache, hedge, fallback, journeys)",
+      "/dependencies/dep/retry/max_attempts: must be between 1 and 10 (got: "
+      "0)"});
+  errors =
+    h.core.reconfigure(R"({"dependencies": {"other": {}}})", h.now, h.out);
+  CHECK(
+    errors
+    == std::vector<std::string>{"/dependencies/dep: is required (this actor "
+                                "serves dependency \"dep\")"});
   CHECK(h.core.reconfigure("not json", h.now, h.out).size() == 1);
   CHECK(h.stats().config_rejected == 3);
   CHECK(h.core.config_versions() == 1);
@@ -1286,7 +1302,8 @@ TEST_CASE("an invalid reload is refused with every error and changes nothing",
   CHECK(h.replies()[0].action.reply.attempts == 3);
 }
 
-TEST_CASE("a restart on the same policies keeps the breaker and gives back the old permits",
+TEST_CASE("a restart on the same policies keeps the breaker and gives back the "
+          "old permits",
           "[runtime][dependency]") {
   auto cfg = make_config(R"({"idempotency": "idempotent",
     "retry": {"enabled": false},
@@ -1416,7 +1433,8 @@ TEST_CASE("flags switch hedging off and hold the breaker open or let it be",
   }
   SECTION("bad flags are refused and change nothing") {
     harness h{make_config(exact_retry)};
-    auto errors = h.core.set_flags(R"({"retry": {"rollout": 150}, "bogus": 1})");
+    auto errors =
+      h.core.set_flags(R"({"retry": {"rollout": 150}, "bogus": 1})");
     CHECK(errors
           == std::vector<std::string>{
             "/bogus: unknown key (allowed: retry, hedging, breaker)",
@@ -1432,8 +1450,9 @@ TEST_CASE("flags switch hedging off and hold the breaker open or let it be",
 
 // -- journeys ------------------------------------------------------------------------------
 
-TEST_CASE("a normal success keeps no journey, a retried one is kept when it fails",
-          "[runtime][dependency]") {
+TEST_CASE(
+  "a normal success keeps no journey, a retried one is kept when it fails",
+  "[runtime][dependency]") {
   harness h{make_config(exact_retry)};
   auto first = make_call(1);
   first.journey_id = 11;
@@ -1494,11 +1513,10 @@ TEST_CASE("every call gets exactly one reply under seeded random faults",
       return std::string{*(xs.begin() + gen.below(xs.size()))};
     };
     auto settings = [&] {
-      return "{\"idempotency\": \""
-             + pick({"idempotent", "keyed", "unsafe"})
+      return "{\"idempotency\": \"" + pick({"idempotent", "keyed", "unsafe"})
              + "\", \"retry\": {\"max_attempts\": "
-             + std::to_string(1 + gen.below(4)) + ", \"per_attempt_timeout\": \""
-             + pick({"20ms", "200ms"})
+             + std::to_string(1 + gen.below(4))
+             + ", \"per_attempt_timeout\": \"" + pick({"20ms", "200ms"})
              + "\", \"backoff\": {\"base\": \"5ms\", \"jitter\": \""
              + pick({"none", "full", "equal", "decorrelated"}) + "\"}}"
              + ", \"breaker\": {\"window_size\": 10, \"minimum_calls\": 5, "

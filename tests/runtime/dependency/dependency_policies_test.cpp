@@ -23,7 +23,8 @@ dependency_config make_config(const std::string& settings) {
 
 TEST_CASE("the policies count breaker transitions and know the breaker's state",
           "[runtime][dependency]") {
-  dependency_policies pol{make_config(R"({"breaker": {"mode": "forced_open"}})")};
+  dependency_policies pol{
+    make_config(R"({"breaker": {"mode": "forced_open"}})")};
   CHECK(pol.stats.breaker == breaker_state::forced_open);
   CHECK(pol.stats.breaker_transitions == 0);
   pol.breaker.reset(t0);
@@ -32,7 +33,8 @@ TEST_CASE("the policies count breaker transitions and know the breaker's state",
   CHECK(pol.last_breaker_event.to == breaker_state::closed);
 }
 
-TEST_CASE("a new incarnation gives back the old one's permits and slots, and keeps the rest",
+TEST_CASE("a new incarnation gives back the old one's permits and slots, and "
+          "keeps the rest",
           "[runtime][dependency]") {
   dependency_policies pol{make_config(
     R"({"bulkhead": {"max_concurrent": 4}, "cache": {"enabled": true}})")};
@@ -69,7 +71,8 @@ TEST_CASE("a reconfigure keeps what fits and the flags stay set",
   CHECK_FALSE(pol.flags_active);
 }
 
-TEST_CASE("the stats serialize every counter by name", "[runtime][dependency]") {
+TEST_CASE("the stats serialize every counter by name",
+          "[runtime][dependency]") {
   dependency_stats st;
   st.requests = 3;
   st.retries_by_class[static_cast<int>(failure_class::timeout)] = 2;

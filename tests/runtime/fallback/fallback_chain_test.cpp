@@ -20,8 +20,8 @@ fallback_config chain(std::string_view text) {
 
 TEST_CASE("an empty chain never picks a step", "[runtime][fallback]") {
   fallback_config cfg;
-  auto pick = next_fallback_step(cfg, failure_class::timeout,
-                                 criticality::standard);
+  auto pick =
+    next_fallback_step(cfg, failure_class::timeout, criticality::standard);
   CHECK_FALSE(pick);
   CHECK(pick.step == nullptr);
   CHECK(pick.index == 0);
@@ -37,8 +37,8 @@ TEST_CASE("the walk picks steps in order and skips those that do not handle "
     {"kind": "fail_fast"}
   ])");
   SECTION("timeout: stale, then alternate, then fail fast") {
-    auto p = next_fallback_step(cfg, failure_class::timeout,
-                                criticality::standard);
+    auto p =
+      next_fallback_step(cfg, failure_class::timeout, criticality::standard);
     REQUIRE(p);
     CHECK(p.index == 0);
     CHECK(p.step->kind == fallback_kind::stale_cache);
@@ -88,8 +88,8 @@ TEST_CASE("sheddable requests skip alternate steps and keep the others",
     REQUIRE(p);
     CHECK(p.index == 0);
   }
-  auto p = next_fallback_step(cfg, failure_class::transient,
-                              criticality::sheddable);
+  auto p =
+    next_fallback_step(cfg, failure_class::transient, criticality::sheddable);
   REQUIRE(p);
   CHECK(p.index == 1);
   CHECK(p.step->kind == fallback_kind::static_value);
@@ -103,8 +103,8 @@ TEST_CASE("a cancelled request gets no fallback even if a step lists it",
   step.value = "v";
   step.on.insert(failure_class::cancelled);
   cfg.steps.push_back(step);
-  CHECK_FALSE(next_fallback_step(cfg, failure_class::cancelled,
-                                 criticality::critical));
+  CHECK_FALSE(
+    next_fallback_step(cfg, failure_class::cancelled, criticality::critical));
   CHECK(next_fallback_step(cfg, failure_class::timeout, criticality::critical));
 }
 

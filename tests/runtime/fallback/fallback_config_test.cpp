@@ -24,8 +24,8 @@ std::string seventeen_alternates() {
   std::string result = "[";
   for (int i = 0; i < 17; ++i)
     result += std::string{i == 0 ? "" : ","}
-              + R"({"kind": "alternate", "dependency": "a)"
-              + std::to_string(i) + "\"}";
+              + R"({"kind": "alternate", "dependency": "a)" + std::to_string(i)
+              + "\"}";
   return result + "]";
 }
 
@@ -51,7 +51,8 @@ TEST_CASE("a typical chain parses into ordered steps with their fields",
     {"kind": "alternate", "dependency": "pricing-backup", "on": ["timeout", "overloaded"]},
     {"kind": "static", "value": "{\"price\": null}", "on": ["rejected_locally"]},
     {"kind": "fail_fast"}
-  ])", errs);
+  ])",
+                   errs);
   INFO(errs.to_string());
   REQUIRE(errs.empty());
   REQUIRE(cfg.steps.size() == 4);
@@ -59,8 +60,9 @@ TEST_CASE("a typical chain parses into ordered steps with their fields",
   CHECK(cfg.steps[0].on == default_fallback_classes);
   CHECK(cfg.steps[1].kind == fallback_kind::alternate);
   CHECK(cfg.steps[1].dependency == "pricing-backup");
-  CHECK(cfg.steps[1].on
-        == failure_class_set{failure_class::timeout, failure_class::overloaded});
+  CHECK(
+    cfg.steps[1].on
+    == failure_class_set{failure_class::timeout, failure_class::overloaded});
   CHECK(cfg.steps[2].kind == fallback_kind::static_value);
   CHECK(cfg.steps[2].value == "{\"price\": null}");
   CHECK(cfg.steps[3].kind == fallback_kind::fail_fast);
@@ -88,7 +90,8 @@ TEST_CASE("steps after a fail_fast are allowed for the classes it leaves out",
     {"kind": "fail_fast", "on": ["persistent"]},
     {"kind": "static", "value": "x", "on": ["timeout"]},
     {"kind": "stale_cache"}
-  ])", errs);
+  ])",
+                   errs);
   INFO(errs.to_string());
   CHECK(errs.empty());
   CHECK(cfg.steps.size() == 3);
@@ -111,7 +114,8 @@ TEST_CASE("the fallback config survives a round trip through to_json",
       {"kind": "alternate", "dependency": "b"},
       {"kind": "static", "value": "v", "on": ["transient", "persistent"]},
       {"kind": "fail_fast"}
-    ])", errs);
+    ])",
+                     errs);
     REQUIRE(errs.empty());
     auto json = to_json(cfg);
     CHECK(boost::json::serialize(json)
@@ -140,7 +144,8 @@ TEST_CASE("bad fallback chains report every error with its path",
      "\"static\", \"alternate\", \"fail_fast\" (got: \"cache\")\n"},
     {R"([{"on": ["timeout"]}, "fail_fast"])",
      "/dependencies/pricing/fallback/0/kind: is required\n"
-     "/dependencies/pricing/fallback/1: must be an object (got: \"fail_fast\")\n"},
+     "/dependencies/pricing/fallback/1: must be an object (got: "
+     "\"fail_fast\")\n"},
     {R"([{"kind": "stale_cache"}, {"kind": "static"}])",
      "/dependencies/pricing/fallback/1/value: is required when kind is "
      "\"static\"\n"},
@@ -220,9 +225,10 @@ TEST_CASE("the fallback parser registers its keys for the schema under *",
   error_list errs;
   parse("[]", errs);
   schema_sink() = nullptr;
-  CHECK(keys
-        == std::vector<std::string>{"/dependencies/pricing/fallback/*/kind",
-                                    "/dependencies/pricing/fallback/*/on",
-                                    "/dependencies/pricing/fallback/*/value",
-                                    "/dependencies/pricing/fallback/*/dependency"});
+  CHECK(
+    keys
+    == std::vector<std::string>{"/dependencies/pricing/fallback/*/kind",
+                                "/dependencies/pricing/fallback/*/on",
+                                "/dependencies/pricing/fallback/*/value",
+                                "/dependencies/pricing/fallback/*/dependency"});
 }

@@ -52,8 +52,8 @@ TEST_CASE("late replies after a winner are dropped and cancel nothing again",
   auto win = set.on_result(2, true);
   REQUIRE(win.is_winner());
   CHECK(cancelled(win) == std::vector<std::uint64_t>{1, 3});
-  for (auto [id, ok] : {std::pair{1, true}, std::pair{3, false},
-                        std::pair{2, true}}) {
+  for (auto [id, ok] :
+       {std::pair{1, true}, std::pair{3, false}, std::pair{2, true}}) {
     auto late = set.on_result(static_cast<std::uint64_t>(id), ok);
     CHECK(late.kind == settle_kind::late);
     CHECK(late.drop());
@@ -148,7 +148,8 @@ TEST_CASE("add refuses duplicates, a full set and a closed set",
   CHECK(dup.index_of(6) == attempt_set::npos);
 }
 
-TEST_CASE("cancel_all lists every outstanding attempt once", "[runtime][hedge]") {
+TEST_CASE("cancel_all lists every outstanding attempt once",
+          "[runtime][hedge]") {
   attempt_set set;
   set.add(1);
   set.add(2);

@@ -11,7 +11,6 @@
 
 using namespace bulwark;
 
-
 namespace {
 
 const time_point t0 = time_point{} + hours(1);
@@ -117,7 +116,8 @@ TEST_CASE("hedges stop at max_hedges and when disabled", "[runtime][hedge]") {
   CHECK_FALSE(off.should_hedge(0, idempotency::idempotent));
 }
 
-TEST_CASE("a hedge delay too large to represent saturates", "[runtime][hedge]") {
+TEST_CASE("a hedge delay too large to represent saturates",
+          "[runtime][hedge]") {
   auto cfg = quantile_config();
   cfg.delay_kind = hedge_delay_kind::fixed;
   cfg.delay = hours(1);
@@ -150,9 +150,9 @@ TEST_CASE("recording latencies and computing hedge delays do not allocate",
   duration total{0};
   for (int i = 0; i < 10'000; ++i) {
     auto now = t0 + milliseconds(i * 3); // crosses several windows
-    policy.record_latency(microseconds(static_cast<std::int64_t>(
-                            gen.uniform(100.0, 20'000.0))),
-                          now);
+    policy.record_latency(
+      microseconds(static_cast<std::int64_t>(gen.uniform(100.0, 20'000.0))),
+      now);
     total += policy.hedge_delay(1 + static_cast<std::uint32_t>(i % 2), now);
   }
   auto after = bulwark::testing::allocations();

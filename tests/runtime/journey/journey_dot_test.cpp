@@ -53,11 +53,13 @@ TEST_CASE("the diagram has every state and one labelled edge per table row",
   for (auto& t : journey_transitions) {
     INFO(to_string(t.from) << " --" << to_string(t.event) << "--> "
                            << to_string(t.to));
-    auto edge = "  " + to_string(t.from) + " -> " + to_string(t.to) + " [label=\"";
+    auto edge =
+      "  " + to_string(t.from) + " -> " + to_string(t.to) + " [label=\"";
     auto at = dot.find(edge);
     REQUIRE(at != std::string::npos);
     auto line = dot.substr(at, dot.find('\n', at) - at);
-    auto label = line.substr(edge.size(), line.find('"', edge.size()) - edge.size());
+    auto label =
+      line.substr(edge.size(), line.find('"', edge.size()) - edge.size());
     CHECK(("\\n" + label + "\\n").find("\\n" + to_string(t.event) + "\\n")
           != std::string::npos);
   }

@@ -21,10 +21,11 @@ journey finished(std::uint64_t id, bool ok) {
   journey j{id, t0 + milliseconds(id)};
   journey_event reply;
   reply.kind = journey_event_kind::replied;
-  REQUIRE(j.record(t0 + milliseconds(id),
-                   reply.with_outcome(ok ? outcome::ok()
-                                         : outcome::failure(failure_class::timeout),
-                                      milliseconds(1))));
+  REQUIRE(
+    j.record(t0 + milliseconds(id),
+             reply.with_outcome(ok ? outcome::ok()
+                                   : outcome::failure(failure_class::timeout),
+                                milliseconds(1))));
   return j;
 }
 
@@ -59,8 +60,7 @@ TEST_CASE("the journey config survives a round trip through to_json",
 TEST_CASE("bad journey configs report every error with its path",
           "[runtime][journey]") {
   const std::vector<std::pair<std::string, std::string>> cases = {
-    {R"([])",
-     "/dependencies/pricing/journeys: must be an object (got: [])\n"},
+    {R"([])", "/dependencies/pricing/journeys: must be an object (got: [])\n"},
     {R"({"recent": -1, "failed": 65537, "enabled": 1})",
      "/dependencies/pricing/journeys/enabled: must be true or false (got: 1)\n"
      "/dependencies/pricing/journeys/recent: must be between 0 and 65536 "
@@ -129,7 +129,8 @@ TEST_CASE("a log that is not yet full lists what it has, newest first",
   CHECK(ids(log.failed()) == std::vector<std::uint64_t>{2});
 }
 
-TEST_CASE("an id kept twice resolves to its newest copy", "[runtime][journey]") {
+TEST_CASE("an id kept twice resolves to its newest copy",
+          "[runtime][journey]") {
   journey_config cfg;
   cfg.recent = 4;
   journey_log log{cfg};

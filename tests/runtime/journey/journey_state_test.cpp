@@ -64,26 +64,26 @@ TEST_CASE("every pair the table does not list is refused and changes nothing",
 
 TEST_CASE("typical mistakes are illegal moves", "[runtime][journey]") {
   const std::pair<st, ev> illegal[] = {
-    {st::received, ev::attempt_started},   // attempts need admission
-    {st::received, ev::dequeued},          // never queued
-    {st::received, ev::escalated},         // refusal is `rejected`
-    {st::received, ev::fallback_used},     // no fallback before a failure
-    {st::admitted, ev::admitted},          // admitted twice
-    {st::admitted, ev::cache_hit_fresh},   // cache lookups precede admission
-    {st::admitted, ev::hedge_started},     // a hedge needs a first attempt
-    {st::queued, ev::attempt_started},     // needs its slot first
-    {st::queued, ev::queued},              // queued twice
+    {st::received, ev::attempt_started}, // attempts need admission
+    {st::received, ev::dequeued}, // never queued
+    {st::received, ev::escalated}, // refusal is `rejected`
+    {st::received, ev::fallback_used}, // no fallback before a failure
+    {st::admitted, ev::admitted}, // admitted twice
+    {st::admitted, ev::cache_hit_fresh}, // cache lookups precede admission
+    {st::admitted, ev::hedge_started}, // a hedge needs a first attempt
+    {st::queued, ev::attempt_started}, // needs its slot first
+    {st::queued, ev::queued}, // queued twice
     {st::attempting, ev::attempt_started}, // a retry goes through backoff
-    {st::attempting, ev::fallback_used},   // escalate first
-    {st::attempting, ev::rejected},        // refusals happen at admission
-    {st::hedging, ev::attempt_started},    // extra attempts are hedges
-    {st::backoff, ev::attempt_ended},      // nothing in flight
-    {st::backoff, ev::hedge_started},      // nothing to hedge
+    {st::attempting, ev::fallback_used}, // escalate first
+    {st::attempting, ev::rejected}, // refusals happen at admission
+    {st::hedging, ev::attempt_started}, // extra attempts are hedges
+    {st::backoff, ev::attempt_ended}, // nothing in flight
+    {st::backoff, ev::hedge_started}, // nothing to hedge
     {st::fallback, ev::backoff_scheduled}, // the retry path is over
-    {st::fallback, ev::cache_hit_fresh},   // stale is a fallback_used
-    {st::fallback, ev::rejected},          // already refused
-    {st::done, ev::replied},               // exactly one reply
-    {st::done, ev::attempt_ended},         // late hedge replies are dropped
+    {st::fallback, ev::cache_hit_fresh}, // stale is a fallback_used
+    {st::fallback, ev::rejected}, // already refused
+    {st::done, ev::replied}, // exactly one reply
+    {st::done, ev::attempt_ended}, // late hedge replies are dropped
   };
   for (auto [from, event] : illegal) {
     INFO(to_string(from) << " + " << to_string(event));
@@ -133,12 +133,11 @@ TEST_CASE("journey states and events have distinct names",
   for (auto e : all_journey_event_kinds)
     events.insert(to_string(e));
   CHECK(events
-        == std::set<std::string>{"admitted", "queued", "dequeued",
-                                 "attempt_started", "attempt_ended",
-                                 "backoff_scheduled", "hedge_started",
-                                 "cache_hit_fresh", "cache_hit_stale",
-                                 "fallback_used", "escalated", "replied",
-                                 "rejected"});
+        == std::set<std::string>{
+          "admitted", "queued", "dequeued", "attempt_started", "attempt_ended",
+          "backoff_scheduled", "hedge_started", "cache_hit_fresh",
+          "cache_hit_stale", "fallback_used", "escalated", "replied",
+          "rejected"});
   CHECK(std::size(all_journey_states) == journey_state_count);
   CHECK(std::size(all_journey_event_kinds) == journey_event_kind_count);
 }

@@ -24,8 +24,10 @@ TEST_CASE("a retried request serializes to the exact expected JSON",
           "[runtime][journey]") {
   journey j{42, t0 + seconds(1)};
   auto at = [](milliseconds ms) { return t0 + seconds(1) + ms; };
-  REQUIRE(j.record(at(milliseconds(0)), event(ev::admitted, initiator::caller)));
-  REQUIRE(j.record(at(milliseconds(0)), event(ev::attempt_started).with_attempt(1)));
+  REQUIRE(
+    j.record(at(milliseconds(0)), event(ev::admitted, initiator::caller)));
+  REQUIRE(
+    j.record(at(milliseconds(0)), event(ev::attempt_started).with_attempt(1)));
   REQUIRE(j.record(at(milliseconds(250)),
                    event(ev::attempt_ended, initiator::timer)
                      .with_attempt(1)
@@ -33,8 +35,9 @@ TEST_CASE("a retried request serializes to the exact expected JSON",
                                    milliseconds(250))));
   REQUIRE(j.record(at(milliseconds(250)),
                    event(ev::backoff_scheduled).with_attempt(2)));
-  REQUIRE(j.record(at(milliseconds(350)),
-                   event(ev::attempt_started, initiator::timer).with_attempt(2)));
+  REQUIRE(
+    j.record(at(milliseconds(350)),
+             event(ev::attempt_started, initiator::timer).with_attempt(2)));
   REQUIRE(j.record(at(milliseconds(380)),
                    event(ev::attempt_ended)
                      .with_attempt(2)
@@ -49,26 +52,27 @@ TEST_CASE("a retried request serializes to the exact expected JSON",
   CHECK_FALSE(j.degraded());
   CHECK(j.attempts() == 2);
   CHECK(j.level() == 1);
-  CHECK(boost::json::serialize(to_json(j, t0))
-        == R"({"id":42,"started_us":1000000,"state":"done","failed":false,)"
-           R"("degraded":false,"level":1,"attempts":2,"dropped":0,"entries":[)"
-           R"({"at_us":0,"event":"admitted","from":"received","to":"admitted",)"
-           R"("who":"caller"},)"
-           R"({"at_us":0,"event":"attempt_started","from":"admitted",)"
-           R"("to":"attempting","who":"dependency","attempt":1},)"
-           R"({"at_us":250000,"event":"attempt_ended","from":"attempting",)"
-           R"("to":"attempting","who":"timer","attempt":1,"success":false,)"
-           R"("class":"timeout","latency_us":250000},)"
-           R"({"at_us":250000,"event":"backoff_scheduled","from":"attempting",)"
-           R"("to":"backoff","who":"dependency","attempt":2},)"
-           R"({"at_us":350000,"event":"attempt_started","from":"backoff",)"
-           R"("to":"attempting","who":"timer","attempt":2},)"
-           R"({"at_us":380000,"event":"attempt_ended","from":"attempting",)"
-           R"("to":"attempting","who":"dependency","attempt":2,"success":true,)"
-           R"("latency_us":30500},)"
-           R"({"at_us":380000,"event":"replied","from":"attempting","to":"done",)"
-           R"("who":"dependency","success":true,"latency_us":380000,)"
-           R"("source":"live"}]})");
+  CHECK(
+    boost::json::serialize(to_json(j, t0))
+    == R"({"id":42,"started_us":1000000,"state":"done","failed":false,)"
+       R"("degraded":false,"level":1,"attempts":2,"dropped":0,"entries":[)"
+       R"({"at_us":0,"event":"admitted","from":"received","to":"admitted",)"
+       R"("who":"caller"},)"
+       R"({"at_us":0,"event":"attempt_started","from":"admitted",)"
+       R"("to":"attempting","who":"dependency","attempt":1},)"
+       R"({"at_us":250000,"event":"attempt_ended","from":"attempting",)"
+       R"("to":"attempting","who":"timer","attempt":1,"success":false,)"
+       R"("class":"timeout","latency_us":250000},)"
+       R"({"at_us":250000,"event":"backoff_scheduled","from":"attempting",)"
+       R"("to":"backoff","who":"dependency","attempt":2},)"
+       R"({"at_us":350000,"event":"attempt_started","from":"backoff",)"
+       R"("to":"attempting","who":"timer","attempt":2},)"
+       R"({"at_us":380000,"event":"attempt_ended","from":"attempting",)"
+       R"("to":"attempting","who":"dependency","attempt":2,"success":true,)"
+       R"("latency_us":30500},)"
+       R"({"at_us":380000,"event":"replied","from":"attempting","to":"done",)"
+       R"("who":"dependency","success":true,"latency_us":380000,)"
+       R"("source":"live"}]})");
 }
 
 TEST_CASE("an escalation carries the retry step's reason into the JSON",
@@ -76,10 +80,11 @@ TEST_CASE("an escalation carries the retry step's reason into the JSON",
   journey j{7, t0};
   REQUIRE(j.record(t0, event(ev::admitted)));
   REQUIRE(j.record(t0, event(ev::attempt_started).with_attempt(1)));
-  REQUIRE(j.record(t0, event(ev::attempt_ended)
-                         .with_attempt(1)
-                         .with_outcome(outcome::failure(failure_class::transient),
-                                       milliseconds(1))));
+  REQUIRE(
+    j.record(t0, event(ev::attempt_ended)
+                   .with_attempt(1)
+                   .with_outcome(outcome::failure(failure_class::transient),
+                                 milliseconds(1))));
   REQUIRE(j.record(t0, event(ev::escalated)
                          .with_level(2)
                          .with_reason(retry_status::budget_exhausted)));
@@ -99,8 +104,9 @@ TEST_CASE("an illegal event is refused and leaves no trace",
   auto before = boost::json::serialize(to_json(j, t0));
   CHECK_FALSE(j.record(t0, event(ev::admitted)));
   CHECK_FALSE(j.record(t0, event(ev::dequeued)));
-  CHECK_FALSE(j.record(t0, event(ev::attempt_ended).with_attempt(1).with_outcome(
-                                 outcome::ok(), milliseconds(1))));
+  CHECK_FALSE(j.record(t0, event(ev::attempt_ended)
+                             .with_attempt(1)
+                             .with_outcome(outcome::ok(), milliseconds(1))));
   CHECK(j.state() == journey_state::admitted);
   CHECK(j.entries().size() == 1);
   CHECK(j.dropped() == 0);
@@ -125,7 +131,8 @@ TEST_CASE("malformed payloads are refused even on legal moves",
   CHECK_FALSE(j.record(t0, event(ev::escalated).with_level(1)));
   CHECK_FALSE(j.record(t0, event(ev::escalated).with_level(5)));
   CHECK(j.entries().size() == 2);
-  REQUIRE(j.record(t0, event(ev::escalated, initiator::supervisor).with_level(3)));
+  REQUIRE(
+    j.record(t0, event(ev::escalated, initiator::supervisor).with_level(3)));
   CHECK(j.level() == 3);
   // The ladder never goes down, but may stay.
   CHECK_FALSE(j.record(t0, event(ev::escalated).with_level(2)));
@@ -139,13 +146,15 @@ TEST_CASE("a failure reply marks the journey failed, a fallback reply degraded",
           "[runtime][journey]") {
   SECTION("failed") {
     journey j{1, t0};
-    REQUIRE(j.record(t0, event(ev::rejected).with_outcome(
-                           outcome::failure(failure_class::rejected_locally),
-                           duration{0})));
+    REQUIRE(j.record(
+      t0, event(ev::rejected)
+            .with_outcome(outcome::failure(failure_class::rejected_locally),
+                          duration{0})));
     REQUIRE(j.record(t0, event(ev::escalated).with_level(4)));
-    REQUIRE(j.record(t0, event(ev::replied).with_outcome(
-                           outcome::failure(failure_class::rejected_locally),
-                           milliseconds(1))));
+    REQUIRE(j.record(
+      t0, event(ev::replied)
+            .with_outcome(outcome::failure(failure_class::rejected_locally),
+                          milliseconds(1))));
     CHECK(j.failed());
     CHECK_FALSE(j.degraded());
     CHECK(j.level() == 4);
@@ -153,8 +162,8 @@ TEST_CASE("a failure reply marks the journey failed, a fallback reply degraded",
   SECTION("degraded") {
     journey j{1, t0};
     REQUIRE(j.record(t0, event(ev::rejected)));
-    REQUIRE(j.record(t0, event(ev::fallback_used).with_source(
-                           reply_source::static_fallback)));
+    REQUIRE(j.record(
+      t0, event(ev::fallback_used).with_source(reply_source::static_fallback)));
     REQUIRE(j.record(t0, event(ev::replied)
                            .with_outcome(outcome::ok(), milliseconds(1))
                            .with_source(reply_source::static_fallback)));
@@ -180,7 +189,8 @@ TEST_CASE("past the cap entries are counted, and the reply always fits",
   journey j{9, t0};
   REQUIRE(j.record(t0, event(ev::admitted)));
   REQUIRE(j.record(t0, event(ev::attempt_started).with_attempt(1)));
-  REQUIRE(j.record(t0, event(ev::hedge_started, initiator::hedger).with_attempt(2)));
+  REQUIRE(
+    j.record(t0, event(ev::hedge_started, initiator::hedger).with_attempt(2)));
   const int extra = 100;
   for (int i = 0; i < extra; ++i)
     REQUIRE(j.record(t0 + milliseconds(i),
@@ -191,9 +201,10 @@ TEST_CASE("past the cap entries are counted, and the reply always fits",
   CHECK(j.entries().size() == journey::capacity - 1);
   CHECK(j.dropped() == 3 + extra - (journey::capacity - 1));
   CHECK(j.state() == journey_state::hedging);
-  REQUIRE(j.record(t0 + seconds(1),
-                   event(ev::replied).with_outcome(
-                     outcome::failure(failure_class::transient), seconds(1))));
+  REQUIRE(j.record(
+    t0 + seconds(1),
+    event(ev::replied)
+      .with_outcome(outcome::failure(failure_class::transient), seconds(1))));
   REQUIRE(j.entries().size() == journey::capacity);
   CHECK(j.entries().back().kind == ev::replied);
   CHECK(j.entries().back().from == journey_state::hedging);
@@ -204,8 +215,9 @@ TEST_CASE("past the cap entries are counted, and the reply always fits",
   CHECK(json["dropped"] == 3 + extra - static_cast<int>(journey::capacity - 1));
   CHECK(json["entries"].as_array().size() == journey::capacity);
   // Nothing after the reply.
-  CHECK_FALSE(j.record(t0, event(ev::attempt_ended).with_attempt(2).with_outcome(
-                             outcome::ok(), milliseconds(1))));
+  CHECK_FALSE(j.record(t0, event(ev::attempt_ended)
+                             .with_attempt(2)
+                             .with_outcome(outcome::ok(), milliseconds(1))));
   CHECK(j.dropped() == 3 + extra - (journey::capacity - 1));
 }
 

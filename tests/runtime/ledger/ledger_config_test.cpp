@@ -53,8 +53,8 @@ TEST_CASE("a complete ledger object is read into the config",
 TEST_CASE("an in-progress timeout equal to the retention is accepted",
           "[runtime][ledger][config]") {
   error_list errors;
-  auto cfg = parse(R"({"retention": "1s", "in_progress_timeout": "1s"})",
-                   errors);
+  auto cfg =
+    parse(R"({"retention": "1s", "in_progress_timeout": "1s"})", errors);
   CHECK(errors.empty());
   CHECK(cfg.in_progress_timeout == seconds(1));
 }
@@ -98,11 +98,10 @@ TEST_CASE("bad ledger documents report every error with its full text",
   }
 }
 
-TEST_CASE("a bad ledger value keeps its default",
-          "[runtime][ledger][config]") {
+TEST_CASE("a bad ledger value keeps its default", "[runtime][ledger][config]") {
   error_list errors;
-  auto cfg = parse(R"({"max_entries": "many", "retention": "forever"})",
-                   errors);
+  auto cfg =
+    parse(R"({"max_entries": "many", "retention": "forever"})", errors);
   CHECK(errors.size() == 2);
   CHECK(cfg.max_entries == ledger_config{}.max_entries);
   CHECK(cfg.retention == ledger_config{}.retention);

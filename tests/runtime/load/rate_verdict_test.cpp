@@ -18,8 +18,9 @@ TEST_CASE("a run that fell more than the tolerance behind says the "
           "[runtime][load][verdict]") {
   auto v = judge_rate(5000, 42'100, seconds(10));
   CHECK_FALSE(v.held);
-  CHECK(v.message == "achieved 4,210 req/s of 5,000: the generator or the "
-                     "target is saturated");
+  CHECK(v.message
+        == "achieved 4,210 req/s of 5,000: the generator or the "
+           "target is saturated");
   CHECK(format_thousands(1234567.4) == "1,234,567");
   CHECK(format_thousands(-1000) == "-1,000");
   CHECK(format_thousands(12) == "12");

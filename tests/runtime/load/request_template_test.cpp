@@ -51,8 +51,8 @@ bool is_uuid_v4(const std::string& x) {
       return false;
     }
   }
-  return x[14] == '4' && (x[19] == '8' || x[19] == '9' || x[19] == 'a'
-                          || x[19] == 'b');
+  return x[14] == '4'
+         && (x[19] == '8' || x[19] == '9' || x[19] == 'a' || x[19] == 'b');
 }
 
 } // namespace
@@ -77,8 +77,9 @@ TEST_CASE("an unknown placeholder is refused with its position, and an "
           "[runtime][load][template]") {
   std::string error;
   CHECK_FALSE(request_template::parse("key-{sqe}", error));
-  CHECK(error == "unknown placeholder {sqe} at byte 4 (known: {seq}, "
-                 "{uuid}, {run})");
+  CHECK(error
+        == "unknown placeholder {sqe} at byte 4 (known: {seq}, "
+           "{uuid}, {run})");
   CHECK_FALSE(request_template::parse(
     std::string(request_template::max_bytes + 1, 'x'), error));
   CHECK(error.find("more than the limit") != std::string::npos);

@@ -63,12 +63,12 @@ TEST_CASE("recording counts observations per bucket and sums them in seconds",
   hist h;
   CHECK(h.count() == 0);
   CHECK(h.sum() == 0.0);
-  h.record(microseconds(40));   // bucket 0 (<= 50us)
-  h.record(microseconds(50));   // bucket 0 (le is inclusive)
-  h.record(milliseconds(1));    // bucket 5 (<= 1ms)
-  h.record(milliseconds(250));  // bucket 15 (<= 300ms)
-  h.record(seconds(90));        // overflow
-  h.record(nanoseconds(-3));    // counts as 0
+  h.record(microseconds(40)); // bucket 0 (<= 50us)
+  h.record(microseconds(50)); // bucket 0 (le is inclusive)
+  h.record(milliseconds(1)); // bucket 5 (<= 1ms)
+  h.record(milliseconds(250)); // bucket 15 (<= 300ms)
+  h.record(seconds(90)); // overflow
+  h.record(nanoseconds(-3)); // counts as 0
   CHECK(h.count() == 6);
   CHECK(h.bucket(0) == 3);
   CHECK(h.bucket(5) == 1);
@@ -81,7 +81,8 @@ TEST_CASE("recording counts observations per bucket and sums them in seconds",
   CHECK(h.cumulative(15) == 5);
   CHECK(h.cumulative(hist::bound_count - 1) == 5);
   CHECK(h.cumulative(hist::bound_count) == 6);
-  CHECK(h.sum() == Approx(0.00004 + 0.00005 + 0.001 + 0.25 + 90.0).epsilon(1e-12));
+  CHECK(h.sum()
+        == Approx(0.00004 + 0.00005 + 0.001 + 0.25 + 90.0).epsilon(1e-12));
   h.reset();
   CHECK(h == hist{});
 }
@@ -154,8 +155,8 @@ TEST_CASE("quantile estimates land in the bucket of the true quantile",
       INFO("q " << q << " exact " << truth << "ns estimate " << est << "ns");
       auto b = hist::bucket_of(truth);
       auto lower = b == 0 ? 0 : hist::bounds_ns[b - 1];
-      auto upper = b < hist::bound_count ? hist::bounds_ns[b]
-                                         : hist::bounds_ns.back();
+      auto upper =
+        b < hist::bound_count ? hist::bounds_ns[b] : hist::bounds_ns.back();
       if (b == hist::bound_count)
         CHECK(est == upper);
       else {

@@ -27,8 +27,7 @@ std::int64_t exact_quantile(const std::vector<std::int64_t>& sorted, double q) {
 double relative_error(std::int64_t got, std::int64_t want) {
   if (want == 0)
     return got == 0 ? 0.0 : 1.0;
-  return std::fabs(static_cast<double>(got - want))
-         / static_cast<double>(want);
+  return std::fabs(static_cast<double>(got - want)) / static_cast<double>(want);
 }
 
 } // namespace
@@ -45,8 +44,8 @@ TEST_CASE("values below 2048 ns are counted exactly and every bucket above "
     REQUIRE(lo == hist::highest_in(i - 1) + 1); // contiguous, no gaps
     REQUIRE(hist::index_of(lo) == i);
     REQUIRE(hist::index_of(hi) == i);
-    REQUIRE(static_cast<double>(hi - lo + 1) <= static_cast<double>(lo) / 1024.0
-                                                  + 1.0);
+    REQUIRE(static_cast<double>(hi - lo + 1)
+            <= static_cast<double>(lo) / 1024.0 + 1.0);
     previous = i;
   }
   CHECK(hist::highest_in(previous) == hist::max_value);

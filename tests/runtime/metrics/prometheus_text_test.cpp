@@ -63,13 +63,15 @@ boost::json::object small_stats() {
     "fallbacks_alternate": 0, "fallbacks_fail_fast": 0,
     "breaker_transitions": 2, "breaker_state": "half_open",
     "transport_downs": 0, "config_applied": 1, "config_rejected": 0
-  })").as_object();
+  })")
+               .as_object();
   doc["request_latency"] = to_json(requests);
   doc["attempt_latency"] = to_json(attempts);
   return doc;
 }
 
-const char* const small_expected = R"(# HELP bulwark_requests_total Calls received (logical requests, before admission).
+const char* const small_expected =
+  R"(# HELP bulwark_requests_total Calls received (logical requests, before admission).
 # TYPE bulwark_requests_total counter
 bulwark_requests_total{dependency="payments"} 3
 # HELP bulwark_invalid_requests_total Calls refused as malformed (empty operation, unknown criticality).
@@ -307,18 +309,18 @@ TEST_CASE("each family is written once with the samples of every component",
     CHECK(n == 1);
     CHECK(types[name] == 1);
   }
-  CHECK(samples_of(text, "bulwark_requests_total")
-        == std::vector<std::string>{
-          R"(bulwark_requests_total{dependency="a"} 3)",
-          R"(bulwark_requests_total{dependency="b"} 9)"});
+  CHECK(
+    samples_of(text, "bulwark_requests_total")
+    == std::vector<std::string>{R"(bulwark_requests_total{dependency="a"} 3)",
+                                R"(bulwark_requests_total{dependency="b"} 9)"});
 }
 
 TEST_CASE("missing keys count as zero and unknown keys are ignored",
           "[runtime][metrics]") {
   boost::json::object stats;
-  stats["no_such_key"] = 5;       // unknown here: ignored
+  stats["no_such_key"] = 5; // unknown here: ignored
   stats["restarts"] = 4;
-  stats["requests"] = "many";     // wrong type: 0
+  stats["requests"] = "many"; // wrong type: 0
   stats["attempts"] = 12;
   stats["ejections"] = 2;
   stats["request_latency"] = "x"; // malformed histogram: empty
@@ -349,8 +351,9 @@ TEST_CASE("missing keys count as zero and unknown keys are ignored",
   }
   auto buckets = samples_of(text, "bulwark_request_duration_seconds_bucket");
   REQUIRE(buckets.size() == latency_histogram::bound_count + 1);
-  CHECK(buckets.back()
-        == R"(bulwark_request_duration_seconds_bucket{supervisor="checkout",le="+Inf"} 0)");
+  CHECK(
+    buckets.back()
+    == R"(bulwark_request_duration_seconds_bucket{supervisor="checkout",le="+Inf"} 0)");
   CHECK(samples_of(text, "bulwark_retries_total").size() == 7);
 }
 
@@ -360,9 +363,12 @@ TEST_CASE("supervisor families carry samples for supervisors only",
   sup["failovers"] = 7;
   sup["escalations"] = 1;
   sup["members"] = boost::json::array{
-    boost::json::object{{"name", "a"}, {"running", true}, {"health", "healthy"}},
-    boost::json::object{{"name", "b"}, {"running", true}, {"health", "ejected"}},
-    boost::json::object{{"name", "c"}, {"running", false}, {"health", "healthy"}}};
+    boost::json::object{
+      {"name", "a"}, {"running", true}, {"health", "healthy"}},
+    boost::json::object{
+      {"name", "b"}, {"running", true}, {"health", "ejected"}},
+    boost::json::object{
+      {"name", "c"}, {"running", false}, {"health", "healthy"}}};
   std::vector<metrics_source> sources{
     metrics_source{"dependency", "payments", small_stats()},
     metrics_source{"supervisor", "checkout", sup}};
@@ -382,8 +388,9 @@ TEST_CASE("supervisor families carry samples for supervisors only",
   // Without replies_by_source, replies_ok counts as live.
   sup["replies_ok"] = 11;
   text = render_prometheus({metrics_source{"supervisor", "checkout", sup}});
-  CHECK(samples_of(text, "bulwark_replies_total").at(0)
-        == R"(bulwark_replies_total{supervisor="checkout",outcome="ok",source="live"} 11)");
+  CHECK(
+    samples_of(text, "bulwark_replies_total").at(0)
+    == R"(bulwark_replies_total{supervisor="checkout",outcome="ok",source="live"} 11)");
   text = render_prometheus(sources);
   // Shared families hold both components, each once.
   CHECK(samples_of(text, "bulwark_requests_total").size() == 2);
@@ -402,8 +409,9 @@ TEST_CASE("label values are escaped and label names sanitized",
           R"(bulwark_requests_total{dependency="we\"ird\\na\nme"} 1)"});
   std::vector<metrics_source> sources{{"9bad-label", "x", stats}};
   text = render_prometheus(sources);
-  CHECK(samples_of(text, "bulwark_requests_total")
-        == std::vector<std::string>{R"(bulwark_requests_total{_bad_label="x"} 1)"});
+  CHECK(
+    samples_of(text, "bulwark_requests_total")
+    == std::vector<std::string>{R"(bulwark_requests_total{_bad_label="x"} 1)"});
 }
 
 TEST_CASE("sample values use integers, shortest decimals and +Inf",
@@ -412,7 +420,8 @@ TEST_CASE("sample values use integers, shortest decimals and +Inf",
   CHECK(format_sample_value(0.25) == "0.25");
   CHECK(format_sample_value(5e-05) == "5e-05");
   CHECK(format_sample_value(std::numeric_limits<double>::infinity()) == "+Inf");
-  CHECK(format_sample_value(-std::numeric_limits<double>::infinity()) == "-Inf");
+  CHECK(format_sample_value(-std::numeric_limits<double>::infinity())
+        == "-Inf");
   CHECK(format_sample_value(std::numeric_limits<double>::quiet_NaN()) == "NaN");
 }
 

@@ -8,8 +8,8 @@ using namespace bulwark;
 
 namespace {
 
-const json_path at = json_path{} / "dependencies" / "payments" / "retry"
-                     / "backoff";
+const json_path at =
+  json_path{} / "dependencies" / "payments" / "retry" / "backoff";
 
 backoff_config parse_text(std::string_view text, error_list& errs) {
   return parse_backoff_config(boost::json::parse(text), at, errs);
@@ -34,7 +34,8 @@ TEST_CASE("parsing the JSON of the default backoff yields the defaults",
            R"("multiplier":2E0,"cap":"10s"})");
 }
 
-TEST_CASE("an empty backoff object keeps every default", "[runtime][retry][config]") {
+TEST_CASE("an empty backoff object keeps every default",
+          "[runtime][retry][config]") {
   error_list errs;
   CHECK(same(parse_text("{}", errs), backoff_config{}));
   CHECK(errs.empty());
@@ -64,7 +65,8 @@ TEST_CASE("bad backoff documents report every error with its path",
     const char* errors;
   };
   const row rows[] = {
-    {R"([])", "/dependencies/payments/retry/backoff: must be an object (got: [])\n"},
+    {R"([])",
+     "/dependencies/payments/retry/backoff: must be an object (got: [])\n"},
     {R"({"kind": "fibonacci"})",
      "/dependencies/payments/retry/backoff/kind: must be one of \"constant\", "
      "\"linear\", \"exponential\" (got: \"fibonacci\")\n"},
@@ -79,9 +81,9 @@ TEST_CASE("bad backoff documents report every error with its path",
     {R"({"base": "2h"})",
      "/dependencies/payments/retry/backoff/base: must be between 0s and 1h "
      "(got: \"2h\")\n"},
-    {R"({"multiplier": 0.5})",
-     "/dependencies/payments/retry/backoff/multiplier: must be between 1 and 10 "
-     "(got: 5E-1)\n"},
+    {R"({"multiplier": 0.5})", "/dependencies/payments/retry/backoff/"
+                               "multiplier: must be between 1 and 10 "
+                               "(got: 5E-1)\n"},
     {R"({"multiplier": "2"})",
      "/dependencies/payments/retry/backoff/multiplier: must be a number (got: "
      "\"2\")\n"},

@@ -22,9 +22,8 @@ backoff_config make(backoff_kind kind, jitter_kind jitter,
   return cfg;
 }
 
-constexpr backoff_kind all_kinds[] = {backoff_kind::constant,
-                                      backoff_kind::linear,
-                                      backoff_kind::exponential};
+constexpr backoff_kind all_kinds[] = {
+  backoff_kind::constant, backoff_kind::linear, backoff_kind::exponential};
 
 constexpr jitter_kind all_jitters[] = {jitter_kind::none, jitter_kind::full,
                                        jitter_kind::equal,
@@ -42,8 +41,9 @@ TEST_CASE("backoff kinds and jitter kinds have names", "[runtime][retry]") {
   CHECK(to_string(jitter_kind::decorrelated) == "decorrelated");
 }
 
-TEST_CASE("un-jittered delays follow the constant, linear and exponential formulas",
-          "[runtime][retry]") {
+TEST_CASE(
+  "un-jittered delays follow the constant, linear and exponential formulas",
+  "[runtime][retry]") {
   rng gen{1};
   auto c = make(backoff_kind::constant, jitter_kind::none);
   auto l = make(backoff_kind::linear, jitter_kind::none);
@@ -71,10 +71,12 @@ TEST_CASE("un-jittered delays follow the constant, linear and exponential formul
         == microseconds(225000));
 }
 
-TEST_CASE("exponential and linear backoff saturate at the cap for huge retry numbers",
-          "[runtime][retry]") {
+TEST_CASE(
+  "exponential and linear backoff saturate at the cap for huge retry numbers",
+  "[runtime][retry]") {
   constexpr auto max_n = std::numeric_limits<std::uint32_t>::max();
-  for (std::uint32_t n : {30u, 31u, 62u, 63u, 64u, 65u, 1000u, 1u << 20, max_n}) {
+  for (std::uint32_t n :
+       {30u, 31u, 62u, 63u, 64u, 65u, 1000u, 1u << 20, max_n}) {
     CAPTURE(n);
     auto e = make(backoff_kind::exponential, jitter_kind::none);
     CHECK(base_delay(e, n) == seconds(10));
@@ -86,11 +88,11 @@ TEST_CASE("exponential and linear backoff saturate at the cap for huge retry num
     auto tiny = base_delay(e_tiny, n);
     CHECK(tiny >= nanoseconds(1));
     CHECK(tiny <= hours(1));
-    auto l = make(backoff_kind::linear, jitter_kind::none, hours(1), 2.0,
-                  hours(1));
+    auto l =
+      make(backoff_kind::linear, jitter_kind::none, hours(1), 2.0, hours(1));
     CHECK(base_delay(l, n) == hours(1));
-    auto l_small = make(backoff_kind::linear, jitter_kind::none,
-                        nanoseconds(3), 2.0, hours(1));
+    auto l_small = make(backoff_kind::linear, jitter_kind::none, nanoseconds(3),
+                        2.0, hours(1));
     CHECK(base_delay(l_small, n).count()
           == std::min<std::int64_t>(3 * static_cast<std::int64_t>(n),
                                     hours(1) / nanoseconds(1)));
@@ -101,8 +103,8 @@ TEST_CASE("exponential and linear backoff saturate at the cap for huge retry num
   CHECK(base_delay(slow, 2) == nanoseconds(1'000'100'000));
   CHECK(base_delay(slow, 100000) == seconds(2));
   // The maximum representable cap and base: still no overflow.
-  auto huge = make(backoff_kind::exponential, jitter_kind::none, duration::max(),
-                   10.0, duration::max());
+  auto huge = make(backoff_kind::exponential, jitter_kind::none,
+                   duration::max(), 10.0, duration::max());
   CHECK(base_delay(huge, max_n) == duration::max());
   auto huge_lin = make(backoff_kind::linear, jitter_kind::none, duration::max(),
                        2.0, duration::max());
@@ -123,8 +125,9 @@ TEST_CASE("a zero base gives zero delays and negative settings count as zero",
     }
 }
 
-TEST_CASE("every jittered delay stays within its formula's bounds for 10000 seeds",
-          "[runtime][retry]") {
+TEST_CASE(
+  "every jittered delay stays within its formula's bounds for 10000 seeds",
+  "[runtime][retry]") {
   const duration bases[] = {milliseconds(100), nanoseconds(7), seconds(1)};
   const duration caps[] = {seconds(10), nanoseconds(1001), seconds(1)};
   for (std::size_t variant = 0; variant < 3; ++variant) {
@@ -153,9 +156,8 @@ TEST_CASE("every jittered delay stays within its formula's bounds for 10000 seed
                 break;
               case jitter_kind::decorrelated:
                 lo = cfg.base;
-                hi = std::min(cfg.cap, std::max(cfg.base, (n == 1 ? cfg.base
-                                                                  : prev)
-                                                            * 3));
+                hi = std::min(
+                  cfg.cap, std::max(cfg.base, (n == 1 ? cfg.base : prev) * 3));
                 break;
             }
             if (got < lo || got > hi || got > cfg.cap) {
@@ -177,8 +179,9 @@ TEST_CASE("every jittered delay stays within its formula's bounds for 10000 seed
   }
 }
 
-TEST_CASE("exponential full jitter reaches both ends of its range and centres on d/2",
-          "[runtime][retry]") {
+TEST_CASE(
+  "exponential full jitter reaches both ends of its range and centres on d/2",
+  "[runtime][retry]") {
   auto cfg = make(backoff_kind::exponential, jitter_kind::full);
   rng gen{12345};
   const auto d = base_delay(cfg, 4); // 800ms
@@ -211,7 +214,8 @@ TEST_CASE("equal jitter keeps at least half of the delay", "[runtime][retry]") {
   CHECK(sum / draws == Approx(0.15).margin(0.002));
 }
 
-TEST_CASE("decorrelated jitter stays within base and cap and grows from the previous delay",
+TEST_CASE("decorrelated jitter stays within base and cap and grows from the "
+          "previous delay",
           "[runtime][retry]") {
   auto cfg = make(backoff_kind::exponential, jitter_kind::decorrelated,
                   milliseconds(10), 2.0, seconds(1));
@@ -257,7 +261,8 @@ TEST_CASE("decorrelated jitter stays within base and cap and grows from the prev
   CHECK(at_cap > 900);
 }
 
-TEST_CASE("the same seed gives the same sequence of delays", "[runtime][retry]") {
+TEST_CASE("the same seed gives the same sequence of delays",
+          "[runtime][retry]") {
   for (auto kind : all_kinds)
     for (auto jitter : all_jitters) {
       CAPTURE(to_string(kind), to_string(jitter));

@@ -60,8 +60,9 @@ TEST_CASE("every retry key is read and survives a round trip",
   CHECK(errs.to_string() == "");
   CHECK_FALSE(cfg.enabled);
   CHECK(cfg.max_attempts == 5);
-  CHECK(cfg.retry_on
-        == failure_class_set{failure_class::timeout, failure_class::persistent});
+  CHECK(
+    cfg.retry_on
+    == failure_class_set{failure_class::timeout, failure_class::persistent});
   CHECK(cfg.per_attempt_timeout == milliseconds(250));
   CHECK(cfg.backoff.kind == backoff_kind::constant);
   CHECK(cfg.backoff.jitter == jitter_kind::none);
@@ -87,12 +88,13 @@ TEST_CASE("bad retry documents report every error with its path",
   const row rows[] = {
     {R"("retry")",
      "/dependencies/payments/retry: must be an object (got: \"retry\")\n"},
-    {R"({"max_attempts": 0})",
-     "/dependencies/payments/retry/max_attempts: must be between 1 and 10 (got: "
-     "0)\n"},
+    {R"({"max_attempts": 0})", "/dependencies/payments/retry/max_attempts: "
+                               "must be between 1 and 10 (got: "
+                               "0)\n"},
     {R"({"max_attempts": 11, "enabled": 1})",
      "/dependencies/payments/retry/enabled: must be true or false (got: 1)\n"
-     "/dependencies/payments/retry/max_attempts: must be between 1 and 10 (got: "
+     "/dependencies/payments/retry/max_attempts: must be between 1 and 10 "
+     "(got: "
      "11)\n"},
     {R"({"retry_on": "transient"})",
      "/dependencies/payments/retry/retry_on: must be an array of failure "
@@ -103,7 +105,8 @@ TEST_CASE("bad retry documents report every error with its path",
      "\"deadline_exceeded\", \"cancelled\" (got: \"flaky\")\n"},
     {R"({"retry_on": ["cancelled", "timeout", "rejected_locally",
                       "deadline_exceeded"]})",
-     "/dependencies/payments/retry/retry_on/0: \"cancelled\" cannot be retried: "
+     "/dependencies/payments/retry/retry_on/0: \"cancelled\" cannot be "
+     "retried: "
      "nobody waits for a cancelled request\n"
      "/dependencies/payments/retry/retry_on/2: \"rejected_locally\" cannot be "
      "retried: a local rejection (breaker open, shed, budget) asks for less "
@@ -111,10 +114,12 @@ TEST_CASE("bad retry documents report every error with its path",
      "/dependencies/payments/retry/retry_on/3: \"deadline_exceeded\" cannot be "
      "retried: no attempt can finish after the deadline has passed\n"},
     {R"({"per_attempt_timeout": "0s"})",
-     "/dependencies/payments/retry/per_attempt_timeout: must be between 1ms and "
+     "/dependencies/payments/retry/per_attempt_timeout: must be between 1ms "
+     "and "
      "1h (got: \"0s\")\n"},
     {R"({"per_attempt_timeout": "1 s"})",
-     "/dependencies/payments/retry/per_attempt_timeout: must be a duration with "
+     "/dependencies/payments/retry/per_attempt_timeout: must be a duration "
+     "with "
      "a unit (ns, us, ms, s, m, h) such as \"250ms\" (got: \"1 s\")\n"},
     {R"({"max_retry_after": "2h", "honour_retry_after": "yes"})",
      "/dependencies/payments/retry/honour_retry_after: must be true or false "
@@ -123,7 +128,8 @@ TEST_CASE("bad retry documents report every error with its path",
      "(got: \"2h\")\n"},
     {R"({"backoff": {"cap": "1ms", "kind": "random"}, "retries": 3})",
      "/dependencies/payments/retry/retries: unknown key (allowed: enabled, "
-     "max_attempts, retry_on, per_attempt_timeout, backoff, honour_retry_after, "
+     "max_attempts, retry_on, per_attempt_timeout, backoff, "
+     "honour_retry_after, "
      "max_retry_after)\n"
      "/dependencies/payments/retry/backoff/kind: must be one of \"constant\", "
      "\"linear\", \"exponential\" (got: \"random\")\n"
@@ -142,8 +148,9 @@ TEST_CASE("bad retry documents report every error with its path",
   }
 }
 
-TEST_CASE("the retry parser announces every key it accepts, nested ones included",
-          "[runtime][retry][config]") {
+TEST_CASE(
+  "the retry parser announces every key it accepts, nested ones included",
+  "[runtime][retry][config]") {
   std::vector<std::string> keys;
   schema_sink() = &keys;
   error_list errs;

@@ -11,7 +11,6 @@
 
 using namespace bulwark;
 
-
 namespace {
 
 const time_point t0 = time_point{} + seconds(1000);
@@ -78,8 +77,9 @@ TEST_CASE("each verdict is reached by the failure that calls for it",
           == retry_verdict::disabled);
   }
   SECTION("not_retryable") {
-    for (auto cls : {failure_class::persistent, failure_class::rejected_locally,
-                     failure_class::deadline_exceeded, failure_class::cancelled}) {
+    for (auto cls :
+         {failure_class::persistent, failure_class::rejected_locally,
+          failure_class::deadline_exceeded, failure_class::cancelled}) {
       CAPTURE(to_string(cls));
       CHECK(decide(cfg, failed(cls)).verdict == retry_verdict::not_retryable);
     }
@@ -116,9 +116,9 @@ TEST_CASE("each verdict is reached by the failure that calls for it",
     CHECK(decide(cfg, last).delay == seconds(61));
   }
   SECTION("deadline") {
-    auto d = decide(cfg, failed(failure_class::transient), 1,
-                    idempotency::idempotent, no_attempt_cap,
-                    t0 + milliseconds(100));
+    auto d =
+      decide(cfg, failed(failure_class::transient), 1, idempotency::idempotent,
+             no_attempt_cap, t0 + milliseconds(100));
     CHECK(d.verdict == retry_verdict::deadline);
     CHECK(d.delay == duration{0});
   }
@@ -191,8 +191,9 @@ TEST_CASE("a server retry-after is honoured to the nanosecond",
   CHECK(decide(cfg, transient).delay == milliseconds(1234));
 }
 
-TEST_CASE("with honour_retry_after off the backoff applies and no hint is too long",
-          "[runtime][retry]") {
+TEST_CASE(
+  "with honour_retry_after off the backoff applies and no hint is too long",
+  "[runtime][retry]") {
   auto cfg = plain();
   cfg.honour_retry_after = false;
   auto d = decide(cfg, outcome::overloaded(hours(1)), 2);
@@ -200,7 +201,8 @@ TEST_CASE("with honour_retry_after off the backoff applies and no hint is too lo
   CHECK(d.delay == milliseconds(200));
 }
 
-TEST_CASE("a deadline stops retries exactly at the boundary", "[runtime][retry]") {
+TEST_CASE("a deadline stops retries exactly at the boundary",
+          "[runtime][retry]") {
   auto cfg = plain();
   cfg.per_attempt_timeout = milliseconds(300);
   auto last = failed(failure_class::transient);
@@ -232,10 +234,10 @@ TEST_CASE("a deadline stops retries exactly at the boundary", "[runtime][retry]"
   // With a retry-after the boundary moves with the hint, to the nanosecond.
   auto hinted = outcome::overloaded(nanoseconds(777'777'777));
   auto boundary3 = t0 + nanoseconds(777'777'777) + milliseconds(50);
-  CHECK(decide(cfg, hinted, 1, idempotency::idempotent, no_attempt_cap,
-               boundary3)
-          .verdict
-        == retry_verdict::retry);
+  CHECK(
+    decide(cfg, hinted, 1, idempotency::idempotent, no_attempt_cap, boundary3)
+      .verdict
+    == retry_verdict::retry);
   CHECK(decide(cfg, hinted, 1, idempotency::idempotent, no_attempt_cap,
                boundary3 - nanoseconds(1))
           .verdict
@@ -261,8 +263,9 @@ TEST_CASE("the deadline check uses the jittered delay that was drawn",
     auto delay = next_backoff(cfg.backoff, 2, duration{0}, probe);
     auto boundary = t0 + delay + milliseconds(50);
     rng a{seed}, b{seed};
-    auto at = decide_retry(cfg, idempotency::idempotent, last, 2, no_attempt_cap,
-                           milliseconds(50), duration{0}, t0, boundary, a);
+    auto at =
+      decide_retry(cfg, idempotency::idempotent, last, 2, no_attempt_cap,
+                   milliseconds(50), duration{0}, t0, boundary, a);
     auto before = decide_retry(cfg, idempotency::idempotent, last, 2,
                                no_attempt_cap, milliseconds(50), duration{0},
                                t0, boundary - nanoseconds(1), b);
@@ -272,7 +275,8 @@ TEST_CASE("the deadline check uses the jittered delay that was drawn",
   }
 }
 
-TEST_CASE("the caller's attempt cap wins when it is smaller", "[runtime][retry]") {
+TEST_CASE("the caller's attempt cap wins when it is smaller",
+          "[runtime][retry]") {
   auto cfg = plain(); // max_attempts 5
   auto last = failed(failure_class::transient);
   CHECK(decide(cfg, last, 1, idempotency::idempotent, 2).verdict
@@ -319,17 +323,18 @@ TEST_CASE("decorrelated jitter in a retry grows from the previous delay",
   for (std::uint64_t seed = 1; seed <= 1000; ++seed) {
     CAPTURE(seed);
     rng gen{seed};
-    auto d = decide_retry(cfg, idempotency::idempotent, last, 3, no_attempt_cap,
-                          milliseconds(5), milliseconds(20), t0, no_deadline,
-                          gen);
+    auto d =
+      decide_retry(cfg, idempotency::idempotent, last, 3, no_attempt_cap,
+                   milliseconds(5), milliseconds(20), t0, no_deadline, gen);
     REQUIRE(d.verdict == retry_verdict::retry);
     REQUIRE(d.delay >= milliseconds(10));
     REQUIRE(d.delay <= milliseconds(60));
   }
 }
 
-TEST_CASE("the attempt timeout is the per-attempt timeout shortened by the deadline",
-          "[runtime][retry]") {
+TEST_CASE(
+  "the attempt timeout is the per-attempt timeout shortened by the deadline",
+  "[runtime][retry]") {
   retry_config cfg;
   cfg.per_attempt_timeout = milliseconds(300);
   CHECK(attempt_timeout(cfg, t0, no_deadline) == milliseconds(300));
@@ -360,7 +365,7 @@ TEST_CASE("deciding a retry allocates nothing", "[runtime][retry]") {
                             no_attempt_cap, milliseconds(20), milliseconds(100),
                             t0, t0 + seconds(2), gen);
       retries += d.should_retry();
-      (void) attempt_timeout(cfg, t0, t0 + seconds(2));
+      (void)attempt_timeout(cfg, t0, t0 + seconds(2));
     }
   CHECK(bulwark::testing::allocations() == before);
   CHECK(retries > 0);

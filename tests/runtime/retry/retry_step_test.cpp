@@ -56,7 +56,8 @@ TEST_CASE("the retry step checks in a fixed order and names the first refusal",
           "[runtime][retry]") {
   auto cfg = plain();
   rng gen{1};
-  SECTION("sheddable with a fallback wins over everything, even a do-not-retry") {
+  SECTION(
+    "sheddable with a fallback wins over everything, even a do-not-retry") {
     auto budget = unlimited();
     auto in = failed_once();
     in.sheddable_fallback = true;
@@ -65,7 +66,8 @@ TEST_CASE("the retry step checks in a fixed order and names the first refusal",
     CHECK(retry_step(cfg, in, t0, budget, gen).status
           == retry_status::sheddable_fallback);
   }
-  SECTION("the pure policy's verdicts pass through, the flag and budget come after") {
+  SECTION(
+    "the pure policy's verdicts pass through, the flag and budget come after") {
     auto budget = empty_budget();
     auto in = failed_once(failure_class::persistent);
     in.flag_allows = false;
@@ -78,7 +80,8 @@ TEST_CASE("the retry step checks in a fixed order and names the first refusal",
           == retry_status::attempts_exhausted);
     in = failed_once();
     in.deadline = t0 + milliseconds(50);
-    CHECK(retry_step(cfg, in, t0, budget, gen).status == retry_status::deadline);
+    CHECK(retry_step(cfg, in, t0, budget, gen).status
+          == retry_status::deadline);
     in = failed_once();
     in.op = idempotency::unsafe;
     CHECK(retry_step(cfg, in, t0, budget, gen).status == retry_status::unsafe);
@@ -178,10 +181,10 @@ TEST_CASE("every retry status has a name and a reply message",
   }
   CHECK(to_string(static_cast<retry_status>(200)) == "invalid");
   // Every verdict of the pure policy maps to the status of the same name.
-  for (auto v : {retry_verdict::retry, retry_verdict::succeeded,
-                 retry_verdict::disabled, retry_verdict::not_retryable,
-                 retry_verdict::do_not_retry, retry_verdict::unsafe,
-                 retry_verdict::attempts_exhausted,
-                 retry_verdict::retry_after_too_long, retry_verdict::deadline})
+  for (auto v :
+       {retry_verdict::retry, retry_verdict::succeeded, retry_verdict::disabled,
+        retry_verdict::not_retryable, retry_verdict::do_not_retry,
+        retry_verdict::unsafe, retry_verdict::attempts_exhausted,
+        retry_verdict::retry_after_too_long, retry_verdict::deadline})
     CHECK(to_string(to_retry_status(v)) == to_string(v));
 }

@@ -72,8 +72,7 @@ TEST_CASE("a saga config survives a round trip through JSON",
 
 TEST_CASE("every error of a saga config is reported with its JSON Pointer",
           "[runtime][saga][config]") {
-  CHECK(errors_of(R"({})")
-        == std::vector<std::string>{"/steps: is required"});
+  CHECK(errors_of(R"({})") == std::vector<std::string>{"/steps: is required"});
   CHECK(errors_of(R"({"steps": []})")
         == std::vector<std::string>{
           "/steps: must be a non-empty array of steps (got: [])"});

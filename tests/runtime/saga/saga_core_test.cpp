@@ -217,8 +217,8 @@ TEST_CASE("a saga whose steps are all done completes, each step logged before "
   CHECK(h.step(2, 1, done));
   CHECK(h.records()
         == strings{"started order-1", "step reserve #1",
-                   "result reserve #1 done",
-                   "step charge #1", "result charge #1 done", "step confirm #1",
+                   "result reserve #1 done", "step charge #1",
+                   "result charge #1 done", "step confirm #1",
                    "result confirm #1 done", "finished completed"});
   REQUIRE(h.answers.size() == 1);
   auto& o = h.answers[0];
@@ -354,9 +354,9 @@ TEST_CASE("after the pivot is done a later step only goes forward, even when "
   h.step(2, 2, not_executed);
   CHECK(h.outcome().status == saga_status::stuck);
   CHECK(h.outcome().failed_step == "ship");
-  CHECK(h.runs
-        == strings{"step a #1", "step pivot #1", "step ship #1",
-                   "step ship #2"});
+  CHECK(
+    h.runs
+    == strings{"step a #1", "step pivot #1", "step ship #1", "step ship #2"});
 }
 
 // -- compensations ------------------------------------------------------------
@@ -554,8 +554,8 @@ TEST_CASE("resume continues a saga from every prefix of its records to the "
       for (std::size_t i = 0; i < k; ++i) {
         auto& r = (*history)[i];
         compensating = compensating || r.kind == kind::compensation_started;
-        pivot_maybe = pivot_maybe
-                      || (r.kind == kind::step_started && r.step == 2);
+        pivot_maybe =
+          pivot_maybe || (r.kind == kind::step_started && r.step == 2);
       }
       if (compensating)
         CHECK(h.outcome().status == saga_status::compensated);
@@ -681,8 +681,8 @@ run_result random_run(const saga_config& cfg, rng& gen) {
           if (comp && roll >= 4 && roll < 6)
             runs = false; // compensations fail more often
           if (runs)
-            (comp ? res.downstream.compensated : res.downstream.executed)
-              [a.step] = true;
+            (comp ? res.downstream.compensated
+                  : res.downstream.executed)[a.step] = true;
           saga_verdict v = runs ? done : unknown;
           if (!runs && gen.below(2) == 0)
             v = not_executed;

@@ -7,9 +7,9 @@ using namespace bulwark;
 TEST_CASE("saga statuses have names that parse back, and only running is "
           "unfinished",
           "[runtime][saga]") {
-  for (auto s : {saga_status::running, saga_status::completed,
-                 saga_status::compensated, saga_status::compensation_failed,
-                 saga_status::stuck}) {
+  for (auto s :
+       {saga_status::running, saga_status::completed, saga_status::compensated,
+        saga_status::compensation_failed, saga_status::stuck}) {
     saga_status back = saga_status::running;
     REQUIRE(from_string(to_string(s), back));
     CHECK(back == s);

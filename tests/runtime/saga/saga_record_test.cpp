@@ -7,11 +7,10 @@ using namespace bulwark;
 TEST_CASE("saga record kinds have names that parse back, as the log writes "
           "them",
           "[runtime][saga]") {
-  for (auto k : {saga_record_kind::started, saga_record_kind::step_started,
-                 saga_record_kind::step_result,
-                 saga_record_kind::compensation_started,
-                 saga_record_kind::compensation_result,
-                 saga_record_kind::finished}) {
+  for (auto k :
+       {saga_record_kind::started, saga_record_kind::step_started,
+        saga_record_kind::step_result, saga_record_kind::compensation_started,
+        saga_record_kind::compensation_result, saga_record_kind::finished}) {
     saga_record_kind back = saga_record_kind::started;
     REQUIRE(from_string(to_string(k), back));
     CHECK(back == k);

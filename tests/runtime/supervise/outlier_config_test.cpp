@@ -9,10 +9,9 @@ using namespace bulwark;
 namespace {
 
 outlier_config parse(std::string_view text, error_list& errors) {
-  return parse_outlier_config(boost::json::parse(text),
-                              json_path{} / "supervisors" / "payments"
-                                / "outlier_detection",
-                              errors);
+  return parse_outlier_config(
+    boost::json::parse(text),
+    json_path{} / "supervisors" / "payments" / "outlier_detection", errors);
 }
 
 } // namespace
@@ -33,16 +32,17 @@ TEST_CASE("outlier defaults are Envoy's and survive a round trip through JSON",
   CHECK(defaults.enforcing_success_rate == 100);
   error_list errors;
   auto json = to_json(defaults);
-  auto back = parse_outlier_config(json, json_path{} / "outlier_detection",
-                                   errors);
+  auto back =
+    parse_outlier_config(json, json_path{} / "outlier_detection", errors);
   CHECK(errors.to_string() == "");
   CHECK(back == defaults);
-  CHECK(boost::json::serialize(json)
-        == R"({"enabled":true,"consecutive_errors":5,"interval":"10s",)"
-           R"("base_ejection_time":"30s","max_ejection_time":"5m",)"
-           R"("max_ejection_percent":10,"success_rate_minimum_hosts":5,)"
-           R"("success_rate_request_volume":100,"success_rate_stdev_factor":1900,)"
-           R"("enforcing_consecutive_errors":100,"enforcing_success_rate":100})");
+  CHECK(
+    boost::json::serialize(json)
+    == R"({"enabled":true,"consecutive_errors":5,"interval":"10s",)"
+       R"("base_ejection_time":"30s","max_ejection_time":"5m",)"
+       R"("max_ejection_percent":10,"success_rate_minimum_hosts":5,)"
+       R"("success_rate_request_volume":100,"success_rate_stdev_factor":1900,)"
+       R"("enforcing_consecutive_errors":100,"enforcing_success_rate":100})");
 }
 
 TEST_CASE("a non-default outlier config survives a round trip through JSON",
@@ -105,8 +105,8 @@ TEST_CASE("an absent max_ejection_time follows a larger base_ejection_time, as "
   CHECK(raised.max_ejection_time == minutes(10));
   auto lowered = parse(R"({"base_ejection_time": "1s"})", errors);
   CHECK(lowered.max_ejection_time == seconds(300));
-  auto equal = parse(R"({"base_ejection_time": "1m", "max_ejection_time": "1m"})",
-                     errors);
+  auto equal =
+    parse(R"({"base_ejection_time": "1m", "max_ejection_time": "1m"})", errors);
   CHECK(errors.to_string() == "");
   CHECK(equal.max_ejection_time == minutes(1));
 }
@@ -191,11 +191,12 @@ TEST_CASE("a max_ejection_time below an explicit base is rejected and follows "
           "the base",
           "[runtime][supervise][outlier][config]") {
   error_list errors;
-  auto cfg = parse(R"({"base_ejection_time": "10m", "max_ejection_time": "5m"})",
-                   errors);
-  CHECK(errors.to_string()
-        == "/supervisors/payments/outlier_detection/max_ejection_time: must not "
-           "be less than base_ejection_time (10m) (got: \"5m\")\n");
+  auto cfg = parse(
+    R"({"base_ejection_time": "10m", "max_ejection_time": "5m"})", errors);
+  CHECK(
+    errors.to_string()
+    == "/supervisors/payments/outlier_detection/max_ejection_time: must not "
+       "be less than base_ejection_time (10m) (got: \"5m\")\n");
   CHECK(cfg.base_ejection_time == minutes(10));
   // What an absent key would give: the larger of 300s and the base.
   CHECK(cfg.max_ejection_time == minutes(10));

@@ -167,12 +167,13 @@ TEST_CASE("ejection time grows 30s, 60s, 90s and stops at 300s",
     events.clear();
     d.advance(now, gen, events);
     REQUIRE(d.health(7) == member_health::probing);
-    REQUIRE(std::count(events.begin(), events.end(),
-                       outlier_event{outlier_event::probe_ready, 7,
-                                     k == 2 ? ejection_reason::consecutive_errors
-                                            : ejection_reason::probe_failed,
-                                     duration{0}})
-            == 1);
+    REQUIRE(
+      std::count(events.begin(), events.end(),
+                 outlier_event{outlier_event::probe_ready, 7,
+                               k == 2 ? ejection_reason::consecutive_errors
+                                      : ejection_reason::probe_failed,
+                               duration{0}})
+      == 1);
     REQUIRE(d.take_probe(7));
     ev = d.record(7, false, now, gen);
     REQUIRE(ev);
@@ -199,7 +200,7 @@ TEST_CASE("an ejected member becomes probing when its time is up and takes "
   d.advance(at(seconds(0)), gen, events);
   REQUIRE(fail(d, 2, 5, at(seconds(5)), gen));
   CHECK(d.next_deadline() == at(seconds(10))); // interval end comes first
-  CHECK_FALSE(d.take_probe(2));                // not yet probing
+  CHECK_FALSE(d.take_probe(2)); // not yet probing
   d.advance(at(seconds(10)), gen, events);
   CHECK(d.next_deadline() == at(seconds(20)));
   d.advance(at(seconds(20)), gen, events);
@@ -390,8 +391,7 @@ TEST_CASE("the success-rate rule needs success_rate_minimum_hosts members at "
   }
   SECTION("a member below the volume is not judged") {
     outlier_detector d{no_streaks(), 6};
-    auto events = run_interval(d, at(seconds(0)),
-                               {100, 100, 100, 100, 100, 99},
+    auto events = run_interval(d, at(seconds(0)), {100, 100, 100, 100, 100, 99},
                                {100, 100, 100, 100, 100, 0}, gen);
     CHECK(events.empty());
     CHECK(d.available(5));
@@ -415,9 +415,9 @@ TEST_CASE("the success-rate rule needs success_rate_minimum_hosts members at "
     REQUIRE(fail(d, 5, 5, at(seconds(0)), gen));
     // Member 5's (late) results would make it the outlier; only 5 members
     // are judged, all alike.
-    auto events = run_interval(d, at(seconds(0)),
-                               {100, 100, 100, 100, 100, 100},
-                               {100, 100, 100, 100, 100, 0}, gen);
+    auto events =
+      run_interval(d, at(seconds(0)), {100, 100, 100, 100, 100, 100},
+                   {100, 100, 100, 100, 100, 0}, gen);
     CHECK(events.empty());
     CHECK(d.ejections(5) == 1);
   }
@@ -566,7 +566,9 @@ TEST_CASE("recording a result and advancing allocate nothing",
     auto member = static_cast<std::size_t>(i % 8);
     // Member 0 fails 40 % of its calls, member 1 always: both get ejected
     // and probed over and over.
-    bool success = member == 1 ? false : member == 0 ? gen.below(10) >= 4 : true;
+    bool success = member == 1   ? false
+                   : member == 0 ? gen.below(10) >= 4
+                                 : true;
     if (!d.available(member) && !d.take_probe(member))
       continue;
     changes += d.record(member, success, now, gen) ? 1 : 0;
@@ -589,7 +591,8 @@ TEST_CASE("random traffic keeps the detector's invariants",
     outlier_config cfg;
     cfg.consecutive_errors = 1 + static_cast<std::uint32_t>(gen.below(5));
     cfg.max_ejection_percent = static_cast<std::uint32_t>(gen.below(101));
-    cfg.enforcing_consecutive_errors = static_cast<std::uint32_t>(gen.below(101));
+    cfg.enforcing_consecutive_errors =
+      static_cast<std::uint32_t>(gen.below(101));
     cfg.success_rate_request_volume = 5;
     cfg.success_rate_minimum_hosts = 2;
     cfg.interval = seconds(1);
@@ -620,7 +623,8 @@ TEST_CASE("random traffic keeps the detector's invariants",
       std::size_t out = 0;
       for (std::size_t m = 0; m < n; ++m) {
         out += d.available(m) ? 0 : 1;
-        REQUIRE((d.probe_outstanding(m) <= (d.health(m) == member_health::probing)));
+        REQUIRE(
+          (d.probe_outstanding(m) <= (d.health(m) == member_health::probing)));
       }
       REQUIRE(out == d.ejected_count());
       REQUIRE(out <= limit);

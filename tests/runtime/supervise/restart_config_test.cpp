@@ -9,10 +9,9 @@ using namespace bulwark;
 namespace {
 
 restart_config parse(std::string_view text, error_list& errors) {
-  return parse_restart_config(boost::json::parse(text),
-                              json_path{} / "supervisors" / "checkout"
-                                / "restart",
-                              errors);
+  return parse_restart_config(
+    boost::json::parse(text),
+    json_path{} / "supervisors" / "checkout" / "restart", errors);
 }
 
 } // namespace

@@ -85,14 +85,18 @@ TEST_CASE("the window slides: old restarts leave it one by one",
   restart_tracker tracker{plain()};
   rng gen{1};
   CHECK(tracker.on_crash(t0, gen).action == restart_action::restart);
-  CHECK(tracker.on_crash(t0 + seconds(4), gen).action == restart_action::restart);
-  CHECK(tracker.on_crash(t0 + seconds(8), gen).action == restart_action::restart);
-  CHECK(tracker.on_crash(t0 + seconds(9), gen).action == restart_action::escalate);
+  CHECK(tracker.on_crash(t0 + seconds(4), gen).action
+        == restart_action::restart);
+  CHECK(tracker.on_crash(t0 + seconds(8), gen).action
+        == restart_action::restart);
+  CHECK(tracker.on_crash(t0 + seconds(9), gen).action
+        == restart_action::escalate);
   // At 11 s the restart at 0 s has left; the escalated crash added none.
   auto d = tracker.on_crash(t0 + seconds(11), gen);
   CHECK(d.action == restart_action::restart);
   CHECK(d.restarts_in_window == 3);
-  CHECK(tracker.on_crash(t0 + seconds(12), gen).action == restart_action::escalate);
+  CHECK(tracker.on_crash(t0 + seconds(12), gen).action
+        == restart_action::escalate);
   auto late = tracker.on_crash(t0 + seconds(100), gen);
   CHECK(late.action == restart_action::restart);
   CHECK(late.restarts_in_window == 1);
@@ -279,7 +283,8 @@ TEST_CASE("zero max_restarts escalates the first crash",
   restart_tracker tracker{cfg};
   rng gen{1};
   CHECK(tracker.on_crash(t0, gen).action == restart_action::escalate);
-  CHECK(tracker.on_crash(t0 + hours(1), gen).action == restart_action::escalate);
+  CHECK(tracker.on_crash(t0 + hours(1), gen).action
+        == restart_action::escalate);
   CHECK(tracker.total_restarts() == 0);
 }
 
@@ -288,7 +293,8 @@ TEST_CASE("reconfiguring keeps the restart history and applies new limits",
   restart_tracker tracker{plain()};
   rng gen{1};
   for (int i = 0; i < 2; ++i)
-    CHECK(tracker.on_crash(t0 + seconds(i), gen).action == restart_action::restart);
+    CHECK(tracker.on_crash(t0 + seconds(i), gen).action
+          == restart_action::restart);
   auto lower = plain();
   lower.max_restarts = 2;
   tracker.reconfigure(lower);

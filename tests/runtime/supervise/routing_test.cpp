@@ -137,8 +137,8 @@ TEST_CASE("least outstanding spreads ties over the tied members",
 TEST_CASE("power of two never picks the busier of two eligible members",
           "[runtime][supervise][routing]") {
   std::vector<member_load> two{{true, 9}, {true, 1}};
-  std::vector<member_load> many{{true, 3}, {true, 50}, {true, 3}, {true, 4},
-                                {true, 0}, {true, 7}};
+  std::vector<member_load> many{{true, 3}, {true, 50}, {true, 3},
+                                {true, 4}, {true, 0},  {true, 7}};
   for (std::uint64_t seed = 1; seed <= 200; ++seed) {
     INFO("seed " << seed);
     router r{routing_kind::power_of_two};

@@ -32,7 +32,8 @@ std::string errors_of(const std::string& text) {
 
 } // namespace
 
-TEST_CASE("a supervisor gets every default and round-trips", "[runtime][supervise]") {
+TEST_CASE("a supervisor gets every default and round-trips",
+          "[runtime][supervise]") {
   auto result = parse_bulwark_config(doc(R"({"s": {"members": ["a", "c"]}})"));
   INFO(result.errors.to_string());
   REQUIRE(result.ok());
@@ -67,29 +68,36 @@ TEST_CASE("a supervisor's operations are as safe as its least safe member",
   CHECK(t->idempotency_of("charge") == idempotency::unsafe);
 }
 
-TEST_CASE("hedging through a supervisor is allowed only when no member's operation is unsafe",
+TEST_CASE("hedging through a supervisor is allowed only when no member's "
+          "operation is unsafe",
           "[runtime][supervise]") {
   CHECK(parse_bulwark_config(
           doc(R"({"s": {"members": ["a", "c"], "hedge": {"enabled": true}}})"))
           .ok());
-  CHECK(errors_of(doc(R"({"s": {"members": ["a", "b"], "hedge": {"enabled": true}}})"))
-        == "/supervisors/s/hedge/enabled: cannot hedge: operation \"charge\" is "
-           "\"unsafe\" in a member; declare it \"idempotent\" or \"keyed\" there, "
-           "or turn hedging off\n");
-  CHECK(errors_of(doc(R"({"s": {"members": ["a", "u"], "hedge": {"enabled": true}}})"))
-        == "/supervisors/s/hedge/enabled: cannot hedge: a member's operations are "
-           "\"unsafe\" by default (every member must declare \"idempotency\": "
-           "\"idempotent\" or \"keyed\"), or turn hedging off\n");
+  CHECK(
+    errors_of(
+      doc(R"({"s": {"members": ["a", "b"], "hedge": {"enabled": true}}})"))
+    == "/supervisors/s/hedge/enabled: cannot hedge: operation \"charge\" is "
+       "\"unsafe\" in a member; declare it \"idempotent\" or \"keyed\" there, "
+       "or turn hedging off\n");
+  CHECK(
+    errors_of(
+      doc(R"({"s": {"members": ["a", "u"], "hedge": {"enabled": true}}})"))
+    == "/supervisors/s/hedge/enabled: cannot hedge: a member's operations are "
+       "\"unsafe\" by default (every member must declare \"idempotency\": "
+       "\"idempotent\" or \"keyed\"), or turn hedging off\n");
 }
 
 TEST_CASE("a bad supervisor tree is rejected with every error and its path",
           "[runtime][supervise]") {
-  CHECK(errors_of(doc(R"({"s": {"members": ["a", "nope"]}})"))
-        == "/supervisors/s/members/1: unknown member \"nope\": no dependency or "
-           "supervisor of that name\n");
-  CHECK(errors_of(doc(R"({"s": {"members": ["a"]}, "t": {"members": ["a", "b"]}})"))
-        == "/supervisors/t/members/0: \"a\" is already a member of supervisor "
-           "\"s\": a member has one supervisor, which restarts it\n");
+  CHECK(
+    errors_of(doc(R"({"s": {"members": ["a", "nope"]}})"))
+    == "/supervisors/s/members/1: unknown member \"nope\": no dependency or "
+       "supervisor of that name\n");
+  CHECK(
+    errors_of(doc(R"({"s": {"members": ["a"]}, "t": {"members": ["a", "b"]}})"))
+    == "/supervisors/t/members/0: \"a\" is already a member of supervisor "
+       "\"s\": a member has one supervisor, which restarts it\n");
   CHECK(errors_of(doc(R"({"s": {"members": ["t"]}, "t": {"members": ["s"]}})"))
         == "/supervisors/t/members/0: supervisors form a cycle: s -> t -> s\n");
   CHECK(errors_of(doc(R"({"s": {"members": ["s", "a"]}})"))

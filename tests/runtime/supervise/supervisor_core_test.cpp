@@ -80,7 +80,8 @@ TEST_CASE("round robin spreads first attempts over the members in turn",
   CHECK(h.core.calls_in_flight() == 6);
 }
 
-TEST_CASE("a failed call goes to the members not tried yet, then fails with the last failure",
+TEST_CASE("a failed call goes to the members not tried yet, then fails with "
+          "the last failure",
           "[runtime][supervise]") {
   harness h{make_config(R"({"members": ["a", "b", "c"]})")};
   auto call = h.start(t0);
@@ -93,11 +94,13 @@ TEST_CASE("a failed call goes to the members not tried yet, then fails with the 
   CHECK(second[0].member == 1);
   CHECK(second[0].why_sent == send_reason::failover);
   CHECK(second[0].attempt_number == 2);
-  h.result(second[0].attempt, false, t0 + milliseconds(2), failure_class::overloaded);
+  h.result(second[0].attempt, false, t0 + milliseconds(2),
+           failure_class::overloaded);
   auto third = h.take();
   REQUIRE(third.size() == 1);
   CHECK(third[0].member == 2);
-  h.result(third[0].attempt, false, t0 + milliseconds(3), failure_class::timeout);
+  h.result(third[0].attempt, false, t0 + milliseconds(3),
+           failure_class::timeout);
   auto reply = h.take();
   REQUIRE(reply.size() == 1);
   CHECK(reply[0].kind == supervisor_action_kind::reply);
@@ -123,7 +126,8 @@ TEST_CASE("max_failovers bounds the members tried for one call",
   CHECK(reply[0].attempts == 2);
 }
 
-TEST_CASE("a persistent failure is final and is not rerouted", "[runtime][supervise]") {
+TEST_CASE("a persistent failure is final and is not rerouted",
+          "[runtime][supervise]") {
   harness h{make_config(R"({"members": ["a", "b"]})")};
   h.start(t0);
   h.result(h.take().at(0).attempt, false, t0, failure_class::persistent);
@@ -150,7 +154,8 @@ TEST_CASE("an unsafe call fails over only when the member proves it never ran",
   CHECK(next[0].why_sent == send_reason::failover);
 }
 
-TEST_CASE("a hedge goes to another member at the delay and not before; the first success wins and the loser is cancelled",
+TEST_CASE("a hedge goes to another member at the delay and not before; the "
+          "first success wins and the loser is cancelled",
           "[runtime][supervise]") {
   harness h{make_config(R"({"members": ["a", "b", "c"],
     "hedge": {"enabled": true, "delay_kind": "fixed", "delay": "10ms"}})")};
@@ -216,7 +221,8 @@ TEST_CASE("the deadline answers the call and cancels what is out",
   CHECK(done[1].why_replied == reply_reason::deadline);
 }
 
-TEST_CASE("a crashed member's calls fail over, and restarts stop at the intensity limit",
+TEST_CASE("a crashed member's calls fail over, and restarts stop at the "
+          "intensity limit",
           "[runtime][supervise]") {
   harness h{make_config(R"({"members": ["a", "b"],
     "restart": {"max_restarts": 2, "within": "10s", "random_factor": 0,
@@ -260,7 +266,8 @@ TEST_CASE("an unsafe call out at a crashed member is not repeated elsewhere",
   CHECK(reply[0].cls == failure_class::transient);
 }
 
-TEST_CASE("a call waits for a restarting member, and is refused when none will come back",
+TEST_CASE("a call waits for a restarting member, and is refused when none will "
+          "come back",
           "[runtime][supervise]") {
   harness h{make_config(R"({"members": ["a"]})")};
   h.core.member_down(0, t0, h.out);
@@ -276,7 +283,8 @@ TEST_CASE("a call waits for a restarting member, and is refused when none will c
   // A waiting call still ends at its deadline.
   h.core.member_down(0, t0 + milliseconds(200), h.out);
   h.take();
-  h.start(t0 + milliseconds(200), idempotency::idempotent, t0 + milliseconds(300));
+  h.start(t0 + milliseconds(200), idempotency::idempotent,
+          t0 + milliseconds(300));
   CHECK(h.take().empty());
   h.core.advance(t0 + milliseconds(300), h.out);
   auto expired = of_kind(h.take(), supervisor_action_kind::reply);
@@ -297,7 +305,8 @@ TEST_CASE("a call waits for a restarting member, and is refused when none will c
   CHECK(h.take().at(0).why_replied == reply_reason::no_member);
 }
 
-TEST_CASE("an outlier member is ejected, skipped, probed once its time is up and readmitted",
+TEST_CASE("an outlier member is ejected, skipped, probed once its time is up "
+          "and readmitted",
           "[runtime][supervise]") {
   harness h{make_config(R"({"members": ["a", "b", "c"], "max_failovers": 0,
     "outlier_detection": {"consecutive_errors": 3, "base_ejection_time": "1s",
@@ -336,7 +345,8 @@ TEST_CASE("an outlier member is ejected, skipped, probed once its time is up and
   CHECK(h.core.counters().readmissions == 1);
 }
 
-TEST_CASE("fail_all answers every call in flight exactly once", "[runtime][supervise]") {
+TEST_CASE("fail_all answers every call in flight exactly once",
+          "[runtime][supervise]") {
   harness h{make_config(R"({"members": ["a", "b"]})")};
   for (int i = 0; i < 5; ++i)
     h.start(t0);
@@ -348,9 +358,11 @@ TEST_CASE("fail_all answers every call in flight exactly once", "[runtime][super
   CHECK(h.core.calls_in_flight() == 0);
 }
 
-TEST_CASE("a member that rejected a call is routed around for the cooldown, unless it is the only one left",
+TEST_CASE("a member that rejected a call is routed around for the cooldown, "
+          "unless it is the only one left",
           "[runtime][supervise]") {
-  harness h{make_config(R"({"members": ["a", "b"], "routing": "least_outstanding",
+  harness h{
+    make_config(R"({"members": ["a", "b"], "routing": "least_outstanding",
     "max_failovers": 0, "rejection_cooldown": "50ms"})")};
   h.start(t0);
   auto first = h.take().at(0);
@@ -364,9 +376,11 @@ TEST_CASE("a member that rejected a call is routed around for the cooldown, unle
   }
   CHECK(h.core.counters().cooldowns == 1);
   // With b excluded (tried), a is still better than nothing.
-  harness single{make_config(R"({"members": ["a"], "rejection_cooldown": "50ms"})")};
+  harness single{
+    make_config(R"({"members": ["a"], "rejection_cooldown": "50ms"})")};
   single.start(t0);
-  single.result(single.take().at(0).attempt, false, t0, failure_class::overloaded);
+  single.result(single.take().at(0).attempt, false, t0,
+                failure_class::overloaded);
   single.take();
   single.start(t0 + milliseconds(1));
   auto again = single.take();

@@ -30,7 +30,8 @@ tail_run_config quick(std::uint32_t max_hedges, std::uint64_t seed = 1) {
 
 } // namespace
 
-TEST_CASE("the latency mixture's closed form gives the anchors of the Tail at Scale model",
+TEST_CASE("the latency mixture's closed form gives the anchors of the Tail at "
+          "Scale model",
           "[runtime][supervise][tail]") {
   tail_mixture m;
   // A hedge at 10 ms goes for the sub-requests slower than 10 ms: ~1.97%.
@@ -52,7 +53,8 @@ TEST_CASE("the latency mixture's closed form gives the anchors of the Tail at Sc
         == Approx(47.8).epsilon(0.002));
 }
 
-TEST_CASE("draws follow the mixture's closed form", "[runtime][supervise][tail]") {
+TEST_CASE("draws follow the mixture's closed form",
+          "[runtime][supervise][tail]") {
   tail_mixture m;
   std::uint64_t seed = 7;
   INFO("seed " << seed);
@@ -77,7 +79,8 @@ TEST_CASE("draws follow the mixture's closed form", "[runtime][supervise][tail]"
   CHECK(frac(over640) == Approx(tail_exceedance(m, 640.0)).margin(0.00007));
 }
 
-TEST_CASE("fan-out math: 1% slow sub-requests make 63% of 100-way fan-outs slow (anchor A3)",
+TEST_CASE("fan-out math: 1% slow sub-requests make 63% of 100-way fan-outs "
+          "slow (anchor A3)",
           "[runtime][supervise][tail]") {
   CHECK(1 - std::pow(0.99, 100) == Approx(0.634).margin(0.0005));
   CHECK(1 - std::pow(0.9999, 2000) == Approx(0.181).margin(0.0005));
@@ -101,7 +104,8 @@ TEST_CASE("fan-out math: 1% slow sub-requests make 63% of 100-way fan-outs slow 
         == Approx(1 - std::pow(0.99, 100)).margin(0.045));
 }
 
-TEST_CASE("hedging through the supervisor core cuts the fan-out p99.9 for about 2% extra sub-requests",
+TEST_CASE("hedging through the supervisor core cuts the fan-out p99.9 for "
+          "about 2% extra sub-requests",
           "[runtime][supervise][tail]") {
   std::uint64_t seed = GENERATE(1, 2);
   INFO("seed " << seed);
@@ -134,17 +138,21 @@ TEST_CASE("hedging through the supervisor core cuts the fan-out p99.9 for about 
   }
   auto gain = nearest_rank(plain.fanout_ms, 0.999)
               / nearest_rank(hedged.fanout_ms, 0.999);
-  CAPTURE(nearest_rank(plain.fanout_ms, 0.999), nearest_rank(hedged.fanout_ms, 0.999));
+  CAPTURE(nearest_rank(plain.fanout_ms, 0.999),
+          nearest_rank(hedged.fanout_ms, 0.999));
   CHECK(gain > 5);
   // Medians (tight with 2,000 samples) agree with the closed form.
   tail_mixture m;
-  CHECK(nearest_rank(plain.fanout_ms, 0.5)
-        == Approx(analytic_fanout_quantile_ms(m, 100, 0, 10, 0.5)).epsilon(0.05));
-  CHECK(nearest_rank(hedged.fanout_ms, 0.5)
-        == Approx(analytic_fanout_quantile_ms(m, 100, 1, 10, 0.5)).epsilon(0.05));
+  CHECK(
+    nearest_rank(plain.fanout_ms, 0.5)
+    == Approx(analytic_fanout_quantile_ms(m, 100, 0, 10, 0.5)).epsilon(0.05));
+  CHECK(
+    nearest_rank(hedged.fanout_ms, 0.5)
+    == Approx(analytic_fanout_quantile_ms(m, 100, 1, 10, 0.5)).epsilon(0.05));
 }
 
-TEST_CASE("a second hedge to a third replica goes at twice the delay", "[runtime][supervise][tail]") {
+TEST_CASE("a second hedge to a third replica goes at twice the delay",
+          "[runtime][supervise][tail]") {
   std::uint64_t seed = 5;
   INFO("seed " << seed);
   auto two = run_tail(quick(2, seed));
@@ -156,8 +164,9 @@ TEST_CASE("a second hedge to a third replica goes at twice the delay", "[runtime
   CHECK(two.extra_load() == Approx(0.0200).margin(0.0015));
   CHECK(two.hedges > two.sub_requests_over_delay);
   tail_mixture m;
-  CHECK(nearest_rank(two.fanout_ms, 0.5)
-        == Approx(analytic_fanout_quantile_ms(m, 100, 2, 10, 0.5)).epsilon(0.05));
+  CHECK(
+    nearest_rank(two.fanout_ms, 0.5)
+    == Approx(analytic_fanout_quantile_ms(m, 100, 2, 10, 0.5)).epsilon(0.05));
   CHECK(nearest_rank(two.fanout_ms, 0.999) < 40);
 }
 
@@ -173,8 +182,9 @@ TEST_CASE("the same seed gives the same run and another seed a different one",
   CHECK(a.fanout_ms != c.fanout_ms);
 }
 
-TEST_CASE("the model's supervisor document is accepted by the configuration parser",
-          "[runtime][supervise][tail]") {
+TEST_CASE(
+  "the model's supervisor document is accepted by the configuration parser",
+  "[runtime][supervise][tail]") {
   for (std::uint32_t hedges : {0u, 1u, 2u}) {
     INFO("max_hedges " << hedges);
     auto cfg = tail_supervisor_config(hedges, milliseconds(10));

@@ -35,7 +35,7 @@ TEST_CASE("a count window adds calls until it is full", "[runtime][window]") {
 TEST_CASE("a full count window evicts its oldest call on every record",
           "[runtime][window]") {
   count_window w{3};
-  w.record(true, true);   // evicted by the 4th
+  w.record(true, true); // evicted by the 4th
   w.record(false, false); // evicted by the 5th
   w.record(true, false);
   CHECK(w.failures() == 2);

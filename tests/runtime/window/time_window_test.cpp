@@ -29,8 +29,9 @@ TEST_CASE("calls in the same second add up in a time window",
   CHECK(s.failure_rate == Approx(1.0 / 3.0));
 }
 
-TEST_CASE("a time window stops counting a call once its second leaves the window",
-          "[runtime][window]") {
+TEST_CASE(
+  "a time window stops counting a call once its second leaves the window",
+  "[runtime][window]") {
   time_window w{3};
   w.record(true, true, at(milliseconds(500))); // second 0
   // Seconds 0, 1, 2 are in the window up to the last instant of second 2.
@@ -81,8 +82,9 @@ TEST_CASE("a jump in time longer than a time window clears it",
   CHECK(w.failures() == 1);
 }
 
-TEST_CASE("a time window counts calls from an earlier second in the current bucket",
-          "[runtime][window]") {
+TEST_CASE(
+  "a time window counts calls from an earlier second in the current bucket",
+  "[runtime][window]") {
   time_window w{2};
   w.record(false, false, at(seconds(10)));
   w.record(true, false, at(seconds(9)));

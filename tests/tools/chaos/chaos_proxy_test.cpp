@@ -70,9 +70,9 @@ TEST_CASE("the proxy forwards requests and answers unchanged and counts "
   // A client that waits for 100 Continue gets it from the proxy.
   http_test_client waiting{p.proxy->port()};
   REQUIRE(waiting.connect());
-  REQUIRE(waiting.send_raw(
-    "POST /charge HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n"
-    "Expect: 100-continue\r\n\r\n"));
+  REQUIRE(
+    waiting.send_raw("POST /charge HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n"
+                     "Expect: 100-continue\r\n\r\n"));
   auto cont = waiting.read_response();
   REQUIRE(cont);
   CHECK(cont->result_int() == 100);
@@ -168,8 +168,12 @@ TEST_CASE("a slow body trickles at its rate and oversized headers are "
   opts.max_header_bytes = 1024;
   chaos_proxy proxy{opts};
   proxy.start();
-  REQUIRE(proxy.put_fault("slow", boost::json::parse(
-    R"({"slow_body": {"rate": 100, "bytes_per_s": 10000}})")).empty());
+  REQUIRE(
+    proxy
+      .put_fault("slow",
+                 boost::json::parse(
+                   R"({"slow_body": {"rate": 100, "bytes_per_s": 10000}})"))
+      .empty());
   auto t0 = std::chrono::steady_clock::now();
   auto res = http_call(proxy.port(), make_request(http::verb::get, "/"));
   auto took = std::chrono::steady_clock::now() - t0;

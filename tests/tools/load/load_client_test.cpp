@@ -24,8 +24,8 @@ latency_config fixed(duration d) {
 
 http_target target(std::uint16_t port, const std::string& path = "/") {
   std::string error;
-  auto t = parse_target_url("http://127.0.0.1:" + std::to_string(port) + path,
-                            error);
+  auto t =
+    parse_target_url("http://127.0.0.1:" + std::to_string(port) + path, error);
   INFO(error);
   REQUIRE(t);
   return *t;
@@ -156,8 +156,8 @@ TEST_CASE("an A/B run alternates two targets in one run and both sides are "
   CHECK(r.per_target[1].count(request_end::ok) == Approx(200).margin(5));
   CHECK(fast.answered() > 0);
   CHECK(slow.answered() > 0);
-  auto ratios = ab_ratios(r.per_target[0], r.active[0], r.per_target[1],
-                          r.active[1]);
+  auto ratios =
+    ab_ratios(r.per_target[0], r.active[0], r.per_target[1], r.active[1]);
   auto p50_ratio = ratios.at("p50_ratio").as_double();
   CHECK(p50_ratio > 2.0);
   CHECK(p50_ratio < 3.5);
@@ -172,8 +172,8 @@ TEST_CASE("templated requests carry unique idempotency keys: the proxy in "
   po.upstream_port = server.port();
   chaos_proxy proxy{po};
   proxy.start();
-  REQUIRE(proxy.put_fault("orders", boost::json::parse(R"({"path": "/"})"))
-            .empty());
+  REQUIRE(
+    proxy.put_fault("orders", boost::json::parse(R"({"path": "/"})")).empty());
   load_options opts;
   opts.targets = {target(proxy.port(), "/orders/{seq}")};
   opts.rate_per_s = 300;
