@@ -15,9 +15,9 @@
 //                    (reply_atom, call_reply), call_reply::id == request id.
 //   The request form is a convenience. CAF 0.17's request/then machinery is
 //   quadratic in the number of requests in flight per actor (see
-//   ARCHITECTURE.md), so callers with many calls in flight use the send form
-//   and keep their own correlation ids (`call_request::id` is the caller's).
-//   Exactly one reply is sent per call.
+//   docs/architecture.md), so callers with many calls in flight use the send
+//   form and keep their own correlation ids (`call_request::id` is the
+//   caller's). Exactly one reply is sent per call.
 //
 // Transport protocol (dependency actor -> transport actor), send-based only:
 //   send(transport, attempt_atom::value, attempt_request)

@@ -1,7 +1,7 @@
 // The fastest plain-CAF forwarding path, the floor every protected call is
 // measured against: a forwarder actor that remaps correlation ids in a hash
 // map and forwards with plain `send` to a server that answers at once
-// (ARCHITECTURE.md: about 0.5 us per call on the benchmark machine). Nothing
+// (docs/architecture.md: about 0.5 us per call on a 2-core machine). Nothing
 // here is slowed down on purpose: if bulwark's dependency actor costs 2x
 // this, that is 2x the best CAF can do, not 2x a straw man.
 #pragma once

@@ -2,7 +2,7 @@
 // one service, a service and its alternates, or other supervisors) that turns
 // member failures into local decisions — route, reroute, hedge, eject,
 // restart — before anything reaches the caller (level 3 of the escalation
-// ladder in ARCHITECTURE.md). Mounted at /supervisors/<name>. Which
+// ladder in docs/supervision.md). Mounted at /supervisors/<name>. Which
 // operations may be repeated is not declared here: it is derived from the
 // members (the least safe declaration wins), so hedging a member's `unsafe`
 // operation through a supervisor is caught when the document is validated.
