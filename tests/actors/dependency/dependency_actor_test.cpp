@@ -153,6 +153,29 @@ TEST_CASE_METHOD(
 }
 
 TEST_CASE_METHOD(
+  fixture,
+  "a server's retry-after in a result message holds the retry to the "
+  "nanosecond instead of the backoff",
+  "[actors][dependency]") {
+  auto dep = spawn_dep(make_config(exact_retry));
+  // 100ms backoff, but the server asked for 2.5s: the retry goes at 2.5s.
+  transport.push(class_result(failure_class::overloaded, milliseconds(2500)));
+  transport.push(success_result("after the pause"));
+  auto t0 = now();
+  call(dep, make_call(1));
+  advance_time(milliseconds(100));
+  CHECK(transport.attempts().size() == 1);
+  advance_time(milliseconds(2399));
+  CHECK(transport.attempts().size() == 1);
+  advance_time(milliseconds(1));
+  CHECK(attempt_offsets_ms(t0) == std::vector<std::int64_t>{0, 2500});
+  CHECK(transport.attempts()[1].received_at - t0 == milliseconds(2500));
+  REQUIRE(caller.replies().size() == 1);
+  CHECK(caller.replies()[0].ok);
+  CHECK(caller.replies()[0].payload == "after the pause");
+}
+
+TEST_CASE_METHOD(
   fixture, "the per-attempt timeout fails a silent attempt and retries it",
   "[actors][dependency]") {
   auto dep = spawn_dep(make_config(R"({"idempotency": "idempotent",
