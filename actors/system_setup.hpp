@@ -7,7 +7,8 @@
 
 namespace bulwark {
 
-/// Announces every bulwark message type as "bulwark::<name>".
+/// Announces every type of actors/protocol/message_types.hpp as
+/// "bulwark::<name>".
 void add_bulwark_types(caf::actor_system_config& cfg);
 
 } // namespace bulwark

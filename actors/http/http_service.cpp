@@ -855,20 +855,6 @@ bool parse_uint(std::string_view text, T& out) {
 
 // -- service_request / service_response -------------------------------------------
 
-const std::string* service_request::header(std::string_view name) const {
-  for (auto& [key, value] : headers)
-    if (iequals(key, name))
-      return &value;
-  return nullptr;
-}
-
-bool operator==(const service_response& x, const service_response& y) {
-  return x.status == y.status && x.content_type == y.content_type
-         && x.body == y.body && x.headers == y.headers
-         && x.retry_after == y.retry_after && x.do_not_retry == y.do_not_retry
-         && x.not_executed == y.not_executed;
-}
-
 // -- JSON helpers ----------------------------------------------------------------------
 
 std::optional<boost::json::value> parse_json_body(const service_request& req,

@@ -42,24 +42,13 @@
 #include <vector>
 
 #include <caf/fwd.hpp>
-#include <caf/replies_to.hpp>
-#include <caf/typed_actor.hpp>
 
-#include "actors/atoms.hpp"
-#include "actors/messages.hpp"
-#include "actors/saga/saga_messages.hpp"
+#include "actors/protocol/call_messages.hpp"
+#include "actors/protocol/saga_protocol.hpp"
 #include "runtime/saga/saga_config.hpp"
 #include "runtime/saga/saga_verdict.hpp"
 
 namespace bulwark {
-
-/// The typed interface of a saga coordinator (see above). `saga_tick_atom`
-/// is internal (its timers).
-using saga_coordinator_actor = caf::typed_actor<
-  caf::replies_to<saga_atom, std::string, std::string>::with<saga_reply>,
-  caf::replies_to<saga_query_atom, std::string>::with<saga_reply>,
-  caf::replies_to<stats_atom>::with<saga_stats>,
-  caf::reacts_to<saga_tick_atom>>;
 
 /// What one try of a step or compensation is about.
 struct saga_step_call {
@@ -121,9 +110,9 @@ saga_coordinator_actor spawn_saga_coordinator(caf::actor_system& sys,
 saga_verdict verdict_of(const call_reply& r) noexcept;
 
 /// Runs a try as one call to `dependency` (a dependency actor, a supervisor,
-/// anything speaking the call protocol of actors/messages.hpp) and completes
-/// `done` with verdict_of(reply) and the reply's payload (ok) or message
-/// (failure). An error instead of a reply (the dependency is gone) is
+/// anything speaking the call protocol of actors/protocol/protocol.hpp) and
+/// completes `done` with verdict_of(reply) and the reply's payload (ok) or
+/// message (failure). An error instead of a reply (the dependency is gone) is
 /// `unknown`. Uses request/then without a CAF timeout: the dependency
 /// enforces the call's deadline, the coordinator its `step_timeout`.
 void saga_call(saga_coordinator_actor::pointer self,

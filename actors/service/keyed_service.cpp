@@ -6,8 +6,8 @@
 
 #include <caf/all.hpp>
 
-#include "actors/atoms.hpp"
-#include "actors/messages.hpp"
+#include "actors/protocol/atoms.hpp"
+#include "actors/protocol/attempt_messages.hpp"
 #include "runtime/classify/classifier.hpp"
 #include "runtime/core/rng.hpp"
 #include "runtime/ledger/idempotency_ledger.hpp"

@@ -1,8 +1,8 @@
 // An in-process downstream service whose replicas share one idempotency
 // ledger: the server side of a `keyed` operation (think: a payments database
 // behind three stateless replicas). Each replica is a transport actor (the
-// transport protocol of actors/messages.hpp), so dependency actors call it
-// directly. A request's side effect runs only when the ledger says
+// transport protocol of actors/protocol/protocol.hpp), so dependency actors
+// call it directly. A request's side effect runs only when the ledger says
 // `execute`; duplicates get the recorded result, concurrent duplicates wait
 // for the first. Seeded faults hit both sides of the side effect: refusals
 // before it (provably never executed), and errors or silence after it (it

@@ -16,7 +16,7 @@
 //        in flight, stops its members and exits, so its own supervisor (or
 //        owner) sees it go down: level 4.
 //
-// It speaks the call protocol of actors/messages.hpp (both forms) and
+// It speaks the call protocol of actors/protocol/protocol.hpp (both forms) and
 // understands `(cancel_atom, call id)`, exactly like a dependency actor, so
 // supervisors nest. Every failure it answers carries `may_retry == false`.
 // The decisions themselves live in runtime/supervise/supervisor_core.hpp.
@@ -28,43 +28,14 @@
 #include <vector>
 
 #include <caf/fwd.hpp>
-#include <caf/replies_to.hpp>
-#include <caf/typed_actor.hpp>
 
-#include "actors/atoms.hpp"
 #include "actors/dependency/dependency_actor.hpp"
-#include "actors/messages.hpp"
+#include "actors/protocol/supervisor_protocol.hpp"
 #include "runtime/config/bulwark_config.hpp"
 #include "runtime/journey/journey_log.hpp"
 #include "runtime/supervise/supervisor_config.hpp"
 
 namespace bulwark {
-
-/// Internal: a crashed member's restart delay is over,
-/// `(restart_atom, member index, incarnation)`.
-using restart_atom = caf::atom_constant<caf::atom("restart")>;
-
-/// Asks a supervisor for its current member handles (tests, tooling).
-using members_atom = caf::atom_constant<caf::atom("members")>;
-
-/// The typed interface of a supervisor.
-///  - call, cancel: the call protocol, as for a dependency actor;
-///  - stats: counters and per-member state as a JSON object;
-///  - journey: one journey as JSON by id ("" when unknown), or the failed
-///    journeys as a JSON array;
-///  - members: the member handles in configuration order (a member being
-///    restarted is an invalid handle);
-///  - reply / restart / tick: internal (members' answers, timers).
-using supervisor_actor = caf::typed_actor<
-  caf::replies_to<call_atom, call_request>::with<reply_atom, call_reply>,
-  caf::reacts_to<cancel_atom, std::uint64_t>,
-  caf::replies_to<stats_atom>::with<stats_atom, std::string>,
-  caf::replies_to<journey_atom, std::uint64_t>::with<journey_atom, std::string>,
-  caf::replies_to<journey_atom, failed_atom>::with<journey_atom, std::string>,
-  caf::replies_to<members_atom>::with<members_atom, std::vector<caf::actor>>,
-  caf::reacts_to<reply_atom, call_reply>,
-  caf::reacts_to<restart_atom, std::uint32_t, std::uint64_t>,
-  caf::reacts_to<tick_atom>>;
 
 /// How to start one member (again, after a crash). Called on the
 /// supervisor's thread; must return a running actor that speaks the call

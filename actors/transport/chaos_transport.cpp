@@ -7,7 +7,7 @@
 #include <caf/actor_cast.hpp>
 #include <caf/send.hpp>
 
-#include "actors/atoms.hpp"
+#include "actors/protocol/atoms.hpp"
 #include "runtime/core/rng.hpp"
 
 namespace bulwark {

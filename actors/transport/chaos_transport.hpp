@@ -19,7 +19,7 @@
 #include <caf/behavior.hpp>
 #include <caf/event_based_actor.hpp>
 
-#include "actors/messages.hpp"
+#include "actors/protocol/attempt_messages.hpp"
 #include "runtime/chaos/fault_schedule.hpp"
 #include "runtime/core/failure_class.hpp"
 

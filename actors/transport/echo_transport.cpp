@@ -1,7 +1,7 @@
 #include "actors/transport/echo_transport.hpp"
 
-#include "actors/atoms.hpp"
-#include "actors/messages.hpp"
+#include "actors/protocol/atoms.hpp"
+#include "actors/protocol/attempt_messages.hpp"
 
 #include <caf/actor_cast.hpp>
 

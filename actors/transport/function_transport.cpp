@@ -1,6 +1,6 @@
 #include "actors/transport/function_transport.hpp"
 
-#include "actors/atoms.hpp"
+#include "actors/protocol/atoms.hpp"
 
 #include <caf/actor_cast.hpp>
 #include <caf/send.hpp>

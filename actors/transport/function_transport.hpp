@@ -1,12 +1,12 @@
-// A transport that serves the attempt protocol (actors/messages.hpp) by
-// calling a user function: the simplest way to put an in-process service, a
+// A transport that serves the attempt protocol (actors/protocol/protocol.hpp)
+// by calling a user function: the simplest way to put an in-process service, a
 // client library or a test double behind a dependency actor. The sync form
 // runs the function on the transport actor's thread, so it must be quick (or
 // spawn the behavior `detached`); the async form hands the function a
 // completion it may call later, from any thread, exactly once.
 #pragma once
 
-#include "actors/messages.hpp"
+#include "actors/protocol/attempt_messages.hpp"
 
 #include <caf/actor.hpp>
 #include <caf/actor_system.hpp>

@@ -39,7 +39,7 @@
 #include <caf/actor_cast.hpp>
 #include <caf/send.hpp>
 
-#include "actors/atoms.hpp"
+#include "actors/protocol/atoms.hpp"
 #include "runtime/classify/classifier.hpp"
 #include "runtime/core/idempotency_key.hpp"
 

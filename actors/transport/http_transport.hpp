@@ -1,7 +1,7 @@
 // An HTTP/1.1 client transport: serves the attempt protocol
-// (actors/messages.hpp) by sending each attempt as one HTTP request to one
-// endpoint with Boost.Beast over Asio. Until an attempt crosses a socket the
-// runtime is a simulation; this is the transport that makes it real. CAF's
+// (actors/protocol/protocol.hpp) by sending each attempt as one HTTP request to
+// one endpoint with Boost.Beast over Asio. Until an attempt crosses a socket
+// the runtime is a simulation; this is the transport that makes it real. CAF's
 // actor threads never block on I/O: the transport owns an `io_context` run by
 // its own thread, the actor only posts attempts and cancel hints into it, and
 // completions go straight back to the requester with `anon_send`. It keeps a
@@ -29,7 +29,7 @@
 #include <caf/behavior.hpp>
 #include <caf/event_based_actor.hpp>
 
-#include "actors/messages.hpp"
+#include "actors/protocol/attempt_messages.hpp"
 #include "runtime/core/time.hpp"
 
 namespace bulwark {

@@ -9,7 +9,7 @@
 // down step by step.
 #pragma once
 
-#include "actors/messages.hpp"
+#include "actors/protocol/attempt_messages.hpp"
 #include "runtime/core/time.hpp"
 
 #include <caf/actor.hpp>

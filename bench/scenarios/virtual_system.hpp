@@ -17,8 +17,8 @@
 #include <caf/all.hpp>
 #include <caf/scheduler/test_coordinator.hpp>
 
-#include "actors/atoms.hpp"
-#include "actors/messages.hpp"
+#include "actors/protocol/atoms.hpp"
+#include "actors/protocol/call_messages.hpp"
 #include "actors/system_setup.hpp"
 #include "runtime/core/time.hpp"
 

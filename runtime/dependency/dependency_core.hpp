@@ -51,7 +51,8 @@
 namespace bulwark {
 
 /// One call as the core sees it: the fields of the call protocol's
-/// call_request (actors/messages.hpp), the deadline as a time point.
+/// call_request (actors/protocol/call_messages.hpp), the deadline as a time
+/// point.
 struct dependency_request {
   /// The caller's correlation id; the reply carries it back.
   std::uint64_t id = 0;

@@ -15,8 +15,8 @@
 //   }
 #pragma once
 
-#include "actors/atoms.hpp"
-#include "actors/messages.hpp"
+#include "actors/protocol/atoms.hpp"
+#include "actors/protocol/attempt_messages.hpp"
 #include "actors/system_setup.hpp"
 #include "runtime/core/time.hpp"
 

@@ -29,7 +29,7 @@
 #include <caf/scoped_actor.hpp>
 #include <caf/send.hpp>
 
-#include "actors/atoms.hpp"
+#include "actors/protocol/atoms.hpp"
 #include "actors/dependency/dependency_actor.hpp"
 #include "actors/system_setup.hpp"
 #include "runtime/classify/classifier.hpp"

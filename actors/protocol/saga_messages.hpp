@@ -1,15 +1,14 @@
-// The messages of the saga coordinator's protocol (actors/saga/
-// saga_coordinator.hpp): what a caller gets back for a saga id (the outcome,
+// The messages of the saga coordinator's protocol (actors/protocol/
+// saga_protocol.hpp): what a caller gets back for a saga id (the outcome,
 // or why nothing was started), the coordinator's counters, and CAF 0.17
 // `inspect` overloads for them and for the pure outcome types of
 // runtime/saga/saga_outcome.hpp, so they can be announced to the actor
-// system (actors/system_setup.cpp) and cross nodes.
+// system (actors/protocol/message_types.hpp) and cross nodes.
 #pragma once
 
 #include <cstdint>
 #include <string>
 
-#include <caf/atom.hpp>
 #include <caf/error.hpp>
 #include <caf/meta/load_callback.hpp>
 #include <caf/meta/type_name.hpp>
@@ -18,17 +17,6 @@
 #include "runtime/saga/saga_outcome.hpp"
 
 namespace bulwark {
-
-/// Starts (or joins, or looks up) a saga:
-/// `(saga_atom, saga_id, input) -> saga_reply`.
-using saga_atom = caf::atom_constant<caf::atom("saga")>;
-
-/// Reads a saga's state without starting anything:
-/// `(saga_query_atom, saga_id) -> saga_reply`.
-using saga_query_atom = caf::atom_constant<caf::atom("sagaquery")>;
-
-/// Internal: the coordinator's timers are due, `(saga_tick_atom)`.
-using saga_tick_atom = caf::atom_constant<caf::atom("sagatick")>;
 
 /// Why a request got no saga outcome.
 enum class saga_refusal : std::uint8_t {

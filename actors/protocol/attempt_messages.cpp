@@ -1,4 +1,4 @@
-#include "actors/messages.hpp"
+#include "actors/protocol/attempt_messages.hpp"
 
 #include "runtime/classify/classifier.hpp"
 
@@ -65,16 +65,6 @@ transport_observation to_observation(const attempt_result& x) {
 
 namespace {
 
-auto tie(const call_request& x) {
-  return std::tie(x.id, x.operation, x.payload, x.idempotency_key, x.crit,
-                  x.deadline_ns, x.journey_id, x.upstream_attempts);
-}
-
-auto tie(const call_reply& x) {
-  return std::tie(x.id, x.ok, x.payload, x.source, x.attempts, x.hedge_won,
-                  x.journey_id, x.cls, x.may_retry, x.message);
-}
-
 auto tie(const attempt_request& x) {
   return std::tie(x.attempt_id, x.operation, x.payload, x.idempotency_key,
                   x.deadline_ns, x.attempt_number);
@@ -87,14 +77,6 @@ auto tie(const attempt_result& x) {
 }
 
 } // namespace
-
-bool operator==(const call_request& x, const call_request& y) {
-  return tie(x) == tie(y);
-}
-
-bool operator==(const call_reply& x, const call_reply& y) {
-  return tie(x) == tie(y);
-}
 
 bool operator==(const attempt_request& x, const attempt_request& y) {
   return tie(x) == tie(y);

@@ -1,6 +1,6 @@
-#include "actors/messages.hpp"
+#include "actors/protocol/attempt_messages.hpp"
 
-#include "actors/atoms.hpp"
+#include "actors/protocol/atoms.hpp"
 #include "runtime/classify/classifier.hpp"
 #include "tests/support/deterministic_fixture.hpp"
 

@@ -1,8 +1,9 @@
 // The atoms of bulwark's actor protocols, in one header so that names never
-// clash with CAF's predefined atoms (caf::get_atom, caf::ok_atom, ...). CAF
-// 0.17.6 atoms are values lifted into types with `atom_constant`; their text
-// has at most 10 characters. Every protocol is documented in
-// actors/messages.hpp.
+// clash with each other or with CAF's predefined atoms (caf::get_atom,
+// caf::ok_atom, ...). CAF 0.17.6 atoms are values lifted into types with
+// `atom_constant`; their text has at most 10 characters. Atoms private to one
+// actor's implementation (its own timers) stay in its .cpp. Every protocol is
+// listed in actors/protocol/protocol.hpp.
 #pragma once
 
 #include <caf/atom.hpp>
@@ -44,5 +45,32 @@ using answer_atom = caf::atom_constant<caf::atom("answer")>;
 /// A deferred answer of a test transport falls due:
 /// `(deliver_atom, attempt_id)`.
 using deliver_atom = caf::atom_constant<caf::atom("deliver")>;
+
+/// Internal: timers of a dependency actor or a supervisor are due.
+using tick_atom = caf::atom_constant<caf::atom("tick")>;
+
+/// With `journey_atom`: asks for the failed journeys instead of one by id.
+using failed_atom = caf::atom_constant<caf::atom("failed")>;
+
+/// Replaces a dependency actor's transport: `(transport_atom, caf::actor)`.
+using transport_atom = caf::atom_constant<caf::atom("transport")>;
+
+/// Internal: a crashed member's restart delay is over,
+/// `(restart_atom, member index, incarnation)`.
+using restart_atom = caf::atom_constant<caf::atom("restart")>;
+
+/// Asks a supervisor for its current member handles (tests, tooling).
+using members_atom = caf::atom_constant<caf::atom("members")>;
+
+/// Starts (or joins, or looks up) a saga:
+/// `(saga_atom, saga_id, input) -> saga_reply`.
+using saga_atom = caf::atom_constant<caf::atom("saga")>;
+
+/// Reads a saga's state without starting anything:
+/// `(saga_query_atom, saga_id) -> saga_reply`.
+using saga_query_atom = caf::atom_constant<caf::atom("sagaquery")>;
+
+/// Internal: the saga coordinator's timers are due, `(saga_tick_atom)`.
+using saga_tick_atom = caf::atom_constant<caf::atom("sagatick")>;
 
 } // namespace bulwark
