@@ -241,9 +241,9 @@ void get_healthz(const admin_job& job) {
 }
 
 void get_readyz(admin_self self, admin_job job) {
-  ask_all<stats_atom, std::string>(
+  ask_all<stats_atom, dependency_stats>(
     self, self->state.ask_timeout,
-    [job](std::vector<dep_answer<std::string>>& answers) {
+    [job](std::vector<dep_answer<dependency_stats>>& answers) {
       boost::json::object deps;
       std::vector<std::string> problems;
       for (auto& a : answers) {
@@ -278,32 +278,28 @@ boost::json::value parsed_or(const std::string& text,
   return ec ? std::move(fallback) : std::move(v);
 }
 
-/// Parsed stats objects of the actors that answered, in name order (a
-/// silent actor has no series in this scrape).
-std::vector<std::pair<std::string, boost::json::object>>
-parsed_stats(std::vector<dep_answer<std::string>>& answers) {
-  std::vector<std::pair<std::string, boost::json::object>> stats;
-  for (auto& a : answers) {
-    if (!a.value)
-      continue;
-    boost::system::error_code ec;
-    auto v = boost::json::parse(*a.value, ec);
-    if (!ec && v.is_object())
-      stats.emplace_back(a.name, std::move(v.as_object()));
-  }
+/// The stats of the actors that answered, in name order (a silent actor
+/// has no series in this scrape).
+template <class Stats>
+std::vector<std::pair<std::string, Stats>>
+answered_stats(std::vector<dep_answer<Stats>>& answers) {
+  std::vector<std::pair<std::string, Stats>> stats;
+  for (auto& a : answers)
+    if (a.value)
+      stats.emplace_back(a.name, std::move(*a.value));
   return stats;
 }
 
 void get_metrics(admin_self self, admin_job job) {
   auto render = self->state.render_metrics;
-  ask_all<stats_atom, std::string>(
+  ask_all<stats_atom, dependency_stats>(
     self, self->state.ask_timeout,
-    [self, job, render](std::vector<dep_answer<std::string>>& answers) {
-      auto deps = std::make_shared<
-        std::vector<std::pair<std::string, boost::json::object>>>(
-        parsed_stats(answers));
-      auto finish = [job, render,
-                     deps](std::vector<dep_answer<std::string>>& sup_answers) {
+    [self, job, render](std::vector<dep_answer<dependency_stats>>& answers) {
+      auto deps =
+        std::make_shared<std::vector<std::pair<std::string, dependency_stats>>>(
+          answered_stats(answers));
+      auto finish = [job, render, deps](
+                      std::vector<dep_answer<supervisor_stats>>& sup_answers) {
         std::string text;
         try {
           if (render) {
@@ -314,7 +310,7 @@ void get_metrics(admin_self self, admin_job job) {
             for (auto& [name, stats] : *deps)
               sources.push_back(
                 metrics_source{"dependency", name, std::move(stats)});
-            for (auto& [name, stats] : parsed_stats(sup_answers))
+            for (auto& [name, stats] : answered_stats(sup_answers))
               sources.push_back(
                 metrics_source{"supervisor", name, std::move(stats)});
             text = render_prometheus(sources);
@@ -328,13 +324,13 @@ void get_metrics(admin_self self, admin_job job) {
                             std::move(text));
       };
       if (render) {
-        std::vector<dep_answer<std::string>> none;
+        std::vector<dep_answer<supervisor_stats>> none;
         finish(none);
         return;
       }
-      ask_each<stats_atom, std::string>(self, self->state.supervisors,
-                                        self->state.ask_timeout,
-                                        std::move(finish), stats_atom::value);
+      ask_each<stats_atom, supervisor_stats>(
+        self, self->state.supervisors, self->state.ask_timeout,
+        std::move(finish), stats_atom::value);
     },
     stats_atom::value);
 }
@@ -392,12 +388,7 @@ void apply_put(admin_self self, admin_job job) {
   auto& st = self->state;
   auto parsed = parse_bulwark_config(job.req.body());
   if (!parsed.ok()) {
-    std::vector<std::string> errors;
-    for (auto& e : parsed.errors.errors())
-      errors.push_back(e.to_string());
-    if (parsed.errors.dropped() > 0)
-      errors.push_back("... and " + std::to_string(parsed.errors.dropped())
-                       + " more errors");
+    auto errors = parsed.errors.lines();
     answer_errors(job, http_status::bad_request,
                   "configuration rejected ("
                     + std::to_string(parsed.errors.size())
@@ -463,13 +454,7 @@ constexpr std::string_view flags_prefix = "/flags/";
 
 /// `errors` as "PATH: message" lines, plus the count of dropped ones.
 std::vector<std::string> error_lines(const error_list& errors) {
-  std::vector<std::string> out;
-  for (auto& e : errors.errors())
-    out.push_back(e.to_string());
-  if (errors.dropped() > 0)
-    out.push_back("... and " + std::to_string(errors.dropped())
-                  + " more errors");
-  return out;
+  return errors.lines();
 }
 
 /// The name in a `/flags/<name>` path, percent-decoded (clients and shells

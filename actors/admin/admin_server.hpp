@@ -38,10 +38,10 @@
 
 namespace bulwark {
 
-/// Renders the stats objects of the dependencies, (name, stats) in name
-/// order, as the body of `GET /metrics` (Prometheus text format 0.0.4).
+/// Renders the stats of the dependencies, (name, stats) in name order, as
+/// the body of `GET /metrics` (Prometheus text format 0.0.4).
 using metrics_renderer = std::function<std::string(
-  const std::vector<std::pair<std::string, boost::json::object>>&)>;
+  const std::vector<std::pair<std::string, dependency_stats>>&)>;
 
 struct admin_options {
   /// An IP address or "localhost". Anything but loopback needs `token`.

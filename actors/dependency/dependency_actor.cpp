@@ -311,8 +311,8 @@ dependency_impl(dependency_actor::stateful_pointer<dependency_state> self,
     [self](flags_atom) -> caf::result<flags_atom, std::string> {
       return {flags_atom::value, self->state.core->flags_json()};
     },
-    [self](stats_atom) -> caf::result<stats_atom, std::string> {
-      return {stats_atom::value, self->state.core->stats_json()};
+    [self](stats_atom) -> caf::result<stats_atom, dependency_stats> {
+      return {stats_atom::value, self->state.core->stats()};
     },
     [self](transport_atom, caf::actor& next) {
       self->state.replace_transport(std::move(next));

@@ -14,6 +14,7 @@
 #include "actors/protocol/atoms.hpp"
 #include "actors/protocol/attempt_messages.hpp"
 #include "actors/protocol/call_messages.hpp"
+#include "actors/protocol/stats_messages.hpp"
 
 namespace bulwark {
 
@@ -23,7 +24,7 @@ namespace bulwark {
 ///    lists every error ("PATH: message"), empty when it was applied;
 ///  - journey: one journey as JSON by id ("" when unknown), or the failed
 ///    journeys as a JSON array;
-///  - stats: every counter as a JSON object;
+///  - stats: every counter (`dependency_stats`; `to_json` for people);
 ///  - flags: replace this dependency's feature flags with one flags object
 ///    (JSON text, see runtime/flags/feature_flags.hpp; `{}` = defaults); the
 ///    reply lists every error, empty when applied. Calls already in flight
@@ -41,7 +42,7 @@ using dependency_actor = caf::typed_actor<
                                                   std::vector<std::string>>,
   caf::replies_to<journey_atom, std::uint64_t>::with<journey_atom, std::string>,
   caf::replies_to<journey_atom, failed_atom>::with<journey_atom, std::string>,
-  caf::replies_to<stats_atom>::with<stats_atom, std::string>,
+  caf::replies_to<stats_atom>::with<stats_atom, dependency_stats>,
   caf::replies_to<flags_atom, std::string>::with<flags_atom,
                                                  std::vector<std::string>>,
   caf::replies_to<flags_atom>::with<flags_atom, std::string>,

@@ -11,6 +11,7 @@
 #include "actors/protocol/call_messages.hpp"
 #include "actors/protocol/saga_messages.hpp"
 #include "actors/protocol/service_messages.hpp"
+#include "actors/protocol/stats_messages.hpp"
 
 namespace bulwark {
 
@@ -33,6 +34,8 @@ void for_each_message_type(F&& f) {
   f(message_type<service_response>{"bulwark::service_response"});
   f(message_type<saga_reply>{"bulwark::saga_reply"});
   f(message_type<saga_stats>{"bulwark::saga_stats"});
+  f(message_type<dependency_stats>{"bulwark::dependency_stats"});
+  f(message_type<supervisor_stats>{"bulwark::supervisor_stats"});
 }
 
 } // namespace bulwark

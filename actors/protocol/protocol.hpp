@@ -7,6 +7,7 @@
 //   attempt_messages.hpp   attempt_request, attempt_result     (transport)
 //   service_messages.hpp   service_request, service_response   (HTTP routes)
 //   saga_messages.hpp      saga_reply, saga_stats              (sagas)
+//   stats_messages.hpp     dependency_stats, supervisor_stats  (stats_atom)
 //   dependency_protocol.hpp  typed interface `dependency_actor`
 //   supervisor_protocol.hpp  typed interface `supervisor_actor`
 //   saga_protocol.hpp        typed interface `saga_coordinator_actor`
@@ -65,5 +66,6 @@
 #include "actors/protocol/saga_messages.hpp"
 #include "actors/protocol/saga_protocol.hpp"
 #include "actors/protocol/service_messages.hpp"
+#include "actors/protocol/stats_messages.hpp"
 #include "actors/protocol/supervisor_protocol.hpp"
 #include "actors/protocol/wire.hpp"

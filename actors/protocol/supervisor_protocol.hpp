@@ -13,12 +13,14 @@
 
 #include "actors/protocol/atoms.hpp"
 #include "actors/protocol/call_messages.hpp"
+#include "actors/protocol/stats_messages.hpp"
 
 namespace bulwark {
 
 /// The typed interface of a supervisor.
 ///  - call, cancel: the call protocol, as for a dependency actor;
-///  - stats: counters and per-member state as a JSON object;
+///  - stats: counters and per-member state (`supervisor_stats`; `to_json`
+///    for people);
 ///  - journey: one journey as JSON by id ("" when unknown), or the failed
 ///    journeys as a JSON array;
 ///  - members: the member handles in configuration order (a member being
@@ -27,7 +29,7 @@ namespace bulwark {
 using supervisor_actor = caf::typed_actor<
   caf::replies_to<call_atom, call_request>::with<reply_atom, call_reply>,
   caf::reacts_to<cancel_atom, std::uint64_t>,
-  caf::replies_to<stats_atom>::with<stats_atom, std::string>,
+  caf::replies_to<stats_atom>::with<stats_atom, supervisor_stats>,
   caf::replies_to<journey_atom, std::uint64_t>::with<journey_atom, std::string>,
   caf::replies_to<journey_atom, failed_atom>::with<journey_atom, std::string>,
   caf::replies_to<members_atom>::with<members_atom, std::vector<caf::actor>>,

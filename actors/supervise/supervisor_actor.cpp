@@ -379,43 +379,23 @@ struct supervisor_state {
 
   // -- observers ---------------------------------------------------------------
 
-  std::string stats_json() {
-    auto& c = core->counters();
-    boost::json::object o;
-    o["supervisor"] = cfg.name;
-    o["requests"] = c.requests;
-    o["replies_ok"] = c.replies_ok;
-    o["replies_failed"] = c.replies_failed;
-    o["in_flight"] = core->calls_in_flight();
-    o["attempts"] = c.attempts;
-    o["failovers"] = c.failovers;
-    o["failovers_denied_budget"] = c.failovers_denied_budget;
-    o["hedges"] = c.hedges;
-    o["hedges_won"] = c.hedges_won;
-    o["hedges_denied_budget"] = c.hedges_denied_budget;
-    o["cancels"] = c.cancels;
-    o["late_results"] = c.late_results;
-    o["no_member"] = c.no_member;
-    o["deadline_exceeded"] = c.deadline_exceeded;
-    o["ejections"] = c.ejections;
-    o["readmissions"] = c.readmissions;
-    o["probes"] = c.probes;
-    o["member_crashes"] = c.member_crashes;
-    o["restarts"] = c.restarts;
-    o["escalations"] = c.escalations;
-    boost::json::array ms;
+  supervisor_stats stats() {
+    supervisor_stats x;
+    x.name = cfg.name;
+    x.counters = core->counters();
+    x.in_flight = core->calls_in_flight();
+    x.members.reserve(members.size());
     for (std::uint32_t i = 0; i < members.size(); ++i) {
-      boost::json::object m;
-      m["name"] = members[i].spec.name;
-      m["running"] = core->running(i);
-      m["health"] = to_string(core->health(i));
-      m["outstanding"] = core->outstanding(i);
-      m["ejections"] = core->outliers().ejections(i);
-      m["incarnation"] = members[i].incarnation;
-      ms.push_back(std::move(m));
+      supervisor_member_stats m;
+      m.name = members[i].spec.name;
+      m.running = core->running(i);
+      m.health = core->health(i);
+      m.outstanding = core->outstanding(i);
+      m.ejections = core->outliers().ejections(i);
+      m.incarnation = members[i].incarnation;
+      x.members.push_back(std::move(m));
     }
-    o["members"] = std::move(ms);
-    return boost::json::serialize(o);
+    return x;
   }
 
   std::string journey_json(std::uint64_t id) {
@@ -462,8 +442,8 @@ supervisor_impl(supervisor_actor::stateful_pointer<supervisor_state> self,
       return {};
     },
     [self](cancel_atom, std::uint64_t id) { self->state.on_cancel(id); },
-    [self](stats_atom) -> caf::result<stats_atom, std::string> {
-      return {stats_atom::value, self->state.stats_json()};
+    [self](stats_atom) -> caf::result<stats_atom, supervisor_stats> {
+      return {stats_atom::value, self->state.stats()};
     },
     [self](journey_atom,
            std::uint64_t id) -> caf::result<journey_atom, std::string> {
@@ -553,11 +533,7 @@ supervisor_tree spawn_supervisor_tree(
   supervisor_tree result;
   auto parsed = parse_bulwark_config(json_text);
   if (!parsed.ok()) {
-    for (auto& e : parsed.errors.errors())
-      result.errors.push_back(e.to_string());
-    if (parsed.errors.dropped() > 0)
-      result.errors.push_back(
-        "... and " + std::to_string(parsed.errors.dropped()) + " more errors");
+    result.errors = parsed.errors.lines();
     return result;
   }
   if (parsed.config->find_supervisor(root) == nullptr) {

@@ -114,8 +114,7 @@ void read_policies(const boost::json::value& v, const json_path& at,
   for (auto& e : result.errors.errors())
     errors.add(map_policy_path(e.path, at), e.message);
   if (result.errors.dropped() > 0)
-    errors.add(at, "... and " + std::to_string(result.errors.dropped())
-                     + " more errors");
+    errors.add(at, error_list::dropped_line(result.errors.dropped()));
   if (result.ok() && !result.config->dependencies.empty())
     cfg.policies = result.config->dependencies.front();
 }

@@ -40,6 +40,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <boost/json/serialize.hpp>
 #include <caf/all.hpp>
 
 #include "actors/dependency/dependency_actor.hpp"
@@ -572,8 +573,9 @@ scenario_result run_http(const scenario_options& opts) {
     if (std::getenv("BULWARK_DEBUG")) {
       caf::scoped_actor self{sys};
       self->send(sides[0].t.entry, stats_atom::value);
-      self->receive([](stats_atom, std::string& x) {
-        std::fprintf(stderr, "%s\n", x.c_str());
+      self->receive([](stats_atom, dependency_stats& x) {
+        std::fprintf(stderr, "%s\n",
+                     boost::json::serialize(to_json(x)).c_str());
       });
     }
     for (auto& s : sides) {

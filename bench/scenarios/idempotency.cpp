@@ -16,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include <boost/json/serialize.hpp>
 #include <caf/all.hpp>
 
 #include "actors/service/keyed_service.hpp"
@@ -74,8 +75,12 @@ std::string stats_of(virtual_system& vs, const caf::actor& x) {
   vs.sys().spawn([out, x](caf::event_based_actor* self) -> caf::behavior {
     self->send(x, stats_atom::value);
     return {
-      [self, out](stats_atom, std::string& s) {
-        *out = std::move(s);
+      [self, out](stats_atom, supervisor_stats& s) {
+        *out = boost::json::serialize(to_json(s));
+        self->quit();
+      },
+      [self, out](stats_atom, dependency_stats& s) {
+        *out = boost::json::serialize(to_json(s));
         self->quit();
       },
     };

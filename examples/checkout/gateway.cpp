@@ -541,15 +541,11 @@ int run_gateway(const std::vector<std::string>& args) {
       caf::scoped_actor self{sys};
       auto ask = [&](const char* name, const caf::actor& dep) {
         self->request(dep, std::chrono::seconds(2), stats_atom::value)
-          .receive(
-            [&](stats_atom, const std::string& text) {
-              json::error_code ec;
-              auto v = json::parse(text, ec);
-              out[name] = ec ? json::value(text.c_str()) : v;
-            },
-            [&](const caf::error& err) {
-              out[name] = caf::to_string(err).c_str();
-            });
+          .receive([&](stats_atom,
+                       const dependency_stats& st) { out[name] = to_json(st); },
+                   [&](const caf::error& err) {
+                     out[name] = caf::to_string(err).c_str();
+                   });
       };
       ask("inventory", d.inventory);
       ask("pricing", d.pricing);

@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <string>
 
+#include <boost/json/serialize.hpp>
 #include <caf/all.hpp>
 
 #include "actors/dependency/dependency_actor.hpp"
@@ -66,8 +67,9 @@ int main() {
   }
   self->request(pricing, caf::infinite, stats_atom::value)
     .receive(
-      [](stats_atom, const std::string& stats) {
-        std::printf("\nstats: %s\n", stats.c_str());
+      [](stats_atom, const bulwark::dependency_stats& stats) {
+        std::printf("\nstats: %s\n",
+                    boost::json::serialize(to_json(stats)).c_str());
       },
       [](const caf::error&) {});
   caf::anon_send_exit(pricing, caf::exit_reason::user_shutdown);

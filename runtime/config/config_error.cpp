@@ -20,14 +20,26 @@ void error_list::add_document(std::string message) {
     errors_.push_back(config_error{std::string{}, std::move(message)});
 }
 
+std::string error_list::dropped_line(std::size_t n) {
+  return fmt::format("... and {} more errors", n);
+}
+
+std::vector<std::string> error_list::lines() const {
+  std::vector<std::string> result;
+  result.reserve(errors_.size() + 1);
+  for (auto& e : errors_)
+    result.push_back(e.to_string());
+  if (dropped() > 0)
+    result.push_back(dropped_line(dropped()));
+  return result;
+}
+
 std::string error_list::to_string() const {
   std::string result;
-  for (auto& e : errors_) {
-    result += e.to_string();
+  for (auto& line : lines()) {
+    result += line;
     result += '\n';
   }
-  if (dropped() > 0)
-    result += fmt::format("... and {} more errors\n", dropped());
   return result;
 }
 

@@ -51,8 +51,15 @@ class error_list {
     return total_ - errors_.size();
   }
 
-  /// One error per line, plus "... and N more errors" when some were dropped.
+  /// Every stored error as "PATH: message", plus "... and N more errors"
+  /// when some were dropped: the list that replies and HTTP bodies carry.
+  std::vector<std::string> lines() const;
+
+  /// `lines()`, one per line (each ends with a line feed).
   std::string to_string() const;
+
+  /// "... and N more errors": the one place that text is written.
+  static std::string dropped_line(std::size_t n);
 
  private:
   std::vector<config_error> errors_;

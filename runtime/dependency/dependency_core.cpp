@@ -1097,11 +1097,7 @@ std::vector<std::string> dependency_core::reconfigure(std::string_view text,
   std::vector<std::string> errs;
   auto result = parse_bulwark_config(text);
   if (!result.ok()) {
-    for (auto& e : result.errors.errors())
-      errs.push_back(e.to_string());
-    if (result.errors.dropped() > 0)
-      errs.push_back("... and " + std::to_string(result.errors.dropped())
-                     + " more errors");
+    errs = result.errors.lines();
     ++counters().config_rejected;
     return errs;
   }

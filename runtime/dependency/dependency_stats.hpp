@@ -1,8 +1,10 @@
 // Counters a dependency keeps about its calls: what arrived, how each logical
 // request ended, and what every policy did on the way. Plain integers bumped
 // by the dependency's core on its actor's thread (no locks, no atomics on the
-// hot path); exported as JSON by the actor and as Prometheus series by the
-// admin layer.
+// hot path). The actor answers `stats_atom` with this value; every field has
+// a row in runtime/metrics/metric_table.cpp, from which come its JSON form
+// (`to_json`) and its Prometheus series (a test fails when a field has no
+// row).
 #pragma once
 
 #include <cstdint>
@@ -80,8 +82,8 @@ struct dependency_stats {
 };
 
 /// Every counter by name (arrays as objects keyed by class or source name),
-/// `breaker_state` as its name, the histograms as `to_json(latency_histogram)`.
-/// runtime/metrics/prometheus_text.hpp renders exactly this object.
+/// `breaker_state` as its name, the histograms as `to_json(latency_histogram)`;
+/// the keys are those of runtime/metrics/metric_table.cpp.
 boost::json::object to_json(const dependency_stats& x);
 
 } // namespace bulwark

@@ -142,6 +142,38 @@ class latency_histogram {
     return !(x == y);
   }
 
+  /// The exact state, for carrying a histogram in a message
+  /// (actors/protocol/stats_messages.hpp): the count of every bucket and the
+  /// sum in nanoseconds, as `sum_folds` multiples of 10^18 plus `sum_ns`.
+  struct exact_state {
+    std::array<std::uint64_t, bucket_count> counts{};
+    std::uint64_t sum_ns = 0;
+    std::uint64_t sum_folds = 0;
+  };
+
+  exact_state state() const noexcept {
+    return exact_state{counts_, sum_ns_, sum_folds_};
+  }
+
+  /// The histogram of `s`; false (and `out` unchanged) when `s` could not
+  /// come from `state()` (`sum_ns` not below 10^18, or a count overflow).
+  static bool from_state(const exact_state& s,
+                         latency_histogram& out) noexcept {
+    if (s.sum_ns >= fold_ns)
+      return false;
+    std::uint64_t count = 0;
+    for (auto c : s.counts) {
+      if (count + c < count)
+        return false;
+      count += c;
+    }
+    out.counts_ = s.counts;
+    out.count_ = count;
+    out.sum_ns_ = s.sum_ns;
+    out.sum_folds_ = s.sum_folds;
+    return true;
+  }
+
   /// Durations above this (about 13 days) are recorded as this: it keeps the
   /// exact nanosecond sum from overflowing.
   static constexpr std::int64_t max_recorded_ns = std::int64_t{1} << 50;

@@ -1,24 +1,20 @@
-// Renders the stats of dependency actors (and supervisors) as Prometheus text
-// exposition format 0.0.4, the body of `GET /metrics`. The input is exactly
-// what the actors already report: the JSON object of their `stats_atom` reply
-// (`to_json(dependency_stats)`), one per component, so the renderer needs no
-// access to the actors and can be tested without CAF. The metric names, types
-// and labels are fixed in one table (prometheus_text.cpp, documented in
-// docs/metrics.md) and follow the Prometheus conventions: `bulwark_` prefix,
-// counters end in `_total`, durations are `_seconds` histograms.
+// Renders the stats of dependency actors and supervisors as Prometheus text
+// exposition format 0.0.4, the body of `GET /metrics`. The input is what the
+// actors answer to `stats_atom`: typed values (`dependency_stats`,
+// `supervisor_stats`), one per component, so the renderer needs no access to
+// the actors and can be tested without CAF. The metric names, types, help and
+// labels, and where each sample is read from, are declared once in
+// runtime/metrics/metric_table.hpp (documented in docs/metrics.md); they
+// follow the Prometheus conventions: `bulwark_` prefix, counters end in
+// `_total`, durations are `_seconds` histograms.
 //
-// Contract for the stats objects:
-//  - Keys the table does not know are ignored, keys it expects but does not
-//    find count as 0, values of the wrong type count as 0. So a supervisor can
-//    pass its own stats object, with the keys it has, and get the same metric
-//    families (a histogram that is missing or malformed renders as empty).
-//  - Counters are JSON integers; `breaker_state` is a `breaker_state` name
-//    ("closed", "open", ...); `request_latency` / `attempt_latency` are
-//    `to_json(latency_histogram)`; by-class / by-source counters are objects
-//    keyed by `failure_class` / `reply_source` names.
-//  - Label values come only from configured component names and fixed enum
-//    names, never from request data, so the number of series is bounded by the
-//    configuration.
+// Every family is written for every component that has rows in it: a value
+// a kind of component does not have (a supervisor's cache lookups) is a
+// constant 0 declared in the table, so all components show the same series;
+// families of one kind only (supervisors' failovers, dependencies' flag
+// actions) have samples for that kind only. Label values come only from
+// configured component names and fixed enum names, never from request data,
+// so the number of series is bounded by the configuration.
 //
 // Every family is written once (`# HELP`, `# TYPE`, then the samples of all
 // components), so everything scraped at once must be rendered in ONE call:
@@ -28,9 +24,11 @@
 #include <string>
 #include <string_view>
 #include <utility>
+#include <variant>
 #include <vector>
 
-#include <boost/json/object.hpp>
+#include "runtime/dependency/dependency_stats.hpp"
+#include "runtime/supervise/supervisor_stats.hpp"
 
 namespace bulwark {
 
@@ -45,8 +43,8 @@ struct metrics_source {
   std::string label = "dependency";
   /// Its configured name (the label value; escaped on output).
   std::string name;
-  /// Its stats object (see the contract above).
-  boost::json::object stats;
+  /// Its stats; the kind decides which rows of the table apply.
+  std::variant<dependency_stats, supervisor_stats> stats;
 };
 
 /// Every metric family, each with the samples of all `sources` in their
@@ -54,10 +52,9 @@ struct metrics_source {
 /// only), so a scrape always sees the same names.
 std::string render_prometheus(const std::vector<metrics_source>& sources);
 
-/// Shorthand for components of one kind: `deps` as (name, stats object),
-/// labelled `component`.
+/// Shorthand for dependencies: (name, stats), labelled `component`.
 std::string render_prometheus(
-  const std::vector<std::pair<std::string, boost::json::object>>& deps,
+  const std::vector<std::pair<std::string, dependency_stats>>& deps,
   std::string_view component = "dependency");
 
 /// A label value as the format writes it between quotes: backslash, double

@@ -39,6 +39,7 @@
 #include "runtime/supervise/restart_tracker.hpp"
 #include "runtime/supervise/routing.hpp"
 #include "runtime/supervise/supervisor_config.hpp"
+#include "runtime/supervise/supervisor_stats.hpp"
 
 namespace bulwark {
 
@@ -117,33 +118,6 @@ struct supervisor_action {
 struct member_result {
   bool ok = false;
   failure_class cls = failure_class::transient;
-};
-
-/// Counters of what the supervisor decided (plain integers: one thread).
-struct supervisor_counters {
-  std::uint64_t requests = 0;
-  std::uint64_t replies_ok = 0;
-  std::uint64_t replies_failed = 0;
-  std::uint64_t attempts = 0;
-  std::uint64_t failovers = 0;
-  std::uint64_t failovers_denied_budget = 0;
-  std::uint64_t hedges = 0;
-  std::uint64_t hedges_won = 0;
-  std::uint64_t hedges_denied_budget = 0;
-  std::uint64_t cancels = 0;
-  std::uint64_t late_results = 0;
-  std::uint64_t no_member = 0;
-  std::uint64_t deadline_exceeded = 0;
-  std::uint64_t ejections = 0;
-  std::uint64_t readmissions = 0;
-  std::uint64_t probes = 0;
-  std::uint64_t member_crashes = 0;
-  std::uint64_t restarts = 0;
-  std::uint64_t escalations = 0;
-  /// Calls that waited for a restarting member because none was available.
-  std::uint64_t parked = 0;
-  /// Members routed around for `rejection_cooldown` after a rejection.
-  std::uint64_t cooldowns = 0;
 };
 
 class supervisor_core {

@@ -23,11 +23,8 @@ http_response json_ok(http_status status, const boost::json::value& v) {
 
 http_response rejected(const error_list& errors) {
   boost::json::array lines;
-  for (auto& e : errors.errors())
-    lines.emplace_back(e.to_string());
-  if (errors.dropped() > 0)
-    lines.emplace_back("... and " + std::to_string(errors.dropped())
-                       + " more errors");
+  for (auto& line : errors.lines())
+    lines.emplace_back(line);
   auto n = errors.size();
   boost::json::object body{{"error", "faults rejected (" + std::to_string(n)
                                        + (n == 1 ? " error" : " errors")

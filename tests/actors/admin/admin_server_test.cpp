@@ -94,13 +94,11 @@ struct admin_fixture : admin_actors<flaky_downstream> {
   /// The stats object of dependency `name`, asked directly.
   boost::json::object stats(const std::string& name) {
     caf::scoped_actor self{sys};
-    std::string text;
+    boost::json::object result;
     self->request(deps.at(name), bound, stats_atom::value)
-      .receive([&](stats_atom, std::string& s) { text = std::move(s); },
+      .receive([&](stats_atom, dependency_stats& s) { result = to_json(s); },
                [&](caf::error& err) { FAIL_CHECK(sys.render(err)); });
-    auto v = boost::json::parse(text);
-    REQUIRE(v.is_object());
-    return v.as_object();
+    return result;
   }
 
   /// Kills dependency `name` and waits until it is gone.
@@ -169,11 +167,10 @@ TEST_CASE_METHOD(admin_fixture,
     admin.reset();
     admin_options opts;
     opts.render_metrics =
-      [](const std::vector<std::pair<std::string, boost::json::object>>& deps) {
+      [](const std::vector<std::pair<std::string, dependency_stats>>& deps) {
         std::string out;
         for (auto& [name, stats] : deps)
-          out +=
-            name + " " + boost::json::serialize(stats.at("requests")) + "\n";
+          out += name + " " + std::to_string(stats.requests) + "\n";
         return out;
       };
     start(opts);

@@ -122,13 +122,13 @@ struct fixture : deterministic_fixture {
     run();
   }
 
-  boost::json::object stats_of(const dependency_actor& dep) {
+  dependency_stats stats_of(const dependency_actor& dep) {
     caller.clear();
     caller.send(dep, stats_atom::value);
     run();
-    auto answers = caller.collect<stats_atom, std::string>();
+    auto answers = caller.collect<stats_atom, dependency_stats>();
     REQUIRE(answers.size() == 1);
-    return boost::json::parse(std::get<1>(answers[0])).as_object();
+    return std::get<1>(answers[0]);
   }
 };
 

@@ -16,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include <boost/json/serialize.hpp>
 #include <caf/all.hpp>
 #include <catch2/catch.hpp>
 
@@ -139,7 +140,8 @@ TEST_CASE_METHOD(deterministic_fixture,
     auto p = make_probe();
     p.send(sup, stats_atom::value);
     run();
-    auto stats = p.messages()[0].get<std::string>(1);
+    auto stats =
+      boost::json::serialize(to_json(p.messages()[0].get<supervisor_stats>(1)));
     INFO(stats);
     if (replay != nullptr) {
       auto q3 = make_probe();

@@ -94,7 +94,10 @@ struct fixture : deterministic_fixture {
     p.send(x, stats_atom::value);
     run();
     REQUIRE(p.size() == 1);
-    return boost::json::parse(p.messages()[0].get<std::string>(1)).as_object();
+    // As people read it: the JSON text of the typed stats.
+    auto text =
+      boost::json::serialize(to_json(p.messages()[0].get<supervisor_stats>(1)));
+    return boost::json::parse(text).as_object();
   }
 
   std::string journey_of(const supervisor_actor& sup, std::uint64_t id) {

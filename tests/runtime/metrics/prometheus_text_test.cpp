@@ -7,9 +7,9 @@
 #include <string>
 #include <vector>
 
-#include <boost/json/parse.hpp>
 #include <catch2/catch.hpp>
 
+#include "runtime/breaker/breaker_state.hpp"
 #include "runtime/metrics/latency_histogram.hpp"
 
 using namespace bulwark;
@@ -34,40 +34,67 @@ std::vector<std::string> samples_of(const std::string& text,
   return result;
 }
 
-boost::json::object small_stats() {
+dependency_stats small_stats() {
   latency_histogram requests;
   requests.record(microseconds(800));
   requests.record(milliseconds(4));
   requests.record(milliseconds(250));
   latency_histogram attempts;
   attempts.record(milliseconds(2));
-  auto doc = boost::json::parse(R"({
-    "requests": 3, "invalid": 0, "replies_ok": 2, "replies_failed": 1,
-    "replies_by_source": {"live": 1, "fresh_cache": 0, "stale_cache": 1,
-                          "static_fallback": 0, "alternate": 0},
-    "failures_by_class": {"transient": 0, "timeout": 1, "overloaded": 0,
-                          "persistent": 0, "rejected_locally": 0,
-                          "deadline_exceeded": 0, "cancelled": 0},
-    "in_flight": 4, "attempts": 5,
-    "attempt_failures_by_class": {"transient": 2, "timeout": 1},
-    "attempt_timeouts": 1,
-    "retries": 2, "retries_by_class": {"transient": 2},
-    "retries_denied_budget": 1, "hedges": 1, "hedges_won": 1,
-    "hedges_denied_budget": 0, "late_results": 1,
-    "rejected_breaker": 6, "rejected_bulkhead": 0, "shed": 2,
-    "queue_timeouts": 0, "queued": 0, "rejected_flag": 1,
-    "retries_suppressed_flag": 2, "hedges_suppressed_flag": 3,
-    "breaker_bypassed_flag": 0,
-    "cache_hits": 7, "cache_stale_hits": 1, "cache_misses": 3,
-    "revalidations": 1, "fallbacks_stale": 1, "fallbacks_static": 0,
-    "fallbacks_alternate": 0, "fallbacks_fail_fast": 0,
-    "breaker_transitions": 2, "breaker_state": "half_open",
-    "transport_downs": 0, "config_applied": 1, "config_rejected": 0
-  })")
-               .as_object();
-  doc["request_latency"] = to_json(requests);
-  doc["attempt_latency"] = to_json(attempts);
-  return doc;
+  dependency_stats x;
+  x.requests = 3;
+  x.invalid = 0;
+  x.replies_ok = 2;
+  x.replies_failed = 1;
+  x.replies_by_source[0] = 1; // live
+  x.replies_by_source[1] = 0; // fresh_cache
+  x.replies_by_source[2] = 1; // stale_cache
+  x.replies_by_source[3] = 0; // static_fallback
+  x.replies_by_source[4] = 0; // alternate
+  x.failures_by_class[0] = 0; // transient
+  x.failures_by_class[1] = 1; // timeout
+  x.failures_by_class[2] = 0; // overloaded
+  x.failures_by_class[3] = 0; // persistent
+  x.failures_by_class[4] = 0; // rejected_locally
+  x.failures_by_class[5] = 0; // deadline_exceeded
+  x.failures_by_class[6] = 0; // cancelled
+  x.in_flight = 4;
+  x.attempts = 5;
+  x.attempt_failures_by_class[0] = 2; // transient
+  x.attempt_failures_by_class[1] = 1; // timeout
+  x.attempt_timeouts = 1;
+  x.retries = 2;
+  x.retries_by_class[0] = 2; // transient
+  x.retries_denied_budget = 1;
+  x.hedges = 1;
+  x.hedges_won = 1;
+  x.hedges_denied_budget = 0;
+  x.late_results = 1;
+  x.rejected_breaker = 6;
+  x.rejected_bulkhead = 0;
+  x.shed = 2;
+  x.queue_timeouts = 0;
+  x.queued = 0;
+  x.rejected_flag = 1;
+  x.retries_suppressed_flag = 2;
+  x.hedges_suppressed_flag = 3;
+  x.breaker_bypassed_flag = 0;
+  x.cache_hits = 7;
+  x.cache_stale_hits = 1;
+  x.cache_misses = 3;
+  x.revalidations = 1;
+  x.fallbacks_stale = 1;
+  x.fallbacks_static = 0;
+  x.fallbacks_alternate = 0;
+  x.fallbacks_fail_fast = 0;
+  x.breaker_transitions = 2;
+  x.breaker = breaker_state::half_open;
+  x.transport_downs = 0;
+  x.config_applied = 1;
+  x.config_rejected = 0;
+  x.request_latency = requests;
+  x.attempt_latency = attempts;
+  return x;
 }
 
 const char* const small_expected =
@@ -279,8 +306,8 @@ TEST_CASE("one dependency renders as exactly this text", "[runtime][metrics]") {
 TEST_CASE("each family is written once with the samples of every component",
           "[runtime][metrics]") {
   auto a = small_stats();
-  boost::json::object b;
-  b["requests"] = 9;
+  dependency_stats b;
+  b.requests = 9;
   auto text = render_prometheus({{"a", a}, {"b", b}});
   std::map<std::string, int> helps;
   std::map<std::string, int> types;
@@ -315,21 +342,19 @@ TEST_CASE("each family is written once with the samples of every component",
                                 R"(bulwark_requests_total{dependency="b"} 9)"});
 }
 
-TEST_CASE("missing keys count as zero and unknown keys are ignored",
+TEST_CASE("a supervisor shows zeros where only dependencies count",
           "[runtime][metrics]") {
-  boost::json::object stats;
-  stats["no_such_key"] = 5; // unknown here: ignored
-  stats["restarts"] = 4;
-  stats["requests"] = "many"; // wrong type: 0
-  stats["attempts"] = 12;
-  stats["ejections"] = 2;
-  stats["request_latency"] = "x"; // malformed histogram: empty
-  auto text = render_prometheus({{"checkout", stats}}, "supervisor");
-  CHECK(text.find("no_such_key") == std::string::npos);
+  supervisor_stats sup;
+  sup.name = "checkout";
+  sup.counters.restarts = 4;
+  sup.counters.attempts = 12;
+  sup.counters.ejections = 2;
+  auto text =
+    render_prometheus({metrics_source{"supervisor", "checkout", sup}});
   CHECK(samples_of(text, "bulwark_restarts_total")
         == std::vector<std::string>{
           R"(bulwark_restarts_total{supervisor="checkout"} 4)"});
-  // No members array: every member gauge is 0.
+  // No members: every member gauge is 0.
   CHECK(samples_of(text, "bulwark_members")
         == std::vector<std::string>{
           R"(bulwark_members{supervisor="checkout",state="running"} 0)",
@@ -355,20 +380,26 @@ TEST_CASE("missing keys count as zero and unknown keys are ignored",
     buckets.back()
     == R"(bulwark_request_duration_seconds_bucket{supervisor="checkout",le="+Inf"} 0)");
   CHECK(samples_of(text, "bulwark_retries_total").size() == 7);
+  // Dependency-only families have no supervisor samples.
+  CHECK(samples_of(text, "bulwark_flag_actions_total").empty());
+  CHECK(samples_of(text, "bulwark_rejected_total").size() == 4);
 }
 
 TEST_CASE("supervisor families carry samples for supervisors only",
           "[runtime][metrics]") {
-  boost::json::object sup;
-  sup["failovers"] = 7;
-  sup["escalations"] = 1;
-  sup["members"] = boost::json::array{
-    boost::json::object{
-      {"name", "a"}, {"running", true}, {"health", "healthy"}},
-    boost::json::object{
-      {"name", "b"}, {"running", true}, {"health", "ejected"}},
-    boost::json::object{
-      {"name", "c"}, {"running", false}, {"health", "healthy"}}};
+  supervisor_stats sup;
+  sup.counters.failovers = 7;
+  sup.counters.escalations = 1;
+  auto member = [](std::string name, bool running, member_health h) {
+    supervisor_member_stats m;
+    m.name = std::move(name);
+    m.running = running;
+    m.health = h;
+    return m;
+  };
+  sup.members = {member("a", true, member_health::healthy),
+                 member("b", true, member_health::ejected),
+                 member("c", false, member_health::healthy)};
   std::vector<metrics_source> sources{
     metrics_source{"dependency", "payments", small_stats()},
     metrics_source{"supervisor", "checkout", sup}};
@@ -385,8 +416,8 @@ TEST_CASE("supervisor families carry samples for supervisors only",
           R"(bulwark_members{supervisor="checkout",state="healthy"} 2)",
           R"(bulwark_members{supervisor="checkout",state="ejected"} 1)",
           R"(bulwark_members{supervisor="checkout",state="probing"} 0)"});
-  // Without replies_by_source, replies_ok counts as live.
-  sup["replies_ok"] = 11;
+  // A supervisor's successes are its members' replies: `live`.
+  sup.counters.replies_ok = 11;
   text = render_prometheus({metrics_source{"supervisor", "checkout", sup}});
   CHECK(
     samples_of(text, "bulwark_replies_total").at(0)
@@ -401,8 +432,8 @@ TEST_CASE("label values are escaped and label names sanitized",
   CHECK(escape_label_value(R"(a\b"c)") == R"(a\\b\"c)");
   CHECK(escape_label_value("line\nbreak") == R"(line\nbreak)");
   CHECK(escape_label_value("plain-name.v2") == "plain-name.v2");
-  boost::json::object stats;
-  stats["requests"] = 1;
+  dependency_stats stats;
+  stats.requests = 1;
   auto text = render_prometheus({{"we\"ird\\na\nme", stats}});
   CHECK(samples_of(text, "bulwark_requests_total")
         == std::vector<std::string>{
