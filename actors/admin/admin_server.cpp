@@ -415,17 +415,18 @@ void apply_put(admin_self self, admin_job job) {
     finish_put(self);
     return;
   }
-  auto next = std::make_shared<bulwark_config>(std::move(*parsed.config));
-  auto previous_text = boost::json::serialize(to_json(st.current));
-  auto text = boost::json::serialize(to_json(*next));
+  // Parsed once, here: every actor gets the same immutable value.
+  config_update next{
+    std::make_shared<const bulwark_config>(std::move(*parsed.config))};
+  config_update previous{std::make_shared<const bulwark_config>(st.current)};
   ask_all<config_atom, std::vector<std::string>>(
     self, st.apply_timeout,
-    [self, job, next, previous_text](
-      std::vector<dep_answer<std::vector<std::string>>>& answers) {
+    [self, job, next,
+     previous](std::vector<dep_answer<std::vector<std::string>>>& answers) {
       auto& st = self->state;
       auto t = tally(answers);
       if (t.errors.empty()) {
-        st.current = std::move(*next);
+        st.current = *next.config;
         answer(job, http_status::ok,
                boost::json::object{{"status", "applied"},
                                    {"applied", std::move(t.applied)},
@@ -436,7 +437,7 @@ void apply_put(admin_self self, admin_job job) {
       for (auto& a : answers)
         if (needs_rollback(a))
           if (auto it = st.deps.find(a.name); it != st.deps.end())
-            caf::anon_send(it->second, config_atom::value, previous_text);
+            caf::anon_send(it->second, config_atom::value, previous);
       answer_errors(job,
                     t.rejected ? http_status::bad_request
                                : http_status::service_unavailable,
@@ -445,7 +446,7 @@ void apply_put(admin_self self, admin_job job) {
                     t.errors);
       finish_put(self);
     },
-    config_atom::value, text);
+    config_atom::value, next);
 }
 
 // -- feature flags -------------------------------------------------------------

@@ -142,9 +142,11 @@ struct dependency_state {
     core->transport_replaced(static_cast<bool>(transport));
   }
 
-  std::vector<std::string> apply_config(const std::string& text) {
+  std::vector<std::string> apply_config(const config_update& update) {
+    if (update.config == nullptr)
+      return {"(document): the update carries no configuration"};
     auto n = now();
-    auto errors = core->reconfigure(text, n, actions);
+    auto errors = core->reconfigure(*update.config, n, actions);
     process(n);
     return errors;
   }
@@ -292,9 +294,9 @@ dependency_impl(dependency_actor::stateful_pointer<dependency_state> self,
       self->state.on_call(req);
       return {};
     },
-    [self](config_atom, std::string& text)
+    [self](config_atom, config_update& update)
       -> caf::result<config_atom, std::vector<std::string>> {
-      return {config_atom::value, self->state.apply_config(text)};
+      return {config_atom::value, self->state.apply_config(update)};
     },
     [self](journey_atom,
            std::uint64_t id) -> caf::result<journey_atom, std::string> {

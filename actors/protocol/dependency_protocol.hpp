@@ -14,14 +14,17 @@
 #include "actors/protocol/atoms.hpp"
 #include "actors/protocol/attempt_messages.hpp"
 #include "actors/protocol/call_messages.hpp"
+#include "actors/protocol/config_messages.hpp"
 #include "actors/protocol/stats_messages.hpp"
 
 namespace bulwark {
 
 /// The typed interface of a dependency actor.
 ///  - call: the call protocol (both forms);
-///  - config: apply a whole configuration document (JSON text); the reply
-///    lists every error ("PATH: message"), empty when it was applied;
+///  - config: apply a whole configuration document, parsed and validated
+///    once by the sender (`config_update`; `parse_config_update` turns JSON
+///    text into one); the reply lists every error ("PATH: message"), empty
+///    when it was applied;
 ///  - journey: one journey as JSON by id ("" when unknown), or the failed
 ///    journeys as a JSON array;
 ///  - stats: every counter (`dependency_stats`; `to_json` for people);
@@ -38,8 +41,8 @@ namespace bulwark {
 ///    alternates, timers).
 using dependency_actor = caf::typed_actor<
   caf::replies_to<call_atom, call_request>::with<reply_atom, call_reply>,
-  caf::replies_to<config_atom, std::string>::with<config_atom,
-                                                  std::vector<std::string>>,
+  caf::replies_to<config_atom, config_update>::with<config_atom,
+                                                    std::vector<std::string>>,
   caf::replies_to<journey_atom, std::uint64_t>::with<journey_atom, std::string>,
   caf::replies_to<journey_atom, failed_atom>::with<journey_atom, std::string>,
   caf::replies_to<stats_atom>::with<stats_atom, dependency_stats>,

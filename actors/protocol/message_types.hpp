@@ -9,6 +9,7 @@
 
 #include "actors/protocol/attempt_messages.hpp"
 #include "actors/protocol/call_messages.hpp"
+#include "actors/protocol/config_messages.hpp"
 #include "actors/protocol/saga_messages.hpp"
 #include "actors/protocol/service_messages.hpp"
 #include "actors/protocol/stats_messages.hpp"
@@ -30,6 +31,7 @@ void for_each_message_type(F&& f) {
   f(message_type<call_reply>{"bulwark::call_reply"});
   f(message_type<attempt_request>{"bulwark::attempt_request"});
   f(message_type<attempt_result>{"bulwark::attempt_result"});
+  f(message_type<config_update>{"bulwark::config_update"});
   f(message_type<service_request>{"bulwark::service_request"});
   f(message_type<service_response>{"bulwark::service_response"});
   f(message_type<saga_reply>{"bulwark::saga_reply"});

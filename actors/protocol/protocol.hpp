@@ -5,6 +5,7 @@
 //   wire.hpp               times and enums on the wire (nanoseconds, uint8)
 //   call_messages.hpp      call_request, call_reply            (call protocol)
 //   attempt_messages.hpp   attempt_request, attempt_result     (transport)
+//   config_messages.hpp    config_update: a document parsed once (config)
 //   service_messages.hpp   service_request, service_response   (HTTP routes)
 //   saga_messages.hpp      saga_reply, saga_stats              (sagas)
 //   stats_messages.hpp     dependency_stats, supervisor_stats  (stats_atom)
@@ -61,6 +62,7 @@
 #include "actors/protocol/atoms.hpp"
 #include "actors/protocol/attempt_messages.hpp"
 #include "actors/protocol/call_messages.hpp"
+#include "actors/protocol/config_messages.hpp"
 #include "actors/protocol/dependency_protocol.hpp"
 #include "actors/protocol/message_types.hpp"
 #include "actors/protocol/saga_messages.hpp"

@@ -1101,7 +1101,14 @@ std::vector<std::string> dependency_core::reconfigure(std::string_view text,
     ++counters().config_rejected;
     return errs;
   }
-  auto* mine = result.config->find(cfg_->name);
+  return reconfigure(*result.config, now, out);
+}
+
+std::vector<std::string> dependency_core::reconfigure(const bulwark_config& doc,
+                                                      time_point now,
+                                                      action_list& out) {
+  std::vector<std::string> errs;
+  auto* mine = doc.find(cfg_->name);
   if (mine == nullptr) {
     errs.push_back("/dependencies/" + cfg_->name
                    + ": is required (this actor serves dependency \""

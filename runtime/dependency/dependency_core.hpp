@@ -50,6 +50,8 @@
 
 namespace bulwark {
 
+struct bulwark_config; // runtime/config/bulwark_config.hpp
+
 /// One call as the core sees it: the fields of the call protocol's
 /// call_request (actors/protocol/call_messages.hpp), the deadline as a time
 /// point.
@@ -304,6 +306,11 @@ class dependency_core {
   /// policy state keeps what still fits. A larger concurrency limit may start
   /// queued calls (their actions go to `out`).
   std::vector<std::string> reconfigure(std::string_view json_text,
+                                       time_point now, action_list& out);
+
+  /// The same for a document parsed and validated by the caller (once, for
+  /// every actor it is sent to).
+  std::vector<std::string> reconfigure(const bulwark_config& doc,
                                        time_point now, action_list& out);
 
   /// Replaces the feature flags with one flags object (JSON text,

@@ -20,6 +20,18 @@
 #include "tests/support/deterministic_fixture.hpp"
 
 using namespace bulwark;
+
+namespace {
+
+/// A document parsed once, as a sender does before `(config_atom, ...)`.
+config_update update(const std::string& text) {
+  auto parsed = parse_config_update(text);
+  INFO(text);
+  REQUIRE(parsed.ok());
+  return parsed.update;
+}
+
+} // namespace
 using namespace bulwark::testing;
 
 namespace {
@@ -335,10 +347,9 @@ TEST_CASE_METHOD(fixture,
   transport.push_hold();
   call(dep, make_call(1));
   // Reload: no retries any more.
-  caller.send(
-    dep, config_atom::value,
-    std::string{R"({"dependencies": {"dep": {"idempotency": "idempotent",
-                              "retry": {"enabled": false}}}})"});
+  caller.send(dep, config_atom::value,
+              update(R"({"dependencies": {"dep": {"idempotency": "idempotent",
+                              "retry": {"enabled": false}}}})"));
   run();
   auto acks = caller.collect<config_atom, std::vector<std::string>>();
   REQUIRE(acks.size() == 1);
@@ -363,29 +374,37 @@ TEST_CASE_METHOD(
   fixture, "an invalid config is rejected with every error and changes nothing",
   "[actors][dependency]") {
   auto dep = spawn_dep(make_config(exact_retry));
-  caller.send(
-    dep, config_atom::value,
-    std::string{R"({"dependencies": {"dep": {"retry": {"max_attempts": 0},
-                              "bogus": 1}}})"});
+  // A document that does not validate never reaches the actor: it is
+  // parsed once, by the sender, which gets every error.
+  auto bad = parse_config_update(
+    R"({"dependencies": {"dep": {"retry": {"max_attempts": 0},
+                              "bogus": 1}}})");
+  REQUIRE_FALSE(bad.ok());
+  CHECK(bad.errors
+        == std::vector<std::string>{
+          "/dependencies/dep/bogus: unknown key (allowed: idempotency, "
+          "default_timeout, operations, classification, retry, budget, "
+          "breaker, bulkhead, cache, hedge, fallback, journeys)",
+          "/dependencies/dep/retry/max_attempts: must be between 1 and 10 "
+          "(got: 0)"});
+  // A valid document without this dependency is the actor's to refuse;
+  // so is an empty update.
   caller.send(dep, config_atom::value,
-              std::string{R"({"dependencies": {"other": {}}})"});
-  caller.send(dep, config_atom::value, std::string{"not json"});
+              update(R"({"dependencies": {"other": {}}})"));
+  caller.send(dep, config_atom::value, config_update{});
   run();
   auto acks = caller.collect<config_atom, std::vector<std::string>>();
-  REQUIRE(acks.size() == 3);
+  REQUIRE(acks.size() == 2);
   CHECK(
     std::get<1>(acks[0])
-    == std::vector<std::string>{
-      "/dependencies/dep/bogus: unknown key (allowed: idempotency, "
-      "default_timeout, operations, classification, retry, budget, breaker, "
-      "bulkhead, cache, hedge, fallback, journeys)",
-      "/dependencies/dep/retry/max_attempts: must be between 1 and 10 (got: "
-      "0)"});
-  CHECK(
-    std::get<1>(acks[1])
     == std::vector<std::string>{"/dependencies/dep: is required (this actor "
                                 "serves dependency \"dep\")"});
-  REQUIRE(std::get<1>(acks[2]).size() == 1);
+  CHECK(std::get<1>(acks[1]).size() == 1);
+  caller.send(dep, stats_atom::value);
+  run();
+  auto stats = caller.collect<stats_atom, dependency_stats>();
+  REQUIRE(stats.size() == 1);
+  CHECK(std::get<1>(stats[0]).config_rejected == 1);
   // Behaviour unchanged: still three attempts.
   for (int i = 0; i < 3; ++i)
     transport.push(status_result(500));
@@ -709,7 +728,7 @@ TEST_CASE_METHOD(
   auto dep = spawn_dependency(sys, opts);
   CHECK(set_flags(*this, dep, R"({"retry": {"enabled": false}})").empty());
   caller.send(dep, config_atom::value,
-              std::string{R"({"dependencies": {"dep": )" + exact_retry + "}}"});
+              update(R"({"dependencies": {"dep": )" + exact_retry + "}}"));
   run();
   transport.push(status_result(500));
   call(dep, make_call(1));
