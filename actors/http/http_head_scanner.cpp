@@ -1,6 +1,7 @@
 #include "actors/http/http_head_scanner.hpp"
 
 #include <boost/asio/ip/address_v6.hpp>
+#include <boost/beast/core/string.hpp>
 
 #include <cstring>
 #include <utility>
@@ -35,18 +36,7 @@ bool is_hex(char c) {
   return is_digit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
 }
 
-char lower(char c) {
-  return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c;
-}
-
-bool iequals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size())
-    return false;
-  for (std::size_t i = 0; i < a.size(); ++i)
-    if (lower(a[i]) != lower(b[i]))
-      return false;
-  return true;
-}
+using boost::beast::iequals; // ASCII only, like RFC 9110's field names
 
 bool is_ows(char c) {
   return c == ' ' || c == '\t';

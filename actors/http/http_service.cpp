@@ -1,7 +1,6 @@
 #include "actors/http/http_service.hpp"
 
 #include <algorithm>
-#include <cctype>
 #include <charconv>
 #include <condition_variable>
 #include <cstdio>
@@ -13,6 +12,7 @@
 #include <thread>
 #include <unordered_map>
 
+#include <boost/beast/core/string.hpp>
 #include <boost/json/error.hpp>
 #include <boost/json/serialize.hpp>
 #include <boost/json/stream_parser.hpp>
@@ -38,18 +38,6 @@ using svc_late_atom = caf::atom_constant<caf::atom("svc_late")>;
 using svc_exp_atom = caf::atom_constant<caf::atom("svc_exp")>;
 using svc_nop_atom = caf::atom_constant<caf::atom("svc_nop")>;
 using svc_keep_atom = caf::atom_constant<caf::atom("svc_keep")>;
-
-bool iequals(std::string_view x, std::string_view y) {
-  if (x.size() != y.size())
-    return false;
-  for (std::size_t i = 0; i < x.size(); ++i) {
-    auto a = static_cast<unsigned char>(x[i]);
-    auto b = static_cast<unsigned char>(y[i]);
-    if (std::tolower(a) != std::tolower(b))
-      return false;
-  }
-  return true;
-}
 
 /// Whole seconds, rounded up: a caller must never come back too early.
 std::string retry_after_text(duration d) {
@@ -1052,12 +1040,13 @@ struct http_service::impl {
                                                 : target.substr(qpos + 1);
     // Validated at the edge: the key reaches ledgers, journals and the
     // headers of the calls a handler makes.
-    if (auto n = std::count_if(
-          req.begin(), req.end(),
-          [](const auto& f) {
-            auto name = f.name_string();
-            return iequals({name.data(), name.size()}, idempotency_key_header);
-          });
+    if (auto n = std::count_if(req.begin(), req.end(),
+                               [](const auto& f) {
+                                 auto name = f.name_string();
+                                 return boost::beast::iequals(
+                                   {name.data(), name.size()},
+                                   idempotency_key_header);
+                               });
         n > 1) {
       ++count.bad_requests;
       reply(respond, error_reply(400, "more than one "

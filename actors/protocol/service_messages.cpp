@@ -1,28 +1,12 @@
 #include "actors/protocol/service_messages.hpp"
 
-#include <cctype>
+#include <boost/beast/core/string.hpp>
 
 namespace bulwark {
 
-namespace {
-
-bool iequals(std::string_view x, std::string_view y) {
-  if (x.size() != y.size())
-    return false;
-  for (std::size_t i = 0; i < x.size(); ++i) {
-    auto a = static_cast<unsigned char>(x[i]);
-    auto b = static_cast<unsigned char>(y[i]);
-    if (std::tolower(a) != std::tolower(b))
-      return false;
-  }
-  return true;
-}
-
-} // namespace
-
 const std::string* service_request::header(std::string_view name) const {
   for (auto& [key, value] : headers)
-    if (iequals(key, name))
+    if (boost::beast::iequals(key, name))
       return &value;
   return nullptr;
 }
