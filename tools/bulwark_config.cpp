@@ -14,8 +14,8 @@
 #include <string>
 #include <string_view>
 
-#include "runtime/config/bulwark_config.hpp"
-#include "runtime/config/json_pretty.hpp"
+#include "bulwark/runtime/config/bulwark_config.hpp"
+#include "bulwark/runtime/config/json_pretty.hpp"
 
 namespace {
 

@@ -11,8 +11,8 @@
 #include <cstdint>
 
 #include "bench/micro/alloc_counter.hpp"
-#include "runtime/core/rng.hpp"
-#include "runtime/metrics/latency_histogram.hpp"
+#include "bulwark/runtime/core/rng.hpp"
+#include "bulwark/runtime/metrics/latency_histogram.hpp"
 
 using namespace bulwark;
 

@@ -9,13 +9,13 @@
 #include <vector>
 
 #include "bench/micro/alloc_counter.hpp"
-#include "runtime/breaker/circuit_breaker.hpp"
-#include "runtime/budget/retry_budget.hpp"
-#include "runtime/cache/response_cache.hpp"
-#include "runtime/classify/classifier.hpp"
-#include "runtime/core/rng.hpp"
-#include "runtime/retry/backoff.hpp"
-#include "runtime/retry/retry_policy.hpp"
+#include "bulwark/runtime/breaker/circuit_breaker.hpp"
+#include "bulwark/runtime/budget/retry_budget.hpp"
+#include "bulwark/runtime/cache/response_cache.hpp"
+#include "bulwark/runtime/classify/classifier.hpp"
+#include "bulwark/runtime/core/rng.hpp"
+#include "bulwark/runtime/retry/backoff.hpp"
+#include "bulwark/runtime/retry/retry_policy.hpp"
 
 using namespace bulwark;
 

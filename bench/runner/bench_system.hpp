@@ -4,7 +4,7 @@
 // message type registered.
 #pragma once
 
-#include "actors/system_setup.hpp"
+#include "bulwark/actors/system_setup.hpp"
 
 #include <caf/actor_system_config.hpp>
 #include <caf/atom.hpp>

@@ -3,9 +3,9 @@
 #include "bench/runner/report.hpp"
 #include "bench/runner/report_folder.hpp"
 #include "bench/runner/scenario.hpp"
-#include "runtime/config/duration_text.hpp"
-#include "runtime/core/idempotency_key.hpp"
-#include "runtime/core/utf8.hpp"
+#include "bulwark/runtime/config/duration_text.hpp"
+#include "bulwark/runtime/core/idempotency_key.hpp"
+#include "bulwark/runtime/core/utf8.hpp"
 #include "tools/load/load_client.hpp"
 
 #include <boost/json/object.hpp>

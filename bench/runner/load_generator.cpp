@@ -1,6 +1,6 @@
 #include "bench/runner/load_generator.hpp"
 
-#include "actors/protocol/atoms.hpp"
+#include "bulwark/actors/protocol/atoms.hpp"
 
 #include <caf/all.hpp>
 

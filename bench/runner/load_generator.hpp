@@ -7,7 +7,7 @@
 // real clock: wall time and optional per-call latencies use steady_clock.
 #pragma once
 
-#include "actors/protocol/call_messages.hpp"
+#include "bulwark/actors/protocol/call_messages.hpp"
 
 #include <caf/actor.hpp>
 #include <caf/actor_system.hpp>

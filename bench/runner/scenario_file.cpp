@@ -11,8 +11,8 @@
 
 #include <boost/json/object.hpp>
 
-#include "runtime/config/bulwark_config.hpp"
-#include "runtime/config/object_reader.hpp"
+#include "bulwark/runtime/config/bulwark_config.hpp"
+#include "bulwark/runtime/config/object_reader.hpp"
 
 namespace bulwark::bench {
 

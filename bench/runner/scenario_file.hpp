@@ -16,10 +16,10 @@
 
 #include "bench/runner/scenario.hpp"
 #include "bench/scenarios/modes.hpp"
-#include "runtime/chaos/fault_schedule.hpp"
-#include "runtime/config/config_error.hpp"
-#include "runtime/config/dependency_config.hpp"
-#include "runtime/core/time.hpp"
+#include "bulwark/runtime/chaos/fault_schedule.hpp"
+#include "bulwark/runtime/config/config_error.hpp"
+#include "bulwark/runtime/config/dependency_config.hpp"
+#include "bulwark/runtime/core/time.hpp"
 
 namespace bulwark::bench {
 

@@ -1,6 +1,6 @@
 #include "bench/scenarios/bare_forwarding.hpp"
 
-#include "actors/protocol/atoms.hpp"
+#include "bulwark/actors/protocol/atoms.hpp"
 #include "bench/runner/bench_system.hpp"
 #include "bench/runner/load_generator.hpp"
 #include "bench/runner/scenario.hpp"

@@ -6,7 +6,7 @@
 // this, that is 2x the best CAF can do, not 2x a straw man.
 #pragma once
 
-#include "actors/protocol/call_messages.hpp"
+#include "bulwark/actors/protocol/call_messages.hpp"
 
 #include <caf/actor.hpp>
 #include <caf/behavior.hpp>

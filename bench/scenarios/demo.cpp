@@ -25,13 +25,13 @@
 #include <caf/all.hpp>
 #include <caf/scheduler/test_coordinator.hpp>
 
-#include "actors/dependency/dependency_actor.hpp"
-#include "actors/system_setup.hpp"
-#include "actors/transport/chaos_transport.hpp"
+#include "bulwark/actors/dependency/dependency_actor.hpp"
+#include "bulwark/actors/system_setup.hpp"
+#include "bulwark/actors/transport/chaos_transport.hpp"
 #include "bench/runner/scenario.hpp"
 #include "bench/scenarios/virtual_system.hpp"
-#include "runtime/chaos/fault_schedule.hpp"
-#include "runtime/config/bulwark_config.hpp"
+#include "bulwark/runtime/chaos/fault_schedule.hpp"
+#include "bulwark/runtime/config/bulwark_config.hpp"
 
 namespace bulwark::bench {
 

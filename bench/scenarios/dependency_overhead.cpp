@@ -16,14 +16,14 @@
 
 #include <caf/all.hpp>
 
-#include "actors/dependency/dependency_actor.hpp"
-#include "actors/transport/echo_transport.hpp"
-#include "actors/transport/function_transport.hpp"
+#include "bulwark/actors/dependency/dependency_actor.hpp"
+#include "bulwark/actors/transport/echo_transport.hpp"
+#include "bulwark/actors/transport/function_transport.hpp"
 #include "bench/runner/bench_system.hpp"
 #include "bench/runner/load_generator.hpp"
 #include "bench/runner/scenario.hpp"
 #include "bench/scenarios/bare_forwarding.hpp"
-#include "runtime/config/bulwark_config.hpp"
+#include "bulwark/runtime/config/bulwark_config.hpp"
 
 namespace bulwark::bench {
 

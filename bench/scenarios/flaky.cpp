@@ -16,13 +16,13 @@
 #include <boost/json/parse.hpp>
 #include <caf/all.hpp>
 
-#include "actors/dependency/dependency_actor.hpp"
-#include "actors/transport/chaos_transport.hpp"
+#include "bulwark/actors/dependency/dependency_actor.hpp"
+#include "bulwark/actors/transport/chaos_transport.hpp"
 #include "bench/runner/bench_system.hpp"
 #include "bench/runner/load_generator.hpp"
 #include "bench/runner/scenario.hpp"
 #include "bench/scenarios/modes.hpp"
-#include "runtime/chaos/fault_schedule.hpp"
+#include "bulwark/runtime/chaos/fault_schedule.hpp"
 
 namespace bulwark::bench {
 

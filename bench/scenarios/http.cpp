@@ -43,15 +43,15 @@
 #include <boost/json/serialize.hpp>
 #include <caf/all.hpp>
 
-#include "actors/dependency/dependency_actor.hpp"
-#include "actors/http/http_service.hpp"
-#include "actors/supervise/supervisor_actor.hpp"
-#include "actors/transport/http_transport.hpp"
+#include "bulwark/actors/dependency/dependency_actor.hpp"
+#include "bulwark/actors/http/http_service.hpp"
+#include "bulwark/actors/supervise/supervisor_actor.hpp"
+#include "bulwark/actors/transport/http_transport.hpp"
 #include "bench/runner/bench_system.hpp"
 #include "bench/runner/load_generator.hpp"
 #include "bench/runner/scenario.hpp"
-#include "runtime/config/bulwark_config.hpp"
-#include "runtime/core/rng.hpp"
+#include "bulwark/runtime/config/bulwark_config.hpp"
+#include "bulwark/runtime/core/rng.hpp"
 
 namespace bulwark::bench {
 

@@ -19,11 +19,11 @@
 #include <boost/json/serialize.hpp>
 #include <caf/all.hpp>
 
-#include "actors/service/keyed_service.hpp"
-#include "actors/supervise/supervisor_actor.hpp"
+#include "bulwark/actors/service/keyed_service.hpp"
+#include "bulwark/actors/supervise/supervisor_actor.hpp"
 #include "bench/runner/scenario.hpp"
 #include "bench/scenarios/virtual_system.hpp"
-#include "runtime/core/rng.hpp"
+#include "bulwark/runtime/core/rng.hpp"
 
 namespace bulwark::bench {
 

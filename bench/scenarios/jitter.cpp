@@ -9,7 +9,7 @@
 #include <string>
 
 #include "bench/runner/scenario.hpp"
-#include "runtime/chaos/contention_model.hpp"
+#include "bulwark/runtime/chaos/contention_model.hpp"
 
 namespace bulwark::bench {
 

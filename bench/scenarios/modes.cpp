@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <stdexcept>
 
-#include "runtime/config/bulwark_config.hpp"
+#include "bulwark/runtime/config/bulwark_config.hpp"
 
 namespace bulwark::bench {
 

@@ -14,7 +14,7 @@
 #include <cstdint>
 #include <string>
 
-#include "runtime/config/dependency_config.hpp"
+#include "bulwark/runtime/config/dependency_config.hpp"
 
 namespace bulwark::bench {
 

@@ -18,13 +18,13 @@
 
 #include <boost/json/parse.hpp>
 
-#include "actors/dependency/dependency_actor.hpp"
-#include "actors/transport/chaos_transport.hpp"
+#include "bulwark/actors/dependency/dependency_actor.hpp"
+#include "bulwark/actors/transport/chaos_transport.hpp"
 #include "bench/runner/scenario.hpp"
 #include "bench/scenarios/modes.hpp"
 #include "bench/scenarios/virtual_system.hpp"
-#include "runtime/chaos/fault_schedule.hpp"
-#include "runtime/core/rng.hpp"
+#include "bulwark/runtime/chaos/fault_schedule.hpp"
+#include "bulwark/runtime/core/rng.hpp"
 
 namespace bulwark::bench {
 

@@ -20,13 +20,13 @@
 #include <string>
 #include <vector>
 
-#include "runtime/config/bulwark_config.hpp"
-#include "runtime/config/duration_text.hpp"
-#include "runtime/core/correlation_id.hpp"
-#include "runtime/core/idempotency.hpp"
-#include "runtime/core/rng.hpp"
-#include "runtime/core/time.hpp"
-#include "runtime/supervise/supervisor_core.hpp"
+#include "bulwark/runtime/config/bulwark_config.hpp"
+#include "bulwark/runtime/config/duration_text.hpp"
+#include "bulwark/runtime/core/correlation_id.hpp"
+#include "bulwark/runtime/core/idempotency.hpp"
+#include "bulwark/runtime/core/rng.hpp"
+#include "bulwark/runtime/core/time.hpp"
+#include "bulwark/runtime/supervise/supervisor_core.hpp"
 
 namespace bulwark::bench {
 

@@ -17,10 +17,10 @@
 #include <caf/all.hpp>
 #include <caf/scheduler/test_coordinator.hpp>
 
-#include "actors/protocol/atoms.hpp"
-#include "actors/protocol/call_messages.hpp"
-#include "actors/system_setup.hpp"
-#include "runtime/core/time.hpp"
+#include "bulwark/actors/protocol/atoms.hpp"
+#include "bulwark/actors/protocol/call_messages.hpp"
+#include "bulwark/actors/system_setup.hpp"
+#include "bulwark/runtime/core/time.hpp"
 
 namespace bulwark::bench {
 

@@ -1,5 +1,5 @@
 // The gateway process: POST /checkout runs a durable saga over the four
-// services (actors/saga/saga_coordinator.hpp), each called through a
+// services (bulwark/actors/saga/saga_coordinator.hpp), each called through a
 // dependency actor over an HTTP transport:
 //
 //   recommendations  read; a failure is replaced by a fallback list
@@ -27,15 +27,15 @@
 #include <boost/json.hpp>
 #include <caf/all.hpp>
 
-#include "actors/dependency/dependency_actor.hpp"
-#include "actors/http/http_service.hpp"
-#include "actors/saga/saga_coordinator.hpp"
-#include "actors/supervise/supervisor_actor.hpp"
-#include "actors/system_setup.hpp"
-#include "actors/transport/http_transport.hpp"
+#include "bulwark/actors/dependency/dependency_actor.hpp"
+#include "bulwark/actors/http/http_service.hpp"
+#include "bulwark/actors/saga/saga_coordinator.hpp"
+#include "bulwark/actors/supervise/supervisor_actor.hpp"
+#include "bulwark/actors/system_setup.hpp"
+#include "bulwark/actors/transport/http_transport.hpp"
 #include "common.hpp"
-#include "runtime/config/bulwark_config.hpp"
-#include "runtime/config/object_reader.hpp"
+#include "bulwark/runtime/config/bulwark_config.hpp"
+#include "bulwark/runtime/config/object_reader.hpp"
 
 namespace json = boost::json;
 using namespace bulwark;

@@ -25,12 +25,12 @@
 #include <boost/json.hpp>
 #include <caf/all.hpp>
 
-#include "actors/http/http_service.hpp"
-#include "actors/system_setup.hpp"
+#include "bulwark/actors/http/http_service.hpp"
+#include "bulwark/actors/system_setup.hpp"
 #include "common.hpp"
-#include "runtime/config/object_reader.hpp"
-#include "runtime/core/idempotency_key.hpp"
-#include "runtime/core/rng.hpp"
+#include "bulwark/runtime/config/object_reader.hpp"
+#include "bulwark/runtime/core/idempotency_key.hpp"
+#include "bulwark/runtime/core/rng.hpp"
 
 namespace json = boost::json;
 using namespace bulwark;

@@ -8,11 +8,11 @@
 #include <boost/json/serialize.hpp>
 #include <caf/all.hpp>
 
-#include "actors/dependency/dependency_actor.hpp"
-#include "actors/system_setup.hpp"
-#include "actors/transport/function_transport.hpp"
-#include "runtime/config/bulwark_config.hpp"
-#include "runtime/core/rng.hpp"
+#include "bulwark/actors/dependency/dependency_actor.hpp"
+#include "bulwark/actors/system_setup.hpp"
+#include "bulwark/actors/transport/function_transport.hpp"
+#include "bulwark/runtime/config/bulwark_config.hpp"
+#include "bulwark/runtime/core/rng.hpp"
 
 using namespace bulwark;
 

@@ -2,7 +2,7 @@
 // test relies on must keep virtual time exact.
 #include "tests/support/deterministic_fixture.hpp"
 
-#include "actors/protocol/atoms.hpp"
+#include "bulwark/actors/protocol/atoms.hpp"
 
 #include <caf/all.hpp>
 #include <catch2/catch.hpp>

@@ -15,10 +15,10 @@
 //   }
 #pragma once
 
-#include "actors/protocol/atoms.hpp"
-#include "actors/protocol/attempt_messages.hpp"
-#include "actors/system_setup.hpp"
-#include "runtime/core/time.hpp"
+#include "bulwark/actors/protocol/atoms.hpp"
+#include "bulwark/actors/protocol/attempt_messages.hpp"
+#include "bulwark/actors/system_setup.hpp"
+#include "bulwark/runtime/core/time.hpp"
 
 #include <caf/all.hpp>
 #include <caf/scheduler/test_coordinator.hpp>

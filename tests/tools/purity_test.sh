@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The project's layering rules, checked on every test run:
-# - runtime/ is pure: no CAF header, no clock reads, no threads, no sleeping;
+# - bulwark/runtime/ is pure: no CAF header, no clock reads, no threads, no sleeping;
 # - tests never sleep, and read no real clock (virtual time only) except in
 #   files that talk to real sockets or processes and say so, with the reason,
 #   in a line containing "purity: real time" (a real Prometheus server, a
@@ -29,11 +29,11 @@ check() { # check DESCRIPTION PATTERN DIR...
     fail=1
   fi
 }
-check "runtime/ includes CAF" '#include *[<"]caf/' runtime
-check "runtime/ reads a clock" 'steady_clock::now|system_clock::now|high_resolution_clock::now' runtime
+check "bulwark/runtime/ includes CAF" '#include *[<"]caf/' src/bulwark/runtime
+check "bulwark/runtime/ reads a clock" 'steady_clock::now|system_clock::now|high_resolution_clock::now' src/bulwark/runtime
 # (The patterns are split in two so that this script does not match itself.)
-check "runtime/ uses threads or sleeps" 'std::thread|std::mutex|sle''ep_for|usle''ep\(' runtime
+check "bulwark/runtime/ uses threads or sleeps" 'std::thread|std::mutex|sle''ep_for|usle''ep\(' src/bulwark/runtime
 check "a test sleeps" 'sle''ep_for|usle''ep\(|[^_]sle''ep\(' tests/runtime tests/actors tests/tools
 check "a test reads a real clock" 'steady_clock::now|system_clock::now|high_resolution_clock::now' tests/runtime tests/actors tests/tools
-[ $fail -eq 0 ] && echo "purity: runtime/ is pure and tests use virtual time"
+[ $fail -eq 0 ] && echo "purity: bulwark/runtime/ is pure and tests use virtual time"
 exit $fail

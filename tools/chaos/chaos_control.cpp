@@ -7,9 +7,9 @@
 #include <boost/json/array.hpp>
 #include <boost/json/serialize.hpp>
 
-#include "runtime/chaos/proxy_fault_table.hpp"
-#include "runtime/config/object_reader.hpp"
-#include "runtime/core/utf8.hpp"
+#include "bulwark/runtime/chaos/proxy_fault_table.hpp"
+#include "bulwark/runtime/config/object_reader.hpp"
+#include "bulwark/runtime/core/utf8.hpp"
 
 namespace bulwark {
 

@@ -1,6 +1,6 @@
 // The fault proxy's control API, served by the house HTTP server
-// (actors/http/http_server.hpp) on its own port, loopback only (it changes
-// faults without authentication):
+// (bulwark/actors/http/http_server.hpp) on its own port, loopback only (it
+// changes faults without authentication):
 //   GET    /faults          the fault table {"faults": {name: fault}}
 //   PUT    /faults          replace every fault (the same document)
 //   PUT    /faults/<name>   add or replace one fault
@@ -16,7 +16,7 @@
 #include <memory>
 #include <string>
 
-#include "actors/http/http_server.hpp"
+#include "bulwark/actors/http/http_server.hpp"
 #include "tools/chaos/chaos_proxy.hpp"
 
 namespace bulwark {

@@ -2,7 +2,7 @@
 
 // GCC 12 with -fsanitize=address reports a maybe-uninitialized
 // boost::optional inside Beast's parser (a false positive in code inlined
-// from Boost's headers), as in actors/http/http_server.hpp.
+// from Boost's headers), as in bulwark/actors/http/http_server.hpp.
 #if defined(__GNUC__) && !defined(__clang__)
 #  pragma GCC diagnostic push
 #  pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
@@ -38,9 +38,9 @@
 
 #include <fmt/format.h>
 
-#include "runtime/chaos/proxy_fault_table.hpp"
-#include "runtime/core/idempotency_key.hpp"
-#include "runtime/core/rng.hpp"
+#include "bulwark/runtime/chaos/proxy_fault_table.hpp"
+#include "bulwark/runtime/core/idempotency_key.hpp"
+#include "bulwark/runtime/core/rng.hpp"
 
 namespace beast = boost::beast;
 namespace http = boost::beast::http;

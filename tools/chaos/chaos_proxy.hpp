@@ -1,17 +1,17 @@
 // The fault proxy behind `bulwark-chaos`: a reverse proxy in front of one
 // HTTP/1.1 service (or, in TCP mode, any TCP service) that injects the faults
-// of its live fault table (runtime/chaos/proxy_fault_table.hpp) into the
-// traffic that passes: error statuses with Retry-After, added latency with
+// of its live fault table (bulwark/runtime/chaos/proxy_fault_table.hpp) into
+// the traffic that passes: error statuses with Retry-After, added latency with
 // slow tails, outage and brownout windows, connection resets, black holes,
 // slow bodies and bandwidth caps; and counts per route what it saw,
-// duplicates of idempotency keys included (runtime/chaos/proxy_stats.hpp).
-// It runs on Boost.Asio with its own io threads (one io_context and one
-// SO_REUSEPORT acceptor per thread, so a connection and its upstream pool
-// live on one thread and need no locks); decisions and counters sit behind
-// one mutex, drawn from one seeded generator, so a run with one client in
-// order replays exactly. Everything a client sends is bounded: header and
-// body sizes, the time to send a request, open connections, how long a
-// black hole holds a connection. No CAF.
+// duplicates of idempotency keys included
+// (bulwark/runtime/chaos/proxy_stats.hpp). It runs on Boost.Asio with its own
+// io threads (one io_context and one SO_REUSEPORT acceptor per thread, so a
+// connection and its upstream pool live on one thread and need no locks);
+// decisions and counters sit behind one mutex, drawn from one seeded generator,
+// so a run with one client in order replays exactly. Everything a client sends
+// is bounded: header and body sizes, the time to send a request, open
+// connections, how long a black hole holds a connection. No CAF.
 #pragma once
 
 #include <chrono>
@@ -23,8 +23,8 @@
 #include <boost/json/object.hpp>
 #include <boost/json/value.hpp>
 
-#include "runtime/chaos/proxy_stats.hpp"
-#include "runtime/config/config_error.hpp"
+#include "bulwark/runtime/chaos/proxy_stats.hpp"
+#include "bulwark/runtime/config/config_error.hpp"
 
 namespace bulwark {
 

@@ -11,8 +11,8 @@
 
 #include <boost/json/serialize.hpp>
 
-#include "runtime/config/object_reader.hpp"
-#include "runtime/core/utf8.hpp"
+#include "bulwark/runtime/config/object_reader.hpp"
+#include "bulwark/runtime/core/utf8.hpp"
 #include "tools/chaos/chaos_control.hpp"
 #include "tools/chaos/chaos_proxy.hpp"
 

@@ -27,7 +27,7 @@
 
 #include <sys/prctl.h>
 
-#include "runtime/core/rng.hpp"
+#include "bulwark/runtime/core/rng.hpp"
 
 namespace beast = boost::beast;
 namespace http = boost::beast::http;

@@ -1,6 +1,6 @@
 // A test HTTP/1.1 server whose answers take a known time: each request is
 // answered after a latency drawn from a latency distribution
-// (runtime/chaos/fault_schedule.hpp's latency_config) with a seeded
+// (bulwark/runtime/chaos/fault_schedule.hpp's latency_config) with a seeded
 // generator, and during an optional stall window every answer waits for the
 // window's end, like a service stopped by a garbage collection pause. It
 // keeps a precise histogram of the latencies it injected, so a load
@@ -13,8 +13,8 @@
 #include <memory>
 #include <string>
 
-#include "runtime/chaos/fault_schedule.hpp"
-#include "runtime/metrics/log_linear_histogram.hpp"
+#include "bulwark/runtime/chaos/fault_schedule.hpp"
+#include "bulwark/runtime/metrics/log_linear_histogram.hpp"
 
 namespace bulwark {
 

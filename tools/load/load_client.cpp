@@ -26,7 +26,7 @@
 
 #include <sys/prctl.h>
 
-#include "runtime/core/utf8.hpp"
+#include "bulwark/runtime/core/utf8.hpp"
 
 namespace beast = boost::beast;
 namespace http = boost::beast::http;

@@ -2,8 +2,8 @@
 // requests to one target, or to two alternating in ABBA slices (an A/B run),
 // over a keep-alive connection pool, and measures each request's latency.
 // Open loop (the default): requests are due at constant or Poisson intended
-// times (runtime/load/arrival_schedule.hpp) whatever the target does, and a
-// latency runs from the intended time, so a stalled target shows in the
+// times (bulwark/runtime/load/arrival_schedule.hpp) whatever the target does,
+// and a latency runs from the intended time, so a stalled target shows in the
 // percentiles (wrk2's rule); a request due while every connection is busy
 // waits for one, and that wait counts. Closed loop: each connection sends its
 // next request when the last answer arrived (saturation throughput; a stall
@@ -22,11 +22,11 @@
 #include <utility>
 #include <vector>
 
-#include "runtime/load/ab_slicer.hpp"
-#include "runtime/load/arrival_schedule.hpp"
-#include "runtime/load/load_stats.hpp"
-#include "runtime/load/rate_verdict.hpp"
-#include "runtime/load/request_template.hpp"
+#include "bulwark/runtime/load/ab_slicer.hpp"
+#include "bulwark/runtime/load/arrival_schedule.hpp"
+#include "bulwark/runtime/load/load_stats.hpp"
+#include "bulwark/runtime/load/rate_verdict.hpp"
+#include "bulwark/runtime/load/request_template.hpp"
 
 namespace bulwark {
 

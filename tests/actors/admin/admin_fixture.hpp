@@ -6,9 +6,9 @@
 // every wait is bounded (`bound`, the test client's deadline).
 #pragma once
 
-#include "actors/admin/admin_server.hpp"
-#include "actors/system_setup.hpp"
-#include "actors/transport/function_transport.hpp"
+#include "bulwark/actors/admin/admin_server.hpp"
+#include "bulwark/actors/system_setup.hpp"
+#include "bulwark/actors/transport/function_transport.hpp"
 #include "tests/actors/http/http_test_client.hpp"
 
 #include <boost/json/parse.hpp>

@@ -5,7 +5,7 @@
 // shows in the attempts a call makes and in what reaches the transport.
 // Every wait is bounded (the test client's deadline, request timeouts);
 // nothing sleeps.
-#include "actors/admin/admin_server.hpp"
+#include "bulwark/actors/admin/admin_server.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -19,9 +19,9 @@
 #include <memory>
 #include <mutex>
 
-#include "actors/system_setup.hpp"
-#include "actors/transport/function_transport.hpp"
-#include "runtime/config/json_pretty.hpp"
+#include "bulwark/actors/system_setup.hpp"
+#include "bulwark/actors/transport/function_transport.hpp"
+#include "bulwark/runtime/config/json_pretty.hpp"
 #include "tests/actors/admin/admin_fixture.hpp"
 #include "tests/actors/http/http_test_client.hpp"
 

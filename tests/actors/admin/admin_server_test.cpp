@@ -2,7 +2,7 @@
 // actors in a real (threaded) CAF actor system: the server does real I/O, so
 // CAF's deterministic test scheduler cannot drive it. Every wait is bounded
 // (the test client's deadline, request timeouts); nothing sleeps.
-#include "actors/admin/admin_server.hpp"
+#include "bulwark/actors/admin/admin_server.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -17,9 +17,9 @@
 #include <memory>
 #include <mutex>
 
-#include "actors/system_setup.hpp"
-#include "actors/transport/function_transport.hpp"
-#include "runtime/config/json_pretty.hpp"
+#include "bulwark/actors/system_setup.hpp"
+#include "bulwark/actors/transport/function_transport.hpp"
+#include "bulwark/runtime/config/json_pretty.hpp"
 #include "tests/actors/admin/admin_fixture.hpp"
 #include "tests/actors/admin/flags_fuzz.hpp"
 #include "tests/actors/http/http_fuzz.hpp"

@@ -10,7 +10,7 @@
 #  pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #endif
 
-#include "actors/admin/dashboard_page.hpp"
+#include "bulwark/actors/admin/dashboard_page.hpp"
 
 #include "tests/actors/admin/child_process.hpp"
 #include "tests/actors/admin/live_admin.hpp"

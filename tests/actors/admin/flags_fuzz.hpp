@@ -10,7 +10,7 @@
 // a 5xx other than 503 is a problem). The same seed gives the same cases.
 #pragma once
 
-#include "runtime/core/rng.hpp"
+#include "bulwark/runtime/core/rng.hpp"
 #include "tests/actors/http/http_fuzz.hpp"
 #include "tests/actors/http/http_test_client.hpp"
 

@@ -5,9 +5,9 @@
 // failovers all show in /metrics. Real actor_system, real loopback.
 #pragma once
 
-#include "actors/admin/admin_server.hpp"
-#include "actors/system_setup.hpp"
-#include "actors/transport/function_transport.hpp"
+#include "bulwark/actors/admin/admin_server.hpp"
+#include "bulwark/actors/system_setup.hpp"
+#include "bulwark/actors/transport/function_transport.hpp"
 #include "tests/actors/admin/admin_fixture.hpp"
 #include "tests/actors/http/http_test_client.hpp"
 

@@ -1,10 +1,10 @@
 // The dependency actor's wiring: each message kind reaches the core
-// (runtime/dependency/dependency_core, whose behaviour is tested without CAF
-// in tests/runtime/dependency/dependency_core_test.cpp) and each action leaves
-// as the right message to the right actor: attempts and cancels to the
-// transport, calls to alternates, replies to the caller (send and request
-// forms), and one tick for the core's timers, in virtual time.
-#include "actors/dependency/dependency_actor.hpp"
+// (bulwark/runtime/dependency/dependency_core, whose behaviour is tested
+// without CAF in tests/runtime/dependency/dependency_core_test.cpp) and each
+// action leaves as the right message to the right actor: attempts and cancels
+// to the transport, calls to alternates, replies to the caller (send and
+// request forms), and one tick for the core's timers, in virtual time.
+#include "bulwark/actors/dependency/dependency_actor.hpp"
 
 #include <map>
 #include <string>
@@ -12,11 +12,11 @@
 #include <boost/json/parse.hpp>
 #include <catch2/catch.hpp>
 
-#include "actors/transport/scripted_transport.hpp"
-#include "runtime/classify/classifier.hpp"
-#include "runtime/config/bulwark_config.hpp"
-#include "runtime/core/rng.hpp"
-#include "runtime/flags/feature_flags.hpp"
+#include "bulwark/actors/transport/scripted_transport.hpp"
+#include "bulwark/runtime/classify/classifier.hpp"
+#include "bulwark/runtime/config/bulwark_config.hpp"
+#include "bulwark/runtime/core/rng.hpp"
+#include "bulwark/runtime/flags/feature_flags.hpp"
 #include "tests/support/deterministic_fixture.hpp"
 
 using namespace bulwark;

@@ -13,7 +13,7 @@
 // hostile_run.hpp sends the cases and judges the answers.
 #pragma once
 
-#include "runtime/core/rng.hpp"
+#include "bulwark/runtime/core/rng.hpp"
 #include "tests/actors/http/http_fuzz.hpp"
 
 #include <array>

@@ -8,7 +8,7 @@
 // uses it for its `mutation` category.
 #pragma once
 
-#include "runtime/core/rng.hpp"
+#include "bulwark/runtime/core/rng.hpp"
 #include "tests/actors/http/http_test_client.hpp"
 
 #include <chrono>

@@ -1,4 +1,4 @@
-#include "actors/http/http_head_scanner.hpp"
+#include "bulwark/actors/http/http_head_scanner.hpp"
 
 #include <catch2/catch.hpp>
 

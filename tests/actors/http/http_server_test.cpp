@@ -1,4 +1,4 @@
-#include "actors/http/http_server.hpp"
+#include "bulwark/actors/http/http_server.hpp"
 
 #include <catch2/catch.hpp>
 

@@ -3,7 +3,7 @@
 // purity: real time — the service turns a relative deadline header into an
 // absolute time with the real clock, and a test checks that against the
 // clock; waits poll with a bound and never sleep.
-#include "actors/http/http_service.hpp"
+#include "bulwark/actors/http/http_service.hpp"
 
 #include <catch2/catch.hpp>
 

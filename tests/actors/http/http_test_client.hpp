@@ -6,7 +6,7 @@
 // sending side can be half-closed.
 #pragma once
 
-#include "actors/http/http_server.hpp"
+#include "bulwark/actors/http/http_server.hpp"
 
 // GCC 12 with -fsanitize=address reports a maybe-uninitialized
 // boost::optional inside Beast's parser (a false positive in code inlined

@@ -2,7 +2,7 @@
 // service restarted on its journal answering duplicates without executing.
 // purity: real time — only the hidden "[.bench]" case, which measures what a
 // journal costs per execution (run by hand, never by ctest).
-#include "actors/http/ledger_journal.hpp"
+#include "bulwark/actors/http/ledger_journal.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -22,7 +22,7 @@
 #include <boost/json/parse.hpp>
 #include <caf/all.hpp>
 
-#include "actors/http/http_service.hpp"
+#include "bulwark/actors/http/http_service.hpp"
 #include "tests/actors/http/http_test_client.hpp"
 
 using namespace bulwark;

@@ -5,7 +5,7 @@
 // that text without a single lint complaint. The example alert rules are
 // checked and unit-tested with promtool as well. A missing promtool is a
 // failure, never a skip: these checks are the point of the test.
-#include "actors/dependency/dependency_actor.hpp"
+#include "bulwark/actors/dependency/dependency_actor.hpp"
 
 #include <sys/wait.h>
 #include <unistd.h>
@@ -21,9 +21,9 @@
 #include <boost/json/parse.hpp>
 #include <catch2/catch.hpp>
 
-#include "actors/transport/scripted_transport.hpp"
-#include "runtime/config/bulwark_config.hpp"
-#include "runtime/metrics/prometheus_text.hpp"
+#include "bulwark/actors/transport/scripted_transport.hpp"
+#include "bulwark/runtime/config/bulwark_config.hpp"
+#include "bulwark/runtime/metrics/prometheus_text.hpp"
 #include "tests/support/deterministic_fixture.hpp"
 
 using namespace bulwark;

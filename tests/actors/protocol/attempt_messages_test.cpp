@@ -1,7 +1,7 @@
-#include "actors/protocol/attempt_messages.hpp"
+#include "bulwark/actors/protocol/attempt_messages.hpp"
 
-#include "actors/protocol/atoms.hpp"
-#include "runtime/classify/classifier.hpp"
+#include "bulwark/actors/protocol/atoms.hpp"
+#include "bulwark/runtime/classify/classifier.hpp"
 #include "tests/support/deterministic_fixture.hpp"
 
 #include <caf/all.hpp>

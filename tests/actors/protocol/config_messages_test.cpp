@@ -1,4 +1,4 @@
-#include "actors/protocol/config_messages.hpp"
+#include "bulwark/actors/protocol/config_messages.hpp"
 
 #include "tests/support/deterministic_fixture.hpp"
 

@@ -1,7 +1,7 @@
-#include "actors/protocol/message_types.hpp"
+#include "bulwark/actors/protocol/message_types.hpp"
 
-#include "actors/protocol/protocol.hpp"
-#include "actors/system_setup.hpp"
+#include "bulwark/actors/protocol/protocol.hpp"
+#include "bulwark/actors/system_setup.hpp"
 #include "tests/support/deterministic_fixture.hpp"
 
 #include <caf/all.hpp>

@@ -1,7 +1,7 @@
 // The saga coordinator's messages: they round-trip through CAF's
 // serializers (so they can cross nodes), reject enum values out of range,
 // travel inside messages as registered types, and name their refusals.
-#include "actors/protocol/saga_messages.hpp"
+#include "bulwark/actors/protocol/saga_messages.hpp"
 
 #include <catch2/catch.hpp>
 

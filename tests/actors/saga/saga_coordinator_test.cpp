@@ -4,7 +4,7 @@
 // seeded randomized run with many sagas, random downstream behaviour and
 // random restarts, checked against a keyed downstream that counts executions
 // per key. BULWARK_SEED=N replays seed N of the randomized test.
-#include "actors/saga/saga_coordinator.hpp"
+#include "bulwark/actors/saga/saga_coordinator.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -18,8 +18,8 @@
 #include <string>
 #include <vector>
 
-#include "actors/saga/saga_log.hpp"
-#include "runtime/core/rng.hpp"
+#include "bulwark/actors/saga/saga_log.hpp"
+#include "bulwark/runtime/core/rng.hpp"
 #include "tests/support/deterministic_fixture.hpp"
 #include "tests/support/temp_dir.hpp"
 

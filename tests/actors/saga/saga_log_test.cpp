@@ -1,6 +1,6 @@
 // The saga log: every record kind as one line of valid JSON, decoding
 // errors, grouping by saga at open, configuration mismatches, torn tails.
-#include "actors/saga/saga_log.hpp"
+#include "bulwark/actors/saga/saga_log.hpp"
 
 #include <catch2/catch.hpp>
 

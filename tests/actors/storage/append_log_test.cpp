@@ -1,6 +1,6 @@
 // The append log's file mechanics: records in order, batches, torn tails,
 // corrupt lines, locks and atomic rewrites.
-#include "actors/storage/append_log.hpp"
+#include "bulwark/actors/storage/append_log.hpp"
 
 #include <catch2/catch.hpp>
 

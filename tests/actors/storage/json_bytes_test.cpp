@@ -1,6 +1,6 @@
 // Bytes in JSON: base64, and lossless round trips that a
 // strict JSON parser accepts.
-#include "actors/storage/json_bytes.hpp"
+#include "bulwark/actors/storage/json_bytes.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -11,7 +11,7 @@
 #include <string>
 #include <vector>
 
-#include "runtime/core/rng.hpp"
+#include "bulwark/runtime/core/rng.hpp"
 
 using namespace bulwark;
 namespace json = boost::json;

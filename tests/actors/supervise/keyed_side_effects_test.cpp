@@ -20,9 +20,9 @@
 #include <caf/all.hpp>
 #include <catch2/catch.hpp>
 
-#include "actors/service/keyed_service.hpp"
-#include "actors/supervise/supervisor_actor.hpp"
-#include "runtime/core/rng.hpp"
+#include "bulwark/actors/service/keyed_service.hpp"
+#include "bulwark/actors/supervise/supervisor_actor.hpp"
+#include "bulwark/runtime/core/rng.hpp"
 #include "tests/support/deterministic_fixture.hpp"
 
 using namespace bulwark;

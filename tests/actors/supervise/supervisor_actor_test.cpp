@@ -12,9 +12,9 @@
 #include <caf/all.hpp>
 #include <catch2/catch.hpp>
 
-#include "actors/supervise/supervisor_actor.hpp"
-#include "actors/transport/scripted_transport.hpp"
-#include "runtime/classify/classifier.hpp"
+#include "bulwark/actors/supervise/supervisor_actor.hpp"
+#include "bulwark/actors/transport/scripted_transport.hpp"
+#include "bulwark/runtime/classify/classifier.hpp"
 #include "tests/support/deterministic_fixture.hpp"
 
 using namespace bulwark;

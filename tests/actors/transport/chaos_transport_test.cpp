@@ -1,13 +1,13 @@
-#include "actors/transport/chaos_transport.hpp"
+#include "bulwark/actors/transport/chaos_transport.hpp"
 
 #include <vector>
 
 #include <boost/json/parse.hpp>
 #include <catch2/catch.hpp>
 
-#include "actors/dependency/dependency_actor.hpp"
-#include "actors/transport/echo_transport.hpp"
-#include "runtime/config/bulwark_config.hpp"
+#include "bulwark/actors/dependency/dependency_actor.hpp"
+#include "bulwark/actors/transport/echo_transport.hpp"
+#include "bulwark/runtime/config/bulwark_config.hpp"
 #include "tests/support/deterministic_fixture.hpp"
 
 using namespace bulwark;

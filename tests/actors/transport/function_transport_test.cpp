@@ -1,6 +1,6 @@
-#include "actors/transport/function_transport.hpp"
+#include "bulwark/actors/transport/function_transport.hpp"
 
-#include "actors/protocol/atoms.hpp"
+#include "bulwark/actors/protocol/atoms.hpp"
 #include "tests/support/deterministic_fixture.hpp"
 
 #include <catch2/catch.hpp>

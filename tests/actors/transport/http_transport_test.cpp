@@ -1,4 +1,4 @@
-#include "actors/transport/http_transport.hpp"
+#include "bulwark/actors/transport/http_transport.hpp"
 
 #include <netinet/in.h>
 #include <sys/socket.h>
@@ -29,12 +29,12 @@
 #include <caf/scoped_actor.hpp>
 #include <caf/send.hpp>
 
-#include "actors/protocol/atoms.hpp"
-#include "actors/dependency/dependency_actor.hpp"
-#include "actors/system_setup.hpp"
-#include "runtime/classify/classifier.hpp"
-#include "runtime/config/bulwark_config.hpp"
-#include "runtime/core/idempotency_key.hpp"
+#include "bulwark/actors/protocol/atoms.hpp"
+#include "bulwark/actors/dependency/dependency_actor.hpp"
+#include "bulwark/actors/system_setup.hpp"
+#include "bulwark/runtime/classify/classifier.hpp"
+#include "bulwark/runtime/config/bulwark_config.hpp"
+#include "bulwark/runtime/core/idempotency_key.hpp"
 
 using namespace bulwark;
 

@@ -1,4 +1,4 @@
-#include "runtime/breaker/breaker_config.hpp"
+#include "bulwark/runtime/breaker/breaker_config.hpp"
 
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>

@@ -1,10 +1,10 @@
-#include "runtime/breaker/breaker_state.hpp"
+#include "bulwark/runtime/breaker/breaker_state.hpp"
 
 #include <set>
 
 #include <catch2/catch.hpp>
 
-#include "runtime/breaker/breaker_event.hpp"
+#include "bulwark/runtime/breaker/breaker_event.hpp"
 
 using namespace bulwark;
 

@@ -1,4 +1,4 @@
-#include "runtime/breaker/circuit_breaker.hpp"
+#include "bulwark/runtime/breaker/circuit_breaker.hpp"
 
 #include <algorithm>
 #include <cstdint>
@@ -9,7 +9,7 @@
 
 #include <catch2/catch.hpp>
 
-#include "runtime/core/rng.hpp"
+#include "bulwark/runtime/core/rng.hpp"
 
 using namespace bulwark;
 

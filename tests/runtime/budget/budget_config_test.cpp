@@ -1,4 +1,4 @@
-#include "runtime/budget/budget_config.hpp"
+#include "bulwark/runtime/budget/budget_config.hpp"
 
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>

@@ -1,11 +1,11 @@
-#include "runtime/budget/retry_budget.hpp"
+#include "bulwark/runtime/budget/retry_budget.hpp"
 
 #include <cmath>
 #include <vector>
 
 #include <catch2/catch.hpp>
 
-#include "runtime/core/rng.hpp"
+#include "bulwark/runtime/core/rng.hpp"
 
 using namespace bulwark;
 

@@ -1,4 +1,4 @@
-#include "runtime/bulkhead/bulkhead_config.hpp"
+#include "bulwark/runtime/bulkhead/bulkhead_config.hpp"
 
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>

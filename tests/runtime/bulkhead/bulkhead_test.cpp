@@ -1,11 +1,11 @@
-#include "runtime/bulkhead/bulkhead.hpp"
+#include "bulwark/runtime/bulkhead/bulkhead.hpp"
 
 #include <map>
 #include <vector>
 
 #include <catch2/catch.hpp>
 
-#include "runtime/core/rng.hpp"
+#include "bulwark/runtime/core/rng.hpp"
 
 using namespace bulwark;
 

@@ -1,4 +1,4 @@
-#include "runtime/cache/cache_config.hpp"
+#include "bulwark/runtime/cache/cache_config.hpp"
 
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>

@@ -1,4 +1,4 @@
-#include "runtime/cache/response_cache.hpp"
+#include "bulwark/runtime/cache/response_cache.hpp"
 
 #include <cstdlib>
 #include <new>

@@ -1,11 +1,11 @@
-#include "runtime/chaos/contention_model.hpp"
+#include "bulwark/runtime/chaos/contention_model.hpp"
 
 #include <algorithm>
 #include <cstdint>
 
 #include <catch2/catch.hpp>
 
-#include "runtime/retry/backoff.hpp"
+#include "bulwark/runtime/retry/backoff.hpp"
 
 using namespace bulwark;
 

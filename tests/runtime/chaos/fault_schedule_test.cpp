@@ -1,4 +1,4 @@
-#include "runtime/chaos/fault_schedule.hpp"
+#include "bulwark/runtime/chaos/fault_schedule.hpp"
 
 #include <algorithm>
 #include <array>

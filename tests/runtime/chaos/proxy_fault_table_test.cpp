@@ -1,4 +1,4 @@
-#include "runtime/chaos/proxy_fault_table.hpp"
+#include "bulwark/runtime/chaos/proxy_fault_table.hpp"
 
 #include <string>
 

@@ -1,4 +1,4 @@
-#include "runtime/chaos/proxy_fault.hpp"
+#include "bulwark/runtime/chaos/proxy_fault.hpp"
 
 #include <array>
 #include <cmath>

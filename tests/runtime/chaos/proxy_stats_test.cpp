@@ -1,4 +1,4 @@
-#include "runtime/chaos/proxy_stats.hpp"
+#include "bulwark/runtime/chaos/proxy_stats.hpp"
 
 #include <string>
 

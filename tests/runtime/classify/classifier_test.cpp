@@ -1,4 +1,4 @@
-#include "runtime/classify/classifier.hpp"
+#include "bulwark/runtime/classify/classifier.hpp"
 
 #include <cstdlib>
 #include <new>

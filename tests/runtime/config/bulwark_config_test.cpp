@@ -1,4 +1,4 @@
-#include "runtime/config/bulwark_config.hpp"
+#include "bulwark/runtime/config/bulwark_config.hpp"
 
 #include <string>
 
@@ -6,7 +6,7 @@
 #include <catch2/catch.hpp>
 #include <fmt/format.h>
 
-#include "runtime/config/json_pretty.hpp"
+#include "bulwark/runtime/config/json_pretty.hpp"
 
 using namespace bulwark;
 

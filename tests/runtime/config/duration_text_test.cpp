@@ -1,4 +1,4 @@
-#include "runtime/config/duration_text.hpp"
+#include "bulwark/runtime/config/duration_text.hpp"
 
 #include <catch2/catch.hpp>
 

@@ -1,4 +1,4 @@
-#include "runtime/config/object_reader.hpp"
+#include "bulwark/runtime/config/object_reader.hpp"
 
 #include <boost/json/parse.hpp>
 #include <catch2/catch.hpp>

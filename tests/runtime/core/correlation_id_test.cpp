@@ -1,4 +1,4 @@
-#include "runtime/core/correlation_id.hpp"
+#include "bulwark/runtime/core/correlation_id.hpp"
 
 #include <catch2/catch.hpp>
 

@@ -1,4 +1,4 @@
-#include "runtime/core/deadline.hpp"
+#include "bulwark/runtime/core/deadline.hpp"
 
 #include <catch2/catch.hpp>
 

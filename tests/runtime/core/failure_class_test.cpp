@@ -1,4 +1,4 @@
-#include "runtime/core/failure_class.hpp"
+#include "bulwark/runtime/core/failure_class.hpp"
 
 #include <catch2/catch.hpp>
 

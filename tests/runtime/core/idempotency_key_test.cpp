@@ -1,4 +1,4 @@
-#include "runtime/core/idempotency_key.hpp"
+#include "bulwark/runtime/core/idempotency_key.hpp"
 
 #include <catch2/catch.hpp>
 

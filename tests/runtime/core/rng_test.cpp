@@ -1,4 +1,4 @@
-#include "runtime/core/rng.hpp"
+#include "bulwark/runtime/core/rng.hpp"
 
 #include <catch2/catch.hpp>
 

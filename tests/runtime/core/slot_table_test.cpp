@@ -1,4 +1,4 @@
-#include "runtime/core/slot_table.hpp"
+#include "bulwark/runtime/core/slot_table.hpp"
 
 #include <set>
 #include <string>
@@ -6,7 +6,7 @@
 
 #include <catch2/catch.hpp>
 
-#include "runtime/core/rng.hpp"
+#include "bulwark/runtime/core/rng.hpp"
 
 using namespace bulwark;
 

@@ -1,11 +1,11 @@
-#include "runtime/core/timer_heap.hpp"
+#include "bulwark/runtime/core/timer_heap.hpp"
 
 #include <map>
 #include <set>
 
 #include <catch2/catch.hpp>
 
-#include "runtime/core/rng.hpp"
+#include "bulwark/runtime/core/rng.hpp"
 
 using namespace bulwark;
 

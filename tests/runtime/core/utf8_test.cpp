@@ -1,4 +1,4 @@
-#include "runtime/core/utf8.hpp"
+#include "bulwark/runtime/core/utf8.hpp"
 
 #include <catch2/catch.hpp>
 

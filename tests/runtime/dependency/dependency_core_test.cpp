@@ -4,7 +4,7 @@
 // reconfiguration mid-flight, feature flags, journeys, and the invariant that
 // every call gets exactly one reply under seeded random faults. Virtual time:
 // the harness moves `now` and answers attempts itself.
-#include "runtime/dependency/dependency_core.hpp"
+#include "bulwark/runtime/dependency/dependency_core.hpp"
 
 #include <algorithm>
 #include <map>
@@ -15,9 +15,9 @@
 #include <boost/json/parse.hpp>
 #include <catch2/catch.hpp>
 
-#include "runtime/config/bulwark_config.hpp"
-#include "runtime/core/correlation_id.hpp"
-#include "runtime/core/rng.hpp"
+#include "bulwark/runtime/config/bulwark_config.hpp"
+#include "bulwark/runtime/core/correlation_id.hpp"
+#include "bulwark/runtime/core/rng.hpp"
 
 using namespace bulwark;
 

@@ -1,9 +1,9 @@
-#include "runtime/dependency/dependency_policies.hpp"
+#include "bulwark/runtime/dependency/dependency_policies.hpp"
 
 #include <boost/json/parse.hpp>
 #include <catch2/catch.hpp>
 
-#include "runtime/config/bulwark_config.hpp"
+#include "bulwark/runtime/config/bulwark_config.hpp"
 
 using namespace bulwark;
 

@@ -1,4 +1,4 @@
-#include "runtime/fallback/fallback_chain.hpp"
+#include "bulwark/runtime/fallback/fallback_chain.hpp"
 
 #include <boost/json/parse.hpp>
 #include <catch2/catch.hpp>

@@ -1,4 +1,4 @@
-#include "runtime/fallback/fallback_config.hpp"
+#include "bulwark/runtime/fallback/fallback_config.hpp"
 
 #include <string>
 #include <utility>
@@ -8,7 +8,7 @@
 #include <boost/json/serialize.hpp>
 #include <catch2/catch.hpp>
 
-#include "runtime/config/object_reader.hpp"
+#include "bulwark/runtime/config/object_reader.hpp"
 
 using namespace bulwark;
 

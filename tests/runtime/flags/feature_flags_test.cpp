@@ -1,4 +1,4 @@
-#include "runtime/flags/feature_flags.hpp"
+#include "bulwark/runtime/flags/feature_flags.hpp"
 
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>

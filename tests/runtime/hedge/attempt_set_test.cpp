@@ -1,4 +1,4 @@
-#include "runtime/hedge/attempt_set.hpp"
+#include "bulwark/runtime/hedge/attempt_set.hpp"
 
 #include <algorithm>
 #include <map>
@@ -6,7 +6,7 @@
 
 #include <catch2/catch.hpp>
 
-#include "runtime/core/rng.hpp"
+#include "bulwark/runtime/core/rng.hpp"
 
 using namespace bulwark;
 

@@ -1,4 +1,4 @@
-#include "runtime/hedge/hedge_config.hpp"
+#include "bulwark/runtime/hedge/hedge_config.hpp"
 
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>

@@ -1,4 +1,4 @@
-#include "runtime/hedge/hedge_policy.hpp"
+#include "bulwark/runtime/hedge/hedge_policy.hpp"
 
 #include <cstdlib>
 #include <new>
@@ -7,7 +7,7 @@
 
 #include "tests/support/counting_new.hpp"
 
-#include "runtime/core/rng.hpp"
+#include "bulwark/runtime/core/rng.hpp"
 
 using namespace bulwark;
 

@@ -1,4 +1,4 @@
-#include "runtime/hedge/latency_quantile.hpp"
+#include "bulwark/runtime/hedge/latency_quantile.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -8,7 +8,7 @@
 
 #include <catch2/catch.hpp>
 
-#include "runtime/core/rng.hpp"
+#include "bulwark/runtime/core/rng.hpp"
 
 using namespace bulwark;
 

@@ -1,4 +1,4 @@
-#include "runtime/journey/journey_dot.hpp"
+#include "bulwark/runtime/journey/journey_dot.hpp"
 
 #include <fstream>
 #include <sstream>
@@ -6,7 +6,7 @@
 
 #include <catch2/catch.hpp>
 
-#include "runtime/journey/journey_state.hpp"
+#include "bulwark/runtime/journey/journey_state.hpp"
 
 using namespace bulwark;
 

@@ -1,4 +1,4 @@
-#include "runtime/journey/journey_log.hpp"
+#include "bulwark/runtime/journey/journey_log.hpp"
 
 #include <string>
 #include <utility>
@@ -7,7 +7,7 @@
 #include <boost/json/parse.hpp>
 #include <catch2/catch.hpp>
 
-#include "runtime/config/object_reader.hpp"
+#include "bulwark/runtime/config/object_reader.hpp"
 
 using namespace bulwark;
 

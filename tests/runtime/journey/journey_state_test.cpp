@@ -1,4 +1,4 @@
-#include "runtime/journey/journey_state.hpp"
+#include "bulwark/runtime/journey/journey_state.hpp"
 
 #include <set>
 #include <string>

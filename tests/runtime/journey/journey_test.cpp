@@ -1,4 +1,4 @@
-#include "runtime/journey/journey.hpp"
+#include "bulwark/runtime/journey/journey.hpp"
 
 #include <boost/json/serialize.hpp>
 #include <catch2/catch.hpp>

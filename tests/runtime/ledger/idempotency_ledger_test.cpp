@@ -1,4 +1,4 @@
-#include "runtime/ledger/idempotency_ledger.hpp"
+#include "bulwark/runtime/ledger/idempotency_ledger.hpp"
 
 #include <algorithm>
 #include <map>
@@ -8,7 +8,7 @@
 
 #include <catch2/catch.hpp>
 
-#include "runtime/core/rng.hpp"
+#include "bulwark/runtime/core/rng.hpp"
 #include "tests/support/counting_new.hpp"
 
 using namespace bulwark;

@@ -1,4 +1,4 @@
-#include "runtime/ledger/ledger_config.hpp"
+#include "bulwark/runtime/ledger/ledger_config.hpp"
 
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>

@@ -1,4 +1,4 @@
-#include "runtime/load/ab_slicer.hpp"
+#include "bulwark/runtime/load/ab_slicer.hpp"
 
 #include <string>
 

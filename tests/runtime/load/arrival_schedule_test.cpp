@@ -1,4 +1,4 @@
-#include "runtime/load/arrival_schedule.hpp"
+#include "bulwark/runtime/load/arrival_schedule.hpp"
 
 #include <cmath>
 #include <vector>

@@ -1,4 +1,4 @@
-#include "runtime/load/load_stats.hpp"
+#include "bulwark/runtime/load/load_stats.hpp"
 
 #include <catch2/catch.hpp>
 

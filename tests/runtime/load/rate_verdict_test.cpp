@@ -1,4 +1,4 @@
-#include "runtime/load/rate_verdict.hpp"
+#include "bulwark/runtime/load/rate_verdict.hpp"
 
 #include <catch2/catch.hpp>
 

@@ -1,11 +1,11 @@
-#include "runtime/load/request_template.hpp"
+#include "bulwark/runtime/load/request_template.hpp"
 
 #include <set>
 #include <string>
 
 #include <catch2/catch.hpp>
 
-#include "runtime/core/idempotency_key.hpp"
+#include "bulwark/runtime/core/idempotency_key.hpp"
 
 using namespace bulwark;
 

@@ -1,4 +1,4 @@
-#include "runtime/metrics/latency_histogram.hpp"
+#include "bulwark/runtime/metrics/latency_histogram.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -10,7 +10,7 @@
 #include <boost/json/serialize.hpp>
 #include <catch2/catch.hpp>
 
-#include "runtime/core/rng.hpp"
+#include "bulwark/runtime/core/rng.hpp"
 #include "tests/support/counting_new.hpp"
 
 using namespace bulwark;

@@ -1,4 +1,4 @@
-#include "runtime/metrics/log_linear_histogram.hpp"
+#include "bulwark/runtime/metrics/log_linear_histogram.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -7,8 +7,8 @@
 
 #include <catch2/catch.hpp>
 
-#include "runtime/chaos/fault_schedule.hpp"
-#include "runtime/core/rng.hpp"
+#include "bulwark/runtime/chaos/fault_schedule.hpp"
+#include "bulwark/runtime/core/rng.hpp"
 
 using namespace bulwark;
 

@@ -1,4 +1,4 @@
-#include "runtime/metrics/metric_table.hpp"
+#include "bulwark/runtime/metrics/metric_table.hpp"
 
 #include <fstream>
 #include <map>
@@ -9,8 +9,8 @@
 
 #include <catch2/catch.hpp>
 
-#include "runtime/breaker/breaker_state.hpp"
-#include "runtime/fallback/fallback_config.hpp"
+#include "bulwark/runtime/breaker/breaker_state.hpp"
+#include "bulwark/runtime/fallback/fallback_config.hpp"
 
 using namespace bulwark;
 

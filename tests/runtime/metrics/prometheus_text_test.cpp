@@ -1,4 +1,4 @@
-#include "runtime/metrics/prometheus_text.hpp"
+#include "bulwark/runtime/metrics/prometheus_text.hpp"
 
 #include <limits>
 #include <map>
@@ -9,8 +9,8 @@
 
 #include <catch2/catch.hpp>
 
-#include "runtime/breaker/breaker_state.hpp"
-#include "runtime/metrics/latency_histogram.hpp"
+#include "bulwark/runtime/breaker/breaker_state.hpp"
+#include "bulwark/runtime/metrics/latency_histogram.hpp"
 
 using namespace bulwark;
 

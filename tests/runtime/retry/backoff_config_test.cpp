@@ -1,4 +1,4 @@
-#include "runtime/retry/backoff_config.hpp"
+#include "bulwark/runtime/retry/backoff_config.hpp"
 
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>

@@ -1,4 +1,4 @@
-#include "runtime/retry/backoff.hpp"
+#include "bulwark/runtime/retry/backoff.hpp"
 
 #include <cstdint>
 #include <limits>

@@ -1,10 +1,10 @@
-#include "runtime/retry/retry_config.hpp"
+#include "bulwark/runtime/retry/retry_config.hpp"
 
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 #include <catch2/catch.hpp>
 
-#include "runtime/config/object_reader.hpp"
+#include "bulwark/runtime/config/object_reader.hpp"
 
 using namespace bulwark;
 

@@ -1,4 +1,4 @@
-#include "runtime/retry/retry_policy.hpp"
+#include "bulwark/runtime/retry/retry_policy.hpp"
 
 #include <cstdlib>
 #include <new>
@@ -7,7 +7,7 @@
 
 #include "tests/support/counting_new.hpp"
 
-#include "runtime/retry/backoff.hpp"
+#include "bulwark/runtime/retry/backoff.hpp"
 
 using namespace bulwark;
 

@@ -1,4 +1,4 @@
-#include "runtime/retry/retry_step.hpp"
+#include "bulwark/runtime/retry/retry_step.hpp"
 
 #include <catch2/catch.hpp>
 

@@ -1,4 +1,4 @@
-#include "runtime/saga/saga_config.hpp"
+#include "bulwark/runtime/saga/saga_config.hpp"
 
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>

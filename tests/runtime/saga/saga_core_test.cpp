@@ -1,7 +1,7 @@
 // The saga state machine: every rule, resume from every prefix of a record
 // sequence, and a seeded randomized property test with crashes.
 // BULWARK_SEED=N replays seed N of the randomized test alone.
-#include "runtime/saga/saga_core.hpp"
+#include "bulwark/runtime/saga/saga_core.hpp"
 
 #include <catch2/catch.hpp>
 

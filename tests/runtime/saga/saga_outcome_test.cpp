@@ -1,4 +1,4 @@
-#include "runtime/saga/saga_outcome.hpp"
+#include "bulwark/runtime/saga/saga_outcome.hpp"
 
 #include <catch2/catch.hpp>
 

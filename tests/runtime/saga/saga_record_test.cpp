@@ -1,4 +1,4 @@
-#include "runtime/saga/saga_record.hpp"
+#include "bulwark/runtime/saga/saga_record.hpp"
 
 #include <catch2/catch.hpp>
 

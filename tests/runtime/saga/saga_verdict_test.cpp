@@ -1,4 +1,4 @@
-#include "runtime/saga/saga_verdict.hpp"
+#include "bulwark/runtime/saga/saga_verdict.hpp"
 
 #include <catch2/catch.hpp>
 

@@ -1,4 +1,4 @@
-#include "runtime/supervise/outlier_config.hpp"
+#include "bulwark/runtime/supervise/outlier_config.hpp"
 
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>

@@ -1,4 +1,4 @@
-#include "runtime/supervise/outlier_detector.hpp"
+#include "bulwark/runtime/supervise/outlier_detector.hpp"
 
 #include <algorithm>
 #include <vector>

@@ -1,4 +1,4 @@
-#include "runtime/supervise/restart_tracker.hpp"
+#include "bulwark/runtime/supervise/restart_tracker.hpp"
 
 #include <algorithm>
 #include <cstdint>

@@ -1,4 +1,4 @@
-#include "runtime/supervise/routing.hpp"
+#include "bulwark/runtime/supervise/routing.hpp"
 
 #include <array>
 #include <cstdint>

@@ -7,8 +7,8 @@
 #include <boost/json.hpp>
 #include <catch2/catch.hpp>
 
-#include "runtime/config/bulwark_config.hpp"
-#include "runtime/config/json_pretty.hpp"
+#include "bulwark/runtime/config/bulwark_config.hpp"
+#include "bulwark/runtime/config/json_pretty.hpp"
 
 using namespace bulwark;
 

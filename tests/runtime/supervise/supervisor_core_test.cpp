@@ -8,8 +8,8 @@
 
 #include <catch2/catch.hpp>
 
-#include "runtime/config/bulwark_config.hpp"
-#include "runtime/supervise/supervisor_core.hpp"
+#include "bulwark/runtime/config/bulwark_config.hpp"
+#include "bulwark/runtime/supervise/supervisor_core.hpp"
 
 using namespace bulwark;
 

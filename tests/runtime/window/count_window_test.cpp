@@ -1,10 +1,10 @@
-#include "runtime/window/count_window.hpp"
+#include "bulwark/runtime/window/count_window.hpp"
 
 #include <deque>
 
 #include <catch2/catch.hpp>
 
-#include "runtime/core/rng.hpp"
+#include "bulwark/runtime/core/rng.hpp"
 
 using namespace bulwark;
 

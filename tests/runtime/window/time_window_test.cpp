@@ -1,10 +1,10 @@
-#include "runtime/window/time_window.hpp"
+#include "bulwark/runtime/window/time_window.hpp"
 
 #include <vector>
 
 #include <catch2/catch.hpp>
 
-#include "runtime/core/rng.hpp"
+#include "bulwark/runtime/core/rng.hpp"
 
 using namespace bulwark;
 

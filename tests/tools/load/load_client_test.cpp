@@ -7,7 +7,7 @@
 #include <boost/json/parse.hpp>
 #include <catch2/catch.hpp>
 
-#include "actors/http/http_server.hpp"
+#include "bulwark/actors/http/http_server.hpp"
 #include "tools/chaos/chaos_proxy.hpp"
 #include "tools/load/latency_server.hpp"
 

@@ -1,0 +1,411 @@
+// The dashboard page (see dashboard_page.hpp). The HTML is kept here as raw
+// string pieces so it can be read and edited as HTML; pieces stay under the
+// 4095 characters ISO C++ requires compilers to support in one literal
+// (-Woverlength-strings), and are joined once at first use.
+#include "bulwark/actors/admin/dashboard_page.hpp"
+
+#include <string>
+
+namespace bulwark {
+
+namespace {
+
+// clang-format off
+const char* const page_pieces[] = {
+R"page(<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>bulwark dashboard</title>
+<style>
+  :root { --bg:#0f1419; --card:#1a2129; --fg:#d8dee6; --dim:#8a96a3;
+          --ok:#3fb950; --warn:#d29922; --bad:#f85149; --line:#58a6ff; --line2:#d2a8ff; }
+  * { box-sizing: border-box; }
+  body { margin:0; padding:16px; background:var(--bg); color:var(--fg);
+         font:13px/1.4 system-ui, -apple-system, "Segoe UI", sans-serif; }
+  header { display:flex; align-items:baseline; gap:16px; margin-bottom:12px; }
+  h1 { font-size:18px; margin:0; }
+  #status { color:var(--dim); }
+  #status.error { color:var(--bad); }
+  h2 { font-size:14px; color:var(--dim); margin:16px 0 8px; text-transform:uppercase; letter-spacing:.05em; }
+  .grid { display:grid; grid-template-columns:repeat(auto-fill, minmax(380px, 1fr)); gap:12px; }
+  .card { background:var(--card); border-radius:8px; padding:12px; }
+  .card h3 { margin:0 0 8px; font-size:15px; display:flex; justify-content:space-between; }
+  .badge { font-size:11px; padding:2px 8px; border-radius:10px; background:#30363d; }
+  .badge.closed, .badge.all-healthy { background:#1f4d2b; color:var(--ok); }
+  .badge.open, .badge.forced_open, .badge.degraded { background:#5a1e1e; color:var(--bad); }
+  .badge.half_open, .badge.disabled { background:#4d3b12; color:var(--warn); }
+  table.kv { width:100%; border-collapse:collapse; margin-bottom:6px; }
+  table.kv td { padding:1px 4px; }
+  table.kv td.v { text-align:right; font-variant-numeric:tabular-nums; }
+  .charts { display:grid; grid-template-columns:1fr 1fr; gap:8px; }
+  .chart { background:#11161c; border-radius:4px; padding:4px; }
+  .chart .t { color:var(--dim); font-size:11px; display:flex; justify-content:space-between; }
+  svg { width:100%; height:60px; display:block; }
+  .empty { color:var(--dim); }
+</style>
+</head>
+<body data-scrapes="0">
+<header>
+  <h1>bulwark</h1>
+  <span id="status">loading /metrics&hellip;</span>
+</header>
+<h2>Dependencies</h2>
+<div class="grid" id="dependencies"><div class="empty">none yet</div></div>
+<h2>Supervisors</h2>
+<div class="grid" id="supervisors"><div class="empty">none yet</div></div>
+<script>
+(function () {
+"use strict";
+// Everything comes from /metrics on this same origin; nothing else is fetched.
+var POLL_MS = 1500, KEEP = 120;
+var series = {};   // "kind/name" -> {prev: sample map, points: []}
+var scrapes = 0;
+
+// Parses Prometheus text format 0.0.4 into [{name, labels, value}].
+function parseMetrics(text) {
+  var out = [];
+  text.split("\n").forEach(function (line) {
+    if (!line || line.charAt(0) === "#") return;
+    var name, labels = {}, rest;
+    var brace = line.indexOf("{");
+    var space = line.indexOf(" ");
+    if (brace >= 0 && brace < space) {
+      name = line.slice(0, brace);
+      var i = brace + 1;
+      while (i < line.length && line.charAt(i) !== "}") {
+        var eq = line.indexOf("=", i);
+        var key = line.slice(i, eq).replace(/^,/, "");
+        var j = eq + 2, val = "";
+        while (j < line.length && line.charAt(j) !== '"') {
+          if (line.charAt(j) === "\\") {
+            j++;
+            var c = line.charAt(j);
+            val += c === "n" ? "\n" : c;
+          } else {
+            val += line.charAt(j);
+          }
+          j++;
+        }
+        labels[key] = val;
+        i = j + 1;
+        if (line.charAt(i) === ",") i++;
+      }
+      rest = line.slice(i + 1).trim();
+    } else {
+)page",
+R"page(      name = line.slice(0, space);
+      rest = line.slice(space + 1).trim();
+    }
+    var v = rest.split(" ")[0];
+    out.push({ name: name, labels: labels,
+               value: v === "+Inf" ? Infinity : v === "-Inf" ? -Infinity : parseFloat(v) });
+  });
+  return out;
+}
+
+// Groups samples by component: {"dependency/payments": {kind, name, samples}}.
+function byComponent(samples) {
+  var comps = {};
+  samples.forEach(function (s) {
+    var kind = s.labels.dependency !== undefined ? "dependency"
+             : s.labels.supervisor !== undefined ? "supervisor" : null;
+    if (!kind) return;
+    var name = s.labels[kind];
+    var id = kind + "/" + name;
+    if (!comps[id]) comps[id] = { kind: kind, name: name, samples: [] };
+    comps[id].samples.push(s);
+  });
+  return comps;
+}
+
+function sum(samples, name, pred) {
+  var t = 0;
+  samples.forEach(function (s) {
+    if (s.name === name && (!pred || pred(s.labels))) t += s.value;
+  });
+  return t;
+}
+
+// Cumulative buckets [[le, count]] of a histogram, sorted by le.
+function buckets(samples, name) {
+  var b = [];
+  samples.forEach(function (s) {
+    if (s.name === name + "_bucket")
+      b.push([s.labels.le === "+Inf" ? Infinity : parseFloat(s.labels.le), s.value]);
+  });
+  b.sort(function (x, y) { return x[0] - y[0]; });
+  return b;
+}
+
+// Quantile q of cumulative buckets, interpolated linearly inside a bucket
+// (as Prometheus's histogram_quantile does). NaN without observations.
+function quantile(q, b) {
+  if (!b.length) return NaN;
+  var total = b[b.length - 1][1];
+  if (total <= 0) return NaN;
+  var rank = q * total, lo = 0, below = 0;
+  for (var i = 0; i < b.length; i++) {
+    if (b[i][1] >= rank) {
+      if (b[i][0] === Infinity) return lo;
+      var inBucket = b[i][1] - below;
+      return inBucket > 0 ? lo + (b[i][0] - lo) * (rank - below) / inBucket : b[i][0];
+    }
+    lo = b[i][0];
+    below = b[i][1];
+  }
+  return lo;
+}
+
+function diffBuckets(now, prev) {
+  if (!prev || prev.length !== now.length) return now;
+  return now.map(function (x, i) { return [x[0], x[1] - prev[i][1]]; });
+}
+
+// The numbers of one component from its samples (totals are cumulative).
+function totals(c) {
+  var s = c.samples;
+  var state = "";
+  s.forEach(function (x) {
+    if (x.name === "bulwark_breaker_state" && x.value === 1) state = x.labels.state;
+  });
+  var members = {};
+  s.forEach(function (x) { if (x.name === "bulwark_members") members[x.labels.state] = x.value; });
+  return {
+    requests: sum(s, "bulwark_requests_total"),
+    ok: sum(s, "bulwark_replies_total", function (l) { return l.outcome === "ok"; }),
+    failed: sum(s, "bulwark_replies_total", function (l) { return l.outcome === "failed"; }),
+    degraded: sum(s, "bulwark_replies_total", function (l) {
+      return l.outcome === "ok" && l.source !== "live" && l.source !== "fresh_cache"; }),
+    retries: sum(s, "bulwark_retries_total") + sum(s, "bulwark_failovers_total"),
+    hedges: sum(s, "bulwark_hedges_total"),
+    fallbacks: sum(s, "bulwark_fallbacks_total"),
+    rejected: sum(s, "bulwark_rejected_total"),
+    inFlight: sum(s, "bulwark_in_flight"),
+    buckets: buckets(s, "bulwark_request_duration_seconds"),
+    breaker: state,
+    members: members
+  };
+}
+
+function fmtRate(x) { return isFinite(x) ? x.toFixed(x < 10 ? 2 : 1) + "/s" : "\u2014"; }
+function fmtPct(x) { return isFinite(x) ? (100 * x).toFixed(2) + "%" : "\u2014"; }
+function fmtDur(x) {
+  if (!isFinite(x)) return "\u2014";
+)page",
+R"page(  return x < 1 ? (1000 * x).toFixed(x < 0.01 ? 2 : 1) + " ms" : x.toFixed(2) + " s";
+}
+
+// A small line chart of `values` (NaN gaps skipped) as an SVG element.
+function chart(values, color) {
+  var w = 180, h = 60, pad = 2;
+  var finite = values.filter(isFinite);
+  var max = finite.length ? Math.max.apply(null, finite) : 0;
+  if (max <= 0) max = 1;
+  var pts = [];
+  for (var i = 0; i < values.length; i++) {
+    if (!isFinite(values[i])) continue;
+    var x = pad + (w - 2 * pad) * (KEEP > 1 ? (i + KEEP - values.length) / (KEEP - 1) : 0);
+    var y = h - pad - (h - 2 * pad) * values[i] / max;
+    pts.push(x.toFixed(1) + "," + y.toFixed(1));
+  }
+  var ns = "http://www.w3.org/2000/svg";
+  var svg = document.createElementNS(ns, "svg");
+  svg.setAttribute("viewBox", "0 0 " + w + " " + h);
+  svg.setAttribute("preserveAspectRatio", "none");
+  var base = document.createElementNS(ns, "line");
+  base.setAttribute("x1", 0); base.setAttribute("x2", w);
+  base.setAttribute("y1", h - pad); base.setAttribute("y2", h - pad);
+  base.setAttribute("stroke", "#30363d");
+  svg.appendChild(base);
+  var line = document.createElementNS(ns, "polyline");
+  line.setAttribute("points", pts.join(" "));
+  line.setAttribute("fill", "none");
+  line.setAttribute("stroke", color);
+  line.setAttribute("stroke-width", "1.5");
+  line.setAttribute("vector-effect", "non-scaling-stroke");
+  svg.appendChild(line);
+  return svg;
+}
+
+function chartBox(title, latest, values, color) {
+  var box = document.createElement("div");
+  box.className = "chart";
+  var t = document.createElement("div");
+  t.className = "t";
+  t.innerHTML = "<span></span><span></span>";
+  t.children[0].textContent = title;
+  t.children[1].textContent = latest;
+  box.appendChild(t);
+  box.appendChild(chart(values, color));
+  return box;
+}
+
+function row(table, key, value, attr) {
+  var tr = document.createElement("tr");
+  var k = document.createElement("td");
+  k.textContent = key;
+  var v = document.createElement("td");
+  v.className = "v";
+  v.textContent = value;
+  if (attr) v.setAttribute("data-field", attr);
+  tr.appendChild(k);
+  tr.appendChild(v);
+  table.appendChild(tr);
+}
+
+// Builds the card of one component from its point history.
+function card(c, h) {
+  var p = h.points[h.points.length - 1];
+  var el = document.createElement("div");
+  el.className = "card";
+  // Fixed attribute order: tests read these from the DOM.
+  el.setAttribute("data-kind", c.kind);
+  el.setAttribute("data-name", c.name);
+  el.setAttribute("data-requests-total", String(p.t.requests));
+  el.setAttribute("data-replies-ok-total", String(p.t.ok));
+  el.setAttribute("data-replies-failed-total", String(p.t.failed));
+  var head = document.createElement("h3");
+  var title = document.createElement("span");
+  title.textContent = c.name;
+  var badge = document.createElement("span");
+  if (c.kind === "dependency") {
+    badge.className = "badge " + (p.t.breaker || "unknown");
+    badge.textContent = "breaker " + (p.t.breaker || "?");
+  } else {
+    var m = p.t.members, healthy = m.healthy || 0, running = m.running || 0;
+    var all = healthy + (m.ejected || 0) + (m.probing || 0);
+    badge.className = "badge " + (healthy === all && running === all ? "all-healthy" : "degraded");
+    badge.textContent = healthy + "/" + all + " healthy, " + running + " up";
+  }
+  badge.setAttribute("data-field", c.kind === "dependency" ? "breaker" : "members");
+  head.appendChild(title);
+  head.appendChild(badge);
+  el.appendChild(head);
+)page",
+R"page(  var table = document.createElement("table");
+  table.className = "kv";
+  row(table, "requests (total)", String(p.t.requests), "requests");
+  row(table, "request rate", fmtRate(p.rate), "rate");
+  row(table, "success ratio", fmtPct(p.success), "success");
+  row(table, c.kind === "dependency" ? "retry rate" : "retry + failover rate", fmtRate(p.retryRate), "retry-rate");
+  row(table, "hedge rate", fmtRate(p.hedgeRate), "hedge-rate");
+  row(table, "fallback rate", fmtRate(p.fallbackRate), "fallback-rate");
+  row(table, "in flight", String(p.t.inFlight), "in-flight");
+  row(table, "latency p50 / p99", fmtDur(p.p50) + " / " + fmtDur(p.p99), "latency");
+  el.appendChild(table);
+  var charts = document.createElement("div");
+  charts.className = "charts";
+  var pick = function (k) { return h.points.map(function (x) { return x[k]; }); };
+  charts.appendChild(chartBox("requests/s", fmtRate(p.rate), pick("rate"), "#58a6ff"));
+  charts.appendChild(chartBox("success", fmtPct(p.success), pick("success"), "#3fb950"));
+  charts.appendChild(chartBox("retries/s", fmtRate(p.retryRate), pick("retryRate"), "#d29922"));
+  charts.appendChild(chartBox("p99 latency", fmtDur(p.p99), pick("p99"), "#d2a8ff"));
+  el.appendChild(charts);
+  return el;
+}
+
+// One scrape: new point per component (rates over the time since the last
+// scrape; percentiles over the observations since then, or all of them on
+// the first scrape or when nothing new arrived).
+function update(text, when) {
+  var comps = byComponent(parseMetrics(text));
+  var lists = { dependency: [], supervisor: [] };
+  Object.keys(comps).sort().forEach(function (id) {
+    var c = comps[id];
+    var t = totals(c);
+    var h = series[id] || (series[id] = { prev: null, when: 0, points: [] });
+    var p = { t: t, rate: NaN, success: NaN, retryRate: NaN, hedgeRate: NaN,
+              fallbackRate: NaN, p50: NaN, p99: NaN };
+    var win = t.buckets;
+    var replies = t.ok + t.failed;
+    var okShare = replies > 0 ? t.ok / replies : NaN;
+    if (h.prev) {
+      var dt = (when - h.when) / 1000;
+      if (dt > 0) {
+        p.rate = Math.max(0, t.requests - h.prev.requests) / dt;
+        p.retryRate = Math.max(0, t.retries - h.prev.retries) / dt;
+        p.hedgeRate = Math.max(0, t.hedges - h.prev.hedges) / dt;
+        p.fallbackRate = Math.max(0, t.fallbacks - h.prev.fallbacks) / dt;
+      }
+      var dr = (t.ok + t.failed) - (h.prev.ok + h.prev.failed);
+      if (dr > 0) okShare = (t.ok - h.prev.ok) / dr;
+      var d = diffBuckets(t.buckets, h.prev.buckets);
+      if (d.length && d[d.length - 1][1] > 0) win = d;
+    }
+    p.success = okShare;
+    p.p50 = quantile(0.5, win);
+    p.p99 = quantile(0.99, win);
+    h.points.push(p);
+    if (h.points.length > KEEP) h.points.shift();
+    h.prev = t;
+    h.when = when;
+    lists[c.kind].push(card(c, h));
+  });
+  ["dependency", "supervisor"].forEach(function (kind) {
+    var box = document.getElementById(kind === "dependency" ? "dependencies" : "supervisors");
+    while (box.firstChild) box.removeChild(box.firstChild);
+    if (!lists[kind].length) {
+      var e = document.createElement("div");
+      e.className = "empty";
+      e.textContent = "none";
+      box.appendChild(e);
+    }
+    lists[kind].forEach(function (el) { box.appendChild(el); });
+  });
+}
+
+function poll() {
+  var xhr = new XMLHttpRequest();
+  xhr.open("GET", "/metrics");
+  xhr.onload = function () {
+    var status = document.getElementById("status");
+    if (xhr.status === 200) {
+      try {
+)page",
+R"page(        update(xhr.responseText, Date.now());
+        scrapes++;
+        document.body.setAttribute("data-scrapes", String(scrapes));
+        status.className = "";
+        status.textContent = "updated " + new Date().toLocaleTimeString() + " \u00b7 every " + (POLL_MS / 1000) + " s";
+      } catch (e) {
+        status.className = "error";
+        status.textContent = "could not read /metrics: " + e;
+      }
+    } else {
+      status.className = "error";
+      status.textContent = "/metrics answered " + xhr.status;
+    }
+    setTimeout(poll, POLL_MS);
+  };
+  xhr.onerror = function () {
+    var status = document.getElementById("status");
+    status.className = "error";
+    status.textContent = "/metrics unreachable; retrying";
+    setTimeout(poll, POLL_MS);
+  };
+  xhr.send();
+}
+poll();
+})();
+</script>
+</body>
+</html>
+)page",
+};
+// clang-format on
+
+} // namespace
+
+std::string_view dashboard_page() {
+  static const std::string page = [] {
+    std::string result;
+    for (auto* piece : page_pieces)
+      result += piece;
+    return result;
+  }();
+  return page;
+}
+
+} // namespace bulwark

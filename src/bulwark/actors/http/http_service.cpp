@@ -1,0 +1,1352 @@
+#include "bulwark/actors/http/http_service.hpp"
+
+#include <algorithm>
+#include <charconv>
+#include <condition_variable>
+#include <cstdio>
+#include <cstdlib>
+#include <exception>
+#include <mutex>
+#include <queue>
+#include <stdexcept>
+#include <thread>
+#include <unordered_map>
+
+#include <boost/beast/core/string.hpp>
+#include <boost/json/error.hpp>
+#include <boost/json/serialize.hpp>
+#include <boost/json/stream_parser.hpp>
+
+#include <caf/actor_system.hpp>
+#include <caf/all.hpp>
+
+#include "bulwark/actors/http/ledger_journal.hpp"
+#include "bulwark/runtime/core/idempotency_key.hpp"
+#include "bulwark/runtime/core/utf8.hpp"
+#include "bulwark/runtime/ledger/idempotency_ledger.hpp"
+
+namespace bulwark {
+
+namespace http = boost::beast::http;
+
+namespace {
+
+// Atoms private to the service's actors (at most 10 characters).
+using svc_req_atom = caf::atom_constant<caf::atom("svc_req")>;
+using svc_done_atom = caf::atom_constant<caf::atom("svc_done")>;
+using svc_late_atom = caf::atom_constant<caf::atom("svc_late")>;
+using svc_exp_atom = caf::atom_constant<caf::atom("svc_exp")>;
+using svc_nop_atom = caf::atom_constant<caf::atom("svc_nop")>;
+using svc_keep_atom = caf::atom_constant<caf::atom("svc_keep")>;
+
+/// Whole seconds, rounded up: a caller must never come back too early.
+std::string retry_after_text(duration d) {
+  auto secs = std::chrono::ceil<std::chrono::seconds>(d).count();
+  return std::to_string(std::max<std::int64_t>(0, secs));
+}
+
+// -- responses ------------------------------------------------------------------
+
+/// The service's own error answers.
+service_response service_error(std::int32_t status, std::string_view message) {
+  return error_reply(status, message);
+}
+
+/// A recorded answer: what the ledger keeps and what every copy of the
+/// answer is built from, so the executor and its duplicates get the same
+/// bytes. `Retry-After` and the do-not-retry marker are folded into the
+/// header list here.
+struct recorded_response {
+  std::int32_t status = 500;
+  std::string content_type;
+  std::vector<std::pair<std::string, std::string>> headers;
+  std::string body;
+};
+
+recorded_response record_of(const service_response& x) {
+  recorded_response r;
+  r.status = (x.status >= 100 && x.status <= 999) ? x.status : 500;
+  r.content_type = x.content_type;
+  r.headers = x.headers;
+  if (x.retry_after.count() >= 0)
+    r.headers.emplace_back(std::string{retry_after_header},
+                           retry_after_text(x.retry_after));
+  if (x.do_not_retry)
+    r.headers.emplace_back(std::string{service_do_not_retry_header}, "1");
+  r.body = x.body;
+  return r;
+}
+
+http_response to_http(const recorded_response& r) {
+  http_response res;
+  res.version(11);
+  res.result(static_cast<unsigned>(r.status));
+  if (!r.content_type.empty())
+    res.set(http::field::content_type, r.content_type);
+  for (auto& [name, value] : r.headers)
+    res.insert(name, value);
+  res.body() = r.body;
+  return res;
+}
+
+http_response to_http(const service_response& x) {
+  return to_http(record_of(x));
+}
+
+// Ledger records hold status + body only, so the rest of the answer is
+// packed into the body as length-prefixed fields ("<len>:<bytes>").
+void put_field(std::string& out, std::string_view x) {
+  out += std::to_string(x.size());
+  out += ':';
+  out.append(x.data(), x.size());
+}
+
+bool get_field(std::string_view& in, std::string& out) {
+  auto colon = in.find(':');
+  if (colon == std::string_view::npos)
+    return false;
+  std::size_t len = 0;
+  auto [ptr, ec] = std::from_chars(in.data(), in.data() + colon, len);
+  if (ec != std::errc{} || ptr != in.data() + colon
+      || in.size() - colon - 1 < len)
+    return false;
+  out.assign(in.data() + colon + 1, len);
+  in.remove_prefix(colon + 1 + len);
+  return true;
+}
+
+ledger_result to_ledger(const recorded_response& r) {
+  ledger_result out;
+  out.status = r.status;
+  put_field(out.body, r.content_type);
+  put_field(out.body, std::to_string(r.headers.size()));
+  for (auto& [name, value] : r.headers) {
+    put_field(out.body, name);
+    put_field(out.body, value);
+  }
+  put_field(out.body, r.body);
+  return out;
+}
+
+recorded_response from_ledger(const ledger_result& x) {
+  recorded_response r;
+  r.status = x.status;
+  std::string_view in{x.body};
+  std::string count_text;
+  std::size_t count = 0;
+  if (!get_field(in, r.content_type) || !get_field(in, count_text)) {
+    r.status = 500;
+    return r;
+  }
+  std::from_chars(count_text.data(), count_text.data() + count_text.size(),
+                  count);
+  for (std::size_t i = 0; i < count; ++i) {
+    std::string name;
+    std::string value;
+    if (!get_field(in, name) || !get_field(in, value))
+      break;
+    r.headers.emplace_back(std::move(name), std::move(value));
+  }
+  get_field(in, r.body);
+  return r;
+}
+
+// -- durable ledger -------------------------------------------------------------
+
+/// A route's journal, shared by its ledger actor and the service: `stop()`
+/// closes it (releasing the file lock at once, so a new service in the same
+/// process can open the file), and an execution that finishes after that is
+/// not recorded (its answer was already given by the shutdown; its in-memory
+/// effect ends with the service).
+struct journal_slot {
+  std::mutex mtx;
+  std::unique_ptr<ledger_journal> journal;
+
+  /// False when the journal was closed by `stop()`. A write or sync failure
+  /// aborts the process: answering success without a durable record would
+  /// let the key execute again after a restart (a double charge), and
+  /// answering an error would be a lie about a side effect that happened.
+  /// A crash is the one outcome the journal is designed for.
+  bool append(const journal_record& r) {
+    std::lock_guard<std::mutex> guard{mtx};
+    if (!journal)
+      return false;
+    try {
+      journal->append(r);
+    } catch (const std::exception& e) {
+      std::fprintf(stderr,
+                   "bulwark http_service: %s; aborting: an answer without a "
+                   "durable ledger record could execute the key twice after "
+                   "a restart\n",
+                   e.what());
+      std::fflush(stderr);
+      std::abort();
+    }
+    return true;
+  }
+
+  void close() {
+    std::lock_guard<std::mutex> guard{mtx};
+    journal.reset();
+  }
+};
+
+using journal_ptr = std::shared_ptr<journal_slot>;
+
+/// The request half of a journal record, taken when a key starts executing.
+journal_record journal_request(const service_request& req) {
+  journal_record r;
+  r.key = req.idempotency_key;
+  r.method = req.method;
+  r.path = req.path;
+  r.query = req.query;
+  r.request_body = req.body;
+  return r;
+}
+
+void set_answer(journal_record& r, const recorded_response& rec) {
+  r.status = rec.status;
+  r.content_type = rec.content_type;
+  r.headers = rec.headers;
+  r.body = rec.body;
+}
+
+recorded_response recorded_of(const journal_record& r) {
+  recorded_response rec;
+  rec.status = r.status;
+  rec.content_type = r.content_type;
+  rec.headers = r.headers;
+  rec.body = r.body;
+  return rec;
+}
+
+service_request replayed_request(const journal_record& r) {
+  service_request req;
+  req.method = r.method;
+  req.path = r.path;
+  req.query = r.query;
+  req.body = r.request_body;
+  req.idempotency_key = r.key;
+  return req;
+}
+
+service_response replayed_response(const journal_record& r) {
+  service_response res;
+  res.status = r.status;
+  res.content_type = r.content_type;
+  res.headers = r.headers;
+  res.body = r.body;
+  return res;
+}
+
+// -- the shared core: admitted requests and their responders --------------------
+
+struct counters {
+  std::atomic<std::uint64_t> received{0};
+  std::atomic<std::uint64_t> dispatched{0};
+  std::atomic<std::uint64_t> not_found{0};
+  std::atomic<std::uint64_t> method_not_allowed{0};
+  std::atomic<std::uint64_t> bad_requests{0};
+  std::atomic<std::uint64_t> expired_on_arrival{0};
+  std::atomic<std::uint64_t> overloaded{0};
+  std::atomic<std::uint64_t> timed_out{0};
+  std::atomic<std::uint64_t> unavailable{0};
+  std::atomic<std::uint64_t> shut_down{0};
+  std::atomic<std::uint64_t> ledger_executed{0};
+  std::atomic<std::uint64_t> route_failures{0};
+  std::atomic<std::uint64_t> route_restarts{0};
+  std::atomic<std::uint64_t> ledger_duplicates{0};
+  std::atomic<std::uint64_t> ledger_waits{0};
+  std::atomic<std::uint64_t> ledger_rejected{0};
+  std::atomic<std::uint64_t> ledger_replayed{0};
+  std::atomic<std::uint64_t> ledger_journaled{0};
+};
+
+/// Every admitted request has one entry here until it is answered; whoever
+/// answers first (route, deadline timer, shutdown) removes it, so each
+/// request is answered exactly once whatever races.
+struct service_core {
+  std::size_t max_in_flight = 0;
+  std::chrono::seconds retry_after{1};
+  overload_signal signal = overload_signal::retries;
+  counters count;
+
+  std::mutex mtx;
+  std::condition_variable cv;
+  std::unordered_map<std::uint64_t, http_responder> pending;
+  std::uint64_t next_id = 1;
+  bool stopping = false;
+
+  enum class admission { admitted, overloaded, stopping };
+
+  admission admit(const http_responder& respond, std::uint64_t& id) {
+    std::lock_guard<std::mutex> guard{mtx};
+    if (stopping)
+      return admission::stopping;
+    if (pending.size() >= max_in_flight)
+      return admission::overloaded;
+    id = next_id++;
+    pending.emplace(id, respond);
+    return admission::admitted;
+  }
+
+  bool is_stopping() {
+    std::lock_guard<std::mutex> guard{mtx};
+    return stopping;
+  }
+
+  /// Answers `id` unless something answered it already; then also bumps
+  /// `counter` (before the answer leaves, so a client that got it sees it).
+  bool finish(std::uint64_t id, http_response res,
+              std::atomic<std::uint64_t>* counter = nullptr) {
+    http_responder respond;
+    {
+      std::lock_guard<std::mutex> guard{mtx};
+      auto i = pending.find(id);
+      if (i == pending.end())
+        return false;
+      respond = std::move(i->second);
+      pending.erase(i);
+      cv.notify_all();
+    }
+    if (counter)
+      ++*counter;
+    respond.respond(std::move(res));
+    return true;
+  }
+
+  bool finish(std::uint64_t id, const service_response& x,
+              std::atomic<std::uint64_t>* counter = nullptr) {
+    return finish(id, to_http(x), counter);
+  }
+
+  void finish_late(std::uint64_t id) {
+    finish(id, service_error(504, "deadline exceeded"), &count.timed_out);
+  }
+
+  service_response unavailable_answer(std::string_view message) const {
+    auto res = service_error(503, message);
+    res.retry_after = retry_after;
+    return res;
+  }
+
+  /// Stops admitting, waits up to `grace` for admitted requests, answers
+  /// the rest 503.
+  void drain(std::chrono::milliseconds grace) {
+    std::unordered_map<std::uint64_t, http_responder> rest;
+    {
+      std::unique_lock<std::mutex> lock{mtx};
+      cv.wait_for(lock, grace, [this] { return pending.empty(); });
+      rest.swap(pending);
+    }
+    auto res = to_http(unavailable_answer("service is shutting down"));
+    for (auto& [id, respond] : rest) {
+      ++count.shut_down;
+      respond.respond(res);
+    }
+  }
+
+  std::size_t in_flight() {
+    std::lock_guard<std::mutex> guard{mtx};
+    return pending.size();
+  }
+};
+
+using core_ptr = std::shared_ptr<service_core>;
+
+// -- route cells: the live incarnation of a route's actor -----------------------
+
+/// The actor that answers a route now. A fixed route (`route(..., caf::actor)`)
+/// keeps its actor; a route built from a factory gets a new incarnation from
+/// the service's keeper whenever its actor dies (an exception in a CAF
+/// handler always ends the actor in CAF 0.17), so one bad request never takes
+/// the route out of service.
+struct route_cell {
+  mutable std::mutex mtx;
+  caf::actor current;
+  /// Empty for a fixed actor.
+  route_actor_factory make;
+
+  caf::actor get() const {
+    std::lock_guard<std::mutex> guard{mtx};
+    return current;
+  }
+
+  void set(caf::actor x) {
+    std::lock_guard<std::mutex> guard{mtx};
+    current = std::move(x);
+  }
+};
+
+using cell_ptr = std::shared_ptr<route_cell>;
+
+/// Text from outside (an exception's what(), a CAF error) made safe to put
+/// into an answer: one line, valid UTF-8, bounded.
+std::string safe_text(std::string_view x) {
+  constexpr std::size_t max_len = 200;
+  return printable_utf8(x, max_len);
+}
+
+// -- bridge: one short-lived actor per call of a route actor --------------------
+
+/// How a call of a route actor ended.
+enum class call_end : std::uint8_t {
+  answered,
+  timed_out,
+  /// The route actor was gone or died before answering.
+  down,
+  /// The service stops.
+  shut_down,
+  /// Any other error (the actor did not understand the message, ...).
+  failed,
+};
+
+using call_callback = std::function<void(call_end, service_response)>;
+
+/// Asks `target` once, with a timeout, and reports to `done`. One actor per
+/// call: CAF 0.17's request/then bookkeeping grows with the requests in
+/// flight of ONE actor, and a monitor per call turns a dying route actor
+/// into an answer even when it held the request in a response promise.
+/// The bridge demonitors both actors before it quits: CAF 0.17 does not
+/// remove an actor's monitors when it terminates, and each one left behind
+/// on the (long-lived) anchor and route actor holds a weak reference that
+/// keeps the dead bridge's whole actor storage (~1.2 KB) allocated until
+/// that actor dies, i.e. a leak of ~1.2 KB per request (issue #7).
+caf::behavior bridge_actor(caf::event_based_actor* self, caf::actor anchor,
+                           caf::actor target, service_request req,
+                           duration timeout, call_callback done) {
+  auto finished = std::make_shared<bool>(false);
+  auto finish = [self, done, finished, anchor_addr = anchor.address(),
+                 target_addr = target.address()](call_end how,
+                                                 service_response res) {
+    if (*finished)
+      return;
+    *finished = true;
+    done(how, std::move(res));
+    self->demonitor(anchor_addr);
+    self->demonitor(target_addr);
+    self->quit();
+  };
+  self->monitor(anchor);
+  self->monitor(target);
+  self->set_down_handler(
+    [finish, anchor_addr = anchor.address()](caf::down_msg& msg) {
+      if (msg.source == anchor_addr)
+        finish(call_end::shut_down, {});
+      else
+        finish(call_end::down, {});
+    });
+  self->request(target, timeout, std::move(req))
+    .then(
+      [finish](service_response& res) {
+        finish(call_end::answered, std::move(res));
+      },
+      [finish](caf::error& err) {
+        if (err == caf::sec::request_timeout)
+          finish(call_end::timed_out, {});
+        else if (err == caf::sec::request_receiver_down)
+          finish(call_end::down, {});
+        else
+          finish(call_end::failed,
+                 error_reply(500, "route actor failed: "
+                                    + safe_text(to_string(err))));
+      });
+  // Keeps the actor alive until `finish` quits it.
+  return {[](svc_nop_atom) {}};
+}
+
+/// Answers `id` for a call that ended as `how`; counts the outcome only when
+/// this answer is the one the client gets (a deadline timer or the shutdown
+/// may have answered first).
+void finish_call(service_core& core, std::uint64_t id, call_end how,
+                 service_response res) {
+  switch (how) {
+    case call_end::answered:
+      core.finish(id, res);
+      return;
+    case call_end::failed:
+      core.finish(id, res, &core.count.route_failures);
+      return;
+    case call_end::timed_out:
+      core.finish_late(id);
+      return;
+    case call_end::down:
+      core.finish(id, core.unavailable_answer("route actor is not running"),
+                  &core.count.unavailable);
+      return;
+    case call_end::shut_down:
+      core.finish(id, core.unavailable_answer("service is shutting down"),
+                  &core.count.shut_down);
+      return;
+  }
+}
+
+// -- function routes ------------------------------------------------------------
+
+/// An exception is the handler's failure, not the route's: the request gets
+/// a 500 naming it, the actor lives on, and on a ledger route the answer is
+/// marked not executed (a handler that threw committed nothing), so the key
+/// is forgotten and a retry runs it again.
+caf::behavior function_actor(caf::event_based_actor*, service_function fn,
+                             core_ptr core) {
+  return {[fn, core](service_request& req) -> service_response {
+    auto failed = [&](std::string message) {
+      ++core->count.route_failures;
+      auto res = error_reply(500, message);
+      res.not_executed = true;
+      return res;
+    };
+    try {
+      return fn(req);
+    } catch (const std::exception& e) {
+      return failed("handler failed: " + safe_text(e.what()));
+    } catch (...) {
+      return failed("handler failed");
+    }
+  }};
+}
+
+// -- ledger routes --------------------------------------------------------------
+
+/// One actor per ledger route owns the route's ledger, so the ledger is only
+/// ever touched from one thread at a time and needs no lock.
+struct ledger_state {
+  std::unique_ptr<idempotency_ledger> ledger;
+  core_ptr core;
+  caf::actor anchor;
+  cell_ptr target;
+  /// When the next `svc_exp` message is due (no_deadline: none scheduled).
+  time_point expiry_scheduled = no_deadline;
+  /// Callers' deadlines (deadline, request id), earliest on top, served by
+  /// ONE pending `svc_late` message for the earliest: a delayed message per
+  /// request would sit in CAF's clock (256 bytes measured) until its deadline,
+  /// up to `request_timeout`, however early the request was answered; an
+  /// entry here is 16 bytes. Answered requests stay until their deadline and
+  /// are skipped then (`finish_late` finds nothing).
+  std::priority_queue<std::pair<time_point, std::uint64_t>,
+                      std::vector<std::pair<time_point, std::uint64_t>>,
+                      std::greater<>>
+    late;
+  /// When the pending `svc_late` message is due (no_deadline: none).
+  time_point late_scheduled = no_deadline;
+  /// The route's journal, or null (in memory only).
+  journal_ptr journal;
+  /// With a journal: the request of each execution in flight, by ticket,
+  /// to be recorded with its answer.
+  std::unordered_map<ledger_ticket, journal_record> executing;
+
+  static inline const char* name = "bulwark.service.ledger";
+};
+
+using ledger_self = caf::stateful_actor<ledger_state>*;
+
+/// The arrival time of a request, on an io thread (no actor clock there).
+/// Actors use their own clock: CAF's is steady_clock-based, so the two
+/// agree in real runs, and the ledger's timers follow virtual time in tests.
+time_point steady_now() {
+  return std::chrono::steady_clock::now();
+}
+
+void answer_retry(ledger_self self, const std::vector<std::uint64_t>& ids,
+                  std::string_view why) {
+  auto& st = self->state;
+  auto res = to_http(st.core->unavailable_answer(why));
+  for (auto id : ids)
+    st.core->finish(id, res);
+}
+
+void expire_due(ledger_self self, time_point now) {
+  auto& st = self->state;
+  if (st.ledger->next_expiry() > now)
+    return;
+  std::vector<std::uint64_t> released = st.ledger->expire(now);
+  answer_retry(self, released,
+               "the first request of this key did not finish in time; retry");
+}
+
+void schedule_expiry(ledger_self self, time_point now) {
+  auto& st = self->state;
+  auto next = st.ledger->next_expiry();
+  if (next == no_deadline || next >= st.expiry_scheduled)
+    return;
+  st.expiry_scheduled = next;
+  auto delay = std::max(duration{0}, next - now);
+  self->delayed_send(self, delay, svc_exp_atom::value);
+}
+
+/// Sends one `svc_late` for the earliest deadline unless one that is due
+/// no later is pending already.
+void arm_late(ledger_self self, time_point now) {
+  auto& st = self->state;
+  if (st.late.empty())
+    return;
+  auto next = st.late.top().first;
+  if (next >= st.late_scheduled)
+    return;
+  st.late_scheduled = next;
+  self->delayed_send(self, std::max(duration{0}, next - now),
+                     svc_late_atom::value);
+}
+
+void schedule_late(ledger_self self, std::uint64_t id, time_point deadline,
+                   time_point now) {
+  self->state.late.emplace(deadline, id);
+  arm_late(self, now);
+}
+
+/// Answers 504 to every request whose deadline has passed (a no-op for
+/// those answered already).
+void finish_late_due(ledger_self self, time_point now) {
+  auto& st = self->state;
+  while (!st.late.empty() && st.late.top().first <= now) {
+    st.core->finish_late(st.late.top().second);
+    st.late.pop();
+  }
+}
+
+/// Puts the replayed records into a fresh ledger as completed keys (the
+/// last record of each key wins), all completed `now`: their retention
+/// restarts with the process, because the journal keeps no wall-clock time.
+void seed_ledger(idempotency_ledger& ledger,
+                 const std::vector<journal_record>& records, time_point now) {
+  std::unordered_map<std::string, std::size_t> last;
+  for (std::size_t i = 0; i < records.size(); ++i)
+    last[records[i].key] = i;
+  for (std::size_t i = 0; i < records.size(); ++i) {
+    auto& r = records[i];
+    if (last[r.key] != i)
+      continue;
+    auto out = ledger.begin(r.key, 0, now);
+    if (out.verdict == ledger_verdict::execute)
+      ledger.complete(r.key, out.ticket, to_ledger(recorded_of(r)), now);
+  }
+}
+
+caf::behavior ledger_actor(ledger_self self, core_ptr core, caf::actor anchor,
+                           cell_ptr target, ledger_config cfg,
+                           journal_ptr journal,
+                           std::vector<journal_record> replayed) {
+  auto& st = self->state;
+  st.ledger = std::make_unique<idempotency_ledger>(cfg);
+  st.core = std::move(core);
+  st.anchor = std::move(anchor);
+  st.target = std::move(target);
+  st.journal = std::move(journal);
+  if (!replayed.empty()) {
+    seed_ledger(*st.ledger, replayed, self->clock().now());
+    replayed = {};
+    schedule_expiry(self, self->clock().now());
+  }
+  auto exec_timeout = cfg.in_progress_timeout;
+  return {
+    [self, exec_timeout](svc_req_atom, std::uint64_t id, service_request& req) {
+      auto& st = self->state;
+      auto now = self->clock().now();
+      expire_due(self, now);
+      auto out = st.ledger->begin(req.idempotency_key, id, now);
+      switch (out.verdict) {
+        case ledger_verdict::execute: {
+          // The client is answered 504 at its deadline, but the execution
+          // runs on (up to in_progress_timeout) so its result is recorded
+          // and the client's retry gets it.
+          schedule_late(self, id, req.deadline, now);
+          auto me = caf::actor_cast<caf::actor>(self);
+          auto key = req.idempotency_key;
+          auto ticket = out.ticket;
+          if (st.journal)
+            st.executing[ticket] = journal_request(req);
+          self->spawn(bridge_actor, st.anchor, st.target->get(), std::move(req),
+                      exec_timeout,
+                      call_callback{[me, key, ticket,
+                                     id](call_end how, service_response res) {
+                        caf::anon_send(me, svc_done_atom::value, key, ticket,
+                                       id, static_cast<std::uint8_t>(how),
+                                       std::move(res));
+                      }});
+          break;
+        }
+        case ledger_verdict::duplicate_done:
+          ++st.core->count.ledger_duplicates;
+          st.core->finish(id, to_http(from_ledger(*out.result)));
+          break;
+        case ledger_verdict::wait:
+          ++st.core->count.ledger_waits;
+          schedule_late(self, id, req.deadline, now);
+          break;
+        case ledger_verdict::rejected_full:
+          ++st.core->count.ledger_rejected;
+          st.core->finish(
+            id, st.core->unavailable_answer("idempotency ledger is full"));
+          break;
+      }
+      schedule_expiry(self, now);
+    },
+    [self](svc_done_atom, const std::string& key, std::uint64_t ticket,
+           std::uint64_t id, std::uint8_t how_raw, service_response& res) {
+      auto& st = self->state;
+      auto now = self->clock().now();
+      auto how = static_cast<call_end>(how_raw);
+      std::optional<journal_record> pending;
+      if (auto i = st.executing.find(ticket); i != st.executing.end()) {
+        pending = std::move(i->second);
+        st.executing.erase(i);
+      }
+      if (how == call_end::timed_out || how == call_end::shut_down) {
+        // The handler may still be running: the key stays in progress until
+        // in_progress_timeout releases it (and its waiters).
+        finish_call(*st.core, id, how, std::move(res));
+      } else if (how != call_end::answered || res.not_executed) {
+        // Not executed, or the route failed (threw, or its actor died) before
+        // answering: nothing was committed, no record is written, and the key
+        // is forgotten at once so a retry runs it (waiters are told to retry).
+        // A crash of the whole process would lose the same in-memory effects.
+        std::vector<std::uint64_t> waiters =
+          st.ledger->abandon(key, ticket, now);
+        if (how == call_end::answered)
+          st.core->finish(id, res);
+        else
+          finish_call(*st.core, id, how, std::move(res));
+        answer_retry(self, waiters,
+                     "the first request of this key did not execute; retry");
+      } else {
+        auto rec = record_of(res);
+        auto http_res = to_http(rec);
+        // The commit: durable before anyone sees the answer. Recorded even
+        // for a stale ticket, because the side effect ran all the same and
+        // replay must rebuild what the process holds in memory.
+        if (pending) {
+          set_answer(*pending, rec);
+          if (st.journal->append(*pending))
+            ++st.core->count.ledger_journaled;
+        }
+        ++st.core->count.ledger_executed;
+        std::vector<std::uint64_t> waiters =
+          st.ledger->complete(key, ticket, to_ledger(rec), now);
+        st.core->finish(id, http_res);
+        for (auto w : waiters)
+          st.core->finish(w, http_res);
+      }
+      expire_due(self, now);
+      schedule_expiry(self, now);
+    },
+    [self](svc_late_atom) {
+      auto now = self->clock().now();
+      self->state.late_scheduled = no_deadline;
+      finish_late_due(self, now);
+      arm_late(self, now);
+    },
+    [self](svc_exp_atom) {
+      auto& st = self->state;
+      auto now = self->clock().now();
+      st.expiry_scheduled = no_deadline;
+      expire_due(self, now);
+      schedule_expiry(self, now);
+    },
+  };
+}
+
+caf::behavior anchor_actor(caf::event_based_actor*) {
+  return {[](svc_nop_atom) {}};
+}
+
+struct keeper_state {
+  /// The factory routes by the address of their live incarnation.
+  std::unordered_map<caf::actor_addr, cell_ptr> watched;
+
+  static inline const char* name = "bulwark.service.keeper";
+};
+
+/// Watches the incarnations of the factory routes and starts a new one when
+/// one dies, at once: a route actor dies of the request it was handling (an
+/// exception), not of a condition that waiting would cure, so there is no
+/// backoff and no restart limit (a limit would let a few bad requests take
+/// the route out for good). A factory that throws or returns no actor leaves
+/// the route answering 503 "route actor is not running".
+caf::behavior keeper_actor(caf::stateful_actor<keeper_state>* self,
+                           core_ptr core, std::vector<cell_ptr> cells) {
+  auto watch = [self](const cell_ptr& cell) {
+    auto current = cell->get();
+    if (!current)
+      return;
+    self->monitor(current);
+    self->state.watched.emplace(current.address(), cell);
+  };
+  for (auto& cell : cells)
+    watch(cell);
+  self->set_down_handler([self, core, watch](caf::down_msg& msg) {
+    auto& watched = self->state.watched;
+    auto i = watched.find(msg.source);
+    if (i == watched.end())
+      return;
+    auto cell = std::move(i->second);
+    watched.erase(i);
+    if (core->is_stopping())
+      return;
+    caf::actor next;
+    try {
+      next = cell->make(self->system());
+    } catch (...) {
+      // Stays empty: the route answers 503.
+    }
+    cell->set(next);
+    if (!next)
+      return;
+    ++core->count.route_restarts;
+    watch(cell);
+  });
+  return {[](svc_nop_atom) {}};
+}
+
+// -- route table ----------------------------------------------------------------
+
+struct route_target {
+  std::string method;
+  /// The actor answering `service_request` (its live incarnation).
+  cell_ptr target;
+  /// The route's ledger actor, or null.
+  caf::actor ledger;
+};
+
+struct path_routes {
+  /// The exact path, or the prefix without its `*`.
+  std::string pattern;
+  bool prefix = false;
+  std::vector<route_target> methods;
+};
+
+std::string_view header_value(const http_request& req, std::string_view name) {
+  auto i = req.find(boost::beast::string_view{name.data(), name.size()});
+  if (i == req.end())
+    return {};
+  auto v = i->value();
+  return {v.data(), v.size()};
+}
+
+bool has_header(const http_request& req, std::string_view name) {
+  return req.find(boost::beast::string_view{name.data(), name.size()})
+         != req.end();
+}
+
+template <class T>
+bool parse_uint(std::string_view text, T& out) {
+  while (!text.empty() && (text.front() == ' ' || text.front() == '\t'))
+    text.remove_prefix(1);
+  while (!text.empty() && (text.back() == ' ' || text.back() == '\t'))
+    text.remove_suffix(1);
+  if (text.empty())
+    return false;
+  auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), out);
+  return ec == std::errc{} && ptr == text.data() + text.size();
+}
+
+} // namespace
+
+// -- service_request / service_response -------------------------------------------
+
+// -- JSON helpers ----------------------------------------------------------------------
+
+std::optional<boost::json::value> parse_json_body(const service_request& req,
+                                                  service_response& error) {
+  if (req.body.empty()) {
+    error = error_reply(400, "request body is empty (expected JSON)");
+    return std::nullopt;
+  }
+  boost::json::stream_parser p;
+  boost::system::error_code ec;
+  auto used = p.write_some(req.body.data(), req.body.size(), ec);
+  if (!ec && used < req.body.size())
+    ec = boost::json::error::extra_data;
+  if (!ec)
+    p.finish(ec);
+  if (ec) {
+    error = error_reply(400, "request body is not valid JSON: " + ec.message()
+                               + " (at byte " + std::to_string(used) + ")");
+    return std::nullopt;
+  }
+  return p.release();
+}
+
+service_response json_reply(const boost::json::value& v, std::int32_t status) {
+  service_response res;
+  res.status = status;
+  res.content_type = "application/json";
+  res.body = boost::json::serialize(v);
+  return res;
+}
+
+service_response error_reply(std::int32_t status, std::string_view message) {
+  service_response res;
+  res.status = status;
+  res.content_type = "application/json";
+  res.body = json_error_body(message);
+  return res;
+}
+
+service_response invalid_body_reply(const error_list& errors) {
+  boost::json::object out;
+  // One line per error, as error_list renders them (with its "... and N
+  // more errors" line).
+  boost::json::array list;
+  auto text = errors.to_string();
+  for (std::size_t pos = 0; pos < text.size();) {
+    auto end = text.find('\n', pos);
+    if (end == std::string::npos)
+      end = text.size();
+    list.emplace_back(std::string_view{text}.substr(pos, end - pos));
+    pos = end + 1;
+  }
+  out["error"] =
+    errors.errors().empty()
+      ? std::string{"invalid request body"}
+      : "invalid request body: " + errors.errors().front().to_string();
+  out["errors"] = std::move(list);
+  return json_reply(out, 400);
+}
+
+std::string to_string(overload_signal x) {
+  switch (x) {
+    case overload_signal::never:
+      return "never";
+    case overload_signal::retries:
+      return "retries";
+    case overload_signal::always:
+      return "always";
+  }
+  return "invalid";
+}
+
+// -- http_service ----------------------------------------------------------------------
+
+struct http_service::impl {
+  caf::actor_system& sys;
+  http_service_options opts;
+  core_ptr core = std::make_shared<service_core>();
+  /// Bridges monitor it: when it ends, calls still waiting end too.
+  caf::actor anchor;
+  /// Actors the service spawned (function and ledger actors).
+  std::vector<caf::actor> owned;
+  /// Routes whose actor the service starts again when it dies.
+  std::vector<cell_ptr> factory_cells;
+  /// Restarts the factory routes' actors; spawned by `start()`.
+  caf::actor keeper;
+  /// Journals of ledger routes, closed by `stop()`.
+  std::vector<journal_ptr> journals;
+  std::vector<path_routes> routes;
+  std::unique_ptr<http_server> server;
+  std::mutex state_mtx;
+  bool started = false;
+  bool stopped = false;
+
+  impl(caf::actor_system& s, http_service_options o)
+    : sys(s),
+      opts(std::move(o)) {
+    core->max_in_flight = opts.max_in_flight;
+    core->retry_after = opts.retry_after;
+    core->signal = opts.do_not_retry_on_overload;
+    anchor = sys.spawn(anchor_actor);
+  }
+
+  void add(std::string method, std::string path, cell_ptr target,
+           const route_options& ropts) {
+    if (method.empty())
+      throw std::invalid_argument("http_service: empty method");
+    if (path.empty() || path.front() != '/')
+      throw std::invalid_argument(
+        "http_service: path must start with '/' (got \"" + path + "\")");
+    if (!target->get())
+      throw std::invalid_argument("http_service: route " + method + " " + path
+                                  + " has no actor");
+    std::lock_guard<std::mutex> guard{state_mtx};
+    if (started || stopped)
+      throw std::logic_error("http_service: routes are fixed once started");
+    bool prefix =
+      path.size() >= 2 && path.compare(path.size() - 2, 2, "/*") == 0;
+    if (prefix)
+      path.pop_back();
+    auto i =
+      std::find_if(routes.begin(), routes.end(), [&](const path_routes& r) {
+        return r.pattern == path && r.prefix == prefix;
+      });
+    if (i == routes.end()) {
+      routes.push_back(path_routes{path, prefix, {}});
+      i = routes.end() - 1;
+    }
+    for (auto& m : i->methods)
+      if (m.method == method)
+        throw std::invalid_argument("http_service: duplicate route " + method
+                                    + " " + path + (prefix ? "*" : ""));
+    if (!ropts.journal_path.empty() && !ropts.ledger)
+      throw std::invalid_argument("http_service: route " + method + " " + path
+                                  + " has a journal_path but no ledger");
+    route_target rt;
+    rt.method = std::move(method);
+    rt.target = std::move(target);
+    if (ropts.ledger) {
+      journal_ptr journal;
+      journal_replay replay;
+      if (!ropts.journal_path.empty()) {
+        journal = std::make_shared<journal_slot>();
+        journal->journal = ledger_journal::open(ropts.journal_path, replay);
+        if (replay.torn_bytes > 0)
+          std::fprintf(stderr,
+                       "bulwark http_service: ledger journal %s: dropped a "
+                       "torn last record (%zu bytes, never acknowledged)\n",
+                       ropts.journal_path.c_str(), replay.torn_bytes);
+        for (auto& r : replay.records) {
+          if (ropts.on_replay)
+            ropts.on_replay(replayed_request(r), replayed_response(r));
+          ++core->count.ledger_replayed;
+        }
+        journals.push_back(journal);
+      }
+      rt.ledger = sys.spawn(ledger_actor, core, anchor, rt.target,
+                            *ropts.ledger, journal, std::move(replay.records));
+      owned.push_back(rt.ledger);
+    }
+    i->methods.push_back(std::move(rt));
+  }
+
+  const path_routes* match(std::string_view path) const {
+    const path_routes* best = nullptr;
+    for (auto& r : routes) {
+      if (!r.prefix) {
+        if (r.pattern == path)
+          return &r;
+      } else if (path.substr(0, r.pattern.size()) == r.pattern) {
+        if (!best || best->pattern.size() < r.pattern.size())
+          best = &r;
+      }
+    }
+    return best;
+  }
+
+  void reply(const http_responder& respond, const service_response& res) {
+    respond.respond(to_http(res));
+  }
+
+  void handle(http_request req, http_responder respond) {
+    auto& count = core->count;
+    ++count.received;
+    if (core->is_stopping()) {
+      ++count.shut_down;
+      reply(respond, core->unavailable_answer("service is shutting down"));
+      return;
+    }
+    auto target_sv = req.target();
+    std::string_view target{target_sv.data(), target_sv.size()};
+    auto qpos = target.find('?');
+    auto path = target.substr(0, qpos);
+    auto query = qpos == std::string_view::npos ? std::string_view{}
+                                                : target.substr(qpos + 1);
+    // Validated at the edge: the key reaches ledgers, journals and the
+    // headers of the calls a handler makes.
+    if (auto n = std::count_if(req.begin(), req.end(),
+                               [](const auto& f) {
+                                 auto name = f.name_string();
+                                 return boost::beast::iequals(
+                                   {name.data(), name.size()},
+                                   idempotency_key_header);
+                               });
+        n > 1) {
+      ++count.bad_requests;
+      reply(respond, error_reply(400, "more than one "
+                                        + std::string{idempotency_key_header}
+                                        + " header"));
+      return;
+    }
+    if (auto problem = key_problem(header_value(req, idempotency_key_header))) {
+      ++count.bad_requests;
+      reply(respond,
+            error_reply(400, "bad " + std::string{idempotency_key_header}
+                               + " header: " + *problem));
+      return;
+    }
+    auto* routes_for = match(path);
+    if (!routes_for) {
+      ++count.not_found;
+      reply(respond, error_reply(404, "no route for " + std::string{path}));
+      return;
+    }
+    auto method_sv = req.method_string();
+    std::string_view method{method_sv.data(), method_sv.size()};
+    const route_target* rt = nullptr;
+    for (auto& m : routes_for->methods)
+      if (m.method == method)
+        rt = &m;
+    if (!rt) {
+      ++count.method_not_allowed;
+      std::string allow;
+      for (auto& m : routes_for->methods) {
+        if (!allow.empty())
+          allow += ", ";
+        allow += m.method;
+      }
+      auto res =
+        error_reply(405, "method " + std::string{method} + " not allowed on "
+                           + std::string{path} + " (allowed: " + allow + ")");
+      res.headers.emplace_back("Allow", allow);
+      reply(respond, res);
+      return;
+    }
+    // Deadline: the caller's remaining budget, capped by request_timeout.
+    auto now = steady_now();
+    auto budget = std::chrono::duration_cast<duration>(opts.request_timeout);
+    if (has_header(req, deadline_ms_header)) {
+      std::uint64_t ms = 0;
+      if (!parse_uint(header_value(req, deadline_ms_header), ms)) {
+        ++count.bad_requests;
+        reply(respond, error_reply(400, "bad " + std::string{deadline_ms_header}
+                                          + " header: expected remaining "
+                                            "whole milliseconds"));
+        return;
+      }
+      if (ms == 0) {
+        ++count.expired_on_arrival;
+        reply(respond, error_reply(504, "deadline already passed on arrival"));
+        return;
+      }
+      auto limit = static_cast<std::uint64_t>(opts.request_timeout.count());
+      if (ms < limit)
+        budget = milliseconds(ms);
+    }
+    std::uint32_t attempt = 1;
+    if (has_header(req, attempt_header)
+        && !parse_uint(header_value(req, attempt_header), attempt)) {
+      ++count.bad_requests;
+      reply(respond, error_reply(400, "bad " + std::string{attempt_header}
+                                        + " header: expected a whole number"));
+      return;
+    }
+    auto key = header_value(req, idempotency_key_header);
+    if (rt->ledger && key.empty()) {
+      ++count.bad_requests;
+      reply(respond, error_reply(400, "this route needs an "
+                                        + std::string{idempotency_key_header}
+                                        + " header"));
+      return;
+    }
+    std::uint64_t id = 0;
+    switch (core->admit(respond, id)) {
+      case service_core::admission::admitted:
+        break;
+      case service_core::admission::stopping:
+        ++count.shut_down;
+        reply(respond, core->unavailable_answer("service is shutting down"));
+        return;
+      case service_core::admission::overloaded: {
+        ++count.overloaded;
+        auto res = core->unavailable_answer("service is overloaded");
+        res.do_not_retry =
+          core->signal == overload_signal::always
+          || (core->signal == overload_signal::retries && attempt > 1);
+        reply(respond, res);
+        return;
+      }
+    }
+    // The pending entry holds a copy; ours must not be the one answering.
+    respond = http_responder{};
+    service_request sreq;
+    sreq.method = std::string{method};
+    sreq.path = std::string{path};
+    sreq.query = std::string{query};
+    for (auto& field : req) {
+      auto n = field.name_string();
+      auto v = field.value();
+      sreq.headers.emplace_back(std::string{n.data(), n.size()},
+                                std::string{v.data(), v.size()});
+    }
+    sreq.body = std::move(req.body());
+    sreq.deadline = now + budget;
+    sreq.idempotency_key = std::string{key};
+    sreq.attempt = attempt;
+    ++count.dispatched;
+    if (rt->ledger) {
+      caf::anon_send(rt->ledger, svc_req_atom::value, id, std::move(sreq));
+      return;
+    }
+    auto target_actor = rt->target->get();
+    if (!target_actor) {
+      // A factory route whose factory failed: nothing to run it on.
+      core->finish(id, core->unavailable_answer("route actor is not running"),
+                   &count.unavailable);
+      return;
+    }
+    sys.spawn(
+      bridge_actor, anchor, std::move(target_actor), std::move(sreq), budget,
+      call_callback{[core = core, id](call_end how, service_response res) {
+        finish_call(*core, id, how, std::move(res));
+      }});
+  }
+};
+
+http_service::http_service(caf::actor_system& sys, http_service_options opts)
+  : impl_(std::make_shared<impl>(sys, std::move(opts))) {}
+
+http_service::~http_service() {
+  stop();
+}
+
+namespace {
+
+cell_ptr fixed_cell(caf::actor x) {
+  auto cell = std::make_shared<route_cell>();
+  cell->current = std::move(x);
+  return cell;
+}
+
+} // namespace
+
+void http_service::route(std::string method, std::string path,
+                         caf::actor handler, route_options opts) {
+  impl_->add(std::move(method), std::move(path), fixed_cell(std::move(handler)),
+             opts);
+}
+
+void http_service::route(std::string method, std::string path,
+                         route_actor_factory make, route_options opts) {
+  if (!make)
+    throw std::invalid_argument("http_service: route " + method + " " + path
+                                + " has no factory");
+  auto cell = std::make_shared<route_cell>();
+  cell->current = make(impl_->sys);
+  cell->make = std::move(make);
+  try {
+    impl_->add(std::move(method), std::move(path), cell, opts);
+  } catch (...) {
+    if (auto a = cell->get())
+      caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
+    throw;
+  }
+  std::lock_guard<std::mutex> guard{impl_->state_mtx};
+  impl_->factory_cells.push_back(std::move(cell));
+}
+
+void http_service::route(std::string method, std::string path,
+                         service_function fn, route_options opts) {
+  if (!fn)
+    throw std::invalid_argument("http_service: route " + method + " " + path
+                                + " has no function");
+  auto actor = impl_->sys.spawn(function_actor, std::move(fn), impl_->core);
+  {
+    std::lock_guard<std::mutex> guard{impl_->state_mtx};
+    impl_->owned.push_back(actor);
+  }
+  impl_->add(std::move(method), std::move(path), fixed_cell(std::move(actor)),
+             opts);
+}
+
+void http_service::json_route(std::string method, std::string path,
+                              json_function fn, route_options opts) {
+  if (!fn)
+    throw std::invalid_argument("http_service: route " + method + " " + path
+                                + " has no function");
+  auto core = impl_->core;
+  route(
+    std::move(method), std::move(path),
+    service_function{[fn = std::move(fn), core](const service_request& req) {
+      service_response error;
+      auto body = parse_json_body(req, error);
+      if (!body) {
+        ++core->count.bad_requests;
+        return error;
+      }
+      return fn(*body, req);
+    }},
+    std::move(opts));
+}
+
+void http_service::start() {
+  auto& d = *impl_;
+  {
+    std::lock_guard<std::mutex> guard{d.state_mtx};
+    if (d.started)
+      throw std::logic_error("http_service: start called twice");
+    if (d.stopped)
+      throw std::logic_error("http_service: start after stop");
+    d.started = true;
+  }
+  auto server_opts = d.opts.server;
+  // The server waits for our grace, then for the last answers to be written.
+  server_opts.shutdown_grace = d.opts.grace + d.opts.server.shutdown_grace;
+  auto* self = impl_.get();
+  d.server = std::make_unique<http_server>(
+    [self](http_request req, http_responder respond) {
+      self->handle(std::move(req), std::move(respond));
+    },
+    server_opts);
+  if (!d.factory_cells.empty())
+    d.keeper = d.sys.spawn(keeper_actor, d.core, d.factory_cells);
+  d.server->start(d.opts.host, d.opts.port);
+}
+
+void http_service::stop() {
+  auto& d = *impl_;
+  bool was_started = false;
+  {
+    std::lock_guard<std::mutex> guard{d.state_mtx};
+    if (d.stopped)
+      return;
+    d.stopped = true;
+    was_started = d.started;
+  }
+  {
+    // Also tells the keeper not to start route actors any more.
+    std::lock_guard<std::mutex> guard{d.core->mtx};
+    d.core->stopping = true;
+  }
+  if (was_started && d.server) {
+    // The server stops accepting at once and waits for requests it handed
+    // out; the drain answers whatever is left after `grace`, which lets the
+    // server finish.
+    std::thread drain{
+      [core = d.core, grace = d.opts.grace] { core->drain(grace); }};
+    d.server->stop();
+    drain.join();
+  }
+  caf::anon_send_exit(d.anchor, caf::exit_reason::user_shutdown);
+  if (d.keeper)
+    caf::anon_send_exit(d.keeper, caf::exit_reason::user_shutdown);
+  for (auto& a : d.owned)
+    caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
+  for (auto& cell : d.factory_cells)
+    if (auto a = cell->get())
+      caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
+  // Releases the files (and their locks) now, not when the ledger actors
+  // happen to be destroyed.
+  for (auto& j : d.journals)
+    j->close();
+}
+
+std::uint16_t http_service::port() const noexcept {
+  return impl_->server ? impl_->server->port() : 0;
+}
+
+std::size_t http_service::in_flight() const {
+  return impl_->core->in_flight();
+}
+
+http_service_stats http_service::stats() const {
+  auto& c = impl_->core->count;
+  http_service_stats s;
+  s.received = c.received;
+  s.dispatched = c.dispatched;
+  s.not_found = c.not_found;
+  s.method_not_allowed = c.method_not_allowed;
+  s.bad_requests = c.bad_requests;
+  s.expired_on_arrival = c.expired_on_arrival;
+  s.overloaded = c.overloaded;
+  s.timed_out = c.timed_out;
+  s.unavailable = c.unavailable;
+  s.shut_down = c.shut_down;
+  s.route_failures = c.route_failures;
+  s.route_restarts = c.route_restarts;
+  s.ledger_executed = c.ledger_executed;
+  s.ledger_duplicates = c.ledger_duplicates;
+  s.ledger_waits = c.ledger_waits;
+  s.ledger_rejected = c.ledger_rejected;
+  s.ledger_replayed = c.ledger_replayed;
+  s.ledger_journaled = c.ledger_journaled;
+  return s;
+}
+
+} // namespace bulwark

@@ -1,0 +1,76 @@
+// The atoms of bulwark's actor protocols, in one header so that names never
+// clash with each other or with CAF's predefined atoms (caf::get_atom,
+// caf::ok_atom, ...). CAF 0.17.6 atoms are values lifted into types with
+// `atom_constant`; their text has at most 10 characters. Atoms private to one
+// actor's implementation (its own timers) stay in its .cpp. Every protocol is
+// listed in bulwark/actors/protocol/protocol.hpp.
+#pragma once
+
+#include <caf/atom.hpp>
+
+namespace bulwark {
+
+/// A logical call to a dependency: `(call_atom, call_request)`.
+using call_atom = caf::atom_constant<caf::atom("call")>;
+
+/// The final answer to a call, sent to the caller: `(reply_atom, call_reply)`.
+using reply_atom = caf::atom_constant<caf::atom("reply")>;
+
+/// One attempt handed to a transport: `(attempt_atom, attempt_request)`.
+using attempt_atom = caf::atom_constant<caf::atom("attempt")>;
+
+/// What a transport saw for one attempt: `(result_atom, attempt_result)`.
+using result_atom = caf::atom_constant<caf::atom("result")>;
+
+/// A hint that an attempt is no longer wanted: `(cancel_atom, attempt_id)`.
+using cancel_atom = caf::atom_constant<caf::atom("cancel")>;
+
+/// Reads or replaces an actor's configuration.
+using config_atom = caf::atom_constant<caf::atom("config")>;
+
+/// Asks for the recorded journey of a logical request.
+using journey_atom = caf::atom_constant<caf::atom("journey")>;
+
+/// Reads or replaces a dependency actor's feature flags
+/// (bulwark/runtime/flags/feature_flags.hpp).
+using flags_atom = caf::atom_constant<caf::atom("flags")>;
+
+/// Asks an actor for its counters.
+using stats_atom = caf::atom_constant<caf::atom("stats")>;
+
+/// Test transports: the test answers a held attempt,
+/// `(answer_atom, attempt_id, attempt_result)`.
+using answer_atom = caf::atom_constant<caf::atom("answer")>;
+
+/// A deferred answer of a test transport falls due:
+/// `(deliver_atom, attempt_id)`.
+using deliver_atom = caf::atom_constant<caf::atom("deliver")>;
+
+/// Internal: timers of a dependency actor or a supervisor are due.
+using tick_atom = caf::atom_constant<caf::atom("tick")>;
+
+/// With `journey_atom`: asks for the failed journeys instead of one by id.
+using failed_atom = caf::atom_constant<caf::atom("failed")>;
+
+/// Replaces a dependency actor's transport: `(transport_atom, caf::actor)`.
+using transport_atom = caf::atom_constant<caf::atom("transport")>;
+
+/// Internal: a crashed member's restart delay is over,
+/// `(restart_atom, member index, incarnation)`.
+using restart_atom = caf::atom_constant<caf::atom("restart")>;
+
+/// Asks a supervisor for its current member handles (tests, tooling).
+using members_atom = caf::atom_constant<caf::atom("members")>;
+
+/// Starts (or joins, or looks up) a saga:
+/// `(saga_atom, saga_id, input) -> saga_reply`.
+using saga_atom = caf::atom_constant<caf::atom("saga")>;
+
+/// Reads a saga's state without starting anything:
+/// `(saga_query_atom, saga_id) -> saga_reply`.
+using saga_query_atom = caf::atom_constant<caf::atom("sagaquery")>;
+
+/// Internal: the saga coordinator's timers are due, `(saga_tick_atom)`.
+using saga_tick_atom = caf::atom_constant<caf::atom("sagatick")>;
+
+} // namespace bulwark

@@ -1,0 +1,106 @@
+// The call protocol's messages: a logical call to a dependency
+// (`call_request`) and its one final answer (`call_reply`), with CAF 0.17
+// `inspect` overloads so they cross nodes through io::middleman. Who sends
+// them and how: bulwark/actors/protocol/protocol.hpp.
+#pragma once
+
+#include "bulwark/actors/protocol/wire.hpp"
+#include "bulwark/runtime/core/criticality.hpp"
+#include "bulwark/runtime/core/deadline.hpp"
+#include "bulwark/runtime/core/failure_class.hpp"
+#include "bulwark/runtime/fallback/reply_source.hpp"
+
+#include <caf/meta/load_callback.hpp>
+#include <caf/meta/type_name.hpp>
+
+#include <cstdint>
+#include <string>
+
+namespace bulwark {
+
+/// One logical call to a dependency, as the caller sends it.
+struct call_request {
+  /// The caller's correlation id; the reply carries it back unchanged.
+  std::uint64_t id = 0;
+  /// Which operation of the dependency (decides idempotency, cache, ...).
+  std::string operation;
+  std::string payload;
+  /// One key per logical request, reused by every retry and hedge so the
+  /// downstream (or an idempotency ledger) can deduplicate.
+  std::string idempotency_key;
+  criticality crit = criticality::standard;
+  /// Absolute deadline (see `to_wire_time`), `no_deadline_ns` for none.
+  std::int64_t deadline_ns = no_deadline_ns;
+  /// Correlates the hops of one user request; 0 lets the receiver pick one.
+  std::uint64_t journey_id = 0;
+  /// Attempts already made by layers above (they share the attempt cap).
+  std::uint32_t upstream_attempts = 0;
+
+  bulwark::deadline deadline() const noexcept {
+    return bulwark::deadline{from_wire_time(deadline_ns)};
+  }
+};
+
+/// The one final answer to a `call_request`.
+struct call_reply {
+  /// The caller's correlation id from `call_request::id`.
+  std::uint64_t id = 0;
+  bool ok = false;
+  std::string payload;
+  /// Where the payload came from (a degraded answer is still `ok`).
+  reply_source source = reply_source::live;
+  /// Attempts made for this call, hedges included.
+  std::uint32_t attempts = 0;
+  /// True when a hedged attempt, not the first, produced the answer.
+  bool hedge_won = false;
+  std::uint64_t journey_id = 0;
+  /// Meaningful only when `ok` is false.
+  failure_class cls = failure_class::transient;
+  /// False tells the caller "already retried here: do not retry", so
+  /// attempts do not multiply across layers.
+  bool may_retry = false;
+  /// Human-readable reason on failure.
+  std::string message;
+};
+
+// -- comparison (for tests and round-trip checks) ------------------------------
+
+bool operator==(const call_request& x, const call_request& y);
+bool operator==(const call_reply& x, const call_reply& y);
+
+inline bool operator!=(const call_request& x, const call_request& y) {
+  return !(x == y);
+}
+inline bool operator!=(const call_reply& x, const call_reply& y) {
+  return !(x == y);
+}
+
+// -- CAF inspection -----------------------------------------------------------
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, call_request& x) {
+  auto crit = static_cast<std::uint8_t>(x.crit);
+  auto load = caf::meta::load_callback([&]() -> caf::error {
+    return detail::load_enum(crit, x.crit, detail::criticality_count);
+  });
+  return f(caf::meta::type_name("call_request"), x.id, x.operation, x.payload,
+           x.idempotency_key, crit, x.deadline_ns, x.journey_id,
+           x.upstream_attempts, load);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, call_reply& x) {
+  auto source = static_cast<std::uint8_t>(x.source);
+  auto cls = static_cast<std::uint8_t>(x.cls);
+  auto load = caf::meta::load_callback([&]() -> caf::error {
+    if (auto err =
+          detail::load_enum(source, x.source, detail::reply_source_count))
+      return err;
+    return detail::load_enum(cls, x.cls, failure_class_count);
+  });
+  return f(caf::meta::type_name("call_reply"), x.id, x.ok, x.payload, source,
+           x.attempts, x.hedge_won, x.journey_id, cls, x.may_retry, x.message,
+           load);
+}
+
+} // namespace bulwark

@@ -1,0 +1,549 @@
+#include "bulwark/actors/supervise/supervisor_actor.hpp"
+
+#include <map>
+#include <memory>
+#include <utility>
+
+#include <boost/json.hpp>
+#include <caf/all.hpp>
+
+#include "bulwark/runtime/core/correlation_id.hpp"
+#include "bulwark/runtime/journey/journey.hpp"
+#include "bulwark/runtime/supervise/supervisor_core.hpp"
+
+namespace bulwark {
+
+namespace {
+
+constexpr time_point never = no_deadline;
+
+struct call_entry {
+  caf::strong_actor_ptr reply_to;
+  caf::message_id mid;
+  call_request req;
+  time_point received{};
+  time_point deadline = never;
+  std::unique_ptr<journey> trip;
+  bool sampled = false;
+};
+
+struct member_entry {
+  member_spec spec;
+  caf::actor handle;
+  /// Bumped on every (re)start: a restart timer for an older incarnation is
+  /// stale.
+  std::uint64_t incarnation = 0;
+};
+
+struct supervisor_state {
+  static inline const char* name = "bulwark.supervisor";
+
+  supervisor_actor::pointer self = nullptr;
+  supervisor_config cfg;
+  std::unique_ptr<supervisor_core> core;
+  std::vector<member_entry> members;
+  std::vector<call_entry> calls; // indexed by the core's call slot
+  supervisor_core::action_list actions;
+  journey_log journeys;
+  std::vector<std::unique_ptr<journey>> journey_pool;
+  std::uint32_t journey_sample = 64;
+  std::uint64_t journey_counter = 0;
+  std::uint64_t completed = 0;
+  time_point pending_tick = never;
+  /// The member answer being handled: its payload goes into the reply.
+  call_reply* current = nullptr;
+  bool stopping = false;
+
+  ~supervisor_state() {
+    // Members go with their supervisor (OTP): a restarted supervisor starts
+    // fresh ones.
+    for (auto& m : members)
+      if (m.handle)
+        caf::anon_send_exit(m.handle, caf::exit_reason::user_shutdown);
+  }
+
+  time_point now() const {
+    return self->clock().now();
+  }
+
+  template <class... Ts>
+  void send_to(const caf::actor& dest, Ts&&... xs) {
+    dest->enqueue(caf::make_mailbox_element(caf::strong_actor_ptr{self->ctrl()},
+                                            caf::make_message_id(), {},
+                                            std::forward<Ts>(xs)...),
+                  self->context());
+  }
+
+  void reply(const caf::strong_actor_ptr& to, caf::message_id mid,
+             call_reply r) {
+    if (to)
+      to->enqueue(caf::make_mailbox_element(caf::strong_actor_ptr{self->ctrl()},
+                                            mid.response_id(), {},
+                                            reply_atom::value, std::move(r)),
+                  self->context());
+  }
+
+  void note(call_entry& e, time_point t, const journey_event& ev) {
+    if (e.trip)
+      e.trip->record(t, ev);
+  }
+
+  // -- members -----------------------------------------------------------------
+
+  void start_member(std::uint32_t i) {
+    auto& m = members[i];
+    m.handle = m.spec.start(self->system());
+    ++m.incarnation;
+    if (m.handle)
+      self->monitor(m.handle);
+  }
+
+  void on_down(const caf::down_msg& dm) {
+    if (stopping)
+      return;
+    for (std::uint32_t i = 0; i < members.size(); ++i) {
+      auto& m = members[i];
+      if (!m.handle || dm.source != m.handle.address())
+        continue;
+      m.handle = nullptr;
+      auto n = now();
+      auto d = core->member_down(i, n, actions);
+      process(n);
+      // An operator's stop (or a normal exit) is not a crash: the member
+      // stays down.
+      if (dm.reason == caf::exit_reason::normal
+          || dm.reason == caf::exit_reason::user_shutdown) {
+        core->member_stopped(i, n, actions);
+        process(n);
+        return;
+      }
+      if (d.action == restart_action::restart) {
+        self->delayed_send(self, d.delay, restart_atom::value, i,
+                           m.incarnation);
+      } else {
+        escalate(n);
+      }
+      return;
+    }
+  }
+
+  void on_restart(std::uint32_t i, std::uint64_t incarnation) {
+    if (stopping || i >= members.size() || members[i].incarnation != incarnation
+        || members[i].handle)
+      return;
+    start_member(i);
+    if (members[i].handle) {
+      auto n = now();
+      core->member_up(i, n, actions);
+      process(n);
+    }
+  }
+
+  /// Restart intensity exceeded: answer everything, stop, and let whoever
+  /// watches this supervisor decide (level 4).
+  void escalate(time_point n) {
+    stopping = true;
+    core->fail_all(n, actions);
+    process(n);
+    self->quit(caf::exit_reason::unhandled_exception);
+  }
+
+  // -- calls -------------------------------------------------------------------
+
+  void on_call(call_request& req) {
+    auto n = now();
+    auto& to = self->current_sender();
+    auto mid = self->current_message_id();
+    if (req.operation.empty() || stopping) {
+      call_reply r;
+      r.id = req.id;
+      r.journey_id = req.journey_id;
+      r.cls =
+        stopping ? failure_class::rejected_locally : failure_class::persistent;
+      r.message =
+        stopping ? "supervisor stopping" : "invalid request: empty operation";
+      reply(to, mid, std::move(r));
+      return;
+    }
+    auto deadline = req.deadline_ns == no_deadline_ns
+                      ? n + cfg.default_timeout
+                      : from_wire_time(req.deadline_ns);
+    if (req.journey_id == 0)
+      req.journey_id = (self->id() << 32) | ++journey_counter;
+    auto op = cfg.idempotency_of(req.operation);
+    auto slot = core->start(op, deadline, n, actions);
+    if (slot >= calls.size())
+      calls.resize(slot + 1);
+    auto& e = calls[slot];
+    e.reply_to = to;
+    e.mid = mid;
+    e.received = n;
+    e.deadline = deadline;
+    e.sampled = journey_sample <= 1 || ++completed % journey_sample == 0;
+    if (journey_pool.empty()) {
+      e.trip = std::make_unique<journey>(req.journey_id, n);
+    } else {
+      e.trip = std::move(journey_pool.back());
+      journey_pool.pop_back();
+      *e.trip = journey{req.journey_id, n};
+    }
+    e.req = std::move(req);
+    note(e, n,
+         journey_event{journey_event_kind::admitted}.with_who(
+           initiator::supervisor));
+    process(n);
+  }
+
+  void on_member_reply(call_reply& r) {
+    auto n = now();
+    std::uint32_t slot = 0;
+    std::uint32_t member = 0;
+    if (core->locate(r.id, slot, member)) {
+      auto o = r.ok ? outcome::ok() : outcome::failure(r.cls);
+      note(calls[slot], n,
+           journey_event{journey_event_kind::attempt_ended}
+             .with_who(initiator::supervisor)
+             .with_attempt(correlation_id::index(r.id) + 1)
+             .with_outcome(o, n - calls[slot].received));
+    }
+    current = &r;
+    core->on_result(r.id, member_result{r.ok, r.cls}, n, actions);
+    process(n);
+    current = nullptr;
+  }
+
+  void on_cancel(std::uint64_t caller_id) {
+    auto& from = self->current_sender();
+    for (std::uint32_t slot = 0; slot < calls.size(); ++slot) {
+      auto& e = calls[slot];
+      if (e.trip && e.req.id == caller_id && e.reply_to == from) {
+        auto n = now();
+        core->cancel(slot, n, actions);
+        process(n);
+        return;
+      }
+    }
+  }
+
+  // -- actions -----------------------------------------------------------------
+
+  void process(time_point n) {
+    // Actions may append more actions (none do today), so index, not iterate.
+    for (std::size_t i = 0; i < actions.size(); ++i) {
+      auto a = actions[i];
+      switch (a.kind) {
+        case supervisor_action_kind::send:
+          do_send(a, n);
+          break;
+        case supervisor_action_kind::cancel:
+          if (members[a.member].handle)
+            send_to(members[a.member].handle, cancel_atom::value, a.attempt);
+          break;
+        case supervisor_action_kind::reply:
+          do_reply(a, n);
+          break;
+      }
+    }
+    actions.clear();
+    arm_tick(n);
+  }
+
+  void do_send(const supervisor_action& a, time_point n) {
+    auto& e = calls[a.call];
+    switch (a.why_sent) {
+      case send_reason::failover:
+        note(e, n,
+             journey_event{journey_event_kind::escalated}
+               .with_who(initiator::supervisor)
+               .with_level(3));
+        note(e, n,
+             journey_event{journey_event_kind::attempt_started}
+               .with_who(initiator::supervisor)
+               .with_attempt(a.attempt_number));
+        break;
+      case send_reason::hedge:
+        note(e, n,
+             journey_event{journey_event_kind::hedge_started}
+               .with_who(initiator::hedger)
+               .with_attempt(a.attempt_number));
+        break;
+      default:
+        note(e, n,
+             journey_event{journey_event_kind::attempt_started}
+               .with_who(initiator::supervisor)
+               .with_attempt(a.attempt_number));
+        break;
+    }
+    auto& dest = members[a.member].handle;
+    if (!dest) {
+      // Cannot happen (the core routes only to running members); answer the
+      // attempt as a local rejection rather than lose it.
+      core->on_result(a.attempt,
+                      member_result{false, failure_class::rejected_locally}, n,
+                      actions);
+      return;
+    }
+    call_request out = e.req;
+    out.id = a.attempt;
+    out.deadline_ns = to_wire_time(e.deadline);
+    out.upstream_attempts = e.req.upstream_attempts + a.attempt_number - 1;
+    send_to(dest, call_atom::value, std::move(out));
+  }
+
+  void do_reply(const supervisor_action& a, time_point n) {
+    auto& e = calls[a.call];
+    call_reply r;
+    r.id = e.req.id;
+    r.ok = a.ok;
+    r.journey_id = e.req.journey_id;
+    r.attempts = a.attempts;
+    r.hedge_won = a.hedge_won;
+    r.cls = a.cls;
+    // Level 4: whatever failed here was handled as far as it could be.
+    r.may_retry = false;
+    bool from_current =
+      current != nullptr && a.attempt != 0 && current->id == a.attempt;
+    if (a.ok) {
+      if (from_current) {
+        r.payload = std::move(current->payload);
+        r.source = current->source;
+      }
+      note(e, n,
+           journey_event{journey_event_kind::replied}
+             .with_who(initiator::supervisor)
+             .with_outcome(outcome::ok(), n - e.received)
+             .with_source(r.source));
+    } else {
+      switch (a.why_replied) {
+        case reply_reason::answered:
+          r.message = from_current ? current->message : "failed";
+          break;
+        case reply_reason::all_failed:
+          r.message = "every member tried failed";
+          if (from_current && !current->message.empty())
+            r.message += "; last: " + current->message;
+          break;
+        case reply_reason::no_member:
+          r.message = "no member available (crashed, restarting or ejected)";
+          break;
+        case reply_reason::deadline:
+          r.message = "deadline exceeded";
+          break;
+        case reply_reason::cancelled:
+          r.message = "cancelled by the caller";
+          break;
+        case reply_reason::shutdown:
+          r.message = "supervisor stopped: restart intensity exceeded";
+          break;
+      }
+      note(e, n,
+           journey_event{journey_event_kind::escalated}
+             .with_who(initiator::supervisor)
+             .with_level(4));
+      note(e, n,
+           journey_event{journey_event_kind::replied}
+             .with_who(initiator::supervisor)
+             .with_outcome(outcome::failure(a.cls), n - e.received));
+    }
+    if (e.trip) {
+      // Kept when something happened at this level (a failure, a
+      // failover, a hedge), else one in `journey_sample`.
+      if (e.sampled || e.trip->failed() || e.trip->attempts() > 1)
+        journeys.add(*e.trip);
+      journey_pool.push_back(std::move(e.trip));
+    }
+    auto to = std::move(e.reply_to);
+    auto mid = e.mid;
+    e.req.payload.clear();
+    reply(to, mid, std::move(r));
+  }
+
+  // -- timers ------------------------------------------------------------------
+
+  void arm_tick(time_point n) {
+    auto t = core->next_deadline();
+    if (t == never || pending_tick <= t)
+      return;
+    pending_tick = t;
+    auto delay = t > n ? t - n : duration{0};
+    self->delayed_send(self, delay, tick_atom::value);
+  }
+
+  void on_tick() {
+    auto n = now();
+    if (pending_tick <= n)
+      pending_tick = never;
+    core->advance(n, actions);
+    process(n);
+  }
+
+  // -- observers ---------------------------------------------------------------
+
+  supervisor_stats stats() {
+    supervisor_stats x;
+    x.name = cfg.name;
+    x.counters = core->counters();
+    x.in_flight = core->calls_in_flight();
+    x.members.reserve(members.size());
+    for (std::uint32_t i = 0; i < members.size(); ++i) {
+      supervisor_member_stats m;
+      m.name = members[i].spec.name;
+      m.running = core->running(i);
+      m.health = core->health(i);
+      m.outstanding = core->outstanding(i);
+      m.ejections = core->outliers().ejections(i);
+      m.incarnation = members[i].incarnation;
+      x.members.push_back(std::move(m));
+    }
+    return x;
+  }
+
+  std::string journey_json(std::uint64_t id) {
+    if (auto* j = journeys.find(id))
+      return boost::json::serialize(to_json(*j, j->started()));
+    for (auto& e : calls)
+      if (e.trip && e.req.journey_id == id)
+        return boost::json::serialize(to_json(*e.trip, e.trip->started()));
+    return {};
+  }
+
+  std::string failed_journeys_json() {
+    boost::json::array arr;
+    for (auto* j : journeys.failed())
+      arr.push_back(to_json(*j, j->started()));
+    return boost::json::serialize(arr);
+  }
+};
+
+supervisor_actor::behavior_type
+supervisor_impl(supervisor_actor::stateful_pointer<supervisor_state> self,
+                supervisor_options opts) {
+  auto& st = self->state;
+  st.self = self;
+  st.cfg = std::move(opts.config);
+  st.core = std::make_unique<supervisor_core>(st.cfg, opts.seed);
+  st.journeys = journey_log{opts.journeys};
+  st.journey_sample = opts.journey_sample;
+  for (auto& spec : opts.members)
+    st.members.push_back(member_entry{std::move(spec), caf::actor{}, 0});
+  for (std::uint32_t i = 0; i < st.members.size(); ++i)
+    st.start_member(i);
+  self->set_down_handler(
+    [self](caf::down_msg& dm) { self->state.on_down(dm); });
+  st.arm_tick(st.now());
+  return {
+    [self](reply_atom, call_reply& r) -> caf::delegated<void> {
+      self->state.on_member_reply(r);
+      return {};
+    },
+    [self](call_atom,
+           call_request& req) -> caf::delegated<reply_atom, call_reply> {
+      self->state.on_call(req);
+      return {};
+    },
+    [self](cancel_atom, std::uint64_t id) { self->state.on_cancel(id); },
+    [self](stats_atom) -> caf::result<stats_atom, supervisor_stats> {
+      return {stats_atom::value, self->state.stats()};
+    },
+    [self](journey_atom,
+           std::uint64_t id) -> caf::result<journey_atom, std::string> {
+      return {journey_atom::value, self->state.journey_json(id)};
+    },
+    [self](journey_atom,
+           failed_atom) -> caf::result<journey_atom, std::string> {
+      return {journey_atom::value, self->state.failed_journeys_json()};
+    },
+    [self](members_atom) -> caf::result<members_atom, std::vector<caf::actor>> {
+      std::vector<caf::actor> xs;
+      for (auto& m : self->state.members)
+        xs.push_back(m.handle);
+      return {members_atom::value, std::move(xs)};
+    },
+    [self](restart_atom, std::uint32_t i, std::uint64_t incarnation) {
+      self->state.on_restart(i, incarnation);
+    },
+    [self](tick_atom) { self->state.on_tick(); },
+  };
+}
+
+// Member specs for the tree under `name`, recursively.
+supervisor_options
+tree_options(caf::actor_system& sys, const bulwark_config& cfg,
+             const supervisor_config& sup,
+             const std::function<caf::actor(const std::string&)>& transport_for,
+             std::uint64_t seed) {
+  supervisor_options opts;
+  opts.config = sup;
+  opts.seed = seed;
+  std::uint64_t n = 0;
+  for (auto& name : sup.members) {
+    ++n;
+    member_spec spec;
+    spec.name = name;
+    if (auto* dep = cfg.find(name)) {
+      // One transport and one policy state per dependency, shared by every
+      // incarnation: a restart keeps the breaker, budget and cache.
+      auto transport = transport_for(name);
+      auto policies = std::make_shared<dependency_policies>(*dep);
+      auto dep_cfg = *dep;
+      auto dep_seed = seed * 1000 + n;
+      spec.start = [dep_cfg, transport, policies,
+                    dep_seed](caf::actor_system& s) {
+        dependency_options o;
+        o.config = dep_cfg;
+        o.transport = transport;
+        o.policies = policies;
+        o.seed = dep_seed;
+        return caf::actor_cast<caf::actor>(spawn_dependency(s, std::move(o)));
+      };
+    } else {
+      auto child = tree_options(sys, cfg, *cfg.find_supervisor(name),
+                                transport_for, seed * 1000 + n);
+      spec.start = [child](caf::actor_system& s) {
+        return caf::actor_cast<caf::actor>(spawn_supervisor(s, child));
+      };
+    }
+    opts.members.push_back(std::move(spec));
+  }
+  return opts;
+}
+
+} // namespace
+
+supervisor_actor spawn_supervisor(caf::actor_system& sys,
+                                  supervisor_options opts) {
+  return sys.spawn(supervisor_impl, std::move(opts));
+}
+
+supervisor_actor spawn_supervisor_tree(
+  caf::actor_system& sys, const bulwark_config& cfg, const std::string& root,
+  std::function<caf::actor(const std::string&)> transport_for,
+  std::uint64_t seed) {
+  auto* sup = cfg.find_supervisor(root);
+  if (sup == nullptr)
+    return {};
+  return spawn_supervisor(sys,
+                          tree_options(sys, cfg, *sup, transport_for, seed));
+}
+
+supervisor_tree spawn_supervisor_tree(
+  caf::actor_system& sys, std::string_view json_text, const std::string& root,
+  std::function<caf::actor(const std::string&)> transport_for,
+  std::uint64_t seed) {
+  supervisor_tree result;
+  auto parsed = parse_bulwark_config(json_text);
+  if (!parsed.ok()) {
+    result.errors = parsed.errors.lines();
+    return result;
+  }
+  if (parsed.config->find_supervisor(root) == nullptr) {
+    result.errors.push_back("/supervisors: no supervisor named \"" + root
+                            + "\"");
+    return result;
+  }
+  result.root = spawn_supervisor_tree(sys, *parsed.config, root,
+                                      std::move(transport_for), seed);
+  return result;
+}
+
+} // namespace bulwark

@@ -1,0 +1,92 @@
+// The policy state of one dependency: breaker, budget, cache, concurrency
+// limit, hedge latency tracker, journey log, counters and feature flags. It
+// lives outside the dependency's core and actor (shared_ptr) so that it
+// outlives them: a supervisor that restarts a crashed dependency actor hands
+// the same state to the new one, and the breaker stays open, the budget
+// stays spent, the cache stays warm, the flags stay set. Only one core uses
+// it at a time; it has no locks.
+#pragma once
+
+#include <memory>
+
+#include "bulwark/runtime/breaker/circuit_breaker.hpp"
+#include "bulwark/runtime/budget/retry_budget.hpp"
+#include "bulwark/runtime/bulkhead/bulkhead.hpp"
+#include "bulwark/runtime/cache/response_cache.hpp"
+#include "bulwark/runtime/config/dependency_config.hpp"
+#include "bulwark/runtime/dependency/dependency_stats.hpp"
+#include "bulwark/runtime/flags/feature_flags.hpp"
+#include "bulwark/runtime/hedge/hedge_policy.hpp"
+#include "bulwark/runtime/journey/journey_log.hpp"
+
+namespace bulwark {
+
+struct dependency_policies : breaker_listener {
+  explicit dependency_policies(const dependency_config& cfg)
+    : breaker(cfg.breaker),
+      budget(cfg.budget),
+      cache(cfg.cache),
+      limit(cfg.bulkhead),
+      hedge(cfg.hedge),
+      journeys(cfg.journeys) {
+    breaker.set_listener(this);
+    // The config's mode may start the breaker forced open or disabled,
+    // which emits no event.
+    stats.breaker = breaker.state();
+  }
+
+  dependency_policies(const dependency_policies&) = delete;
+  dependency_policies& operator=(const dependency_policies&) = delete;
+
+  /// Applies a new config to the long-lived state, keeping what still fits
+  /// (breaker state, budget balance, cached entries within the new bound).
+  void reconfigure(const dependency_config& cfg, time_point now) {
+    breaker.reconfigure(cfg.breaker, now);
+    budget.reconfigure(cfg.budget);
+    cache.reconfigure(cfg.cache);
+    limit.resize(cfg.bulkhead);
+    hedge.reconfigure(cfg.hedge);
+    if (!(journeys.config() == cfg.journeys))
+      journeys = journey_log{cfg.journeys};
+  }
+
+  /// A new actor takes over from one that crashed: the old actor's calls
+  /// in flight will never finish, so their breaker permits and concurrency
+  /// slots are given back and the in-flight count starts again from zero.
+  /// Breaker state, budget balance and cache are kept.
+  void adopt(time_point now) {
+    for (auto n = breaker.calls_in_flight(); n > 0; --n)
+      breaker.release(now);
+    limit = bulkhead{limit.config()};
+    stats.in_flight = 0;
+  }
+
+  /// Replaces the feature flags (the operator's switches, kept apart from
+  /// the configuration so a reload does not reset them).
+  void set_flags(const dependency_flags_config& f) {
+    flags = f;
+    flags_active = !is_default(f);
+  }
+
+  void on_breaker_event(const breaker_event& e) override {
+    ++stats.breaker_transitions;
+    stats.breaker = e.to;
+    last_breaker_event = e;
+  }
+
+  circuit_breaker breaker;
+  retry_budget budget;
+  response_cache cache;
+  bulkhead limit;
+  hedge_policy hedge;
+  journey_log journeys;
+  dependency_stats stats;
+  breaker_event last_breaker_event{};
+  dependency_flags_config flags;
+  /// False while the flags change nothing: calls then skip deciding them.
+  bool flags_active = false;
+};
+
+using dependency_policies_ptr = std::shared_ptr<dependency_policies>;
+
+} // namespace bulwark
