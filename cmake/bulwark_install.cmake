@@ -35,6 +35,10 @@ install(FILES ${PROJECT_BINARY_DIR}/bulwark-config.cmake
         DESTINATION ${BULWARK_CMAKE_DIR})
 
 # pkg-config: bulwark-runtime.pc always, bulwark.pc with the actors layer.
+# The prefix is found relative to the .pc file (${pcfiledir}), so the files
+# stay right when `cmake --install --prefix` picks the prefix at install time.
+file(RELATIVE_PATH BULWARK_PC_PREFIX "/${CMAKE_INSTALL_LIBDIR}/pkgconfig" "/")
+string(REGEX REPLACE "/$" "" BULWARK_PC_PREFIX "${BULWARK_PC_PREFIX}")
 set(BULWARK_PC_EXTRA_CFLAGS "")
 set(BULWARK_PC_EXTRA_LIBS "")
 if(BULWARK_SANITIZE)
