@@ -41,7 +41,11 @@ struct supervisor_state {
   supervisor_actor::pointer self = nullptr;
   supervisor_config cfg;
   std::unique_ptr<supervisor_core> core;
+  /// Indexed like the core's members (removed ones included).
   std::vector<member_entry> members;
+  member_factory factory;
+  /// Removed members whose actor has not been stopped yet.
+  std::uint32_t draining = 0;
   std::vector<call_entry> calls; // indexed by the core's call slot
   supervisor_core::action_list actions;
   journey_log journeys;
@@ -98,6 +102,35 @@ struct supervisor_state {
       self->monitor(m.handle);
   }
 
+  /// Stops removed members with no attempt out any more.
+  void stop_drained() {
+    for (std::uint32_t i = 0; draining > 0 && i < members.size(); ++i) {
+      auto& m = members[i];
+      if (!m.handle || !core->removed(i) || !core->drained(i))
+        continue;
+      stop_handle(m);
+      --draining;
+    }
+  }
+
+  void stop_handle(member_entry& m) {
+    self->demonitor(m.handle);
+    caf::anon_send_exit(m.handle, caf::exit_reason::user_shutdown);
+    m.handle = nullptr;
+  }
+
+  /// Member `i` is down (crashed, or could not be started): restart it
+  /// after the policy's delay, or escalate.
+  void crashed(std::uint32_t i, time_point n) {
+    auto d = core->member_down(i, n, actions);
+    process(n);
+    if (d.action == restart_action::restart)
+      self->delayed_send(self, d.delay, restart_atom::value, i,
+                         members[i].incarnation);
+    else
+      escalate(n);
+  }
+
   void on_down(const caf::down_msg& dm) {
     if (stopping)
       return;
@@ -107,6 +140,13 @@ struct supervisor_state {
         continue;
       m.handle = nullptr;
       auto n = now();
+      if (core->removed(i)) {
+        // Crashed while draining: its attempts fail over, no restart.
+        --draining;
+        core->member_gone(i, n, actions);
+        process(n);
+        return;
+      }
       auto d = core->member_down(i, n, actions);
       process(n);
       // An operator's stop (or a normal exit) is not a crash: the member
@@ -129,7 +169,7 @@ struct supervisor_state {
 
   void on_restart(std::uint32_t i, std::uint64_t incarnation) {
     if (stopping || i >= members.size() || members[i].incarnation != incarnation
-        || members[i].handle)
+        || members[i].handle || core->removed(i))
       return;
     start_member(i);
     if (members[i].handle) {
@@ -146,6 +186,67 @@ struct supervisor_state {
     core->fail_all(n, actions);
     process(n);
     self->quit(caf::exit_reason::unhandled_exception);
+  }
+
+  // -- configuration -----------------------------------------------------------
+
+  /// Applies this supervisor's section of `update`, all of it or nothing.
+  std::vector<std::string> apply_config(const config_update& update) {
+    std::vector<std::string> errors;
+    if (update.config == nullptr) {
+      errors.push_back("(document): the update carries no configuration");
+      return errors;
+    }
+    auto* mine = update.config->find_supervisor(cfg.name);
+    if (mine == nullptr) {
+      errors.push_back("/supervisors/" + cfg.name
+                       + ": is required (this actor serves supervisor \""
+                       + cfg.name + "\")");
+      return errors;
+    }
+    if (!factory)
+      for (auto& name : mine->members)
+        if (core->index_of(name) == supervisor_core::npos)
+          errors.push_back("/supervisors/" + cfg.name
+                           + "/members: cannot add \"" + name
+                           + "\": this supervisor was started without a "
+                             "member factory");
+    if (!errors.empty())
+      return errors;
+    auto n = now();
+    auto r = core->reconfigure(*mine, n, actions);
+    if (!r.ok())
+      return std::move(r.errors);
+    cfg = *mine;
+    if (members.size() < core->members())
+      members.resize(core->members());
+    for (auto i : r.removed) {
+      // A restart timer for it is stale now.
+      ++members[i].incarnation;
+      if (members[i].handle)
+        ++draining;
+    }
+    stop_drained();
+    for (auto i : r.added) {
+      auto& m = members[i];
+      if (m.handle) {
+        // A drained member's index, reused before its actor was stopped.
+        stop_handle(m);
+        --draining;
+      }
+      m.spec = member_spec{core->name(i), bind_factory(core->name(i))};
+      start_member(i);
+    }
+    for (auto i : r.added)
+      if (!members[i].handle)
+        crashed(i, n);
+    process(n);
+    return errors;
+  }
+
+  std::function<caf::actor(caf::actor_system&)>
+  bind_factory(const std::string& name) {
+    return [f = factory, name](caf::actor_system& sys) { return f(sys, name); };
   }
 
   // -- calls -------------------------------------------------------------------
@@ -245,6 +346,8 @@ struct supervisor_state {
       }
     }
     actions.clear();
+    if (draining > 0)
+      stop_drained();
     arm_tick(n);
   }
 
@@ -386,6 +489,8 @@ struct supervisor_state {
     x.in_flight = core->calls_in_flight();
     x.members.reserve(members.size());
     for (std::uint32_t i = 0; i < members.size(); ++i) {
+      if (core->removed(i))
+        continue;
       supervisor_member_stats m;
       m.name = members[i].spec.name;
       m.running = core->running(i);
@@ -424,6 +529,10 @@ supervisor_impl(supervisor_actor::stateful_pointer<supervisor_state> self,
   st.core = std::make_unique<supervisor_core>(st.cfg, opts.seed);
   st.journeys = journey_log{opts.journeys};
   st.journey_sample = opts.journey_sample;
+  st.factory = std::move(opts.factory);
+  if (opts.members.empty() && st.factory)
+    for (auto& name : st.cfg.members)
+      opts.members.push_back(member_spec{name, st.bind_factory(name)});
   for (auto& spec : opts.members)
     st.members.push_back(member_entry{std::move(spec), caf::actor{}, 0});
   for (std::uint32_t i = 0; i < st.members.size(); ++i)
@@ -442,6 +551,10 @@ supervisor_impl(supervisor_actor::stateful_pointer<supervisor_state> self,
       return {};
     },
     [self](cancel_atom, std::uint64_t id) { self->state.on_cancel(id); },
+    [self](config_atom, config_update& update)
+      -> caf::result<config_atom, std::vector<std::string>> {
+      return {config_atom::value, self->state.apply_config(update)};
+    },
     [self](stats_atom) -> caf::result<stats_atom, supervisor_stats> {
       return {stats_atom::value, self->state.stats()};
     },
@@ -454,9 +567,11 @@ supervisor_impl(supervisor_actor::stateful_pointer<supervisor_state> self,
       return {journey_atom::value, self->state.failed_journeys_json()};
     },
     [self](members_atom) -> caf::result<members_atom, std::vector<caf::actor>> {
+      // In configuration order; removed members are not listed.
+      auto& st = self->state;
       std::vector<caf::actor> xs;
-      for (auto& m : self->state.members)
-        xs.push_back(m.handle);
+      for (auto& name : st.cfg.members)
+        xs.push_back(st.members[st.core->index_of(name)].handle);
       return {members_atom::value, std::move(xs)};
     },
     [self](restart_atom, std::uint32_t i, std::uint64_t incarnation) {

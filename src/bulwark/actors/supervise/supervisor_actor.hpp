@@ -46,12 +46,23 @@ struct member_spec {
   std::function<caf::actor(caf::actor_system&)> start;
 };
 
+/// Starts a member by configured name (a dependency or a supervisor of the
+/// document in force), on the supervisor's thread: how a supervisor starts
+/// members a reconfiguration adds, and every member when `members` is empty.
+/// Returns an invalid handle when it cannot.
+using member_factory =
+  std::function<caf::actor(caf::actor_system&, const std::string& name)>;
+
 struct supervisor_options {
   /// The validated config (from parse_bulwark_config: the derived
   /// idempotency must be filled in).
   supervisor_config config;
-  /// One per `config.members`, in the same order.
+  /// One per `config.members`, in the same order; when empty, every member
+  /// starts (and restarts) through `factory`.
   std::vector<member_spec> members;
+  /// Starts members added by a `(config_atom, config_update)`; without
+  /// one, a change that adds a member is rejected.
+  member_factory factory;
   /// Seeds routing (power of two choices), outlier draws and restart jitter.
   std::uint64_t seed = 1;
   journey_config journeys;
