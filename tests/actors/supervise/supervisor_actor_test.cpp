@@ -398,9 +398,12 @@ struct reconfig_fixture : fixture {
     set_document(text);
     supervisor_options o;
     o.config = *doc->find_supervisor("s");
-    o.factory = [this](caf::actor_system& s,
-                       const std::string& name) -> caf::actor {
-      auto* dep = doc->find(name);
+    o.document = doc;
+    o.factory = [this](caf::actor_system& s, const std::string& name,
+                       const bulwark_config& in_force) -> caf::actor {
+      // The supervisor hands over the document it applied last.
+      CHECK(in_force.find_supervisor("s") != nullptr);
+      auto* dep = in_force.find(name);
       if (dep == nullptr)
         return {};
       dependency_options d;

@@ -44,6 +44,8 @@ struct supervisor_state {
   /// Indexed like the core's members (removed ones included).
   std::vector<member_entry> members;
   member_factory factory;
+  /// The document in force here: members start from it.
+  std::shared_ptr<const bulwark_config> doc;
   /// Removed members whose actor has not been stopped yet.
   std::uint32_t draining = 0;
   std::vector<call_entry> calls; // indexed by the core's call slot
@@ -218,6 +220,7 @@ struct supervisor_state {
     if (!r.ok())
       return std::move(r.errors);
     cfg = *mine;
+    doc = update.config;
     if (members.size() < core->members())
       members.resize(core->members());
     for (auto i : r.removed) {
@@ -246,7 +249,11 @@ struct supervisor_state {
 
   std::function<caf::actor(caf::actor_system&)>
   bind_factory(const std::string& name) {
-    return [f = factory, name](caf::actor_system& sys) { return f(sys, name); };
+    // Reads `doc` when called: a restart starts from the document in force.
+    return [this, name](caf::actor_system& sys) {
+      static const bulwark_config empty;
+      return factory(sys, name, doc ? *doc : empty);
+    };
   }
 
   // -- calls -------------------------------------------------------------------
@@ -530,6 +537,7 @@ supervisor_impl(supervisor_actor::stateful_pointer<supervisor_state> self,
   st.journeys = journey_log{opts.journeys};
   st.journey_sample = opts.journey_sample;
   st.factory = std::move(opts.factory);
+  st.doc = std::move(opts.document);
   if (opts.members.empty() && st.factory)
     for (auto& name : st.cfg.members)
       opts.members.push_back(member_spec{name, st.bind_factory(name)});

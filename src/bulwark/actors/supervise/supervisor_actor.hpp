@@ -25,6 +25,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -46,12 +47,13 @@ struct member_spec {
   std::function<caf::actor(caf::actor_system&)> start;
 };
 
-/// Starts a member by configured name (a dependency or a supervisor of the
-/// document in force), on the supervisor's thread: how a supervisor starts
-/// members a reconfiguration adds, and every member when `members` is empty.
+/// Starts a member by configured name on the supervisor's thread, with the
+/// document in force for that supervisor (the last one it applied, else the
+/// one it started from): how a supervisor starts members a reconfiguration
+/// adds, and every member, restarts included, when `members` is empty.
 /// Returns an invalid handle when it cannot.
-using member_factory =
-  std::function<caf::actor(caf::actor_system&, const std::string& name)>;
+using member_factory = std::function<caf::actor(
+  caf::actor_system&, const std::string& name, const bulwark_config& doc)>;
 
 struct supervisor_options {
   /// The validated config (from parse_bulwark_config: the derived
@@ -63,6 +65,9 @@ struct supervisor_options {
   /// Starts members added by a `(config_atom, config_update)`; without
   /// one, a change that adds a member is rejected.
   member_factory factory;
+  /// The document `config` comes from, handed to `factory` until a
+  /// `(config_atom, config_update)` replaces it; may be null.
+  std::shared_ptr<const bulwark_config> document;
   /// Seeds routing (power of two choices), outlier draws and restart jitter.
   std::uint64_t seed = 1;
   journey_config journeys;
