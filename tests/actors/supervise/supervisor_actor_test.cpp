@@ -399,11 +399,13 @@ struct reconfig_fixture : fixture {
     supervisor_options o;
     o.config = *doc->find_supervisor("s");
     o.document = doc;
-    o.factory = [this](caf::actor_system& s, const std::string& name,
-                       const bulwark_config& in_force) -> caf::actor {
+    o.factory =
+      [this](
+        caf::actor_system& s, const std::string& name,
+        const std::shared_ptr<const bulwark_config>& in_force) -> caf::actor {
       // The supervisor hands over the document it applied last.
-      CHECK(in_force.find_supervisor("s") != nullptr);
-      auto* dep = in_force.find(name);
+      REQUIRE(in_force != nullptr);
+      auto* dep = in_force->find(name);
       if (dep == nullptr)
         return {};
       dependency_options d;

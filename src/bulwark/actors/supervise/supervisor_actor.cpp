@@ -250,10 +250,8 @@ struct supervisor_state {
   std::function<caf::actor(caf::actor_system&)>
   bind_factory(const std::string& name) {
     // Reads `doc` when called: a restart starts from the document in force.
-    return [this, name](caf::actor_system& sys) {
-      static const bulwark_config empty;
-      return factory(sys, name, doc ? *doc : empty);
-    };
+    return
+      [this, name](caf::actor_system& sys) { return factory(sys, name, doc); };
   }
 
   // -- calls -------------------------------------------------------------------

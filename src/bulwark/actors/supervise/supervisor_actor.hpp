@@ -49,11 +49,13 @@ struct member_spec {
 
 /// Starts a member by configured name on the supervisor's thread, with the
 /// document in force for that supervisor (the last one it applied, else the
-/// one it started from): how a supervisor starts members a reconfiguration
-/// adds, and every member, restarts included, when `members` is empty.
-/// Returns an invalid handle when it cannot.
-using member_factory = std::function<caf::actor(
-  caf::actor_system&, const std::string& name, const bulwark_config& doc)>;
+/// one it started from; null when it was given none): how a supervisor
+/// starts members a reconfiguration adds, and every member, restarts
+/// included, when `members` is empty. Returns an invalid handle when it
+/// cannot.
+using member_factory =
+  std::function<caf::actor(caf::actor_system&, const std::string& name,
+                           const std::shared_ptr<const bulwark_config>& doc)>;
 
 struct supervisor_options {
   /// The validated config (from parse_bulwark_config: the derived

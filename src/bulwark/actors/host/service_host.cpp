@@ -1,0 +1,404 @@
+#include "bulwark/actors/host/service_host.hpp"
+
+#include <mutex>
+#include <set>
+#include <utility>
+
+#include <caf/all.hpp>
+
+#include "bulwark/actors/dependency/dependency_actor.hpp"
+#include "bulwark/actors/host/live_alias.hpp"
+#include "bulwark/actors/supervise/supervisor_actor.hpp"
+#include "bulwark/runtime/core/rng.hpp"
+#include "bulwark/runtime/supervise/restart_tracker.hpp"
+
+namespace bulwark {
+
+namespace {
+
+/// FNV-1a: a per-name seed that does not depend on start order.
+std::uint64_t name_hash(const std::string& name) {
+  std::uint64_t h = 14695981039346656037ull;
+  for (unsigned char c : name) {
+    h ^= c;
+    h *= 1099511628211ull;
+  }
+  return h;
+}
+
+} // namespace
+
+/// What the host's factories share: the registry, the policy state of
+/// every dependency (kept across incarnations) and the aliases alternates
+/// reach. Factories hold it weakly, so a supervisor outliving its host
+/// starts nothing.
+struct host_context : std::enable_shared_from_this<host_context> {
+  service_registry_ptr registry;
+  std::uint64_t seed = 1;
+  std::uint32_t journey_sample = 64;
+  /// By dependency name; set before anything starts, read-only afterwards.
+  std::map<std::string, caf::actor> aliases;
+  std::mutex mtx;
+  std::map<std::string, dependency_policies_ptr> policies;
+
+  dependency_policies_ptr policies_for(const dependency_config& cfg) {
+    std::lock_guard<std::mutex> guard{mtx};
+    auto& p = policies[cfg.name];
+    if (!p)
+      p = std::make_shared<dependency_policies>(cfg);
+    return p;
+  }
+
+  /// Starts dependency `name` of `doc` with the transport in force and the
+  /// policy state of its previous incarnation, and records it.
+  caf::actor start_dependency(caf::actor_system& sys, const std::string& name,
+                              const bulwark_config& doc) {
+    auto* cfg = doc.find(name);
+    if (cfg == nullptr)
+      return {};
+    dependency_options o;
+    o.config = *cfg;
+    o.policies = policies_for(*cfg);
+    o.seed = seed ^ name_hash(name);
+    o.journey_sample = journey_sample;
+    for (auto& [alias_name, alias] : aliases)
+      if (alias_name != name)
+        o.alternates.emplace(alias_name, alias);
+    caf::actor result;
+    // One step for anyone else: a transport restarted meanwhile is either
+    // read here or handed to the handle recorded here.
+    registry->update_dependency(name, [&](
+                                        service_registry::dependency_entry& e) {
+      o.transport = e.transport;
+      result = caf::actor_cast<caf::actor>(spawn_dependency(sys, std::move(o)));
+      e.handle = result;
+      ++e.incarnation;
+    });
+    return result;
+  }
+
+  /// Starts supervisor `name` of `doc`; its members start through
+  /// `start_member` (nested supervisors included) from the document the
+  /// supervisor applied last.
+  caf::actor start_supervisor(caf::actor_system& sys, const std::string& name,
+                              std::shared_ptr<const bulwark_config> doc) {
+    auto* cfg = doc->find_supervisor(name);
+    if (cfg == nullptr)
+      return {};
+    supervisor_options o;
+    o.config = *cfg;
+    o.document = doc;
+    o.seed = seed ^ name_hash(name);
+    o.journey_sample = journey_sample;
+    std::weak_ptr<host_context> weak = shared_from_this();
+    o.factory = [weak](caf::actor_system& s, const std::string& member,
+                       const std::shared_ptr<const bulwark_config>& in_force) {
+      auto ctx = weak.lock();
+      return ctx ? ctx->start_member(s, member, in_force) : caf::actor{};
+    };
+    // Not under the registry's lock: the supervisor starts its members now.
+    auto result = caf::actor_cast<caf::actor>(spawn_supervisor(sys, o));
+    registry->update_supervisor(name,
+                                [&](service_registry::supervisor_entry& e) {
+                                  e.handle = result;
+                                  ++e.incarnation;
+                                });
+    return result;
+  }
+
+  caf::actor start_member(caf::actor_system& sys, const std::string& name,
+                          std::shared_ptr<const bulwark_config> doc) {
+    if (!doc)
+      doc = registry->document();
+    if (doc->find(name) != nullptr)
+      return start_dependency(sys, name, *doc);
+    return start_supervisor(sys, name, std::move(doc));
+  }
+};
+
+namespace {
+
+enum class owned_kind : std::uint8_t { transport, dependency, supervisor };
+
+/// One actor the host itself restarts.
+struct owned_entry {
+  owned_kind kind = owned_kind::transport;
+  std::string name;
+  caf::actor handle;
+  restart_tracker restarts;
+  std::uint64_t incarnation = 0;
+  transport_factory factory; // transports only
+};
+
+struct keeper_state {
+  static inline const char* name = "bulwark.service_host";
+
+  std::weak_ptr<host_context> ctx;
+  std::vector<owned_entry> entries;
+  rng gen{1};
+
+  ~keeper_state() {
+    for (auto& e : entries)
+      if (e.handle)
+        caf::anon_send_exit(e.handle, caf::exit_reason::user_shutdown);
+  }
+};
+
+using keeper_actor = caf::stateful_actor<keeper_state>;
+
+/// Starts entry `i` again; false when nothing could be started.
+bool restart_entry(keeper_actor* self, std::uint32_t i) {
+  auto& st = self->state;
+  auto ctx = st.ctx.lock();
+  if (!ctx)
+    return false;
+  auto& e = st.entries[i];
+  auto& sys = self->system();
+  switch (e.kind) {
+    case owned_kind::transport: {
+      auto t = e.factory ? e.factory(sys) : caf::actor{};
+      if (!t)
+        return false;
+      caf::actor dep;
+      ctx->registry->update_dependency(
+        e.name, [&](service_registry::dependency_entry& x) {
+          x.transport = t;
+          dep = x.handle;
+        });
+      e.handle = t;
+      // A dependency started after the update above reads the new
+      // transport itself; this one is told.
+      if (dep)
+        caf::anon_send(dep, transport_atom::value, t);
+      break;
+    }
+    case owned_kind::dependency:
+      e.handle = ctx->start_dependency(sys, e.name, *ctx->registry->document());
+      break;
+    case owned_kind::supervisor:
+      e.handle = ctx->start_supervisor(sys, e.name, ctx->registry->document());
+      break;
+  }
+  if (!e.handle)
+    return false;
+  ++e.incarnation;
+  e.restarts.on_started(self->clock().now());
+  self->monitor(e.handle);
+  return true;
+}
+
+void on_crash(keeper_actor* self, std::uint32_t i) {
+  auto& e = self->state.entries[i];
+  auto d = e.restarts.on_crash(self->clock().now(), self->state.gen);
+  if (d.action == restart_action::restart)
+    self->delayed_send(self, d.delay, restart_atom::value, i, e.incarnation);
+  // Past the restart intensity the host gives up on it: a dependency
+  // without its transport answers every call with a local rejection.
+}
+
+caf::behavior keeper(keeper_actor* self, std::weak_ptr<host_context> ctx,
+                     std::vector<owned_entry> entries, std::uint64_t seed) {
+  auto& st = self->state;
+  st.ctx = std::move(ctx);
+  st.entries = std::move(entries);
+  st.gen = rng{seed};
+  for (auto& e : st.entries)
+    if (e.handle)
+      self->monitor(e.handle);
+  self->set_down_handler([self](caf::down_msg& dm) {
+    auto& st = self->state;
+    for (std::uint32_t i = 0; i < st.entries.size(); ++i) {
+      auto& e = st.entries[i];
+      if (!e.handle || e.handle.address() != dm.source)
+        continue;
+      e.handle = nullptr;
+      on_crash(self, i);
+      return;
+    }
+  });
+  return {
+    [self](restart_atom, std::uint32_t i, std::uint64_t incarnation) {
+      auto& st = self->state;
+      if (i >= st.entries.size() || st.entries[i].incarnation != incarnation
+          || st.entries[i].handle)
+        return;
+      if (!restart_entry(self, i))
+        on_crash(self, i);
+    },
+  };
+}
+
+} // namespace
+
+struct service_host::impl {
+  caf::actor_system* sys = nullptr;
+  std::shared_ptr<host_context> ctx;
+  caf::actor keeper;
+  std::unique_ptr<admin_server> admin;
+  bool stopped = false;
+
+  void stop() {
+    if (stopped)
+      return;
+    stopped = true;
+    admin.reset();
+    // The keeper stops what it owns: transports, top-level supervisors
+    // (which stop their members) and dependencies outside every supervisor.
+    if (keeper)
+      caf::anon_send_exit(keeper, caf::exit_reason::user_shutdown);
+    for (auto& [name, alias] : ctx->aliases)
+      caf::anon_send_exit(alias, caf::exit_reason::user_shutdown);
+  }
+};
+
+service_host::service_host(std::unique_ptr<impl> ptr) : impl_(std::move(ptr)) {
+  // nop
+}
+
+service_host::~service_host() {
+  stop();
+}
+
+void service_host::stop() {
+  impl_->stop();
+}
+
+service_host::start_result service_host::start(caf::actor_system& sys,
+                                               std::string_view json_text,
+                                               service_host_options opts) {
+  auto parsed = parse_bulwark_config(json_text);
+  if (!parsed.ok()) {
+    start_result r;
+    r.errors = parsed.errors.lines();
+    // The options' errors too: every error at once.
+    for (auto& [name, f] : opts.transports)
+      if (!f)
+        r.errors.push_back("(transports)/" + name + ": the factory is empty");
+    return r;
+  }
+  return start(sys, *parsed.config, std::move(opts));
+}
+
+service_host::start_result service_host::start(caf::actor_system& sys,
+                                               const bulwark_config& doc,
+                                               service_host_options opts) {
+  start_result r;
+  for (auto& dep : doc.dependencies)
+    if (opts.transports.count(dep.name) == 0)
+      r.errors.push_back("/dependencies/" + dep.name
+                         + ": no transport factory was given for \"" + dep.name
+                         + "\" (service_host_options::transports)");
+  for (auto& [name, f] : opts.transports) {
+    if (doc.find(name) == nullptr)
+      r.errors.push_back("(transports)/" + name
+                         + ": names no dependency of the document");
+    else if (!f)
+      r.errors.push_back("(transports)/" + name + ": the factory is empty");
+  }
+  if (!r.errors.empty())
+    return r;
+  auto doc_ptr = std::make_shared<const bulwark_config>(doc);
+  auto ctx = std::make_shared<host_context>();
+  ctx->registry = std::make_shared<service_registry>(doc_ptr);
+  ctx->seed = opts.seed;
+  ctx->journey_sample = opts.journey_sample;
+  std::vector<owned_entry> owned;
+  auto stop_owned = [&] {
+    for (auto& e : owned)
+      if (e.handle)
+        caf::anon_send_exit(e.handle, caf::exit_reason::user_shutdown);
+    for (auto& [name, alias] : ctx->aliases)
+      caf::anon_send_exit(alias, caf::exit_reason::user_shutdown);
+  };
+  auto own = [&](owned_kind kind, const std::string& name, caf::actor handle,
+                 transport_factory factory = {}) {
+    owned_entry e;
+    e.kind = kind;
+    e.name = name;
+    e.handle = std::move(handle);
+    e.restarts.reconfigure(opts.restarts);
+    e.incarnation = 1;
+    e.factory = std::move(factory);
+    owned.push_back(std::move(e));
+  };
+  // Transports first: every dependency starts with its own.
+  for (auto& dep : doc.dependencies) {
+    auto& factory = opts.transports.at(dep.name);
+    auto t = factory(sys);
+    if (!t) {
+      stop_owned();
+      r.errors.push_back("(transports)/" + dep.name
+                         + ": the factory returned no actor");
+      return r;
+    }
+    ctx->registry->update_dependency(
+      dep.name,
+      [&](service_registry::dependency_entry& e) { e.transport = t; });
+    own(owned_kind::transport, dep.name, t, factory);
+  }
+  // One alias per name, before anything that may call one.
+  for (auto& dep : doc.dependencies)
+    ctx->aliases.emplace(dep.name,
+                         spawn_live_alias(sys, ctx->registry, dep.name));
+  for (auto& sup : doc.supervisors)
+    ctx->aliases.emplace(sup.name,
+                         spawn_live_alias(sys, ctx->registry, sup.name));
+  std::set<std::string> members;
+  for (auto& sup : doc.supervisors)
+    members.insert(sup.members.begin(), sup.members.end());
+  for (auto& sup : doc.supervisors)
+    if (members.count(sup.name) == 0)
+      own(owned_kind::supervisor, sup.name,
+          ctx->start_supervisor(sys, sup.name, doc_ptr));
+  for (auto& dep : doc.dependencies)
+    if (members.count(dep.name) == 0)
+      own(owned_kind::dependency, dep.name,
+          ctx->start_dependency(sys, dep.name, *doc_ptr));
+  auto pimpl = std::make_unique<impl>();
+  pimpl->sys = &sys;
+  pimpl->ctx = ctx;
+  pimpl->keeper = sys.spawn(keeper, std::weak_ptr<host_context>{ctx},
+                            std::move(owned), opts.seed);
+  std::unique_ptr<service_host> host{new service_host(std::move(pimpl))};
+  if (opts.admin) {
+    auto admin_opts = std::move(*opts.admin);
+    admin_opts.registry = ctx->registry;
+    admin_opts.supervisors = ctx->registry->supervisors();
+    // Throws like admin_server's constructor; `host` stops the rest.
+    host->impl_->admin = start_admin_server(
+      sys, doc, ctx->registry->dependencies(), std::move(admin_opts));
+  }
+  r.host = std::move(host);
+  return r;
+}
+
+caf::actor service_host::find(const std::string& name) const {
+  auto& reg = *impl_->ctx->registry;
+  if (auto dep = reg.dependency(name))
+    return dep;
+  return reg.supervisor(name);
+}
+
+dependency_actor service_host::dependency(const std::string& name) const {
+  return caf::actor_cast<dependency_actor>(
+    impl_->ctx->registry->dependency(name));
+}
+
+supervisor_actor service_host::supervisor(const std::string& name) const {
+  return caf::actor_cast<supervisor_actor>(
+    impl_->ctx->registry->supervisor(name));
+}
+
+caf::actor service_host::transport(const std::string& name) const {
+  return impl_->ctx->registry->transport(name);
+}
+
+const service_registry_ptr& service_host::registry() const noexcept {
+  return impl_->ctx->registry;
+}
+
+admin_server* service_host::admin() const noexcept {
+  return impl_->admin.get();
+}
+
+} // namespace bulwark
