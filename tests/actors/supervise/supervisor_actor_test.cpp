@@ -560,3 +560,39 @@ TEST_CASE_METHOD(reconfig_fixture,
   auto s = stats(caf::actor_cast<caf::actor>(sup));
   CHECK(s.at("members").as_array().size() == 2);
 }
+
+TEST_CASE_METHOD(fixture,
+                 "a tree member restarted after a reload runs the reloaded "
+                 "configuration",
+                 "[actors][supervise][reconfigure]") {
+  auto text = [](int attempts) {
+    return R"({"dependencies": {"a": {"idempotency": "idempotent",
+      "breaker": {"mode": "disabled"},
+      "retry": {"max_attempts": )"
+           + std::to_string(attempts) + R"(, "per_attempt_timeout": "1s",
+        "backoff": {"kind": "constant", "jitter": "none", "base": "1ms"}}}},
+      "supervisors": {"s": {"members": ["a"], "failover": false}}})";
+  };
+  auto sup = tree(text(1));
+  transport("a").script().set_default_answer(status_result(500));
+  call(sup, make_call(1));
+  CHECK(transport("a").script().attempt_count() == 1);
+  // What PUT /config does: every actor gets the document.
+  auto update = parse_config_update(text(3));
+  REQUIRE(update.ok());
+  auto old = members(sup).at(0);
+  auto p = make_probe();
+  p.send(sup, config_atom::value, update.update);
+  p.send(old, config_atom::value, update.update);
+  run();
+  REQUIRE(p.collect<config_atom, std::vector<std::string>>().size() == 2);
+  caf::anon_send_exit(old, caf::exit_reason::kill);
+  advance_time(seconds(1));
+  REQUIRE(members(sup).at(0));
+  CHECK(members(sup).at(0) != old);
+  caller.clear();
+  caller.send(sup, call_atom::value, make_call(2));
+  advance_time(milliseconds(100));
+  REQUIRE(caller.replies().size() == 1);
+  CHECK(transport("a").script().attempt_count() == 4);
+}

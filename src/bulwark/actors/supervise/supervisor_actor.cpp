@@ -1,7 +1,9 @@
 #include "bulwark/actors/supervise/supervisor_actor.hpp"
 
+#include <algorithm>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <utility>
 
 #include <boost/json.hpp>
@@ -587,46 +589,60 @@ supervisor_impl(supervisor_actor::stateful_pointer<supervisor_state> self,
   };
 }
 
-// Member specs for the tree under `name`, recursively.
-supervisor_options
-tree_options(caf::actor_system& sys, const bulwark_config& cfg,
-             const supervisor_config& sup,
-             const std::function<caf::actor(const std::string&)>& transport_for,
-             std::uint64_t seed) {
-  supervisor_options opts;
-  opts.config = sup;
-  opts.seed = seed;
-  std::uint64_t n = 0;
-  for (auto& name : sup.members) {
-    ++n;
-    member_spec spec;
-    spec.name = name;
-    if (auto* dep = cfg.find(name)) {
-      // One transport and one policy state per dependency, shared by every
-      // incarnation: a restart keeps the breaker, budget and cache.
-      auto transport = transport_for(name);
-      auto policies = std::make_shared<dependency_policies>(*dep);
-      auto dep_cfg = *dep;
-      auto dep_seed = seed * 1000 + n;
-      spec.start = [dep_cfg, transport, policies,
-                    dep_seed](caf::actor_system& s) {
-        dependency_options o;
-        o.config = dep_cfg;
-        o.transport = transport;
-        o.policies = policies;
-        o.seed = dep_seed;
-        return caf::actor_cast<caf::actor>(spawn_dependency(s, std::move(o)));
-      };
-    } else {
-      auto child = tree_options(sys, cfg, *cfg.find_supervisor(name),
-                                transport_for, seed * 1000 + n);
-      spec.start = [child](caf::actor_system& s) {
-        return caf::actor_cast<caf::actor>(spawn_supervisor(s, child));
-      };
+/// What the members of one tree share: one transport and one policy state
+/// per dependency, for every incarnation (a restart keeps the breaker,
+/// budget and cache).
+struct tree_context {
+  std::function<caf::actor(const std::string&)> transport_for;
+  std::mutex mtx;
+  std::map<std::string, caf::actor> transports;
+  std::map<std::string, dependency_policies_ptr> policies;
+};
+
+/// Starts the members of supervisor `parent` (seeded `seed`) from the
+/// document the supervisor applied last, so a member restarted after a
+/// reload runs the reloaded configuration. Seeds as before: the n-th member
+/// (from 1) of a supervisor seeded s gets s * 1000 + n.
+member_factory tree_factory(std::shared_ptr<tree_context> ctx,
+                            std::string parent, std::uint64_t seed) {
+  return [ctx, parent, seed](
+           caf::actor_system& sys, const std::string& name,
+           const std::shared_ptr<const bulwark_config>& doc) -> caf::actor {
+    if (!doc)
+      return {};
+    std::uint64_t n = 0;
+    if (auto* p = doc->find_supervisor(parent)) {
+      auto i = std::find(p->members.begin(), p->members.end(), name);
+      n = static_cast<std::uint64_t>(i - p->members.begin()) + 1;
     }
-    opts.members.push_back(std::move(spec));
-  }
-  return opts;
+    auto member_seed = seed * 1000 + n;
+    if (auto* dep = doc->find(name)) {
+      dependency_options o;
+      o.config = *dep;
+      o.seed = member_seed;
+      {
+        std::lock_guard<std::mutex> guard{ctx->mtx};
+        auto& t = ctx->transports[name];
+        if (!t)
+          t = ctx->transport_for(name);
+        o.transport = t;
+        auto& p = ctx->policies[name];
+        if (!p)
+          p = std::make_shared<dependency_policies>(*dep);
+        o.policies = p;
+      }
+      return caf::actor_cast<caf::actor>(spawn_dependency(sys, std::move(o)));
+    }
+    if (auto* sup = doc->find_supervisor(name)) {
+      supervisor_options o;
+      o.config = *sup;
+      o.document = doc;
+      o.seed = member_seed;
+      o.factory = tree_factory(ctx, name, member_seed);
+      return caf::actor_cast<caf::actor>(spawn_supervisor(sys, std::move(o)));
+    }
+    return {};
+  };
 }
 
 } // namespace
@@ -643,8 +659,14 @@ supervisor_actor spawn_supervisor_tree(
   auto* sup = cfg.find_supervisor(root);
   if (sup == nullptr)
     return {};
-  return spawn_supervisor(sys,
-                          tree_options(sys, cfg, *sup, transport_for, seed));
+  auto ctx = std::make_shared<tree_context>();
+  ctx->transport_for = std::move(transport_for);
+  supervisor_options opts;
+  opts.config = *sup;
+  opts.document = std::make_shared<const bulwark_config>(cfg);
+  opts.seed = seed;
+  opts.factory = tree_factory(std::move(ctx), root, seed);
+  return spawn_supervisor(sys, std::move(opts));
 }
 
 supervisor_tree spawn_supervisor_tree(

@@ -83,9 +83,14 @@ supervisor_actor spawn_supervisor(caf::actor_system& sys,
 
 /// A whole tree from one validated document: the supervisor `root` with its
 /// members, nested supervisors included. Each dependency gets its transport
-/// from `transport_for(name)` (called once per dependency) and keeps its
-/// policy state (breaker, budget, cache) across restarts. Returns an invalid
-/// handle if `root` names no supervisor of `cfg`.
+/// from `transport_for(name)` (called once per dependency, when it first
+/// starts) and keeps its policy state (breaker, budget, cache) across
+/// restarts; members start, and restart, from the document their supervisor
+/// applied last (a `(config_atom, config_update)` reaches each supervisor of
+/// the tree separately). A tree does not supervise its transports and knows
+/// no alternates: a service host (bulwark/actors/host/service_host.hpp)
+/// does both. Returns an invalid handle if `root` names no supervisor of
+/// `cfg`.
 supervisor_actor spawn_supervisor_tree(
   caf::actor_system& sys, const bulwark_config& cfg, const std::string& root,
   std::function<caf::actor(const std::string&)> transport_for,
