@@ -256,3 +256,38 @@ TEST_CASE_METHOD(fixture,
   advance_time(seconds(5));
   CHECK(caller.replies().size() == n);
 }
+
+TEST_CASE_METHOD(fixture,
+                 "a top-level supervisor that escalates is restarted by the "
+                 "host from the document in force",
+                 "[actors][host]") {
+  answers["a"] = success_result("a");
+  start(R"({"dependencies": {"a": {"idempotency": "idempotent",
+    "retry": {"max_attempts": 1}}},
+    "supervisors": {"s": {"members": ["a"],
+      "restart": {"max_restarts": 0}}}})",
+        {"a"});
+  auto first = host->find("s");
+  REQUIRE(first);
+  reload(R"({"dependencies": {"a": {"idempotency": "idempotent",
+    "retry": {"max_attempts": 1}}},
+    "supervisors": {"s": {"members": ["a"], "failover": false,
+      "restart": {"max_restarts": 0}}}})");
+  // Its member crashes; no restart allowed: the supervisor escalates.
+  kill(host->find("a"));
+  advance_time(milliseconds(10)); // the host's restart delay
+  auto second = host->find("s");
+  REQUIRE(second);
+  CHECK(second != first);
+  CHECK(host->registry()->incarnation("s") == 2);
+  auto r = call(second, 1);
+  CHECK(r.ok);
+  CHECK(r.payload == "a");
+  // Started from the reloaded document: no failover, so a failing member
+  // answers with one attempt (the original document would fail over to
+  // the same member again).
+  latest("a").script().set_default_answer(status_result(500));
+  r = call(second, 2);
+  CHECK_FALSE(r.ok);
+  CHECK(r.attempts == 1);
+}

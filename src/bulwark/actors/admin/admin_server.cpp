@@ -392,17 +392,26 @@ void refresh(admin_self self) {
   st.supervisors = st.registry->supervisors();
 }
 
-/// A dependency restarted while a change was applied may have started from
-/// the previous document: it gets the new one too.
-void catch_up(admin_self self,
-              const std::map<std::string, dependency_actor>& before,
+/// The live handles when a change started.
+struct handles {
+  std::map<std::string, dependency_actor> deps;
+  std::map<std::string, supervisor_actor> supervisors;
+};
+
+/// An actor restarted while a change was applied may have started from the
+/// previous document: it gets the new one too.
+void catch_up(admin_self self, const handles& before,
               const config_update& next) {
   refresh(self);
-  for (auto& [name, dep] : self->state.deps) {
-    auto i = before.find(name);
-    if (i == before.end() || i->second != dep)
-      caf::anon_send(dep, config_atom::value, next);
-  }
+  auto resend = [&](auto& now, auto& then) {
+    for (auto& [name, x] : now) {
+      auto i = then.find(name);
+      if (i == then.end() || i->second != x)
+        caf::anon_send(x, config_atom::value, next);
+    }
+  };
+  resend(self->state.deps, before.deps);
+  resend(self->state.supervisors, before.supervisors);
 }
 
 void finish_put(admin_self self) {
@@ -453,14 +462,17 @@ void apply_put(admin_self self, admin_job job) {
   // The dependencies first, then the supervisors; all or nothing across
   // both. A supervisor starts members it adds from the document it applies.
   using answers = std::vector<dep_answer<std::vector<std::string>>>;
-  auto before = st.deps;
+  handles before{st.deps, st.supervisors};
   ask_all<config_atom, std::vector<std::string>>(
     self, st.apply_timeout,
     [self, job, next, previous, before](answers& dep_answers) {
       auto& st = self->state;
       auto deps = std::make_shared<answers>(std::move(dep_answers));
+      // Refused already: the supervisors are not bothered (none answers).
+      static const std::map<std::string, supervisor_actor> none;
+      auto& sups = tally(*deps).errors.empty() ? st.supervisors : none;
       ask_each<config_atom, std::vector<std::string>>(
-        self, st.supervisors, st.apply_timeout,
+        self, sups, st.apply_timeout,
         [self, job, next, previous, before, deps](answers& sup_answers) {
           auto& st = self->state;
           auto t = tally(sup_answers, "supervisor", tally(*deps));
