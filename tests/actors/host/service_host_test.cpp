@@ -141,14 +141,13 @@ TEST_CASE_METHOD(fixture,
     CHECK_FALSE(r.ok());
     CHECK(r.errors.size() == 2);
   }
-  SECTION("a dependency without a transport and a transport for nothing") {
+  SECTION("a dependency without a transport factory") {
     auto r = service_host::start(sys, tree_document(1), options({"zzz"}));
     CHECK_FALSE(r.ok());
     CHECK(r.errors
           == std::vector<std::string>{
             "/dependencies/a: no transport factory was given for \"a\" "
-            "(service_host_options::transports)",
-            "(transports)/zzz: names no dependency of the document"});
+            "(service_host_options::transports)"});
   }
   run();
   CHECK(transports.empty());
@@ -290,4 +289,41 @@ TEST_CASE_METHOD(fixture,
   r = call(second, 2);
   CHECK_FALSE(r.ok);
   CHECK(r.attempts == 1);
+}
+
+TEST_CASE_METHOD(fixture,
+                 "a dependency a reload adds to a supervisor starts with its "
+                 "own transport, which the host supervises",
+                 "[actors][host]") {
+  answers["a"] = status_result(500);
+  answers["c"] = success_result("from c");
+  auto doc = [](bool with_c) {
+    std::string deps = R"("a": {"idempotency": "idempotent",
+      "breaker": {"mode": "disabled"}, "retry": {"max_attempts": 1}})";
+    if (with_c)
+      deps += R"(, "c": {"idempotency": "idempotent"})";
+    return R"({"dependencies": {)" + deps
+           + R"(}, "supervisors": {"s": {"members": [)"
+           + (with_c ? R"("a", "c")" : R"("a")") + "]}}}";
+  };
+  start(doc(false), {"a", "c"});
+  CHECK(transports["c"].empty()); // nothing needs it yet
+  auto sup = host->find("s");
+  CHECK_FALSE(call(sup, 1).ok);
+  reload(doc(true));
+  REQUIRE(transports["c"].size() == 1);
+  REQUIRE(host->find("c"));
+  CHECK(host->transport("c") == latest("c").handle());
+  // a fails, c answers (directly or after a failover).
+  auto r = call(sup, 2);
+  CHECK(r.ok);
+  CHECK(r.payload == "from c");
+  // Its transport is supervised like the others.
+  kill(latest("c").handle());
+  advance_time(milliseconds(10));
+  REQUIRE(transports["c"].size() == 2);
+  CHECK(host->transport("c") == latest("c").handle());
+  r = call(sup, 3);
+  CHECK(r.ok);
+  CHECK(r.payload == "from c");
 }

@@ -38,8 +38,12 @@ struct host_context : std::enable_shared_from_this<host_context> {
   std::uint32_t journey_sample = 64;
   /// By dependency name; set before anything starts, read-only afterwards.
   std::map<std::string, caf::actor> aliases;
+  /// Every transport factory, by dependency name (read-only once started).
+  std::map<std::string, transport_factory> factories;
   std::mutex mtx;
   std::map<std::string, dependency_policies_ptr> policies;
+  /// Watches transports started after the host (guarded by `mtx`).
+  caf::actor keeper;
 
   dependency_policies_ptr policies_for(const dependency_config& cfg) {
     std::lock_guard<std::mutex> guard{mtx};
@@ -65,15 +69,30 @@ struct host_context : std::enable_shared_from_this<host_context> {
       if (alias_name != name)
         o.alternates.emplace(alias_name, alias);
     caf::actor result;
+    caf::actor fresh_transport;
     // One step for anyone else: a transport restarted meanwhile is either
     // read here or handed to the handle recorded here.
     registry->update_dependency(name, [&](
                                         service_registry::dependency_entry& e) {
+      if (!e.transport) {
+        // A dependency a reload added: its transport starts now.
+        if (auto f = factories.find(name); f != factories.end())
+          e.transport = fresh_transport = f->second(sys);
+      }
       o.transport = e.transport;
       result = caf::actor_cast<caf::actor>(spawn_dependency(sys, std::move(o)));
       e.handle = result;
       ++e.incarnation;
     });
+    if (fresh_transport) {
+      caf::actor k;
+      {
+        std::lock_guard<std::mutex> guard{mtx};
+        k = keeper;
+      }
+      if (k)
+        caf::anon_send(k, transport_atom::value, name, fresh_transport);
+    }
     return result;
   }
 
@@ -136,6 +155,7 @@ struct keeper_state {
   std::weak_ptr<host_context> ctx;
   std::vector<owned_entry> entries;
   rng gen{1};
+  restart_config restarts;
 
   ~keeper_state() {
     for (auto& e : entries)
@@ -197,8 +217,10 @@ void on_crash(keeper_actor* self, std::uint32_t i) {
 }
 
 caf::behavior keeper(keeper_actor* self, std::weak_ptr<host_context> ctx,
-                     std::vector<owned_entry> entries, std::uint64_t seed) {
+                     std::vector<owned_entry> entries, std::uint64_t seed,
+                     restart_config restarts) {
   auto& st = self->state;
+  st.restarts = restarts;
   st.ctx = std::move(ctx);
   st.entries = std::move(entries);
   st.gen = rng{seed};
@@ -217,6 +239,23 @@ caf::behavior keeper(keeper_actor* self, std::weak_ptr<host_context> ctx,
     }
   });
   return {
+    // A transport started for a dependency a reload added: watch it too.
+    [self](transport_atom, const std::string& name, caf::actor& t) {
+      auto& st = self->state;
+      auto ctx = st.ctx.lock();
+      if (!ctx || !t)
+        return;
+      owned_entry e;
+      e.kind = owned_kind::transport;
+      e.name = name;
+      e.handle = std::move(t);
+      e.restarts.reconfigure(st.restarts);
+      e.incarnation = 1;
+      if (auto f = ctx->factories.find(name); f != ctx->factories.end())
+        e.factory = f->second;
+      self->monitor(e.handle);
+      st.entries.push_back(std::move(e));
+    },
     [self](restart_atom, std::uint32_t i, std::uint64_t incarnation) {
       auto& st = self->state;
       if (i >= st.entries.size() || st.entries[i].incarnation != incarnation
@@ -248,6 +287,10 @@ struct service_host::impl {
       caf::anon_send_exit(keeper, caf::exit_reason::user_shutdown);
     for (auto& [name, alias] : ctx->aliases)
       caf::anon_send_exit(alias, caf::exit_reason::user_shutdown);
+    // Transports started for dependencies a reload added may not have
+    // reached the keeper yet.
+    for (auto& [name, t] : ctx->registry->transports())
+      caf::anon_send_exit(t, caf::exit_reason::user_shutdown);
   }
 };
 
@@ -288,13 +331,11 @@ service_host::start_result service_host::start(caf::actor_system& sys,
       r.errors.push_back("/dependencies/" + dep.name
                          + ": no transport factory was given for \"" + dep.name
                          + "\" (service_host_options::transports)");
-  for (auto& [name, f] : opts.transports) {
-    if (doc.find(name) == nullptr)
-      r.errors.push_back("(transports)/" + name
-                         + ": names no dependency of the document");
-    else if (!f)
+  // A factory for a name the document lacks is kept for a dependency a
+  // reload may add.
+  for (auto& [name, f] : opts.transports)
+    if (!f)
       r.errors.push_back("(transports)/" + name + ": the factory is empty");
-  }
   if (!r.errors.empty())
     return r;
   auto doc_ptr = std::make_shared<const bulwark_config>(doc);
@@ -302,6 +343,7 @@ service_host::start_result service_host::start(caf::actor_system& sys,
   ctx->registry = std::make_shared<service_registry>(doc_ptr);
   ctx->seed = opts.seed;
   ctx->journey_sample = opts.journey_sample;
+  ctx->factories = opts.transports;
   std::vector<owned_entry> owned;
   auto stop_owned = [&] {
     for (auto& e : owned)
@@ -358,7 +400,11 @@ service_host::start_result service_host::start(caf::actor_system& sys,
   pimpl->sys = &sys;
   pimpl->ctx = ctx;
   pimpl->keeper = sys.spawn(keeper, std::weak_ptr<host_context>{ctx},
-                            std::move(owned), opts.seed);
+                            std::move(owned), opts.seed, opts.restarts);
+  {
+    std::lock_guard<std::mutex> guard{ctx->mtx};
+    ctx->keeper = pimpl->keeper;
+  }
   std::unique_ptr<service_host> host{new service_host(std::move(pimpl))};
   if (opts.admin) {
     auto admin_opts = std::move(*opts.admin);

@@ -46,7 +46,9 @@ namespace bulwark {
 using transport_factory = std::function<caf::actor(caf::actor_system&)>;
 
 struct service_host_options {
-  /// One per dependency of the document, by name.
+  /// One per dependency of the document, by name. A factory for a name the
+  /// document lacks is kept for a dependency a reload adds to a supervisor:
+  /// its transport starts when the dependency does, and is supervised too.
   std::map<std::string, transport_factory> transports;
   /// When set, an admin server is started in front of the host's actors
   /// (its registry is the host's; `supervisors` is filled in).

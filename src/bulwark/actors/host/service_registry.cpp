@@ -59,6 +59,15 @@ caf::actor service_registry::transport(const std::string& name) const {
   return i == deps_.end() ? caf::actor{} : i->second.transport;
 }
 
+std::map<std::string, caf::actor> service_registry::transports() const {
+  std::lock_guard<std::mutex> guard{mtx_};
+  std::map<std::string, caf::actor> result;
+  for (auto& [name, e] : deps_)
+    if (e.transport)
+      result.emplace(name, e.transport);
+  return result;
+}
+
 std::uint64_t service_registry::incarnation(const std::string& name) const {
   std::lock_guard<std::mutex> guard{mtx_};
   if (auto i = deps_.find(name); i != deps_.end())

@@ -58,6 +58,8 @@ class service_registry {
   caf::actor supervisor(const std::string& name) const;
   /// A dependency's current transport.
   caf::actor transport(const std::string& name) const;
+  /// Every dependency's current transport, by name.
+  std::map<std::string, caf::actor> transports() const;
   std::uint64_t incarnation(const std::string& name) const;
 
   /// Runs `f` on the entry of dependency `name` (created if need be) under
