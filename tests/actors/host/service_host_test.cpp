@@ -327,3 +327,30 @@ TEST_CASE_METHOD(fixture,
   CHECK(r.ok);
   CHECK(r.payload == "from c");
 }
+
+TEST_CASE_METHOD(fixture,
+                 "a member a reload removes stops and leaves the registry; a "
+                 "crashed one stays until its successor runs",
+                 "[actors][host]") {
+  answers["a"] = success_result("a");
+  answers["b"] = success_result("b");
+  auto doc = [](const std::string& members) {
+    return R"({"dependencies": {"a": {"idempotency": "idempotent"},
+      "b": {"idempotency": "idempotent"}},
+      "supervisors": {"s": {"members": [)"
+           + members + "]}}}";
+  };
+  start(doc(R"("a", "b")"), {"a", "b"});
+  REQUIRE(host->registry()->dependencies().size() == 2);
+  REQUIRE(host->find("b"));
+  reload(doc(R"("a")"));
+  CHECK_FALSE(host->find("b"));
+  CHECK(host->registry()->dependencies().count("b") == 0);
+  // A crash is not a removal: the dead handle stays until the restart.
+  auto a = host->find("a");
+  kill(a);
+  CHECK(host->find("a") == a);
+  advance_time(seconds(1));
+  REQUIRE(host->find("a"));
+  CHECK(host->find("a") != a);
+}

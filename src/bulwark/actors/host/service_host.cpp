@@ -84,6 +84,7 @@ struct host_context : std::enable_shared_from_this<host_context> {
       e.handle = result;
       ++e.incarnation;
     });
+    forget_on_stop(result, name, false);
     if (fresh_transport) {
       caf::actor k;
       {
@@ -122,7 +123,39 @@ struct host_context : std::enable_shared_from_this<host_context> {
                                   e.handle = result;
                                   ++e.incarnation;
                                 });
+    forget_on_stop(result, name, true);
     return result;
+  }
+
+  /// An incarnation stopped on purpose (a member its supervisor removed,
+  /// everything at shutdown) leaves the registry, so the admin server no
+  /// longer lists it; a crashed one stays until its successor replaces it.
+  void forget_on_stop(const caf::actor& x, const std::string& name,
+                      bool is_supervisor) {
+    if (!x)
+      return;
+    std::weak_ptr<service_registry> weak = registry;
+    auto addr = x.address();
+    x->attach_functor([weak, name, addr, is_supervisor](const caf::error& why) {
+      if (why != caf::exit_reason::user_shutdown
+          && why != caf::exit_reason::normal)
+        return;
+      auto reg = weak.lock();
+      if (!reg)
+        return;
+      auto forget = [&](caf::actor& handle) {
+        if (handle && handle.address() == addr)
+          handle = nullptr;
+      };
+      if (is_supervisor)
+        reg->update_supervisor(
+          name,
+          [&](service_registry::supervisor_entry& e) { forget(e.handle); });
+      else
+        reg->update_dependency(
+          name,
+          [&](service_registry::dependency_entry& e) { forget(e.handle); });
+    });
   }
 
   caf::actor start_member(caf::actor_system& sys, const std::string& name,
