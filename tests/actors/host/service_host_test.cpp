@@ -329,8 +329,8 @@ TEST_CASE_METHOD(fixture,
 }
 
 TEST_CASE_METHOD(fixture,
-                 "a member a reload removes stops and leaves the registry; a "
-                 "crashed one stays until its successor runs",
+                 "a member a reload removes stops and then runs under the "
+                 "host; moved back into its supervisor, the host lets go",
                  "[actors][host]") {
   answers["a"] = success_result("a");
   answers["b"] = success_result("b");
@@ -341,16 +341,72 @@ TEST_CASE_METHOD(fixture,
            + members + "]}}}";
   };
   start(doc(R"("a", "b")"), {"a", "b"});
-  REQUIRE(host->registry()->dependencies().size() == 2);
-  REQUIRE(host->find("b"));
+  auto watcher = make_probe();
+  auto watch = [&](const caf::actor& x) {
+    watcher.execute([x](caf::event_based_actor* self) { self->monitor(x); });
+    run();
+  };
+  auto member_b = host->find("b");
+  REQUIRE(member_b);
+  watch(member_b);
+  // Removed from s but still in the document: drained, stopped, and
+  // started again by the host on its own.
   reload(doc(R"("a")"));
-  CHECK_FALSE(host->find("b"));
-  CHECK(host->registry()->dependencies().count("b") == 0);
-  // A crash is not a removal: the dead handle stays until the restart.
+  run();
+  CHECK(watcher.collect<caf::down_msg>().size() == 1);
+  auto own_b = host->find("b");
+  REQUIRE(own_b);
+  CHECK(own_b != member_b);
+  CHECK(host->registry()->incarnation("b") == 2);
+  auto r = call(own_b, 1);
+  CHECK(r.ok);
+  CHECK(r.payload == "b");
+  // Back into s: s starts its own, the host stops its one for good.
+  watch(own_b);
+  reload(doc(R"("a", "b")"));
+  run();
+  CHECK(watcher.collect<caf::down_msg>().size() == 2);
+  auto again = host->find("b");
+  REQUIRE(again);
+  CHECK(again != own_b);
+  advance_time(seconds(1));
+  CHECK(host->find("b") == again);
+  CHECK(host->registry()->incarnation("b") == 3);
+}
+
+TEST_CASE_METHOD(fixture,
+                 "a crashed member stays in the registry until its successor "
+                 "runs",
+                 "[actors][host]") {
+  answers["a"] = success_result("a");
+  start(R"({"dependencies": {"a": {"idempotency": "idempotent"}},
+    "supervisors": {"s": {"members": ["a"]}}})",
+        {"a"});
   auto a = host->find("a");
   kill(a);
   CHECK(host->find("a") == a);
   advance_time(seconds(1));
   REQUIRE(host->find("a"));
   CHECK(host->find("a") != a);
+}
+
+TEST_CASE_METHOD(fixture,
+                 "a supervisor a reload adds starts, with the dependency it "
+                 "takes over",
+                 "[actors][host]") {
+  answers["a"] = success_result("a");
+  start(R"({"dependencies": {"a": {"idempotency": "idempotent"}}})", {"a"});
+  CHECK_FALSE(host->find("t"));
+  auto own_a = host->find("a");
+  REQUIRE(own_a);
+  reload(R"({"dependencies": {"a": {"idempotency": "idempotent"}},
+    "supervisors": {"t": {"members": ["a"]}}})");
+  run();
+  auto t = host->find("t");
+  REQUIRE(t);
+  REQUIRE(host->find("a"));
+  CHECK(host->find("a") != own_a);
+  auto r = call(t, 1);
+  CHECK(r.ok);
+  CHECK(r.payload == "a");
 }

@@ -3,6 +3,8 @@
 // and the document are what was last recorded.
 #include "bulwark/actors/host/service_registry.hpp"
 
+#include <vector>
+
 #include <caf/all.hpp>
 #include <catch2/catch.hpp>
 
@@ -57,6 +59,14 @@ TEST_CASE_METHOD(deterministic_fixture,
   CHECK_FALSE(reg.dependency("s"));
   CHECK(reg.supervisors().size() == 1);
   auto next = doc(R"({"dependencies": {"a": {}, "b": {}}})");
+  std::vector<std::shared_ptr<const bulwark_config>> seen;
+  reg.on_document([&](const std::shared_ptr<const bulwark_config>& d) {
+    // Called outside the lock: the registry can be read here.
+    CHECK(reg.document() == d);
+    seen.push_back(d);
+  });
   reg.set_document(next);
   CHECK(reg.document() == next);
+  REQUIRE(seen.size() == 1);
+  CHECK(seen[0] == next);
 }

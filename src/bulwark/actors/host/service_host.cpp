@@ -180,6 +180,8 @@ struct owned_entry {
   restart_tracker restarts;
   std::uint64_t incarnation = 0;
   transport_factory factory; // transports only
+  /// No longer the host's (a reload made it a member of a supervisor).
+  bool retired = false;
 };
 
 struct keeper_state {
@@ -242,11 +244,72 @@ bool restart_entry(keeper_actor* self, std::uint32_t i) {
 
 void on_crash(keeper_actor* self, std::uint32_t i) {
   auto& e = self->state.entries[i];
+  if (e.retired)
+    return;
   auto d = e.restarts.on_crash(self->clock().now(), self->state.gen);
   if (d.action == restart_action::restart)
     self->delayed_send(self, d.delay, restart_atom::value, i, e.incarnation);
   // Past the restart intensity the host gives up on it: a dependency
   // without its transport answers every call with a local rejection.
+}
+
+/// After a reload was applied: what is now outside every supervisor runs
+/// under the host, what a supervisor now owns does not.
+void reconcile(keeper_actor* self) {
+  auto& st = self->state;
+  auto ctx = st.ctx.lock();
+  if (!ctx)
+    return;
+  auto doc = ctx->registry->document();
+  std::set<std::string> members;
+  for (auto& sup : doc->supervisors)
+    members.insert(sup.members.begin(), sup.members.end());
+  auto owned = [&](owned_kind kind, const std::string& name) -> owned_entry* {
+    for (auto& e : st.entries)
+      if (e.kind == kind && e.name == name && !e.retired)
+        return &e;
+    return nullptr;
+  };
+  auto adopt = [&](owned_kind kind, const std::string& name, caf::actor h) {
+    if (!h)
+      return;
+    owned_entry e;
+    e.kind = kind;
+    e.name = name;
+    e.handle = std::move(h);
+    e.restarts.reconfigure(st.restarts);
+    e.incarnation = 1;
+    self->monitor(e.handle);
+    st.entries.push_back(std::move(e));
+  };
+  auto release = [&](owned_entry& e) {
+    e.retired = true;
+    ++e.incarnation; // a pending restart is stale
+    if (e.handle) {
+      self->demonitor(e.handle);
+      caf::anon_send_exit(e.handle, caf::exit_reason::user_shutdown);
+      e.handle = nullptr;
+    }
+  };
+  auto& sys = self->system();
+  for (auto& dep : doc->dependencies) {
+    auto* e = owned(owned_kind::dependency, dep.name);
+    bool top = members.count(dep.name) == 0;
+    if (top && e == nullptr)
+      adopt(owned_kind::dependency, dep.name,
+            ctx->start_dependency(sys, dep.name, *doc));
+    else if (!top && e != nullptr)
+      release(*e);
+  }
+  for (auto& sup : doc->supervisors) {
+    auto* e = owned(owned_kind::supervisor, sup.name);
+    bool top = members.count(sup.name) == 0;
+    if (top && e == nullptr)
+      adopt(owned_kind::supervisor, sup.name,
+            ctx->start_supervisor(sys, sup.name, doc));
+    else if (!top && e != nullptr)
+      release(*e);
+  }
 }
 
 caf::behavior keeper(keeper_actor* self, std::weak_ptr<host_context> ctx,
@@ -289,10 +352,11 @@ caf::behavior keeper(keeper_actor* self, std::weak_ptr<host_context> ctx,
       self->monitor(e.handle);
       st.entries.push_back(std::move(e));
     },
+    [self](config_atom) { reconcile(self); },
     [self](restart_atom, std::uint32_t i, std::uint64_t incarnation) {
       auto& st = self->state;
       if (i >= st.entries.size() || st.entries[i].incarnation != incarnation
-          || st.entries[i].handle)
+          || st.entries[i].handle || st.entries[i].retired)
         return;
       if (!restart_entry(self, i))
         on_crash(self, i);
@@ -438,6 +502,12 @@ service_host::start_result service_host::start(caf::actor_system& sys,
     std::lock_guard<std::mutex> guard{ctx->mtx};
     ctx->keeper = pimpl->keeper;
   }
+  // An applied reload may move actors in or out of supervisors.
+  ctx->registry->on_document([k = caf::actor_addr{pimpl->keeper.address()}](
+                               const std::shared_ptr<const bulwark_config>&) {
+    if (auto keeper = caf::actor_cast<caf::actor>(k))
+      caf::anon_send(keeper, config_atom::value);
+  });
   std::unique_ptr<service_host> host{new service_host(std::move(pimpl))};
   if (opts.admin) {
     auto admin_opts = std::move(*opts.admin);

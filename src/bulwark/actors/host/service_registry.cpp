@@ -19,8 +19,19 @@ std::shared_ptr<const bulwark_config> service_registry::document() const {
 
 void service_registry::set_document(
   std::shared_ptr<const bulwark_config> document) {
+  document_listener f;
+  {
+    std::lock_guard<std::mutex> guard{mtx_};
+    document_ = document;
+    f = listener_;
+  }
+  if (f)
+    f(document);
+}
+
+void service_registry::on_document(document_listener f) {
   std::lock_guard<std::mutex> guard{mtx_};
-  document_ = std::move(document);
+  listener_ = std::move(f);
 }
 
 std::map<std::string, dependency_actor> service_registry::dependencies() const {

@@ -46,7 +46,14 @@ class service_registry {
   /// The document in force: the one the host started from, replaced when a
   /// `PUT /config` was applied everywhere.
   std::shared_ptr<const bulwark_config> document() const;
+  /// Replaces the document, then calls the listener (outside the lock).
   void set_document(std::shared_ptr<const bulwark_config> document);
+
+  /// Called with every document `set_document` stores (the host starts and
+  /// stops top-level actors from it).
+  using document_listener =
+    std::function<void(const std::shared_ptr<const bulwark_config>&)>;
+  void on_document(document_listener f);
 
   /// The live dependency actors and supervisors by name (names that never
   /// ran are left out).
@@ -73,6 +80,7 @@ class service_registry {
  private:
   mutable std::mutex mtx_;
   std::shared_ptr<const bulwark_config> document_;
+  document_listener listener_;
   std::map<std::string, dependency_entry> deps_;
   std::map<std::string, supervisor_entry> sups_;
 };
