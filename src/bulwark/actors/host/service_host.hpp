@@ -42,7 +42,9 @@
 namespace bulwark {
 
 /// Starts (and restarts) the transport of one dependency; must return a
-/// running actor that serves the transport protocol.
+/// running actor that serves the transport protocol. It may run on any
+/// actor's thread, while the host's registry is locked: it must not call
+/// back into the host.
 using transport_factory = std::function<caf::actor(caf::actor_system&)>;
 
 struct service_host_options {
