@@ -585,3 +585,97 @@ TEST_CASE_METHOD(admin_fixture,
   REQUIRE(after);
   CHECK(after->body() == before->body());
 }
+
+namespace {
+
+std::string with_supervisor(const std::string& supervisor,
+                            const std::string& extra_deps = "") {
+  return R"({"dependencies": {
+  "payments": {"idempotency": "idempotent",
+               "retry": {"max_attempts": 1, "per_attempt_timeout": "1s",
+                         "backoff": {"kind": "constant", "jitter": "none",
+                                     "base": "1ms"}}},
+  "inventory": {"idempotency": "idempotent"})"
+         + extra_deps + R"(}, "supervisors": {"s": )" + supervisor + "}}";
+}
+
+/// Supervisor "s" over its own payments and inventory actors, started
+/// without a member factory (so it refuses to add members).
+supervisor_actor spawn_plain_supervisor(admin_fixture& f) {
+  auto doc =
+    parse_ok(with_supervisor(R"({"members": ["payments", "inventory"]})"));
+  supervisor_options o;
+  o.config = *doc.find_supervisor("s");
+  auto transport = f.spawned.front();
+  for (auto& name : o.config.members) {
+    auto dep_cfg = *doc.find(name);
+    o.members.push_back(member_spec{
+      name, [dep_cfg, transport](caf::actor_system& sys) {
+        dependency_options d;
+        d.config = dep_cfg;
+        d.transport = transport;
+        return caf::actor_cast<caf::actor>(spawn_dependency(sys, d));
+      }});
+  }
+  auto sup = spawn_supervisor(f.sys, std::move(o));
+  f.spawned.push_back(caf::actor_cast<caf::actor>(sup));
+  return sup;
+}
+
+} // namespace
+
+TEST_CASE_METHOD(admin_fixture,
+                 "PUT /config reaches supervisors, and one that refuses it "
+                 "rolls the dependencies back",
+                 "[actors][admin][supervise]") {
+  auto sup = spawn_plain_supervisor(*this);
+  admin_options opts;
+  opts.supervisors.emplace("s", sup);
+  config =
+    parse_ok(with_supervisor(R"({"members": ["payments", "inventory"]})"));
+  start(std::move(opts));
+  // Accepted by both dependencies and the supervisor.
+  auto ok = put_config(with_supervisor(
+    R"({"members": ["payments", "inventory"], "routing": "least_outstanding"})"));
+  REQUIRE(ok);
+  INFO(ok->body());
+  REQUIRE(ok->result() == http_status::ok);
+  std::vector<std::string> applied;
+  auto ok_body = body_json(*ok);
+  for (auto& x : ok_body.as_object().at("applied").as_array())
+    applied.emplace_back(x.as_string());
+  CHECK(applied == std::vector<std::string>{"inventory", "payments", "s"});
+  auto shown = get("/config");
+  REQUIRE(shown);
+  CHECK(shown->body().find("least_outstanding") != std::string::npos);
+  // Refused by the supervisor (it cannot start a new member): the
+  // dependencies that applied it get the previous document back.
+  auto refused = put_config(
+    with_supervisor(R"({"members": ["payments", "inventory", "extra"]})",
+                    R"(, "extra": {"idempotency": "idempotent"})"));
+  REQUIRE(refused);
+  INFO(refused->body());
+  CHECK(refused->result() == http_status::bad_request);
+  auto body = body_json(*refused).as_object();
+  REQUIRE(body.at("errors").as_array().size() == 1);
+  CHECK(std::string{body.at("errors").as_array()[0].as_string()}.rfind(
+          "supervisor \"s\": /supervisors/s/members: cannot add \"extra\"", 0)
+        == 0);
+  for (auto name : {"payments", "inventory"}) {
+    CAPTURE(name);
+    // The accepted change, the refused one, and its rollback.
+    CHECK(stats(name).at("config_applied").to_number<int>() == 3);
+  }
+  auto after = get("/config");
+  REQUIRE(after);
+  CHECK(after->body() == shown->body());
+  // A document without the running supervisor is refused before anything
+  // is sent.
+  auto missing = put_config(initial_document);
+  REQUIRE(missing);
+  CHECK(missing->result() == http_status::bad_request);
+  CHECK(missing->body().find(
+          "/supervisors/s: is required (a running supervisor serves \\\"s\\\")")
+        != std::string::npos);
+  CHECK(stats("payments").at("config_applied").to_number<int>() == 3);
+}

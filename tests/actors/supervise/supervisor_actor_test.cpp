@@ -370,3 +370,229 @@ TEST_CASE_METHOD(fixture,
   CHECK(replies[1].ok);
   CHECK(replies[1].payload == "again");
 }
+
+// -- reconfiguration ------------------------------------------------------------
+
+namespace {
+
+// Supervisor `s` with `body` (members and settings); outlier detection and
+// the members' breakers off, so only the setting under test decides.
+std::string sdoc(const std::string& body) {
+  return document(R"({"s": {)" + body
+                    + R"(, "outlier_detection": {"enabled": false}}})",
+                  R"(, "breaker": {"mode": "disabled"})");
+}
+
+struct reconfig_fixture : fixture {
+  std::shared_ptr<const bulwark_config> doc;
+
+  void set_document(const std::string& text) {
+    auto parsed = parse_config_update(text);
+    INFO(boost::json::serialize(boost::json::value_from(parsed.errors)));
+    REQUIRE(parsed.ok());
+    doc = parsed.update.config;
+  }
+
+  // Members start from the document in force when they start.
+  supervisor_actor start(const std::string& text) {
+    set_document(text);
+    supervisor_options o;
+    o.config = *doc->find_supervisor("s");
+    o.document = doc;
+    o.factory =
+      [this](
+        caf::actor_system& s, const std::string& name,
+        const std::shared_ptr<const bulwark_config>& in_force) -> caf::actor {
+      // The supervisor hands over the document it applied last.
+      REQUIRE(in_force != nullptr);
+      auto* dep = in_force->find(name);
+      if (dep == nullptr)
+        return {};
+      dependency_options d;
+      d.config = *dep;
+      d.transport = transport(name).handle();
+      return caf::actor_cast<caf::actor>(spawn_dependency(s, std::move(d)));
+    };
+    auto sup = spawn_supervisor(sys, std::move(o));
+    owned.push_back(caf::actor_cast<caf::actor>(sup));
+    run();
+    return sup;
+  }
+
+  std::vector<std::string> reconfigure(const supervisor_actor& sup,
+                                       const std::string& text) {
+    auto parsed = parse_config_update(text);
+    INFO(boost::json::serialize(boost::json::value_from(parsed.errors)));
+    REQUIRE(parsed.ok());
+    auto p = make_probe();
+    p.send(sup, config_atom::value, parsed.update);
+    run();
+    REQUIRE(p.size() == 1);
+    REQUIRE(p.messages()[0].is<config_atom, std::vector<std::string>>());
+    auto errors = p.messages()[0].get<std::vector<std::string>>(1);
+    if (errors.empty())
+      doc = parsed.update.config;
+    return errors;
+  }
+
+  // Sends `n` calls one after the other (each answered before the next
+  // unless a member holds it); returns the replies received meanwhile.
+  std::vector<call_reply> calls(const supervisor_actor& sup, int n,
+                                std::uint64_t first_id) {
+    caller.clear();
+    for (int i = 0; i < n; ++i)
+      call(sup, make_call(first_id + static_cast<std::uint64_t>(i)));
+    return caller.replies();
+  }
+};
+
+} // namespace
+
+TEST_CASE_METHOD(reconfig_fixture,
+                 "a supervisor's configuration change switches failover, "
+                 "routing and hedging, and a bad one changes nothing",
+                 "[actors][supervise][reconfigure]") {
+  transport("a").script().set_default_answer(status_result(500));
+  transport("b").script().set_default_answer(success_result("b"));
+  auto sup = start(sdoc(R"("members": ["a", "b"])"));
+  // Failover on: every call succeeds (a's failures go to b).
+  auto before = calls(sup, 4, 1);
+  REQUIRE(before.size() == 4);
+  for (auto& r : before)
+    CHECK(r.ok);
+  // A document without this supervisor is refused whole.
+  auto bad = reconfigure(sup, document(R"({"t": {"members": ["a", "b"]}})"));
+  REQUIRE(bad.size() == 1);
+  CHECK(bad[0]
+        == "/supervisors/s: is required (this actor serves supervisor "
+           "\"s\")");
+  auto still = calls(sup, 4, 11);
+  REQUIRE(still.size() == 4);
+  for (auto& r : still)
+    CHECK(r.ok);
+  // Failover off: the calls that start at a fail there.
+  REQUIRE(reconfigure(sup, sdoc(R"("members": ["a", "b"], "failover": false)"))
+            .empty());
+  auto after = calls(sup, 4, 21);
+  REQUIRE(after.size() == 4);
+  auto failed =
+    std::count_if(after.begin(), after.end(), [](auto& r) { return !r.ok; });
+  CHECK(failed == 2);
+  for (auto& r : after)
+    CHECK(r.attempts == 1);
+  // Routing: a now holds its attempts. Round robin still sends every other
+  // call there; least outstanding sends none to the member holding two.
+  transport("a").script().clear_default_answer();
+  auto a_before = transport("a").script().attempt_count();
+  calls(sup, 4, 31);
+  CHECK(transport("a").script().attempt_count() - a_before == 2);
+  REQUIRE(reconfigure(sup, sdoc(R"("members": ["a", "b"],
+    "routing": "least_outstanding")"))
+            .empty());
+  a_before = transport("a").script().attempt_count();
+  auto routed = calls(sup, 4, 41);
+  CHECK(routed.size() == 4);
+  CHECK(transport("a").script().attempt_count() == a_before);
+  // Hedging: a call held at a is hedged to b after 10ms.
+  REQUIRE(reconfigure(sup, sdoc(R"("members": ["a", "b"],
+    "routing": "round_robin",
+    "hedge": {"enabled": true, "delay_kind": "fixed", "delay": "10ms"})"))
+            .empty());
+  caller.clear();
+  std::size_t held_at_a = 0;
+  std::uint64_t id = 51;
+  // Round robin: the next call to start at a is at most two calls away.
+  for (; held_at_a == 0 && id < 54; ++id) {
+    a_before = transport("a").script().attempt_count();
+    call(sup, make_call(id));
+    held_at_a = transport("a").script().attempt_count() - a_before;
+  }
+  REQUIRE(held_at_a == 1);
+  auto hedged_id = id - 1;
+  auto answered = [&] {
+    auto rs = caller.replies();
+    return std::any_of(rs.begin(), rs.end(),
+                       [&](auto& r) { return r.id == hedged_id; });
+  };
+  advance_time(milliseconds(9));
+  CHECK_FALSE(answered());
+  advance_time(milliseconds(1));
+  CHECK(answered());
+  for (auto& r : caller.replies())
+    if (r.id == hedged_id) {
+      CHECK(r.ok);
+      CHECK(r.hedge_won);
+    }
+}
+
+TEST_CASE_METHOD(reconfig_fixture,
+                 "a supervisor starts a member a change adds and drains one it "
+                 "removes: the call in flight there is answered once",
+                 "[actors][supervise][reconfigure]") {
+  transport("a").push_hold();
+  transport("b").script().set_default_answer(success_result("b"));
+  transport("c").script().set_default_answer(success_result("c"));
+  auto sup = start(sdoc(R"("members": ["a", "b"])"));
+  call(sup, make_call(1)); // held at a
+  REQUIRE(transport("a").held().size() == 1);
+  auto a = members(sup).at(0);
+  auto watcher = make_probe();
+  watcher.execute([a](caf::event_based_actor* self) { self->monitor(a); });
+  run();
+  REQUIRE(reconfigure(sup, sdoc(R"("members": ["b", "c"])")).empty());
+  auto now_members = members(sup);
+  REQUIRE(now_members.size() == 2);
+  CHECK(now_members[1]);
+  // a still runs: it has a call out.
+  CHECK(watcher.collect<caf::down_msg>().empty());
+  calls(sup, 4, 10);
+  CHECK(transport("c").script().attempt_count() == 2);
+  CHECK(transport("a").script().attempt_count() == 1);
+  caller.clear();
+  transport("a").answer(transport("a").held().at(0), success_result("late a"));
+  run();
+  auto replies = caller.replies();
+  REQUIRE(replies.size() == 1);
+  CHECK(replies[0].id == 1);
+  CHECK(replies[0].payload == "late a");
+  // Drained: stopped.
+  CHECK(watcher.collect<caf::down_msg>().size() == 1);
+  auto s = stats(caf::actor_cast<caf::actor>(sup));
+  CHECK(s.at("members").as_array().size() == 2);
+}
+
+TEST_CASE_METHOD(fixture,
+                 "a tree member restarted after a reload runs the reloaded "
+                 "configuration",
+                 "[actors][supervise][reconfigure]") {
+  auto text = [](int attempts) {
+    return R"({"dependencies": {"a": {"idempotency": "idempotent",
+      "breaker": {"mode": "disabled"},
+      "retry": {"max_attempts": )"
+           + std::to_string(attempts) + R"(, "per_attempt_timeout": "1s",
+        "backoff": {"kind": "constant", "jitter": "none", "base": "1ms"}}}},
+      "supervisors": {"s": {"members": ["a"], "failover": false}}})";
+  };
+  auto sup = tree(text(1));
+  transport("a").script().set_default_answer(status_result(500));
+  call(sup, make_call(1));
+  CHECK(transport("a").script().attempt_count() == 1);
+  // What PUT /config does: every actor gets the document.
+  auto update = parse_config_update(text(3));
+  REQUIRE(update.ok());
+  auto old = members(sup).at(0);
+  auto p = make_probe();
+  p.send(sup, config_atom::value, update.update);
+  p.send(old, config_atom::value, update.update);
+  run();
+  REQUIRE(p.collect<config_atom, std::vector<std::string>>().size() == 2);
+  caf::anon_send_exit(old, caf::exit_reason::kill);
+  advance_time(seconds(1));
+  REQUIRE(members(sup).at(0));
+  CHECK(members(sup).at(0) != old);
+  caller.clear();
+  caller.send(sup, call_atom::value, make_call(2));
+  advance_time(milliseconds(100));
+  REQUIRE(caller.replies().size() == 1);
+  CHECK(transport("a").script().attempt_count() == 4);
+}

@@ -633,3 +633,21 @@ TEST_CASE("random traffic keeps the detector's invariants",
   }
   CHECK(total_events > 100);
 }
+
+TEST_CASE("a reset member starts over healthy and no longer counts as ejected",
+          "[runtime][supervise]") {
+  outlier_detector d{outlier_config{}, 3};
+  rng gen{1};
+  auto ev = fail(d, 1, 5, at(seconds(1)), gen);
+  REQUIRE(ev);
+  REQUIRE(d.health(1) == member_health::ejected);
+  REQUIRE(d.ejected_count() == 1);
+  d.reset(1);
+  CHECK(d.health(1) == member_health::healthy);
+  CHECK(d.available(1));
+  CHECK(d.ejected_count() == 0);
+  CHECK(d.ejections(1) == 0);
+  CHECK(d.ejection_multiplier(1) == 0);
+  // A new streak is needed to eject it again.
+  CHECK_FALSE(fail(d, 1, 4, at(seconds(2)), gen));
+}

@@ -391,3 +391,199 @@ TEST_CASE("a member that rejected a call is routed around for the cooldown, "
   auto back = h.take().at(0);
   CHECK(back.member == 0);
 }
+
+// -- reconfiguration ----------------------------------------------------------
+
+namespace {
+
+supervisor_config make_config4(const std::string& settings) {
+  auto text = R"({"dependencies": {"a": {"idempotency": "idempotent"},
+    "b": {"idempotency": "idempotent"}, "c": {"idempotency": "idempotent"},
+    "d": {"idempotency": "idempotent"}}, "supervisors": {"s": )"
+              + settings + "}}";
+  auto result = parse_bulwark_config(text);
+  INFO(result.errors.to_string());
+  REQUIRE(result.ok());
+  return result.config->supervisors.at(0);
+}
+
+std::uint32_t first_member(harness& h, time_point now) {
+  h.start(now);
+  auto sends = of_kind(h.take(), supervisor_action_kind::send);
+  REQUIRE(sends.size() == 1);
+  return sends[0].member;
+}
+
+} // namespace
+
+TEST_CASE("a reconfiguration switches routing, failover and hedging for the "
+          "next calls",
+          "[runtime][supervise][reconfigure]") {
+  harness h{make_config4(R"({"members": ["a", "b"]})")};
+  // Before: a failure fails over, no hedge.
+  h.start(t0);
+  h.result(h.take().at(0).attempt, false, t0);
+  auto next = h.take();
+  REQUIRE(next.size() == 1);
+  CHECK(next[0].why_sent == send_reason::failover);
+  h.result(next[0].attempt, true, t0);
+  h.take();
+  auto r = h.core.reconfigure(
+    make_config4(R"({"members": ["a", "b"], "failover": false,
+      "routing": "least_outstanding",
+      "hedge": {"enabled": true, "delay_kind": "fixed", "delay": "10ms"}})"),
+    t0, h.out);
+  REQUIRE(r.ok());
+  CHECK(r.added.empty());
+  CHECK(r.removed.empty());
+  CHECK(h.take().empty());
+  CHECK(h.core.config().routing == routing_kind::least_outstanding);
+  // After: no failover, the failure answers the call.
+  h.start(t0);
+  h.result(h.take().at(0).attempt, false, t0);
+  auto reply = h.take();
+  REQUIRE(reply.size() == 1);
+  CHECK(reply[0].kind == supervisor_action_kind::reply);
+  CHECK(reply[0].attempts == 1);
+  // After: a slow call is hedged at 10ms.
+  h.start(t0);
+  h.take();
+  h.core.advance(t0 + milliseconds(10), h.out);
+  auto hedge = of_kind(h.take(), supervisor_action_kind::send);
+  REQUIRE(hedge.size() == 1);
+  CHECK(hedge[0].why_sent == send_reason::hedge);
+}
+
+TEST_CASE("a removed member gets no new call, and a call in flight at it "
+          "still gets exactly one reply",
+          "[runtime][supervise][reconfigure]") {
+  harness h{make_config4(R"({"members": ["a", "b"]})")};
+  auto call = h.start(t0);
+  auto at_a = h.take().at(0);
+  REQUIRE(at_a.member == 0);
+  auto r = h.core.reconfigure(make_config4(R"({"members": ["b"]})"), t0, h.out);
+  REQUIRE(r.ok());
+  CHECK(r.removed == std::vector<std::uint32_t>{0});
+  CHECK(h.core.removed(0));
+  CHECK_FALSE(h.core.drained(0));
+  CHECK(h.core.index_of("a") == supervisor_core::npos);
+  CHECK(h.core.index_of("b") == 1);
+  for (int i = 0; i < 4; ++i)
+    CHECK(first_member(h, t0) == 1);
+  // The answer of the removed member still wins its call, once.
+  h.result(at_a.attempt, true, t0 + milliseconds(1));
+  auto done = h.take();
+  REQUIRE(done.size() == 1);
+  CHECK(done[0].kind == supervisor_action_kind::reply);
+  CHECK(done[0].call == call);
+  CHECK(done[0].ok);
+  CHECK(h.core.drained(0));
+  h.result(at_a.attempt, true, t0 + milliseconds(2));
+  CHECK(h.take().empty());
+}
+
+TEST_CASE("a removed member that stops while attempts are out fails them over "
+          "and nothing restarts",
+          "[runtime][supervise][reconfigure]") {
+  harness h{make_config4(R"({"members": ["a", "b"]})")};
+  h.start(t0);
+  auto at_a = h.take().at(0);
+  REQUIRE(
+    h.core.reconfigure(make_config4(R"({"members": ["b"]})"), t0, h.out).ok());
+  h.core.member_gone(0, t0, h.out);
+  auto next = h.take();
+  REQUIRE(next.size() == 1);
+  CHECK(next[0].kind == supervisor_action_kind::send);
+  CHECK(next[0].member == 1);
+  CHECK(next[0].why_sent == send_reason::failover);
+  CHECK(h.core.drained(0));
+  CHECK(h.core.counters().restarts == 0);
+  (void)at_a;
+}
+
+TEST_CASE("an added member takes calls at once and reuses a drained member's "
+          "index",
+          "[runtime][supervise][reconfigure]") {
+  harness h{make_config4(R"({"members": ["a", "b"]})")};
+  auto r =
+    h.core.reconfigure(make_config4(R"({"members": ["b", "c"]})"), t0, h.out);
+  REQUIRE(r.ok());
+  // a had nothing out: drained, so c takes its index.
+  CHECK(r.removed == std::vector<std::uint32_t>{0});
+  CHECK(r.added == std::vector<std::uint32_t>{0});
+  CHECK(h.core.name(0) == "c");
+  CHECK(h.core.index_of("c") == 0);
+  CHECK_FALSE(h.core.removed(0));
+  std::vector<std::uint32_t> members;
+  for (int i = 0; i < 4; ++i)
+    members.push_back(first_member(h, t0));
+  CHECK(std::count(members.begin(), members.end(), 0u) == 2);
+  CHECK(std::count(members.begin(), members.end(), 1u) == 2);
+  // With one out at each, d gets a new index.
+  r = h.core.reconfigure(make_config4(R"({"members": ["b", "c", "d"]})"), t0,
+                         h.out);
+  REQUIRE(r.ok());
+  CHECK(r.added == std::vector<std::uint32_t>{2});
+  CHECK(h.core.members() == 3);
+}
+
+TEST_CASE("a call waiting for a restarting member goes to a member added "
+          "meanwhile",
+          "[runtime][supervise][reconfigure]") {
+  harness h{make_config4(R"({"members": ["a"]})")};
+  auto d = h.core.member_down(0, t0, h.out);
+  REQUIRE(d.action == restart_action::restart);
+  h.start(t0);
+  CHECK(h.take().empty()); // parked
+  auto r =
+    h.core.reconfigure(make_config4(R"({"members": ["a", "b"]})"), t0, h.out);
+  REQUIRE(r.ok());
+  auto sends = of_kind(h.take(), supervisor_action_kind::send);
+  REQUIRE(sends.size() == 1);
+  CHECK(sends[0].member == r.added.at(0));
+}
+
+TEST_CASE("removing the only restarting member fails the calls waiting for it",
+          "[runtime][supervise][reconfigure]") {
+  harness h{make_config4(R"({"members": ["a", "b"]})")};
+  REQUIRE(h.core.member_down(0, t0, h.out).action == restart_action::restart);
+  REQUIRE(h.core.member_down(1, t0, h.out).action == restart_action::restart);
+  h.start(t0);
+  CHECK(h.take().empty());
+  // b is removed; a still restarts, so the call keeps waiting.
+  REQUIRE(
+    h.core.reconfigure(make_config4(R"({"members": ["a"]})"), t0, h.out).ok());
+  CHECK(h.take().empty());
+  h.core.member_stopped(0, t0, h.out);
+  auto reply = h.take();
+  REQUIRE(reply.size() == 1);
+  CHECK(reply[0].kind == supervisor_action_kind::reply);
+  CHECK(reply[0].why_replied == reply_reason::no_member);
+}
+
+TEST_CASE("a reconfiguration whose new members do not fit changes nothing",
+          "[runtime][supervise][reconfigure]") {
+  harness h{make_config4(R"({"members": ["a"]})")};
+  auto before = h.core.config();
+  // 64 members already, plus the one still finishing an attempt.
+  std::string many = R"({"members": [)";
+  std::string deps;
+  for (int i = 0; i < 64; ++i) {
+    many += (i ? ", " : "") + ("\"m" + std::to_string(i) + "\"");
+    deps += (i ? ", " : "") + ("\"m" + std::to_string(i) + "\": {}");
+  }
+  many += "]}";
+  h.start(t0);
+  h.take();
+  auto doc =
+    parse_bulwark_config(R"({"dependencies": {"a": {}, )" + deps
+                         + R"(}, "supervisors": {"s": )" + many + "}}");
+  INFO(doc.errors.to_string());
+  REQUIRE(doc.ok());
+  auto r = h.core.reconfigure(doc.config->supervisors.at(0), t0, h.out);
+  REQUIRE(r.errors.size() == 1);
+  CHECK(r.errors[0].find("/supervisors/s/members") == 0);
+  CHECK(h.core.members() == 1);
+  CHECK(h.core.index_of("a") == 0);
+  CHECK(h.core.config().members == before.members);
+}

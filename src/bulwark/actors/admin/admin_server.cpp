@@ -62,6 +62,9 @@ struct admin_state {
   std::chrono::milliseconds apply_timeout{5'000};
   metrics_renderer render_metrics;
   std::map<std::string, supervisor_actor> supervisors;
+  /// Where the live incarnations are looked up (null: `deps` and
+  /// `supervisors` are fixed).
+  service_registry_ptr registry;
   /// Configuration and flags changes run one at a time, in arrival order:
   /// two changes interleaving their sends (or one's rollback overtaking the
   /// other's apply) would leave actors on different settings than shown.
@@ -354,19 +357,19 @@ struct change_tally {
 };
 
 change_tally
-tally(const std::vector<dep_answer<std::vector<std::string>>>& answers) {
-  change_tally t;
+tally(const std::vector<dep_answer<std::vector<std::string>>>& answers,
+      std::string_view kind = "dependency", change_tally t = {}) {
   for (auto& a : answers) {
     if (a.value && a.value->empty()) {
       t.applied.emplace_back(a.name);
     } else if (a.value) {
       t.rejected = true;
       for (auto& e : *a.value)
-        t.errors.push_back("dependency \"" + a.name + "\": " + e);
+        t.errors.push_back(std::string{kind} + " \"" + a.name + "\": " + e);
     } else if (a.down) {
       t.not_running.emplace_back(a.name);
     } else {
-      t.errors.push_back("dependency \"" + a.name + "\" " + a.error);
+      t.errors.push_back(std::string{kind} + " \"" + a.name + "\" " + a.error);
     }
   }
   return t;
@@ -377,6 +380,38 @@ tally(const std::vector<dep_answer<std::vector<std::string>>>& answers) {
 /// apply is undone as well.
 bool needs_rollback(const dep_answer<std::vector<std::string>>& a) {
   return !a.down && (!a.value || a.value->empty());
+}
+
+/// Re-reads the live incarnations from the registry (when there is one):
+/// every endpoint addresses the actors that run now.
+void refresh(admin_self self) {
+  auto& st = self->state;
+  if (!st.registry)
+    return;
+  st.deps = st.registry->dependencies();
+  st.supervisors = st.registry->supervisors();
+}
+
+/// The live handles when a change started.
+struct handles {
+  std::map<std::string, dependency_actor> deps;
+  std::map<std::string, supervisor_actor> supervisors;
+};
+
+/// An actor restarted while a change was applied may have started from the
+/// previous document: it gets the new one too.
+void catch_up(admin_self self, const handles& before,
+              const config_update& next) {
+  refresh(self);
+  auto resend = [&](auto& now, auto& then) {
+    for (auto& [name, x] : now) {
+      auto i = then.find(name);
+      if (i == then.end() || i->second != x)
+        caf::anon_send(x, config_atom::value, next);
+    }
+  };
+  resend(self->state.deps, before.deps);
+  resend(self->state.supervisors, before.supervisors);
 }
 
 void finish_put(admin_self self) {
@@ -406,6 +441,11 @@ void apply_put(admin_self self, admin_job job) {
       missing.push_back("/dependencies/" + name
                         + ": is required (a running dependency actor serves \""
                         + name + "\")");
+  for (auto& [name, sup] : st.supervisors)
+    if (parsed.config->find_supervisor(name) == nullptr)
+      missing.push_back("/supervisors/" + name
+                        + ": is required (a running supervisor serves \"" + name
+                        + "\")");
   if (!missing.empty()) {
     answer_errors(job, http_status::bad_request,
                   "configuration rejected (" + std::to_string(missing.size())
@@ -419,32 +459,55 @@ void apply_put(admin_self self, admin_job job) {
   config_update next{
     std::make_shared<const bulwark_config>(std::move(*parsed.config))};
   config_update previous{std::make_shared<const bulwark_config>(st.current)};
+  // The dependencies first, then the supervisors; all or nothing across
+  // both. A supervisor starts members it adds from the document it applies.
+  using answers = std::vector<dep_answer<std::vector<std::string>>>;
+  handles before{st.deps, st.supervisors};
   ask_all<config_atom, std::vector<std::string>>(
     self, st.apply_timeout,
-    [self, job, next,
-     previous](std::vector<dep_answer<std::vector<std::string>>>& answers) {
+    [self, job, next, previous, before](answers& dep_answers) {
       auto& st = self->state;
-      auto t = tally(answers);
-      if (t.errors.empty()) {
-        st.current = *next.config;
-        answer(job, http_status::ok,
-               boost::json::object{{"status", "applied"},
-                                   {"applied", std::move(t.applied)},
-                                   {"not_running", std::move(t.not_running)}});
-        finish_put(self);
-        return;
-      }
-      for (auto& a : answers)
-        if (needs_rollback(a))
-          if (auto it = st.deps.find(a.name); it != st.deps.end())
-            caf::anon_send(it->second, config_atom::value, previous);
-      answer_errors(job,
-                    t.rejected ? http_status::bad_request
-                               : http_status::service_unavailable,
-                    "configuration not applied; the previous configuration "
-                    "was restored",
-                    t.errors);
-      finish_put(self);
+      auto deps = std::make_shared<answers>(std::move(dep_answers));
+      // Refused already: the supervisors are not bothered (none answers).
+      static const std::map<std::string, supervisor_actor> none;
+      auto& sups = tally(*deps).errors.empty() ? st.supervisors : none;
+      ask_each<config_atom, std::vector<std::string>>(
+        self, sups, st.apply_timeout,
+        [self, job, next, previous, before, deps](answers& sup_answers) {
+          auto& st = self->state;
+          auto t = tally(sup_answers, "supervisor", tally(*deps));
+          if (t.errors.empty()) {
+            st.current = *next.config;
+            if (st.registry) {
+              st.registry->set_document(next.config);
+              catch_up(self, before, next);
+            }
+            answer(
+              job, http_status::ok,
+              boost::json::object{{"status", "applied"},
+                                  {"applied", std::move(t.applied)},
+                                  {"not_running", std::move(t.not_running)}});
+            finish_put(self);
+            return;
+          }
+          for (auto& a : *deps)
+            if (needs_rollback(a))
+              if (auto it = st.deps.find(a.name); it != st.deps.end())
+                caf::anon_send(it->second, config_atom::value, previous);
+          for (auto& a : sup_answers)
+            if (needs_rollback(a))
+              if (auto it = st.supervisors.find(a.name);
+                  it != st.supervisors.end())
+                caf::anon_send(it->second, config_atom::value, previous);
+          answer_errors(job,
+                        t.rejected ? http_status::bad_request
+                                   : http_status::service_unavailable,
+                        "configuration not applied; the previous "
+                        "configuration was restored",
+                        t.errors);
+          finish_put(self);
+        },
+        config_atom::value, next);
     },
     config_atom::value, next);
 }
@@ -717,6 +780,7 @@ void method_not_allowed(const admin_job& job, std::string_view path,
 }
 
 void route(admin_self self, admin_job job) {
+  refresh(self);
   std::string_view target = job.req.target();
   auto qpos = target.find('?');
   auto path = target.substr(0, qpos);
@@ -805,6 +869,7 @@ caf::behavior admin_actor(admin_self self, bulwark_config current,
   st.apply_timeout = opts.apply_timeout;
   st.render_metrics = std::move(opts.render_metrics);
   st.supervisors = std::move(opts.supervisors);
+  st.registry = std::move(opts.registry);
   st.flags = std::move(opts.flags);
   return {
     [self](admin_job& job) {

@@ -9,15 +9,17 @@
 // thread ever blocks on a reply. A configuration change is validated whole
 // first, then sent to every running dependency actor; the server's current
 // document changes only when all of them accepted it (those that did are
-// rolled back otherwise). Feature flags (`/flags`) are kept apart from the
-// document: a flags change goes only to the dependency actors whose flags it
-// changes, with the same all-or-nothing rule, and a configuration reload
+// rolled back otherwise); supervisors get it too, after the dependencies,
+// with the same rule across both. Feature flags (`/flags`) are kept apart from
+// the document: a flags change goes only to the dependency actors whose flags
+// it changes, with the same all-or-nothing rule, and a configuration reload
 // leaves them as they are. Bound to 127.0.0.1 by default; on any other
 // address a bearer token is mandatory for the control endpoints. Endpoints
 // and examples: docs/admin.md.
 #pragma once
 
 #include "bulwark/actors/dependency/dependency_actor.hpp"
+#include "bulwark/actors/host/service_registry.hpp"
 #include "bulwark/actors/supervise/supervisor_actor.hpp"
 #include "bulwark/runtime/config/bulwark_config.hpp"
 #include "bulwark/runtime/flags/feature_flags.hpp"
@@ -74,6 +76,12 @@ struct admin_options {
   /// Running supervisors by configured name: `GET /metrics` asks them for
   /// their stats as it asks the dependencies, and `/dashboard` shows them.
   std::map<std::string, supervisor_actor> supervisors;
+  /// When set, every request resolves the dependency actors and supervisors
+  /// through it (the live incarnations; `deps` and `supervisors` are only
+  /// where the first request starts from), and an applied `PUT /config`
+  /// replaces its document, so members started later run it. A service host
+  /// (bulwark/actors/host/service_host.hpp) passes its registry here.
+  service_registry_ptr registry;
   /// The feature flags to start with (`GET /flags` shows them until a
   /// `PUT`/`DELETE /flags/<name>` changes them). When they are not all
   /// defaults, every dependency actor is sent its `flags_for(name)` at start.

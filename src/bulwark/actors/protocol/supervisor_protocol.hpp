@@ -14,12 +14,20 @@
 
 #include "bulwark/actors/protocol/atoms.hpp"
 #include "bulwark/actors/protocol/call_messages.hpp"
+#include "bulwark/actors/protocol/config_messages.hpp"
 #include "bulwark/actors/protocol/stats_messages.hpp"
 
 namespace bulwark {
 
 /// The typed interface of a supervisor.
 ///  - call, cancel: the call protocol, as for a dependency actor;
+///  - config: apply this supervisor's section of a whole document
+///    (`config_update`), all of it or nothing: routing, failover, hedging,
+///    budget, outlier and restart parameters, and members added (started
+///    through the supervisor's member factory) or removed (they get no new
+///    call; calls in flight at them still get exactly one reply, then they
+///    stop). The reply lists every error ("PATH: message"), empty when
+///    applied;
 ///  - stats: counters and per-member state (`supervisor_stats`; `to_json`
 ///    for people);
 ///  - journey: one journey as JSON by id ("" when unknown), or the failed
@@ -30,6 +38,8 @@ namespace bulwark {
 using supervisor_actor = caf::typed_actor<
   caf::replies_to<call_atom, call_request>::with<reply_atom, call_reply>,
   caf::reacts_to<cancel_atom, std::uint64_t>,
+  caf::replies_to<config_atom, config_update>::with<config_atom,
+                                                    std::vector<std::string>>,
   caf::replies_to<stats_atom>::with<stats_atom, supervisor_stats>,
   caf::replies_to<journey_atom, std::uint64_t>::with<journey_atom, std::string>,
   caf::replies_to<journey_atom, failed_atom>::with<journey_atom, std::string>,

@@ -1,7 +1,9 @@
 #include "bulwark/actors/supervise/supervisor_actor.hpp"
 
+#include <algorithm>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <utility>
 
 #include <boost/json.hpp>
@@ -41,7 +43,13 @@ struct supervisor_state {
   supervisor_actor::pointer self = nullptr;
   supervisor_config cfg;
   std::unique_ptr<supervisor_core> core;
+  /// Indexed like the core's members (removed ones included).
   std::vector<member_entry> members;
+  member_factory factory;
+  /// The document in force here: members start from it.
+  std::shared_ptr<const bulwark_config> doc;
+  /// Removed members whose actor has not been stopped yet.
+  std::uint32_t draining = 0;
   std::vector<call_entry> calls; // indexed by the core's call slot
   supervisor_core::action_list actions;
   journey_log journeys;
@@ -98,6 +106,35 @@ struct supervisor_state {
       self->monitor(m.handle);
   }
 
+  /// Stops removed members with no attempt out any more.
+  void stop_drained() {
+    for (std::uint32_t i = 0; draining > 0 && i < members.size(); ++i) {
+      auto& m = members[i];
+      if (!m.handle || !core->removed(i) || !core->drained(i))
+        continue;
+      stop_handle(m);
+      --draining;
+    }
+  }
+
+  void stop_handle(member_entry& m) {
+    self->demonitor(m.handle);
+    caf::anon_send_exit(m.handle, caf::exit_reason::user_shutdown);
+    m.handle = nullptr;
+  }
+
+  /// Member `i` is down (crashed, or could not be started): restart it
+  /// after the policy's delay, or escalate.
+  void crashed(std::uint32_t i, time_point n) {
+    auto d = core->member_down(i, n, actions);
+    process(n);
+    if (d.action == restart_action::restart)
+      self->delayed_send(self, d.delay, restart_atom::value, i,
+                         members[i].incarnation);
+    else
+      escalate(n);
+  }
+
   void on_down(const caf::down_msg& dm) {
     if (stopping)
       return;
@@ -107,6 +144,13 @@ struct supervisor_state {
         continue;
       m.handle = nullptr;
       auto n = now();
+      if (core->removed(i)) {
+        // Crashed while draining: its attempts fail over, no restart.
+        --draining;
+        core->member_gone(i, n, actions);
+        process(n);
+        return;
+      }
       auto d = core->member_down(i, n, actions);
       process(n);
       // An operator's stop (or a normal exit) is not a crash: the member
@@ -129,7 +173,7 @@ struct supervisor_state {
 
   void on_restart(std::uint32_t i, std::uint64_t incarnation) {
     if (stopping || i >= members.size() || members[i].incarnation != incarnation
-        || members[i].handle)
+        || members[i].handle || core->removed(i))
       return;
     start_member(i);
     if (members[i].handle) {
@@ -146,6 +190,70 @@ struct supervisor_state {
     core->fail_all(n, actions);
     process(n);
     self->quit(caf::exit_reason::unhandled_exception);
+  }
+
+  // -- configuration -----------------------------------------------------------
+
+  /// Applies this supervisor's section of `update`, all of it or nothing.
+  std::vector<std::string> apply_config(const config_update& update) {
+    std::vector<std::string> errors;
+    if (update.config == nullptr) {
+      errors.push_back("(document): the update carries no configuration");
+      return errors;
+    }
+    auto* mine = update.config->find_supervisor(cfg.name);
+    if (mine == nullptr) {
+      errors.push_back("/supervisors/" + cfg.name
+                       + ": is required (this actor serves supervisor \""
+                       + cfg.name + "\")");
+      return errors;
+    }
+    if (!factory)
+      for (auto& name : mine->members)
+        if (core->index_of(name) == supervisor_core::npos)
+          errors.push_back("/supervisors/" + cfg.name
+                           + "/members: cannot add \"" + name
+                           + "\": this supervisor was started without a "
+                             "member factory");
+    if (!errors.empty())
+      return errors;
+    auto n = now();
+    auto r = core->reconfigure(*mine, n, actions);
+    if (!r.ok())
+      return std::move(r.errors);
+    cfg = *mine;
+    doc = update.config;
+    if (members.size() < core->members())
+      members.resize(core->members());
+    for (auto i : r.removed) {
+      // A restart timer for it is stale now.
+      ++members[i].incarnation;
+      if (members[i].handle)
+        ++draining;
+    }
+    stop_drained();
+    for (auto i : r.added) {
+      auto& m = members[i];
+      if (m.handle) {
+        // A drained member's index, reused before its actor was stopped.
+        stop_handle(m);
+        --draining;
+      }
+      m.spec = member_spec{core->name(i), bind_factory(core->name(i))};
+      start_member(i);
+    }
+    for (auto i : r.added)
+      if (!members[i].handle)
+        crashed(i, n);
+    process(n);
+    return errors;
+  }
+
+  std::function<caf::actor(caf::actor_system&)>
+  bind_factory(const std::string& name) {
+    // Reads `doc` when called: a restart starts from the document in force.
+    return
+      [this, name](caf::actor_system& sys) { return factory(sys, name, doc); };
   }
 
   // -- calls -------------------------------------------------------------------
@@ -245,6 +353,8 @@ struct supervisor_state {
       }
     }
     actions.clear();
+    if (draining > 0)
+      stop_drained();
     arm_tick(n);
   }
 
@@ -386,6 +496,8 @@ struct supervisor_state {
     x.in_flight = core->calls_in_flight();
     x.members.reserve(members.size());
     for (std::uint32_t i = 0; i < members.size(); ++i) {
+      if (core->removed(i))
+        continue;
       supervisor_member_stats m;
       m.name = members[i].spec.name;
       m.running = core->running(i);
@@ -424,6 +536,11 @@ supervisor_impl(supervisor_actor::stateful_pointer<supervisor_state> self,
   st.core = std::make_unique<supervisor_core>(st.cfg, opts.seed);
   st.journeys = journey_log{opts.journeys};
   st.journey_sample = opts.journey_sample;
+  st.factory = std::move(opts.factory);
+  st.doc = std::move(opts.document);
+  if (opts.members.empty() && st.factory)
+    for (auto& name : st.cfg.members)
+      opts.members.push_back(member_spec{name, st.bind_factory(name)});
   for (auto& spec : opts.members)
     st.members.push_back(member_entry{std::move(spec), caf::actor{}, 0});
   for (std::uint32_t i = 0; i < st.members.size(); ++i)
@@ -442,6 +559,10 @@ supervisor_impl(supervisor_actor::stateful_pointer<supervisor_state> self,
       return {};
     },
     [self](cancel_atom, std::uint64_t id) { self->state.on_cancel(id); },
+    [self](config_atom, config_update& update)
+      -> caf::result<config_atom, std::vector<std::string>> {
+      return {config_atom::value, self->state.apply_config(update)};
+    },
     [self](stats_atom) -> caf::result<stats_atom, supervisor_stats> {
       return {stats_atom::value, self->state.stats()};
     },
@@ -454,9 +575,11 @@ supervisor_impl(supervisor_actor::stateful_pointer<supervisor_state> self,
       return {journey_atom::value, self->state.failed_journeys_json()};
     },
     [self](members_atom) -> caf::result<members_atom, std::vector<caf::actor>> {
+      // In configuration order; removed members are not listed.
+      auto& st = self->state;
       std::vector<caf::actor> xs;
-      for (auto& m : self->state.members)
-        xs.push_back(m.handle);
+      for (auto& name : st.cfg.members)
+        xs.push_back(st.members[st.core->index_of(name)].handle);
       return {members_atom::value, std::move(xs)};
     },
     [self](restart_atom, std::uint32_t i, std::uint64_t incarnation) {
@@ -466,46 +589,60 @@ supervisor_impl(supervisor_actor::stateful_pointer<supervisor_state> self,
   };
 }
 
-// Member specs for the tree under `name`, recursively.
-supervisor_options
-tree_options(caf::actor_system& sys, const bulwark_config& cfg,
-             const supervisor_config& sup,
-             const std::function<caf::actor(const std::string&)>& transport_for,
-             std::uint64_t seed) {
-  supervisor_options opts;
-  opts.config = sup;
-  opts.seed = seed;
-  std::uint64_t n = 0;
-  for (auto& name : sup.members) {
-    ++n;
-    member_spec spec;
-    spec.name = name;
-    if (auto* dep = cfg.find(name)) {
-      // One transport and one policy state per dependency, shared by every
-      // incarnation: a restart keeps the breaker, budget and cache.
-      auto transport = transport_for(name);
-      auto policies = std::make_shared<dependency_policies>(*dep);
-      auto dep_cfg = *dep;
-      auto dep_seed = seed * 1000 + n;
-      spec.start = [dep_cfg, transport, policies,
-                    dep_seed](caf::actor_system& s) {
-        dependency_options o;
-        o.config = dep_cfg;
-        o.transport = transport;
-        o.policies = policies;
-        o.seed = dep_seed;
-        return caf::actor_cast<caf::actor>(spawn_dependency(s, std::move(o)));
-      };
-    } else {
-      auto child = tree_options(sys, cfg, *cfg.find_supervisor(name),
-                                transport_for, seed * 1000 + n);
-      spec.start = [child](caf::actor_system& s) {
-        return caf::actor_cast<caf::actor>(spawn_supervisor(s, child));
-      };
+/// What the members of one tree share: one transport and one policy state
+/// per dependency, for every incarnation (a restart keeps the breaker,
+/// budget and cache).
+struct tree_context {
+  std::function<caf::actor(const std::string&)> transport_for;
+  std::mutex mtx;
+  std::map<std::string, caf::actor> transports;
+  std::map<std::string, dependency_policies_ptr> policies;
+};
+
+/// Starts the members of supervisor `parent` (seeded `seed`) from the
+/// document the supervisor applied last, so a member restarted after a
+/// reload runs the reloaded configuration. Seeds as before: the n-th member
+/// (from 1) of a supervisor seeded s gets s * 1000 + n.
+member_factory tree_factory(std::shared_ptr<tree_context> ctx,
+                            std::string parent, std::uint64_t seed) {
+  return [ctx, parent, seed](
+           caf::actor_system& sys, const std::string& name,
+           const std::shared_ptr<const bulwark_config>& doc) -> caf::actor {
+    if (!doc)
+      return {};
+    std::uint64_t n = 0;
+    if (auto* p = doc->find_supervisor(parent)) {
+      auto i = std::find(p->members.begin(), p->members.end(), name);
+      n = static_cast<std::uint64_t>(i - p->members.begin()) + 1;
     }
-    opts.members.push_back(std::move(spec));
-  }
-  return opts;
+    auto member_seed = seed * 1000 + n;
+    if (auto* dep = doc->find(name)) {
+      dependency_options o;
+      o.config = *dep;
+      o.seed = member_seed;
+      {
+        std::lock_guard<std::mutex> guard{ctx->mtx};
+        auto& t = ctx->transports[name];
+        if (!t)
+          t = ctx->transport_for(name);
+        o.transport = t;
+        auto& p = ctx->policies[name];
+        if (!p)
+          p = std::make_shared<dependency_policies>(*dep);
+        o.policies = p;
+      }
+      return caf::actor_cast<caf::actor>(spawn_dependency(sys, std::move(o)));
+    }
+    if (auto* sup = doc->find_supervisor(name)) {
+      supervisor_options o;
+      o.config = *sup;
+      o.document = doc;
+      o.seed = member_seed;
+      o.factory = tree_factory(ctx, name, member_seed);
+      return caf::actor_cast<caf::actor>(spawn_supervisor(sys, std::move(o)));
+    }
+    return {};
+  };
 }
 
 } // namespace
@@ -522,8 +659,14 @@ supervisor_actor spawn_supervisor_tree(
   auto* sup = cfg.find_supervisor(root);
   if (sup == nullptr)
     return {};
-  return spawn_supervisor(sys,
-                          tree_options(sys, cfg, *sup, transport_for, seed));
+  auto ctx = std::make_shared<tree_context>();
+  ctx->transport_for = std::move(transport_for);
+  supervisor_options opts;
+  opts.config = *sup;
+  opts.document = std::make_shared<const bulwark_config>(cfg);
+  opts.seed = seed;
+  opts.factory = tree_factory(std::move(ctx), root, seed);
+  return spawn_supervisor(sys, std::move(opts));
 }
 
 supervisor_tree spawn_supervisor_tree(

@@ -25,6 +25,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -46,12 +47,29 @@ struct member_spec {
   std::function<caf::actor(caf::actor_system&)> start;
 };
 
+/// Starts a member by configured name on the supervisor's thread, with the
+/// document in force for that supervisor (the last one it applied, else the
+/// one it started from; null when it was given none): how a supervisor
+/// starts members a reconfiguration adds, and every member, restarts
+/// included, when `members` is empty. Returns an invalid handle when it
+/// cannot.
+using member_factory =
+  std::function<caf::actor(caf::actor_system&, const std::string& name,
+                           const std::shared_ptr<const bulwark_config>& doc)>;
+
 struct supervisor_options {
   /// The validated config (from parse_bulwark_config: the derived
   /// idempotency must be filled in).
   supervisor_config config;
-  /// One per `config.members`, in the same order.
+  /// One per `config.members`, in the same order; when empty, every member
+  /// starts (and restarts) through `factory`.
   std::vector<member_spec> members;
+  /// Starts members added by a `(config_atom, config_update)`; without
+  /// one, a change that adds a member is rejected.
+  member_factory factory;
+  /// The document `config` comes from, handed to `factory` until a
+  /// `(config_atom, config_update)` replaces it; may be null.
+  std::shared_ptr<const bulwark_config> document;
   /// Seeds routing (power of two choices), outlier draws and restart jitter.
   std::uint64_t seed = 1;
   journey_config journeys;
@@ -65,9 +83,14 @@ supervisor_actor spawn_supervisor(caf::actor_system& sys,
 
 /// A whole tree from one validated document: the supervisor `root` with its
 /// members, nested supervisors included. Each dependency gets its transport
-/// from `transport_for(name)` (called once per dependency) and keeps its
-/// policy state (breaker, budget, cache) across restarts. Returns an invalid
-/// handle if `root` names no supervisor of `cfg`.
+/// from `transport_for(name)` (called once per dependency, when it first
+/// starts) and keeps its policy state (breaker, budget, cache) across
+/// restarts; members start, and restart, from the document their supervisor
+/// applied last (a `(config_atom, config_update)` reaches each supervisor of
+/// the tree separately). A tree does not supervise its transports and knows
+/// no alternates: a service host (bulwark/actors/host/service_host.hpp)
+/// does both. Returns an invalid handle if `root` names no supervisor of
+/// `cfg`.
 supervisor_actor spawn_supervisor_tree(
   caf::actor_system& sys, const bulwark_config& cfg, const std::string& root,
   std::function<caf::actor(const std::string&)> transport_for,

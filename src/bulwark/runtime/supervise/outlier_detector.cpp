@@ -76,6 +76,15 @@ void outlier_detector::resize(std::size_t members) {
   recompute_earliest_end();
 }
 
+void outlier_detector::reset(std::size_t member) {
+  if (member >= members_.size())
+    return;
+  if (members_[member].health != member_health::healthy)
+    --ejected_count_;
+  members_[member] = member_state{};
+  recompute_earliest_end();
+}
+
 std::optional<outlier_event> outlier_detector::record(std::size_t member,
                                                       bool success,
                                                       time_point now,

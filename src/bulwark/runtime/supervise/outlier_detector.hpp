@@ -99,6 +99,11 @@ class outlier_detector {
   /// member's ejection (and outstanding probe) is forgotten.
   void resize(std::size_t members);
 
+  /// `member` starts over as a new, healthy member (a supervisor reuses the
+  /// index of a removed member for one added by a reload): its ejection,
+  /// probe, multiplier and counters are forgotten.
+  void reset(std::size_t member);
+
   /// One finished request to `member`. `success` = not an outlier failure
   /// (the caller decides which failure classes count). O(1), no allocation.
   /// A healthy member may be ejected (the event is returned), within

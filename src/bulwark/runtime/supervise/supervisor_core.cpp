@@ -59,14 +59,45 @@ supervisor_core::supervisor_core(const supervisor_config& cfg,
   members_.resize(cfg.members.size());
   loads_.resize(cfg.members.size());
   cool_until_.assign(cfg.members.size(), time_point::min());
-  for (auto& m : members_)
-    m.restarts.reconfigure(cfg.restart);
+  for (std::size_t i = 0; i < members_.size(); ++i) {
+    members_[i].name = cfg.members[i];
+    members_[i].restarts.reconfigure(cfg.restart);
+  }
+  active_ = static_cast<std::uint32_t>(members_.size());
   events_.reserve(max_members);
 }
 
-bool supervisor_core::reconfigure(const supervisor_config& cfg, time_point) {
-  if (cfg.members.size() != members_.size())
-    return false;
+std::uint32_t
+supervisor_core::index_of(const std::string& name) const noexcept {
+  for (std::uint32_t m = 0; m < members_.size(); ++m)
+    if (!members_[m].removed && members_[m].name == name)
+      return m;
+  return npos;
+}
+
+supervisor_reconfigure_result
+supervisor_core::reconfigure(const supervisor_config& cfg, time_point now,
+                             action_list& out) {
+  supervisor_reconfigure_result r;
+  // Check first: either all of it applies or nothing does.
+  std::vector<std::string> fresh;
+  for (auto& name : cfg.members)
+    if (index_of(name) == npos)
+      fresh.push_back(name);
+  std::size_t reusable = 0;
+  for (std::uint32_t m = 0; m < members_.size(); ++m)
+    if (drained(m))
+      ++reusable;
+  auto room = reusable + (max_members - members_.size());
+  if (fresh.size() > room) {
+    r.errors.push_back("/supervisors/" + cfg_.name
+                       + "/members: " + std::to_string(fresh.size())
+                       + " new members do not fit: removed members still "
+                         "finishing their attempts leave room for "
+                       + std::to_string(room) + " (at most "
+                       + std::to_string(max_members) + " in all)");
+    return r;
+  }
   cfg_ = cfg;
   router_.reconfigure(cfg.routing);
   hedge_.reconfigure(cfg.hedge);
@@ -74,8 +105,45 @@ bool supervisor_core::reconfigure(const supervisor_config& cfg, time_point) {
   outlier_.reconfigure(cfg.outlier_detection);
   for (auto& m : members_)
     m.restarts.reconfigure(cfg.restart);
+  // Removed: no new attempt; what is out finishes.
+  for (std::uint32_t m = 0; m < members_.size(); ++m) {
+    auto& ms = members_[m];
+    if (ms.removed
+        || std::find(cfg.members.begin(), cfg.members.end(), ms.name)
+             != cfg.members.end())
+      continue;
+    ms.removed = true;
+    ms.restarting = false;
+    probe_ready_ &= ~(std::uint64_t{1} << m);
+    r.removed.push_back(m);
+  }
+  // Added: a drained index first, else a new one.
+  for (auto& name : fresh) {
+    std::uint32_t m = 0;
+    while (m < members_.size() && !(drained(m) && members_[m].removed))
+      ++m;
+    if (m == members_.size()) {
+      members_.emplace_back();
+      loads_.emplace_back();
+      cool_until_.push_back(time_point::min());
+      outlier_.resize(members_.size());
+    }
+    members_[m] = member_state();
+    members_[m].name = name;
+    members_[m].restarts.reconfigure(cfg.restart);
+    loads_[m] = member_load{};
+    cool_until_[m] = time_point::min();
+    outlier_.reset(m);
+    probe_ready_ &= ~(std::uint64_t{1} << m);
+    r.added.push_back(m);
+  }
+  active_ = static_cast<std::uint32_t>(cfg.members.size());
   refresh_availability();
-  return true;
+  // Calls waiting for a restarting member: a new member takes them, and
+  // when no restarting member is left they fail now.
+  if (!parked_.empty() && (!r.added.empty() || !any_restarting()))
+    resume_parked(now, out);
+  return r;
 }
 
 // -- helpers ------------------------------------------------------------------
@@ -121,7 +189,7 @@ void supervisor_core::refresh_availability() noexcept {
 }
 
 bool supervisor_core::member_available(std::uint32_t m) const noexcept {
-  return members_[m].running && outlier_.available(m)
+  return members_[m].running && !members_[m].removed && outlier_.available(m)
          && cool_until_[m] == time_point::min();
 }
 
@@ -159,7 +227,8 @@ std::size_t supervisor_core::pick(std::uint64_t excluded,
   // than no member at all.
   for (std::uint32_t i = 0; i < n; ++i)
     if (cool_until_[i] != time_point::min())
-      loads_[i].available = members_[i].running && outlier_.available(i);
+      loads_[i].available =
+        members_[i].running && !members_[i].removed && outlier_.available(i);
   m = router_.pick(loads_.data(), n, excluded, gen_);
   for (std::uint32_t i = 0; i < n; ++i)
     if (cool_until_[i] != time_point::min())
@@ -305,7 +374,7 @@ std::uint32_t supervisor_core::start(idempotency op, time_point deadline,
   while (probe_ready_ != 0) {
     auto m = static_cast<std::uint32_t>(__builtin_ctzll(probe_ready_));
     probe_ready_ &= probe_ready_ - 1;
-    if (members_[m].running && outlier_.take_probe(m)) {
+    if (members_[m].running && !members_[m].removed && outlier_.take_probe(m)) {
       ++counters_.probes;
       send(slot, m, send_reason::probe, now, out);
       break;
@@ -326,7 +395,7 @@ std::uint32_t supervisor_core::start(idempotency op, time_point deadline,
     }
     send(slot, static_cast<std::uint32_t>(m), send_reason::first, now, out);
   }
-  if (members_.size() > 1 && hedge_.should_hedge(0, op))
+  if (active_ > 1 && hedge_.should_hedge(0, op))
     s.hedge_at = now + hedge_.hedge_delay(1, now);
   reschedule(slot);
   return slot;
@@ -491,6 +560,14 @@ restart_decision supervisor_core::member_down(std::uint32_t m, time_point now,
   auto d = ms.restarts.on_crash(now, gen_);
   ms.restarting = d.action == restart_action::restart;
   probe_ready_ &= ~(std::uint64_t{1} << m);
+  fail_attempts_at(m, now, out);
+  if (d.action == restart_action::escalate)
+    ++counters_.escalations;
+  return d;
+}
+
+void supervisor_core::fail_attempts_at(std::uint32_t m, time_point now,
+                                       action_list& out) {
   // Every attempt out at the member fails: it will never answer.
   for (std::uint32_t slot = 0; slot < slots_.capacity(); ++slot) {
     if (!slots_.in_use(slot))
@@ -515,9 +592,25 @@ restart_decision supervisor_core::member_down(std::uint32_t m, time_point now,
     }
   }
   loads_[m].outstanding = 0;
-  if (d.action == restart_action::escalate)
-    ++counters_.escalations;
-  return d;
+}
+
+void supervisor_core::member_gone(std::uint32_t m, time_point now,
+                                  action_list& out) {
+  auto& ms = members_[m];
+  ms.running = false;
+  ms.restarting = false;
+  loads_[m].available = false;
+  probe_ready_ &= ~(std::uint64_t{1} << m);
+  fail_attempts_at(m, now, out);
+  if (!parked_.empty() && !any_restarting())
+    resume_parked(now, out);
+}
+
+void supervisor_core::resume_parked(time_point now, action_list& out) {
+  auto waiting = std::move(parked_);
+  parked_.clear();
+  for (auto slot : waiting)
+    resume(slot, now, out);
 }
 
 void supervisor_core::member_up(std::uint32_t m, time_point now,
@@ -591,7 +684,7 @@ void supervisor_core::resume(std::uint32_t slot, time_point now,
   }
   if (s.parked_as == send_reason::first) {
     send(slot, static_cast<std::uint32_t>(m), send_reason::first, now, out);
-    if (members_.size() > 1 && hedge_.should_hedge(0, s.op))
+    if (active_ > 1 && hedge_.should_hedge(0, s.op))
       s.hedge_at = now + hedge_.hedge_delay(1, now);
   } else if (budget_.try_withdraw(budget_use::retry, now)) {
     ++s.failovers;

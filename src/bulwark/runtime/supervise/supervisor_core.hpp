@@ -120,6 +120,20 @@ struct member_result {
   failure_class cls = failure_class::transient;
 };
 
+/// What `supervisor_core::reconfigure` did.
+struct supervisor_reconfigure_result {
+  /// Why nothing was applied ("PATH: message"); empty when applied.
+  std::vector<std::string> errors;
+  /// Member indexes to start now (new members).
+  std::vector<std::uint32_t> added;
+  /// Member indexes removed (no new attempts; attempts out finish).
+  std::vector<std::uint32_t> removed;
+
+  bool ok() const noexcept {
+    return errors.empty();
+  }
+};
+
 class supervisor_core {
  public:
   using action_list = std::vector<supervisor_action>;
@@ -129,10 +143,21 @@ class supervisor_core {
   /// `cfg.members` fixes the number of members for the core's lifetime.
   supervisor_core(const supervisor_config& cfg, std::uint64_t seed);
 
-  /// Applies a new configuration with the same number of members; policy
-  /// state (budget balance, latency window, ejections, restarts) is kept.
-  /// Returns false (and changes nothing) when the member count differs.
-  bool reconfigure(const supervisor_config& cfg, time_point now);
+  /// Applies `cfg` whole, or changes nothing and returns why
+  /// (`supervisor_reconfigure_result::errors`). Routing, failover, hedging,
+  /// budget, outlier and restart parameters take effect for the next
+  /// decision; policy state (budget balance, latency window, ejections,
+  /// restart history) is kept. Members are matched by name: a kept member
+  /// keeps its index and state; a member no longer listed is removed — it
+  /// gets no new attempt, but attempts already out at it finish normally
+  /// (their calls get exactly one reply as always), and once it has none
+  /// out it is `drained`; a newly listed member gets a fresh index (the
+  /// index of a drained removed member, else a new one) and counts as
+  /// running at once: the caller starts it before acting on `out`. Calls
+  /// waiting for a restarting member are resumed when members were added,
+  /// or failed when the last restarting member was removed.
+  supervisor_reconfigure_result reconfigure(const supervisor_config& cfg,
+                                            time_point now, action_list& out);
 
   // -- calls ------------------------------------------------------------------
 
@@ -161,7 +186,8 @@ class supervisor_core {
 
   // -- members ----------------------------------------------------------------
 
-  /// Member `m` stopped unexpectedly. Its outstanding attempts fail (as
+  /// Member `m` stopped unexpectedly (for a removed member use
+  /// `member_gone`). Its outstanding attempts fail (as
   /// `transient`; whether they executed is unknown, so `unsafe` calls do not
   /// fail over) and the restart policy decides: restart after a delay, or
   /// escalate (the supervisor should fail its calls and stop). A call that
@@ -178,14 +204,35 @@ class supervisor_core {
   /// member is left to come back, the calls waiting for one fail now.
   void member_stopped(std::uint32_t m, time_point now, action_list& out);
 
+  /// Removed member `m` stopped (it was drained and stopped on purpose, or
+  /// it crashed while draining): attempts still out at it fail as after a
+  /// crash, and nothing is restarted.
+  void member_gone(std::uint32_t m, time_point now, action_list& out);
+
   /// Answers every call in flight with reason `shutdown` (cancelling their
   /// attempts): before the supervisor stops.
   void fail_all(time_point now, action_list& out);
 
   // -- observers --------------------------------------------------------------
 
+  /// Member indexes in use, removed members still known included.
   std::uint32_t members() const noexcept {
     return static_cast<std::uint32_t>(members_.size());
+  }
+  /// The configured name of member `m`.
+  const std::string& name(std::uint32_t m) const noexcept {
+    return members_[m].name;
+  }
+  /// The index of the configured (not removed) member `name`, or `npos`.
+  std::uint32_t index_of(const std::string& name) const noexcept;
+  static constexpr std::uint32_t npos = static_cast<std::uint32_t>(-1);
+  /// Member `m` was removed by a reconfiguration.
+  bool removed(std::uint32_t m) const noexcept {
+    return members_[m].removed;
+  }
+  /// Member `m` was removed and has no attempt out any more: it may stop.
+  bool drained(std::uint32_t m) const noexcept {
+    return members_[m].removed && loads_[m].outstanding == 0;
   }
   bool running(std::uint32_t m) const noexcept {
     return members_[m].running;
@@ -241,7 +288,10 @@ class supervisor_core {
   };
 
   struct member_state {
+    std::string name;
     bool running = true;
+    /// No longer configured: gets no new attempt.
+    bool removed = false;
     /// Down, with a restart scheduled.
     bool restarting = false;
     restart_tracker restarts;
@@ -267,6 +317,10 @@ class supervisor_core {
   void after_failure(std::uint32_t slot, std::uint64_t attempt, time_point now,
                      bool never_executed, action_list& out);
   void fire(std::uint32_t slot, time_point now, action_list& out);
+  /// Every attempt out at member `m` fails (it will never answer).
+  void fail_attempts_at(std::uint32_t m, time_point now, action_list& out);
+  /// Resumes every parked call.
+  void resume_parked(time_point now, action_list& out);
   bool any_restarting() const noexcept;
   void park(std::uint32_t slot, send_reason as);
   /// Sends a parked call's attempt, or answers it when that is impossible.
@@ -282,6 +336,8 @@ class supervisor_core {
   retry_budget budget_;
   outlier_detector outlier_;
   std::vector<member_state> members_;
+  /// Configured members (not removed): hedging needs two of them.
+  std::uint32_t active_ = 0;
   std::vector<member_load> loads_; // contiguous: what the router reads
   std::vector<time_point> cool_until_; // per member, after a rejection
   time_point cool_end_ = no_deadline; // earliest end of a cooldown

@@ -1,0 +1,121 @@
+// The service host: one object that starts a whole service from one
+// validated document and keeps it consistent while it runs. It owns every
+// dependency actor and supervisor tree by name, keeps ONE registry of live
+// incarnations (service_registry.hpp) that the admin server resolves every
+// name through, and keeps state across restarts and reloads:
+//
+//  - a member restarted by its supervisor starts with the configuration in
+//    force now (the document its supervisor applied last) and the policy
+//    state, flags included, of its previous incarnation;
+//  - a top-level supervisor or a dependency outside every supervisor that
+//    stops unexpectedly is restarted by the host, from the registry's
+//    document (the last one `PUT /config` applied);
+//  - `alternate` fallback steps are wired to live aliases (live_alias.hpp),
+//    so they reach whichever incarnation of the named dependency or
+//    supervisor runs when the step is taken;
+//  - transports are supervised: each is started from its factory and
+//    monitored; a crashed one is restarted (restart intensity and backoff as
+//    for members) and handed to its dependency with `(transport_atom,
+//    actor)`; calls in flight fail over or retry as after any transport
+//    failure, so every call still gets exactly one reply.
+//
+// A bad document, or a dependency without a transport factory, starts
+// nothing and returns every error. docs/host.md describes it.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <caf/fwd.hpp>
+
+#include "bulwark/actors/admin/admin_server.hpp"
+#include "bulwark/actors/host/service_registry.hpp"
+#include "bulwark/runtime/config/bulwark_config.hpp"
+#include "bulwark/runtime/supervise/restart_config.hpp"
+
+namespace bulwark {
+
+/// Starts (and restarts) the transport of one dependency; must return a
+/// running actor that serves the transport protocol. It may run on any
+/// actor's thread, while the host's registry is locked: it must not call
+/// back into the host.
+using transport_factory = std::function<caf::actor(caf::actor_system&)>;
+
+struct service_host_options {
+  /// One per dependency of the document, by name. A factory for a name the
+  /// document lacks is kept for a dependency a reload adds to a supervisor:
+  /// its transport starts when the dependency does, and is supervised too.
+  std::map<std::string, transport_factory> transports;
+  /// When set, an admin server is started in front of the host's actors
+  /// (its registry is the host's; `supervisors` is filled in).
+  std::optional<admin_options> admin;
+  /// How crashed transports, top-level supervisors and dependencies outside
+  /// every supervisor are restarted.
+  restart_config restarts;
+  /// Seeds every dependency's and supervisor's generator (derived per name).
+  std::uint64_t seed = 1;
+  /// As in dependency_options / supervisor_options.
+  std::uint32_t journey_sample = 64;
+};
+
+class service_host {
+ public:
+  struct start_result {
+    /// Null when `errors` is not empty.
+    std::unique_ptr<service_host> host;
+    /// Every error of the document ("PATH: message") and of the options.
+    std::vector<std::string> errors;
+
+    bool ok() const noexcept {
+      return host != nullptr;
+    }
+  };
+
+  /// Validates `json_text` and the options, then starts everything, or
+  /// starts nothing and returns every error. Starting the admin server may
+  /// throw as `admin_server`'s constructor does (after stopping what was
+  /// started).
+  static start_result start(caf::actor_system& sys, std::string_view json_text,
+                            service_host_options opts);
+
+  /// As above, for a document already parsed and validated.
+  static start_result start(caf::actor_system& sys, const bulwark_config& doc,
+                            service_host_options opts);
+
+  /// Stops everything the host started.
+  ~service_host();
+
+  service_host(const service_host&) = delete;
+  service_host& operator=(const service_host&) = delete;
+
+  /// The live incarnation of dependency or supervisor `name` (invalid when
+  /// unknown or not running).
+  caf::actor find(const std::string& name) const;
+  dependency_actor dependency(const std::string& name) const;
+  supervisor_actor supervisor(const std::string& name) const;
+  /// The transport dependency `name` uses now.
+  caf::actor transport(const std::string& name) const;
+
+  const service_registry_ptr& registry() const noexcept;
+
+  /// The admin server, when `service_host_options::admin` was set.
+  admin_server* admin() const noexcept;
+
+  /// Stops the admin server, then every actor (idempotent).
+  void stop();
+
+  struct impl;
+
+ private:
+  explicit service_host(std::unique_ptr<impl> ptr);
+
+  std::unique_ptr<impl> impl_;
+};
+
+} // namespace bulwark

@@ -1,0 +1,90 @@
+// One registry of live incarnations: which actor serves each configured
+// dependency and supervisor name right now, which transport each dependency
+// uses, and the document in force. A service host (service_host.hpp) writes
+// it whenever it starts something — a member restarted by its supervisor, a
+// transport restarted after a crash — and the admin server resolves every
+// name through it on every request, so `/config`, `/flags`, `/metrics` and
+// `/journeys` always address the incarnation that runs now, never a dead
+// one. Thread-safe (supervisors start members on their own threads); every
+// read returns a copy.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+
+#include <caf/actor.hpp>
+
+#include "bulwark/actors/protocol/dependency_protocol.hpp"
+#include "bulwark/actors/protocol/supervisor_protocol.hpp"
+#include "bulwark/runtime/config/bulwark_config.hpp"
+
+namespace bulwark {
+
+class service_registry {
+ public:
+  /// What the registry holds for one dependency.
+  struct dependency_entry {
+    /// The live incarnation (invalid before the first start).
+    caf::actor handle;
+    /// The transport in force (handed to every new incarnation).
+    caf::actor transport;
+    /// Starts so far (1 for the first incarnation).
+    std::uint64_t incarnation = 0;
+  };
+
+  struct supervisor_entry {
+    caf::actor handle;
+    std::uint64_t incarnation = 0;
+  };
+
+  explicit service_registry(std::shared_ptr<const bulwark_config> document);
+
+  /// The document in force: the one the host started from, replaced when a
+  /// `PUT /config` was applied everywhere.
+  std::shared_ptr<const bulwark_config> document() const;
+  /// Replaces the document, then calls the listener (outside the lock).
+  void set_document(std::shared_ptr<const bulwark_config> document);
+
+  /// Called with every document `set_document` stores (the host starts and
+  /// stops top-level actors from it).
+  using document_listener =
+    std::function<void(const std::shared_ptr<const bulwark_config>&)>;
+  void on_document(document_listener f);
+
+  /// The live dependency actors and supervisors by name (names that never
+  /// ran are left out).
+  std::map<std::string, dependency_actor> dependencies() const;
+  std::map<std::string, supervisor_actor> supervisors() const;
+
+  /// One name's live actor (invalid when unknown or never started).
+  caf::actor dependency(const std::string& name) const;
+  caf::actor supervisor(const std::string& name) const;
+  /// A dependency's current transport.
+  caf::actor transport(const std::string& name) const;
+  /// Every dependency's current transport, by name.
+  std::map<std::string, caf::actor> transports() const;
+  std::uint64_t incarnation(const std::string& name) const;
+
+  /// Runs `f` on the entry of dependency `name` (created if need be) under
+  /// the registry's lock, so that reading the transport, starting an actor
+  /// and recording it are one step for anyone else.
+  void update_dependency(const std::string& name,
+                         const std::function<void(dependency_entry&)>& f);
+  void update_supervisor(const std::string& name,
+                         const std::function<void(supervisor_entry&)>& f);
+
+ private:
+  mutable std::mutex mtx_;
+  std::shared_ptr<const bulwark_config> document_;
+  document_listener listener_;
+  std::map<std::string, dependency_entry> deps_;
+  std::map<std::string, supervisor_entry> sups_;
+};
+
+using service_registry_ptr = std::shared_ptr<service_registry>;
+
+} // namespace bulwark
