@@ -104,6 +104,11 @@ struct http_transport_stats {
 inline constexpr std::string_view idempotency_key_header = "Idempotency-Key";
 inline constexpr std::string_view deadline_ms_header = "Bulwark-Deadline-Ms";
 inline constexpr std::string_view attempt_header = "Bulwark-Attempt";
+/// The call's criticality: `critical`, `standard` or `sheddable`.
+inline constexpr std::string_view criticality_header = "Bulwark-Criticality";
+/// W3C Trace Context (bulwark/runtime/core/trace_context.hpp).
+inline constexpr std::string_view traceparent_header = "traceparent";
+inline constexpr std::string_view tracestate_header = "tracestate";
 
 /// Behavior of the HTTP transport actor:
 /// - `(attempt_atom, attempt_request)`: starts the request; the sender gets
