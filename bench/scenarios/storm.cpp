@@ -73,6 +73,8 @@ caf::behavior call_adapter(caf::event_based_actor* self, caf::actor lower,
                              ? success_result(std::move(answer.body))
                              : status_result(answer.status);
       res.do_not_retry = propagate && answer.do_not_retry;
+      if (answer.retry_after >= duration{0})
+        res.retry_after_ns = to_wire_duration(answer.retry_after);
       res.attempt_id = p.attempt_id;
       if (auto dest = caf::actor_cast<caf::actor>(p.sender))
         self->send(dest, result_atom::value, std::move(res));

@@ -50,6 +50,10 @@ TEST_CASE("a failed reply gets its status by failure class and the "
       auto body = boost::json::parse(res.body).as_object();
       CHECK(body.at("error").as_string() == "retries spent (3 attempts)");
       CHECK(body.at("class").as_string() == to_string(cls));
+      CHECK(res.retry_after < duration{0}); // none given, none written
     }
   }
+  auto busy = failed(failure_class::overloaded, false);
+  busy.retry_after_ns = to_wire_duration(seconds(3));
+  CHECK(to_service_response(std::move(busy)).retry_after == seconds(3));
 }

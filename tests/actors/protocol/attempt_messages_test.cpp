@@ -44,6 +44,7 @@ call_reply sample_reply() {
   x.journey_id = 9;
   x.cls = failure_class::deadline_exceeded;
   x.may_retry = false;
+  x.retry_after_ns = 2'000'000'000;
   x.message = "deadline passed after 3 attempts";
   return x;
 }

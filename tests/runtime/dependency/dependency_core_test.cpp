@@ -1741,3 +1741,27 @@ TEST_CASE("an untraced call's attempts carry no span",
   REQUIRE(h.sends().size() == 1);
   CHECK(h.sends()[0].action.span == 0);
 }
+
+TEST_CASE("a failure the downstream gave a retry-after for hands the hint "
+          "up with the reply",
+          "[runtime][dependency]") {
+  harness h{make_config(R"({"idempotency": "idempotent",
+    "retry": {"max_attempts": 3, "max_retry_after": "1s"}})")};
+  h.call(make_call(1));
+  h.answer(h.attempt(0), status(503, seconds(30)));
+  auto replies = h.replies();
+  REQUIRE(replies.size() == 1);
+  auto& r = replies[0].action.reply;
+  CHECK_FALSE(r.ok);
+  CHECK(r.cls == failure_class::overloaded);
+  CHECK(r.retry_after == seconds(30));
+  // Without a hint the field says "none".
+  harness plain{make_config(exact_retry)};
+  plain.call(make_call(2));
+  for (std::size_t i = 0; i < 3; ++i) {
+    plain.answer(plain.attempt(i), status(500));
+    plain.run_until(plain.core.next_deadline());
+  }
+  REQUIRE(plain.replies().size() == 1);
+  CHECK(plain.replies()[0].action.reply.retry_after < duration{0});
+}

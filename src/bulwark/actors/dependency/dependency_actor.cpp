@@ -235,6 +235,9 @@ struct dependency_state {
     r.journey_id = x.journey_id;
     r.cls = x.cls;
     r.may_retry = x.may_retry;
+    r.retry_after_ns = x.retry_after < duration{0}
+                         ? no_retry_after_ns
+                         : to_wire_duration(x.retry_after);
     r.message = std::move(x.message);
     if (a.call == dependency_core::no_call) {
       // Refused on arrival: the sender of the message being handled.

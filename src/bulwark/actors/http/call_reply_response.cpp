@@ -39,6 +39,8 @@ service_response to_service_response(call_reply&& reply) {
   body["class"] = to_string(reply.cls);
   auto res = json_reply(body, failure_status(reply.cls));
   res.do_not_retry = !reply.may_retry;
+  if (reply.retry_after_ns >= 0)
+    res.retry_after = from_wire_duration(reply.retry_after_ns);
   return res;
 }
 

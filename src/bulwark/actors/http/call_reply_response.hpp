@@ -13,7 +13,8 @@
 // | overloaded, rejected_locally | 503 |
 // | transient, persistent, cancelled | 502 |
 //
-// A failure's body is `{"error": message, "class": "<failure class>"}`.
+// A failure's body is `{"error": message, "class": "<failure class>"}`; a
+// reply's `retry_after_ns` (the downstream's hint) becomes `Retry-After`.
 #pragma once
 
 #include "bulwark/actors/protocol/call_messages.hpp"

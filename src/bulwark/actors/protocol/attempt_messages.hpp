@@ -74,7 +74,7 @@ struct attempt_result {
   std::uint8_t reported_class = 0;
   /// Unused: keeps the size equal to call_reply's (see "malloc size
   /// classes" below). Not serialized, not compared.
-  char reserved_[32] = {};
+  char reserved_[40] = {};
 };
 
 // -- malloc size classes -------------------------------------------------------

@@ -17,7 +17,8 @@ auto tie(const call_request& x) {
 
 auto tie(const call_reply& x) {
   return std::tie(x.id, x.ok, x.payload, x.source, x.attempts, x.hedge_won,
-                  x.journey_id, x.cls, x.may_retry, x.message);
+                  x.journey_id, x.cls, x.may_retry, x.retry_after_ns,
+                  x.message);
 }
 
 } // namespace

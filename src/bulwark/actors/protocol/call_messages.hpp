@@ -67,6 +67,10 @@ struct call_reply {
   /// False tells the caller "already retried here: do not retry", so
   /// attempts do not multiply across layers.
   bool may_retry = false;
+  /// On failure: the downstream's retry-after hint (a delay in ns, from the
+  /// attempt that failed with `cls`), `no_retry_after_ns` when it gave none.
+  /// An HTTP service answers it as `Retry-After` (to_service_response).
+  std::int64_t retry_after_ns = no_retry_after_ns;
   /// Human-readable reason on failure.
   std::string message;
 };
@@ -120,8 +124,8 @@ typename Inspector::result_type inspect(Inspector& f, call_reply& x) {
     return detail::load_enum(cls, x.cls, failure_class_count);
   });
   return f(caf::meta::type_name("call_reply"), x.id, x.ok, x.payload, source,
-           x.attempts, x.hedge_won, x.journey_id, cls, x.may_retry, x.message,
-           load);
+           x.attempts, x.hedge_won, x.journey_id, cls, x.may_retry,
+           x.retry_after_ns, x.message, load);
 }
 
 } // namespace bulwark

@@ -211,6 +211,7 @@ void dependency_core::refuse(const dependency_request& req, failure_class cls,
   r.journey_id = req.journey_id;
   r.cls = cls;
   r.may_retry = false;
+  r.retry_after = duration{-1};
   r.message = std::move(message);
 }
 
@@ -816,6 +817,7 @@ dependency_reply* dependency_core::reply_to_caller(const call& s,
   r.journey_id = s.req.journey_id;
   r.cls = failure_class::transient;
   r.may_retry = false;
+  r.retry_after = duration{-1};
   return &r;
 }
 
@@ -831,6 +833,10 @@ void dependency_core::fail(std::uint32_t slot, failure_class cls,
     // failure is of a kind worth retrying: otherwise retries would multiply.
     r->may_retry = !s.retried && !s.last.do_not_retry && retryable_class(cls)
                    && !cfg_of(s).retry.enabled;
+    // The downstream's "not before" travels up with the failure it caused,
+    // so the caller's caller waits too instead of retrying into it.
+    if (s.last.has_retry_after() && s.last.cls == cls)
+      r->retry_after = s.last.retry_after;
     r->message = why;
   }
   auto& st = counters();

@@ -92,6 +92,9 @@ struct dependency_reply {
   failure_class cls = failure_class::transient;
   /// False: "already retried here, do not retry".
   bool may_retry = false;
+  /// On failure: the downstream's retry-after hint of the attempt whose
+  /// failure class this is (a delay; negative: none).
+  duration retry_after{-1};
   /// Why the call failed (empty on success).
   std::string message;
 };
