@@ -9,7 +9,8 @@
 // it wait in a bounded queue, then are rejected locally), enforces each
 // attempt's deadline by closing the socket (a connection is never reused after
 // a timeout, a cancel or any error), propagates the idempotency key, the
-// remaining deadline and the attempt number in request headers, and reports
+// remaining deadline, the attempt number, the criticality and the W3C trace
+// context (the attempt's own span as parent) in request headers, and reports
 // what it saw (status, transport error, Retry-After, a do-not-retry marker)
 // without classifying it: the dependency actor's classifier does that. See
 // docs/http_transport.md.
