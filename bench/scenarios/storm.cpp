@@ -19,6 +19,7 @@
 #include <boost/json/parse.hpp>
 
 #include "bulwark/actors/dependency/dependency_actor.hpp"
+#include "bulwark/actors/http/call_reply_response.hpp"
 #include "bulwark/actors/transport/chaos_transport.hpp"
 #include "bench/runner/scenario.hpp"
 #include "bench/scenarios/modes.hpp"
@@ -65,13 +66,15 @@ caf::behavior call_adapter(caf::event_based_actor* self, caf::actor lower,
         return;
       auto p = i->second;
       open->erase(i);
-      attempt_result res;
-      if (r.ok) {
-        res = success_result(std::move(r.payload));
-      } else {
-        res = class_result(r.cls);
-        res.do_not_retry = propagate && !r.may_retry;
-      }
+      // What a bulwark HTTP service answers for this reply
+      // (to_service_response), read back as the transport would.
+      auto answer = to_service_response(std::move(r));
+      attempt_result res = answer.status < 300
+                             ? success_result(std::move(answer.body))
+                             : status_result(answer.status);
+      res.do_not_retry = propagate && answer.do_not_retry;
+      if (answer.retry_after >= duration{0})
+        res.retry_after_ns = to_wire_duration(answer.retry_after);
       res.attempt_id = p.attempt_id;
       if (auto dest = caf::actor_cast<caf::actor>(p.sender))
         self->send(dest, result_atom::value, std::move(res));

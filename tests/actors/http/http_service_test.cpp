@@ -1082,3 +1082,78 @@ TEST_CASE("requests served one after another leave no memory behind per "
   CHECK(svc.stats().dispatched == 500 + n);
 #endif
 }
+
+TEST_CASE("criticality and trace context reach the route: a valid "
+          "traceparent is the parent, anything else starts a new trace",
+          "[actors][http][service][context]") {
+  fixture f;
+  http_service_options opts;
+  opts.trace_seed = 7;
+  auto& svc = f.make(opts);
+  auto p = std::make_shared<probe>();
+  svc.route("POST", "/work", f.counting(p));
+  svc.start();
+  const std::string tp =
+    "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+  auto traced = http_call(
+    f.port(), request(http::verb::post, "/work", "x",
+                      {{std::string{criticality_header}, "sheddable"},
+                       {std::string{traceparent_header}, tp},
+                       {std::string{tracestate_header}, "rojo=1 , congo=2"}}));
+  REQUIRE(traced);
+  CHECK(traced->result_int() == 200);
+  REQUIRE(p->count() == 1);
+  auto& seen = p->seen[0];
+  CHECK(seen.crit == criticality::sheddable);
+  CHECK(to_string(seen.trace.trace) == "4bf92f3577b34da6a3ce929d0e0e4736");
+  CHECK(seen.trace.parent_id == 0x00f067aa0ba902b7ULL);
+  CHECK(seen.trace.flags == 1);
+  CHECK(seen.trace.tracestate == "rojo=1,congo=2");
+  CHECK(seen.span_id != 0);
+  CHECK(seen.span_id != seen.trace.parent_id);
+
+  // Invalid, repeated or absent: a new trace here, no parent, no state.
+  auto bad_tp = tp;
+  bad_tp[3] = 'X';
+  auto twice = request(http::verb::post, "/work", "x",
+                       {{std::string{traceparent_header}, tp}});
+  twice.insert(traceparent_header, tp);
+  for (auto& req : {request(http::verb::post, "/work", "x",
+                            {{std::string{traceparent_header}, bad_tp},
+                             {std::string{tracestate_header}, "rojo=1"}}),
+                    twice, request(http::verb::post, "/work", "x")}) {
+    auto res = http_call(f.port(), req);
+    REQUIRE(res);
+    CHECK(res->result_int() == 200);
+  }
+  REQUIRE(p->count() == 4);
+  for (int i = 1; i < 4; ++i) {
+    auto& x = p->seen[static_cast<std::size_t>(i)];
+    CHECK_FALSE(x.trace.empty());
+    CHECK(x.trace.parent_id == 0);
+    CHECK(x.trace.tracestate.empty());
+    CHECK(x.trace.trace != seen.trace.trace);
+    CHECK(x.span_id != 0);
+    CHECK(x.crit == criticality::standard);
+  }
+  // An invalid tracestate is dropped, the traceparent kept.
+  auto dropped = http_call(
+    f.port(), request(http::verb::post, "/work", "x",
+                      {{std::string{traceparent_header}, tp},
+                       {std::string{tracestate_header}, "Bad Key=1"}}));
+  REQUIRE(dropped);
+  REQUIRE(p->count() == 5);
+  CHECK(p->seen[4].trace.parent_id == 0x00f067aa0ba902b7ULL);
+  CHECK(p->seen[4].trace.tracestate.empty());
+
+  // An unknown criticality is a 400 naming the header; the route never runs.
+  auto unknown =
+    http_call(f.port(), request(http::verb::post, "/work", "x",
+                                {{std::string{criticality_header}, "urgent"}}));
+  REQUIRE(unknown);
+  CHECK(unknown->result_int() == 400);
+  CHECK(unknown->body()
+        == R"({"error":"bad Bulwark-Criticality header: expected critical, )"
+           R"(standard or sheddable"})");
+  CHECK(p->count() == 5);
+}

@@ -25,6 +25,11 @@ call_request sample_request() {
   x.deadline_ns = to_wire_time(time_point{} + milliseconds(1500));
   x.journey_id = 9;
   x.upstream_attempts = 2;
+  x.trace.trace = trace_id{0x4bf92f3577b34da6ULL, 0xa3ce929d0e0e4736ULL};
+  x.trace.parent_id = 0x00f067aa0ba902b7ULL;
+  x.trace.flags = 1;
+  x.trace.tracestate = "rojo=00f067aa0ba902b7,congo=t61rcWkgMzE";
+  x.upstream_span = 77;
   return x;
 }
 
@@ -39,6 +44,7 @@ call_reply sample_reply() {
   x.journey_id = 9;
   x.cls = failure_class::deadline_exceeded;
   x.may_retry = false;
+  x.retry_after_ns = 2'000'000'000;
   x.message = "deadline passed after 3 attempts";
   return x;
 }
@@ -51,6 +57,11 @@ attempt_request sample_attempt() {
   x.idempotency_key = "k";
   x.deadline_ns = 77;
   x.attempt_number = 3;
+  x.crit = criticality::critical;
+  x.trace.trace = trace_id{1, 2};
+  x.trace.parent_id = 3;
+  x.trace.flags = 1;
+  x.trace.tracestate = "a=1";
   return x;
 }
 
@@ -123,8 +134,11 @@ TEST_CASE_METHOD(deterministic_fixture,
   std::int64_t deadline_ns = 0;
   std::uint64_t journey = 0;
   std::uint32_t upstream = 0;
-  REQUIRE(
-    !sink(id, op, payload, key, bad_crit, deadline_ns, journey, upstream));
+  std::uint64_t trace_hi = 0, trace_lo = 0, parent = 0, upstream_span = 0;
+  std::uint8_t flags = 0;
+  std::string state;
+  REQUIRE(!sink(id, op, payload, key, bad_crit, deadline_ns, journey, upstream,
+                trace_hi, trace_lo, parent, flags, state, upstream_span));
   call_request x;
   caf::binary_deserializer source{sys, buf};
   CHECK(source(x) == caf::sec::invalid_argument);
@@ -132,10 +146,39 @@ TEST_CASE_METHOD(deterministic_fixture,
   buf.clear();
   caf::binary_serializer sink2{sys, buf};
   std::uint8_t last = 2;
-  REQUIRE(!sink2(id, op, payload, key, last, deadline_ns, journey, upstream));
+  REQUIRE(!sink2(id, op, payload, key, last, deadline_ns, journey, upstream,
+                 trace_hi, trace_lo, parent, flags, state, upstream_span));
   caf::binary_deserializer source2{sys, buf};
   CHECK(!source2(x));
   CHECK(x.crit == criticality::sheddable);
+}
+
+TEST_CASE_METHOD(deterministic_fixture,
+                 "a trace context from another node loads only when this node "
+                 "could have made it",
+                 "[actors][messages]") {
+  auto load = [&](trace_context t) {
+    auto x = sample_request();
+    x.trace = std::move(t);
+    std::vector<char> buf;
+    caf::binary_serializer sink{sys, buf};
+    REQUIRE(!sink(x));
+    call_request y;
+    caf::binary_deserializer source{sys, buf};
+    return source(y);
+  };
+  trace_context ok;
+  ok.trace = trace_id{1, 2};
+  CHECK(!load(ok)); // a root: no parent
+  auto ids_without_trace = trace_context{};
+  ids_without_trace.parent_id = 5;
+  CHECK(load(ids_without_trace) == caf::sec::invalid_argument);
+  auto injected = ok;
+  injected.tracestate = "a=1\r\nX-Evil: 1";
+  CHECK(load(injected) == caf::sec::invalid_argument);
+  auto not_canonical = ok;
+  not_canonical.tracestate = "a=1 , b=2";
+  CHECK(load(not_canonical) == caf::sec::invalid_argument);
 }
 
 TEST_CASE_METHOD(deterministic_fixture,

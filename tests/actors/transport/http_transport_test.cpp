@@ -602,6 +602,40 @@ TEST_CASE_METHOD(fixture,
   CHECK_FALSE(seen[1].has_header("idempotency-key"));
 }
 
+TEST_CASE_METHOD(fixture,
+                 "requests carry the criticality and the trace context with "
+                 "the attempt's span as parent, and no invalid tracestate",
+                 "[actors][transport][http][context]") {
+  test_server srv{
+    answer_with([](const raw_request&) { return response(200, ""); })};
+  auto t = spawn(srv.port());
+  auto traced = attempt(21, "charge", "");
+  traced.crit = criticality::critical;
+  traced.trace.trace = trace_id{0x4bf92f3577b34da6ULL, 0xa3ce929d0e0e4736ULL};
+  traced.trace.parent_id = 0x00f067aa0ba902b7ULL;
+  traced.trace.flags = 1;
+  traced.trace.tracestate = "rojo=1,congo=2";
+  CHECK(call(t, traced).ok);
+  auto injected = traced;
+  injected.attempt_id = 22;
+  injected.trace.tracestate = "a=1\r\nX-Evil: 1";
+  CHECK(call(t, injected).ok);
+  auto plain = attempt(23, "charge", "");
+  CHECK(call(t, plain).ok);
+  auto seen = srv.requests();
+  REQUIRE(seen.size() == 3);
+  CHECK(seen[0].header("bulwark-criticality") == "critical");
+  CHECK(seen[0].header("traceparent")
+        == "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01");
+  CHECK(seen[0].header("tracestate") == "rojo=1,congo=2");
+  CHECK(seen[1].has_header("traceparent"));
+  CHECK_FALSE(seen[1].has_header("tracestate"));
+  CHECK_FALSE(seen[1].has_header("x-evil"));
+  CHECK(seen[2].header("bulwark-criticality") == "standard");
+  CHECK_FALSE(seen[2].has_header("traceparent"));
+  CHECK_FALSE(seen[2].has_header("tracestate"));
+}
+
 // -- the pool -----------------------------------------------------------------------
 
 TEST_CASE_METHOD(fixture,

@@ -1691,3 +1691,77 @@ TEST_CASE("every call gets exactly one reply under seeded random faults",
   CHECK(seen_all.config_applied > 0);
   CHECK(cancelled > 0);
 }
+
+TEST_CASE("a traced call gives each attempt its own span and keeps its "
+          "journey with the trace",
+          "[runtime][dependency][trace]") {
+  harness h{make_config(exact_retry)};
+  auto req = make_call(1);
+  req.trace.trace = trace_id{0xabc, 0xdef};
+  req.trace.parent_id = 0x5e7;
+  req.upstream_span = 0x11;
+  h.call(std::move(req));
+  h.answer(h.attempt(0), status(500));
+  h.run_until(t0 + milliseconds(100));
+  REQUIRE(h.sends().size() == 2);
+  h.answer(h.attempt(1), ok(), "second time");
+  auto sends = h.sends();
+  CHECK(sends[0].action.span != 0);
+  CHECK(sends[1].action.span != 0);
+  CHECK(sends[0].action.span != sends[1].action.span);
+  // Kept although it succeeded: a traced call's journey answers "who
+  // retried" for the trace. Untraced, only one in journey_sample would be.
+  auto json = h.core.trace_json(trace_id{0xabc, 0xdef});
+  auto arr = boost::json::parse(json).as_array();
+  REQUIRE(arr.size() == 1);
+  auto& j = arr[0].as_object();
+  CHECK(j.at("trace_id").as_string() == "0000000000000abc0000000000000def");
+  CHECK(j.at("parent_id").as_string() == "00000000000005e7");
+  CHECK(j.at("upstream_span_id").as_string() == "0000000000000011");
+  CHECK(j.at("attempts").as_int64() == 2);
+  std::vector<std::string> spans;
+  for (auto& e : j.at("entries").as_array())
+    if (auto* s = e.as_object().if_contains("span_id"))
+      spans.emplace_back(s->as_string());
+  CHECK(spans
+        == std::vector<std::string>{span_id_to_string(sends[0].action.span),
+                                    span_id_to_string(sends[1].action.span)});
+  // The call's span is the attempts' parent: they derive from it.
+  auto call_span =
+    std::stoull(std::string{j.at("span_id").as_string()}, nullptr, 16);
+  CHECK(sends[0].action.span == child_span_id(call_span, 1));
+  CHECK(h.core.trace_json(trace_id{0xabc, 0xdee}) == "[]");
+  CHECK(h.core.trace_json(trace_id{}) == "[]");
+}
+
+TEST_CASE("an untraced call's attempts carry no span",
+          "[runtime][dependency][trace]") {
+  harness h{make_config(exact_retry)};
+  h.call(make_call(1));
+  REQUIRE(h.sends().size() == 1);
+  CHECK(h.sends()[0].action.span == 0);
+}
+
+TEST_CASE("a failure the downstream gave a retry-after for hands the hint "
+          "up with the reply",
+          "[runtime][dependency]") {
+  harness h{make_config(R"({"idempotency": "idempotent",
+    "retry": {"max_attempts": 3, "max_retry_after": "1s"}})")};
+  h.call(make_call(1));
+  h.answer(h.attempt(0), status(503, seconds(30)));
+  auto replies = h.replies();
+  REQUIRE(replies.size() == 1);
+  auto& r = replies[0].action.reply;
+  CHECK_FALSE(r.ok);
+  CHECK(r.cls == failure_class::overloaded);
+  CHECK(r.retry_after == seconds(30));
+  // Without a hint the field says "none".
+  harness plain{make_config(exact_retry)};
+  plain.call(make_call(2));
+  for (std::size_t i = 0; i < 3; ++i) {
+    plain.answer(plain.attempt(i), status(500));
+    plain.run_until(plain.core.next_deadline());
+  }
+  REQUIRE(plain.replies().size() == 1);
+  CHECK(plain.replies()[0].action.reply.retry_after < duration{0});
+}

@@ -165,3 +165,25 @@ TEST_CASE("a disabled or zero-sized log keeps nothing", "[runtime][journey]") {
     CHECK(log.find(2) != nullptr);
   }
 }
+
+TEST_CASE("journeys are found by trace, each once, newest first, bounded",
+          "[runtime][journey][trace]") {
+  journey_log log{journey_config{}};
+  const trace_id traced{1, 2};
+  for (std::uint64_t id = 1; id <= 6; ++id) {
+    auto j = finished(id, id % 2 == 0); // odd ids failed: in both rings
+    if (id != 3)
+      j.set_trace(journey_trace{traced, 100 + id, 7, 0});
+    log.add(j);
+  }
+  std::vector<const journey*> found;
+  CHECK(log.find_trace(traced, 10, found) == 5);
+  CHECK(ids(found) == std::vector<std::uint64_t>{6, 5, 4, 2, 1});
+  CHECK(found[0]->trace().span == 106);
+  found.clear();
+  CHECK(log.find_trace(traced, 2, found) == 5); // counts past the bound
+  CHECK(found.size() == 2);
+  found.clear();
+  CHECK(log.find_trace(trace_id{9, 9}, 10, found) == 0);
+  CHECK(found.empty());
+}

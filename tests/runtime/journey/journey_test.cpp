@@ -243,3 +243,33 @@ TEST_CASE("initiators have their names", "[runtime][journey]") {
   CHECK(to_string(initiator::hedger) == "hedger");
   CHECK(to_string(initiator::timer) == "timer");
 }
+
+TEST_CASE("a traced journey writes its span ids, each attempt's derived from "
+          "the call's, and copies keep them",
+          "[runtime][journey][trace]") {
+  journey j{7, t0};
+  REQUIRE(j.record(t0, event(ev::admitted)));
+  REQUIRE(j.record(t0, event(ev::attempt_started).with_attempt(1)));
+  REQUIRE(j.record(t0, event(ev::hedge_started).with_attempt(2)));
+  j.set_trace(journey_trace{trace_id{0xab, 0xcd}, 0x10, 0x20, 0x30});
+  auto copy = j;
+  CHECK(copy.trace().span == 0x10);
+  auto json = boost::json::serialize(to_json(copy, t0));
+  CHECK(json.find(R"("trace_id":"00000000000000ab00000000000000cd")")
+        != std::string::npos);
+  CHECK(json.find(R"("span_id":"0000000000000010")") != std::string::npos);
+  CHECK(json.find(R"("parent_id":"0000000000000020")") != std::string::npos);
+  CHECK(json.find(R"("upstream_span_id":"0000000000000030")")
+        != std::string::npos);
+  CHECK(json.find(R"("span_id":")" + span_id_to_string(child_span_id(0x10, 1))
+                  + "\"")
+        != std::string::npos);
+  CHECK(json.find(R"("span_id":")" + span_id_to_string(child_span_id(0x10, 2))
+                  + "\"")
+        != std::string::npos);
+  // Untraced: none of the fields.
+  journey plain{8, t0};
+  REQUIRE(plain.record(t0, event(ev::admitted)));
+  CHECK(boost::json::serialize(to_json(plain, t0)).find("span_id")
+        == std::string::npos);
+}

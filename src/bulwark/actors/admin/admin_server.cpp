@@ -4,6 +4,7 @@
 #include "bulwark/actors/http/http_server.hpp"
 #include "bulwark/runtime/config/json_pretty.hpp"
 #include "bulwark/runtime/config/object_reader.hpp"
+#include "bulwark/runtime/core/trace_context.hpp"
 #include "bulwark/runtime/metrics/prometheus_text.hpp"
 
 #include <boost/beast/http/field.hpp>
@@ -769,6 +770,42 @@ void get_failed_journeys(admin_self self, admin_job job) {
     journey_atom::value, failed_atom::value);
 }
 
+/// `GET /traces/<trace id>`: the spans every dependency actor of this
+/// process kept for the trace (its journeys with span ids), by dependency.
+/// The id is checked before anything is asked and never echoed.
+void get_trace(admin_self self, admin_job job, std::string_view id_text) {
+  trace_id trace;
+  if (auto problem = parse_trace_id(id_text, trace))
+    return answer_error(job, http_status::bad_request, *problem);
+  ask_all<trace_atom, std::string>(
+    self, self->state.ask_timeout,
+    [job, trace](std::vector<dep_answer<std::string>>& answers) {
+      boost::json::array spans;
+      boost::json::object unavailable;
+      for (auto& a : answers) {
+        if (!a.value) {
+          unavailable[a.name] = a.error;
+          continue;
+        }
+        auto list = parsed_or(*a.value, boost::json::array{});
+        if (!list.is_array())
+          continue;
+        for (auto& j : list.as_array()) {
+          if (!j.is_object())
+            continue;
+          auto span = std::move(j.as_object());
+          span["dependency"] = a.name;
+          spans.emplace_back(std::move(span));
+        }
+      }
+      answer(job, http_status::ok,
+             boost::json::object{{"trace_id", to_string(trace)},
+                                 {"spans", std::move(spans)},
+                                 {"unavailable", std::move(unavailable)}});
+    },
+    trace_atom::value, trace.hi, trace.lo);
+}
+
 void method_not_allowed(const admin_job& job, std::string_view path,
                         std::string_view allow) {
   auto res = json_error(http_status::method_not_allowed,
@@ -850,11 +887,18 @@ void route(admin_self self, admin_job job) {
     return get_journey(self, std::move(job),
                        path.substr(journeys_prefix.size()));
   }
+  constexpr std::string_view traces_prefix = "/traces/";
+  if (path.substr(0, traces_prefix.size()) == traces_prefix) {
+    if (!is_get)
+      return method_not_allowed(job, path, "GET");
+    return get_trace(self, std::move(job), path.substr(traces_prefix.size()));
+  }
   answer_error(
     job, http_status::not_found,
     "no such endpoint: " + std::string{path}
       + " (endpoints: /healthz, /readyz, /metrics, /dashboard, /config, "
-        "/flags, /flags/<name>, /journeys?failed=1, /journeys/<id>)");
+        "/flags, /flags/<name>, /journeys?failed=1, /journeys/<id>, "
+        "/traces/<trace id>)");
 }
 
 caf::behavior admin_actor(admin_self self, bulwark_config current,

@@ -79,6 +79,8 @@ struct dependency_state {
     r.deadline = from_wire_time(req.deadline_ns);
     r.journey_id = req.journey_id;
     r.upstream_attempts = req.upstream_attempts;
+    r.trace = std::move(req.trace);
+    r.upstream_span = req.upstream_span;
     auto slot = core->on_call(n, actions);
     if (slot != dependency_core::no_call) {
       if (slot >= callers.size())
@@ -188,6 +190,13 @@ struct dependency_state {
     ar.idempotency_key = req.idempotency_key;
     ar.deadline_ns = to_wire_time(a.deadline);
     ar.attempt_number = a.number;
+    ar.crit = req.crit;
+    if (a.span != 0) {
+      ar.trace.trace = req.trace.trace;
+      ar.trace.parent_id = a.span;
+      ar.trace.flags = req.trace.flags;
+      ar.trace.tracestate = req.trace.tracestate;
+    }
     send_to(transport, attempt_atom::value, std::move(ar));
   }
 
@@ -204,6 +213,13 @@ struct dependency_state {
     alt.deadline_ns = to_wire_time(a.deadline);
     alt.journey_id = req.journey_id;
     alt.upstream_attempts = a.number;
+    if (a.span != 0) {
+      alt.trace.trace = req.trace.trace;
+      alt.trace.parent_id = a.span;
+      alt.trace.flags = req.trace.flags;
+      alt.trace.tracestate = req.trace.tracestate;
+      alt.upstream_span = req.upstream_span;
+    }
     send_to(alternates[a.alternate], call_atom::value, std::move(alt));
   }
 
@@ -219,6 +235,9 @@ struct dependency_state {
     r.journey_id = x.journey_id;
     r.cls = x.cls;
     r.may_retry = x.may_retry;
+    r.retry_after_ns = x.retry_after < duration{0}
+                         ? no_retry_after_ns
+                         : to_wire_duration(x.retry_after);
     r.message = std::move(x.message);
     if (a.call == dependency_core::no_call) {
       // Refused on arrival: the sender of the message being handled.
@@ -305,6 +324,11 @@ dependency_impl(dependency_actor::stateful_pointer<dependency_state> self,
     [self](journey_atom,
            failed_atom) -> caf::result<journey_atom, std::string> {
       return {journey_atom::value, self->state.core->failed_journeys_json()};
+    },
+    [self](trace_atom, std::uint64_t hi,
+           std::uint64_t lo) -> caf::result<trace_atom, std::string> {
+      return {trace_atom::value,
+              self->state.core->trace_json(trace_id{hi, lo})};
     },
     [self](flags_atom, std::string& text)
       -> caf::result<flags_atom, std::vector<std::string>> {

@@ -8,6 +8,7 @@
 #include <exception>
 #include <mutex>
 #include <queue>
+#include <random>
 #include <stdexcept>
 #include <thread>
 #include <unordered_map>
@@ -22,6 +23,8 @@
 
 #include "bulwark/actors/http/ledger_journal.hpp"
 #include "bulwark/runtime/core/idempotency_key.hpp"
+#include "bulwark/runtime/core/rng.hpp"
+#include "bulwark/runtime/core/trace_context.hpp"
 #include "bulwark/runtime/core/utf8.hpp"
 #include "bulwark/runtime/ledger/idempotency_ledger.hpp"
 
@@ -827,6 +830,50 @@ bool has_header(const http_request& req, std::string_view name) {
          != req.end();
 }
 
+std::size_t count_headers(const http_request& req, std::string_view name) {
+  return static_cast<std::size_t>(
+    std::count_if(req.begin(), req.end(), [&](const auto& f) {
+      auto n = f.name_string();
+      return boost::beast::iequals({n.data(), n.size()}, name);
+    }));
+}
+
+std::string_view trim_ows(std::string_view text) {
+  while (!text.empty() && (text.front() == ' ' || text.front() == '\t'))
+    text.remove_prefix(1);
+  while (!text.empty() && (text.back() == ' ' || text.back() == '\t'))
+    text.remove_suffix(1);
+  return text;
+}
+
+// The inbound trace context: a valid `traceparent` (exactly one) makes the
+// caller's span the parent; `tracestate` (all of its fields, joined as HTTP
+// joins repeated fields) is kept only with it and only when valid. Anything
+// else starts a new trace here: a bad header must not break the request.
+trace_context inbound_trace(const http_request& req) {
+  trace_context trace;
+  if (count_headers(req, traceparent_header) != 1
+      || parse_traceparent(trim_ows(header_value(req, traceparent_header)),
+                           trace))
+    return trace_context{};
+  std::string joined;
+  for (auto& f : req) {
+    auto n = f.name_string();
+    if (!boost::beast::iequals({n.data(), n.size()}, tracestate_header))
+      continue;
+    auto v = f.value();
+    if (!joined.empty())
+      joined.push_back(',');
+    if (joined.size() + v.size() > max_tracestate_bytes)
+      return trace; // over the bound: dropped whole
+    joined.append(v.data(), v.size());
+  }
+  std::string state;
+  if (!joined.empty() && !parse_tracestate(joined, state))
+    trace.tracestate = std::move(state);
+  return trace;
+}
+
 template <class T>
 bool parse_uint(std::string_view text, T& out) {
   while (!text.empty() && (text.front() == ' ' || text.front() == '\t'))
@@ -936,10 +983,17 @@ struct http_service::impl {
   std::mutex state_mtx;
   bool started = false;
   bool stopped = false;
+  /// Server span and new trace ids; io threads share it.
+  std::mutex trace_mtx;
+  rng trace_gen;
 
   impl(caf::actor_system& s, http_service_options o)
     : sys(s),
-      opts(std::move(o)) {
+      opts(std::move(o)),
+      trace_gen(opts.trace_seed != 0
+                  ? opts.trace_seed
+                  : (std::uint64_t{std::random_device{}()} << 32)
+                      ^ std::random_device{}()) {
     core->max_in_flight = opts.max_in_flight;
     core->retry_after = opts.retry_after;
     core->signal = opts.do_not_retry_on_overload;
@@ -1117,6 +1171,17 @@ struct http_service::impl {
                                         + " header: expected a whole number"));
       return;
     }
+    auto crit = criticality::standard;
+    if (has_header(req, criticality_header)
+        && !from_string(trim_ows(header_value(req, criticality_header)),
+                        crit)) {
+      ++count.bad_requests;
+      reply(respond,
+            error_reply(400, "bad " + std::string{criticality_header}
+                               + " header: expected critical, standard or "
+                                 "sheddable"));
+      return;
+    }
     auto key = header_value(req, idempotency_key_header);
     if (rt->ledger && key.empty()) {
       ++count.bad_requests;
@@ -1159,6 +1224,16 @@ struct http_service::impl {
     sreq.deadline = now + budget;
     sreq.idempotency_key = std::string{key};
     sreq.attempt = attempt;
+    sreq.crit = crit;
+    sreq.trace = inbound_trace(req);
+    {
+      std::lock_guard<std::mutex> guard{trace_mtx};
+      if (sreq.trace.empty()) {
+        sreq.trace.trace = new_trace_id(trace_gen);
+        sreq.trace.flags = opts.sample_new_traces ? trace_flag_sampled : 0;
+      }
+      sreq.span_id = new_span_id(trace_gen);
+    }
     ++count.dispatched;
     if (rt->ledger) {
       caf::anon_send(rt->ledger, svc_req_atom::value, id, std::move(sreq));

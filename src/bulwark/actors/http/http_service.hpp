@@ -159,6 +159,13 @@ struct http_service_options {
   /// How long `stop()` lets admitted requests finish before answering the
   /// rest 503.
   std::chrono::milliseconds grace{5'000};
+  /// Seeds the generator of server span ids and new trace ids; 0 takes a
+  /// seed from std::random_device (two processes must not share ids).
+  std::uint64_t trace_seed = 0;
+  /// Whether a trace started here (no valid inbound `traceparent`) is
+  /// marked sampled: the dependency actors then keep every journey of its
+  /// calls, not only those with retries, hedges or fallbacks.
+  bool sample_new_traces = false;
   /// Limits of the underlying server, passed through. Its `shutdown_grace`
   /// is the extra time, after `grace`, to write the last answers.
   http_server_options server;

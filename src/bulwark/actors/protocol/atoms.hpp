@@ -49,6 +49,9 @@ using deliver_atom = caf::atom_constant<caf::atom("deliver")>;
 /// Internal: timers of a dependency actor or a supervisor are due.
 using tick_atom = caf::atom_constant<caf::atom("tick")>;
 
+/// The journeys of one trace: `(trace_atom, hi, lo) -> (trace_atom, json)`.
+using trace_atom = caf::atom_constant<caf::atom("trace")>;
+
 /// With `journey_atom`: asks for the failed journeys instead of one by id.
 using failed_atom = caf::atom_constant<caf::atom("failed")>;
 

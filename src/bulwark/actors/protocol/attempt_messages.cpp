@@ -67,7 +67,7 @@ namespace {
 
 auto tie(const attempt_request& x) {
   return std::tie(x.attempt_id, x.operation, x.payload, x.idempotency_key,
-                  x.deadline_ns, x.attempt_number);
+                  x.deadline_ns, x.attempt_number, x.crit, x.trace);
 }
 
 auto tie(const attempt_result& x) {

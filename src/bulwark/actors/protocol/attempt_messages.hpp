@@ -33,9 +33,14 @@ struct attempt_request {
   std::int64_t deadline_ns = no_deadline_ns;
   /// 1 for the first attempt; hedges and retries count up.
   std::uint32_t attempt_number = 1;
+  /// The call's criticality, for the downstream's admission.
+  criticality crit = criticality::standard;
+  /// The call's trace with this attempt's own span as `parent_id` (what a
+  /// `traceparent` names as parent-id); empty when the call is not traced.
+  trace_context trace;
   /// Unused: keeps the size equal to call_request's (see "malloc size
   /// classes" below). Not serialized, not compared.
-  char reserved_[16] = {};
+  char reserved_[24] = {};
 
   bulwark::deadline deadline() const noexcept {
     return bulwark::deadline{from_wire_time(deadline_ns)};
@@ -69,7 +74,7 @@ struct attempt_result {
   std::uint8_t reported_class = 0;
   /// Unused: keeps the size equal to call_reply's (see "malloc size
   /// classes" below). Not serialized, not compared.
-  char reserved_[32] = {};
+  char reserved_[40] = {};
 };
 
 // -- malloc size classes -------------------------------------------------------
@@ -124,8 +129,16 @@ inline bool operator!=(const attempt_result& x, const attempt_result& y) {
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, attempt_request& x) {
+  auto crit = static_cast<std::uint8_t>(x.crit);
+  auto load = caf::meta::load_callback([&]() -> caf::error {
+    if (auto err = detail::check_trace(x.trace))
+      return err;
+    return detail::load_enum(crit, x.crit, detail::criticality_count);
+  });
   return f(caf::meta::type_name("attempt_request"), x.attempt_id, x.operation,
-           x.payload, x.idempotency_key, x.deadline_ns, x.attempt_number);
+           x.payload, x.idempotency_key, x.deadline_ns, x.attempt_number, crit,
+           x.trace.trace.hi, x.trace.trace.lo, x.trace.parent_id, x.trace.flags,
+           x.trace.tracestate, load);
 }
 
 template <class Inspector>

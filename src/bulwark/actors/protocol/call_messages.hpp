@@ -8,6 +8,7 @@
 #include "bulwark/runtime/core/criticality.hpp"
 #include "bulwark/runtime/core/deadline.hpp"
 #include "bulwark/runtime/core/failure_class.hpp"
+#include "bulwark/runtime/core/trace_context.hpp"
 #include "bulwark/runtime/fallback/reply_source.hpp"
 
 #include <caf/meta/load_callback.hpp>
@@ -35,6 +36,13 @@ struct call_request {
   std::uint64_t journey_id = 0;
   /// Attempts already made by layers above (they share the attempt cap).
   std::uint32_t upstream_attempts = 0;
+  /// W3C trace context: the trace, the caller's span as the parent of this
+  /// call, flags and tracestate. Empty: the call is not traced.
+  trace_context trace;
+  /// The span that sent the request the caller is serving (an upstream
+  /// attempt's span from its `traceparent`), 0 when none: it joins this
+  /// call's spans to the upstream process's in an assembled trace.
+  std::uint64_t upstream_span = 0;
 
   bulwark::deadline deadline() const noexcept {
     return bulwark::deadline{from_wire_time(deadline_ns)};
@@ -59,6 +67,10 @@ struct call_reply {
   /// False tells the caller "already retried here: do not retry", so
   /// attempts do not multiply across layers.
   bool may_retry = false;
+  /// On failure: the downstream's retry-after hint (a delay in ns, from the
+  /// attempt that failed with `cls`), `no_retry_after_ns` when it gave none.
+  /// An HTTP service answers it as `Retry-After` (to_service_response).
+  std::int64_t retry_after_ns = no_retry_after_ns;
   /// Human-readable reason on failure.
   std::string message;
 };
@@ -77,15 +89,28 @@ inline bool operator!=(const call_reply& x, const call_reply& y) {
 
 // -- CAF inspection -----------------------------------------------------------
 
+namespace detail {
+
+/// A trace context that arrived from another node must be one this node
+/// could have made: no ids without a trace, a tracestate only with one and
+/// in canonical form (it becomes an HTTP header).
+caf::error check_trace(const trace_context& x);
+
+} // namespace detail
+
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, call_request& x) {
   auto crit = static_cast<std::uint8_t>(x.crit);
   auto load = caf::meta::load_callback([&]() -> caf::error {
+    if (auto err = detail::check_trace(x.trace))
+      return err;
     return detail::load_enum(crit, x.crit, detail::criticality_count);
   });
   return f(caf::meta::type_name("call_request"), x.id, x.operation, x.payload,
            x.idempotency_key, crit, x.deadline_ns, x.journey_id,
-           x.upstream_attempts, load);
+           x.upstream_attempts, x.trace.trace.hi, x.trace.trace.lo,
+           x.trace.parent_id, x.trace.flags, x.trace.tracestate,
+           x.upstream_span, load);
 }
 
 template <class Inspector>
@@ -99,8 +124,8 @@ typename Inspector::result_type inspect(Inspector& f, call_reply& x) {
     return detail::load_enum(cls, x.cls, failure_class_count);
   });
   return f(caf::meta::type_name("call_reply"), x.id, x.ok, x.payload, source,
-           x.attempts, x.hedge_won, x.journey_id, cls, x.may_retry, x.message,
-           load);
+           x.attempts, x.hedge_won, x.journey_id, cls, x.may_retry,
+           x.retry_after_ns, x.message, load);
 }
 
 } // namespace bulwark

@@ -28,6 +28,9 @@ namespace bulwark {
 ///    when it was applied;
 ///  - journey: one journey as JSON by id ("" when unknown), or the failed
 ///    journeys as a JSON array;
+///  - trace: the journeys of one trace (id as two halves, see
+///    bulwark/runtime/core/trace_context.hpp) as a JSON array with their
+///    span ids; what `GET /traces/<id>` of the admin server collects;
 ///  - stats: every counter (`dependency_stats`; `to_json` for people);
 ///  - flags: replace this dependency's feature flags with one flags object
 ///    (JSON text, see bulwark/runtime/flags/feature_flags.hpp; `{}` =
@@ -47,6 +50,8 @@ using dependency_actor = caf::typed_actor<
                                                     std::vector<std::string>>,
   caf::replies_to<journey_atom, std::uint64_t>::with<journey_atom, std::string>,
   caf::replies_to<journey_atom, failed_atom>::with<journey_atom, std::string>,
+  caf::replies_to<trace_atom, std::uint64_t, std::uint64_t>::with<trace_atom,
+                                                                  std::string>,
   caf::replies_to<stats_atom>::with<stats_atom, dependency_stats>,
   caf::replies_to<flags_atom, std::string>::with<flags_atom,
                                                  std::vector<std::string>>,

@@ -7,7 +7,10 @@
 #pragma once
 
 #include "bulwark/actors/protocol/wire.hpp"
+#include "bulwark/actors/protocol/call_messages.hpp"
+#include "bulwark/runtime/core/criticality.hpp"
 #include "bulwark/runtime/core/time.hpp"
+#include "bulwark/runtime/core/trace_context.hpp"
 
 #include <caf/meta/load_callback.hpp>
 #include <caf/meta/type_name.hpp>
@@ -40,6 +43,15 @@ struct service_request {
   std::string idempotency_key;
   /// `Bulwark-Attempt` (1 when absent): 1 for a first attempt.
   std::uint32_t attempt = 1;
+  /// `Bulwark-Criticality` (`standard` when absent).
+  criticality crit = criticality::standard;
+  /// From a valid `traceparent` (and `tracestate`): the caller's trace with
+  /// the caller's span as `parent_id`. None or an invalid one: a new trace
+  /// starting here (`parent_id` 0). Never empty from an `http_service`.
+  trace_context trace;
+  /// This request's own (server) span in `trace`: the parent of the calls
+  /// its handler makes (`downstream_call`, bulwark/actors/http/).
+  std::uint64_t span_id = 0;
 
   /// The first header named `name` (case-insensitive), or nullptr.
   const std::string* header(std::string_view name) const;
@@ -73,12 +85,17 @@ inline bool operator!=(const service_response& x, const service_response& y) {
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, service_request& x) {
   auto deadline_ns = to_wire_time(x.deadline);
+  auto crit = static_cast<std::uint8_t>(x.crit);
   auto load = caf::meta::load_callback([&]() -> caf::error {
     x.deadline = from_wire_time(deadline_ns);
-    return caf::none;
+    if (auto err = detail::check_trace(x.trace))
+      return err;
+    return detail::load_enum(crit, x.crit, detail::criticality_count);
   });
   return f(caf::meta::type_name("service_request"), x.method, x.path, x.query,
-           x.headers, x.body, deadline_ns, x.idempotency_key, x.attempt, load);
+           x.headers, x.body, deadline_ns, x.idempotency_key, x.attempt, crit,
+           x.trace.trace.hi, x.trace.trace.lo, x.trace.parent_id, x.trace.flags,
+           x.trace.tracestate, x.span_id, load);
 }
 
 template <class Inspector>

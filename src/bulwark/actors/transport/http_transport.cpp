@@ -42,6 +42,7 @@
 #include "bulwark/actors/protocol/atoms.hpp"
 #include "bulwark/runtime/classify/classifier.hpp"
 #include "bulwark/runtime/core/idempotency_key.hpp"
+#include "bulwark/runtime/core/trace_context.hpp"
 
 namespace bulwark {
 
@@ -475,6 +476,18 @@ class http_client {
             std::to_string(std::max<std::int64_t>(0, left.count())));
     }
     r.set(attempt_header, std::to_string(x->req.attempt_number));
+    r.set(criticality_header, to_string(x->req.crit));
+    if (!x->req.trace.empty()) {
+      // The attempt's own span is the parent of what the downstream does.
+      r.set(traceparent_header,
+            format_traceparent(x->req.trace, x->req.trace.parent_id));
+      // Becomes a header line: only a valid one in canonical form goes out
+      // (the spec's rule for an invalid tracestate is to drop it).
+      std::string state;
+      if (!x->req.trace.tracestate.empty()
+          && !parse_tracestate(x->req.trace.tracestate, state))
+        r.set(tracestate_header, state);
+    }
     r.keep_alive(true);
     r.body() = x->req.payload;
     r.prepare_payload();

@@ -9,7 +9,8 @@
 // it wait in a bounded queue, then are rejected locally), enforces each
 // attempt's deadline by closing the socket (a connection is never reused after
 // a timeout, a cancel or any error), propagates the idempotency key, the
-// remaining deadline and the attempt number in request headers, and reports
+// remaining deadline, the attempt number, the criticality and the W3C trace
+// context (the attempt's own span as parent) in request headers, and reports
 // what it saw (status, transport error, Retry-After, a do-not-retry marker)
 // without classifying it: the dependency actor's classifier does that. See
 // docs/http_transport.md.
@@ -104,6 +105,11 @@ struct http_transport_stats {
 inline constexpr std::string_view idempotency_key_header = "Idempotency-Key";
 inline constexpr std::string_view deadline_ms_header = "Bulwark-Deadline-Ms";
 inline constexpr std::string_view attempt_header = "Bulwark-Attempt";
+/// The call's criticality: `critical`, `standard` or `sheddable`.
+inline constexpr std::string_view criticality_header = "Bulwark-Criticality";
+/// W3C Trace Context (bulwark/runtime/core/trace_context.hpp).
+inline constexpr std::string_view traceparent_header = "traceparent";
+inline constexpr std::string_view tracestate_header = "tracestate";
 
 /// Behavior of the HTTP transport actor:
 /// - `(attempt_atom, attempt_request)`: starts the request; the sender gets

@@ -139,6 +139,9 @@ void dependency_core::materialize(call& s) {
     journey_pool_.pop_back();
     *s.trip = journey{s.req.journey_id, s.received};
   }
+  if (s.traced)
+    s.trip->set_trace(journey_trace{
+      s.req.trace.trace, s.span, s.req.trace.parent_id, s.req.upstream_span});
   if (s.fast_events & fast_cache_hit)
     s.trip->record(
       s.received,
@@ -208,6 +211,7 @@ void dependency_core::refuse(const dependency_request& req, failure_class cls,
   r.journey_id = req.journey_id;
   r.cls = cls;
   r.may_retry = false;
+  r.retry_after = duration{-1};
   r.message = std::move(message);
 }
 
@@ -301,6 +305,13 @@ void dependency_core::start_call(std::uint32_t slot, time_point deadline,
   if (s.journey_on && --sample_countdown_ == 0) {
     s.sampled = true;
     sample_countdown_ = journey_sample_;
+  }
+  s.traced = !s.req.trace.empty();
+  s.span = 0;
+  if (s.traced) {
+    s.span = new_span_id(gen_);
+    if (s.req.trace.flags & trace_flag_sampled)
+      s.sampled = true;
   }
   if (s.sampled)
     materialize(s);
@@ -495,6 +506,7 @@ void dependency_core::send_attempt(std::uint32_t slot, time_point now,
   a.id = id;
   a.deadline = s.timeout_at[i];
   a.number = number + s.req.upstream_attempts;
+  a.span = s.traced ? child_span_id(s.span, number) : 0;
   reschedule(slot, now);
 }
 
@@ -754,6 +766,7 @@ void dependency_core::fallback(std::uint32_t slot, failure_class cls,
         a.deadline = s.deadline;
         a.number = s.req.upstream_attempts + s.attempts_made;
         a.alternate = static_cast<std::uint32_t>(i - alternates_.begin());
+        a.span = s.span;
         reschedule(slot, now);
         return;
       }
@@ -804,6 +817,7 @@ dependency_reply* dependency_core::reply_to_caller(const call& s,
   r.journey_id = s.req.journey_id;
   r.cls = failure_class::transient;
   r.may_retry = false;
+  r.retry_after = duration{-1};
   return &r;
 }
 
@@ -819,6 +833,10 @@ void dependency_core::fail(std::uint32_t slot, failure_class cls,
     // failure is of a kind worth retrying: otherwise retries would multiply.
     r->may_retry = !s.retried && !s.last.do_not_retry && retryable_class(cls)
                    && !cfg_of(s).retry.enabled;
+    // The downstream's "not before" travels up with the failure it caused,
+    // so the caller's caller waits too instead of retrying into it.
+    if (s.last.has_retry_after() && s.last.cls == cls)
+      r->retry_after = s.last.retry_after;
     r->message = why;
   }
   auto& st = counters();
@@ -861,7 +879,7 @@ void dependency_core::complete(std::uint32_t slot, time_point now,
   // succeeded, a hedge that won) only when sampled: copying each into the
   // log would cost more than the retry did.
   if (s.trip != nullptr
-      && (s.sampled || s.trip->failed() || s.trip->degraded()))
+      && (s.sampled || s.traced || s.trip->failed() || s.trip->degraded()))
     pol_->journeys.add(*s.trip);
   bool had_limit = s.holds_limit;
   if (s.has_caller)
@@ -1178,6 +1196,28 @@ std::string dependency_core::journey_json(std::uint64_t id) {
     }
   }
   return {};
+}
+
+std::string dependency_core::trace_json(trace_id trace) {
+  boost::json::array arr;
+  if (trace.empty())
+    return boost::json::serialize(arr);
+  std::vector<const journey*> kept;
+  pol_->journeys.find_trace(trace, max_trace_journeys, kept);
+  for (auto* j : kept)
+    arr.push_back(to_json(*j, j->started()));
+  // Calls still in flight (not yet in the log).
+  for (std::uint32_t slot = 0;
+       slot < calls_.capacity() && arr.size() < max_trace_journeys; ++slot) {
+    if (!calls_.in_use(slot) || slot == next_slot_)
+      continue;
+    auto& s = calls_[slot];
+    if (s.journey_on && s.traced && s.req.trace.trace == trace) {
+      materialize(s);
+      arr.push_back(to_json(*s.trip, s.trip->started()));
+    }
+  }
+  return boost::json::serialize(arr);
 }
 
 std::string dependency_core::failed_journeys_json() const {

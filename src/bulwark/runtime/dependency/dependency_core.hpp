@@ -40,6 +40,7 @@
 #include "bulwark/runtime/core/slot_table.hpp"
 #include "bulwark/runtime/core/time.hpp"
 #include "bulwark/runtime/core/timer_queue.hpp"
+#include "bulwark/runtime/core/trace_context.hpp"
 #include "bulwark/runtime/dependency/dependency_policies.hpp"
 #include "bulwark/runtime/fallback/reply_source.hpp"
 #include "bulwark/runtime/flags/feature_flags.hpp"
@@ -69,6 +70,11 @@ struct dependency_request {
   std::uint64_t journey_id = 0;
   /// Attempts already made by layers above (they share the attempt cap).
   std::uint32_t upstream_attempts = 0;
+  /// W3C trace context, empty when the call is not traced: the caller's span
+  /// is `trace.parent_id`.
+  trace_context trace;
+  /// The span that sent the request the caller serves (0: unknown).
+  std::uint64_t upstream_span = 0;
 };
 
 /// The one answer to a call: the fields of call_reply.
@@ -86,6 +92,9 @@ struct dependency_reply {
   failure_class cls = failure_class::transient;
   /// False: "already retried here, do not retry".
   bool may_retry = false;
+  /// On failure: the downstream's retry-after hint of the attempt whose
+  /// failure class this is (a delay; negative: none).
+  duration retry_after{-1};
   /// Why the call failed (empty on success).
   std::string message;
 };
@@ -125,6 +134,9 @@ struct dependency_action {
   std::uint32_t number = 0;
   /// call_alternate: index in `dependency_core::alternates()`.
   std::uint32_t alternate = 0;
+  /// send_attempt: the attempt's span; call_alternate: the call's span (the
+  /// parent of the alternate's call). 0 when the call is not traced.
+  std::uint64_t span = 0;
   /// reply only.
   dependency_reply reply;
 };
@@ -376,6 +388,14 @@ class dependency_core {
   /// The kept failed journeys as a JSON array, newest first.
   std::string failed_journeys_json() const;
 
+  /// The most journeys `trace_json` returns.
+  static constexpr std::size_t max_trace_journeys = 64;
+
+  /// The journeys of trace `trace` as a JSON array (kept ones and calls in
+  /// flight, at most `max_trace_journeys`), each with its span ids (see
+  /// bulwark/runtime/journey/journey.hpp, `journey_trace`).
+  std::string trace_json(trace_id trace);
+
  private:
   struct config_version;
 
@@ -404,6 +424,9 @@ class dependency_core {
     // rest of the call.
     std::uint8_t fast_events = 0;
     bool retried = false;
+    // A traced call keeps its journey whenever it is built (the trace
+    // asks for it), and always builds it when the trace is sampled.
+    bool traced = false;
     std::uint8_t attempts_made = 0;
     std::uint8_t attempt_cap = 1;
     std::uint8_t hedges_round = 0;
@@ -436,6 +459,7 @@ class dependency_core {
     outcome last = outcome::ok();
     std::uint32_t fb_cursor = 0;
     journey* trip = nullptr; // from the pool, once materialized
+    std::uint64_t span = 0; // the call's span when traced
   };
 
   static constexpr std::uint8_t fast_admitted = 1;

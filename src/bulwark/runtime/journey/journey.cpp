@@ -37,7 +37,8 @@ journey::journey(const journey& other) noexcept
     state_(other.state_),
     level_(other.level_),
     failed_(other.failed_),
-    degraded_(other.degraded_) {
+    degraded_(other.degraded_),
+    trace_(other.trace_) {
   std::copy_n(other.data(), size_, data());
 }
 
@@ -52,6 +53,7 @@ journey& journey::operator=(const journey& other) noexcept {
     level_ = other.level_;
     failed_ = other.failed_;
     degraded_ = other.degraded_;
+    trace_ = other.trace_;
     std::copy_n(other.data(), size_, data());
   }
   return *this;
@@ -75,6 +77,16 @@ boost::json::object to_json(const journey& j, time_point epoch) {
   result["level"] = j.level();
   result["attempts"] = j.attempts();
   result["dropped"] = j.dropped();
+  auto& tr = j.trace();
+  bool traced = !tr.trace.empty();
+  if (traced) {
+    result["trace_id"] = to_string(tr.trace);
+    result["span_id"] = span_id_to_string(tr.span);
+    if (tr.parent != 0)
+      result["parent_id"] = span_id_to_string(tr.parent);
+    if (tr.upstream != 0)
+      result["upstream_span_id"] = span_id_to_string(tr.upstream);
+  }
   boost::json::array entries;
   for (auto& e : j.entries()) {
     boost::json::object obj;
@@ -83,8 +95,13 @@ boost::json::object to_json(const journey& j, time_point epoch) {
     obj["from"] = to_string(e.from);
     obj["to"] = to_string(e.to);
     obj["who"] = to_string(e.who);
-    if (e.attempt != 0)
+    if (e.attempt != 0) {
       obj["attempt"] = e.attempt;
+      if (traced
+          && (e.kind == journey_event_kind::attempt_started
+              || e.kind == journey_event_kind::hedge_started))
+        obj["span_id"] = span_id_to_string(child_span_id(tr.span, e.attempt));
+    }
     if (e.level != 0)
       obj["level"] = e.level;
     if (e.has_outcome) {

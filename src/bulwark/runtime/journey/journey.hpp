@@ -20,6 +20,7 @@
 #include "bulwark/runtime/core/failure_class.hpp"
 #include "bulwark/runtime/core/outcome.hpp"
 #include "bulwark/runtime/core/time.hpp"
+#include "bulwark/runtime/core/trace_context.hpp"
 #include "bulwark/runtime/fallback/reply_source.hpp"
 #include "bulwark/runtime/journey/journey_state.hpp"
 #include "bulwark/runtime/retry/retry_status.hpp"
@@ -175,6 +176,21 @@ class journey_entries {
   std::size_t size_;
 };
 
+/// Where a journey sits in a distributed trace (W3C Trace Context). The call
+/// is one span; its attempt `n` is span `child_span_id(span, n)` (what the
+/// attempt's `traceparent` names as parent-id downstream).
+struct journey_trace {
+  /// Empty: the call was not traced.
+  trace_id trace;
+  /// The call's own span.
+  std::uint64_t span = 0;
+  /// The caller's span (e.g. the HTTP service's server span), 0 for a root.
+  std::uint64_t parent = 0;
+  /// The span that sent the request the caller served (an upstream
+  /// attempt), 0 when unknown: joins processes in an assembled trace.
+  std::uint64_t upstream = 0;
+};
+
 class journey {
  public:
   /// Entries kept per journey, the final `replied` included.
@@ -239,6 +255,14 @@ class journey {
     return journey_entries{data(), size_};
   }
 
+  const journey_trace& trace() const noexcept {
+    return trace_;
+  }
+
+  void set_trace(const journey_trace& t) noexcept {
+    trace_ = t;
+  }
+
  private:
   std::uint64_t id_;
   time_point started_;
@@ -249,6 +273,7 @@ class journey {
   std::uint8_t level_ = 1;
   bool failed_ = false;
   bool degraded_ = false;
+  journey_trace trace_;
   // Raw storage: journey_entry's time_point members would otherwise be
   // zeroed for all `capacity` slots on every construction (once per call).
   union slot {

@@ -1,5 +1,7 @@
 #include "bulwark/runtime/journey/journey_log.hpp"
 
+#include <algorithm>
+
 #include "bulwark/runtime/config/object_reader.hpp"
 
 namespace bulwark {
@@ -76,6 +78,26 @@ const journey* journey_log::find(std::uint64_t id) const noexcept {
   if (auto* j = recent_.find(id))
     return j;
   return failed_.find(id);
+}
+
+std::size_t journey_log::find_trace(trace_id trace, std::size_t max,
+                                    std::vector<const journey*>& out) const {
+  std::vector<const journey*> all;
+  recent_.newest_first(all);
+  failed_.newest_first(all);
+  std::vector<std::uint64_t> seen;
+  auto first = out.size();
+  for (auto* j : all) {
+    if (j->trace().trace != trace)
+      continue;
+    // A failed journey sits in both rings: once is enough.
+    if (std::find(seen.begin(), seen.end(), j->id()) != seen.end())
+      continue;
+    seen.push_back(j->id());
+    if (out.size() - first < max)
+      out.push_back(j);
+  }
+  return seen.size();
 }
 
 std::vector<const journey*> journey_log::recent() const {

@@ -57,6 +57,12 @@ class journey_log {
   /// The kept journey with this id (the newest if kept twice), or nullptr.
   const journey* find(std::uint64_t id) const noexcept;
 
+  /// Appends to `out` the kept journeys of trace `trace` (each once, newest
+  /// first), at most `max` of them; returns how many there are. A linear
+  /// scan of both rings: it serves the admin endpoint, not calls.
+  std::size_t find_trace(trace_id trace, std::size_t max,
+                         std::vector<const journey*>& out) const;
+
   /// Kept journeys, newest first.
   std::vector<const journey*> recent() const;
   std::vector<const journey*> failed() const;
