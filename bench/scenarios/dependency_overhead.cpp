@@ -7,6 +7,7 @@
 // another program on the machine can slow down but not steal), with the
 // spread over every interleaved pair of chunks.
 #include <algorithm>
+#include <chrono>
 #include <cstdlib>
 #include <fstream>
 #include <stdexcept>
@@ -198,7 +199,21 @@ scenario_result run_overhead(const scenario_options& opts) {
   auto fn = spawn_function_transport(sys, [](const attempt_request& req) {
     return success_result(req.payload);
   });
+  // The same calls carrying a request's context as a handler forwards it
+  // (downstream_call): a deadline an hour away, critical, one attempt made
+  // upstream, and an unsampled W3C trace (sampled traces also record a
+  // journey per call; production samples a few).
+  auto traced = cfg;
+  traced.prototype.deadline_ns =
+    to_wire_time(std::chrono::steady_clock::now() + std::chrono::hours{1});
+  traced.prototype.crit = criticality::critical;
+  traced.prototype.upstream_attempts = 1;
+  traced.prototype.trace.trace =
+    trace_id{0x4bf92f3577b34da6, 0xa3ce929d0e0e4736};
+  traced.prototype.trace.parent_id = 0x00f067aa0ba902b7;
+  traced.prototype.upstream_span = 0x00f067aa0ba902b7;
   auto runs = std::max(opts.runs, 5);
+  std::vector<double> traced_ratios, traced_cpu_ratios;
   std::vector<double> bare, prot, fnt, ratios, bare_cpu, prot_cpu, cpu_ratios;
   std::vector<double> pair_ratios, pair_cpu_ratios;
   for (int i = 0; i < runs; ++i) {
@@ -214,6 +229,9 @@ scenario_result run_overhead(const scenario_options& opts) {
     pair_cpu_ratios.insert(pair_cpu_ratios.end(), r.pair_cpu_ratios.begin(),
                            r.pair_cpu_ratios.end());
     fnt.push_back(side_by_side(sys, cfg, fn).prot_ns);
+    auto t = side_by_side(sys, traced, echo);
+    traced_ratios.push_back(t.prot_ns / t.bare_ns);
+    traced_cpu_ratios.push_back(t.prot_cpu_ns / t.bare_cpu_ns);
   }
   caf::anon_send_exit(echo, caf::exit_reason::user_shutdown);
   caf::anon_send_exit(fn, caf::exit_reason::user_shutdown);
@@ -224,6 +242,10 @@ scenario_result run_overhead(const scenario_options& opts) {
   result.fields.add("cpu_ns_per_call", median(prot_cpu));
   result.fields.add("bare_cpu_ns_per_call", median(bare_cpu));
   result.fields.add("cpu_ratio", median(cpu_ratios));
+  // With the request's context on every call (deadline, criticality,
+  // upstream attempts, trace context), against the same bare forwarding.
+  result.fields.add("context_ratio", median(traced_ratios));
+  result.fields.add("context_cpu_ratio", median(traced_cpu_ratios));
   // The spread of the interleaved pairs (every chunk pair of every run).
   result.fields.add("pair_ratio_min", quantile(pair_ratios, 0.0));
   result.fields.add("pair_ratio_p25", quantile(pair_ratios, 0.25));
