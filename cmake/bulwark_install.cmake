@@ -56,7 +56,7 @@ if(BULWARK_BUILD_ACTORS)
           DESTINATION ${CMAKE_INSTALL_LIBDIR}/pkgconfig)
 endif()
 
-foreach(tool bulwark-config bulwark-chaos)
+foreach(tool bulwark-config bulwark-chaos bulwark-trace)
   if(BULWARK_BUILD_TOOLS AND TARGET ${tool})
     install(TARGETS ${tool} RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
   endif()

@@ -41,6 +41,11 @@ if is_on "$actors"; then
     [ -f "$tmp/prefix/$f" ] || fail "not installed: $f"
   done
 fi
+if is_on "$actors"; then
+  for f in bin/bulwark-config bin/bulwark-chaos bin/bulwark-trace; do
+    [ -x "$tmp/prefix/$f" ] || fail "not installed: $f"
+  done
+fi
 # Sources and build files stay out of include/.
 stray=$(find "$tmp/prefix/include" -type f ! -name '*.hpp' | head -3)
 [ -z "$stray" ] || fail "non-header files installed under include/: $stray"
