@@ -1103,7 +1103,8 @@ TEST_CASE("criticality and trace context reach the route: a valid "
   REQUIRE(traced);
   CHECK(traced->result_int() == 200);
   REQUIRE(p->count() == 1);
-  auto& seen = p->seen[0];
+  // A copy: the requests below grow `p->seen`, which moves its elements.
+  const auto seen = p->seen[0];
   CHECK(seen.crit == criticality::sheddable);
   CHECK(to_string(seen.trace.trace) == "4bf92f3577b34da6a3ce929d0e0e4736");
   CHECK(seen.trace.parent_id == 0x00f067aa0ba902b7ULL);
