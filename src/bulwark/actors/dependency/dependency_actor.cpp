@@ -192,10 +192,9 @@ struct dependency_state {
     ar.attempt_number = a.number;
     ar.crit = req.crit;
     if (a.span != 0) {
-      ar.trace.trace = req.trace.trace;
+      // The call's trace with this attempt's span as the parent.
+      ar.trace = req.trace;
       ar.trace.parent_id = a.span;
-      ar.trace.flags = req.trace.flags;
-      ar.trace.tracestate = req.trace.tracestate;
     }
     send_to(transport, attempt_atom::value, std::move(ar));
   }
@@ -214,10 +213,8 @@ struct dependency_state {
     alt.journey_id = req.journey_id;
     alt.upstream_attempts = a.number;
     if (a.span != 0) {
-      alt.trace.trace = req.trace.trace;
+      alt.trace = req.trace;
       alt.trace.parent_id = a.span;
-      alt.trace.flags = req.trace.flags;
-      alt.trace.tracestate = req.trace.tracestate;
       alt.upstream_span = req.upstream_span;
     }
     send_to(alternates[a.alternate], call_atom::value, std::move(alt));
