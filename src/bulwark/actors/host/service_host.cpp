@@ -184,6 +184,20 @@ struct owned_entry {
   bool retired = false;
 };
 
+/// The entry of something the host just started (its first incarnation).
+owned_entry first_incarnation(owned_kind kind, const std::string& name,
+                              caf::actor handle, const restart_config& restarts,
+                              transport_factory factory = {}) {
+  owned_entry e;
+  e.kind = kind;
+  e.name = name;
+  e.handle = std::move(handle);
+  e.restarts.reconfigure(restarts);
+  e.incarnation = 1;
+  e.factory = std::move(factory);
+  return e;
+}
+
 struct keeper_state {
   static inline const char* name = "bulwark.service_host";
 
@@ -273,14 +287,9 @@ void reconcile(keeper_actor* self) {
   auto adopt = [&](owned_kind kind, const std::string& name, caf::actor h) {
     if (!h)
       return;
-    owned_entry e;
-    e.kind = kind;
-    e.name = name;
-    e.handle = std::move(h);
-    e.restarts.reconfigure(st.restarts);
-    e.incarnation = 1;
-    self->monitor(e.handle);
-    st.entries.push_back(std::move(e));
+    self->monitor(h);
+    st.entries.push_back(
+      first_incarnation(kind, name, std::move(h), st.restarts));
   };
   auto release = [&](owned_entry& e) {
     e.retired = true;
@@ -451,14 +460,8 @@ service_host::start_result service_host::start(caf::actor_system& sys,
   };
   auto own = [&](owned_kind kind, const std::string& name, caf::actor handle,
                  transport_factory factory = {}) {
-    owned_entry e;
-    e.kind = kind;
-    e.name = name;
-    e.handle = std::move(handle);
-    e.restarts.reconfigure(opts.restarts);
-    e.incarnation = 1;
-    e.factory = std::move(factory);
-    owned.push_back(std::move(e));
+    owned.push_back(first_incarnation(kind, name, std::move(handle),
+                                      opts.restarts, std::move(factory)));
   };
   // Transports first: every dependency starts with its own.
   for (auto& dep : doc.dependencies) {
