@@ -26,6 +26,25 @@ namespace bulwark::testing {
 
 inline constexpr auto admin_test_bound = std::chrono::seconds(10);
 
+/// Sends `req` to `target` (the request form of the call protocol) and waits
+/// for its one reply, at most `admin_test_bound`; an error fails the test.
+template <class Handle>
+call_reply call_and_wait(caf::actor_system& sys, const Handle& target,
+                         const call_request& req) {
+  caf::scoped_actor self{sys};
+  call_reply out;
+  bool got = false;
+  self->request(target, admin_test_bound, call_atom::value, req)
+    .receive(
+      [&](reply_atom, call_reply& r) {
+        out = std::move(r);
+        got = true;
+      },
+      [&](caf::error& err) { FAIL_CHECK(sys.render(err)); });
+  REQUIRE(got);
+  return out;
+}
+
 /// A threaded actor system for the admin tests: two workers, quiet logs,
 /// bulwark's message types.
 inline caf::actor_system_config& init_config(caf::actor_system_config& c) {
@@ -113,18 +132,7 @@ struct admin_actors {
     req.operation = operation;
     req.payload = payload;
     req.idempotency_key = key;
-    caf::scoped_actor self{sys};
-    call_reply out;
-    bool got = false;
-    self->request(deps.at(dep), admin_test_bound, call_atom::value, req)
-      .receive(
-        [&](reply_atom, call_reply& r) {
-          out = std::move(r);
-          got = true;
-        },
-        [&](caf::error& err) { FAIL_CHECK(sys.render(err)); });
-    REQUIRE(got);
-    return out;
+    return call_and_wait(sys, deps.at(dep), req);
   }
 
   std::optional<http_response> get(const std::string& target) {

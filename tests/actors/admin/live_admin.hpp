@@ -93,18 +93,7 @@ struct live_admin {
     req.operation = "charge";
     req.payload = key;
     req.idempotency_key = key;
-    caf::scoped_actor self{sys};
-    call_reply out;
-    bool got = false;
-    self->request(target, std::chrono::seconds(10), call_atom::value, req)
-      .receive(
-        [&](reply_atom, call_reply& r) {
-          out = std::move(r);
-          got = true;
-        },
-        [&](caf::error& err) { FAIL_CHECK(sys.render(err)); });
-    REQUIRE(got);
-    return out;
+    return call_and_wait(sys, target, req);
   }
 
   /// `n` successful calls to payments and `m` to checkout (keys unique).

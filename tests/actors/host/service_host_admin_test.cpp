@@ -100,18 +100,7 @@ struct fixture {
     req.id = id;
     req.operation = "get";
     req.idempotency_key = "key-" + std::to_string(id);
-    caf::scoped_actor self{sys};
-    call_reply out;
-    bool got = false;
-    self->request(host->supervisor("s"), bound, call_atom::value, req)
-      .receive(
-        [&](reply_atom, call_reply& r) {
-          out = std::move(r);
-          got = true;
-        },
-        [&](caf::error& err) { FAIL_CHECK(sys.render(err)); });
-    REQUIRE(got);
-    return out;
+    return call_and_wait(sys, host->supervisor("s"), req);
   }
 
   std::vector<caf::actor> members() {
