@@ -661,6 +661,19 @@ supervisor_actor spawn_supervisor_tree(
     return {};
   auto ctx = std::make_shared<tree_context>();
   ctx->transport_for = std::move(transport_for);
+  // Every transport of the tree starts here, on the caller's thread, before
+  // this returns, so `transport_for` need not be thread-safe (the checkout
+  // gateway's is not). Only a dependency a later reload adds gets its
+  // transport on its supervisor's thread, under ctx->mtx.
+  std::vector<std::string> pending{root};
+  while (!pending.empty()) {
+    auto name = std::move(pending.back());
+    pending.pop_back();
+    if (auto* s = cfg.find_supervisor(name))
+      pending.insert(pending.end(), s->members.begin(), s->members.end());
+    else if (cfg.find(name) != nullptr && ctx->transports.count(name) == 0)
+      ctx->transports[name] = ctx->transport_for(name);
+  }
   supervisor_options opts;
   opts.config = *sup;
   opts.document = std::make_shared<const bulwark_config>(cfg);
