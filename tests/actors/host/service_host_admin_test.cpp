@@ -12,6 +12,7 @@
 #include <atomic>
 #include <chrono>
 #include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -19,6 +20,7 @@
 #include <caf/all.hpp>
 #include <catch2/catch.hpp>
 
+#include "bulwark/actors/http/http_service.hpp"
 #include "bulwark/actors/transport/function_transport.hpp"
 #include "tests/actors/admin/admin_fixture.hpp"
 #include "tests/actors/http/http_test_client.hpp"
@@ -201,4 +203,47 @@ TEST_CASE_METHOD(fixture,
   for (std::uint64_t id = 5; id <= 6; ++id)
     failures += call(id).ok ? 0 : 1;
   CHECK(failures == 1);
+}
+
+TEST_CASE_METHOD(fixture,
+                 "an attached HTTP service is exported by the admin server "
+                 "and stopped before the actors",
+                 "[actors][host][admin]") {
+  http_service_options so;
+  auto& svc = host->attach("front", std::make_unique<http_service>(sys, so));
+  svc.route("GET", "/ok", service_function{[](const service_request&) {
+              service_response r;
+              r.body = "ok";
+              return r;
+            }});
+  svc.start();
+  REQUIRE(http_get(svc.port(), "/ok"));
+  REQUIRE(http_get(svc.port(), "/missing"));
+  auto res = http_get(port(), "/metrics");
+  REQUIRE(res);
+  auto& text = res->body();
+  CHECK(text.find("bulwark_http_service_requests_total{service=\"front\"} 2\n")
+        != std::string::npos);
+  CHECK(text.find("bulwark_http_service_rejected_total{service=\"front\","
+                  "reason=\"not_found\"} 1\n")
+        != std::string::npos);
+  // The dependencies are still there, in the same scrape.
+  CHECK(text.find("bulwark_requests_total{dependency=\"a\"}")
+        != std::string::npos);
+  // Names are checked; one name once.
+  CHECK_THROWS_AS(host->attach("front", std::make_unique<http_service>(sys)),
+                  std::invalid_argument);
+  CHECK_THROWS_AS(host->attach("a b", std::make_unique<http_service>(sys)),
+                  std::invalid_argument);
+  CHECK_THROWS_AS(host->attach("", std::make_unique<http_service>(sys)),
+                  std::invalid_argument);
+  CHECK_THROWS_AS(host->attach("x", nullptr), std::invalid_argument);
+  // stop_services() stops the service and nothing else: the dependencies
+  // still answer.
+  auto port_of_svc = svc.port();
+  host->stop_services();
+  CHECK_FALSE(http_get(port_of_svc, "/ok"));
+  CHECK(call(1).ok);
+  CHECK(host->alias("s"));
+  CHECK_FALSE(host->alias("nope"));
 }

@@ -92,6 +92,11 @@ TEST_CASE("every row names a declared family", "[runtime][metrics]") {
     INFO("supervisor row " << r.key << " -> " << r.family);
     CHECK((r.family.empty() || names.count(std::string{r.family}) == 1));
   }
+  for (auto& r : http_service_metric_rows()) {
+    INFO("http service row " << r.key << " -> " << r.family);
+    CHECK(names.count(std::string{r.family}) == 1);
+    CHECK(r.family.substr(0, 21) == "bulwark_http_service_");
+  }
 }
 
 TEST_CASE("every family reads a value from some component",
@@ -99,6 +104,7 @@ TEST_CASE("every family reads a value from some component",
   std::set<std::string> read;
   read_families(dependency_metric_rows(), read);
   read_families(supervisor_metric_rows(), read);
+  read_families(http_service_metric_rows(), read);
   for (auto& f : metric_families()) {
     INFO(f.name);
     CHECK(read.count(std::string{f.name}) == 1);
@@ -127,6 +133,9 @@ TEST_CASE("the rows read every counter of the stats structs",
   // supervisor_stats: the counters plus `in_flight`.
   CHECK(counters_read(supervisor_metric_rows())
         == sizeof(supervisor_counters) / sizeof(std::uint64_t) + 1);
+  // http_service_stats: nothing but counters and one gauge.
+  CHECK(counters_read(http_service_metric_rows())
+        == sizeof(http_service_stats) / sizeof(std::uint64_t));
 }
 
 TEST_CASE("fixed label values match the enums they name",

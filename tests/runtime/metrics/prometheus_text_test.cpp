@@ -1,5 +1,6 @@
 #include "bulwark/runtime/metrics/prometheus_text.hpp"
 
+#include <algorithm>
 #include <limits>
 #include <map>
 #include <set>
@@ -234,6 +235,24 @@ bulwark_transport_downs_total{dependency="payments"} 0
 # TYPE bulwark_config_reloads_total counter
 bulwark_config_reloads_total{dependency="payments",result="applied"} 1
 bulwark_config_reloads_total{dependency="payments",result="rejected"} 0
+# HELP bulwark_http_service_requests_total Well-formed HTTP requests that reached the service.
+# TYPE bulwark_http_service_requests_total counter
+# HELP bulwark_http_service_dispatched_total Requests handed to a route.
+# TYPE bulwark_http_service_dispatched_total counter
+# HELP bulwark_http_service_rejected_total Requests the service answered itself before any route, by reason.
+# TYPE bulwark_http_service_rejected_total counter
+# HELP bulwark_http_service_errors_total Dispatched requests that got no answer from their route, by reason.
+# TYPE bulwark_http_service_errors_total counter
+# HELP bulwark_http_service_route_restarts_total Route actors started again after one died.
+# TYPE bulwark_http_service_route_restarts_total counter
+# HELP bulwark_http_service_ledger_total Idempotency ledger verdicts over all ledger routes.
+# TYPE bulwark_http_service_ledger_total counter
+# HELP bulwark_http_service_ledger_replayed_total Ledger journal records replayed at start.
+# TYPE bulwark_http_service_ledger_replayed_total counter
+# HELP bulwark_http_service_ledger_journaled_total Ledger records appended and synced to journals.
+# TYPE bulwark_http_service_ledger_journaled_total counter
+# HELP bulwark_http_service_in_flight Requests admitted and not answered yet.
+# TYPE bulwark_http_service_in_flight gauge
 # HELP bulwark_request_duration_seconds Time from receiving a call to sending its reply.
 # TYPE bulwark_request_duration_seconds histogram
 bulwark_request_duration_seconds_bucket{dependency="payments",le="5e-05"} 0
@@ -330,7 +349,7 @@ TEST_CASE("each family is written once with the samples of every component",
              || name == family + "_sum" || name == family + "_count"));
     }
   }
-  CHECK(helps.size() == 38);
+  CHECK(helps.size() == 47);
   for (auto& [name, n] : helps) {
     INFO(name);
     CHECK(n == 1);
@@ -456,10 +475,42 @@ TEST_CASE("sample values use integers, shortest decimals and +Inf",
   CHECK(format_sample_value(std::numeric_limits<double>::quiet_NaN()) == "NaN");
 }
 
+TEST_CASE("an HTTP service renders its counters under its own label",
+          "[runtime][metrics]") {
+  http_service_stats x;
+  x.received = 7;
+  x.overloaded = 2;
+  x.ledger_duplicates = 3;
+  x.in_flight = 1;
+  auto text = render_prometheus(
+    std::vector<metrics_source>{metrics_source{"service", "pay\"ments", x}});
+  using lines = std::vector<std::string>;
+  CHECK(
+    samples_of(text, "bulwark_http_service_requests_total")
+    == lines{R"(bulwark_http_service_requests_total{service="pay\"ments"} 7)"});
+  auto rejected = samples_of(text, "bulwark_http_service_rejected_total");
+  CHECK(rejected.size() == 6);
+  CHECK(
+    std::count(
+      rejected.begin(), rejected.end(),
+      R"(bulwark_http_service_rejected_total{service="pay\"ments",reason="overloaded"} 2)")
+    == 1);
+  auto ledger = samples_of(text, "bulwark_http_service_ledger_total");
+  CHECK(
+    std::count(
+      ledger.begin(), ledger.end(),
+      R"(bulwark_http_service_ledger_total{service="pay\"ments",verdict="duplicate"} 3)")
+    == 1);
+  CHECK(samples_of(text, "bulwark_http_service_in_flight")
+        == lines{R"(bulwark_http_service_in_flight{service="pay\"ments"} 1)"});
+  // A service has no dependency series.
+  CHECK(samples_of(text, "bulwark_requests_total").empty());
+}
+
 TEST_CASE("no components still name every family", "[runtime][metrics]") {
   auto text = render_prometheus(std::vector<metrics_source>{});
   auto lines = lines_of(text);
-  CHECK(lines.size() == 76);
+  CHECK(lines.size() == 94);
   for (auto& line : lines)
     CHECK(line[0] == '#');
 }

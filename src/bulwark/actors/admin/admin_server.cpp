@@ -296,13 +296,15 @@ answered_stats(std::vector<dep_answer<Stats>>& answers) {
 
 void get_metrics(admin_self self, admin_job job) {
   auto render = self->state.render_metrics;
+  auto registry = self->state.registry;
   ask_all<stats_atom, dependency_stats>(
     self, self->state.ask_timeout,
-    [self, job, render](std::vector<dep_answer<dependency_stats>>& answers) {
+    [self, job, render,
+     registry](std::vector<dep_answer<dependency_stats>>& answers) {
       auto deps =
         std::make_shared<std::vector<std::pair<std::string, dependency_stats>>>(
           answered_stats(answers));
-      auto finish = [job, render, deps](
+      auto finish = [job, render, deps, registry](
                       std::vector<dep_answer<supervisor_stats>>& sup_answers) {
         std::string text;
         try {
@@ -317,6 +319,10 @@ void get_metrics(admin_self self, admin_job job) {
             for (auto& [name, stats] : answered_stats(sup_answers))
               sources.push_back(
                 metrics_source{"supervisor", name, std::move(stats)});
+            // HTTP services attached to a host: counters read in place.
+            if (registry)
+              for (auto& [name, stats] : registry->http_services())
+                sources.push_back(metrics_source{"service", name, stats});
             text = render_prometheus(sources);
           }
         } catch (const std::exception& e) {

@@ -1,13 +1,16 @@
 #include "bulwark/actors/host/service_host.hpp"
 
+#include <algorithm>
 #include <mutex>
 #include <set>
+#include <stdexcept>
 #include <utility>
 
 #include <caf/all.hpp>
 
 #include "bulwark/actors/dependency/dependency_actor.hpp"
 #include "bulwark/actors/host/live_alias.hpp"
+#include "bulwark/actors/http/http_service.hpp"
 #include "bulwark/actors/supervise/supervisor_actor.hpp"
 #include "bulwark/runtime/core/rng.hpp"
 #include "bulwark/runtime/supervise/restart_tracker.hpp"
@@ -380,12 +383,28 @@ struct service_host::impl {
   std::shared_ptr<host_context> ctx;
   caf::actor keeper;
   std::unique_ptr<admin_server> admin;
+  /// Attached HTTP services, in attach order. Their registry probes hold
+  /// weak references: a scrape that copied a probe never reads a destroyed
+  /// service.
+  std::vector<std::pair<std::string, std::shared_ptr<http_service>>> services;
+  bool services_stopped = false;
   bool stopped = false;
+
+  void stop_services() {
+    if (services_stopped)
+      return;
+    services_stopped = true;
+    for (auto i = services.rbegin(); i != services.rend(); ++i)
+      i->second->stop();
+  }
 
   void stop() {
     if (stopped)
       return;
     stopped = true;
+    stop_services();
+    for (auto& [name, svc] : services)
+      ctx->registry->set_http_service(name, {});
     admin.reset();
     // The keeper stops what it owns: transports, top-level supervisors
     // (which stop their members) and dependencies outside every supervisor.
@@ -410,6 +429,42 @@ service_host::~service_host() {
 
 void service_host::stop() {
   impl_->stop();
+}
+
+void service_host::stop_services() {
+  impl_->stop_services();
+}
+
+http_service& service_host::attach(std::string name,
+                                   std::unique_ptr<http_service> svc) {
+  auto& st = *impl_;
+  if (st.stopped)
+    throw std::logic_error("service_host::attach after stop()");
+  if (!svc)
+    throw std::invalid_argument("service_host::attach: no service");
+  auto printable = [](char c) { return c > ' ' && c < 0x7f; };
+  if (name.empty() || name.size() > 64
+      || !std::all_of(name.begin(), name.end(), printable))
+    throw std::invalid_argument("service_host::attach: a service name has 1 "
+                                "to 64 printable ASCII characters, no spaces");
+  for (auto& [other, x] : st.services)
+    if (other == name)
+      throw std::invalid_argument("service_host::attach: a service named \""
+                                  + name + "\" is attached already");
+  std::shared_ptr<http_service> shared{std::move(svc)};
+  st.ctx->registry->set_http_service(
+    name, [weak = std::weak_ptr<http_service>{shared}] {
+      auto svc = weak.lock();
+      return svc ? svc->stats() : http_service_stats{};
+    });
+  st.services.emplace_back(std::move(name), shared);
+  return *shared;
+}
+
+caf::actor service_host::alias(const std::string& name) const {
+  auto& aliases = impl_->ctx->aliases;
+  auto i = aliases.find(name);
+  return i == aliases.end() ? caf::actor{} : i->second;
 }
 
 service_host::start_result service_host::start(caf::actor_system& sys,

@@ -19,8 +19,10 @@
 //    actor)`; calls in flight fail over or retry as after any transport
 //    failure, so every call still gets exactly one reply.
 //
-// A bad document, or a dependency without a transport factory, starts
-// nothing and returns every error. docs/host.md describes it.
+// HTTP services attached to the host are exported by its admin server and
+// stopped first. A bad document, or a dependency without a transport
+// factory, starts nothing and returns every error. docs/host.md describes
+// it.
 #pragma once
 
 #include <cstdint>
@@ -40,6 +42,8 @@
 #include "bulwark/runtime/supervise/restart_config.hpp"
 
 namespace bulwark {
+
+class http_service;
 
 /// Starts (and restarts) the transport of one dependency; must return a
 /// running actor that serves the transport protocol. It may run on any
@@ -102,12 +106,36 @@ class service_host {
   /// The transport dependency `name` uses now.
   caf::actor transport(const std::string& name) const;
 
+  /// A handle that always reaches the live incarnation of dependency or
+  /// supervisor `name` (the live alias alternates use): it forwards
+  /// `(call_atom, call_request)` and `(cancel_atom, id)` keeping the sender,
+  /// and answers a call `rejected_locally` while nothing by that name runs.
+  /// Invalid for a name the host did not start with. Use it where a handle
+  /// is kept across restarts (a saga step, a route actor).
+  caf::actor alias(const std::string& name) const;
+
+  /// Hands HTTP service `svc` to the host under `name` (1..64 printable
+  /// ASCII characters, unique): the admin server exports its counters as
+  /// `bulwark_http_service_*{service="name"}`, and `stop_services()` (and
+  /// `stop()`) stop it before anything else, so requests it admitted can
+  /// still reach the dependencies while they drain. The service may be
+  /// started before or after. Throws std::invalid_argument for a bad or
+  /// taken name or a null service, std::logic_error after `stop()`.
+  http_service& attach(std::string name, std::unique_ptr<http_service> svc);
+
+  /// Stops every attached HTTP service (each lets its admitted requests
+  /// finish for its grace, see http_service::stop), last attached first.
+  /// Idempotent. For a shutdown in steps: stop what feeds the services'
+  /// work (e.g. a saga coordinator) after this and before `stop()`.
+  void stop_services();
+
   const service_registry_ptr& registry() const noexcept;
 
   /// The admin server, when `service_host_options::admin` was set.
   admin_server* admin() const noexcept;
 
-  /// Stops the admin server, then every actor (idempotent).
+  /// Stops the attached HTTP services, then the admin server, then every
+  /// actor (idempotent).
   void stop();
 
   struct impl;

@@ -100,4 +100,27 @@ void service_registry::update_supervisor(
   f(sups_[name]);
 }
 
+void service_registry::set_http_service(const std::string& name,
+                                        http_service_probe probe) {
+  std::lock_guard<std::mutex> guard{mtx_};
+  if (probe)
+    services_[name] = std::move(probe);
+  else
+    services_.erase(name);
+}
+
+std::vector<std::pair<std::string, http_service_stats>>
+service_registry::http_services() const {
+  std::map<std::string, http_service_probe> probes;
+  {
+    std::lock_guard<std::mutex> guard{mtx_};
+    probes = services_;
+  }
+  std::vector<std::pair<std::string, http_service_stats>> result;
+  result.reserve(probes.size());
+  for (auto& [name, probe] : probes)
+    result.emplace_back(name, probe());
+  return result;
+}
+
 } // namespace bulwark

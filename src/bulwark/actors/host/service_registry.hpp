@@ -15,12 +15,15 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include <caf/actor.hpp>
 
 #include "bulwark/actors/protocol/dependency_protocol.hpp"
 #include "bulwark/actors/protocol/supervisor_protocol.hpp"
 #include "bulwark/runtime/config/bulwark_config.hpp"
+#include "bulwark/runtime/metrics/http_service_stats.hpp"
 
 namespace bulwark {
 
@@ -77,12 +80,24 @@ class service_registry {
   void update_supervisor(const std::string& name,
                          const std::function<void(supervisor_entry&)>& f);
 
+  /// Reads an attached HTTP service's counters (thread-safe, cheap).
+  using http_service_probe = std::function<http_service_stats()>;
+
+  /// Records (or, with an empty probe, removes) the HTTP service `name`:
+  /// the admin server exports its counters as `bulwark_http_service_*`.
+  void set_http_service(const std::string& name, http_service_probe probe);
+
+  /// Every attached HTTP service's counters, in name order (the probes run
+  /// outside the registry's lock).
+  std::vector<std::pair<std::string, http_service_stats>> http_services() const;
+
  private:
   mutable std::mutex mtx_;
   std::shared_ptr<const bulwark_config> document_;
   document_listener listener_;
   std::map<std::string, dependency_entry> deps_;
   std::map<std::string, supervisor_entry> sups_;
+  std::map<std::string, http_service_probe> services_;
 };
 
 using service_registry_ptr = std::shared_ptr<service_registry>;

@@ -1421,6 +1421,7 @@ http_service_stats http_service::stats() const {
   s.ledger_rejected = c.ledger_rejected;
   s.ledger_replayed = c.ledger_replayed;
   s.ledger_journaled = c.ledger_journaled;
+  s.in_flight = in_flight();
   return s;
 }
 

@@ -130,6 +130,25 @@ const std::vector<metric_family>& metric_families() {
      "ejected, probing)."},
     {"bulwark_config_reloads_total", k::counter,
      "Configuration documents received, by result."},
+    // -- HTTP services ---------------------------------------------------------
+    {"bulwark_http_service_requests_total", k::counter,
+     "Well-formed HTTP requests that reached the service."},
+    {"bulwark_http_service_dispatched_total", k::counter,
+     "Requests handed to a route."},
+    {"bulwark_http_service_rejected_total", k::counter,
+     "Requests the service answered itself before any route, by reason."},
+    {"bulwark_http_service_errors_total", k::counter,
+     "Dispatched requests that got no answer from their route, by reason."},
+    {"bulwark_http_service_route_restarts_total", k::counter,
+     "Route actors started again after one died."},
+    {"bulwark_http_service_ledger_total", k::counter,
+     "Idempotency ledger verdicts over all ledger routes."},
+    {"bulwark_http_service_ledger_replayed_total", k::counter,
+     "Ledger journal records replayed at start."},
+    {"bulwark_http_service_ledger_journaled_total", k::counter,
+     "Ledger records appended and synced to journals."},
+    {"bulwark_http_service_in_flight", k::gauge,
+     "Requests admitted and not answered yet."},
     // -- latency -------------------------------------------------------------
     {"bulwark_request_duration_seconds", k::histogram,
      "Time from receiving a call to sending its reply."},
@@ -553,6 +572,61 @@ const std::vector<metric_row<supervisor_stats>>& supervisor_metric_rows() {
   return rows;
 }
 
+const std::vector<metric_row<http_service_stats>>& http_service_metric_rows() {
+  using http = http_service_stats;
+  using row = metric_row<http>;
+  auto one = [](std::string_view family, std::string_view key,
+                std::uint64_t (*read)(const http&, std::size_t)) {
+    return row{family, key, {}, mi::none, {}, read};
+  };
+  auto by = [](std::string_view family, std::string_view label,
+               std::string_view value,
+               std::uint64_t (*read)(const http&, std::size_t)) {
+    return labelled<http>(family, value, label, value, read);
+  };
+  static const std::vector<row> rows{
+    one("bulwark_http_service_requests_total", "received",
+        BULWARK_FIELD(http, received)),
+    one("bulwark_http_service_dispatched_total", "dispatched",
+        BULWARK_FIELD(http, dispatched)),
+    by("bulwark_http_service_rejected_total", "reason", "not_found",
+       BULWARK_FIELD(http, not_found)),
+    by("bulwark_http_service_rejected_total", "reason", "method_not_allowed",
+       BULWARK_FIELD(http, method_not_allowed)),
+    by("bulwark_http_service_rejected_total", "reason", "bad_request",
+       BULWARK_FIELD(http, bad_requests)),
+    by("bulwark_http_service_rejected_total", "reason", "expired_on_arrival",
+       BULWARK_FIELD(http, expired_on_arrival)),
+    by("bulwark_http_service_rejected_total", "reason", "overloaded",
+       BULWARK_FIELD(http, overloaded)),
+    by("bulwark_http_service_rejected_total", "reason", "shut_down",
+       BULWARK_FIELD(http, shut_down)),
+    by("bulwark_http_service_errors_total", "reason", "timed_out",
+       BULWARK_FIELD(http, timed_out)),
+    by("bulwark_http_service_errors_total", "reason", "unavailable",
+       BULWARK_FIELD(http, unavailable)),
+    by("bulwark_http_service_errors_total", "reason", "route_failure",
+       BULWARK_FIELD(http, route_failures)),
+    one("bulwark_http_service_route_restarts_total", "route_restarts",
+        BULWARK_FIELD(http, route_restarts)),
+    by("bulwark_http_service_ledger_total", "verdict", "executed",
+       BULWARK_FIELD(http, ledger_executed)),
+    by("bulwark_http_service_ledger_total", "verdict", "duplicate",
+       BULWARK_FIELD(http, ledger_duplicates)),
+    by("bulwark_http_service_ledger_total", "verdict", "wait",
+       BULWARK_FIELD(http, ledger_waits)),
+    by("bulwark_http_service_ledger_total", "verdict", "rejected",
+       BULWARK_FIELD(http, ledger_rejected)),
+    one("bulwark_http_service_ledger_replayed_total", "ledger_replayed",
+        BULWARK_FIELD(http, ledger_replayed)),
+    one("bulwark_http_service_ledger_journaled_total", "ledger_journaled",
+        BULWARK_FIELD(http, ledger_journaled)),
+    one("bulwark_http_service_in_flight", "in_flight",
+        BULWARK_FIELD(http, in_flight)),
+  };
+  return rows;
+}
+
 #undef BULWARK_FIELD
 #undef BULWARK_ENTRY
 
@@ -583,5 +657,7 @@ template void append_json(const std::vector<metric_row<dependency_stats>>&,
                           const dependency_stats&, boost::json::object&);
 template void append_json(const std::vector<metric_row<supervisor_stats>>&,
                           const supervisor_stats&, boost::json::object&);
+template void append_json(const std::vector<metric_row<http_service_stats>>&,
+                          const http_service_stats&, boost::json::object&);
 
 } // namespace bulwark

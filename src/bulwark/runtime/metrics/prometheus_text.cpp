@@ -106,6 +106,12 @@ class writer {
         row(fam, r, x);
   }
 
+  void rows_of(const metric_family& fam, const http_service_stats& x) {
+    for (auto& r : http_service_metric_rows())
+      if (r.family == fam.name)
+        row(fam, r, x);
+  }
+
   template <class Stats>
   void row(const metric_family& fam, const metric_row<Stats>& r,
            const Stats& x) {

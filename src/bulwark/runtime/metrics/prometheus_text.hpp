@@ -28,6 +28,7 @@
 #include <vector>
 
 #include "bulwark/runtime/dependency/dependency_stats.hpp"
+#include "bulwark/runtime/metrics/http_service_stats.hpp"
 #include "bulwark/runtime/supervise/supervisor_stats.hpp"
 
 namespace bulwark {
@@ -38,13 +39,13 @@ inline constexpr std::string_view prometheus_content_type =
 
 /// One component to render.
 struct metrics_source {
-  /// The label that names it: "dependency" or "supervisor". Characters that
-  /// a label name may not contain are replaced by '_'.
+  /// The label that names it: "dependency", "supervisor" or "service".
+  /// Characters that a label name may not contain are replaced by '_'.
   std::string label = "dependency";
   /// Its configured name (the label value; escaped on output).
   std::string name;
   /// Its stats; the kind decides which rows of the table apply.
-  std::variant<dependency_stats, supervisor_stats> stats;
+  std::variant<dependency_stats, supervisor_stats, http_service_stats> stats;
 };
 
 /// Every metric family, each with the samples of all `sources` in their
