@@ -19,10 +19,11 @@ struct http_answer {
 };
 
 /// One request to 127.0.0.1:port with `Connection: close`; waits at most
-/// `timeout_ms` for the whole answer.
+/// `timeout_ms` for the whole answer. `extra_headers` are whole header lines
+/// ("Name: value\r\n" each), written as they are.
 http_answer http_call(std::uint16_t port, const std::string& method,
                       const std::string& target, const std::string& body,
-                      int timeout_ms);
+                      int timeout_ms, const std::string& extra_headers = "");
 
 /// A port that was free on 127.0.0.1 a moment ago (bind port 0, read it,
 /// close).
@@ -38,7 +39,7 @@ int run_service(const std::string& kind, const std::vector<std::string>& args);
 int run_gateway(const std::vector<std::string>& args);
 
 /// `checkout` (no arguments) and `checkout e2e`: start every process, drive
-/// load, check the invariants, stop everything.
+/// load, check the invariants, stop everything (driver.cpp).
 int run_driver(bool drill);
 
 /// `checkout hostile PATH/TO/bulwark-hostile [SEED] [CASES]`: start every

@@ -28,12 +28,14 @@
 #include <caf/all.hpp>
 
 #include "bulwark/actors/dependency/dependency_actor.hpp"
+#include "bulwark/actors/host/service_host.hpp"
 #include "bulwark/actors/http/http_service.hpp"
 #include "bulwark/actors/saga/saga_coordinator.hpp"
 #include "bulwark/actors/supervise/supervisor_actor.hpp"
 #include "bulwark/actors/system_setup.hpp"
 #include "bulwark/actors/transport/http_transport.hpp"
 #include "common.hpp"
+#include "order.hpp"
 #include "bulwark/runtime/config/bulwark_config.hpp"
 #include "bulwark/runtime/config/object_reader.hpp"
 
@@ -94,13 +96,6 @@ constexpr auto saga_document = R"({
   "max_input_bytes": 1024
 })";
 
-/// The longest order id and sku (services accept ids up to 64 bytes; the
-/// keys add suffixes such as "-release").
-constexpr std::size_t max_id_bytes = 64;
-
-/// Time each downstream call gets (its dependency actor retries inside it).
-constexpr auto call_budget = std::chrono::seconds(5);
-
 struct deps {
   caf::actor inventory;
   caf::actor pricing;
@@ -108,58 +103,21 @@ struct deps {
   caf::actor recommendations;
 };
 
-/// A checkout as the saga log keeps it: validated, so steps can trust it.
-struct order {
-  std::string order_id;
-  std::string sku;
-  std::int64_t qty = 1;
-};
-
-/// Reads POST /checkout's body; on bad input a 400 naming every problem.
-std::optional<order> read_order(const service_request& req,
-                                service_response& error) {
-  auto body = parse_json_body(req, error);
-  if (!body)
-    return std::nullopt;
-  error_list errs;
-  order o;
-  object_reader r{*body, json_path{}, errs, {"order_id", "sku", "qty"}};
-  if (r.valid() && r.require("order_id"))
-    r.read_key("order_id", o.order_id, max_id_bytes);
-  if (r.valid() && r.require("sku"))
-    r.read_key("sku", o.sku, max_id_bytes);
-  r.read("qty", o.qty, 1, 1'000);
-  if (!errs.empty()) {
-    error = invalid_body_reply(errs);
-    return std::nullopt;
+/// Runs one try of step `c` as a call to `dep`: the call inherits the
+/// order's context (order.hpp); a forward step the client's deadline no
+/// longer allows is `not_executed` without a call.
+void step_call(saga_coordinator_actor::pointer self, const caf::actor& dep,
+               const saga_step_call& c, step_kind kind, const char* op,
+               const json::object& payload, std::string key, saga_done done) {
+  auto o = from_input(c.input);
+  std::string why;
+  auto req = make_call(self->clock().now(), o, kind, op,
+                       json::serialize(payload), std::move(key), why);
+  if (!req) {
+    done(saga_verdict::not_executed, why);
+    return;
   }
-  return o;
-}
-
-std::string to_input(const order& o) {
-  return json::serialize(
-    json::object{{"order_id", o.order_id}, {"sku", o.sku}, {"qty", o.qty}});
-}
-
-/// The saga's input as the coordinator hands it back (written by to_input).
-order from_input(const std::string& text) {
-  order o;
-  auto v = json::parse(text).as_object();
-  o.order_id = v.at("order_id").as_string().c_str();
-  o.sku = v.at("sku").as_string().c_str();
-  o.qty = v.at("qty").as_int64();
-  return o;
-}
-
-/// One downstream call of a step try.
-call_request make_call(saga_coordinator_actor::pointer self, const char* op,
-                       const json::object& payload, std::string key) {
-  call_request req; // request form: the id is not needed
-  req.operation = op;
-  req.payload = json::serialize(payload);
-  req.idempotency_key = std::move(key);
-  req.deadline_ns = to_wire_time(self->clock().now() + call_budget);
-  return req;
+  saga_call(self, dep, std::move(*req), std::move(done));
 }
 
 /// The price step's data: {"price": N, "source": "..."}.
@@ -172,39 +130,64 @@ std::int64_t price_in(const std::string& data) {
   return p != nullptr && p->is_int64() ? p->as_int64() : 0;
 }
 
+/// A read step's call, or nullopt (and `not_executed`) when the client's
+/// deadline has passed.
+std::optional<call_request> read_call(saga_coordinator_actor::pointer self,
+                                      const saga_step_call& c, const char* op,
+                                      const json::object& payload,
+                                      saga_done& done) {
+  std::string why;
+  auto req =
+    make_call(self->clock().now(), from_input(c.input), step_kind::forward, op,
+              json::serialize(payload), "", why);
+  if (!req)
+    done(saga_verdict::not_executed, why);
+  return req;
+}
+
 std::vector<saga_step_functions> steps_of(const deps& d) {
   std::vector<saga_step_functions> s(5);
   // recommendations: sheddable, never fails the checkout.
-  s[0].action = [d](auto self, const saga_step_call&, saga_done done) {
-    auto req = make_call(self, "recs", {}, "");
+  s[0].action = [d](auto self, const saga_step_call& c, saga_done done) {
+    auto fallback = [] {
+      return json::serialize(json::object{{"source", "gateway_fallback"},
+                                          {"items", json::array{"gift-card"}}});
+    };
+    std::string why;
+    auto req = make_call(self->clock().now(), from_input(c.input),
+                         step_kind::forward, "recs", "{}", "", why);
+    if (!req) {
+      done(saga_verdict::done, fallback());
+      return;
+    }
+    // Whatever the client asked for, recommendations may be shed first.
+    req->crit = criticality::sheddable;
     self
       ->request(d.recommendations, caf::infinite, call_atom::value,
-                std::move(req))
+                std::move(*req))
       .then(
-        [done](reply_atom, const call_reply& r) {
-          json::object out;
+        [done, fallback](reply_atom, const call_reply& r) {
           json::error_code ec;
           auto items = json::parse(r.payload, ec);
-          if (r.ok && !ec) {
-            out["source"] = to_string(r.source);
-            out["items"] = items;
-          } else {
-            out["source"] = "gateway_fallback";
-            out["items"] = json::array{"gift-card"};
+          if (!r.ok || ec) {
+            done(saga_verdict::done, fallback());
+            return;
           }
-          done(saga_verdict::done, json::serialize(out));
+          done(saga_verdict::done,
+               json::serialize(json::object{{"source", to_string(r.source)},
+                                            {"items", items}}));
         },
-        [done](const caf::error&) {
-          done(saga_verdict::done, json::serialize(json::object{
-                                     {"source", "gateway_fallback"},
-                                     {"items", json::array{"gift-card"}}}));
+        [done, fallback](const caf::error&) {
+          done(saga_verdict::done, fallback());
         });
   };
   // price: a read; without one the order is rejected before any effect.
   s[1].action = [d](auto self, const saga_step_call& c, saga_done done) {
-    auto o = from_input(c.input);
-    auto req = make_call(self, "price", {{"sku", o.sku}}, "");
-    self->request(d.pricing, caf::infinite, call_atom::value, std::move(req))
+    auto req =
+      read_call(self, c, "price", {{"sku", from_input(c.input).sku}}, done);
+    if (!req)
+      return;
+    self->request(d.pricing, caf::infinite, call_atom::value, std::move(*req))
       .then(
         [done](reply_atom, const call_reply& r) {
           json::error_code ec;
@@ -227,41 +210,33 @@ std::vector<saga_step_functions> steps_of(const deps& d) {
   };
   s[2].action = [d](auto self, const saga_step_call& c, saga_done done) {
     auto o = from_input(c.input);
-    saga_call(
-      self, d.inventory,
-      make_call(self, "reserve",
-                {{"order_id", o.order_id}, {"sku", o.sku}, {"qty", o.qty}},
-                o.order_id + "-reserve"),
-      std::move(done));
+    step_call(self, d.inventory, c, step_kind::forward, "reserve",
+              {{"order_id", o.order_id}, {"sku", o.sku}, {"qty", o.qty}},
+              o.order_id + "-reserve", std::move(done));
   };
   s[2].compensation = [d](auto self, const saga_step_call& c, saga_done done) {
     auto o = from_input(c.input);
-    saga_call(self, d.inventory,
-              make_call(self, "release", {{"order_id", o.order_id}},
-                        o.order_id + "-release"),
+    step_call(self, d.inventory, c, step_kind::compensation, "release",
+              {{"order_id", o.order_id}}, o.order_id + "-release",
               std::move(done));
   };
   s[3].action = [d](auto self, const saga_step_call& c, saga_done done) {
     auto o = from_input(c.input);
     auto amount = price_in(c.results.at(1)) * o.qty;
-    saga_call(self, d.payments,
-              make_call(self, "charge",
-                        {{"order_id", o.order_id}, {"amount", amount}},
-                        o.order_id),
+    step_call(self, d.payments, c, step_kind::forward, "charge",
+              {{"order_id", o.order_id}, {"amount", amount}}, o.order_id,
               std::move(done));
   };
   s[3].compensation = [d](auto self, const saga_step_call& c, saga_done done) {
     auto o = from_input(c.input);
-    saga_call(self, d.payments,
-              make_call(self, "refund", {{"order_id", o.order_id}},
-                        o.order_id + "-refund"),
+    step_call(self, d.payments, c, step_kind::compensation, "refund",
+              {{"order_id", o.order_id}}, o.order_id + "-refund",
               std::move(done));
   };
   s[4].action = [d](auto self, const saga_step_call& c, saga_done done) {
     auto o = from_input(c.input);
-    saga_call(self, d.inventory,
-              make_call(self, "confirm", {{"order_id", o.order_id}},
-                        o.order_id + "-confirm"),
+    step_call(self, d.inventory, c, step_kind::pivot, "confirm",
+              {{"order_id", o.order_id}}, o.order_id + "-confirm",
               std::move(done));
   };
   return s;
@@ -444,51 +419,57 @@ int run_gateway(const std::vector<std::string>& args) {
   add_bulwark_types(cfg);
   cfg.set("logger.verbosity", caf::atom("quiet"));
   caf::actor_system sys{cfg};
-  std::vector<caf::actor> owned;
-  auto make_transport = [&](std::uint16_t port) {
-    http_transport_options t;
-    t.port = port;
-    t.path_template = "/{operation}";
-    t.content_type = "application/json";
-    t.methods = {{"stock", "GET"}, {"price", "GET"}, {"recs", "GET"}};
-    t.connect_timeout = milliseconds(200);
-    auto transport = http_transport::spawn(sys, t);
-    owned.push_back(transport.handle());
-    return transport.handle();
+  // One host owns every dependency actor and the pricing supervisor, keeps
+  // them running across crashes and reloads, and serves the admin server.
+  auto transport_for = [](std::uint16_t port) -> transport_factory {
+    return [port](caf::actor_system& s) {
+      http_transport_options t;
+      t.port = port;
+      t.path_template = "/{operation}";
+      t.content_type = "application/json";
+      t.methods = {{"stock", "GET"}, {"price", "GET"}, {"recs", "GET"}};
+      t.connect_timeout = milliseconds(200);
+      return http_transport::spawn(s, t).handle();
+    };
   };
-  auto make_dep = [&](const char* name, std::uint16_t port) {
-    dependency_options opts;
-    opts.config = *parsed.config->find(name);
-    opts.transport = make_transport(port);
-    opts.seed = port;
-    auto dep =
-      caf::actor_cast<caf::actor>(spawn_dependency(sys, std::move(opts)));
-    owned.push_back(dep);
-    return dep;
-  };
-  deps d;
-  d.inventory = make_dep("inventory", port_of("inventory"));
+  service_host_options ho;
+  ho.transports["inventory"] = transport_for(port_of("inventory"));
+  ho.transports["payments"] = transport_for(port_of("payments"));
+  ho.transports["recommendations"] = transport_for(port_of("recommendations"));
   if (pricing_ports.size() > 1) {
-    auto tree =
-      spawn_supervisor_tree(sys, text, "pricing", [&](const std::string& name) {
-        auto i = std::stoul(name.substr(name.find('-') + 1)) - 1;
-        return make_transport(pricing_ports.at(i));
-      });
-    if (!tree.errors.empty()) {
-      for (auto& e : tree.errors)
+    for (size_t i = 0; i < pricing_ports.size(); ++i)
+      ho.transports["pricing-" + std::to_string(i + 1)] =
+        transport_for(pricing_ports[i]);
+  } else {
+    ho.transports["pricing"] = transport_for(pricing_ports.front());
+  }
+  auto port_text = flag(args, "port", "0");
+  ho.seed = static_cast<std::uint64_t>(std::stoi(port_text));
+  ho.admin.emplace();
+  ho.admin->port =
+    static_cast<std::uint16_t>(std::stoi(flag(args, "admin-port", "0")));
+  std::unique_ptr<service_host> host;
+  try {
+    auto started = service_host::start(sys, *parsed.config, std::move(ho));
+    if (!started.ok()) {
+      for (auto& e : started.errors)
         std::fprintf(stderr, "%s\n", e.c_str());
       return 1;
     }
-    d.pricing = caf::actor_cast<caf::actor>(tree.root);
-    owned.push_back(d.pricing);
-  } else {
-    d.pricing = make_dep("pricing", pricing_ports.front());
+    host = std::move(started.host);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "gateway: cannot start the admin server: %s\n",
+                 e.what());
+    return 1;
   }
-  d.payments = make_dep("payments", port_of("payments"));
-  d.recommendations = make_dep("recommendations", port_of("recommendations"));
+  // Live aliases: a step always reaches the incarnation running now.
+  deps d;
+  d.inventory = host->alias("inventory");
+  d.pricing = host->alias("pricing");
+  d.payments = host->alias("payments");
+  d.recommendations = host->alias("recommendations");
   // The saga log: every order's steps, so a restarted gateway finishes what
   // the last one started and answers re-sent order ids.
-  auto port_text = flag(args, "port", "0");
   auto data_dir =
     flag(args, "data-dir", "/tmp/bulwark-checkout-gateway-" + port_text);
   saga_coordinator_actor sagas;
@@ -506,8 +487,6 @@ int run_gateway(const std::vector<std::string>& args) {
   } catch (const std::exception& e) {
     // A corrupt or locked saga log: refuse to start rather than forget orders.
     std::fprintf(stderr, "gateway: cannot start: %s\n", e.what());
-    for (auto& a : owned)
-      caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
     return 1;
   }
   http_service_options opts;
@@ -520,7 +499,8 @@ int run_gateway(const std::vector<std::string>& args) {
   opts.grace = std::chrono::milliseconds(2'000);
   opts.server.shutdown_grace = std::chrono::milliseconds(1'000);
   opts.server.max_body_bytes = 16 * 1024; // an order is a few hundred bytes
-  http_service svc{sys, opts};
+  auto& svc =
+    host->attach("gateway", std::make_unique<http_service>(sys, opts));
   svc.route("POST", "/checkout",
             route_actor_factory{[sagas](caf::actor_system& s) {
               return s.spawn(checkout_route, sagas);
@@ -535,53 +515,63 @@ int run_gateway(const std::vector<std::string>& args) {
   // what a person watches while breaking things. Blocking a scoped actor is
   // fine for a diagnostic route (it runs in its own actor, never on an io
   // thread).
-  svc.route(
-    "GET", "/stats", service_function{[&sys, d, sagas](const service_request&) {
-      json::object out;
-      caf::scoped_actor self{sys};
-      auto ask = [&](const char* name, const caf::actor& dep) {
-        self->request(dep, std::chrono::seconds(2), stats_atom::value)
-          .receive([&](stats_atom,
-                       const dependency_stats& st) { out[name] = to_json(st); },
-                   [&](const caf::error& err) {
-                     out[name] = caf::to_string(err).c_str();
-                   });
-      };
-      ask("inventory", d.inventory);
-      ask("pricing", d.pricing);
-      ask("payments", d.payments);
-      ask("recommendations", d.recommendations);
-      self->request(sagas, std::chrono::seconds(2), stats_atom::value)
-        .receive(
-          [&](const saga_stats& st) {
-            out["sagas"] =
-              json::object{{"running", st.running},
-                           {"started", st.started},
-                           {"resumed", st.resumed},
-                           {"completed", st.completed},
-                           {"compensated", st.compensated},
-                           {"compensation_failed", st.compensation_failed},
-                           {"stuck", st.stuck},
-                           {"joined", st.joined},
-                           {"answered_from_log", st.answered_from_log}};
-          },
-          [&](const caf::error& err) {
-            out["sagas"] = caf::to_string(err).c_str();
-          });
-      return json_reply(out);
-    }});
+  svc.route("GET", "/stats",
+            service_function{
+              [&sys, reg = host->registry(), sagas](const service_request&) {
+                json::object out;
+                caf::scoped_actor self{sys};
+                for (auto& [name, dep] : reg->dependencies())
+                  self->request(dep, std::chrono::seconds(2), stats_atom::value)
+                    .receive(
+                      [&, n = name](stats_atom, const dependency_stats& st) {
+                        out[n] = to_json(st);
+                      },
+                      [&, n = name](const caf::error& err) {
+                        out[n] = caf::to_string(err).c_str();
+                      });
+                for (auto& [name, sup] : reg->supervisors())
+                  self->request(sup, std::chrono::seconds(2), stats_atom::value)
+                    .receive(
+                      [&, n = name](stats_atom, const supervisor_stats& st) {
+                        out[n] = to_json(st);
+                      },
+                      [&, n = name](const caf::error& err) {
+                        out[n] = caf::to_string(err).c_str();
+                      });
+                self->request(sagas, std::chrono::seconds(2), stats_atom::value)
+                  .receive(
+                    [&](const saga_stats& st) {
+                      out["sagas"] = json::object{
+                        {"running", st.running},
+                        {"started", st.started},
+                        {"resumed", st.resumed},
+                        {"completed", st.completed},
+                        {"compensated", st.compensated},
+                        {"compensation_failed", st.compensation_failed},
+                        {"stuck", st.stuck},
+                        {"joined", st.joined},
+                        {"answered_from_log", st.answered_from_log}};
+                    },
+                    [&](const caf::error& err) {
+                      out["sagas"] = caf::to_string(err).c_str();
+                    });
+                return json_reply(out);
+              }});
   svc.start();
-  std::fprintf(stderr, "gateway listening on 127.0.0.1:%u (saga log in %s)\n",
-               static_cast<unsigned>(svc.port()), data_dir.c_str());
+  std::fprintf(stderr,
+               "gateway listening on 127.0.0.1:%u (saga log in %s; admin "
+               "http://127.0.0.1:%u/dashboard)\n",
+               static_cast<unsigned>(svc.port()), data_dir.c_str(),
+               static_cast<unsigned>(host->admin()->port()));
   int sig = 0;
   sigwait(&sigs, &sig);
   // Within grace + shutdown_grace (3 s) of SIGTERM: stop taking orders,
-  // answer what finishes, then end the coordinator and every actor. Sagas
-  // still running stay in the log and resume when the gateway starts again.
-  svc.stop();
+  // answer what finishes, then end the coordinator, then the admin server
+  // and every actor. Sagas still running stay in the log and resume when
+  // the gateway starts again.
+  host->stop_services();
   caf::anon_send_exit(sagas, caf::exit_reason::user_shutdown);
-  for (auto& a : owned)
-    caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
+  host->stop();
   return 0;
 }
 

@@ -34,9 +34,10 @@ int main(int argc, char** argv) {
             "       checkout hostile PATH/TO/bulwark-hostile [SEED] [CASES]\n"
             "       checkout inventory|pricing|payments|recommendations "
             "--port N [--error-rate P] [--error-after-rate P] "
-            "[--latency-ms M] [--outage-s S] [--data-dir D]\n"
+            "[--latency-ms M] [--outage-s S] [--data-dir D] "
+            "[--admin-port N]\n"
             "       checkout gateway --port N --inventory PORT --pricing "
             "PORT[,PORT...] --payments PORT --recommendations PORT "
-            "[--data-dir D] [--policies on|off]\n");
+            "[--data-dir D] [--policies on|off] [--admin-port N]\n");
   return 2;
 }

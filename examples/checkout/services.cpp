@@ -25,6 +25,7 @@
 #include <boost/json.hpp>
 #include <caf/all.hpp>
 
+#include "bulwark/actors/host/service_host.hpp"
 #include "bulwark/actors/http/http_service.hpp"
 #include "bulwark/actors/system_setup.hpp"
 #include "common.hpp"
@@ -65,7 +66,7 @@ std::uint16_t free_port() {
 
 http_answer http_call(std::uint16_t port, const std::string& method,
                       const std::string& target, const std::string& body,
-                      int timeout_ms) {
+                      int timeout_ms, const std::string& extra_headers) {
   http_answer out;
   int fd = ::socket(AF_INET, SOCK_STREAM, 0);
   if (fd < 0) {
@@ -90,7 +91,7 @@ http_answer http_call(std::uint16_t port, const std::string& method,
                     + " HTTP/1.1\r\nHost: 127.0.0.1:" + std::to_string(port)
                     + "\r\nConnection: close\r\nContent-Type: application/json"
                     + "\r\nContent-Length: " + std::to_string(body.size())
-                    + "\r\n\r\n" + body;
+                    + "\r\n" + extra_headers + "\r\n" + body;
   size_t sent = 0;
   while (sent < req.size()) {
     auto n = ::send(fd, req.data() + sent, req.size() - sent, MSG_NOSIGNAL);
@@ -313,6 +314,28 @@ std::map<std::string, long> g_stock;
 std::map<std::string, std::pair<std::string, long>>
   g_reserved; // order -> sku, qty
 
+/// The context each keyed request arrived with, per kind and key, first
+/// try only (GET /context): what the gateway forwarded from its client —
+/// criticality, the deadline left on arrival, the trace — so the demo can
+/// check it end to end. In memory: a restarted process starts empty.
+std::map<std::string, std::map<std::string, json::object>> g_context;
+
+/// Keys recorded per kind at most (a bound: the demo sends a few hundred).
+constexpr std::size_t max_context_keys = 10'000;
+
+void record_context(const char* kind, const service_request& req) {
+  auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+                req.deadline - std::chrono::steady_clock::now())
+                .count();
+  json::object o{{"criticality", to_string(req.crit)},
+                 {"deadline_left_ms", left},
+                 {"trace_id", to_string(req.trace.trace)},
+                 {"attempt", req.attempt}};
+  auto& m = g_context[kind];
+  if (m.size() < max_context_keys)
+    m.emplace(req.idempotency_key, std::move(o));
+}
+
 /// What a keyed route reads from its body: only the fields its kind needs,
 /// each validated (ids are keys: visible ASCII, bounded; numbers exact
 /// integers in range), so bad input is a 400 before anything happens.
@@ -412,6 +435,18 @@ long price_of(const std::string& sku) {
   return 100 + static_cast<long>(std::hash<std::string>{}(sku) % 9900);
 }
 
+service_response context_json(std::initializer_list<const char*> kinds) {
+  std::lock_guard<std::mutex> guard{g_mtx};
+  json::object out;
+  for (auto* k : kinds) {
+    json::object m;
+    for (auto& [key, ctx] : g_context[k])
+      m[key] = ctx;
+    out[k] = std::move(m);
+  }
+  return json_reply(out);
+}
+
 service_response ledger_json(std::initializer_list<const char*> kinds) {
   std::lock_guard<std::mutex> guard{g_mtx};
   json::object out;
@@ -437,6 +472,7 @@ handler_fn keyed(const char* kind, effect_fn effect) {
     if (!in)
       return error;
     std::lock_guard<std::mutex> guard{g_mtx};
+    record_context(kind, req);
     auto out = effect(*in);
     ++g_counts[kind][req.idempotency_key];
     out["key"] = req.idempotency_key;
@@ -529,11 +565,33 @@ int run_service(const std::string& kind, const std::vector<std::string>& args) {
     flag(args, "data-dir",
          "/tmp/bulwark-checkout-" + kind + "-" + std::to_string(port));
   caf::actor_system sys{cfg};
+  // A service with no dependency of its own still runs on a host: the
+  // host's admin server exports the service's counters (requests, ledger
+  // verdicts, journal records) and serves the dashboard.
+  service_host_options ho;
+  ho.admin.emplace();
+  ho.admin->port =
+    static_cast<std::uint16_t>(std::stoi(flag(args, "admin-port", "0")));
+  std::unique_ptr<service_host> host;
+  try {
+    auto started =
+      service_host::start(sys, R"({"dependencies": {}})", std::move(ho));
+    if (!started.ok()) {
+      for (auto& e : started.errors)
+        std::fprintf(stderr, "%s: %s\n", kind.c_str(), e.c_str());
+      return 1;
+    }
+    host = std::move(started.host);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "%s: cannot start the admin server: %s\n",
+                 kind.c_str(), e.what());
+    return 1;
+  }
   http_service_options opts;
   opts.port = port;
   opts.max_in_flight = 512;
   opts.grace = std::chrono::milliseconds(1000);
-  http_service svc{sys, opts};
+  auto& svc = host->attach(kind, std::make_unique<http_service>(sys, opts));
   route_options ledger_route;
   ledger_route.ledger = ledger_config{};
   ledger_route.ledger->in_progress_timeout = seconds(10);
@@ -609,6 +667,9 @@ int run_service(const std::string& kind, const std::vector<std::string>& args) {
       svc.route("GET", "/ledger", service_function{[](const service_request&) {
                   return ledger_json({"reserve", "release", "confirm"});
                 }});
+      svc.route("GET", "/context", service_function{[](const service_request&) {
+                  return context_json({"reserve", "release", "confirm"});
+                }});
     } else if (kind == "pricing") {
       add(
         "GET", "/price",
@@ -643,6 +704,9 @@ int run_service(const std::string& kind, const std::vector<std::string>& args) {
       svc.route("GET", "/ledger", service_function{[](const service_request&) {
                   return ledger_json({"charge", "refund"});
                 }});
+      svc.route("GET", "/context", service_function{[](const service_request&) {
+                  return context_json({"charge", "refund"});
+                }});
     } else { // recommendations
       add(
         "GET", "/recs",
@@ -657,13 +721,16 @@ int run_service(const std::string& kind, const std::vector<std::string>& args) {
   } catch (const std::exception& e) {
     // A corrupt or locked journal: refuse to start rather than forget keys.
     std::fprintf(stderr, "%s: cannot start: %s\n", kind.c_str(), e.what());
-    svc.stop();
+    host->stop();
     return 1;
   }
   auto st = svc.stats();
   svc.start();
-  std::fprintf(stderr, "%s listening on 127.0.0.1:%u", kind.c_str(),
-               static_cast<unsigned>(svc.port()));
+  std::fprintf(
+    stderr,
+    "%s listening on 127.0.0.1:%u (admin http://127.0.0.1:%u/dashboard)",
+    kind.c_str(), static_cast<unsigned>(svc.port()),
+    static_cast<unsigned>(host->admin()->port()));
   if (dir_made)
     std::fprintf(stderr, " (ledger journals in %s, %llu records replayed)",
                  data_dir.c_str(),
@@ -671,7 +738,7 @@ int run_service(const std::string& kind, const std::vector<std::string>& args) {
   std::fprintf(stderr, "\n");
   int sig = 0;
   sigwait(&sigs, &sig);
-  svc.stop(); // also ends the route actors it started
+  host->stop(); // the service first (it ends the route actors it started)
   return 0;
 }
 
