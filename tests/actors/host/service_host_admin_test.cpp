@@ -227,6 +227,12 @@ TEST_CASE_METHOD(fixture,
   CHECK(text.find("bulwark_http_service_rejected_total{service=\"front\","
                   "reason=\"not_found\"} 1\n")
         != std::string::npos);
+  // What the host restarts itself is there too, so giving up is visible.
+  CHECK(text.find("bulwark_host_given_up{actor=\"a\",kind=\"transport\"} 0\n")
+        != std::string::npos);
+  CHECK(
+    text.find("bulwark_host_crashes_total{actor=\"s\",kind=\"supervisor\"} 0\n")
+    != std::string::npos);
   // The dependencies are still there, in the same scrape.
   CHECK(text.find("bulwark_requests_total{dependency=\"a\"}")
         != std::string::npos);

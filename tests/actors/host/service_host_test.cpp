@@ -410,3 +410,41 @@ TEST_CASE_METHOD(fixture,
   CHECK(r.ok);
   CHECK(r.payload == "a");
 }
+
+TEST_CASE_METHOD(fixture,
+                 "the host counts the crashes and restarts of a transport and "
+                 "says when it gave up on it",
+                 "[actors][host]") {
+  answers["a"] = success_result("a");
+  start(R"({"dependencies": {"a": {"idempotency": "idempotent"}}})", {"a"});
+  auto stats_of = [&](const std::string& kind) {
+    for (auto& x : host->registry()->host_actors())
+      if (x.kind == kind && x.name == "a")
+        return x.stats;
+    FAIL("no host actor " << kind << " a");
+    return host_actor_stats{};
+  };
+  // Every series exists from the start, at zero.
+  CHECK(stats_of("transport").crashes == 0);
+  CHECK(stats_of("dependency").crashes == 0);
+  // The default intensity allows 3 restarts within 10 s: the 4th crash in
+  // a row is one too many.
+  for (int i = 1; i <= 3; ++i) {
+    kill(host->transport("a"));
+    advance_time(seconds(1)); // past any doubled backoff
+    auto s = stats_of("transport");
+    CHECK(s.crashes == static_cast<std::uint64_t>(i));
+    CHECK(s.restarts == static_cast<std::uint64_t>(i));
+    CHECK(s.given_up == 0);
+  }
+  auto last = host->transport("a");
+  kill(last);
+  advance_time(seconds(30));
+  auto s = stats_of("transport");
+  CHECK(s.crashes == 4);
+  CHECK(s.restarts == 3);
+  CHECK(s.given_up == 1);
+  CHECK(transports["a"].size() == 4); // the first and three restarts
+  // The dependency itself never crashed.
+  CHECK(stats_of("dependency").crashes == 0);
+}

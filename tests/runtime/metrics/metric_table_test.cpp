@@ -97,6 +97,11 @@ TEST_CASE("every row names a declared family", "[runtime][metrics]") {
     CHECK(names.count(std::string{r.family}) == 1);
     CHECK(r.family.substr(0, 21) == "bulwark_http_service_");
   }
+  for (auto& r : host_actor_metric_rows()) {
+    INFO("host actor row " << r.key << " -> " << r.family);
+    CHECK(names.count(std::string{r.family}) == 1);
+    CHECK(r.family.substr(0, 13) == "bulwark_host_");
+  }
 }
 
 TEST_CASE("every family reads a value from some component",
@@ -105,6 +110,7 @@ TEST_CASE("every family reads a value from some component",
   read_families(dependency_metric_rows(), read);
   read_families(supervisor_metric_rows(), read);
   read_families(http_service_metric_rows(), read);
+  read_families(host_actor_metric_rows(), read);
   for (auto& f : metric_families()) {
     INFO(f.name);
     CHECK(read.count(std::string{f.name}) == 1);
@@ -136,6 +142,8 @@ TEST_CASE("the rows read every counter of the stats structs",
   // http_service_stats: nothing but counters and one gauge.
   CHECK(counters_read(http_service_metric_rows())
         == sizeof(http_service_stats) / sizeof(std::uint64_t));
+  CHECK(counters_read(host_actor_metric_rows())
+        == sizeof(host_actor_stats) / sizeof(std::uint64_t));
 }
 
 TEST_CASE("fixed label values match the enums they name",

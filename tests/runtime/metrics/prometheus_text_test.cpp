@@ -253,6 +253,12 @@ bulwark_config_reloads_total{dependency="payments",result="rejected"} 0
 # TYPE bulwark_http_service_ledger_journaled_total counter
 # HELP bulwark_http_service_in_flight Requests admitted and not answered yet.
 # TYPE bulwark_http_service_in_flight gauge
+# HELP bulwark_host_crashes_total Actors a service host restarts itself that stopped unexpectedly.
+# TYPE bulwark_host_crashes_total counter
+# HELP bulwark_host_restarts_total Actors a service host started again after they stopped.
+# TYPE bulwark_host_restarts_total counter
+# HELP bulwark_host_given_up 1 for an actor the service host gave up restarting, else 0.
+# TYPE bulwark_host_given_up gauge
 # HELP bulwark_request_duration_seconds Time from receiving a call to sending its reply.
 # TYPE bulwark_request_duration_seconds histogram
 bulwark_request_duration_seconds_bucket{dependency="payments",le="5e-05"} 0
@@ -349,7 +355,7 @@ TEST_CASE("each family is written once with the samples of every component",
              || name == family + "_sum" || name == family + "_count"));
     }
   }
-  CHECK(helps.size() == 47);
+  CHECK(helps.size() == 50);
   for (auto& [name, n] : helps) {
     INFO(name);
     CHECK(n == 1);
@@ -507,10 +513,34 @@ TEST_CASE("an HTTP service renders its counters under its own label",
   CHECK(samples_of(text, "bulwark_requests_total").empty());
 }
 
+TEST_CASE("an actor of a service host carries its kind as a second label",
+          "[runtime][metrics]") {
+  host_actor_stats x;
+  x.crashes = 4;
+  x.restarts = 3;
+  x.given_up = 1;
+  metrics_source src{"actor", "pay\"ments", x};
+  src.extra_label = "kind";
+  src.extra_value = "trans\nport";
+  auto text = render_prometheus(std::vector<metrics_source>{src});
+  using lines = std::vector<std::string>;
+  CHECK(
+    samples_of(text, "bulwark_host_crashes_total")
+    == lines{
+      R"(bulwark_host_crashes_total{actor="pay\"ments",kind="trans\nport"} 4)"});
+  CHECK(
+    samples_of(text, "bulwark_host_restarts_total")
+    == lines{
+      R"(bulwark_host_restarts_total{actor="pay\"ments",kind="trans\nport"} 3)"});
+  CHECK(samples_of(text, "bulwark_host_given_up")
+        == lines{
+          R"(bulwark_host_given_up{actor="pay\"ments",kind="trans\nport"} 1)"});
+}
+
 TEST_CASE("no components still name every family", "[runtime][metrics]") {
   auto text = render_prometheus(std::vector<metrics_source>{});
   auto lines = lines_of(text);
-  CHECK(lines.size() == 94);
+  CHECK(lines.size() == 100);
   for (auto& line : lines)
     CHECK(line[0] == '#');
 }

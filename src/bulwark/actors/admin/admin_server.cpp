@@ -320,9 +320,17 @@ void get_metrics(admin_self self, admin_job job) {
               sources.push_back(
                 metrics_source{"supervisor", name, std::move(stats)});
             // HTTP services attached to a host: counters read in place.
-            if (registry)
+            if (registry) {
               for (auto& [name, stats] : registry->http_services())
                 sources.push_back(metrics_source{"service", name, stats});
+              // What the host restarts itself, so giving up is visible.
+              for (auto& a : registry->host_actors()) {
+                metrics_source src{"actor", a.name, a.stats};
+                src.extra_label = "kind";
+                src.extra_value = a.kind;
+                sources.push_back(std::move(src));
+              }
+            }
             text = render_prometheus(sources);
           }
         } catch (const std::exception& e) {

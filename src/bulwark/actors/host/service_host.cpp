@@ -175,6 +175,18 @@ namespace {
 
 enum class owned_kind : std::uint8_t { transport, dependency, supervisor };
 
+const char* to_string(owned_kind x) {
+  switch (x) {
+    case owned_kind::transport:
+      return "transport";
+    case owned_kind::dependency:
+      return "dependency";
+    case owned_kind::supervisor:
+      return "supervisor";
+  }
+  return "invalid";
+}
+
 /// One actor the host itself restarts.
 struct owned_entry {
   owned_kind kind = owned_kind::transport;
@@ -185,6 +197,8 @@ struct owned_entry {
   transport_factory factory; // transports only
   /// No longer the host's (a reload made it a member of a supervisor).
   bool retired = false;
+  /// What `/metrics` shows of it (bulwark_host_*).
+  host_actor_stats stats;
 };
 
 /// The entry of something the host just started (its first incarnation).
@@ -217,6 +231,12 @@ struct keeper_state {
 };
 
 using keeper_actor = caf::stateful_actor<keeper_state>;
+
+/// Shows entry `e`'s counters in the registry (so on `/metrics`).
+void publish(keeper_actor* self, const owned_entry& e) {
+  if (auto ctx = self->state.ctx.lock())
+    ctx->registry->set_host_actor(to_string(e.kind), e.name, e.stats);
+}
 
 /// Starts entry `i` again; false when nothing could be started.
 bool restart_entry(keeper_actor* self, std::uint32_t i) {
@@ -256,6 +276,8 @@ bool restart_entry(keeper_actor* self, std::uint32_t i) {
   ++e.incarnation;
   e.restarts.on_started(self->clock().now());
   self->monitor(e.handle);
+  ++e.stats.restarts;
+  publish(self, e);
   return true;
 }
 
@@ -264,10 +286,15 @@ void on_crash(keeper_actor* self, std::uint32_t i) {
   if (e.retired)
     return;
   auto d = e.restarts.on_crash(self->clock().now(), self->state.gen);
-  if (d.action == restart_action::restart)
+  if (d.action == restart_action::restart) {
     self->delayed_send(self, d.delay, restart_atom::value, i, e.incarnation);
-  // Past the restart intensity the host gives up on it: a dependency
-  // without its transport answers every call with a local rejection.
+  } else {
+    // Past the restart intensity the host gives up on it: a dependency
+    // without its transport answers every call with a local rejection.
+    // bulwark_host_given_up says so.
+    e.stats.given_up = 1;
+  }
+  publish(self, e);
 }
 
 /// After a reload was applied: what is now outside every supervisor runs
@@ -293,6 +320,7 @@ void reconcile(keeper_actor* self) {
     self->monitor(h);
     st.entries.push_back(
       first_incarnation(kind, name, std::move(h), st.restarts));
+    publish(self, st.entries.back());
   };
   auto release = [&](owned_entry& e) {
     e.retired = true;
@@ -332,9 +360,11 @@ caf::behavior keeper(keeper_actor* self, std::weak_ptr<host_context> ctx,
   st.ctx = std::move(ctx);
   st.entries = std::move(entries);
   st.gen = rng{seed};
-  for (auto& e : st.entries)
+  for (auto& e : st.entries) {
     if (e.handle)
       self->monitor(e.handle);
+    publish(self, e); // every series exists from the start
+  }
   self->set_down_handler([self](caf::down_msg& dm) {
     auto& st = self->state;
     for (std::uint32_t i = 0; i < st.entries.size(); ++i) {
@@ -342,6 +372,7 @@ caf::behavior keeper(keeper_actor* self, std::weak_ptr<host_context> ctx,
       if (!e.handle || e.handle.address() != dm.source)
         continue;
       e.handle = nullptr;
+      ++e.stats.crashes;
       on_crash(self, i);
       return;
     }
@@ -362,6 +393,7 @@ caf::behavior keeper(keeper_actor* self, std::weak_ptr<host_context> ctx,
       if (auto f = ctx->factories.find(name); f != ctx->factories.end())
         e.factory = f->second;
       self->monitor(e.handle);
+      publish(self, e);
       st.entries.push_back(std::move(e));
     },
     [self](config_atom) { reconcile(self); },

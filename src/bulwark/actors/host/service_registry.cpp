@@ -123,4 +123,21 @@ service_registry::http_services() const {
   return result;
 }
 
+void service_registry::set_host_actor(const std::string& kind,
+                                      const std::string& name,
+                                      const host_actor_stats& stats) {
+  std::lock_guard<std::mutex> guard{mtx_};
+  host_actors_[{kind, name}] = stats;
+}
+
+std::vector<service_registry::host_actor>
+service_registry::host_actors() const {
+  std::lock_guard<std::mutex> guard{mtx_};
+  std::vector<host_actor> result;
+  result.reserve(host_actors_.size());
+  for (auto& [key, stats] : host_actors_)
+    result.push_back(host_actor{key.first, key.second, stats});
+  return result;
+}
+
 } // namespace bulwark

@@ -23,6 +23,7 @@
 #include "bulwark/actors/protocol/dependency_protocol.hpp"
 #include "bulwark/actors/protocol/supervisor_protocol.hpp"
 #include "bulwark/runtime/config/bulwark_config.hpp"
+#include "bulwark/runtime/metrics/host_actor_stats.hpp"
 #include "bulwark/runtime/metrics/http_service_stats.hpp"
 
 namespace bulwark {
@@ -91,6 +92,21 @@ class service_registry {
   /// outside the registry's lock).
   std::vector<std::pair<std::string, http_service_stats>> http_services() const;
 
+  /// One actor the host restarts itself, as `/metrics` shows it.
+  struct host_actor {
+    /// "transport", "dependency" or "supervisor".
+    std::string kind;
+    std::string name;
+    host_actor_stats stats;
+  };
+
+  /// Records what the host saw of the actor (`kind`, `name`) (replaces).
+  void set_host_actor(const std::string& kind, const std::string& name,
+                      const host_actor_stats& stats);
+
+  /// Every actor the host restarts itself, in (kind, name) order.
+  std::vector<host_actor> host_actors() const;
+
  private:
   mutable std::mutex mtx_;
   std::shared_ptr<const bulwark_config> document_;
@@ -98,6 +114,7 @@ class service_registry {
   std::map<std::string, dependency_entry> deps_;
   std::map<std::string, supervisor_entry> sups_;
   std::map<std::string, http_service_probe> services_;
+  std::map<std::pair<std::string, std::string>, host_actor_stats> host_actors_;
 };
 
 using service_registry_ptr = std::shared_ptr<service_registry>;

@@ -149,6 +149,13 @@ const std::vector<metric_family>& metric_families() {
      "Ledger records appended and synced to journals."},
     {"bulwark_http_service_in_flight", k::gauge,
      "Requests admitted and not answered yet."},
+    // -- service host --------------------------------------------------------
+    {"bulwark_host_crashes_total", k::counter,
+     "Actors a service host restarts itself that stopped unexpectedly."},
+    {"bulwark_host_restarts_total", k::counter,
+     "Actors a service host started again after they stopped."},
+    {"bulwark_host_given_up", k::gauge,
+     "1 for an actor the service host gave up restarting, else 0."},
     // -- latency -------------------------------------------------------------
     {"bulwark_request_duration_seconds", k::histogram,
      "Time from receiving a call to sending its reply."},
@@ -627,6 +634,32 @@ const std::vector<metric_row<http_service_stats>>& http_service_metric_rows() {
   return rows;
 }
 
+const std::vector<metric_row<host_actor_stats>>& host_actor_metric_rows() {
+  using host = host_actor_stats;
+  using row = metric_row<host>;
+  static const std::vector<row> rows{
+    row{"bulwark_host_crashes_total",
+        "crashes",
+        {},
+        mi::none,
+        {},
+        BULWARK_FIELD(host, crashes)},
+    row{"bulwark_host_restarts_total",
+        "restarts",
+        {},
+        mi::none,
+        {},
+        BULWARK_FIELD(host, restarts)},
+    row{"bulwark_host_given_up",
+        "given_up",
+        {},
+        mi::none,
+        {},
+        BULWARK_FIELD(host, given_up)},
+  };
+  return rows;
+}
+
 #undef BULWARK_FIELD
 #undef BULWARK_ENTRY
 
@@ -659,5 +692,7 @@ template void append_json(const std::vector<metric_row<supervisor_stats>>&,
                           const supervisor_stats&, boost::json::object&);
 template void append_json(const std::vector<metric_row<http_service_stats>>&,
                           const http_service_stats&, boost::json::object&);
+template void append_json(const std::vector<metric_row<host_actor_stats>>&,
+                          const host_actor_stats&, boost::json::object&);
 
 } // namespace bulwark

@@ -1,7 +1,7 @@
 // Every metric bulwark exports, declared once. The table has two parts:
 // the metric families (name, type, help), in the order `/metrics` writes
 // them, and one row list per kind of component (dependency, supervisor,
-// HTTP service)
+// HTTP service, actor of a service host)
 // that says where each sample of a family comes from in the typed stats
 // (`dependency_stats`, `supervisor_stats`): its fixed labels, the enum it is
 // split by, and the accessor that reads it. From these rows come the stats'
@@ -23,6 +23,7 @@
 #include <boost/json/object.hpp>
 
 #include "bulwark/runtime/dependency/dependency_stats.hpp"
+#include "bulwark/runtime/metrics/host_actor_stats.hpp"
 #include "bulwark/runtime/metrics/http_service_stats.hpp"
 #include "bulwark/runtime/supervise/supervisor_stats.hpp"
 
@@ -107,6 +108,9 @@ const std::vector<metric_row<supervisor_stats>>& supervisor_metric_rows();
 /// JSON keys are the fields' names, or the label value of a split family).
 const std::vector<metric_row<http_service_stats>>& http_service_metric_rows();
 
+/// The rows of an actor a service host restarts (families `bulwark_host_*`).
+const std::vector<metric_row<host_actor_stats>>& host_actor_metric_rows();
+
 /// Adds the value of every row of `rows` that has a JSON key to `out`:
 /// a number; an object keyed by the index names for a split row; the name
 /// of the current value for a one-hot row (`breaker_state`);
@@ -124,5 +128,8 @@ append_json(const std::vector<metric_row<supervisor_stats>>&,
 extern template void
 append_json(const std::vector<metric_row<http_service_stats>>&,
             const http_service_stats&, boost::json::object&);
+extern template void
+append_json(const std::vector<metric_row<host_actor_stats>>&,
+            const host_actor_stats&, boost::json::object&);
 
 } // namespace bulwark

@@ -60,6 +60,8 @@ struct prepared_source {
   std::string label;
   std::string value; // escaped
   const metrics_source* source;
+  std::string extra_label; // sanitized; empty: none
+  std::string extra_value; // escaped
 };
 
 class writer {
@@ -67,8 +69,11 @@ class writer {
   explicit writer(const std::vector<metrics_source>& sources) {
     sources_.reserve(sources.size());
     for (auto& x : sources)
-      sources_.push_back(prepared_source{sanitize_label_name(x.label),
-                                         escape_label_value(x.name), &x});
+      sources_.push_back(prepared_source{
+        sanitize_label_name(x.label), escape_label_value(x.name), &x,
+        x.extra_label.empty() ? std::string{}
+                              : sanitize_label_name(x.extra_label),
+        escape_label_value(x.extra_value)});
     out_.reserve(512 + sources.size() * 8192);
   }
 
@@ -108,6 +113,12 @@ class writer {
 
   void rows_of(const metric_family& fam, const http_service_stats& x) {
     for (auto& r : http_service_metric_rows())
+      if (r.family == fam.name)
+        row(fam, r, x);
+  }
+
+  void rows_of(const metric_family& fam, const host_actor_stats& x) {
+    for (auto& r : host_actor_metric_rows())
       if (r.family == fam.name)
         row(fam, r, x);
   }
@@ -155,6 +166,13 @@ class writer {
     out_ += "=\"";
     out_ += current_->value;
     out_ += '"';
+    if (!current_->extra_label.empty()) {
+      out_ += ',';
+      out_ += current_->extra_label;
+      out_ += "=\"";
+      out_ += current_->extra_value;
+      out_ += '"';
+    }
     for (auto& l : labels)
       if (!l.name.empty())
         label(l.name, l.value);

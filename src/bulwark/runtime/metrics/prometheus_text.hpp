@@ -28,6 +28,7 @@
 #include <vector>
 
 #include "bulwark/runtime/dependency/dependency_stats.hpp"
+#include "bulwark/runtime/metrics/host_actor_stats.hpp"
 #include "bulwark/runtime/metrics/http_service_stats.hpp"
 #include "bulwark/runtime/supervise/supervisor_stats.hpp"
 
@@ -45,7 +46,14 @@ struct metrics_source {
   /// Its configured name (the label value; escaped on output).
   std::string name;
   /// Its stats; the kind decides which rows of the table apply.
-  std::variant<dependency_stats, supervisor_stats, http_service_stats> stats;
+  std::variant<dependency_stats, supervisor_stats, http_service_stats,
+               host_actor_stats>
+    stats;
+  /// A second label of every sample, after the first (e.g. `kind` of an
+  /// actor of a service host); none when `extra_label` is empty. Sanitized
+  /// and escaped like the first.
+  std::string extra_label = {};
+  std::string extra_value = {};
 };
 
 /// Every metric family, each with the samples of all `sources` in their
