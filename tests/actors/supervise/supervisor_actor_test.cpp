@@ -4,6 +4,7 @@
 // state kept across a restart, ejection and readmission, nesting, and a bad
 // tree that starts nothing.
 #include <algorithm>
+#include <chrono>
 #include <map>
 #include <string>
 #include <vector>
@@ -137,6 +138,35 @@ TEST_CASE_METHOD(fixture,
   auto s = stats(caf::actor_cast<caf::actor>(sup));
   CHECK(s.at("failovers").as_int64() == 2);
   CHECK(s.at("replies_ok").as_int64() == 1);
+}
+
+TEST_CASE_METHOD(fixture,
+                 "a failed call carries the Retry-After of the last member "
+                 "that answered",
+                 "[actors][supervise]") {
+  auto sup =
+    tree(document(R"({"s": {"members": ["a", "b"], "max_failovers": 1}})"));
+  auto busy = [](std::chrono::seconds after) {
+    auto r = status_result(503);
+    r.retry_after_ns =
+      std::chrono::duration_cast<std::chrono::nanoseconds>(after).count();
+    return r;
+  };
+  transport("a").push(busy(std::chrono::seconds(5)));
+  transport("b").push(busy(std::chrono::seconds(2)));
+  call(sup, make_call(1));
+  auto replies = caller.replies();
+  REQUIRE(replies.size() == 1);
+  CHECK_FALSE(replies[0].ok);
+  CHECK(replies[0].retry_after_ns == 2'000'000'000);
+  // A member that gave none: no hint is made up.
+  caller.clear();
+  transport("a").push(status_result(500));
+  transport("b").push(status_result(500));
+  call(sup, make_call(2));
+  replies = caller.replies();
+  REQUIRE(replies.size() == 1);
+  CHECK(replies[0].retry_after_ns == no_retry_after_ns);
 }
 
 TEST_CASE_METHOD(fixture,

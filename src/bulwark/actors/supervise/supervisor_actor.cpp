@@ -424,6 +424,10 @@ struct supervisor_state {
              .with_outcome(outcome::ok(), n - e.received)
              .with_source(r.source));
     } else {
+      // The last member's Retry-After, if it gave one: the caller's retry
+      // layer (or HTTP service) passes it on rather than guessing.
+      if (from_current)
+        r.retry_after_ns = current->retry_after_ns;
       switch (a.why_replied) {
         case reply_reason::answered:
           r.message = from_current ? current->message : "failed";
