@@ -1,0 +1,134 @@
+// Scenario `metastable` (issue 15 item 4): the two published metastable
+// set-ups side by side, in virtual time, on the pure model of bench/model.
+// A (one server, a 20 rps trigger, then 9/7/5/3 rps) and B (two servers, one
+// answering errors from 5 s to 10 s), each with every client-only mode;
+// every number is the median over 5 seeds (3 with --quick, times --runs).
+// The charts show the first seed's timelines. The model and the set-ups are
+// in bench/model (tested in tests/bench/model); this file only reports.
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "bench/model/metastable_setups.hpp"
+#include "bench/runner/scenario.hpp"
+
+namespace bulwark::bench {
+
+namespace {
+
+using namespace bulwark::bench::model;
+
+double at_seconds(time_point t) {
+  return to_seconds(t - time_point{});
+}
+
+void add_setup_fields(field_list& f, const metastable_setup& x) {
+  auto& s = x.model.servers.front();
+  f.add("servers", x.model.servers.size());
+  f.add("workers", s.workers);
+  f.add("mean_service_ms", to_seconds(s.mean_service) * 1000);
+  f.add("max_queue", s.max_queue);
+  f.add("attempt_timeout_s", to_seconds(x.model.attempt_timeout));
+  f.add("max_attempts", x.model.max_attempts);
+  f.add("trigger_start_s", at_seconds(x.trigger_start));
+  f.add("trigger_end_s", at_seconds(x.trigger_end));
+  f.add("late_start_s", at_seconds(x.late_start));
+  f.add("late_end_s", at_seconds(x.late_end));
+}
+
+void add_mode_fields(field_list& f, const run_summary& s) {
+  for (auto& p : s.phases)
+    f.add("success." + p.name, p.success);
+  f.add("late_goodput", s.late_goodput);
+  f.add("mean_amplification_post", s.mean_amplification_post);
+  for (auto& p : s.phases)
+    f.add("p99_ms." + p.name, p.p99_ms);
+  f.add("amplification", s.amplification);
+  f.add("success_ratio", s.success);
+  f.add("late_completions", s.late_completions);
+}
+
+series points(std::string name, std::string mode,
+              const std::vector<double>& ys) {
+  series out{std::move(name), std::move(mode), {}};
+  for (std::size_t i = 0; i < ys.size(); ++i)
+    out.points.emplace_back(static_cast<double>(i) + 0.5, ys[i]);
+  return out;
+}
+
+scenario_result run_metastable(const scenario_options& opts) {
+  const int seeds_per_median =
+    (opts.quick ? 3 : 5) * (opts.runs > 1 ? opts.runs : 1);
+  auto seeds = median_seeds(opts.seed, seeds_per_median);
+  scenario_result result;
+  result.fields.add("seeds", seeds_per_median);
+  result.fields.add("first_seed", seeds.front());
+  for (auto& setup : {setup_a(), setup_b()}) {
+    auto& out = result.setup(setup.name);
+    add_setup_fields(out.fields, setup);
+    std::string lower = setup.name == "A" ? "a" : "b";
+    std::string trigger =
+      setup.name == "A" ? "trigger (20 rps)" : "server A answers errors";
+    chart goodput{lower + "-goodput",
+                  "Set-up " + setup.name
+                    + ": successful requests per second (seed "
+                    + std::to_string(seeds.front()) + ")",
+                  "time (s)",
+                  "requests/s",
+                  {},
+                  {},
+                  false};
+    chart attempts{lower + "-attempts",
+                   "Set-up " + setup.name
+                     + ": attempts per second (first tries + retries; the "
+                       "gap above first tries is retries)",
+                   "time (s)",
+                   "attempts/s",
+                   {},
+                   {},
+                   false};
+    chart queue{lower + "-queue",
+                "Set-up " + setup.name + ": requests queued at the servers",
+                "time (s)",
+                "queued (log scale)",
+                {},
+                {},
+                true};
+    for (auto* c : {&goodput, &attempts, &queue})
+      c->windows = {{at_seconds(setup.trigger_start),
+                     at_seconds(setup.trigger_end), trigger}};
+    bool first_mode = true;
+    for (auto mode : all_client_modes) {
+      std::string name{to_string(mode)};
+      report_progress(opts, setup.name + " " + name, 0.0);
+      add_mode_fields(out.mode(name), median_summary(setup, mode, seeds));
+      auto run = run_setup(setup, mode, seeds.front());
+      auto tl = make_timeline(setup, run);
+      if (first_mode) // the same arrivals in every mode
+        attempts.lines.push_back(points("first tries", "", tl.first_tries));
+      first_mode = false;
+      std::vector<double> total = tl.first_tries;
+      for (std::size_t i = 0; i < total.size(); ++i)
+        total[i] += tl.retries[i];
+      attempts.lines.push_back(points("attempts", name, total));
+      goodput.lines.push_back(points("goodput", name, tl.goodput));
+      queue.lines.push_back(points("queued", name, tl.queue_depth));
+      report_progress(opts, setup.name + " " + name, 1.0);
+    }
+    result.charts.push_back(std::move(goodput));
+    result.charts.push_back(std::move(attempts));
+    result.charts.push_back(std::move(queue));
+  }
+  return result;
+}
+
+const scenario_registrar metastable_registrar{
+  "metastable",
+  "retry-storm metastability on two published set-ups (A: one server and a "
+  "load spike; B: two servers and an error window), client-only modes, "
+  "virtual time, medians over 5 seeds",
+  run_metastable};
+
+} // namespace
+
+} // namespace bulwark::bench
