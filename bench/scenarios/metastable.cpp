@@ -3,13 +3,16 @@
 // A (one server, a 20 rps trigger, then 9/7/5/3 rps) and B (two servers, one
 // answering errors from 5 s to 10 s), each with every client-only mode;
 // every number is the median over 5 seeds (3 with --quick, times --runs).
-// The charts show the first seed's timelines. The model and the set-ups are
+// The charts show the first seed's timelines. Set-up A also gets its phase
+// diagram per mode (trigger 1.2-3x capacity x 1-20 s: recovered within 30 s
+// or stuck). The model and the set-ups are
 // in bench/model (tested in tests/bench/model); this file only reports.
 #include <cstdint>
 #include <string>
 #include <vector>
 
 #include "bench/model/metastable_setups.hpp"
+#include "bench/model/phase_diagram.hpp"
 #include "bench/runner/scenario.hpp"
 
 namespace bulwark::bench {
@@ -54,6 +57,53 @@ series points(std::string name, std::string mode,
   for (std::size_t i = 0; i < ys.size(); ++i)
     out.points.emplace_back(static_cast<double>(i) + 0.5, ys[i]);
   return out;
+}
+
+// Per mode of set-up A: one string per trigger magnitude, a letter per
+// trigger duration (R recovered, S stuck), and the recovered cells; a chart
+// of the longest trigger survived (with every shorter one) per magnitude.
+void add_phase_diagram(scenario_result& result, const scenario_options& opts,
+                       const std::vector<std::uint64_t>& seeds) {
+  auto magnitudes = default_magnitudes();
+  auto durations = default_trigger_durations();
+  auto& a = result.setup("A");
+  std::string axis;
+  for (auto d : durations)
+    axis += (axis.empty() ? "" : ",")
+            + std::to_string(static_cast<int>(to_seconds(d)));
+  a.fields.add("phase_durations_s", axis);
+  a.fields.add("phase_cells", magnitudes.size() * durations.size());
+  chart boundary{"a-phase",
+                 "Set-up A: longest trigger recovered from within 30 s "
+                 "(and every shorter one), per trigger size",
+                 "trigger rate / capacity",
+                 "trigger length (s)",
+                 {},
+                 {},
+                 false};
+  for (auto mode : all_client_modes) {
+    std::string name{to_string(mode)};
+    report_progress(opts, "A phase diagram " + name, 0.0);
+    auto cells = run_phase_diagram(mode, magnitudes, durations, seeds);
+    auto& f = a.mode(name);
+    std::int64_t recovered = 0;
+    series line{"recovered up to", name, {}};
+    for (auto m : magnitudes) {
+      std::string row;
+      for (auto& c : cells)
+        if (c.magnitude == m) {
+          row += c.recovered ? 'R' : 'S';
+          recovered += c.recovered ? 1 : 0;
+        }
+      auto pct = static_cast<int>(m * 100 + 0.5);
+      f.add("phase." + std::to_string(pct), row);
+      line.points.emplace_back(m, to_seconds(recovers_up_to(cells, m)));
+    }
+    f.add("recovered_cells", recovered);
+    boundary.lines.push_back(std::move(line));
+    report_progress(opts, "A phase diagram " + name, 1.0);
+  }
+  result.charts.push_back(std::move(boundary));
 }
 
 scenario_result run_metastable(const scenario_options& opts) {
@@ -119,6 +169,7 @@ scenario_result run_metastable(const scenario_options& opts) {
     result.charts.push_back(std::move(attempts));
     result.charts.push_back(std::move(queue));
   }
+  add_phase_diagram(result, opts, seeds);
   return result;
 }
 
