@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 
 namespace bulwark::bench::model {
 
@@ -149,6 +150,10 @@ void token_bucket_policy::observe(time_point, const attempt_report& report) {
     tokens_ = std::min(capacity_, tokens_ + per_success_);
 }
 
+std::optional<double> token_bucket_policy::gauge(time_point) const {
+  return tokens_;
+}
+
 // -- budget20 ---------------------------------------------------------------
 
 retry_budget_policy::retry_budget_policy(double ratio,
@@ -178,9 +183,7 @@ bool retry_budget_policy::admit_first_try(time_point now) {
 std::optional<duration> retry_budget_policy::decide_retry(time_point now,
                                                           std::uint32_t) {
   expire(now);
-  auto allowed = std::max(ratio_ * static_cast<double>(first_tries_.size()),
-                          static_cast<double>(min_retries_));
-  if (static_cast<double>(retries_.size() + 1) > allowed)
+  if (static_cast<double>(retries_.size() + 1) > allowance(first_tries_.size()))
     return std::nullopt;
   retries_.push_back(now);
   return duration{0};
@@ -188,6 +191,23 @@ std::optional<duration> retry_budget_policy::decide_retry(time_point now,
 
 void retry_budget_policy::observe(time_point, const attempt_report&) {
   // The budget counts decisions, not outcomes.
+}
+
+double retry_budget_policy::allowance(std::size_t first_tries) const noexcept {
+  return std::max(ratio_ * static_cast<double>(first_tries),
+                  static_cast<double>(min_retries_));
+}
+
+std::optional<double> retry_budget_policy::gauge(time_point now) const {
+  // What decide_retry would see, without expiring anything.
+  auto horizon = now - window_;
+  auto in_window = [&](const std::deque<time_point>& xs) {
+    return static_cast<std::size_t>(
+      xs.end() - std::upper_bound(xs.begin(), xs.end(), horizon));
+  };
+  auto left = std::floor(allowance(in_window(first_tries_)))
+              - static_cast<double>(in_window(retries_));
+  return std::max(0.0, left);
 }
 
 } // namespace bulwark::bench::model

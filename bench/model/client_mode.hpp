@@ -60,6 +60,12 @@ class client_policy {
   /// Called once per attempt, when it is answered or times out; late
   /// answers of timed-out attempts are not reported.
   virtual void observe(time_point now, const attempt_report& report) = 0;
+
+  /// The policy's own state at `now` for the charts (tokens left, retries
+  /// the budget still allows, a learned limit); nullopt when it has none.
+  virtual std::optional<double> gauge(time_point) const {
+    return std::nullopt;
+  }
 };
 
 /// The client-only modes of issue 15 item 4.
@@ -140,6 +146,9 @@ class token_bucket_policy final : public client_policy {
                                        std::uint32_t attempts_made) override;
   void observe(time_point now, const attempt_report& report) override;
 
+  /// Tokens left.
+  std::optional<double> gauge(time_point now) const override;
+
   double tokens() const noexcept {
     return tokens_;
   }
@@ -161,6 +170,9 @@ class retry_budget_policy final : public client_policy {
                                        std::uint32_t attempts_made) override;
   void observe(time_point now, const attempt_report& report) override;
 
+  /// Retries the budget would still grant at `now`.
+  std::optional<double> gauge(time_point now) const override;
+
   /// Retries granted within the window ending at the last call.
   std::size_t retries_in_window() const noexcept {
     return retries_.size();
@@ -168,6 +180,8 @@ class retry_budget_policy final : public client_policy {
 
  private:
   void expire(time_point now);
+
+  double allowance(std::size_t first_tries) const noexcept;
 
   double ratio_;
   std::uint32_t min_retries_;

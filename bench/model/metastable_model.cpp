@@ -142,6 +142,8 @@ class simulation {
       for (auto& s : servers_)
         depth += static_cast<std::uint32_t>(s.queue.size());
       run_.queue_depth.push_back(depth);
+      if (auto g = policy_.gauge(next_sample_))
+        run_.policy_gauge.push_back(*g);
       next_sample_ += bucket;
     }
   }

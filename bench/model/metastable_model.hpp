@@ -101,6 +101,9 @@ struct model_run {
   /// Requests waiting in all servers' queues at the start of each bucket
   /// (index i: time i * bucket), up to the end of the last phase.
   std::vector<std::uint32_t> queue_depth;
+  /// The policy's gauge at the same instants (client_policy::gauge); empty
+  /// when the policy has none.
+  std::vector<double> policy_gauge;
   /// Time of the last event the run processed (every request has ended).
   time_point finished{};
 };

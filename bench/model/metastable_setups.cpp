@@ -201,6 +201,8 @@ run_timeline make_timeline(const metastable_setup& setup,
         out.goodput[i] += 1;
   for (std::size_t i = 0; i < buckets && i < run.queue_depth.size(); ++i)
     out.queue_depth[i] = run.queue_depth[i];
+  for (std::size_t i = 0; i < buckets && i < run.policy_gauge.size(); ++i)
+    out.policy_gauge.push_back(run.policy_gauge[i]);
   // Counts per bucket as rates per second.
   auto per_s = 1.0 / to_seconds(cfg.bucket);
   for (auto* v : {&out.first_tries, &out.retries, &out.goodput})

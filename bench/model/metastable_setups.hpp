@@ -92,6 +92,9 @@ struct run_timeline {
   /// Requests that succeeded in the bucket.
   std::vector<double> goodput;
   std::vector<double> queue_depth;
+  /// The mode's gauge (tokens, retries the budget allows); empty for modes
+  /// without one.
+  std::vector<double> policy_gauge;
 };
 
 run_timeline make_timeline(const metastable_setup& setup, const model_run& run);

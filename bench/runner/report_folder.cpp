@@ -273,9 +273,10 @@ std::string gnuplot_script(const chart& c, const std::string& png_path) {
   std::string s;
   s += "set terminal pngcairo size 1100,520 font \"sans,10\"\n";
   s += "set output " + quote(png_path) + "\n";
-  s += "set title " + quote(c.title) + "\n";
-  s += "set xlabel " + quote(c.x_label) + "\n";
-  s += "set ylabel " + quote(c.y_label) + "\n";
+  // noenhanced: names like token_bucket stay as written (no subscripts).
+  s += "set title " + quote(c.title) + " noenhanced\n";
+  s += "set xlabel " + quote(c.x_label) + " noenhanced\n";
+  s += "set ylabel " + quote(c.y_label) + " noenhanced\n";
   s += "set grid\nset key outside right top\n";
   if (c.log_y)
     s += "set logscale y\n";
@@ -291,7 +292,7 @@ std::string gnuplot_script(const chart& c, const std::string& png_path) {
                      "behind\n",
                      i + 1, w.start, w.end, fills[i % 4]);
     s += fmt::format("set label {} {} at {}, graph {} left front "
-                     "font \",9\"\n",
+                     "font \",9\" noenhanced\n",
                      i + 1, quote(" " + w.label), w.start,
                      0.96 - 0.05 * static_cast<double>(i));
   }

@@ -137,6 +137,15 @@ scenario_result run_metastable(const scenario_options& opts) {
                    {},
                    {},
                    false};
+    chart state{lower + "-policy",
+                "Set-up " + setup.name
+                  + ": client policy state (token_bucket: tokens left; "
+                    "budget20: retries the budget still allows)",
+                "time (s)",
+                "tokens / retries",
+                {},
+                {},
+                false};
     chart queue{lower + "-queue",
                 "Set-up " + setup.name + ": requests queued at the servers",
                 "time (s)",
@@ -144,7 +153,7 @@ scenario_result run_metastable(const scenario_options& opts) {
                 {},
                 {},
                 true};
-    for (auto* c : {&goodput, &attempts, &queue})
+    for (auto* c : {&goodput, &attempts, &queue, &state})
       c->windows = {{at_seconds(setup.trigger_start),
                      at_seconds(setup.trigger_end), trigger}};
     bool first_mode = true;
@@ -163,11 +172,14 @@ scenario_result run_metastable(const scenario_options& opts) {
       attempts.lines.push_back(points("attempts", name, total));
       goodput.lines.push_back(points("goodput", name, tl.goodput));
       queue.lines.push_back(points("queued", name, tl.queue_depth));
+      if (!tl.policy_gauge.empty())
+        state.lines.push_back(points("state", name, tl.policy_gauge));
       report_progress(opts, setup.name + " " + name, 1.0);
     }
     result.charts.push_back(std::move(goodput));
     result.charts.push_back(std::move(attempts));
     result.charts.push_back(std::move(queue));
+    result.charts.push_back(std::move(state));
   }
   add_phase_diagram(result, opts, seeds);
   return result;

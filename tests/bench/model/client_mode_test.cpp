@@ -144,3 +144,31 @@ TEST_CASE("budget20 allows retries up to 20% of first tries at high traffic",
     ++granted;
   CHECK(granted == 30);
 }
+
+TEST_CASE("a policy's gauge shows its state for the charts", "[bench][model]") {
+  CHECK(!make_client_policy(client_mode::none, 1)->gauge(at_ms(0)));
+  CHECK(!make_client_policy(client_mode::naive, 1)->gauge(at_ms(0)));
+  CHECK(!make_client_policy(client_mode::backoff, 1)->gauge(at_ms(0)));
+
+  token_bucket_policy bucket{10.0, 0.1, 1.0};
+  CHECK(bucket.gauge(at_ms(0)) == Approx(10.0));
+  bucket.decide_retry(at_ms(1), 1);
+  bucket.decide_retry(at_ms(1), 1);
+  CHECK(bucket.gauge(at_ms(1)) == Approx(8.0));
+
+  retry_budget_policy budget{0.2, 30, seconds(10)};
+  CHECK(budget.gauge(at_ms(0)) == Approx(30.0));
+  for (int i = 0; i < 200; ++i)
+    budget.admit_first_try(at_ms(i));
+  CHECK(budget.gauge(at_ms(200)) == Approx(40.0)); // 20% of 200
+  for (int i = 0; i < 15; ++i)
+    budget.decide_retry(at_ms(300), 1);
+  CHECK(budget.gauge(at_ms(300)) == Approx(25.0));
+  // The gauge looks at the window without changing it: at 10.25 s every
+  // first try (0..199 ms) has left it, the 15 retries (300 ms) have not, so
+  // the floor of 30 rules: 30 - 15.
+  CHECK(budget.gauge(at_ms(10'250)) == Approx(15.0));
+  CHECK(budget.retries_in_window() == 15);
+  // Once the retries have left the window, the floor is all there is.
+  CHECK(budget.gauge(at_ms(20'300)) == Approx(30.0));
+}

@@ -363,3 +363,26 @@ TEST_CASE("a config the model cannot run is refused with a reason",
   cfg.attempt_timeout = duration{0};
   CHECK_THROWS_AS(run_model(cfg, p), std::invalid_argument);
 }
+
+TEST_CASE("the policy's gauge is sampled with the queues, when it has one",
+          "[bench][model]") {
+  model_config cfg;
+  server_config s;
+  s.error_start = at_s(2);
+  s.error_end = at_s(4);
+  cfg.servers = {s};
+  cfg.phases = {{"load", seconds(8), 5}};
+  cfg.max_attempts = 3;
+  cfg.seed = 31;
+  INFO("seed " << cfg.seed);
+  token_bucket_policy bucket{10.0, 0.1, 1.0};
+  auto run = run_model(cfg, bucket);
+  REQUIRE(run.policy_gauge.size() == run.queue_depth.size());
+  REQUIRE(run.policy_gauge.size() == 8);
+  CHECK(run.policy_gauge[0] == Approx(10.0));
+  // The error window spends the tokens; successes earn a little back.
+  CHECK(run.policy_gauge[4] < 5.0);
+  CHECK(run.policy_gauge[7] > run.policy_gauge[4]);
+  no_retry_policy none;
+  CHECK(run_model(cfg, none).policy_gauge.empty());
+}
