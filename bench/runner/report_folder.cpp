@@ -139,70 +139,67 @@ const char* mode_colour(const std::string& mode, std::size_t index) {
     return "#f46d43";
   if (mode == "none")
     return "#7b3294";
+  // The metastable scenario's client-only modes.
+  if (mode == "backoff")
+    return "#4d4d4d";
+  if (mode == "token_bucket")
+    return "#e08214";
+  if (mode == "budget20")
+    return "#2166ac";
+  if (mode.empty()) // a line shared by all modes (e.g. first tries)
+    return "#000000";
   static const char* others[] = {"#2166ac", "#b2182b", "#4d4d4d", "#e08214"};
   return others[index % 4];
 }
 
 } // namespace
 
-std::string format_csv(const std::string& name, std::uint64_t seed,
-                       const scenario_result& result) {
-  std::vector<std::string> columns;
-  for (auto& [mode, fields] : result.modes)
-    for (auto& [key, val] : fields.items())
-      if (std::find(columns.begin(), columns.end(), key) == columns.end())
-        columns.push_back(key);
-  std::string out = "scenario,seed";
-  if (!result.modes.empty())
-    out += ",mode";
-  for (auto& [key, val] : result.fields.items())
-    out += "," + csv_cell(key);
-  for (auto& key : columns)
-    out += "," + csv_cell(key);
-  out += '\n';
-  auto common = csv_cell(name) + "," + std::to_string(seed);
-  std::string top;
-  for (auto& [key, val] : result.fields.items())
-    top += "," + csv_value(val);
-  if (result.modes.empty())
-    return out + common + top + "\n";
-  for (auto& [mode, fields] : result.modes) {
-    out += common + "," + csv_cell(mode) + top;
-    for (auto& key : columns) {
-      auto* v = fields.find(key);
-      out += "," + (v ? csv_value(*v) : std::string{});
-    }
-    out += '\n';
+namespace {
+
+using mode_list = std::vector<std::pair<std::string, field_list>>;
+
+void add_columns(std::vector<std::string>& columns, const field_list& xs) {
+  for (auto& [key, val] : xs.items())
+    if (std::find(columns.begin(), columns.end(), key) == columns.end())
+      columns.push_back(key);
+}
+
+std::string csv_cells(const std::vector<std::string>& columns,
+                      const field_list& xs) {
+  std::string out;
+  for (auto& key : columns) {
+    auto* v = xs.find(key);
+    out += "," + (v ? csv_value(*v) : std::string{});
   }
   return out;
 }
 
-std::string format_markdown_table(const scenario_result& result) {
+// The scenario's fields, then (when there are modes) one table with one
+// column per mode.
+std::string markdown_tables(const field_list& top, const mode_list& modes) {
   std::string out;
-  if (result.modes.empty() || !result.fields.empty()) {
+  if (modes.empty() || !top.empty()) {
     out += "| field | value |\n|---|---:|\n";
-    for (auto& [key, val] : result.fields.items())
+    for (auto& [key, val] : top.items())
       out += fmt::format("| `{}` | {} |\n", key, format_value(val));
   }
-  if (result.modes.empty())
+  if (modes.empty())
     return out;
   if (!out.empty())
     out += '\n';
   std::vector<std::string> rows;
-  for (auto& [mode, fields] : result.modes)
-    for (auto& [key, val] : fields.items())
-      if (std::find(rows.begin(), rows.end(), key) == rows.end())
-        rows.push_back(key);
+  for (auto& [mode, fields] : modes)
+    add_columns(rows, fields);
   out += "| field |";
-  for (auto& [mode, fields] : result.modes)
+  for (auto& [mode, fields] : modes)
     out += " " + mode + " |";
   out += "\n|---|";
-  for (std::size_t i = 0; i < result.modes.size(); ++i)
+  for (std::size_t i = 0; i < modes.size(); ++i)
     out += "---:|";
   out += '\n';
   for (auto& key : rows) {
     out += "| `" + key + "` |";
-    for (auto& [mode, fields] : result.modes) {
+    for (auto& [mode, fields] : modes) {
       auto* v = fields.find(key);
       out += " " + (v ? format_value(*v) : std::string{"-"}) + " |";
     }
@@ -211,13 +208,75 @@ std::string format_markdown_table(const scenario_result& result) {
   return out;
 }
 
+} // namespace
+
+std::string format_csv(const std::string& name, std::uint64_t seed,
+                       const scenario_result& result) {
+  std::vector<std::string> columns;
+  for (auto& [mode, fields] : result.modes)
+    add_columns(columns, fields);
+  std::string out = "scenario,seed";
+  if (!result.setups.empty())
+    out += ",setup";
+  if (!result.modes.empty() || !result.setups.empty())
+    out += ",mode";
+  for (auto& [key, val] : result.fields.items())
+    out += "," + csv_cell(key);
+  auto common = csv_cell(name) + "," + std::to_string(seed);
+  std::string top;
+  for (auto& [key, val] : result.fields.items())
+    top += "," + csv_value(val);
+  if (!result.setups.empty()) {
+    // One row per set-up and mode: the set-up's fields, then the mode's.
+    std::vector<std::string> setup_columns;
+    for (auto& x : result.setups) {
+      add_columns(setup_columns, x.fields);
+      for (auto& [mode, fields] : x.modes)
+        add_columns(columns, fields);
+    }
+    for (auto& key : setup_columns)
+      out += "," + csv_cell(key);
+    for (auto& key : columns)
+      out += "," + csv_cell(key);
+    out += '\n';
+    for (auto& x : result.setups)
+      for (auto& [mode, fields] : x.modes)
+        out += common + "," + csv_cell(x.name) + "," + csv_cell(mode) + top
+               + csv_cells(setup_columns, x.fields) + csv_cells(columns, fields)
+               + '\n';
+    return out;
+  }
+  for (auto& key : columns)
+    out += "," + csv_cell(key);
+  out += '\n';
+  if (result.modes.empty())
+    return out + common + top + "\n";
+  for (auto& [mode, fields] : result.modes)
+    out +=
+      common + "," + csv_cell(mode) + top + csv_cells(columns, fields) + '\n';
+  return out;
+}
+
+std::string format_markdown_table(const scenario_result& result) {
+  std::string out;
+  if (!result.fields.empty() || !result.modes.empty() || result.setups.empty())
+    out += markdown_tables(result.fields, result.modes);
+  for (auto& x : result.setups) {
+    if (!out.empty())
+      out += '\n';
+    out += "Set-up " + x.name + ":\n\n" + markdown_tables(x.fields, x.modes);
+  }
+  return out;
+}
+
 std::string gnuplot_script(const chart& c, const std::string& png_path) {
   std::string s;
   s += "set terminal pngcairo size 1100,520 font \"sans,10\"\n";
   s += "set output " + quote(png_path) + "\n";
-  s += "set title " + quote(c.title) + "\n";
-  s += "set xlabel " + quote(c.x_label) + "\n";
-  s += "set ylabel " + quote(c.y_label) + "\n";
+  // noenhanced: names like token_bucket stay as written (no subscripts).
+  s += "set title " + quote(c.title) + " noenhanced\n";
+  s += "set xlabel " + quote(c.x_label) + " noenhanced\n";
+  s += "set ylabel " + quote(c.y_label) + " noenhanced\n";
   s += "set grid\nset key outside right top\n";
   if (c.log_y)
     s += "set logscale y\n";
@@ -233,7 +292,7 @@ std::string gnuplot_script(const chart& c, const std::string& png_path) {
                      "behind\n",
                      i + 1, w.start, w.end, fills[i % 4]);
     s += fmt::format("set label {} {} at {}, graph {} left front "
-                     "font \",9\"\n",
+                     "font \",9\" noenhanced\n",
                      i + 1, quote(" " + w.label), w.start,
                      0.96 - 0.05 * static_cast<double>(i));
   }
@@ -265,7 +324,7 @@ std::string gnuplot_script(const chart& c, const std::string& png_path) {
                  : names.size() > 1 ? l.mode + " " + l.name
                                     : l.mode;
     plot += fmt::format("{}$d{} using 1:2 with lines lw {} dt {} lc rgb \"{}\" "
-                        "title {}",
+                        "title {} noenhanced",
                         plot.empty() ? "plot " : ", ", i, n == 0 ? 2 : 1.5,
                         n + 1, mode_colour(l.mode, m), quote(title));
   }

@@ -23,12 +23,33 @@ const field_value* field_list::find(std::string_view name) const noexcept {
   return nullptr;
 }
 
-field_list& scenario_result::mode(const std::string& name) {
-  for (auto& [key, fields] : modes)
+namespace {
+
+field_list& find_or_add(std::vector<std::pair<std::string, field_list>>& xs,
+                        const std::string& name) {
+  for (auto& [key, fields] : xs)
     if (key == name)
       return fields;
-  modes.emplace_back(name, field_list{});
-  return modes.back().second;
+  xs.emplace_back(name, field_list{});
+  return xs.back().second;
+}
+
+} // namespace
+
+field_list& setup_result::mode(const std::string& name) {
+  return find_or_add(modes, name);
+}
+
+field_list& scenario_result::mode(const std::string& name) {
+  return find_or_add(modes, name);
+}
+
+setup_result& scenario_result::setup(const std::string& name) {
+  for (auto& x : setups)
+    if (x.name == name)
+      return x;
+  setups.push_back(setup_result{name, {}, {}});
+  return setups.back();
 }
 
 scenario_registry& scenario_registry::instance() {

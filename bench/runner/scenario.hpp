@@ -103,16 +103,35 @@ struct chart {
   bool log_y = false;
 };
 
+/// One of several set-ups a scenario compares side by side (e.g. `metastable`
+/// runs its modes on set-ups "A" and "B"): its own fields and modes.
+struct setup_result {
+  std::string name;
+  field_list fields;
+  std::vector<std::pair<std::string, field_list>> modes;
+
+  /// The fields of mode `name`, created on first use.
+  field_list& mode(const std::string& name);
+};
+
+/// Field names may contain '.': the JSON output nests them, so
+/// "success.pre" and "success.r9" become "success": {"pre": .., "r9": ..};
+/// tables and CSV show the dotted name as it is.
 struct scenario_result {
   /// Fields of the whole scenario (e.g. its parameters).
   field_list fields;
   /// Per-mode fields, in insertion order; empty for single-mode scenarios.
   std::vector<std::pair<std::string, field_list>> modes;
+  /// Set-ups, each with its own modes; empty for most scenarios.
+  std::vector<setup_result> setups;
   /// Time series for the report folder's charts; optional.
   std::vector<chart> charts;
 
   /// The fields of mode `name`, created on first use.
   field_list& mode(const std::string& name);
+
+  /// Set-up `name`, created on first use.
+  setup_result& setup(const std::string& name);
 };
 
 using scenario_function =

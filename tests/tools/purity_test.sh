@@ -33,7 +33,11 @@ check "bulwark/runtime/ includes CAF" '#include *[<"]caf/' src/bulwark/runtime
 check "bulwark/runtime/ reads a clock" 'steady_clock::now|system_clock::now|high_resolution_clock::now' src/bulwark/runtime
 # (The patterns are split in two so that this script does not match itself.)
 check "bulwark/runtime/ uses threads or sleeps" 'std::thread|std::mutex|sle''ep_for|usle''ep\(' src/bulwark/runtime
-check "a test sleeps" 'sle''ep_for|usle''ep\(|[^_]sle''ep\(' tests/runtime tests/actors tests/tools
-check "a test reads a real clock" 'steady_clock::now|system_clock::now|high_resolution_clock::now' tests/runtime tests/actors tests/tools
-[ $fail -eq 0 ] && echo "purity: bulwark/runtime/ is pure and tests use virtual time"
+# The bench's models (bench/model) are pure too: virtual time only.
+check "bench/model/ includes CAF" '#include *[<"]caf/' bench/model
+check "bench/model/ reads a clock" 'steady_clock::now|system_clock::now|high_resolution_clock::now' bench/model
+check "bench/model/ uses threads or sleeps" 'std::thread|std::mutex|sle''ep_for|usle''ep\(' bench/model
+check "a test sleeps" 'sle''ep_for|usle''ep\(|[^_]sle''ep\(' tests/runtime tests/actors tests/tools tests/bench
+check "a test reads a real clock" 'steady_clock::now|system_clock::now|high_resolution_clock::now' tests/runtime tests/actors tests/tools tests/bench
+[ $fail -eq 0 ] && echo "purity: bulwark/runtime/ and bench/model/ are pure and tests use virtual time"
 exit $fail
