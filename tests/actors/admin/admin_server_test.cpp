@@ -11,6 +11,7 @@
 
 #include <caf/all.hpp>
 
+#include <condition_variable>
 #include <future>
 #include <iostream>
 #include <map>
@@ -800,4 +801,51 @@ TEST_CASE_METHOD(admin_fixture,
                     Catch::Contains("at most 16"));
   many.trace_peers.resize(16);
   CHECK(start_admin_server(sys, config, deps, many) != nullptr);
+}
+
+TEST_CASE_METHOD(admin_fixture,
+                 "GET /traces/<id>/tree holds at most four assemblies at "
+                 "once and answers 503 beyond",
+                 "[actors][admin][trace]") {
+  // A peer that answers only when told: four assemblies wait on it.
+  std::mutex mtx;
+  std::condition_variable arrived;
+  std::vector<http_responder> stalled;
+  http_server peer{[&](http_request, http_responder r) {
+    std::lock_guard<std::mutex> guard{mtx};
+    stalled.push_back(std::move(r));
+    arrived.notify_all();
+  }};
+  peer.start();
+  admin_options opts;
+  opts.trace_peers = {"127.0.0.1:" + std::to_string(peer.port())};
+  start(opts);
+  auto target = "/traces/" + std::string(31, '0') + "1/tree";
+  std::vector<std::future<std::optional<http_response>>> waiting;
+  for (int i = 0; i < 4; ++i)
+    waiting.push_back(
+      std::async(std::launch::async, [this, target] { return get(target); }));
+  {
+    std::unique_lock<std::mutex> lock{mtx};
+    REQUIRE(arrived.wait_for(lock, bound, [&] { return stalled.size() == 4; }));
+  }
+  auto refused = get(target);
+  REQUIRE(refused);
+  CHECK(refused->result() == http_status::service_unavailable);
+  {
+    std::lock_guard<std::mutex> guard{mtx};
+    for (auto& r : stalled)
+      r.respond(json_response(http_status::ok, R"({"spans": []})"));
+  }
+  for (auto& f : waiting) {
+    REQUIRE(f.wait_for(bound) == std::future_status::ready);
+    auto res = f.get();
+    REQUIRE(res);
+    CHECK(res->result() == http_status::ok);
+    CHECK(body_json(*res).at("unavailable").as_object().empty());
+  }
+  // The slots are free again once the workers are done.
+  auto again = get(target);
+  REQUIRE(again);
+  CHECK(again->result() == http_status::ok);
 }

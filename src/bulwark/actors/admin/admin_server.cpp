@@ -78,6 +78,8 @@ struct admin_state {
   /// How this process is named in an assembled trace: host:port once the
   /// server is bound.
   std::string trace_label = "this process";
+  /// Tree assemblies in flight (each may hold a worker thread for 2 s).
+  std::size_t tree_workers = 0;
 
   static inline const char* name = "bulwark.admin";
 };
@@ -86,6 +88,9 @@ using admin_self = caf::stateful_actor<admin_state>*;
 
 /// Tells the admin actor its server's host:port once bound.
 using trace_label_atom = caf::atom_constant<caf::atom("tracelabel")>;
+
+/// A tree assembly's worker is done.
+using tree_done_atom = caf::atom_constant<caf::atom("treedone")>;
 
 // -- answers -------------------------------------------------------------------
 
@@ -825,13 +830,16 @@ void get_trace(admin_self self, admin_job job, std::string_view id_text) {
 /// `trace_peer_max_body` bytes.
 constexpr std::chrono::milliseconds trace_peer_timeout{2'000};
 constexpr std::size_t trace_peer_max_body = 1 << 20;
+/// More concurrent `/traces/<id>/tree` requests are answered 503: each
+/// holds a thread while it waits for the peers.
+constexpr std::size_t max_tree_workers = 4;
 
-/// Assembles the tree from this process's spans (`own`) and the peers'
-/// answers and answers `job`. Blocks on the peers (bounded), so it runs on
-/// a detached worker of its own, never on the admin actor's thread.
-void trace_tree_worker(caf::blocking_actor*, admin_job job,
-                       boost::json::object own, std::vector<trace_peer> peers,
-                       std::string own_label) {
+/// The tree from this process's spans (`own`) and the peers' answers.
+/// Blocks on the peers (bounded), so it runs on a detached worker of its
+/// own, never on the admin actor's or an io thread.
+boost::json::object assemble_tree(boost::json::object own,
+                                  std::vector<trace_peer> peers,
+                                  std::string own_label) {
   auto id = std::string{own.at("trace_id").as_string()};
   boost::json::object unavailable;
   if (auto* deps = own.if_contains("unavailable"); deps && deps->is_object())
@@ -857,7 +865,25 @@ void trace_tree_worker(caf::blocking_actor*, admin_job job,
   auto tree = trace_tree_json(sources);
   tree["trace_id"] = id;
   tree["unavailable"] = std::move(unavailable);
-  answer(job, http_status::ok, std::move(tree));
+  return tree;
+}
+
+/// The detached worker: assembles, frees its slot (before answering, so a
+/// client's next request finds it free), then answers.
+void trace_tree_worker(caf::blocking_actor* self, caf::actor admin,
+                       admin_job job, boost::json::object own,
+                       std::vector<trace_peer> peers, std::string own_label) {
+  http_response res;
+  try {
+    auto tree =
+      assemble_tree(std::move(own), std::move(peers), std::move(own_label));
+    res = json_response(http_status::ok, boost::json::serialize(tree));
+  } catch (const std::exception& e) {
+    res = json_error(http_status::internal_server_error,
+                     std::string{"assembling the trace failed: "} + e.what());
+  }
+  self->send(admin, tree_done_atom::value);
+  job.respond.respond(std::move(res));
 }
 
 /// `GET /traces/<trace id>/tree`: this process's spans and those of every
@@ -867,13 +893,20 @@ void get_trace_tree(admin_self self, admin_job job, std::string_view id_text) {
   trace_id trace;
   if (auto problem = parse_trace_id(id_text, trace))
     return answer_error(job, http_status::bad_request, *problem);
+  if (self->state.tree_workers >= max_tree_workers)
+    return answer_error(job, http_status::service_unavailable,
+                        "too many trace trees being assembled (at most "
+                          + std::to_string(max_tree_workers)
+                          + " at once); retry shortly");
+  ++self->state.tree_workers;
   ask_all<trace_atom, std::string>(
     self, self->state.ask_timeout,
     [self, job, trace](std::vector<dep_answer<std::string>>& answers) {
       auto& st = self->state;
       auto own = trace_doc(trace, answers);
       self->system().spawn<caf::detached>(
-        trace_tree_worker, job, std::move(own), st.trace_peers, st.trace_label);
+        trace_tree_worker, caf::actor_cast<caf::actor>(self), job,
+        std::move(own), st.trace_peers, st.trace_label);
     },
     trace_atom::value, trace.hi, trace.lo);
 }
@@ -998,6 +1031,7 @@ caf::behavior admin_actor(admin_self self, bulwark_config current,
     [self](trace_label_atom, std::string& label) {
       self->state.trace_label = std::move(label);
     },
+    [self](tree_done_atom) { --self->state.tree_workers; },
     [self](admin_job& job) {
       // An exception would terminate the actor and with it every endpoint.
       auto respond = job.respond;
