@@ -1,10 +1,9 @@
 // bulwark-trace TRACE_ID URL...: fetches GET /traces/<TRACE_ID> from the
 // admin server at each URL (http://host:port) and prints the assembled tree
-// (tools/trace/trace_tree.hpp): which hop retried, hedged or fell back, and
-// what each attempt returned. Every fetch is bounded (5 s, 1 MiB); a server
-// that does not answer is reported and the others are still shown.
-#include "tools/trace/trace_tree.hpp"
-
+// (bulwark/runtime/journey/trace_tree.hpp): which hop retried, hedged or fell
+// back, and what each attempt returned. Every fetch is bounded (5 s, 1 MiB); a
+// server that does not answer is reported and the others are still shown.
+#include "bulwark/runtime/journey/trace_tree.hpp"
 #include "bulwark/runtime/core/trace_context.hpp"
 
 // GCC 12 with -fsanitize=address reports a false -Wmaybe-uninitialized
@@ -119,7 +118,7 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "bulwark-trace: %s\n", problem->c_str());
     return 2;
   }
-  std::vector<bulwark::tools::trace_source> sources;
+  std::vector<bulwark::trace_source> sources;
   int failures = 0;
   for (int i = 2; i < argc; ++i) {
     auto ep = parse_url(argv[i]);
@@ -143,6 +142,6 @@ int main(int argc, char** argv) {
     }
     sources.push_back({ep->host + ":" + ep->port, std::move(doc)});
   }
-  std::fputs(bulwark::tools::render_trace_tree(sources).c_str(), stdout);
+  std::fputs(bulwark::render_trace_tree(sources).c_str(), stdout);
   return failures == 0 ? 0 : 1;
 }

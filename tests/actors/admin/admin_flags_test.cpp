@@ -488,7 +488,7 @@ TEST_CASE_METHOD(flags_fixture,
   CHECK(error_of(*missing)
         == "no such endpoint: /nope (endpoints: /healthz, /readyz, /metrics, "
            "/dashboard, /config, /flags, /flags/<name>, /journeys?failed=1, "
-           "/journeys/<id>, /traces/<trace id>)");
+           "/journeys/<id>, /traces/<trace id>, /traces/<trace id>/tree)");
 }
 
 TEST_CASE_METHOD(flags_fixture,

@@ -11,6 +11,7 @@
 
 #include <caf/all.hpp>
 
+#include <condition_variable>
 #include <future>
 #include <iostream>
 #include <map>
@@ -21,6 +22,7 @@
 #include "bulwark/actors/transport/function_transport.hpp"
 #include "bulwark/runtime/config/json_pretty.hpp"
 #include "tests/actors/admin/admin_fixture.hpp"
+#include "tests/actors/admin/child_process.hpp"
 #include "tests/actors/admin/flags_fuzz.hpp"
 #include "tests/actors/http/http_fuzz.hpp"
 #include "tests/actors/http/hostile_run.hpp"
@@ -678,4 +680,172 @@ TEST_CASE_METHOD(admin_fixture,
           "/supervisors/s: is required (a running supervisor serves \\\"s\\\")")
         != std::string::npos);
   CHECK(stats("payments").at("config_applied").to_number<int>() == 3);
+}
+
+// -- assembled traces ------------------------------------------------------------
+
+namespace {
+
+/// The call's trace, sampled, with `upstream` as the span that sent it.
+call_request traced_call(const std::string& key, const trace_id& trace,
+                         std::uint64_t upstream) {
+  call_request req;
+  req.id = 1;
+  req.operation = "charge";
+  req.payload = key;
+  req.idempotency_key = key;
+  req.trace.trace = trace;
+  req.trace.parent_id = 0x5e5e;
+  req.trace.flags = trace_flag_sampled;
+  req.upstream_span = upstream;
+  return req;
+}
+
+} // namespace
+
+TEST_CASE_METHOD(admin_fixture,
+                 "GET /traces/<id>/tree assembles this process's spans with "
+                 "its peers', lists a peer that is down, and refuses hostile "
+                 "ids without echo",
+                 "[actors][admin][trace]") {
+  // Two "processes" on one actor system: the peer's admin server sees
+  // inventory, this one payments, and lists the peer and a port nobody
+  // listens on as its trace peers.
+  admin_server peer{sys, config, {{"inventory", deps.at("inventory")}}};
+  auto down_port = free_loopback_port();
+  admin_options opts;
+  opts.trace_peers = {"http://127.0.0.1:" + std::to_string(peer.port()),
+                      "127.0.0.1:" + std::to_string(down_port) + "/"};
+  admin =
+    start_admin_server(sys, config, {{"payments", deps.at("payments")}}, opts);
+  trace_id trace{0x4bf92f3577b34da6ULL, 0xa3ce929d0e0e4736ULL};
+  auto id = to_string(trace);
+  // payments (one attempt) fails; inventory, called as if payments' attempt
+  // had reached it, fails twice and succeeds on its third attempt.
+  CHECK_FALSE(
+    call_and_wait(sys, deps.at("payments"), traced_call("t-1", trace, 0)).ok);
+  auto own = get("/traces/" + id);
+  REQUIRE(own);
+  auto own_doc = body_json(*own);
+  auto& own_spans = own_doc.at("spans").as_array();
+  REQUIRE(own_spans.size() == 1);
+  std::string attempt_span;
+  for (auto& e : own_spans[0].at("entries").as_array())
+    if (auto* sp = e.as_object().if_contains("span_id"))
+      attempt_span = std::string{sp->as_string()};
+  REQUIRE(attempt_span.size() == 16);
+  auto upstream = std::stoull(attempt_span, nullptr, 16);
+  CHECK(call_and_wait(sys, deps.at("inventory"),
+                      traced_call("t-2", trace, upstream))
+          .ok);
+
+  auto res = get("/traces/" + id + "/tree");
+  REQUIRE(res);
+  INFO(res->body());
+  REQUIRE(res->result() == http_status::ok);
+  auto tree = body_json(*res).as_object();
+  CHECK(tree.at("trace_id").as_string() == id);
+  CHECK(tree.at("trace_ids") == boost::json::array{id.c_str()});
+  auto& roots = tree.at("roots").as_array();
+  REQUIRE(roots.size() == 1);
+  auto& a = roots[0].as_object();
+  CHECK(a.at("process").as_string() == "127.0.0.1:" + std::to_string(port()));
+  CHECK(a.at("dependency") == "payments");
+  CHECK(a.at("operation") == "charge");
+  CHECK(a.at("retried") == false);
+  auto& a_tries = a.at("tries").as_array();
+  REQUIRE(a_tries.size() == 1);
+  CHECK(a_tries[0].at("span_id").as_string() == attempt_span);
+  auto& below = a_tries[0].at("calls").as_array();
+  REQUIRE(below.size() == 1);
+  auto& b = below[0].as_object();
+  CHECK(b.at("process").as_string()
+        == "127.0.0.1:" + std::to_string(peer.port()));
+  CHECK(b.at("dependency") == "inventory");
+  CHECK(b.at("retried") == true);
+  CHECK(b.at("tries").as_array().size() == 3);
+  CHECK(b.at("result") == "ok");
+  auto& unavailable = tree.at("unavailable").as_object();
+  CHECK(unavailable.size() == 1);
+  CHECK(unavailable.contains("http://127.0.0.1:" + std::to_string(down_port)));
+
+  for (auto bad : {"xyz", "00000000000000000000000000000000",
+                   "4BF92F3577B34DA6A3CE929D0E0E4736", "..%2F..%2Fetc", "/"}) {
+    auto refused = get(std::string{"/traces/"} + bad + "/tree");
+    REQUIRE(refused);
+    CHECK(refused->result() == http_status::bad_request);
+    CHECK(refused->body().find(bad) == std::string::npos);
+  }
+}
+
+TEST_CASE_METHOD(admin_fixture,
+                 "trace peers are checked at start: a bad entry or too many "
+                 "is an invalid_argument naming it",
+                 "[actors][admin][trace]") {
+  for (std::string bad :
+       {"ftp://127.0.0.1:80", "127.0.0.1", "127.0.0.1:0", "127.0.0.1:99999",
+        "http://a b:80", "http://h:80/traces", "", "http://[::1]:80"}) {
+    INFO(bad);
+    admin_options opts;
+    opts.trace_peers = {"127.0.0.1:9", bad};
+    try {
+      start_admin_server(sys, config, deps, opts);
+      FAIL("accepted");
+    } catch (const std::invalid_argument& e) {
+      CHECK(std::string{e.what()}.find("trace_peers[1]") != std::string::npos);
+    }
+  }
+  admin_options many;
+  many.trace_peers.assign(17, "127.0.0.1:9");
+  CHECK_THROWS_WITH(start_admin_server(sys, config, deps, many),
+                    Catch::Contains("at most 16"));
+  many.trace_peers.resize(16);
+  CHECK(start_admin_server(sys, config, deps, many) != nullptr);
+}
+
+TEST_CASE_METHOD(admin_fixture,
+                 "GET /traces/<id>/tree holds at most four assemblies at "
+                 "once and answers 503 beyond",
+                 "[actors][admin][trace]") {
+  // A peer that answers only when told: four assemblies wait on it.
+  std::mutex mtx;
+  std::condition_variable arrived;
+  std::vector<http_responder> stalled;
+  http_server peer{[&](http_request, http_responder r) {
+    std::lock_guard<std::mutex> guard{mtx};
+    stalled.push_back(std::move(r));
+    arrived.notify_all();
+  }};
+  peer.start();
+  admin_options opts;
+  opts.trace_peers = {"127.0.0.1:" + std::to_string(peer.port())};
+  start(opts);
+  auto target = "/traces/" + std::string(31, '0') + "1/tree";
+  std::vector<std::future<std::optional<http_response>>> waiting;
+  for (int i = 0; i < 4; ++i)
+    waiting.push_back(
+      std::async(std::launch::async, [this, target] { return get(target); }));
+  {
+    std::unique_lock<std::mutex> lock{mtx};
+    REQUIRE(arrived.wait_for(lock, bound, [&] { return stalled.size() == 4; }));
+  }
+  auto refused = get(target);
+  REQUIRE(refused);
+  CHECK(refused->result() == http_status::service_unavailable);
+  {
+    std::lock_guard<std::mutex> guard{mtx};
+    for (auto& r : stalled)
+      r.respond(json_response(http_status::ok, R"({"spans": []})"));
+  }
+  for (auto& f : waiting) {
+    REQUIRE(f.wait_for(bound) == std::future_status::ready);
+    auto res = f.get();
+    REQUIRE(res);
+    CHECK(res->result() == http_status::ok);
+    CHECK(body_json(*res).at("unavailable").as_object().empty());
+  }
+  // The slots are free again once the workers are done.
+  auto again = get(target);
+  REQUIRE(again);
+  CHECK(again->result() == http_status::ok);
 }

@@ -97,6 +97,10 @@ TEST_CASE("the dashboard is one self-contained page with no external fetch",
   CHECK(without_ns.find("<script src") == std::string::npos);
   CHECK(without_ns.find("<link") == std::string::npos);
   CHECK(page.find("\"/metrics\"") != std::string::npos);
+  // The trace panel asks its own origin only.
+  CHECK(page.find("id=\"trace-panel\"") != std::string::npos);
+  CHECK(page.find("xhr.open(\"GET\", \"/traces/\" + id + \"/tree\")")
+        != std::string::npos);
 }
 
 TEST_CASE("GET /dashboard serves the page as HTML",
@@ -169,4 +173,35 @@ TEST_CASE("headless Chromium renders the dashboard with the numbers of "
   // Breaker state and member health made it into the page too.
   CHECK(dom.find("breaker closed") != std::string::npos);
   CHECK(dom.find("2/2 healthy, 2 up") != std::string::npos);
+}
+
+TEST_CASE("headless Chromium shows the trace panel's assembled tree for the "
+          "trace id in the page's address",
+          "[actors][admin][dashboard][chromium][trace]") {
+  require_chromium();
+  live_admin live;
+  trace_id trace{0x0af7651916cd43ddULL, 0x8448eb211c80319cULL};
+  call_request req;
+  req.id = 1;
+  req.operation = "charge";
+  req.payload = "p";
+  req.trace.trace = trace;
+  req.trace.parent_id = 0x77;
+  req.trace.flags = trace_flag_sampled; // keeps the journey
+  CHECK(call_and_wait(live.sys, live.deps.at("payments"), req).ok);
+  auto dir = artifact_dir("dashboard_trace");
+  auto url = "http://127.0.0.1:" + std::to_string(live.port())
+             + "/dashboard#trace=" + to_string(trace);
+  auto dom_file = dir / "trace.dom.html";
+  run_chromium(dir, url, {"--dump-dom"}, dom_file);
+  auto dom = read_text(dom_file);
+  INFO("DOM: " << dom_file.string());
+  CHECK(dom.find("data-trace-nodes=\"1\"") != std::string::npos);
+  auto call_line =
+    "[127.0.0.1:" + std::to_string(live.port()) + "] payments \"charge\" span ";
+  CHECK(dom.find(call_line) != std::string::npos);
+  CHECK(dom.find(" -&gt; ok</div>") != std::string::npos); // a call line
+  CHECK(dom.find("  attempt 1 span ") != std::string::npos);
+  CHECK(dom.find("trace " + to_string(trace) + ": 1 call")
+        != std::string::npos);
 }

@@ -1,7 +1,9 @@
 // purity: real time — the three-hop chain runs over real loopback sockets
 // (http_service, the HTTP transport, the admin server), whose deadlines are
-// steady-clock times; the test compares them with the clock. Waits are the
-// test client's bounded socket operations; nothing sleeps.
+// steady-clock times; the test compares them with the clock, and it runs the
+// real bulwark-trace program against the admin servers. Waits are the test
+// client's bounded socket operations and a bounded wait on the child's
+// pidfd; nothing sleeps.
 #include "bulwark/actors/http/downstream_call.hpp"
 
 #include "bulwark/actors/admin/admin_server.hpp"
@@ -12,6 +14,7 @@
 #include "bulwark/actors/transport/http_transport.hpp"
 #include "bulwark/runtime/config/bulwark_config.hpp"
 #include "bulwark/runtime/core/rng.hpp"
+#include "tests/actors/admin/child_process.hpp"
 #include "tests/actors/http/http_test_client.hpp"
 
 #include <boost/json/parse.hpp>
@@ -22,6 +25,7 @@
 #include <memory>
 #include <mutex>
 #include <set>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -237,11 +241,14 @@ TEST_CASE("three hops over real HTTP carry one trace and a shrinking "
     t.port = port;
     return http_transport::spawn(sys, t);
   };
+  // Each "process" seeds its own span ids: with one seed A's and B's calls
+  // would share span ids and the assembled tree could join by accident.
+  std::uint64_t dep_seed = seed;
   auto spawn_dep = [&](const char* name, caf::actor transport) {
     dependency_options o;
     o.config = *doc.find(name);
     o.transport = std::move(transport);
-    o.seed = seed;
+    o.seed = ++dep_seed;
     return spawn_dependency(sys, std::move(o));
   };
   auto t_c = transport_to(c.port());
@@ -384,6 +391,59 @@ TEST_CASE("three hops over real HTTP carry one trace and a shrinking "
   auto b_attempts = attempt_spans(*span_b);
   for (auto& x : rec->of('C', retried_trace))
     CHECK(b_attempts.count(span_id_to_string(x.parent)) == 1);
+
+  // The assembling command: the real bulwark-trace against both admin
+  // servers prints one tree with one trace id, in which B's call (to_c) is
+  // the one that retried, after attempts C failed with HTTP 500, under A's
+  // one attempt; A's call shows no retry.
+  {
+    auto dir = bulwark::testing::artifact_dir("bulwark_trace");
+    auto url = [](std::uint16_t port) {
+      return "http://127.0.0.1:" + std::to_string(port);
+    };
+    bulwark::testing::child_process tool{
+      {BULWARK_TRACE_TOOL, id, url(admin_a.port()), url(admin_b.port())},
+      (dir / "tree.log").string()};
+    auto status = tool.wait_for(std::chrono::seconds(30));
+    auto tree = bulwark::testing::read_text(dir / "tree.log");
+    INFO(tree);
+    REQUIRE(status);
+    CHECK(*status == 0);
+    std::vector<std::string> lines;
+    std::istringstream in{tree};
+    for (std::string line; std::getline(in, line);)
+      lines.push_back(line);
+    REQUIRE(lines.size() >= 5);
+    CHECK(lines[0] == "trace " + id);
+    CHECK(tree.find("trace ids differ") == std::string::npos);
+    auto a_label = "[127.0.0.1:" + std::to_string(admin_a.port()) + "] ";
+    auto b_label = "[127.0.0.1:" + std::to_string(admin_b.port()) + "] ";
+    // A's call is a root: one attempt, no retry.
+    CHECK(lines[1].rfind(a_label + "to_b \"work\" span ", 0) == 0);
+    CHECK(lines[1].find(": 1 attempt -> ") != std::string::npos);
+    CHECK(lines[1].find("retried") == std::string::npos);
+    CHECK(lines[2].rfind("  attempt 1 span ", 0) == 0);
+    // B's call under A's attempt: retried, 2+ attempts, failures with 500.
+    REQUIRE(lines[3].rfind("    " + b_label + "to_c \"work\" span ", 0) == 0);
+    CHECK(lines[3].find(" attempts, retried -> ") != std::string::npos);
+    int b_attempts = 0;
+    int b_500s = 0;
+    for (std::size_t k = 4; k < lines.size(); ++k) {
+      if (lines[k].rfind("      attempt ", 0) != 0)
+        continue;
+      ++b_attempts;
+      b_500s +=
+        lines[k].find(": transient (HTTP 500) after ") != std::string::npos ? 1
+                                                                            : 0;
+    }
+    CHECK(b_attempts >= 2);
+    CHECK(b_500s >= 1);
+    // Only B retried.
+    std::size_t retried_lines = 0;
+    for (auto& line : lines)
+      retried_lines += line.find(", retried") != std::string::npos ? 1 : 0;
+    CHECK(retried_lines == 1);
+  }
 
   // Hostile ids are refused before anything is asked.
   for (auto bad : {"xyz", "00000000000000000000000000000000",

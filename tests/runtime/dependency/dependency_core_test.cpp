@@ -1726,6 +1726,16 @@ TEST_CASE("a traced call gives each attempt its own span and keeps its "
   CHECK(spans
         == std::vector<std::string>{span_id_to_string(sends[0].action.span),
                                     span_id_to_string(sends[1].action.span)});
+  // The call names its operation; each ended attempt the downstream's
+  // status, when there was one.
+  CHECK(j.at("operation").as_string() == "get");
+  std::vector<std::int64_t> statuses;
+  for (auto& e : j.at("entries").as_array())
+    if (e.at("event").as_string() == "attempt_ended") {
+      auto* st = e.as_object().if_contains("status");
+      statuses.push_back(st ? st->as_int64() : 0);
+    }
+  CHECK(statuses == std::vector<std::int64_t>{500, 0});
   // The call's span is the attempts' parent: they derive from it.
   auto call_span =
     std::stoull(std::string{j.at("span_id").as_string()}, nullptr, 16);

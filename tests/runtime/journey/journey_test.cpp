@@ -273,3 +273,42 @@ TEST_CASE("a traced journey writes its span ids, each attempt's derived from "
   CHECK(boost::json::serialize(to_json(plain, t0)).find("span_id")
         == std::string::npos);
 }
+
+TEST_CASE("an ended attempt keeps the downstream status and a journey its "
+          "operation, cut to capacity, through copies",
+          "[runtime][journey][trace]") {
+  journey j{9, t0};
+  REQUIRE(j.record(t0, event(ev::admitted)));
+  REQUIRE(j.record(t0, event(ev::attempt_started).with_attempt(1)));
+  REQUIRE(j.record(
+    t0 + milliseconds(1),
+    event(ev::attempt_ended)
+      .with_attempt(1)
+      .with_outcome(outcome::failure(failure_class::transient), milliseconds(1))
+      .with_status(503)));
+  REQUIRE(j.record(t0 + milliseconds(1), event(ev::backoff_scheduled)));
+  REQUIRE(
+    j.record(t0 + milliseconds(2), event(ev::attempt_started).with_attempt(2)));
+  // Out of range: no status rather than a wrapped one.
+  REQUIRE(j.record(t0 + milliseconds(3),
+                   event(ev::attempt_ended)
+                     .with_attempt(2)
+                     .with_outcome(outcome::ok(), milliseconds(1))
+                     .with_status(70000)));
+  j.set_operation("charge");
+  CHECK(j.operation() == "charge");
+  auto copy = j;
+  CHECK(copy.operation() == "charge");
+  auto json = to_json(copy, t0);
+  CHECK(json.at("operation").as_string() == "charge");
+  auto& entries = json.at("entries").as_array();
+  CHECK(entries[2].at("status").as_int64() == 503);
+  CHECK(entries[5].as_object().if_contains("status") == nullptr);
+  CHECK(entries[0].as_object().if_contains("status") == nullptr);
+  std::string long_op(100, 'o');
+  j.set_operation(long_op);
+  CHECK(j.operation() == long_op.substr(0, journey::operation_capacity));
+  journey none{10, t0};
+  CHECK(none.operation().empty());
+  CHECK(to_json(none, t0).if_contains("operation") == nullptr);
+}

@@ -1,10 +1,12 @@
 #include "bulwark/actors/admin/admin_server.hpp"
 
 #include "bulwark/actors/admin/dashboard_page.hpp"
+#include "bulwark/actors/admin/trace_peers.hpp"
 #include "bulwark/actors/http/http_server.hpp"
 #include "bulwark/runtime/config/json_pretty.hpp"
 #include "bulwark/runtime/config/object_reader.hpp"
 #include "bulwark/runtime/core/trace_context.hpp"
+#include "bulwark/runtime/journey/trace_tree.hpp"
 #include "bulwark/runtime/metrics/prometheus_text.hpp"
 
 #include <boost/beast/http/field.hpp>
@@ -71,11 +73,24 @@ struct admin_state {
   /// other's apply) would leave actors on different settings than shown.
   bool applying = false;
   std::deque<queued_change> waiting_puts;
+  /// The admin servers `GET /traces/<id>/tree` asks (validated at start).
+  std::vector<trace_peer> trace_peers;
+  /// How this process is named in an assembled trace: host:port once the
+  /// server is bound.
+  std::string trace_label = "this process";
+  /// Tree assemblies in flight (each may hold a worker thread for 2 s).
+  std::size_t tree_workers = 0;
 
   static inline const char* name = "bulwark.admin";
 };
 
 using admin_self = caf::stateful_actor<admin_state>*;
+
+/// Tells the admin actor its server's host:port once bound.
+using trace_label_atom = caf::atom_constant<caf::atom("tracelabel")>;
+
+/// A tree assembly's worker is done.
+using tree_done_atom = caf::atom_constant<caf::atom("treedone")>;
 
 // -- answers -------------------------------------------------------------------
 
@@ -784,6 +799,32 @@ void get_failed_journeys(admin_self self, admin_job job) {
     journey_atom::value, failed_atom::value);
 }
 
+/// The body of `GET /traces/<trace id>` from the dependency actors' answers.
+boost::json::object trace_doc(const trace_id& trace,
+                              std::vector<dep_answer<std::string>>& answers) {
+  boost::json::array spans;
+  boost::json::object unavailable;
+  for (auto& a : answers) {
+    if (!a.value) {
+      unavailable[a.name] = a.error;
+      continue;
+    }
+    auto list = parsed_or(*a.value, boost::json::array{});
+    if (!list.is_array())
+      continue;
+    for (auto& j : list.as_array()) {
+      if (!j.is_object())
+        continue;
+      auto span = std::move(j.as_object());
+      span["dependency"] = a.name;
+      spans.emplace_back(std::move(span));
+    }
+  }
+  return boost::json::object{{"trace_id", to_string(trace)},
+                             {"spans", std::move(spans)},
+                             {"unavailable", std::move(unavailable)}};
+}
+
 /// `GET /traces/<trace id>`: the spans every dependency actor of this
 /// process kept for the trace (its journeys with span ids), by dependency.
 /// The id is checked before anything is asked and never echoed.
@@ -794,28 +835,92 @@ void get_trace(admin_self self, admin_job job, std::string_view id_text) {
   ask_all<trace_atom, std::string>(
     self, self->state.ask_timeout,
     [job, trace](std::vector<dep_answer<std::string>>& answers) {
-      boost::json::array spans;
-      boost::json::object unavailable;
-      for (auto& a : answers) {
-        if (!a.value) {
-          unavailable[a.name] = a.error;
-          continue;
-        }
-        auto list = parsed_or(*a.value, boost::json::array{});
-        if (!list.is_array())
-          continue;
-        for (auto& j : list.as_array()) {
-          if (!j.is_object())
-            continue;
-          auto span = std::move(j.as_object());
-          span["dependency"] = a.name;
-          spans.emplace_back(std::move(span));
-        }
-      }
-      answer(job, http_status::ok,
-             boost::json::object{{"trace_id", to_string(trace)},
-                                 {"spans", std::move(spans)},
-                                 {"unavailable", std::move(unavailable)}});
+      answer(job, http_status::ok, trace_doc(trace, answers));
+    },
+    trace_atom::value, trace.hi, trace.lo);
+}
+
+/// Each peer's `/traces/<id>` must arrive within this, and be at most
+/// `trace_peer_max_body` bytes.
+constexpr std::chrono::milliseconds trace_peer_timeout{2'000};
+constexpr std::size_t trace_peer_max_body = 1 << 20;
+/// More concurrent `/traces/<id>/tree` requests are answered 503: each
+/// holds a thread while it waits for the peers.
+constexpr std::size_t max_tree_workers = 4;
+
+/// The tree from this process's spans (`own`) and the peers' answers.
+/// Blocks on the peers (bounded), so it runs on a detached worker of its
+/// own, never on the admin actor's or an io thread.
+boost::json::object assemble_tree(boost::json::object own,
+                                  std::vector<trace_peer> peers,
+                                  std::string own_label) {
+  auto id = std::string{own.at("trace_id").as_string()};
+  boost::json::object unavailable;
+  if (auto* deps = own.if_contains("unavailable"); deps && deps->is_object())
+    unavailable = deps->as_object();
+  auto answers = fetch_peer_traces(peers, "/traces/" + id, trace_peer_timeout,
+                                   trace_peer_max_body);
+  std::vector<trace_source> sources;
+  sources.push_back({std::move(own_label), std::move(own)});
+  for (std::size_t i = 0; i < peers.size(); ++i) {
+    auto url = "http://" + peers[i].label;
+    if (!answers[i].error.empty()) {
+      unavailable[url] = answers[i].error;
+      continue;
+    }
+    boost::json::error_code ec;
+    auto doc = boost::json::parse(answers[i].body, ec);
+    if (ec) {
+      unavailable[url] = "answer is not JSON";
+      continue;
+    }
+    sources.push_back({peers[i].label, std::move(doc)});
+  }
+  auto tree = trace_tree_json(sources);
+  tree["trace_id"] = id;
+  tree["unavailable"] = std::move(unavailable);
+  return tree;
+}
+
+/// The detached worker: assembles, frees its slot (before answering, so a
+/// client's next request finds it free), then answers.
+void trace_tree_worker(caf::blocking_actor* self, caf::actor admin,
+                       admin_job job, boost::json::object own,
+                       std::vector<trace_peer> peers, std::string own_label) {
+  http_response res;
+  try {
+    auto tree =
+      assemble_tree(std::move(own), std::move(peers), std::move(own_label));
+    res = json_response(http_status::ok, boost::json::serialize(tree));
+  } catch (const std::exception& e) {
+    res = json_error(http_status::internal_server_error,
+                     std::string{"assembling the trace failed: "} + e.what());
+  }
+  self->send(admin, tree_done_atom::value);
+  job.respond.respond(std::move(res));
+}
+
+/// `GET /traces/<trace id>/tree`: this process's spans and those of every
+/// configured peer (`admin_options::trace_peers`, nothing else), assembled
+/// into one tree; peers that fail are listed in `unavailable`.
+void get_trace_tree(admin_self self, admin_job job, std::string_view id_text) {
+  trace_id trace;
+  if (auto problem = parse_trace_id(id_text, trace))
+    return answer_error(job, http_status::bad_request, *problem);
+  if (self->state.tree_workers >= max_tree_workers)
+    return answer_error(job, http_status::service_unavailable,
+                        "too many trace trees being assembled (at most "
+                          + std::to_string(max_tree_workers)
+                          + " at once); retry shortly");
+  ++self->state.tree_workers;
+  ask_all<trace_atom, std::string>(
+    self, self->state.ask_timeout,
+    [self, job, trace](std::vector<dep_answer<std::string>>& answers) {
+      auto& st = self->state;
+      auto own = trace_doc(trace, answers);
+      self->system().spawn<caf::detached>(
+        trace_tree_worker, caf::actor_cast<caf::actor>(self), job,
+        std::move(own), st.trace_peers, st.trace_label);
     },
     trace_atom::value, trace.hi, trace.lo);
 }
@@ -905,14 +1010,20 @@ void route(admin_self self, admin_job job) {
   if (path.substr(0, traces_prefix.size()) == traces_prefix) {
     if (!is_get)
       return method_not_allowed(job, path, "GET");
-    return get_trace(self, std::move(job), path.substr(traces_prefix.size()));
+    auto rest = path.substr(traces_prefix.size());
+    constexpr std::string_view tree_suffix = "/tree";
+    if (rest.size() > tree_suffix.size()
+        && rest.substr(rest.size() - tree_suffix.size()) == tree_suffix)
+      return get_trace_tree(self, std::move(job),
+                            rest.substr(0, rest.size() - tree_suffix.size()));
+    return get_trace(self, std::move(job), rest);
   }
   answer_error(
     job, http_status::not_found,
     "no such endpoint: " + std::string{path}
       + " (endpoints: /healthz, /readyz, /metrics, /dashboard, /config, "
         "/flags, /flags/<name>, /journeys?failed=1, /journeys/<id>, "
-        "/traces/<trace id>)");
+        "/traces/<trace id>, /traces/<trace id>/tree)");
 }
 
 caf::behavior admin_actor(admin_self self, bulwark_config current,
@@ -929,7 +1040,12 @@ caf::behavior admin_actor(admin_self self, bulwark_config current,
   st.supervisors = std::move(opts.supervisors);
   st.registry = std::move(opts.registry);
   st.flags = std::move(opts.flags);
+  st.trace_peers = parse_trace_peers(opts.trace_peers);
   return {
+    [self](trace_label_atom, std::string& label) {
+      self->state.trace_label = std::move(label);
+    },
+    [self](tree_done_atom) { --self->state.tree_workers; },
     [self](admin_job& job) {
       // An exception would terminate the actor and with it every endpoint.
       auto respond = job.respond;
@@ -1012,6 +1128,7 @@ admin_server::admin_server(caf::actor_system& sys, bulwark_config current,
     if (!sup)
       throw std::invalid_argument("admin server: supervisor \"" + name
                                   + "\" has no actor");
+  parse_trace_peers(opts.trace_peers); // throws on a bad entry
   apply_start_flags(sys, opts.flags, deps, opts.apply_timeout);
   http_server_options http;
   http.threads = opts.threads;
@@ -1034,6 +1151,8 @@ admin_server::admin_server(caf::actor_system& sys, bulwark_config current,
     http);
   try {
     impl_->server->start(host, port);
+    caf::anon_send(impl_->actor, trace_label_atom::value,
+                   host + ":" + std::to_string(impl_->server->port()));
   } catch (...) {
     caf::anon_send_exit(impl_->actor, caf::exit_reason::user_shutdown);
     throw;

@@ -86,6 +86,11 @@ struct admin_options {
   /// `PUT`/`DELETE /flags/<name>` changes them). When they are not all
   /// defaults, every dependency actor is sent its `flags_for(name)` at start.
   feature_flags_config flags;
+  /// Other admin servers (`http://HOST:PORT` or `HOST:PORT`, at most 16)
+  /// that `GET /traces/<id>/tree` asks for their spans of the trace, each
+  /// within 2 s and 1 MiB. Only these are ever fetched; a bad entry is a
+  /// std::invalid_argument at start naming it.
+  std::vector<std::string> trace_peers;
 };
 
 /// True when control endpoints on `host` must check a bearer token: always

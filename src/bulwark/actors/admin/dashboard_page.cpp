@@ -390,6 +390,102 @@ R"page(        update(xhr.responseText, Date.now());
 poll();
 })();
 </script>
+)page",
+R"page(<h2>Trace</h2>
+<style>
+  #trace-form input { width:24em; background:#11161c; color:var(--fg); border:1px solid #30363d; border-radius:4px; padding:3px 6px; font-family:monospace; }
+  #trace-form button { background:#30363d; color:var(--fg); border:0; border-radius:4px; padding:4px 10px; }
+  #trace-status { color:var(--dim); margin:6px 0; }
+  #trace-status.error { color:var(--bad); }
+  #trace-tree div { white-space:pre; font:12px/1.5 monospace; }
+  #trace-tree .flagged { color:var(--warn); }
+  #trace-tree .bad { color:var(--bad); }
+</style>
+<div class="card" id="trace-panel">
+  <form id="trace-form"><input id="trace-id" maxlength="32" autocomplete="off" spellcheck="false"
+    placeholder="trace id: 32 lowercase hex digits"> <button type="submit">assemble</button></form>
+  <div id="trace-status">this server and its trace peers are asked for the spans of the trace</div>
+  <div id="trace-tree" data-trace-nodes="0"></div>
+</div>
+)page",
+R"page(<script>
+(function () {
+"use strict";
+// GET /traces/<id>/tree, drawn as an indented tree; every value goes in as
+// text (textContent), never as markup: spans come from other processes.
+var input = document.getElementById("trace-id");
+var status = document.getElementById("trace-status");
+var out = document.getElementById("trace-tree");
+var count = 0;
+function line(depth, text, cls) {
+  var d = document.createElement("div");
+  d.className = cls;
+  d.textContent = new Array(depth * 2 + 1).join(" ") + text;
+  out.appendChild(d);
+}
+function outcome(a) {
+  if (!a.ended) return "no answer recorded";
+  return (a.success ? "ok" : String(a["class"])) + (a.status ? " (HTTP " + a.status + ")" : "") +
+         " after " + a.latency_us + " us";
+}
+function node(n, depth) {
+  if (depth > 64) return;
+  count++;
+  var flags = [];
+  if (n.retried) flags.push("retried");
+  if (n.hedged) flags.push("hedged");
+  if (n.fell_back) flags.push("fell back" + (n.fallback_source ? " (" + n.fallback_source + ")" : ""));
+  line(depth, "[" + n.process + "] " + n.dependency + (n.operation ? " \"" + n.operation + "\"" : "") +
+       " span " + n.span_id + ": " + n.attempts + (n.attempts === 1 ? " attempt" : " attempts") +
+       (flags.length ? ", " + flags.join(", ") : "") + " -> " + n.result,
+       "call" + (flags.length ? " flagged" : ""));
+  (n.tries || []).forEach(function (a) {
+    line(depth + 1, (a.hedge ? "hedge " : "attempt ") + a.attempt + " span " + a.span_id + ": " + outcome(a),
+         "try" + (a.ended && !a.success ? " bad" : ""));
+    (a.calls || []).forEach(function (c) { node(c, depth + 2); });
+  });
+}
+function fail(text) {
+  status.className = "error";
+  status.textContent = text;
+}
+function load(id) {
+  out.textContent = "";
+  count = 0;
+  out.setAttribute("data-trace-nodes", "0");
+  if (!/^[0-9a-f]{32}$/.test(id)) return fail("a trace id is 32 lowercase hex digits");
+  status.className = "";
+  status.textContent = "assembling\u2026";
+  var xhr = new XMLHttpRequest();
+  xhr.open("GET", "/traces/" + id + "/tree");
+  xhr.onload = function () {
+    if (xhr.status !== 200) return fail("/traces/" + id + "/tree answered " + xhr.status);
+    var t;
+    try { t = JSON.parse(xhr.responseText); } catch (e) { return fail("the tree is not JSON: " + e); }
+    (t.roots || []).forEach(function (n) { node(n, 0); });
+    out.setAttribute("data-trace-nodes", String(count));
+    var un = Object.keys(t.unavailable || {});
+    status.className = un.length ? "error" : "";
+    status.textContent = "trace " + id + ": " + count + (count === 1 ? " call" : " calls") +
+      (un.length ? "; unavailable: " + un.map(function (k) { return k + " (" + t.unavailable[k] + ")"; }).join(", ") : "");
+  };
+  xhr.onerror = function () { fail("/traces/" + id + "/tree unreachable"); };
+  xhr.send();
+}
+document.getElementById("trace-form").addEventListener("submit", function (e) {
+  e.preventDefault();
+  var id = input.value.trim();
+  location.hash = "trace=" + id;
+  load(id);
+});
+// /dashboard#trace=<id> opens with that trace assembled (a link to share).
+var m = /^#trace=([0-9a-f]{32})$/.exec(location.hash);
+if (m) {
+  input.value = m[1];
+  load(m[1]);
+}
+})();
+</script>
 </body>
 </html>
 )page",

@@ -139,6 +139,7 @@ void dependency_core::materialize(call& s) {
     journey_pool_.pop_back();
     *s.trip = journey{s.req.journey_id, s.received};
   }
+  s.trip->set_operation(s.req.operation);
   if (s.traced)
     s.trip->set_trace(journey_trace{
       s.req.trace.trace, s.span, s.req.trace.parent_id, s.req.upstream_span});
@@ -583,7 +584,7 @@ void dependency_core::on_result(std::uint64_t attempt,
   }
   auto o = classify(cfg_of(s).classification, obs);
   on_attempt_outcome(slot, attempt, o, now - s.sent_at[i], now,
-                     std::move(payload), out);
+                     std::move(payload), out, obs.status);
   advance(now, out);
 }
 
@@ -591,7 +592,8 @@ void dependency_core::on_attempt_outcome(std::uint32_t slot,
                                          std::uint64_t attempt,
                                          const outcome& o, duration latency,
                                          time_point now, std::string&& payload,
-                                         action_list& out) {
+                                         action_list& out,
+                                         std::int32_t status) {
   auto& s = calls_[slot];
   // A failure that no other attempt can turn around ends the round now.
   bool final_failure = o.cls == failure_class::persistent || o.do_not_retry;
@@ -603,7 +605,8 @@ void dependency_core::on_attempt_outcome(std::uint32_t slot,
   note(s, now,
        journey_event{journey_event_kind::attempt_ended}
          .with_attempt(correlation_id::index(attempt))
-         .with_outcome(o, latency));
+         .with_outcome(o, latency)
+         .with_status(status));
   if (o.success) {
     pol_->budget.on_success(now);
     pol_->hedge.record_latency(latency, now);

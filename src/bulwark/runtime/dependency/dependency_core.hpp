@@ -503,7 +503,8 @@ class dependency_core {
   void cancel_attempts(std::uint32_t slot, time_point now, action_list& out);
   void on_attempt_outcome(std::uint32_t slot, std::uint64_t attempt,
                           const outcome& o, duration latency, time_point now,
-                          std::string&& payload, action_list& out);
+                          std::string&& payload, action_list& out,
+                          std::int32_t status = 0);
   void decide(std::uint32_t slot, time_point now, action_list& out);
 
   // fallback and the one reply

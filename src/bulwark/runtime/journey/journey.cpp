@@ -38,7 +38,9 @@ journey::journey(const journey& other) noexcept
     level_(other.level_),
     failed_(other.failed_),
     degraded_(other.degraded_),
+    operation_size_(other.operation_size_),
     trace_(other.trace_) {
+  std::copy_n(other.operation_.data(), operation_size_, operation_.data());
   std::copy_n(other.data(), size_, data());
 }
 
@@ -54,6 +56,8 @@ journey& journey::operator=(const journey& other) noexcept {
     failed_ = other.failed_;
     degraded_ = other.degraded_;
     trace_ = other.trace_;
+    operation_size_ = other.operation_size_;
+    std::copy_n(other.operation_.data(), operation_size_, operation_.data());
     std::copy_n(other.data(), size_, data());
   }
   return *this;
@@ -77,6 +81,8 @@ boost::json::object to_json(const journey& j, time_point epoch) {
   result["level"] = j.level();
   result["attempts"] = j.attempts();
   result["dropped"] = j.dropped();
+  if (!j.operation().empty())
+    result["operation"] = j.operation();
   auto& tr = j.trace();
   bool traced = !tr.trace.empty();
   if (traced) {
@@ -110,6 +116,8 @@ boost::json::object to_json(const journey& j, time_point epoch) {
         obj["class"] = to_string(e.cls);
       obj["latency_us"] = micros(e.latency);
     }
+    if (e.status != 0)
+      obj["status"] = static_cast<std::int64_t>(e.status);
     if (e.has_source)
       obj["source"] = to_string(e.source);
     if (e.has_reason)

@@ -14,6 +14,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <string>
+#include <string_view>
 
 #include <boost/json/object.hpp>
 
@@ -79,6 +80,9 @@ struct journey_event {
   /// Why the call retried (backoff_scheduled) or stopped retrying (the
   /// escalation after a failed round): the dependency's retry step.
   retry_status reason = retry_status::retry;
+  /// attempt_ended: the downstream's status (HTTP status, ...), 0 when
+  /// there is none. Kept when it is 1-65535, stored as 0 otherwise.
+  std::int32_t status = 0;
 
   constexpr journey_event with_who(initiator x) const noexcept {
     auto result = *this;
@@ -121,26 +125,34 @@ struct journey_event {
     result.reason = x;
     return result;
   }
+
+  constexpr journey_event with_status(std::int32_t x) const noexcept {
+    auto result = *this;
+    result.status = x;
+    return result;
+  }
 };
 
 /// One recorded event. Trivial on purpose (no default member initializers):
 /// a journey's unused slots then cost nothing to construct.
+/// The flags are bit-fields so the downstream status fits in 32 bytes.
 struct journey_entry {
   time_point at;
   duration latency; // see journey_event::latency
   std::uint32_t attempt; // 0 = not about an attempt
+  std::uint16_t status; // see journey_event::status; 0 = none
   journey_event_kind kind;
   journey_state from;
   journey_state to;
   initiator who;
   std::uint8_t level; // escalation level 2-4; 0 = not an escalation
-  bool has_outcome;
-  bool success;
   failure_class cls;
-  bool has_source;
   reply_source source;
-  bool has_reason;
   retry_status reason;
+  bool has_outcome : 1;
+  bool success : 1;
+  bool has_source : 1;
+  bool has_reason : 1;
 };
 
 static_assert(sizeof(journey_entry) <= 32, "keep journey entries small");
@@ -263,6 +275,21 @@ class journey {
     trace_ = t;
   }
 
+  /// Longer operation names are cut to this many bytes.
+  static constexpr std::size_t operation_capacity = 47;
+
+  /// The operation of the call (call_request::operation), cut to
+  /// `operation_capacity` bytes; empty when not set.
+  std::string_view operation() const noexcept {
+    return {operation_.data(), operation_size_};
+  }
+
+  void set_operation(std::string_view op) noexcept {
+    operation_size_ =
+      static_cast<std::uint8_t>(std::min(op.size(), operation_capacity));
+    std::copy_n(op.data(), operation_size_, operation_.data());
+  }
+
  private:
   std::uint64_t id_;
   time_point started_;
@@ -273,7 +300,11 @@ class journey {
   std::uint8_t level_ = 1;
   bool failed_ = false;
   bool degraded_ = false;
+  std::uint8_t operation_size_ = 0;
   journey_trace trace_;
+  // Inline (no allocation when a journey is built or copied into the log);
+  // only [0, operation_size_) is ever read.
+  std::array<char, operation_capacity> operation_;
   // Raw storage: journey_entry's time_point members would otherwise be
   // zeroed for all `capacity` slots on every construction (once per call).
   union slot {
@@ -350,6 +381,9 @@ inline bool journey::record(time_point now, const journey_event& e) noexcept {
   entry.source = e.source;
   entry.has_reason = e.has_reason;
   entry.reason = e.reason;
+  entry.status = e.status > 0 && e.status <= 0xffff
+                   ? static_cast<std::uint16_t>(e.status)
+                   : std::uint16_t{0};
   return true;
 }
 
