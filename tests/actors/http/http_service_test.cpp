@@ -1325,3 +1325,31 @@ TEST_CASE("with overload control and no overload a route serves its requests "
   CHECK(svc.stats().shed_sheddable == 0);
   CHECK(svc.stats().started_newest_first == 0);
 }
+
+TEST_CASE("stop answers requests waiting in an overload-control queue 503 and "
+          "takes them out of the queued gauge",
+          "[actors][http][service][overload]") {
+  fixture f;
+  http_service_options opts;
+  opts.overload.enabled = true;
+  opts.grace = std::chrono::milliseconds(0);
+  auto& svc = f.make(opts);
+  auto p = std::make_shared<probe>();
+  auto slow = f.held(p);
+  svc.route("GET", "/slow", slow);
+  svc.start();
+  auto a = call_async(f.port(), request(http::verb::get, "/slow"));
+  REQUIRE(p->wait_calls(1));
+  auto b = call_async(f.port(), request(http::verb::get, "/slow"));
+  auto c = call_async(f.port(), request(http::verb::get, "/slow"));
+  REQUIRE(eventually([&] { return svc.stats().queued == 2; }));
+  svc.stop();
+  for (auto* fut : {&a, &b, &c}) {
+    auto r = get_result(*fut);
+    REQUIRE(r);
+    CHECK(r->result_int() == 503);
+  }
+  CHECK(eventually([&] { return svc.stats().queued == 0; }));
+  CHECK(svc.stats().shut_down == 3);
+  CHECK(p->count() == 1);
+}

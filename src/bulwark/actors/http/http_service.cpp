@@ -762,6 +762,11 @@ caf::behavior ledger_actor(ledger_self self, core_ptr core, caf::actor anchor,
 /// Owns a route's server_queue: requests wait here (not in the route
 /// actor's mailbox) until one of the route's `max_concurrent` slots is
 /// free, and what the queue decides (shed, expired) is answered at once.
+struct route_gauges {
+  std::atomic<std::uint64_t> queued{0};
+  std::atomic<bool> overloaded{false};
+};
+
 struct route_queue_state {
   std::unique_ptr<server_queue> queue;
   core_ptr core;
@@ -774,9 +779,9 @@ struct route_queue_state {
   std::vector<queue_verdict> verdicts;
   /// When the pending `svc_late` wakeup is due (no_deadline: none).
   time_point wake_scheduled = no_deadline;
-  /// This route's share of the core's gauges, as last published.
-  std::uint64_t published_queued = 0;
-  bool published_overloaded = false;
+  /// This route's share of the core's gauges, as last published; shared
+  /// with the exit hook that takes the share back when the actor ends.
+  std::shared_ptr<route_gauges> gauges;
   std::uint64_t published_lifo = 0;
 
   static inline const char* name = "bulwark.service.route_queue";
@@ -815,15 +820,16 @@ void answer_verdicts(route_queue_self self) {
 void publish_gauges(route_queue_self self) {
   auto& st = self->state;
   auto& count = st.core->count;
+  auto& g = *st.gauges;
   auto size = static_cast<std::uint64_t>(st.queue->size());
-  if (size >= st.published_queued)
-    count.queued += size - st.published_queued;
+  auto before = g.queued.exchange(size);
+  if (size >= before)
+    count.queued += size - before;
   else
-    count.queued -= st.published_queued - size;
-  st.published_queued = size;
-  if (st.queue->overloaded() != st.published_overloaded) {
-    st.published_overloaded = st.queue->overloaded();
-    if (st.published_overloaded)
+    count.queued -= before - size;
+  auto now_overloaded = st.queue->overloaded();
+  if (g.overloaded.exchange(now_overloaded) != now_overloaded) {
+    if (now_overloaded)
       ++count.overloaded_routes;
     else
       --count.overloaded_routes;
@@ -886,6 +892,14 @@ caf::behavior route_queue_actor(route_queue_self self, core_ptr core,
   st.anchor = std::move(anchor);
   st.target = std::move(target);
   st.max_running = opts.max_concurrent_per_route;
+  st.gauges = std::make_shared<route_gauges>();
+  // When the actor ends (stop()), its queued requests are answered by the
+  // drain; the gauges must not keep counting them.
+  self->attach_functor([core = st.core, gauges = st.gauges](const caf::error&) {
+    core->count.queued -= gauges->queued.exchange(0);
+    if (gauges->overloaded.exchange(false))
+      --core->count.overloaded_routes;
+  });
   return {
     [self](svc_req_atom, std::uint64_t id, service_request& req) {
       auto& st = self->state;
