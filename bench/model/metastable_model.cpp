@@ -2,6 +2,7 @@
 
 #include "bulwark/runtime/core/rng.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <deque>
 #include <functional>
@@ -35,10 +36,11 @@ std::string_view to_string(server_policy x) noexcept {
   return "unknown";
 }
 
-server_queue_config model_overload_config(duration mean_service) {
+server_queue_config model_overload_config(duration mean_service,
+                                          duration caller_timeout) {
   server_queue_config cfg;
-  cfg.target = mean_service * 10;
-  cfg.interval = mean_service * 20;
+  cfg.target = std::min(mean_service * 10, caller_timeout / 5);
+  cfg.interval = cfg.target * 2;
   cfg.max_queue = 0;
   return cfg;
 }

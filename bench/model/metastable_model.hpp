@@ -57,14 +57,16 @@ struct server_config {
   server_queue_config overload;
 };
 
-/// The model's server settings for `overload_control`: the queue's target
-/// and interval scaled to a server whose mean service time is
-/// `mean_service`: target = 10 x, interval = 20 x the mean service time
-/// (in set-up A 1 s and 2 s: an M/M/1 queue at 90% load waits 0.9 s on
-/// average, so a smaller target calls normal operation overloaded and
-/// serves it newest first, which fattens its tail), unbounded queue,
-/// everything else at server_queue_config's defaults.
-server_queue_config model_overload_config(duration mean_service);
+/// The model's server settings for `overload_control`, scaled to the
+/// server and its callers: target = the smaller of 10 mean service times
+/// and a fifth of the callers' timeout, interval = 2 x target, unbounded
+/// queue, everything else at server_queue_config's defaults. Set-up A: 1 s
+/// and 2 s (an M/M/1 queue at 90% load waits 0.9 s on average, so a much
+/// smaller target calls normal operation overloaded and serves it newest
+/// first, which fattens its tail); set-up B: 200 ms and 400 ms (a standing
+/// queue of a fifth of the 1 s timeout).
+server_queue_config model_overload_config(duration mean_service,
+                                          duration caller_timeout);
 
 /// A stretch of constant first-try rate.
 struct rate_phase {

@@ -80,7 +80,8 @@ metastable_setup setup_b() {
 metastable_setup with_overload_control(metastable_setup setup) {
   for (auto& s : setup.model.servers) {
     s.policy = server_policy::overload_control;
-    s.overload = model_overload_config(s.mean_service);
+    s.overload =
+      model_overload_config(s.mean_service, setup.model.attempt_timeout);
   }
   return setup;
 }
