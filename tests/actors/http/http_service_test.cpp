@@ -1263,6 +1263,8 @@ TEST_CASE("with overload control a slow route under overload starts the "
   CHECK(end.started_newest_first >= 2);
   CHECK(end.queued == 0);
   CHECK(p->count() == 4);
+  // Drained, the route turns calm at its next interval's end.
+  CHECK(eventually([&] { return svc.stats().overloaded_routes == 0; }));
 }
 
 TEST_CASE("overload control is off by default and refuses a config it cannot "

@@ -208,6 +208,16 @@ TEST_CASE("a standing queue over the target for an interval turns on "
   CHECK(q.pop(at(milliseconds(203)), out)->id == 4);
   CHECK(q.stats().started_lifo == 2);
   CHECK(out.empty());
+  // Drained, it still counts as overloaded until its interval ends, and
+  // asks to be woken then to turn calm.
+  for (int i = 0; i < 3; ++i)
+    REQUIRE(q.pop(at(milliseconds(204)), out));
+  CHECK(q.size() == 0);
+  CHECK(q.overloaded());
+  CHECK(q.next_wakeup() == at(milliseconds(301)));
+  q.tick(at(milliseconds(301)), out);
+  CHECK_FALSE(q.overloaded());
+  CHECK(q.next_wakeup() == no_deadline);
 }
 
 TEST_CASE("queued work whose deadline passed is dropped at its deadline, "

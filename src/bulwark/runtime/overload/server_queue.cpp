@@ -130,7 +130,9 @@ void server_queue::observe(time_point now) noexcept {
 
 time_point server_queue::next_wakeup() const noexcept {
   if (items_.empty())
-    return no_deadline;
+    // An overloaded queue that drained turns calm at the interval's end.
+    return overloaded_ && interval_started_ ? interval_start_ + cfg_.interval
+                                            : no_deadline;
   auto next = deadlines_.begin()->first;
   if (interval_started_)
     next = std::min(next, interval_start_ + cfg_.interval);

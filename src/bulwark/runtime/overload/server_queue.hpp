@@ -128,7 +128,8 @@ class server_queue {
   void tick(time_point now, std::vector<queue_verdict>& out);
 
   /// When `tick` has something to do: the earliest queued deadline or the
-  /// end of the current interval; no_deadline when the queue is empty.
+  /// end of the current interval; for an empty queue the interval's end
+  /// while it still counts as overloaded, else no_deadline.
   time_point next_wakeup() const noexcept;
 
   /// Whether the last closed interval was overloaded.
