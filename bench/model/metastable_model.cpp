@@ -2,9 +2,11 @@
 
 #include "bulwark/runtime/core/rng.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <deque>
 #include <functional>
+#include <optional>
 #include <queue>
 #include <stdexcept>
 
@@ -22,6 +24,25 @@ std::string_view to_string(request_end x) noexcept {
       return "rejected_locally";
   }
   return "unknown";
+}
+
+std::string_view to_string(server_policy x) noexcept {
+  switch (x) {
+    case server_policy::fifo:
+      return "fifo";
+    case server_policy::overload_control:
+      return "overload_control";
+  }
+  return "unknown";
+}
+
+server_queue_config model_overload_config(duration mean_service,
+                                          duration caller_timeout) {
+  server_queue_config cfg;
+  cfg.target = std::min(mean_service * 10, caller_timeout / 5);
+  cfg.interval = cfg.target * 2;
+  cfg.max_queue = 0;
+  return cfg;
 }
 
 std::size_t phase_of(const model_config& cfg, time_point t) noexcept {
@@ -50,6 +71,7 @@ enum class event_kind {
   service_done,
   attempt_timeout,
   error_window_start,
+  queue_wakeup,
 };
 
 struct event {
@@ -82,8 +104,10 @@ class simulation {
     for (std::size_t i = 0; i < cfg.servers.size(); ++i) {
       // One service stream per server, apart from the arrival stream.
       servers_.push_back(
-        server{cfg.servers[i], rng{cfg.seed * 7919 + i + 1}, 0, {}});
+        server{cfg.servers[i], rng{cfg.seed * 7919 + i + 1}, 0, {}, {}, {}});
       auto& s = cfg.servers[i];
+      if (s.policy == server_policy::overload_control)
+        servers_.back().control.emplace(s.overload);
       if (s.error_start < s.error_end)
         schedule(s.error_start, event_kind::error_window_start, 0,
                  static_cast<std::uint32_t>(i));
@@ -113,6 +137,9 @@ class simulation {
         case event_kind::error_window_start:
           on_error_window_start(ev.server, ev.at);
           break;
+        case event_kind::queue_wakeup:
+          on_queue_wakeup(ev.server, ev.at);
+          break;
       }
       // Stale work may still sit in the queues; nobody waits for it.
       if (arrivals_done_ && ended_ == run_.requests.size())
@@ -127,7 +154,14 @@ class simulation {
     server_config cfg;
     rng gen;
     std::uint32_t busy;
-    std::deque<std::uint32_t> queue; // attempts
+    std::deque<std::uint32_t> queue; // attempts (fifo)
+    std::optional<server_queue> control; // overload_control
+    /// When the pending queue_wakeup event is due (no_deadline: none).
+    time_point wakeup_scheduled = no_deadline;
+
+    std::size_t queued() const noexcept {
+      return control ? control->size() : queue.size();
+    }
   };
 
   void schedule(time_point at, event_kind kind, std::uint32_t id,
@@ -140,7 +174,7 @@ class simulation {
     while (next_sample_ < phases_end_ && next_sample_ <= now) {
       std::uint32_t depth = 0;
       for (auto& s : servers_)
-        depth += static_cast<std::uint32_t>(s.queue.size());
+        depth += static_cast<std::uint32_t>(s.queued());
       run_.queue_depth.push_back(depth);
       if (auto g = policy_.gauge(next_sample_))
         run_.policy_gauge.push_back(*g);
@@ -198,6 +232,14 @@ class simulation {
     auto& s = servers_[rec.server];
     if (in_error_window(s, now)) {
       answer(a, attempt_outcome::error, now);
+    } else if (s.control) {
+      queue_item item;
+      item.id = a;
+      item.arrival = now;
+      item.deadline = now + cfg_.attempt_timeout;
+      item.crit = criticality::standard;
+      s.control->push(item, now, verdicts_);
+      settle(rec.server, now);
     } else if (s.busy < s.cfg.workers) {
       start(rec.server, a, now);
     } else if (s.cfg.max_queue != 0 && s.queue.size() >= s.cfg.max_queue) {
@@ -218,6 +260,56 @@ class simulation {
     schedule(now + exponential(s.gen, mean), event_kind::service_done, a, srv);
   }
 
+  /// Under overload control: answers what the queue decided (shed and
+  /// dropped jobs get an error at once), starts jobs on free workers, and
+  /// keeps one wakeup event pending for the queue's next deadline.
+  void settle(std::uint32_t srv, time_point now) {
+    auto& s = servers_[srv];
+    auto& q = *s.control;
+    for (;;) {
+      answer_verdicts(now);
+      if (s.busy >= s.cfg.workers)
+        break;
+      auto next = q.pop(now, verdicts_);
+      answer_verdicts(now);
+      if (!next)
+        break;
+      if (in_error_window(s, now))
+        answer(static_cast<std::uint32_t>(next->id), attempt_outcome::error,
+               now);
+      else
+        start(srv, static_cast<std::uint32_t>(next->id), now);
+    }
+    auto wake = q.next_wakeup();
+    if (wake < s.wakeup_scheduled) {
+      s.wakeup_scheduled = wake;
+      schedule(std::max(wake, now), event_kind::queue_wakeup, 0, srv);
+    }
+  }
+
+  void answer_verdicts(time_point now) {
+    // answer() may not push verdicts, but take them out first anyway.
+    std::vector<queue_verdict> xs;
+    xs.swap(verdicts_);
+    for (auto& v : xs) {
+      if (v.outcome == queue_outcome::shed)
+        ++run_.shed;
+      else
+        ++run_.dropped_expired;
+      answer(static_cast<std::uint32_t>(v.id), attempt_outcome::error, now);
+    }
+  }
+
+  void on_queue_wakeup(std::uint32_t srv, time_point now) {
+    auto& s = servers_[srv];
+    if (!s.control)
+      return;
+    if (now >= s.wakeup_scheduled)
+      s.wakeup_scheduled = no_deadline;
+    s.control->tick(now, verdicts_);
+    settle(srv, now);
+  }
+
   void on_service_done(std::uint32_t srv, std::uint32_t a, time_point now) {
     auto& s = servers_[srv];
     --s.busy;
@@ -225,6 +317,10 @@ class simulation {
     if (!open_[a])
       ++run_.late_completions; // its caller gave up: wasted work
     answer(a, attempt_outcome::success, now);
+    if (s.control) {
+      settle(srv, now);
+      return;
+    }
     while (s.busy < s.cfg.workers && !s.queue.empty()) {
       auto next = s.queue.front();
       s.queue.pop_front();
@@ -237,6 +333,15 @@ class simulation {
 
   void on_error_window_start(std::uint32_t srv, time_point now) {
     auto& s = servers_[srv];
+    if (s.control) {
+      // Everything queued is answered with an error (as in fifo mode).
+      while (auto x = s.control->pop(now, verdicts_)) {
+        answer_verdicts(now);
+        answer(static_cast<std::uint32_t>(x->id), attempt_outcome::error, now);
+      }
+      answer_verdicts(now);
+      return;
+    }
     while (!s.queue.empty()) {
       auto a = s.queue.front();
       s.queue.pop_front();
@@ -288,6 +393,7 @@ class simulation {
   std::uint64_t seq_ = 0;
   std::uint64_t next_server_ = 0;
   std::vector<bool> open_;
+  std::vector<queue_verdict> verdicts_;
   std::size_t ended_ = 0;
   bool arrivals_done_ = false;
   time_point next_sample_{};

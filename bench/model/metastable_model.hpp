@@ -16,12 +16,28 @@
 
 #include "bench/model/client_mode.hpp"
 #include "bulwark/runtime/core/time.hpp"
+#include "bulwark/runtime/overload/server_queue.hpp"
 
 #include <cstdint>
 #include <string>
 #include <vector>
 
 namespace bulwark::bench::model {
+
+/// Which queued job a server starts next, and what it refuses.
+enum class server_policy {
+  /// The published set-ups: first in, first out; nothing is shed or
+  /// dropped (only a full bounded queue refuses an arrival).
+  fifo,
+  /// bulwark's server-side overload control, the same pure code as
+  /// http_service's (bulwark/runtime/overload/server_queue.hpp): newest
+  /// first while overloaded, queued work whose caller's deadline (send time
+  /// + attempt timeout) passed dropped at once, shedding by criticality.
+  /// Shed and dropped jobs are answered with an error at once.
+  overload_control,
+};
+
+std::string_view to_string(server_policy x) noexcept;
 
 struct server_config {
   std::uint32_t workers = 1;
@@ -33,7 +49,24 @@ struct server_config {
   /// answered with an error at once; no window when they are equal.
   time_point error_start{};
   time_point error_end{};
+  /// FIFO by default, so the published set-ups' results do not move.
+  server_policy policy = server_policy::fifo;
+  /// The queue's settings under `overload_control` (its `max_queue`, not
+  /// this config's, bounds the queue then). Every model request is
+  /// `standard`.
+  server_queue_config overload;
 };
+
+/// The model's server settings for `overload_control`, scaled to the
+/// server and its callers: target = the smaller of 10 mean service times
+/// and a fifth of the callers' timeout, interval = 2 x target, unbounded
+/// queue, everything else at server_queue_config's defaults. Set-up A: 1 s
+/// and 2 s (an M/M/1 queue at 90% load waits 0.9 s on average, so a much
+/// smaller target calls normal operation overloaded and serves it newest
+/// first, which fattens its tail); set-up B: 200 ms and 400 ms (a standing
+/// queue of a fifth of the 1 s timeout).
+server_queue_config model_overload_config(duration mean_service,
+                                          duration caller_timeout);
 
 /// A stretch of constant first-try rate.
 struct rate_phase {
@@ -98,6 +131,10 @@ struct model_run {
   std::uint64_t late_completions = 0;
   /// Jobs a worker finished in all.
   std::uint64_t served = 0;
+  /// Under `overload_control`: jobs shed, and jobs dropped because their
+  /// caller's deadline passed while they waited (summed over servers).
+  std::uint64_t shed = 0;
+  std::uint64_t dropped_expired = 0;
   /// Requests waiting in all servers' queues at the start of each bucket
   /// (index i: time i * bucket), up to the end of the last phase.
   std::vector<std::uint32_t> queue_depth;

@@ -77,6 +77,15 @@ metastable_setup setup_b() {
   return x;
 }
 
+metastable_setup with_overload_control(metastable_setup setup) {
+  for (auto& s : setup.model.servers) {
+    s.policy = server_policy::overload_control;
+    s.overload =
+      model_overload_config(s.mean_service, setup.model.attempt_timeout);
+  }
+  return setup;
+}
+
 run_summary summarize(const metastable_setup& setup, const model_run& run) {
   auto& cfg = setup.model;
   run_summary out;

@@ -42,6 +42,12 @@ struct metastable_setup {
 metastable_setup setup_a();
 metastable_setup setup_b();
 
+/// `setup` with every server under `server_policy::overload_control`, each
+/// queue configured by model_overload_config(its mean service time, the
+/// attempt timeout): what the `bulwark_server` mode needs on the server
+/// side.
+metastable_setup with_overload_control(metastable_setup setup);
+
 struct phase_summary {
   std::string name;
   /// Requests whose first try fell in the phase.

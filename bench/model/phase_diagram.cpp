@@ -36,8 +36,11 @@ metastable_setup phase_setup(double magnitude, duration trigger) {
 }
 
 phase_cell run_phase_cell(client_mode mode, double magnitude, duration trigger,
-                          const std::vector<std::uint64_t>& seeds) {
+                          const std::vector<std::uint64_t>& seeds,
+                          server_policy server) {
   auto setup = phase_setup(magnitude, trigger);
+  if (server == server_policy::overload_control)
+    setup = with_overload_control(std::move(setup));
   std::vector<double> ratios;
   for (auto seed : seeds) {
     auto run = run_setup(setup, mode, seed);
@@ -67,11 +70,12 @@ phase_cell run_phase_cell(client_mode mode, double magnitude, duration trigger,
 std::vector<phase_cell>
 run_phase_diagram(client_mode mode, const std::vector<double>& magnitudes,
                   const std::vector<duration>& durations,
-                  const std::vector<std::uint64_t>& seeds) {
+                  const std::vector<std::uint64_t>& seeds,
+                  server_policy server) {
   std::vector<phase_cell> out;
   for (auto m : magnitudes)
     for (auto d : durations)
-      out.push_back(run_phase_cell(mode, m, d, seeds));
+      out.push_back(run_phase_cell(mode, m, d, seeds, server));
   return out;
 }
 

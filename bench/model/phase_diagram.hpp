@@ -35,15 +35,18 @@ std::vector<duration> default_trigger_durations();
 metastable_setup phase_setup(double magnitude, duration trigger);
 
 /// One cell: the median over `seeds` of the success ratio after the
-/// trigger, and whether it reaches 0.9.
+/// trigger, and whether it reaches 0.9. `server` picks the server's policy
+/// (overload_control: with_overload_control(phase_setup(...))).
 phase_cell run_phase_cell(client_mode mode, double magnitude, duration trigger,
-                          const std::vector<std::uint64_t>& seeds);
+                          const std::vector<std::uint64_t>& seeds,
+                          server_policy server = server_policy::fifo);
 
 /// Every cell, magnitudes outer, durations inner.
 std::vector<phase_cell>
 run_phase_diagram(client_mode mode, const std::vector<double>& magnitudes,
                   const std::vector<duration>& durations,
-                  const std::vector<std::uint64_t>& seeds);
+                  const std::vector<std::uint64_t>& seeds,
+                  server_policy server = server_policy::fifo);
 
 /// The longest trigger (of `durations`, ascending) such that it and every
 /// shorter one recovered at `magnitude`; 0 when even the shortest stuck.

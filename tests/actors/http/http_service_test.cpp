@@ -1158,3 +1158,200 @@ TEST_CASE("criticality and trace context reach the route: a valid "
            R"(standard or sheddable"})");
   CHECK(p->count() == 5);
 }
+
+namespace {
+
+std::string request_header(const service_request& req, std::string_view name) {
+  for (auto& [n, v] : req.headers)
+    if (boost::beast::iequals(n, name))
+      return v;
+  return {};
+}
+
+} // namespace
+
+TEST_CASE("with overload control a slow route under overload starts the "
+          "newest request first, sheds sheddable work but not critical, "
+          "answers expired work 504 and every request exactly once",
+          "[actors][http][service][overload]") {
+  fixture f;
+  http_service_options opts;
+  opts.retry_after = std::chrono::seconds(3);
+  opts.overload.enabled = true;
+  opts.overload.max_concurrent_per_route = 1;
+  // Small, so the test's queue is overloaded within milliseconds; the shed
+  // level reaches "every sheddable request" after two overloaded intervals
+  // and never comes down while the test looks.
+  opts.overload.queue.target = std::chrono::milliseconds(1);
+  opts.overload.queue.interval = std::chrono::milliseconds(10);
+  opts.overload.queue.shed_step_up = 0.5;
+  opts.overload.queue.shed_step_down = 0;
+  auto& svc = f.make(opts);
+  auto p = std::make_shared<probe>();
+  auto slow = f.held(p);
+  svc.route("GET", "/slow", slow);
+  svc.start();
+
+  auto with = [](std::string crit, std::string order,
+                 std::vector<std::pair<std::string, std::string>> extra = {}) {
+    extra.emplace_back(std::string{criticality_header}, std::move(crit));
+    extra.emplace_back("X-Order", std::move(order));
+    return request(http::verb::get, "/slow", {}, std::move(extra));
+  };
+  // The one slot is taken and held.
+  auto first = call_async(f.port(), with("critical", "first"));
+  REQUIRE(p->wait_calls(1));
+  // Three critical requests queue up behind it, in a known order.
+  std::vector<std::future<std::optional<http_response>>> critical;
+  for (int i = 1; i <= 3; ++i) {
+    critical.push_back(
+      call_async(f.port(), with("critical", "c" + std::to_string(i))));
+    REQUIRE(eventually([&] { return svc.stats().queued == std::uint64_t(i); }));
+  }
+  // One whose caller gives up after 40 ms: answered 504 at its deadline,
+  // never run.
+  auto expiring =
+    call_async(f.port(), with("critical", "expiring",
+                              {{std::string{deadline_ms_header}, "40"}}));
+  auto rexp = get_result(expiring);
+  REQUIRE(rexp);
+  CHECK(rexp->result_int() == 504);
+  // Sheddable requests are shed (on arrival or from the queue) while the
+  // critical ones keep waiting.
+  auto s1 = call_async(f.port(), with("sheddable", "s1"));
+  auto s2 = call_async(f.port(), with("sheddable", "s2"));
+  for (auto* fut : {&s1, &s2}) {
+    auto r = get_result(*fut);
+    REQUIRE(r);
+    CHECK(r->result_int() == 503);
+    CHECK(header_of(*r, "Retry-After") == "3");
+    CHECK(header_of(*r, service_do_not_retry_header) == "1");
+  }
+  auto mid = svc.stats();
+  CHECK(mid.queued == 3);
+  CHECK(mid.overloaded_routes == 1);
+  CHECK(mid.shed_sheddable == 2);
+  CHECK(mid.shed_critical == 0);
+  CHECK(mid.expired_in_queue == 1);
+  CHECK(p->count() == 1);
+
+  // Each release frees the slot: the newest waiting request starts next.
+  std::vector<std::string> order;
+  for (int i = 2; i <= 4; ++i) {
+    caf::anon_send(slow, release_atom::value, std::string{"done"});
+    REQUIRE(p->wait_calls(i));
+    std::lock_guard<std::mutex> guard{p->mtx};
+    order.push_back(request_header(p->seen.back(), "X-Order"));
+  }
+  caf::anon_send(slow, release_atom::value, std::string{"done"});
+  CHECK(order == std::vector<std::string>{"c3", "c2", "c1"});
+  auto rfirst = get_result(first);
+  REQUIRE(rfirst);
+  CHECK(rfirst->result_int() == 200);
+  for (auto& c : critical) {
+    auto r = get_result(c);
+    REQUIRE(r);
+    CHECK(r->result_int() == 200);
+  }
+  // Exactly one answer each: 4 served, 2 shed, 1 expired, nothing else.
+  REQUIRE(eventually([&] { return svc.in_flight() == 0; }));
+  auto end = svc.stats();
+  CHECK(end.received == 7);
+  CHECK(end.shed_sheddable + end.shed_standard + end.shed_critical == 2);
+  CHECK(end.expired_in_queue == 1);
+  CHECK(end.timed_out == 0);
+  CHECK(end.started_newest_first >= 2);
+  CHECK(end.queued == 0);
+  CHECK(p->count() == 4);
+  // Drained, the route turns calm at its next interval's end.
+  CHECK(eventually([&] { return svc.stats().overloaded_routes == 0; }));
+}
+
+TEST_CASE("overload control is off by default and refuses a config it cannot "
+          "run",
+          "[actors][http][service][overload]") {
+  http_service_options defaults;
+  CHECK_FALSE(defaults.overload.enabled);
+  fixture f;
+  http_service_options opts;
+  opts.overload.enabled = true;
+  opts.overload.max_concurrent_per_route = 0;
+  CHECK_THROWS_AS(f.make(opts), std::invalid_argument);
+  opts.overload.max_concurrent_per_route = 1;
+  opts.overload.queue.interval = duration{0};
+  CHECK_THROWS_AS(f.make(opts), std::invalid_argument);
+}
+
+TEST_CASE("with overload control and no overload a route serves its requests "
+          "in arrival order, one at a time",
+          "[actors][http][service][overload]") {
+  fixture f;
+  http_service_options opts;
+  opts.overload.enabled = true;
+  // A target no test run reaches: never overloaded.
+  opts.overload.queue.target = std::chrono::seconds(60);
+  auto& svc = f.make(opts);
+  auto p = std::make_shared<probe>();
+  auto slow = f.held(p);
+  svc.route("GET", "/slow", slow);
+  svc.start();
+  auto get = [&](std::string order) {
+    return call_async(
+      f.port(), request(http::verb::get, "/slow", {},
+                        {{"X-Order", std::move(order)},
+                         {std::string{criticality_header}, "sheddable"}}));
+  };
+  auto a = get("a");
+  REQUIRE(p->wait_calls(1));
+  std::vector<std::future<std::optional<http_response>>> rest;
+  for (int i = 1; i <= 3; ++i) {
+    rest.push_back(get("q" + std::to_string(i)));
+    REQUIRE(eventually([&] { return svc.stats().queued == std::uint64_t(i); }));
+  }
+  // Held in the queue, not in the route actor's mailbox.
+  CHECK(p->count() == 1);
+  std::vector<std::string> order;
+  for (int i = 2; i <= 4; ++i) {
+    caf::anon_send(slow, release_atom::value, std::string{"done"});
+    REQUIRE(p->wait_calls(i));
+    std::lock_guard<std::mutex> guard{p->mtx};
+    order.push_back(request_header(p->seen.back(), "X-Order"));
+  }
+  caf::anon_send(slow, release_atom::value, std::string{"done"});
+  CHECK(order == std::vector<std::string>{"q1", "q2", "q3"});
+  for (auto& r : rest) {
+    auto res = get_result(r);
+    REQUIRE(res);
+    CHECK(res->result_int() == 200);
+  }
+  CHECK(svc.stats().shed_sheddable == 0);
+  CHECK(svc.stats().started_newest_first == 0);
+}
+
+TEST_CASE("stop answers requests waiting in an overload-control queue 503 and "
+          "takes them out of the queued gauge",
+          "[actors][http][service][overload]") {
+  fixture f;
+  http_service_options opts;
+  opts.overload.enabled = true;
+  opts.grace = std::chrono::milliseconds(0);
+  auto& svc = f.make(opts);
+  auto p = std::make_shared<probe>();
+  auto slow = f.held(p);
+  svc.route("GET", "/slow", slow);
+  svc.start();
+  auto a = call_async(f.port(), request(http::verb::get, "/slow"));
+  REQUIRE(p->wait_calls(1));
+  auto b = call_async(f.port(), request(http::verb::get, "/slow"));
+  auto c = call_async(f.port(), request(http::verb::get, "/slow"));
+  REQUIRE(eventually([&] { return svc.stats().queued == 2; }));
+  svc.stop();
+  for (auto* fut : {&a, &b, &c}) {
+    auto r = get_result(*fut);
+    REQUIRE(r);
+    CHECK(r->result_int() == 503);
+  }
+  CHECK(eventually([&] { return svc.stats().queued == 0; }));
+  CHECK(svc.stats().shut_down == 3);
+  CHECK(p->count() == 1);
+}

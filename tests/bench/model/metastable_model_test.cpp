@@ -386,3 +386,44 @@ TEST_CASE("the policy's gauge is sampled with the queues, when it has one",
   no_retry_policy none;
   CHECK(run_model(cfg, none).policy_gauge.empty());
 }
+
+TEST_CASE("a server under overload control answers every attempt once, "
+          "drops work whose caller gave up and serves none of it late",
+          "[bench][model][overload]") {
+  std::uint64_t seed = 21;
+  INFO("seed " << seed);
+  // 1 worker at 10 rps offered 20 rps for 30 s: a queue that grows without
+  // bound under FIFO.
+  auto cfg = one_server(20, 30, seed);
+  cfg.attempt_timeout = seconds(2);
+  no_retry_policy p;
+  auto fifo = run_model(cfg, p);
+  cfg.servers[0].policy = server_policy::overload_control;
+  cfg.servers[0].overload =
+    model_overload_config(cfg.servers[0].mean_service, cfg.attempt_timeout);
+  CHECK(cfg.servers[0].overload.target == milliseconds(400));
+  no_retry_policy q;
+  auto run = run_model(cfg, q);
+  REQUIRE(run.requests.size() == fifo.requests.size());
+  std::size_t open = 0;
+  std::size_t ok = 0;
+  for (auto& a : run.attempts) {
+    open += a.ended < a.sent ? 1 : 0;
+    CHECK(a.ended - a.sent <= cfg.attempt_timeout);
+  }
+  for (auto& r : run.requests)
+    ok += r.succeeded() ? 1 : 0;
+  std::size_t fifo_ok = 0;
+  for (auto& r : fifo.requests)
+    fifo_ok += r.succeeded() ? 1 : 0;
+  CHECK(open == 0);
+  CHECK(run.dropped_expired + run.shed > 0);
+  // FIFO serves mostly work whose caller left; overload control serves
+  // work someone waits for, close to the server's 10 per second.
+  CHECK(fifo.late_completions > fifo.served / 2);
+  CHECK(run.late_completions < run.served / 10);
+  CHECK(ok > 3 * fifo_ok);
+  CHECK(ok > 150);
+  CHECK(to_string(server_policy::overload_control) == "overload_control");
+  CHECK(to_string(server_policy::fifo) == "fifo");
+}

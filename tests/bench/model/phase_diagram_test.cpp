@@ -97,3 +97,21 @@ TEST_CASE("recovers_up_to is the longest trigger survived with every "
   CHECK(recovers_up_to(cells, 2.0) == duration{0});
   CHECK(recovers_up_to(cells, 3.0) == duration{0});
 }
+
+TEST_CASE("with bulwark's overload control on the server, a client without "
+          "retries recovers within 30 s in every cell of A's phase diagram",
+          "[bench][model][overload]") {
+  auto seeds = median_seeds(1, 5);
+  auto cells = run_phase_diagram(client_mode::none, default_magnitudes(),
+                                 default_trigger_durations(), seeds,
+                                 server_policy::overload_control);
+  REQUIRE_FALSE(cells.empty());
+  std::size_t recovered = 0;
+  for (auto& c : cells) {
+    INFO(c.magnitude << "x for " << to_seconds(c.trigger) << " s: success "
+                     << c.success_after << ", seeds 100..104");
+    CHECK(c.recovered);
+    recovered += c.recovered ? 1 : 0;
+  }
+  CHECK(recovered == cells.size());
+}

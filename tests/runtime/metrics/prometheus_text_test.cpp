@@ -251,6 +251,14 @@ bulwark_config_reloads_total{dependency="payments",result="rejected"} 0
 # TYPE bulwark_http_service_ledger_replayed_total counter
 # HELP bulwark_http_service_ledger_journaled_total Ledger records appended and synced to journals.
 # TYPE bulwark_http_service_ledger_journaled_total counter
+# HELP bulwark_http_service_shed_total Requests shed by overload control, by criticality.
+# TYPE bulwark_http_service_shed_total counter
+# HELP bulwark_http_service_started_newest_first_total Requests started newest first because their route was overloaded.
+# TYPE bulwark_http_service_started_newest_first_total counter
+# HELP bulwark_http_service_queued Requests waiting in the routes' overload-control queues.
+# TYPE bulwark_http_service_queued gauge
+# HELP bulwark_http_service_overloaded_routes Routes whose overload-control queue counts as overloaded.
+# TYPE bulwark_http_service_overloaded_routes gauge
 # HELP bulwark_http_service_in_flight Requests admitted and not answered yet.
 # TYPE bulwark_http_service_in_flight gauge
 # HELP bulwark_host_crashes_total Actors a service host restarts itself that stopped unexpectedly.
@@ -355,7 +363,7 @@ TEST_CASE("each family is written once with the samples of every component",
              || name == family + "_sum" || name == family + "_count"));
     }
   }
-  CHECK(helps.size() == 50);
+  CHECK(helps.size() == 54);
   for (auto& [name, n] : helps) {
     INFO(name);
     CHECK(n == 1);
@@ -540,7 +548,7 @@ TEST_CASE("an actor of a service host carries its kind as a second label",
 TEST_CASE("no components still name every family", "[runtime][metrics]") {
   auto text = render_prometheus(std::vector<metrics_source>{});
   auto lines = lines_of(text);
-  CHECK(lines.size() == 100);
+  CHECK(lines.size() == 108);
   for (auto& line : lines)
     CHECK(line[0] == '#');
 }

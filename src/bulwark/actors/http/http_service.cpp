@@ -263,6 +263,15 @@ struct counters {
   std::atomic<std::uint64_t> ledger_rejected{0};
   std::atomic<std::uint64_t> ledger_replayed{0};
   std::atomic<std::uint64_t> ledger_journaled{0};
+  std::atomic<std::uint64_t> shed_critical{0};
+  std::atomic<std::uint64_t> shed_standard{0};
+  std::atomic<std::uint64_t> shed_sheddable{0};
+  std::atomic<std::uint64_t> expired_in_queue{0};
+  std::atomic<std::uint64_t> started_newest_first{0};
+  /// Gauges kept by the route queue actors (each adds and removes only its
+  /// own share).
+  std::atomic<std::uint64_t> queued{0};
+  std::atomic<std::uint64_t> overloaded_routes{0};
 };
 
 /// Every admitted request has one entry here until it is answered; whoever
@@ -748,6 +757,179 @@ caf::behavior ledger_actor(ledger_self self, core_ptr core, caf::actor anchor,
   };
 }
 
+// -- overload control: one queue actor per route --------------------------------
+
+/// Owns a route's server_queue: requests wait here (not in the route
+/// actor's mailbox) until one of the route's `max_concurrent` slots is
+/// free, and what the queue decides (shed, expired) is answered at once.
+struct route_gauges {
+  std::atomic<std::uint64_t> queued{0};
+  std::atomic<bool> overloaded{false};
+};
+
+struct route_queue_state {
+  std::unique_ptr<server_queue> queue;
+  core_ptr core;
+  caf::actor anchor;
+  cell_ptr target;
+  std::size_t max_running = 1;
+  std::size_t running = 0;
+  /// The requests in the queue, by id.
+  std::unordered_map<std::uint64_t, service_request> waiting;
+  std::vector<queue_verdict> verdicts;
+  /// When the pending `svc_late` wakeup is due (no_deadline: none).
+  time_point wake_scheduled = no_deadline;
+  /// This route's share of the core's gauges, as last published; shared
+  /// with the exit hook that takes the share back when the actor ends.
+  std::shared_ptr<route_gauges> gauges;
+  std::uint64_t published_lifo = 0;
+
+  static inline const char* name = "bulwark.service.route_queue";
+};
+
+using route_queue_self = caf::stateful_actor<route_queue_state>*;
+
+service_response shed_answer(const service_core& core, criticality crit) {
+  auto res = core.unavailable_answer("service is overloaded (shed "
+                                     + to_string(crit) + " work)");
+  // Shedding is the server protecting itself: a retry would add to the
+  // very load that made it shed.
+  res.do_not_retry = true;
+  return res;
+}
+
+void answer_verdicts(route_queue_self self) {
+  auto& st = self->state;
+  auto& count = st.core->count;
+  for (auto& v : st.verdicts) {
+    st.waiting.erase(v.id);
+    if (v.outcome == queue_outcome::dropped_expired) {
+      st.core->finish(v.id,
+                      service_error(504, "deadline exceeded while queued"),
+                      &count.expired_in_queue);
+      continue;
+    }
+    auto* counter = v.crit == criticality::critical   ? &count.shed_critical
+                    : v.crit == criticality::standard ? &count.shed_standard
+                                                      : &count.shed_sheddable;
+    st.core->finish(v.id, shed_answer(*st.core, v.crit), counter);
+  }
+  st.verdicts.clear();
+}
+
+void publish_gauges(route_queue_self self) {
+  auto& st = self->state;
+  auto& count = st.core->count;
+  auto& g = *st.gauges;
+  auto size = static_cast<std::uint64_t>(st.queue->size());
+  auto before = g.queued.exchange(size);
+  if (size >= before)
+    count.queued += size - before;
+  else
+    count.queued -= before - size;
+  auto now_overloaded = st.queue->overloaded();
+  if (g.overloaded.exchange(now_overloaded) != now_overloaded) {
+    if (now_overloaded)
+      ++count.overloaded_routes;
+    else
+      --count.overloaded_routes;
+  }
+  auto lifo = st.queue->stats().started_lifo;
+  count.started_newest_first += lifo - st.published_lifo;
+  st.published_lifo = lifo;
+}
+
+/// Answers what the queue decided, fills the free slots, and keeps one
+/// wakeup pending for the queue's next deadline or interval end.
+void settle(route_queue_self self, time_point now) {
+  auto& st = self->state;
+  answer_verdicts(self);
+  while (st.running < st.max_running) {
+    auto next = st.queue->pop(now, st.verdicts);
+    answer_verdicts(self);
+    if (!next)
+      break;
+    auto i = st.waiting.find(next->id);
+    if (i == st.waiting.end())
+      continue;
+    auto req = std::move(i->second);
+    st.waiting.erase(i);
+    auto id = next->id;
+    auto target = st.target->get();
+    if (!target) {
+      st.core->finish(id,
+                      st.core->unavailable_answer("route actor is not "
+                                                  "running"),
+                      &st.core->count.unavailable);
+      continue;
+    }
+    ++st.running;
+    auto timeout = req.deadline - now;
+    auto me = caf::actor_cast<caf::actor>(self);
+    self->spawn(bridge_actor, st.anchor, std::move(target), std::move(req),
+                timeout,
+                call_callback{
+                  [core = st.core, id, me](call_end how, service_response res) {
+                    finish_call(*core, id, how, std::move(res));
+                    caf::anon_send(me, svc_done_atom::value);
+                  }});
+  }
+  publish_gauges(self);
+  auto wake = st.queue->next_wakeup();
+  if (wake < st.wake_scheduled) {
+    st.wake_scheduled = wake;
+    self->delayed_send(self, std::max(duration{0}, wake - now),
+                       svc_late_atom::value);
+  }
+}
+
+caf::behavior route_queue_actor(route_queue_self self, core_ptr core,
+                                caf::actor anchor, cell_ptr target,
+                                overload_control_options opts) {
+  auto& st = self->state;
+  st.queue = std::make_unique<server_queue>(opts.queue);
+  st.core = std::move(core);
+  st.anchor = std::move(anchor);
+  st.target = std::move(target);
+  st.max_running = opts.max_concurrent_per_route;
+  st.gauges = std::make_shared<route_gauges>();
+  // When the actor ends (stop()), its queued requests are answered by the
+  // drain; the gauges must not keep counting them.
+  self->attach_functor([core = st.core, gauges = st.gauges](const caf::error&) {
+    core->count.queued -= gauges->queued.exchange(0);
+    if (gauges->overloaded.exchange(false))
+      --core->count.overloaded_routes;
+  });
+  return {
+    [self](svc_req_atom, std::uint64_t id, service_request& req) {
+      auto& st = self->state;
+      auto now = self->clock().now();
+      queue_item item;
+      item.id = id;
+      item.arrival = now;
+      item.deadline = req.deadline;
+      item.crit = req.crit;
+      st.waiting.emplace(id, std::move(req));
+      st.queue->push(item, now, st.verdicts);
+      settle(self, now);
+    },
+    [self](svc_done_atom) {
+      auto& st = self->state;
+      if (st.running > 0)
+        --st.running;
+      settle(self, self->clock().now());
+    },
+    [self](svc_late_atom) {
+      auto& st = self->state;
+      auto now = self->clock().now();
+      if (now >= st.wake_scheduled)
+        st.wake_scheduled = no_deadline;
+      st.queue->tick(now, st.verdicts);
+      settle(self, now);
+    },
+  };
+}
+
 caf::behavior anchor_actor(caf::event_based_actor*) {
   return {[](svc_nop_atom) {}};
 }
@@ -808,6 +990,8 @@ struct route_target {
   cell_ptr target;
   /// The route's ledger actor, or null.
   caf::actor ledger;
+  /// The route's overload-control queue actor, or null.
+  caf::actor queue;
 };
 
 struct path_routes {
@@ -997,6 +1181,12 @@ struct http_service::impl {
     core->max_in_flight = opts.max_in_flight;
     core->retry_after = opts.retry_after;
     core->signal = opts.do_not_retry_on_overload;
+    if (opts.overload.enabled) {
+      if (opts.overload.max_concurrent_per_route == 0)
+        throw std::invalid_argument(
+          "http_service: overload.max_concurrent_per_route must be >= 1");
+      server_queue check{opts.overload.queue}; // throws for a bad config
+    }
     anchor = sys.spawn(anchor_actor);
   }
 
@@ -1056,6 +1246,10 @@ struct http_service::impl {
       rt.ledger = sys.spawn(ledger_actor, core, anchor, rt.target,
                             *ropts.ledger, journal, std::move(replay.records));
       owned.push_back(rt.ledger);
+    } else if (opts.overload.enabled) {
+      rt.queue =
+        sys.spawn(route_queue_actor, core, anchor, rt.target, opts.overload);
+      owned.push_back(rt.queue);
     }
     i->methods.push_back(std::move(rt));
   }
@@ -1237,6 +1431,10 @@ struct http_service::impl {
     ++count.dispatched;
     if (rt->ledger) {
       caf::anon_send(rt->ledger, svc_req_atom::value, id, std::move(sreq));
+      return;
+    }
+    if (rt->queue) {
+      caf::anon_send(rt->queue, svc_req_atom::value, id, std::move(sreq));
       return;
     }
     auto target_actor = rt->target->get();
@@ -1421,6 +1619,13 @@ http_service_stats http_service::stats() const {
   s.ledger_rejected = c.ledger_rejected;
   s.ledger_replayed = c.ledger_replayed;
   s.ledger_journaled = c.ledger_journaled;
+  s.shed_critical = c.shed_critical;
+  s.shed_standard = c.shed_standard;
+  s.shed_sheddable = c.shed_sheddable;
+  s.expired_in_queue = c.expired_in_queue;
+  s.started_newest_first = c.started_newest_first;
+  s.queued = c.queued;
+  s.overloaded_routes = c.overloaded_routes;
   s.in_flight = in_flight();
   return s;
 }

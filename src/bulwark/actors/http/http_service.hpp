@@ -8,7 +8,9 @@
 // an idempotency ledger (each key executes once, duplicates get the recorded
 // bytes; with a journal file the ledger and the service's business state
 // survive a crash, see ledger_journal.hpp), a bound on concurrent requests
-// answers overload with 503 + `Retry-After` instead of queueing, and
+// answers overload with 503 + `Retry-After` instead of queueing (optional
+// overload control queues per route, serves newest first and sheds by
+// criticality when the queueing delay says overloaded), and
 // `stop()` lets in-flight requests finish before the socket closes. Beast's
 // io threads never block: a request is handed to a small bridge actor that
 // asks the route actor and answers. See docs/http_service.md.
@@ -38,6 +40,7 @@
 #include "bulwark/runtime/core/time.hpp"
 #include "bulwark/runtime/ledger/ledger_config.hpp"
 #include "bulwark/runtime/metrics/http_service_stats.hpp"
+#include "bulwark/runtime/overload/server_queue.hpp"
 
 namespace bulwark {
 
@@ -142,6 +145,29 @@ enum class overload_signal : std::uint8_t {
 /// @relates overload_signal
 std::string to_string(overload_signal x);
 
+/// Server-side overload control (issue 15): requests for a route wait in a
+/// bounded queue of the service (bulwark/runtime/overload/server_queue.hpp)
+/// and at most `max_concurrent_per_route` of them are handed to the route
+/// actor at once. Overload is detected by queueing delay; while a route is
+/// overloaded its newest request starts first, and its requests are shed by
+/// criticality (`Bulwark-Criticality`: sheddable first, then standard,
+/// never critical by the shed level): 503 + `Retry-After` +
+/// `Bulwark-Do-Not-Retry: 1`. A queued request whose deadline passes is
+/// answered 504 at once. Off by default: with a handler that answers
+/// asynchronously (a response promise), one request at a time per route
+/// would cut its throughput, so `max_concurrent_per_route` must be chosen
+/// for the route. Ledger routes are not queued (see docs).
+struct overload_control_options {
+  bool enabled = false;
+  /// Requests one route works on at once (>= 1); the rest wait in its
+  /// queue. 1 fits a route whose handler answers synchronously (function
+  /// and JSON routes): its actor works on one request at a time anyway.
+  std::size_t max_concurrent_per_route = 1;
+  /// The queue of each route. Its `max_queue` bounds each route's queue;
+  /// `max_in_flight` still bounds all requests together.
+  server_queue_config queue;
+};
+
 struct http_service_options {
   /// Address to bind (an IP address or "localhost").
   std::string host = "127.0.0.1";
@@ -167,6 +193,8 @@ struct http_service_options {
   /// marked sampled: the dependency actors then keep every journey of its
   /// calls, not only those with retries, hedges or fallbacks.
   bool sample_new_traces = false;
+  /// Server-side overload control; off by default.
+  overload_control_options overload;
   /// Limits of the underlying server, passed through. Its `shutdown_grace`
   /// is the extra time, after `grace`, to write the last answers.
   http_server_options server;
@@ -175,6 +203,9 @@ struct http_service_options {
 /// An HTTP service. Register routes, then `start()`. Not copyable.
 class http_service {
  public:
+  /// Throws std::invalid_argument for overload control that is enabled
+  /// with `max_concurrent_per_route` 0 or a queue config server_queue
+  /// refuses.
   http_service(caf::actor_system& sys, http_service_options opts = {});
 
   /// Stops (see `stop`).

@@ -45,7 +45,21 @@ struct http_service_stats {
   std::uint64_t ledger_replayed = 0;
   /// Records appended (and synced) to ledger journals.
   std::uint64_t ledger_journaled = 0;
-  /// Requests admitted and not answered yet (a gauge; the rest only grow).
+  /// Overload control (http_service_options::overload): requests shed
+  /// (503 + Retry-After + do-not-retry) by their criticality, requests
+  /// whose deadline passed while they waited in a route's queue (504), and
+  /// requests started newest first because their route was overloaded.
+  std::uint64_t shed_critical = 0;
+  std::uint64_t shed_standard = 0;
+  std::uint64_t shed_sheddable = 0;
+  std::uint64_t expired_in_queue = 0;
+  std::uint64_t started_newest_first = 0;
+  /// Gauges: requests waiting in the routes' queues, and routes whose
+  /// queue counts as overloaded now.
+  std::uint64_t queued = 0;
+  std::uint64_t overloaded_routes = 0;
+  /// Requests admitted and not answered yet (a gauge; the rest only grow,
+  /// except `queued` and `overloaded_routes`).
   std::uint64_t in_flight = 0;
 };
 
