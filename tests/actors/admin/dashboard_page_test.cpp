@@ -12,8 +12,11 @@
 
 #include "bulwark/actors/admin/dashboard_page.hpp"
 
+#include "bulwark/actors/host/service_host.hpp"
+#include "bulwark/actors/http/http_service.hpp"
 #include "tests/actors/admin/child_process.hpp"
 #include "tests/actors/admin/live_admin.hpp"
+#include "tests/actors/http/http_test_client.hpp"
 
 #include <iostream>
 #include <regex>
@@ -204,4 +207,48 @@ TEST_CASE("headless Chromium shows the trace panel's assembled tree for the "
   CHECK(dom.find("  attempt 1 span ") != std::string::npos);
   CHECK(dom.find("trace " + to_string(trace) + ": 1 call")
         != std::string::npos);
+}
+
+TEST_CASE("headless Chromium shows a host's HTTP services and what the host "
+          "restarts",
+          "[actors][admin][dashboard][chromium]") {
+  require_chromium();
+  caf::actor_system_config cfg;
+  caf::actor_system sys{init_config(cfg)};
+  service_host_options o;
+  o.transports.emplace("a", [](caf::actor_system& s) {
+    return spawn_function_transport(
+      s, [](const attempt_request&) { return success_result("a"); });
+  });
+  o.admin.emplace();
+  auto started = service_host::start(
+    sys, R"({"dependencies": {"a": {"idempotency": "idempotent"}}})",
+    std::move(o));
+  REQUIRE(started.ok());
+  auto& host = *started.host;
+  auto& svc = host.attach("front", std::make_unique<http_service>(sys));
+  svc.route("GET", "/ok", service_function{[](const service_request&) {
+              service_response r;
+              r.body = "ok";
+              return r;
+            }});
+  svc.start();
+  for (int i = 0; i < 3; ++i)
+    REQUIRE(http_get(svc.port(), "/ok"));
+  auto dir = artifact_dir("dashboard_services");
+  auto url =
+    "http://127.0.0.1:" + std::to_string(host.admin()->port()) + "/dashboard";
+  auto dom_file = dir / "services.dom.html";
+  run_chromium(dir, url, {"--dump-dom"}, dom_file);
+  auto dom = read_text(dom_file);
+  INFO("DOM: " << dom_file.string());
+  CHECK(dom.find(R"(data-kind="service" data-name="front" )"
+                 R"(data-requests-total="3")")
+        != std::string::npos);
+  // (The script's own text is in the dump too: look for rendered cells.)
+  CHECK(dom.find("<td>transport a</td><td class=\"v\" "
+                 "data-field=\"host-actor\">0 crashes, 0 restarts</td>")
+        != std::string::npos);
+  CHECK(dom.find("data-field=\"gave-up\"") == std::string::npos);
+  host.stop();
 }

@@ -55,6 +55,10 @@ R"page(<!DOCTYPE html>
 <div class="grid" id="dependencies"><div class="empty">none yet</div></div>
 <h2>Supervisors</h2>
 <div class="grid" id="supervisors"><div class="empty">none yet</div></div>
+<h2>HTTP services</h2>
+<div class="grid" id="services"><div class="empty">none yet</div></div>
+<h2>Restarted by the host</h2>
+<div id="host-actors"><div class="empty">none yet</div></div>
 <script>
 (function () {
 "use strict";
@@ -110,9 +114,14 @@ function byComponent(samples) {
   var comps = {};
   samples.forEach(function (s) {
     var kind = s.labels.dependency !== undefined ? "dependency"
-             : s.labels.supervisor !== undefined ? "supervisor" : null;
+             : s.labels.supervisor !== undefined ? "supervisor"
+             : s.labels.service !== undefined ? "service"
+             : s.labels.actor !== undefined ? "actor" : null;
     if (!kind) return;
     var name = s.labels[kind];
+    // An actor of the host is named by its kind too (a transport and a
+    // dependency share a name).
+    if (kind === "actor") name = (s.labels.kind || "?") + " " + name;
     var id = kind + "/" + name;
     if (!comps[id]) comps[id] = { kind: kind, name: name, samples: [] };
     comps[id].samples.push(s);
@@ -306,14 +315,109 @@ R"page(  var table = document.createElement("table");
   return el;
 }
 
-// One scrape: new point per component (rates over the time since the last
+// An HTTP service's totals (bulwark_http_service_*).
+function serviceTotals(c) {
+  var t = { requests: 0, dispatched: 0, rejected: 0, errors: 0, inFlight: 0,
+            executed: 0, duplicates: 0, shed: 0, queued: 0 };
+  c.samples.forEach(function (x) {
+    var n = x.name;
+    if (n === "bulwark_http_service_requests_total") t.requests = x.value;
+    else if (n === "bulwark_http_service_dispatched_total") t.dispatched = x.value;
+    else if (n === "bulwark_http_service_rejected_total") t.rejected += x.value;
+    else if (n === "bulwark_http_service_errors_total") t.errors += x.value;
+    else if (n === "bulwark_http_service_in_flight") t.inFlight = x.value;
+    else if (n === "bulwark_http_service_shed_total") t.shed += x.value;
+    else if (n === "bulwark_http_service_queued") t.queued = x.value;
+    else if (n === "bulwark_http_service_ledger_total" && x.labels.verdict === "executed") t.executed = x.value;
+    else if (n === "bulwark_http_service_ledger_total" && x.labels.verdict === "duplicate") t.duplicates = x.value;
+  });
+  return t;
+}
+
+function serviceCard(c, h) {
+  var p = h.points[h.points.length - 1];
+  var el = document.createElement("div");
+  el.className = "card";
+  el.setAttribute("data-kind", c.kind);
+  el.setAttribute("data-name", c.name);
+  el.setAttribute("data-requests-total", String(p.t.requests));
+  var head = document.createElement("h3");
+  var title = document.createElement("span");
+  title.textContent = c.name;
+  head.appendChild(title);
+  el.appendChild(head);
+  var table = document.createElement("table");
+  table.className = "kv";
+  row(table, "requests (total)", String(p.t.requests), "requests");
+  row(table, "request rate", fmtRate(p.rate), "rate");
+  row(table, "answered by the service (4xx/503/504)", String(p.t.rejected), "rejected");
+  row(table, "route errors", String(p.t.errors), "errors");
+  row(table, "in flight / queued", p.t.inFlight + " / " + p.t.queued, "in-flight");
+  row(table, "shed by overload control", String(p.t.shed), "shed");
+  row(table, "ledger executed / duplicates", p.t.executed + " / " + p.t.duplicates, "ledger");
+  el.appendChild(table);
+  var charts = document.createElement("div");
+  charts.className = "charts";
+  charts.appendChild(chartBox("requests/s", fmtRate(p.rate),
+    h.points.map(function (x) { return x.rate; }), "#58a6ff"));
+  el.appendChild(charts);
+  return el;
+}
+
+)page",
+R"page(// The actors a service host restarts itself: one line each; the host gave
+// up on the red ones.
+function hostActors(list) {
+  var box = document.getElementById("host-actors");
+  while (box.firstChild) box.removeChild(box.firstChild);
+  var table = document.createElement("table");
+  table.className = "kv";
+  list.forEach(function (c) {
+    var crashes = 0, restarts = 0, gaveUp = 0;
+    c.samples.forEach(function (x) {
+      if (x.name === "bulwark_host_crashes_total") crashes = x.value;
+      else if (x.name === "bulwark_host_restarts_total") restarts = x.value;
+      else if (x.name === "bulwark_host_given_up") gaveUp = x.value;
+    });
+    row(table, c.name, (gaveUp ? "GAVE UP after " : "") + crashes + " crashes, "
+        + restarts + " restarts", gaveUp ? "gave-up" : "host-actor");
+  });
+  if (!list.length) {
+    var e = document.createElement("div");
+    e.className = "empty";
+    e.textContent = "none";
+    box.appendChild(e);
+    return;
+  }
+  box.appendChild(table);
+}
+
+)page",
+R"page(// One scrape: new point per component (rates over the time since the last
 // scrape; percentiles over the observations since then, or all of them on
 // the first scrape or when nothing new arrived).
 function update(text, when) {
   var comps = byComponent(parseMetrics(text));
-  var lists = { dependency: [], supervisor: [] };
+  var lists = { dependency: [], supervisor: [], service: [] };
+  var actors = [];
   Object.keys(comps).sort().forEach(function (id) {
     var c = comps[id];
+    if (c.kind === "actor") { actors.push(c); return; }
+    if (c.kind === "service") {
+      var st = serviceTotals(c);
+      var sh = series[id] || (series[id] = { prev: null, when: 0, points: [] });
+      var sp = { t: st, rate: NaN };
+      if (sh.prev) {
+        var sdt = (when - sh.when) / 1000;
+        if (sdt > 0) sp.rate = Math.max(0, st.requests - sh.prev.requests) / sdt;
+      }
+      sh.points.push(sp);
+      if (sh.points.length > KEEP) sh.points.shift();
+      sh.prev = st;
+      sh.when = when;
+      lists.service.push(serviceCard(c, sh));
+      return;
+    }
     var t = totals(c);
     var h = series[id] || (series[id] = { prev: null, when: 0, points: [] });
     var p = { t: t, rate: NaN, success: NaN, retryRate: NaN, hedgeRate: NaN,
@@ -343,8 +447,10 @@ function update(text, when) {
     h.when = when;
     lists[c.kind].push(card(c, h));
   });
-  ["dependency", "supervisor"].forEach(function (kind) {
-    var box = document.getElementById(kind === "dependency" ? "dependencies" : "supervisors");
+  hostActors(actors);
+  ["dependency", "supervisor", "service"].forEach(function (kind) {
+    var box = document.getElementById(kind === "dependency" ? "dependencies"
+                                      : kind === "supervisor" ? "supervisors" : "services");
     while (box.firstChild) box.removeChild(box.firstChild);
     if (!lists[kind].length) {
       var e = document.createElement("div");
