@@ -8,6 +8,8 @@
 #include <string>
 #include <vector>
 
+#include "bulwark/actors/host/service_host.hpp"
+
 namespace checkout {
 
 /// What one blocking HTTP call returned; `status == 0` means no answer
@@ -31,6 +33,11 @@ std::uint16_t free_port();
 
 /// True once 127.0.0.1:port answers GET /health with 200 (polls up to `ms`).
 bool wait_ready(std::uint16_t port, int ms);
+
+/// The host options every checkout process starts from: an admin server on
+/// 127.0.0.1 at `--admin-port` (0, the default, picks a free port).
+bulwark::service_host_options
+host_options(const std::vector<std::string>& args);
 
 /// `checkout inventory|pricing|payments|recommendations ...`
 int run_service(const std::string& kind, const std::vector<std::string>& args);

@@ -175,17 +175,10 @@ int run_driver(bool drill) {
   auto t0 = std::chrono::steady_clock::now();
   signal(SIGPIPE, SIG_IGN);
   data_dir data;
-  if (data.path.empty()) {
-    std::fprintf(stderr, "FAILED: cannot create a temporary data directory\n");
-    return 1;
-  }
   process_group pg;
   deployment d;
-  if (!start_deployment(pg, data, 2, d)) {
-    std::fprintf(stderr, "FAILED: a process did not become ready\n");
+  if (!start_deployment(pg, data, 2, d))
     return 1;
-  }
-  print_processes(pg, data);
   print_where_to_look(pg);
   auto p_inv = d.inventory, p_pri = d.pricing[0], p_pri2 = d.pricing[1],
        p_pay = d.payments, p_rec = d.recommendations, p_gw = d.gateway;

@@ -432,7 +432,7 @@ int run_gateway(const std::vector<std::string>& args) {
       return http_transport::spawn(s, t).handle();
     };
   };
-  service_host_options ho;
+  auto ho = host_options(args);
   ho.transports["inventory"] = transport_for(port_of("inventory"));
   ho.transports["payments"] = transport_for(port_of("payments"));
   ho.transports["recommendations"] = transport_for(port_of("recommendations"));
@@ -445,9 +445,6 @@ int run_gateway(const std::vector<std::string>& args) {
   }
   auto port_text = flag(args, "port", "0");
   ho.seed = static_cast<std::uint64_t>(std::stoi(port_text));
-  ho.admin.emplace();
-  ho.admin->port =
-    static_cast<std::uint16_t>(std::stoi(flag(args, "admin-port", "0")));
   std::unique_ptr<service_host> host;
   try {
     auto started = service_host::start(sys, *parsed.config, std::move(ho));

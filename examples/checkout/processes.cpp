@@ -159,8 +159,10 @@ std::string data_dir::sub(const std::string& name) const {
   return path + "/" + name;
 }
 
-bool start_deployment(process_group& pg, const data_dir& data,
-                      int pricing_replicas, deployment& out) {
+namespace {
+
+bool start_all(process_group& pg, const data_dir& data, int pricing_replicas,
+               deployment& out) {
   auto ps = [](std::uint16_t p) { return std::to_string(p); };
   // Every process gets an admin server on a port of its own, kept across
   // restarts (the arguments are reused).
@@ -197,6 +199,22 @@ bool start_deployment(process_group& pg, const data_dir& data,
                    "--recommendations", ps(out.recommendations), "--data-dir",
                    data.sub("gateway")},
                   out.gateway);
+}
+
+} // namespace
+
+bool start_deployment(process_group& pg, const data_dir& data,
+                      int pricing_replicas, deployment& out) {
+  if (data.path.empty()) {
+    std::fprintf(stderr, "FAILED: cannot create a temporary data directory\n");
+    return false;
+  }
+  if (!start_all(pg, data, pricing_replicas, out)) {
+    std::fprintf(stderr, "FAILED: a process did not become ready\n");
+    return false;
+  }
+  print_processes(pg, data);
+  return true;
 }
 
 void print_processes(const process_group& pg, const data_dir& data) {

@@ -83,8 +83,9 @@ struct deployment {
 
 /// Starts inventory, `pricing_replicas` pricing processes (named pricing-N
 /// when there are several), payments, recommendations and the gateway, each
-/// with an admin server on a free port; false when one did not become
-/// ready.
+/// with an admin server on a free port, and prints the data directory and
+/// the pids; false (said on stderr) when `data` has no directory or a
+/// process did not become ready.
 bool start_deployment(process_group& pg, const data_dir& data,
                       int pricing_replicas, deployment& out);
 

@@ -48,6 +48,15 @@ std::string flag(const std::vector<std::string>& args, const std::string& name,
   return fallback;
 }
 
+service_host_options host_options(const std::vector<std::string>& args) {
+  admin_options admin;
+  admin.port =
+    static_cast<std::uint16_t>(std::stoi(flag(args, "admin-port", "0")));
+  service_host_options o;
+  o.admin = std::move(admin);
+  return o;
+}
+
 std::uint16_t free_port() {
   int fd = ::socket(AF_INET, SOCK_STREAM, 0);
   sockaddr_in addr{};
@@ -568,14 +577,10 @@ int run_service(const std::string& kind, const std::vector<std::string>& args) {
   // A service with no dependency of its own still runs on a host: the
   // host's admin server exports the service's counters (requests, ledger
   // verdicts, journal records) and serves the dashboard.
-  service_host_options ho;
-  ho.admin.emplace();
-  ho.admin->port =
-    static_cast<std::uint16_t>(std::stoi(flag(args, "admin-port", "0")));
   std::unique_ptr<service_host> host;
   try {
     auto started =
-      service_host::start(sys, R"({"dependencies": {}})", std::move(ho));
+      service_host::start(sys, R"({"dependencies": {}})", host_options(args));
     if (!started.ok()) {
       for (auto& e : started.errors)
         std::fprintf(stderr, "%s: %s\n", kind.c_str(), e.c_str());
