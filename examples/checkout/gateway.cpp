@@ -103,21 +103,28 @@ struct deps {
   caf::actor recommendations;
 };
 
-/// Runs one try of step `c` as a call to `dep`: the call inherits the
-/// order's context (order.hpp); a forward step the client's deadline no
-/// longer allows is `not_executed` without a call.
-void step_call(saga_coordinator_actor::pointer self, const caf::actor& dep,
-               const saga_step_call& c, step_kind kind, const char* op,
-               const json::object& payload, std::string key, saga_done done) {
-  auto o = from_input(c.input);
+/// The call of one try of a step for order `o`, inheriting its context
+/// (order.hpp); nullopt when the client's deadline no longer allows a
+/// forward step, and then `done` already got `not_executed`.
+std::optional<call_request> step_request(saga_coordinator_actor::pointer self,
+                                         const order& o, step_kind kind,
+                                         const char* op,
+                                         const json::object& payload,
+                                         std::string key, saga_done& done) {
   std::string why;
   auto req = make_call(self->clock().now(), o, kind, op,
                        json::serialize(payload), std::move(key), why);
-  if (!req) {
+  if (!req)
     done(saga_verdict::not_executed, why);
-    return;
-  }
-  saga_call(self, dep, std::move(*req), std::move(done));
+  return req;
+}
+
+/// Runs one try of a step as one call to `dep` (see step_request).
+void step_call(saga_coordinator_actor::pointer self, const caf::actor& dep,
+               const order& o, step_kind kind, const char* op,
+               const json::object& payload, std::string key, saga_done done) {
+  if (auto req = step_request(self, o, kind, op, payload, std::move(key), done))
+    saga_call(self, dep, std::move(*req), std::move(done));
 }
 
 /// The price step's data: {"price": N, "source": "..."}.
@@ -128,21 +135,6 @@ std::int64_t price_in(const std::string& data) {
     return 0;
   auto* p = v.as_object().if_contains("price");
   return p != nullptr && p->is_int64() ? p->as_int64() : 0;
-}
-
-/// A read step's call, or nullopt (and `not_executed`) when the client's
-/// deadline has passed.
-std::optional<call_request> read_call(saga_coordinator_actor::pointer self,
-                                      const saga_step_call& c, const char* op,
-                                      const json::object& payload,
-                                      saga_done& done) {
-  std::string why;
-  auto req =
-    make_call(self->clock().now(), from_input(c.input), step_kind::forward, op,
-              json::serialize(payload), "", why);
-  if (!req)
-    done(saga_verdict::not_executed, why);
-  return req;
 }
 
 std::vector<saga_step_functions> steps_of(const deps& d) {
@@ -183,8 +175,9 @@ std::vector<saga_step_functions> steps_of(const deps& d) {
   };
   // price: a read; without one the order is rejected before any effect.
   s[1].action = [d](auto self, const saga_step_call& c, saga_done done) {
-    auto req =
-      read_call(self, c, "price", {{"sku", from_input(c.input).sku}}, done);
+    auto o = from_input(c.input);
+    auto req = step_request(self, o, step_kind::forward, "price",
+                            {{"sku", o.sku}}, "", done);
     if (!req)
       return;
     self->request(d.pricing, caf::infinite, call_atom::value, std::move(*req))
@@ -210,32 +203,32 @@ std::vector<saga_step_functions> steps_of(const deps& d) {
   };
   s[2].action = [d](auto self, const saga_step_call& c, saga_done done) {
     auto o = from_input(c.input);
-    step_call(self, d.inventory, c, step_kind::forward, "reserve",
+    step_call(self, d.inventory, o, step_kind::forward, "reserve",
               {{"order_id", o.order_id}, {"sku", o.sku}, {"qty", o.qty}},
               o.order_id + "-reserve", std::move(done));
   };
   s[2].compensation = [d](auto self, const saga_step_call& c, saga_done done) {
     auto o = from_input(c.input);
-    step_call(self, d.inventory, c, step_kind::compensation, "release",
+    step_call(self, d.inventory, o, step_kind::compensation, "release",
               {{"order_id", o.order_id}}, o.order_id + "-release",
               std::move(done));
   };
   s[3].action = [d](auto self, const saga_step_call& c, saga_done done) {
     auto o = from_input(c.input);
     auto amount = price_in(c.results.at(1)) * o.qty;
-    step_call(self, d.payments, c, step_kind::forward, "charge",
+    step_call(self, d.payments, o, step_kind::forward, "charge",
               {{"order_id", o.order_id}, {"amount", amount}}, o.order_id,
               std::move(done));
   };
   s[3].compensation = [d](auto self, const saga_step_call& c, saga_done done) {
     auto o = from_input(c.input);
-    step_call(self, d.payments, c, step_kind::compensation, "refund",
+    step_call(self, d.payments, o, step_kind::compensation, "refund",
               {{"order_id", o.order_id}}, o.order_id + "-refund",
               std::move(done));
   };
   s[4].action = [d](auto self, const saga_step_call& c, saga_done done) {
     auto o = from_input(c.input);
-    step_call(self, d.inventory, c, step_kind::pivot, "confirm",
+    step_call(self, d.inventory, o, step_kind::pivot, "confirm",
               {{"order_id", o.order_id}}, o.order_id + "-confirm",
               std::move(done));
   };

@@ -130,8 +130,7 @@ std::optional<call_request> make_call(std::chrono::steady_clock::time_point now,
                                       std::string payload, std::string key,
                                       std::string& why) {
   call_request req; // request form: the id is not needed
-  auto budget = std::chrono::duration_cast<std::chrono::milliseconds>(
-    std::chrono::milliseconds{call_budget});
+  std::chrono::milliseconds budget = call_budget;
   if (kind == step_kind::forward && o.context.deadline_unix_ms != 0) {
     auto left =
       std::chrono::milliseconds{o.context.deadline_unix_ms - unix_ms_now()};

@@ -264,20 +264,27 @@ function row(table, key, value, attr) {
   table.appendChild(tr);
 }
 
-// Builds the card of one component from its point history.
-function card(c, h) {
-  var p = h.points[h.points.length - 1];
+// A card's frame: its data attributes (kind, name, then `attrs` pairs, in
+// this fixed order: tests read them from the DOM) and its title line, with
+// `badge` after the name when there is one.
+function cardFrame(c, attrs, badge) {
   var el = document.createElement("div");
   el.className = "card";
-  // Fixed attribute order: tests read these from the DOM.
   el.setAttribute("data-kind", c.kind);
   el.setAttribute("data-name", c.name);
-  el.setAttribute("data-requests-total", String(p.t.requests));
-  el.setAttribute("data-replies-ok-total", String(p.t.ok));
-  el.setAttribute("data-replies-failed-total", String(p.t.failed));
+  attrs.forEach(function (a) { el.setAttribute(a[0], a[1]); });
   var head = document.createElement("h3");
   var title = document.createElement("span");
   title.textContent = c.name;
+  head.appendChild(title);
+  if (badge) head.appendChild(badge);
+  el.appendChild(head);
+  return el;
+}
+
+// Builds the card of one component from its point history.
+function card(c, h) {
+  var p = h.points[h.points.length - 1];
   var badge = document.createElement("span");
   if (c.kind === "dependency") {
     badge.className = "badge " + (p.t.breaker || "unknown");
@@ -289,9 +296,9 @@ function card(c, h) {
     badge.textContent = healthy + "/" + all + " healthy, " + running + " up";
   }
   badge.setAttribute("data-field", c.kind === "dependency" ? "breaker" : "members");
-  head.appendChild(title);
-  head.appendChild(badge);
-  el.appendChild(head);
+  var el = cardFrame(c, [["data-requests-total", String(p.t.requests)],
+                         ["data-replies-ok-total", String(p.t.ok)],
+                         ["data-replies-failed-total", String(p.t.failed)]], badge);
 )page",
 R"page(  var table = document.createElement("table");
   table.className = "kv";
@@ -336,16 +343,7 @@ function serviceTotals(c) {
 
 function serviceCard(c, h) {
   var p = h.points[h.points.length - 1];
-  var el = document.createElement("div");
-  el.className = "card";
-  el.setAttribute("data-kind", c.kind);
-  el.setAttribute("data-name", c.name);
-  el.setAttribute("data-requests-total", String(p.t.requests));
-  var head = document.createElement("h3");
-  var title = document.createElement("span");
-  title.textContent = c.name;
-  head.appendChild(title);
-  el.appendChild(head);
+  var el = cardFrame(c, [["data-requests-total", String(p.t.requests)]], null);
   var table = document.createElement("table");
   table.className = "kv";
   row(table, "requests (total)", String(p.t.requests), "requests");
@@ -393,59 +391,65 @@ function hostActors(list) {
 }
 
 )page",
-R"page(// One scrape: new point per component (rates over the time since the last
+R"page(// Adds point(t, prev, dt) to component `id`'s history (prev: the totals of
+// the previous scrape, null on the first; dt: seconds since it) and returns
+// the history.
+function remember(id, t, when, point) {
+  var h = series[id] || (series[id] = { prev: null, when: 0, points: [] });
+  h.points.push(point(t, h.prev, h.prev ? (when - h.when) / 1000 : 0));
+  if (h.points.length > KEEP) h.points.shift();
+  h.prev = t;
+  h.when = when;
+  return h;
+}
+
+function servicePoint(t, prev, dt) {
+  var p = { t: t, rate: NaN };
+  if (prev && dt > 0) p.rate = Math.max(0, t.requests - prev.requests) / dt;
+  return p;
+}
+
+// A dependency's or supervisor's point: rates over the time since the last
 // scrape; percentiles over the observations since then, or all of them on
-// the first scrape or when nothing new arrived).
+// the first scrape or when nothing new arrived.
+function componentPoint(t, prev, dt) {
+  var p = { t: t, rate: NaN, success: NaN, retryRate: NaN, hedgeRate: NaN,
+            fallbackRate: NaN, p50: NaN, p99: NaN };
+  var win = t.buckets;
+  var replies = t.ok + t.failed;
+  var okShare = replies > 0 ? t.ok / replies : NaN;
+  if (prev) {
+    if (dt > 0) {
+      p.rate = Math.max(0, t.requests - prev.requests) / dt;
+      p.retryRate = Math.max(0, t.retries - prev.retries) / dt;
+      p.hedgeRate = Math.max(0, t.hedges - prev.hedges) / dt;
+      p.fallbackRate = Math.max(0, t.fallbacks - prev.fallbacks) / dt;
+    }
+    var dr = (t.ok + t.failed) - (prev.ok + prev.failed);
+    if (dr > 0) okShare = (t.ok - prev.ok) / dr;
+    var d = diffBuckets(t.buckets, prev.buckets);
+    if (d.length && d[d.length - 1][1] > 0) win = d;
+  }
+  p.success = okShare;
+  p.p50 = quantile(0.5, win);
+  p.p99 = quantile(0.99, win);
+  return p;
+}
+
+// One scrape: a new point per component, its card redrawn.
 function update(text, when) {
   var comps = byComponent(parseMetrics(text));
   var lists = { dependency: [], supervisor: [], service: [] };
   var actors = [];
   Object.keys(comps).sort().forEach(function (id) {
     var c = comps[id];
-    if (c.kind === "actor") { actors.push(c); return; }
-    if (c.kind === "service") {
-      var st = serviceTotals(c);
-      var sh = series[id] || (series[id] = { prev: null, when: 0, points: [] });
-      var sp = { t: st, rate: NaN };
-      if (sh.prev) {
-        var sdt = (when - sh.when) / 1000;
-        if (sdt > 0) sp.rate = Math.max(0, st.requests - sh.prev.requests) / sdt;
-      }
-      sh.points.push(sp);
-      if (sh.points.length > KEEP) sh.points.shift();
-      sh.prev = st;
-      sh.when = when;
-      lists.service.push(serviceCard(c, sh));
-      return;
+    if (c.kind === "actor") {
+      actors.push(c);
+    } else if (c.kind === "service") {
+      lists.service.push(serviceCard(c, remember(id, serviceTotals(c), when, servicePoint)));
+    } else {
+      lists[c.kind].push(card(c, remember(id, totals(c), when, componentPoint)));
     }
-    var t = totals(c);
-    var h = series[id] || (series[id] = { prev: null, when: 0, points: [] });
-    var p = { t: t, rate: NaN, success: NaN, retryRate: NaN, hedgeRate: NaN,
-              fallbackRate: NaN, p50: NaN, p99: NaN };
-    var win = t.buckets;
-    var replies = t.ok + t.failed;
-    var okShare = replies > 0 ? t.ok / replies : NaN;
-    if (h.prev) {
-      var dt = (when - h.when) / 1000;
-      if (dt > 0) {
-        p.rate = Math.max(0, t.requests - h.prev.requests) / dt;
-        p.retryRate = Math.max(0, t.retries - h.prev.retries) / dt;
-        p.hedgeRate = Math.max(0, t.hedges - h.prev.hedges) / dt;
-        p.fallbackRate = Math.max(0, t.fallbacks - h.prev.fallbacks) / dt;
-      }
-      var dr = (t.ok + t.failed) - (h.prev.ok + h.prev.failed);
-      if (dr > 0) okShare = (t.ok - h.prev.ok) / dr;
-      var d = diffBuckets(t.buckets, h.prev.buckets);
-      if (d.length && d[d.length - 1][1] > 0) win = d;
-    }
-    p.success = okShare;
-    p.p50 = quantile(0.5, win);
-    p.p99 = quantile(0.99, win);
-    h.points.push(p);
-    if (h.points.length > KEEP) h.points.shift();
-    h.prev = t;
-    h.when = when;
-    lists[c.kind].push(card(c, h));
   });
   hostActors(actors);
   ["dependency", "supervisor", "service"].forEach(function (kind) {
