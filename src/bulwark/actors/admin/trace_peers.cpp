@@ -1,22 +1,6 @@
 #include "bulwark/actors/admin/trace_peers.hpp"
 
-// GCC 12 with -fsanitize=address reports a false -Wmaybe-uninitialized
-// inside Beast's parser (see bulwark/actors/http/http_server.hpp).
-#if defined(__GNUC__) && !defined(__clang__)
-#  pragma GCC diagnostic push
-#  pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#endif
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/ip/tcp.hpp>
-#include <boost/asio/steady_timer.hpp>
-#include <boost/beast/core/flat_buffer.hpp>
-#include <boost/beast/core/tcp_stream.hpp>
-#include <boost/beast/http/read.hpp>
-#include <boost/beast/http/string_body.hpp>
-#include <boost/beast/http/write.hpp>
-#if defined(__GNUC__) && !defined(__clang__)
-#  pragma GCC diagnostic pop
-#endif
+#include "bulwark/actors/http/beast.hpp"
 
 #include <memory>
 #include <stdexcept>

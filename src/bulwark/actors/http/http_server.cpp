@@ -2,34 +2,10 @@
 
 #include "bulwark/actors/http/http_head_scanner.hpp"
 
-// GCC 12 with -fsanitize=address reports a maybe-uninitialized
-// boost::optional inside Beast's parser (a false positive in code inlined
-// from Boost's headers); -Werror would fail the sanitizer build on it.
-#if defined(__GNUC__) && !defined(__clang__)
-#  pragma GCC diagnostic push
-#  pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#endif
-#include <boost/asio/bind_executor.hpp>
-#include <boost/asio/dispatch.hpp>
-#include <boost/asio/executor_work_guard.hpp>
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/ip/address.hpp>
-#include <boost/asio/ip/tcp.hpp>
-#include <boost/asio/post.hpp>
-#include <boost/asio/steady_timer.hpp>
-#include <boost/asio/strand.hpp>
-#include <boost/asio/write.hpp>
-#include <boost/beast/core/flat_buffer.hpp>
-#include <boost/beast/core/string.hpp>
-#include <boost/beast/core/tcp_stream.hpp>
-#include <boost/beast/http/error.hpp>
-#include <boost/beast/http/parser.hpp>
-#include <boost/beast/http/write.hpp>
+#include "bulwark/actors/http/beast.hpp"
+
 #include <boost/json/object.hpp>
 #include <boost/json/serialize.hpp>
-#if defined(__GNUC__) && !defined(__clang__)
-#  pragma GCC diagnostic pop
-#endif
 
 #include <algorithm>
 #include <array>

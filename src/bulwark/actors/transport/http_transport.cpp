@@ -18,22 +18,7 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
-// GCC 12 with -fsanitize=address reports a maybe-uninitialized
-// boost::optional inside Beast's parser (a false positive in code inlined
-// from Boost's headers); -Werror would fail the sanitizer build on it.
-#if defined(__GNUC__) && !defined(__clang__)
-#  pragma GCC diagnostic push
-#  pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#endif
-#include <boost/beast/core/flat_buffer.hpp>
-#include <boost/beast/http/error.hpp>
-#include <boost/beast/http/parser.hpp>
-#include <boost/beast/http/read.hpp>
-#include <boost/beast/http/string_body.hpp>
-#include <boost/beast/http/write.hpp>
-#if defined(__GNUC__) && !defined(__clang__)
-#  pragma GCC diagnostic pop
-#endif
+#include "bulwark/actors/http/beast.hpp"
 
 #include <caf/actor_addr.hpp>
 #include <caf/actor_cast.hpp>
