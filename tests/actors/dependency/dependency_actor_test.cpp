@@ -380,13 +380,14 @@ TEST_CASE_METHOD(
     R"({"dependencies": {"dep": {"retry": {"max_attempts": 0},
                               "bogus": 1}}})");
   REQUIRE_FALSE(bad.ok());
-  CHECK(bad.errors
-        == std::vector<std::string>{
-          "/dependencies/dep/bogus: unknown key (allowed: idempotency, "
-          "default_timeout, operations, classification, retry, budget, "
-          "breaker, bulkhead, cache, hedge, fallback, journeys)",
-          "/dependencies/dep/retry/max_attempts: must be between 1 and 10 "
-          "(got: 0)"});
+  CHECK(
+    bad.errors
+    == std::vector<std::string>{
+      "/dependencies/dep/bogus: unknown key (allowed: idempotency, "
+      "default_timeout, operations, classification, retry, budget, "
+      "breaker, bulkhead, adaptive_limit, cache, hedge, fallback, journeys)",
+      "/dependencies/dep/retry/max_attempts: must be between 1 and 10 "
+      "(got: 0)"});
   // A valid document without this dependency is the actor's to refuse;
   // so is an empty update.
   caller.send(dep, config_atom::value,

@@ -1150,6 +1150,112 @@ TEST_CASE("a larger concurrency limit on reload starts queued calls at once",
   CHECK(h.sends().size() == 2);
 }
 
+TEST_CASE("an adaptive limit sets the concurrency limit: a drop halves it and "
+          "critical calls keep their reserve under it",
+          "[runtime][dependency][adaptive]") {
+  harness h{make_config(R"({"idempotency": "idempotent",
+    "retry": {"enabled": false, "per_attempt_timeout": "10s"},
+    "bulkhead": {"max_concurrent": 100, "max_queue": 0,
+                 "critical_reserve": 25},
+    "adaptive_limit": {"enabled": true, "kind": "aimd", "initial_limit": 8,
+                       "min_samples": 1}})")};
+  auto& pol = h.core.policies();
+  CHECK(pol.limit.limit() == 8);
+  CHECK(pol.limit.reserved() == 2);
+  CHECK(h.stats().adaptive_limit == 8);
+  for (std::uint64_t i = 1; i <= 7; ++i)
+    h.call(make_call(i));
+  // 6 standard calls run, the 7th finds only the reserve.
+  CHECK(h.sends().size() == 6);
+  CHECK(h.replies().size() == 1);
+  // The dependency answers 503: a drop.
+  h.answer(h.attempt(0), status(503));
+  CHECK(pol.limit.limit() == 4);
+  CHECK(pol.limit.reserved() == 1);
+  CHECK(h.stats().adaptive_limit == 4);
+  CHECK(pol.limit.in_flight() == 5);
+  // More 503s from the same overload do not halve it again.
+  h.answer(h.attempt(1), status(503));
+  h.answer(h.attempt(2), status(503));
+  CHECK(pol.limit.limit() == 4);
+  CHECK(pol.limit.in_flight() == 3);
+  // 3 in flight under a limit of 4 with 1 reserved: standard calls wait
+  // (here: rejected, no queue), a critical call still runs.
+  h.call(make_call(20));
+  CHECK(h.sends().size() == 6);
+  auto critical = make_call(21);
+  critical.crit = criticality::critical;
+  h.call(std::move(critical));
+  CHECK(h.sends().size() == 7);
+  auto s = to_json(h.stats());
+  CHECK(s.at("adaptive_limit").as_uint64() == 4);
+}
+
+TEST_CASE("a rising adaptive limit starts queued calls at once",
+          "[runtime][dependency][adaptive]") {
+  harness h{make_config(R"({"idempotency": "idempotent",
+    "retry": {"enabled": false, "per_attempt_timeout": "10s"},
+    "default_timeout": "30s",
+    "bulkhead": {"max_queue": 10, "max_queue_wait": "20s",
+                 "critical_reserve": 0},
+    "adaptive_limit": {"enabled": true, "kind": "aimd", "initial_limit": 2,
+                       "min_samples": 1}})")};
+  for (std::uint64_t i = 1; i <= 5; ++i)
+    h.call(make_call(i));
+  CHECK(h.sends().size() == 2);
+  h.wait(seconds(1));
+  // Opens the first window (2 in flight: the limit is used); the freed
+  // slot goes to call 3.
+  h.answer(h.attempt(0), ok(), "1");
+  CHECK(h.sends().size() == 3);
+  h.wait(seconds(1));
+  // Closes it: +1. The freed slot and the new one start calls 4 and 5.
+  h.answer(h.attempt(1), ok(), "2");
+  CHECK(h.stats().adaptive_limit == 3);
+  CHECK(h.sends().size() == 5);
+  CHECK(h.core.policies().limit.queued() == 0);
+}
+
+TEST_CASE("switching the adaptive limit off on reload gives the bulkhead its "
+          "configured limit back",
+          "[runtime][dependency][adaptive]") {
+  const std::string base = R"("idempotency": "idempotent",
+    "bulkhead": {"max_concurrent": 50},)";
+  harness h{make_config("{" + base + R"(
+    "adaptive_limit": {"enabled": true, "initial_limit": 5}})")};
+  CHECK(h.core.policies().limit.limit() == 5);
+  auto errors =
+    h.core.reconfigure(R"({"dependencies": {"dep": {)" + base
+                         + R"("adaptive_limit": {"enabled": false}}}})",
+                       h.now, h.out);
+  h.take();
+  CHECK(errors.empty());
+  CHECK(h.core.policies().limit.limit() == 50);
+  CHECK(h.stats().adaptive_limit == 0);
+  // On again: it starts from initial_limit.
+  errors = h.core.reconfigure(
+    R"({"dependencies": {"dep": {)" + base
+      + R"("adaptive_limit": {"enabled": true, "initial_limit": 7}}}})",
+    h.now, h.out);
+  CHECK(errors.empty());
+  CHECK(h.core.policies().limit.limit() == 7);
+  CHECK(h.stats().adaptive_limit == 7);
+}
+
+TEST_CASE("a bad adaptive limit on reload is refused with its path",
+          "[runtime][dependency][adaptive]") {
+  harness h{make_config(R"({"idempotency": "idempotent"})")};
+  auto errors = h.core.reconfigure(R"({"dependencies": {"dep": {
+    "adaptive_limit": {"enabled": true, "min_limit": 30, "max_limit": 10}}}})",
+                                   h.now, h.out);
+  REQUIRE(errors.size() == 1);
+  CHECK(errors[0]
+        == "/dependencies/dep/adaptive_limit/min_limit: must not be greater "
+           "than max_limit (10) (got: 30)");
+  CHECK(h.core.policies().limit.limit() == 64);
+  CHECK(h.stats().adaptive_limit == 0);
+}
+
 // -- cancel and transport death -------------------------------------------------------------
 
 TEST_CASE("a cancelled call is answered once as cancelled and retries no more",
@@ -1281,7 +1387,7 @@ TEST_CASE("an invalid reload is refused with every error and changes nothing",
     == std::vector<std::string>{
       "/dependencies/dep/bogus: unknown key (allowed: idempotency, "
       "default_timeout, operations, classification, retry, budget, breaker, "
-      "bulkhead, cache, hedge, fallback, journeys)",
+      "bulkhead, adaptive_limit, cache, hedge, fallback, journeys)",
       "/dependencies/dep/retry/max_attempts: must be between 1 and 10 (got: "
       "0)"});
   errors =

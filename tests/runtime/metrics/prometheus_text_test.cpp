@@ -179,6 +179,9 @@ bulwark_flag_actions_total{dependency="payments",action="breaker_bypassed"} 0
 # HELP bulwark_queued_total Calls that waited in the concurrency limit's queue.
 # TYPE bulwark_queued_total counter
 bulwark_queued_total{dependency="payments"} 0
+# HELP bulwark_adaptive_limit The concurrency limit the adaptive limit learned (0 while it is off).
+# TYPE bulwark_adaptive_limit gauge
+bulwark_adaptive_limit{dependency="payments"} 0
 # HELP bulwark_cache_lookups_total Cache lookups by result.
 # TYPE bulwark_cache_lookups_total counter
 bulwark_cache_lookups_total{dependency="payments",result="hit"} 7
@@ -363,7 +366,7 @@ TEST_CASE("each family is written once with the samples of every component",
              || name == family + "_sum" || name == family + "_count"));
     }
   }
-  CHECK(helps.size() == 54);
+  CHECK(helps.size() == 55);
   for (auto& [name, n] : helps) {
     INFO(name);
     CHECK(n == 1);
@@ -548,7 +551,7 @@ TEST_CASE("an actor of a service host carries its kind as a second label",
 TEST_CASE("no components still name every family", "[runtime][metrics]") {
   auto text = render_prometheus(std::vector<metrics_source>{});
   auto lines = lines_of(text);
-  CHECK(lines.size() == 108);
+  CHECK(lines.size() == 110);
   for (auto& line : lines)
     CHECK(line[0] == '#');
 }

@@ -1,7 +1,8 @@
 // Everything that governs calls to one downstream dependency: how its
 // operations may be repeated, its default timeout, and one config per policy
-// (classification, retry, budget, breaker, bulkhead, cache, hedge, fallback,
-// journeys). Mounted at /dependencies/<name> in the configuration document.
+// (classification, retry, budget, breaker, bulkhead, adaptive limit, cache,
+// hedge, fallback, journeys). Mounted at /dependencies/<name> in the
+// configuration document.
 #pragma once
 
 #include <string>
@@ -11,6 +12,7 @@
 #include <boost/json/object.hpp>
 #include <boost/json/value.hpp>
 
+#include "bulwark/runtime/admission/adaptive_limit_config.hpp"
 #include "bulwark/runtime/breaker/breaker_config.hpp"
 #include "bulwark/runtime/budget/budget_config.hpp"
 #include "bulwark/runtime/bulkhead/bulkhead_config.hpp"
@@ -50,10 +52,22 @@ struct dependency_config {
   budget_config budget;
   breaker_config breaker;
   bulkhead_config bulkhead;
+  /// When enabled, it sets bulkhead.max_concurrent (see
+  /// `effective_bulkhead`).
+  adaptive_limit_config adaptive_limit;
   cache_config cache;
   hedge_config hedge;
   fallback_config fallback;
   journey_config journeys;
+
+  /// The bulkhead as configured, with `max_concurrent` replaced by `limit`
+  /// when the adaptive limit is enabled.
+  bulkhead_config effective_bulkhead(std::uint32_t limit) const noexcept {
+    auto b = bulkhead;
+    if (adaptive_limit.enabled)
+      b.max_concurrent = limit;
+    return b;
+  }
 
   /// How operation `op` may be repeated.
   idempotency idempotency_of(std::string_view op) const noexcept;

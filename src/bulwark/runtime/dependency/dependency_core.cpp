@@ -585,6 +585,14 @@ void dependency_core::on_result(std::uint64_t attempt,
   auto o = classify(cfg_of(s).classification, obs);
   on_attempt_outcome(slot, attempt, o, now - s.sent_at[i], now,
                      std::move(payload), out, obs.status);
+  if (limit_grew_) {
+    // The adaptive limit rose: queued calls may start, now that this
+    // result has been handled.
+    limit_grew_ = false;
+    std::uint64_t next = 0;
+    while (pol_->limit.try_dequeue(now, next))
+      admit_next(next, now, out);
+  }
   advance(now, out);
 }
 
@@ -600,6 +608,15 @@ void dependency_core::on_attempt_outcome(std::uint32_t slot,
   auto res = s.round.on_result(attempt, o.success, final_failure);
   auto& st = counters();
   st.attempt_latency.record(latency);
+  if (pol_->adaptive_on) {
+    // Successes give latency, overload and timeouts are drops; other
+    // failures (a 404, a refused connection) say nothing about capacity.
+    bool drop = !o.success
+                && (o.cls == failure_class::overloaded
+                    || o.cls == failure_class::timeout);
+    if ((o.success || drop) && pol_->sample_limit(latency, drop, now))
+      limit_grew_ = true;
+  }
   if (s.flags.breaker != breaker_flag::disabled)
     pol_->breaker.record(o, latency, now);
   note(s, now,

@@ -556,6 +556,9 @@ class dependency_core {
   // leaves it for the next one).
   std::uint32_t next_slot_ = no_call;
   bool transport_ = true;
+  // The adaptive limit rose while an attempt's result was handled: queued
+  // calls are admitted once it has been (on_result).
+  bool limit_grew_ = false;
 };
 
 } // namespace bulwark

@@ -1,14 +1,15 @@
 // The policy state of one dependency: breaker, budget, cache, concurrency
-// limit, hedge latency tracker, journey log, counters and feature flags. It
-// lives outside the dependency's core and actor (shared_ptr) so that it
-// outlives them: a supervisor that restarts a crashed dependency actor hands
-// the same state to the new one, and the breaker stays open, the budget
-// stays spent, the cache stays warm, the flags stay set. Only one core uses
-// it at a time; it has no locks.
+// limit (and the adaptive limit that may drive it), hedge latency tracker,
+// journey log, counters and feature flags. It lives outside the dependency's
+// core and actor (shared_ptr) so that it outlives them: a supervisor that
+// restarts a crashed dependency actor hands the same state to the new one, and
+// the breaker stays open, the budget stays spent, the cache stays warm, the
+// flags stay set. Only one core uses it at a time; it has no locks.
 #pragma once
 
 #include <memory>
 
+#include "bulwark/runtime/admission/adaptive_limit.hpp"
 #include "bulwark/runtime/breaker/circuit_breaker.hpp"
 #include "bulwark/runtime/budget/retry_budget.hpp"
 #include "bulwark/runtime/bulkhead/bulkhead.hpp"
@@ -26,10 +27,13 @@ struct dependency_policies : breaker_listener {
     : breaker(cfg.breaker),
       budget(cfg.budget),
       cache(cfg.cache),
-      limit(cfg.bulkhead),
+      adaptive(cfg.adaptive_limit),
+      limit(cfg.effective_bulkhead(adaptive.limit())),
       hedge(cfg.hedge),
       journeys(cfg.journeys) {
     breaker.set_listener(this);
+    adaptive_on = cfg.adaptive_limit.enabled;
+    stats.adaptive_limit = adaptive_on ? adaptive.limit() : 0;
     // The config's mode may start the breaker forced open or disabled,
     // which emits no event.
     stats.breaker = breaker.state();
@@ -44,10 +48,28 @@ struct dependency_policies : breaker_listener {
     breaker.reconfigure(cfg.breaker, now);
     budget.reconfigure(cfg.budget);
     cache.reconfigure(cfg.cache);
-    limit.resize(cfg.bulkhead);
+    if (cfg.adaptive_limit != adaptive.config())
+      adaptive.reconfigure(cfg.adaptive_limit);
+    adaptive_on = cfg.adaptive_limit.enabled;
+    stats.adaptive_limit = adaptive_on ? adaptive.limit() : 0;
+    limit.resize(cfg.effective_bulkhead(adaptive.limit()));
     hedge.reconfigure(cfg.hedge);
     if (!(journeys.config() == cfg.journeys))
       journeys = journey_log{cfg.journeys};
+  }
+
+  /// Feeds one finished attempt to the adaptive limit (when it is on) and
+  /// resizes the concurrency limit when the learned value moved. Returns
+  /// whether the limit grew (queued calls may start then).
+  bool sample_limit(duration latency, bool dropped, time_point now) {
+    if (!adaptive.on_sample(latency, limit.in_flight(), dropped, now))
+      return false;
+    auto before = limit.limit();
+    auto cfg = limit.config();
+    cfg.max_concurrent = adaptive.limit();
+    limit.resize(cfg);
+    stats.adaptive_limit = cfg.max_concurrent;
+    return cfg.max_concurrent > before;
   }
 
   /// A new actor takes over from one that crashed: the old actor's calls
@@ -77,6 +99,8 @@ struct dependency_policies : breaker_listener {
   circuit_breaker breaker;
   retry_budget budget;
   response_cache cache;
+  // Declared before `limit`, whose size it gives.
+  adaptive_limit adaptive;
   bulkhead limit;
   hedge_policy hedge;
   journey_log journeys;
@@ -85,6 +109,8 @@ struct dependency_policies : breaker_listener {
   dependency_flags_config flags;
   /// False while the flags change nothing: calls then skip deciding them.
   bool flags_active = false;
+  /// Whether the adaptive limit drives `limit` (one test on the hot path).
+  bool adaptive_on = false;
 };
 
 using dependency_policies_ptr = std::shared_ptr<dependency_policies>;

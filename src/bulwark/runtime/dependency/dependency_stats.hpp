@@ -48,6 +48,9 @@ struct dependency_stats {
   std::uint64_t shed = 0; // sheddable, no free slot
   std::uint64_t queue_timeouts = 0;
   std::uint64_t queued = 0;
+  // The adaptive concurrency limit's current value (a gauge); 0 while the
+  // adaptive limit is off.
+  std::uint64_t adaptive_limit = 0;
 
   // -- feature flags ----------------------------------------------------------
   std::uint64_t rejected_flag = 0; // breaker forced open by a flag

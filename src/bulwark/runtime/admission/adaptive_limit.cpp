@@ -1,0 +1,192 @@
+#include "bulwark/runtime/admission/adaptive_limit.hpp"
+
+#include <algorithm>
+#include <cmath>
+
+namespace bulwark {
+
+adaptive_limit::adaptive_limit(const adaptive_limit_config& cfg) : cfg_(cfg) {
+  reset();
+}
+
+void adaptive_limit::reset() noexcept {
+  limit_ = cfg_.initial_limit;
+  published_ = cfg_.initial_limit;
+  window_open_ = false;
+  samples_ = latency_samples_ = max_in_flight_ = 0;
+  latency_sum_ns_ = 0;
+  dropped_ = false;
+  no_load_ns_ = healthy_ns_ = last_mean_ns_ = 0;
+  guarded_ = false;
+  recover_to_ = 0;
+  windows_ = 0;
+  probe_ = probe_phase::none;
+  drain_ = 0;
+  saved_limit_ = 0;
+  probed_ = false;
+  probes_ = 0;
+}
+
+bool adaptive_limit::reconfigure(const adaptive_limit_config& cfg) noexcept {
+  auto before = published_;
+  bool restart = !cfg_.enabled || cfg.kind != cfg_.kind;
+  cfg_ = cfg;
+  if (restart) {
+    reset();
+  } else {
+    if (probe_ != probe_phase::none) {
+      limit_ = saved_limit_;
+      probe_ = probe_phase::none;
+    }
+    publish();
+  }
+  return published_ != before;
+}
+
+bool adaptive_limit::publish() noexcept {
+  auto lo = static_cast<double>(cfg_.min_limit);
+  auto hi = static_cast<double>(cfg_.max_limit);
+  limit_ = std::clamp(limit_, lo, hi);
+  auto x = static_cast<std::uint32_t>(std::lround(limit_));
+  x = std::clamp(x, cfg_.min_limit, cfg_.max_limit);
+  if (x == published_)
+    return false;
+  published_ = x;
+  return true;
+}
+
+void adaptive_limit::start_probe() noexcept {
+  // The calls in flight under the current limit come back first: their
+  // latency still has the old queue in it.
+  probe_ = probe_phase::draining;
+  drain_ = std::max<std::uint32_t>(published_, 1);
+  saved_limit_ = limit_;
+  limit_ = std::max(static_cast<double>(cfg_.min_limit), limit_ / 2.0);
+}
+
+bool adaptive_limit::on_sample(duration rtt, std::uint32_t in_flight,
+                               bool dropped, time_point now) noexcept {
+  bool changed = false;
+  if (dropped) {
+    // A refused or timed-out attempt says nothing about latency, and one
+    // overload usually drops many: back off once per window. A probe in
+    // progress is abandoned (the limit it saved is the one to back off
+    // from).
+    if (probe_ != probe_phase::none) {
+      limit_ = saved_limit_;
+      probe_ = probe_phase::none;
+      window_open_ = false;
+      samples_ = latency_samples_ = max_in_flight_ = 0;
+      latency_sum_ns_ = 0;
+    }
+    if (!dropped_) {
+      dropped_ = true;
+      if (recover_to_ == 0)
+        recover_to_ = limit_;
+      limit_ *= cfg_.backoff_ratio;
+      changed = publish();
+    }
+  } else if (probe_ == probe_phase::draining) {
+    if (--drain_ == 0)
+      probe_ = probe_phase::measuring;
+    return false;
+  }
+  if (!window_open_) {
+    window_open_ = true;
+    window_start_ = now;
+  }
+  ++samples_;
+  if (in_flight > max_in_flight_)
+    max_in_flight_ = in_flight;
+  if (!dropped) {
+    latency_sum_ns_ += static_cast<double>(rtt.count());
+    ++latency_samples_;
+  }
+  if (samples_ >= cfg_.min_samples && now - window_start_ >= cfg_.window)
+    changed = close_window(now) || changed;
+  return changed;
+}
+
+bool adaptive_limit::close_window(time_point now) noexcept {
+  ++windows_;
+  auto elapsed = now - window_start_;
+  bool had_latency = latency_samples_ > 0;
+  double mean = had_latency ? latency_sum_ns_ / latency_samples_ : 0.0;
+  bool used = 2.0 * max_in_flight_ >= limit_;
+  bool dropped = dropped_;
+  window_open_ = false;
+  samples_ = latency_samples_ = max_in_flight_ = 0;
+  latency_sum_ns_ = 0;
+  dropped_ = false;
+  if (!had_latency)
+    return false;
+  last_mean_ns_ = mean;
+  // The guard judges against the healthy latency known before this window.
+  bool first = healthy_ns_ <= 0;
+  bool was_guarded = guarded_;
+  if (!was_guarded)
+    probe_for_guard_ = false;
+  guarded_ = !first && mean > cfg_.healthy_latency_ratio * healthy_ns_;
+  if (first || mean < healthy_ns_) {
+    healthy_ns_ = mean;
+  } else {
+    // An exponential average with time constant healthy_window, in time
+    // rather than in windows, so short windows do not speed it up.
+    auto w =
+      1.0 - std::exp(-to_seconds(elapsed) / to_seconds(cfg_.healthy_window));
+    healthy_ns_ += (mean - healthy_ns_) * w;
+  }
+  if (probe_ == probe_phase::measuring) {
+    // The probe's window: its mean is the no-load latency now.
+    no_load_ns_ = mean;
+    probe_ = probe_phase::none;
+    probed_ = true;
+    last_probe_ = now;
+    ++probes_;
+    limit_ = saved_limit_;
+    return publish();
+  }
+  if (no_load_ns_ <= 0 || mean < no_load_ns_)
+    no_load_ns_ = mean;
+  if ((guarded_ || dropped) && recover_to_ == 0)
+    recover_to_ = limit_;
+  double next = limit_;
+  switch (cfg_.kind) {
+    case adaptive_limit_kind::gradient: {
+      auto gradient = std::clamp(cfg_.tolerance * no_load_ns_ / mean, 0.5, 1.0);
+      auto proposal = limit_ * gradient + std::max(1.0, std::log10(limit_));
+      next = limit_ + (proposal - limit_) * cfg_.smoothing;
+      break;
+    }
+    case adaptive_limit_kind::aimd:
+      next = limit_ + 1.0;
+      break;
+  }
+  if (next > limit_) {
+    if (guarded_ || dropped || !used) {
+      next = limit_;
+    } else if (recover_to_ > 0) {
+      // Slow start back to where the unhealthy stretch began.
+      if (next < recover_to_)
+        next = std::max(next, std::min(limit_ * 2.0, recover_to_));
+      if (next >= recover_to_)
+        recover_to_ = 0;
+    }
+  } else if (!guarded_ && !dropped) {
+    // Healthy and still not growing: the old level is not there to go back
+    // to.
+    recover_to_ = 0;
+  }
+  limit_ = next;
+  if (cfg_.kind == adaptive_limit_kind::gradient && !dropped
+      && (!probed_ || (guarded_ && was_guarded && !probe_for_guard_)
+          || now - last_probe_ >= cfg_.probe_interval)) {
+    // One probe per guarded stretch: a brownout is measured once, and
+    // while it lasts the no-load latency is what the probe found.
+    probe_for_guard_ = guarded_;
+    start_probe();
+  }
+  return publish();
+}
+
+} // namespace bulwark
