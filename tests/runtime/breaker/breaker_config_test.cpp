@@ -27,6 +27,7 @@ TEST_CASE(
            R"("slow_call_rate_threshold":100,"slow_call_duration":"2s",)"
            R"("open_duration":"5s","open_duration_multiplier":2,)"
            R"("max_open_duration":"1m","half_open_probes":5,)"
+           R"("half_open_max_in_flight":0,"max_half_open_duration":"0s",)"
            R"("record_failures_on":["transient","timeout","overloaded"]})");
   error_list errors;
   auto parsed = parse_breaker_config(json, json_path{}, errors);
@@ -84,6 +85,7 @@ TEST_CASE(
      "window_size, minimum_calls, failure_rate_threshold, "
      "slow_call_rate_threshold, slow_call_duration, open_duration, "
      "open_duration_multiplier, max_open_duration, half_open_probes, "
+     "half_open_max_in_flight, max_half_open_duration, "
      "record_failures_on)\n"},
     {R"({"mode": "off", "window": "sliding"})",
      "/dependencies/db/breaker/mode: must be one of \"automatic\", "

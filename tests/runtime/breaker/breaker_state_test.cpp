@@ -27,14 +27,15 @@ TEST_CASE("every breaker state and transition reason has a distinct name",
         == std::set<std::string>{"closed", "open", "half_open", "forced_open",
                                  "disabled"});
   std::set<std::string> reasons;
-  for (auto r : {transition_reason::failure_rate_exceeded,
-                 transition_reason::slow_call_rate_exceeded,
-                 transition_reason::open_duration_elapsed,
-                 transition_reason::probes_succeeded,
-                 transition_reason::probe_failed, transition_reason::forced,
-                 transition_reason::disabled, transition_reason::reset})
+  for (auto r :
+       {transition_reason::failure_rate_exceeded,
+        transition_reason::slow_call_rate_exceeded,
+        transition_reason::open_duration_elapsed,
+        transition_reason::probes_succeeded, transition_reason::probe_failed,
+        transition_reason::forced, transition_reason::disabled,
+        transition_reason::reset, transition_reason::half_open_timeout})
     reasons.insert(to_string(r));
-  CHECK(reasons.size() == 8);
+  CHECK(reasons.size() == 9);
   CHECK(reasons.count("probe_failed") == 1);
 }
 

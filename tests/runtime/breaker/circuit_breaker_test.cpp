@@ -225,6 +225,93 @@ TEST_CASE("half-open admits at most half_open_probes calls and closes when "
   CHECK(b.calls_in_flight() == 0);
 }
 
+TEST_CASE("half_open_max_in_flight caps the probes in flight at once",
+          "[runtime][breaker]") {
+  auto cfg = test_config();
+  cfg.half_open_probes = 3;
+  cfg.half_open_max_in_flight = 1;
+  circuit_breaker b{cfg};
+  auto t0 = at(seconds(1));
+  trip(b, t0);
+  auto t1 = t0 + seconds(10);
+  CHECK(b.try_acquire(t1));
+  CHECK(b.state() == bs::half_open);
+  // One probe out: nobody else until it comes back, however many ask.
+  for (int i = 0; i < 100; ++i)
+    CHECK_FALSE(b.try_acquire(t1));
+  CHECK(b.probes_in_flight() == 1);
+  b.record(ok, fast, t1);
+  CHECK(b.try_acquire(t1));
+  CHECK_FALSE(b.try_acquire(t1));
+  b.record(ok, fast, t1);
+  CHECK(b.try_acquire(t1));
+  b.record(ok, fast, t1);
+  CHECK(b.state() == bs::closed);
+  // A released probe frees its place too.
+  trip(b, t1);
+  auto t2 = t1 + seconds(10);
+  CHECK(b.try_acquire(t2));
+  CHECK_FALSE(b.try_acquire(t2));
+  b.release(t2);
+  CHECK(b.try_acquire(t2));
+}
+
+TEST_CASE("a breaker half-open longer than max_half_open_duration without a "
+          "verdict reopens",
+          "[runtime][breaker]") {
+  auto cfg = test_config();
+  cfg.half_open_probes = 3;
+  cfg.max_half_open_duration = seconds(5);
+  circuit_breaker b{cfg};
+  recording_listener l;
+  b.set_listener(&l);
+  auto t0 = at(seconds(1));
+  trip(b, t0);
+  auto t1 = t0 + seconds(10);
+  CHECK(b.try_acquire(t1)); // the probes hang
+  CHECK(b.try_acquire(t1));
+  CHECK(b.state() == bs::half_open);
+  // Just before the limit a third probe is still admitted.
+  CHECK(b.try_acquire(t1 + seconds(5) - nanoseconds(1)));
+  // At the limit, no verdict yet: the next call reopens it and is refused.
+  CHECK_FALSE(b.try_acquire(t1 + seconds(5)));
+  CHECK(b.state() == bs::open);
+  CHECK(l.events.back().reason == transition_reason::half_open_timeout);
+  CHECK(l.events.back().from == bs::half_open);
+  // Reopened as after failed probes: the open duration doubled.
+  CHECK(b.current_open_duration() == seconds(20));
+  CHECK(b.open_until() == t1 + seconds(5) + seconds(20));
+  // The hung probes' late results change nothing.
+  b.record(ok, fast, t1 + seconds(6));
+  b.record(ok, fast, t1 + seconds(6));
+  b.record(ok, fast, t1 + seconds(6));
+  CHECK(b.state() == bs::open);
+  CHECK(b.calls_in_flight() == 0);
+}
+
+TEST_CASE("a probe that ends after max_half_open_duration reopens the breaker "
+          "instead of deciding",
+          "[runtime][breaker]") {
+  auto cfg = test_config();
+  cfg.half_open_probes = 1;
+  cfg.max_half_open_duration = seconds(5);
+  circuit_breaker b{cfg};
+  recording_listener l;
+  b.set_listener(&l);
+  auto t0 = at(seconds(1));
+  trip(b, t0);
+  auto t1 = t0 + seconds(10);
+  REQUIRE(b.try_acquire(t1));
+  b.record(ok, fast, t1 + seconds(7)); // a success, but too late
+  CHECK(b.state() == bs::open);
+  CHECK(l.events.back().reason == transition_reason::half_open_timeout);
+  // Within the limit a successful probe closes it as before.
+  auto t2 = b.open_until();
+  REQUIRE(b.try_acquire(t2));
+  b.record(ok, fast, t2 + seconds(4));
+  CHECK(b.state() == bs::closed);
+}
+
 TEST_CASE("failed probes reopen the breaker with the open duration multiplied "
           "up to the cap",
           "[runtime][breaker]") {

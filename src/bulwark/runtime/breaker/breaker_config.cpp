@@ -53,6 +53,8 @@ bool operator==(const breaker_config& a, const breaker_config& b) {
          && a.open_duration_multiplier == b.open_duration_multiplier
          && a.max_open_duration == b.max_open_duration
          && a.half_open_probes == b.half_open_probes
+         && a.half_open_max_in_flight == b.half_open_max_in_flight
+         && a.max_half_open_duration == b.max_half_open_duration
          && a.record_failures_on == b.record_failures_on;
 }
 
@@ -107,7 +109,8 @@ breaker_config parse_breaker_config(const boost::json::value& v,
                    "failure_rate_threshold", "slow_call_rate_threshold",
                    "slow_call_duration", "open_duration",
                    "open_duration_multiplier", "max_open_duration",
-                   "half_open_probes", "record_failures_on"}};
+                   "half_open_probes", "half_open_max_in_flight",
+                   "max_half_open_duration", "record_failures_on"}};
   if (!r.valid())
     return cfg;
   r.read_enum("mode", cfg.mode,
@@ -127,6 +130,9 @@ breaker_config parse_breaker_config(const boost::json::value& v,
   r.read("max_open_duration", cfg.max_open_duration, milliseconds(1),
          hours(24));
   r.read("half_open_probes", cfg.half_open_probes, 1, 1000);
+  r.read("half_open_max_in_flight", cfg.half_open_max_in_flight, 0, 1000);
+  r.read("max_half_open_duration", cfg.max_half_open_duration, duration{0},
+         hours(1));
   r.read("record_failures_on", cfg.record_failures_on);
 
   // -- cross-field rules --------------------------------------------------------
@@ -205,6 +211,9 @@ boost::json::object to_json(const breaker_config& cfg) {
     json_number(cfg.open_duration_multiplier);
   result["max_open_duration"] = format_duration(cfg.max_open_duration);
   result["half_open_probes"] = cfg.half_open_probes;
+  result["half_open_max_in_flight"] = cfg.half_open_max_in_flight;
+  result["max_half_open_duration"] =
+    format_duration(cfg.max_half_open_duration);
   result["record_failures_on"] = std::move(classes);
   return result;
 }

@@ -72,6 +72,15 @@ struct breaker_config {
   duration max_open_duration = seconds(60);
   /// Calls admitted in half_open; their results decide closed or open.
   std::uint32_t half_open_probes = 5;
+  /// Probes in flight at once in half_open (0: up to half_open_probes). With
+  /// 1, the next probe goes only after the previous one came back, so a
+  /// downstream that hangs gets one call, not half_open_probes.
+  std::uint32_t half_open_max_in_flight = 0;
+  /// The longest the breaker stays half_open without a verdict (0: no
+  /// limit); past it, it reopens (Resilience4j
+  /// `maxWaitDurationInHalfOpenState`). Checked when a call asks for a
+  /// permit and when a probe ends.
+  duration max_half_open_duration{0};
   /// Failure classes that count as failures. Other failure classes count as
   /// successes, except `cancelled` and `rejected_locally`, which are never
   /// recorded (a cancelled or locally refused call says nothing about the

@@ -29,6 +29,8 @@ enum class transition_reason : std::uint8_t {
   disabled,
   /// -> closed: `reset()` or config mode back to `automatic`.
   reset,
+  /// half_open -> open: no verdict within `max_half_open_duration`.
+  half_open_timeout,
 };
 
 /// @relates transition_reason
@@ -50,6 +52,8 @@ inline std::string to_string(transition_reason x) {
       return "disabled";
     case transition_reason::reset:
       return "reset";
+    case transition_reason::half_open_timeout:
+      return "half_open_timeout";
   }
   return "invalid";
 }

@@ -108,7 +108,16 @@ bool circuit_breaker::try_acquire_slow(time_point now) noexcept {
                     transition_reason::open_duration_elapsed, now);
       [[fallthrough]];
     case breaker_state::half_open:
-      if (probes_in_flight_ + probes_recorded_ < cfg_.half_open_probes) {
+      if (half_open_expired(now)) {
+        // The probes did not decide in time (they hang, or too few calls
+        // came): back to open, as if they had failed.
+        transition_to(breaker_state::open, transition_reason::half_open_timeout,
+                      now);
+        break;
+      }
+      if (probes_in_flight_ + probes_recorded_ < cfg_.half_open_probes
+          && (cfg_.half_open_max_in_flight == 0
+              || probes_in_flight_ < cfg_.half_open_max_in_flight)) {
         ++probes_in_flight_;
         ++in_flight_;
         ++counters_.permitted_calls;
@@ -231,6 +240,7 @@ void circuit_breaker::transition_to(breaker_state to, transition_reason reason,
     case breaker_state::half_open:
       // Calls still out from before are not probes (see `record`).
       stale_in_flight_ = in_flight_;
+      half_open_since_ = now;
       probes_in_flight_ = 0;
       probes_recorded_ = 0;
       probe_failures_ = 0;

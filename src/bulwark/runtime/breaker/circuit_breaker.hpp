@@ -80,7 +80,10 @@ class circuit_breaker {
   /// Whether a call may go to the downstream now. closed, disabled: yes.
   /// open: no until `open_until()`; at that instant the breaker moves to
   /// half_open and admits probes. half_open: yes while fewer than
-  /// `half_open_probes` probes are in flight or recorded. forced_open: no.
+  /// `half_open_probes` probes are in flight or recorded and fewer than
+  /// `half_open_max_in_flight` (when set) are in flight; once it has been
+  /// half_open for `max_half_open_duration` (when set) without a verdict it
+  /// reopens instead. forced_open: no.
   bool try_acquire(time_point now) noexcept {
     if (state_ == breaker_state::closed || state_ == breaker_state::disabled) {
       ++in_flight_;
@@ -133,7 +136,11 @@ class circuit_breaker {
               || reaches(slow_calls, calls, slow_units_)))
         trip(failures, calls, now);
     } else if (probe) {
-      record_probe(failed, slow, now);
+      if (half_open_expired(now))
+        transition_to(breaker_state::open, transition_reason::half_open_timeout,
+                      now);
+      else
+        record_probe(failed, slow, now);
     }
   }
 
@@ -237,6 +244,13 @@ class circuit_breaker {
 
   bool try_acquire_slow(time_point now) noexcept;
 
+  /// half_open for max_half_open_duration (when set) without a verdict.
+  bool half_open_expired(time_point now) const noexcept {
+    return state_ == breaker_state::half_open
+           && cfg_.max_half_open_duration > duration{0}
+           && now - half_open_since_ >= cfg_.max_half_open_duration;
+  }
+
   /// closed -> open, naming the failure rate when both rates are reached.
   void trip(std::uint64_t failures, std::uint64_t calls,
             time_point now) noexcept;
@@ -264,6 +278,7 @@ class circuit_breaker {
   count_window count_window_;
   time_window time_window_;
   time_point open_until_ = time_point::min();
+  time_point half_open_since_ = time_point::min();
   duration current_open_duration_{0};
   std::uint64_t in_flight_ = 0;
   std::uint64_t stale_in_flight_ = 0; // half_open: admitted before it began
