@@ -380,14 +380,14 @@ TEST_CASE_METHOD(
     R"({"dependencies": {"dep": {"retry": {"max_attempts": 0},
                               "bogus": 1}}})");
   REQUIRE_FALSE(bad.ok());
-  CHECK(
-    bad.errors
-    == std::vector<std::string>{
-      "/dependencies/dep/bogus: unknown key (allowed: idempotency, "
-      "default_timeout, operations, classification, retry, budget, "
-      "breaker, bulkhead, adaptive_limit, cache, hedge, fallback, journeys)",
-      "/dependencies/dep/retry/max_attempts: must be between 1 and 10 "
-      "(got: 0)"});
+  CHECK(bad.errors
+        == std::vector<std::string>{
+          "/dependencies/dep/bogus: unknown key (allowed: idempotency, "
+          "default_timeout, operations, classification, retry, budget, "
+          "breaker, bulkhead, adaptive_limit, throttle, deadline_shedding, "
+          "cache, hedge, fallback, journeys)",
+          "/dependencies/dep/retry/max_attempts: must be between 1 and 10 "
+          "(got: 0)"});
   // A valid document without this dependency is the actor's to refuse;
   // so is an empty update.
   caller.send(dep, config_atom::value,
@@ -499,6 +499,46 @@ TEST_CASE_METHOD(fixture,
           "admitted", "attempt_started", "attempt_ended", "backoff_scheduled",
           "attempt_started", "attempt_ended", "replied"});
   CHECK(std::get<1>(answers[1]).empty());
+}
+
+TEST_CASE_METHOD(fixture,
+                 "1,000 simultaneous failures under a 20% budget schedule no "
+                 "more retries than the budget holds (envoy#30205)",
+                 "[actors][dependency][budget]") {
+  auto dep = spawn_dep(make_config(R"({"idempotency": "idempotent",
+    "default_timeout": "30s",
+    "retry": {"max_attempts": 3, "per_attempt_timeout": "5s",
+              "backoff": {"kind": "exponential", "base": "100ms"}},
+    "budget": {"mode": "finagle", "finagle": {"ttl": "10s",
+               "percent_can_retry": 20, "min_retries_per_second": 0}},
+    "bulkhead": {"max_concurrent": 2000},
+      "breaker": {"mode": "disabled"}})"));
+  // Every attempt fails at once with 503.
+  transport.script().set_default_answer(status_result(503));
+  for (std::uint64_t i = 1; i <= 1000; ++i)
+    caller.send(dep, call_atom::value, make_call(i));
+  run();
+  auto stats = [&] {
+    caller.send(dep, stats_atom::value);
+    run();
+    auto answers = caller.collect<stats_atom, dependency_stats>();
+    REQUIRE_FALSE(answers.empty());
+    return std::get<1>(answers.back());
+  };
+  // All 1,000 failed and were decided; no backoff has ended yet (virtual
+  // time has not moved): 200 retries scheduled, 800 refused.
+  CHECK(transport.script().attempt_count() == 1000);
+  auto at_once = stats();
+  CHECK(at_once.retries == 200);
+  CHECK(at_once.retries_denied_budget == 800);
+  // The scheduled retries fire (and fail): exactly those 200, no more.
+  advance_time(seconds(10));
+  run();
+  CHECK(transport.script().attempt_count() == 1200);
+  auto after = stats();
+  CHECK(after.retries == 200);
+  CHECK(after.attempts == 1200);
+  CHECK(caller.replies().size() == 1000);
 }
 
 TEST_CASE_METHOD(fixture, "stats count what happened", "[actors][dependency]") {

@@ -25,7 +25,7 @@ TEST_CASE("adaptive limit defaults survive a round trip through JSON",
   CHECK(errors.to_string() == "");
   CHECK(back == defaults);
   CHECK_FALSE(defaults.enabled);
-  CHECK(json.size() == 13);
+  CHECK(json.size() == 14);
   CHECK(json.at("kind") == "gradient");
   CHECK(json.at("window") == "1s");
   CHECK(json.at("healthy_window") == "10m");

@@ -102,6 +102,7 @@ adaptive_limit_config gradient_config() {
   adaptive_limit_config cfg;
   cfg.enabled = true;
   cfg.kind = adaptive_limit_kind::gradient;
+  cfg.initial_limit = 20;
   return cfg;
 }
 
@@ -363,4 +364,67 @@ TEST_CASE("reconfiguring keeps what was learned unless the kind changes",
   lim.reconfigure(other);
   CHECK(lim.limit() == 8);
   CHECK(lim.windows() == 0);
+}
+
+namespace {
+
+/// One window of `n` samples of latency `rtt` with the limit fully used,
+/// closed by its last sample; returns the limit after it.
+std::uint32_t window_of(adaptive_limit& lim, duration rtt, time_point& now,
+                        int n = 10) {
+  for (int i = 0; i < n; ++i) {
+    lim.on_sample(rtt, lim.limit(), false, now);
+    now += milliseconds(1000 / n);
+  }
+  lim.on_sample(rtt, lim.limit(), false, now);
+  now += milliseconds(1);
+  return lim.limit();
+}
+
+} // namespace
+
+TEST_CASE("a gradient limit doubles per window until the first push back",
+          "[runtime][admission]") {
+  auto cfg = gradient_config();
+  cfg.initial_limit = 10;
+  cfg.probe_interval = hours(1);
+  adaptive_limit lim{cfg};
+  auto now = t0();
+  std::vector<std::uint32_t> seen;
+  for (int w = 0; w < 6; ++w)
+    seen.push_back(window_of(lim, milliseconds(10), now));
+  INFO("limits: " << Catch::Detail::stringify(seen));
+  // The first window starts the first probe (half for one window), then it
+  // doubles from where it was.
+  CHECK(*std::max_element(seen.begin(), seen.end()) >= 160);
+  // 4 ms of queueing (above the tolerance, below the guard): it shrinks,
+  // and slow start is over.
+  auto before = lim.limit();
+  auto after = window_of(lim, milliseconds(14), now);
+  CHECK_FALSE(lim.guarded());
+  CHECK(after < before);
+  auto next = window_of(lim, milliseconds(10), now);
+  CHECK(next <= after + 3);
+}
+
+TEST_CASE("queueing below min_queueing is not overload",
+          "[runtime][admission]") {
+  auto cfg = gradient_config();
+  cfg.initial_limit = 50;
+  cfg.max_limit = 50;
+  adaptive_limit lim{cfg};
+  auto now = t0();
+  // The first window starts a probe: the 50 calls in flight come back,
+  // then it measures one window.
+  for (int w = 0; w < 10 && lim.probes() == 0; ++w)
+    window_of(lim, microseconds(50), now);
+  REQUIRE(lim.probes() == 1);
+  REQUIRE(lim.limit() == 50);
+  // Ten times the no-load latency, but only 450 us of queueing: the limit
+  // stays where it is.
+  for (int w = 0; w < 20; ++w)
+    CHECK(window_of(lim, microseconds(500), now) == 50);
+  // 2 ms of queueing is.
+  window_of(lim, microseconds(2050), now);
+  CHECK(lim.limit() < 50);
 }

@@ -536,6 +536,53 @@ TEST_CASE("a retry the budget cannot afford is not made",
   CHECK(reason == "budget_exhausted");
 }
 
+TEST_CASE("1,000 simultaneous failures under a 20% budget schedule no more "
+          "retries than the budget holds (envoy#30205)",
+          "[runtime][dependency][budget]") {
+  // Envoy counts a retry against its budget only when it fires, so 1,000
+  // failures at once all enter backoff uncounted and then fire together.
+  // Here the budget is charged when the retry is scheduled. (The breaker is
+  // off: it would refuse the retries itself.)
+  for (int reserve : {0, 10}) {
+    INFO("min_retries_per_second " << reserve);
+    harness h{make_config(R"({"idempotency": "idempotent",
+      "default_timeout": "30s",
+      "retry": {"max_attempts": 3, "per_attempt_timeout": "5s",
+                "backoff": {"kind": "exponential", "base": "100ms"}},
+      "budget": {"mode": "finagle", "finagle": {"ttl": "10s",
+                 "percent_can_retry": 20, "min_retries_per_second": )"
+                          + std::to_string(reserve) + R"(}},
+      "bulkhead": {"max_concurrent": 2000},
+      "breaker": {"mode": "disabled"}})")};
+    for (std::uint64_t i = 1; i <= 1000; ++i)
+      h.call(make_call(i));
+    REQUIRE(h.sends().size() == 1000);
+    h.wait(milliseconds(10));
+    for (std::size_t n = 0; n < 1000; ++n)
+      h.answer(h.attempt(n), status(503));
+    // What the budget holds: 20% of 1,000 requests plus the reserve
+    // (min_retries_per_second x ttl).
+    std::uint64_t holds = 200 + static_cast<std::uint64_t>(reserve) * 10;
+    // Every failure was decided at once; none of the retries has fired.
+    CHECK(h.sends().size() == 1000);
+    CHECK(h.stats().retries == holds);
+    CHECK(h.stats().retries_denied_budget == 1000 - holds);
+    CHECK(h.core.policies().budget.balance(h.now) == 0);
+    // The retries fire and fail again: the budget is spent, none retries
+    // once more.
+    h.wait(seconds(2));
+    auto retried = h.sends().size() - 1000;
+    CHECK(retried == holds);
+    for (std::size_t n = 1000; n < h.sends().size(); ++n)
+      h.answer(h.attempt(n), status(503));
+    h.wait(seconds(5));
+    CHECK(h.sends().size() == 1000 + holds);
+    CHECK(h.stats().retries == holds);
+    CHECK(h.replies().size() == 1000);
+    h.check_nothing_leaks();
+  }
+}
+
 TEST_CASE("attempts made upstream share the attempt cap",
           "[runtime][dependency]") {
   auto cfg = make_config(exact_retry); // 3 attempts in total
@@ -1240,6 +1287,11 @@ TEST_CASE("switching the adaptive limit off on reload gives the bulkhead its "
   CHECK(errors.empty());
   CHECK(h.core.policies().limit.limit() == 7);
   CHECK(h.stats().adaptive_limit == 7);
+  // Without initial_limit it starts from the bulkhead's max_concurrent.
+  harness fresh{make_config("{" + base + R"(
+    "adaptive_limit": {"enabled": true, "kind": "aimd"}})")};
+  CHECK(fresh.core.policies().limit.limit() == 50);
+  CHECK(fresh.stats().adaptive_limit == 50);
 }
 
 TEST_CASE("a bad adaptive limit on reload is refused with its path",
@@ -1254,6 +1306,195 @@ TEST_CASE("a bad adaptive limit on reload is refused with its path",
            "than max_limit (10) (got: 30)");
   CHECK(h.core.policies().limit.limit() == 64);
   CHECK(h.stats().adaptive_limit == 0);
+}
+
+TEST_CASE("the client-side throttle rejects locally what the dependency "
+          "refuses, and nothing while it accepts",
+          "[runtime][dependency][throttle]") {
+  harness h{make_config(R"({"idempotency": "idempotent",
+    "retry": {"enabled": false},
+    "breaker": {"mode": "disabled"},
+    "throttle": {"enabled": true, "k": 2, "window": "10s"}})")};
+  // Accepted: a success and a 404 (the dependency answered).
+  for (std::uint64_t i = 1; i <= 50; ++i) {
+    h.call(make_call(i));
+    h.answer(h.attempt(h.sends().size() - 1), i % 2 == 0 ? ok() : status(404));
+    h.wait(milliseconds(10));
+  }
+  CHECK(h.sends().size() == 50);
+  CHECK(h.stats().rejected_throttle == 0);
+  // The dependency refuses everything: P(reject) rises with every refusal
+  // and most calls never leave.
+  std::size_t sent_before = h.sends().size();
+  for (std::uint64_t i = 51; i <= 350; ++i) {
+    auto sends = h.sends().size();
+    h.call(make_call(i));
+    if (h.sends().size() > sends)
+      h.answer(h.attempt(h.sends().size() - 1), status(503));
+    h.wait(milliseconds(100));
+  }
+  auto sent = h.sends().size() - sent_before;
+  INFO("sent " << sent << " of 300");
+  // K x accepts lets about 100 through before the 50 accepts age out of
+  // the 10 s window; then almost nothing.
+  CHECK(sent < 150);
+  CHECK(h.stats().rejected_throttle == 300 - sent);
+  CHECK(h.replies().size() == 350);
+  std::size_t throttled = 0;
+  for (auto& r : h.replies())
+    if (r.action.reply.message == "rejected by client-side throttling") {
+      ++throttled;
+      CHECK(r.action.reply.cls == failure_class::rejected_locally);
+      CHECK(r.action.reply.attempts == 0);
+    }
+  CHECK(throttled == h.stats().rejected_throttle);
+  h.check_nothing_leaks();
+}
+
+TEST_CASE("a throttled call still gets its fallback",
+          "[runtime][dependency][throttle]") {
+  harness h{make_config(R"({"idempotency": "idempotent",
+    "retry": {"enabled": false},
+    "throttle": {"enabled": true, "k": 1},
+    "fallback": [{"kind": "static", "value": "S"}]})")};
+  h.call(make_call(1));
+  h.answer(h.attempt(0), status(503));
+  // requests 1, accepts 0: P = 1/2 for the next; try until one is throttled.
+  for (std::uint64_t i = 2; h.stats().rejected_throttle == 0 && i < 100; ++i) {
+    auto sends = h.sends().size();
+    h.call(make_call(i));
+    if (h.sends().size() > sends)
+      h.answer(h.attempt(h.sends().size() - 1), status(503));
+  }
+  REQUIRE(h.stats().rejected_throttle == 1);
+  auto last = h.replies().back().action.reply;
+  CHECK(last.ok);
+  CHECK(last.source == reply_source::static_fallback);
+}
+
+namespace {
+
+/// Deadline shedding on (p90, 5 samples).
+dependency_config shedding_config(const std::string& extra = {}) {
+  return make_config(R"({"idempotency": "idempotent",
+    "retry": {"enabled": false, "per_attempt_timeout": "10s"},
+    "default_timeout": "10s",
+    "deadline_shedding": {"enabled": true, "quantile": 90,
+                          "min_samples": 5})"
+                     + extra + "}");
+}
+
+/// Ten calls that took 100 ms each: the latency shedding expects.
+void warm(harness& h) {
+  for (std::uint64_t i = 1; i <= 10; ++i) {
+    h.call(make_call(1000 + i));
+    h.wait(milliseconds(100));
+    h.answer(h.attempt(h.sends().size() - 1), ok(), "x");
+  }
+  REQUIRE(h.replies().size() == 10);
+}
+
+} // namespace
+
+TEST_CASE("an attempt that cannot finish before the deadline at the observed "
+          "latency is not started",
+          "[runtime][dependency][deadline]") {
+  harness h{shedding_config()};
+  warm(h);
+  auto sends = h.sends().size();
+  auto late = make_call(1);
+  late.deadline = h.now + milliseconds(50);
+  h.call(std::move(late));
+  CHECK(h.sends().size() == sends);
+  REQUIRE(h.replies().size() == 11);
+  auto r = h.replies().back().action.reply;
+  CHECK(r.id == 1);
+  CHECK(r.cls == failure_class::rejected_locally);
+  CHECK(r.attempts == 0);
+  CHECK(r.message
+        == "cannot finish before its deadline at the observed latency");
+  CHECK(h.stats().shed_deadline == 1);
+  // Time enough: it goes.
+  auto fine = make_call(2);
+  fine.deadline = h.now + milliseconds(300);
+  h.call(std::move(fine));
+  CHECK(h.sends().size() == sends + 1);
+  CHECK(h.stats().shed_deadline == 1);
+  h.answer(h.attempt(sends), ok());
+  h.check_nothing_leaks();
+}
+
+TEST_CASE("without enough samples or with shedding off nothing is shed",
+          "[runtime][dependency][deadline]") {
+  harness h{make_config(R"({"idempotency": "idempotent",
+    "retry": {"enabled": false},
+    "deadline_shedding": {"enabled": true, "min_samples": 5}})")};
+  for (std::uint64_t i = 1; i <= 4; ++i) {
+    h.call(make_call(i));
+    h.wait(milliseconds(100));
+    h.answer(h.attempt(h.sends().size() - 1), ok());
+  }
+  auto req = make_call(5);
+  req.deadline = h.now + milliseconds(1);
+  h.call(std::move(req));
+  CHECK(h.sends().size() == 5);
+  CHECK(h.stats().shed_deadline == 0);
+}
+
+TEST_CASE("a queued call leaves the queue with its reply as soon as it can no "
+          "longer finish in time",
+          "[runtime][dependency][deadline]") {
+  harness h{shedding_config(R"(, "bulkhead": {"max_concurrent": 1,
+    "max_queue": 4, "max_queue_wait": "10s", "critical_reserve": 0})")};
+  warm(h);
+  auto start = h.now;
+  h.call(make_call(1)); // holds the only slot
+  auto queued = make_call(2);
+  queued.deadline = start + milliseconds(500);
+  h.call(std::move(queued));
+  CHECK(h.core.policies().limit.queued() == 1);
+  // About 100 ms are needed: at 350 ms it still waits...
+  h.run_until(start + milliseconds(350));
+  CHECK(h.replies().size() == 10);
+  // ... by 450 ms it has left, answered, without reaching its deadline.
+  h.run_until(start + milliseconds(450));
+  REQUIRE(h.replies().size() == 11);
+  auto r = h.replies().back().action.reply;
+  CHECK(r.id == 2);
+  CHECK(r.cls == failure_class::rejected_locally);
+  auto when = h.replies().back().at;
+  CHECK(when > start + milliseconds(350));
+  CHECK(when < start + milliseconds(500));
+  CHECK(h.core.policies().limit.queued() == 0);
+  CHECK(h.stats().shed_deadline == 1);
+  // The running call is unaffected; nothing leaks.
+  h.answer(h.attempt(h.sends().size() - 1), ok());
+  CHECK(h.replies().size() == 12);
+  h.check_nothing_leaks();
+}
+
+TEST_CASE("a hedge that cannot finish before the deadline is not sent",
+          "[runtime][dependency][deadline]") {
+  harness h{shedding_config()};
+  warm(h); // without hedges: their 50 ms would be the latency learned
+  auto errors = h.core.reconfigure(R"({"dependencies": {"dep": {
+    "idempotency": "idempotent",
+    "retry": {"max_attempts": 2, "per_attempt_timeout": "10s"},
+    "default_timeout": "10s",
+    "deadline_shedding": {"enabled": true, "quantile": 90, "min_samples": 5},
+    "hedge": {"enabled": true, "delay_kind": "fixed", "delay": "50ms"}}}})",
+                                   h.now, h.out);
+  REQUIRE(errors.empty());
+  auto sends = h.sends().size();
+  auto req = make_call(1);
+  req.deadline = h.now + milliseconds(140);
+  h.call(std::move(req));
+  CHECK(h.sends().size() == sends + 1);
+  // At 50 ms the hedge would need ~100 ms more, with 90 left.
+  h.wait(milliseconds(60));
+  CHECK(h.sends().size() == sends + 1);
+  CHECK(h.stats().hedges == 0);
+  CHECK(h.stats().shed_deadline == 1);
 }
 
 // -- cancel and transport death -------------------------------------------------------------
@@ -1387,7 +1628,8 @@ TEST_CASE("an invalid reload is refused with every error and changes nothing",
     == std::vector<std::string>{
       "/dependencies/dep/bogus: unknown key (allowed: idempotency, "
       "default_timeout, operations, classification, retry, budget, breaker, "
-      "bulkhead, adaptive_limit, cache, hedge, fallback, journeys)",
+      "bulkhead, adaptive_limit, throttle, deadline_shedding, cache, hedge, "
+      "fallback, journeys)",
       "/dependencies/dep/retry/max_attempts: must be between 1 and 10 (got: "
       "0)"});
   errors =
@@ -1607,9 +1849,11 @@ TEST_CASE("one call in journey_sample is kept even when nothing went wrong",
 
 TEST_CASE("every call gets exactly one reply under seeded random faults",
           "[runtime][dependency]") {
-  // Random configs, random answers (success, 5xx, 429 with retry-after,
-  // 404, refused, silence), random latencies and arrivals, cancels, a
-  // transport that dies and comes back, reloads mid-flight.
+  // Random configs (the adaptive limit, the throttle, deadline shedding
+  // and the half-open caps in some), random answers (success, 5xx, 429
+  // with retry-after, 404, refused, silence), random latencies and
+  // arrivals, cancels, a transport that dies and comes back, reloads
+  // mid-flight.
   dependency_stats seen_all; // summed over the seeds: what was exercised
   std::uint64_t cancelled = 0;
   for (std::uint64_t seed = 1; seed <= 150; ++seed) {
@@ -1626,7 +1870,22 @@ TEST_CASE("every call gets exactly one reply under seeded random faults",
              + "\", \"backoff\": {\"base\": \"5ms\", \"jitter\": \""
              + pick({"none", "full", "equal", "decorrelated"}) + "\"}}"
              + ", \"breaker\": {\"window_size\": 10, \"minimum_calls\": 5, "
-               "\"open_duration\": \"50ms\"}"
+               "\"open_duration\": \"50ms\""
+             + pick({"", R"(, "half_open_max_in_flight": 1,
+                           "max_half_open_duration": "30ms")"})
+             + "}"
+             // The adaptive policies (issue 15), each on in some runs.
+             + ", \"adaptive_limit\": "
+             + pick({"{}",
+                     R"({"enabled": true, "kind": "aimd", "initial_limit": 4,
+                         "min_limit": 1, "window": "10ms", "min_samples": 1})",
+                     R"({"enabled": true, "initial_limit": 4, "min_limit": 1,
+                         "window": "10ms", "min_samples": 1,
+                         "probe_interval": "1s"})"})
+             + ", \"throttle\": "
+             + pick({"{}", R"({"enabled": true, "window": "1s"})"})
+             + ", \"deadline_shedding\": "
+             + pick({"{}", R"({"enabled": true, "min_samples": 3})"})
              + ", \"bulkhead\": {\"max_concurrent\": "
              + std::to_string(1 + gen.below(8))
              + ", \"max_queue\": 4, \"max_queue_wait\": \"30ms\"}"
@@ -1775,6 +2034,8 @@ TEST_CASE("every call gets exactly one reply under seeded random faults",
     seen_all.transport_downs += st.transport_downs;
     seen_all.late_results += st.late_results;
     seen_all.config_applied += st.config_applied;
+    seen_all.rejected_throttle += st.rejected_throttle;
+    seen_all.shed_deadline += st.shed_deadline;
     CHECK(count.size() == calls);
     for (auto& [id, n] : count) {
       INFO("call " << id);
@@ -1795,6 +2056,8 @@ TEST_CASE("every call gets exactly one reply under seeded random faults",
   CHECK(seen_all.transport_downs > 0);
   CHECK(seen_all.late_results > 0);
   CHECK(seen_all.config_applied > 0);
+  CHECK(seen_all.rejected_throttle > 0);
+  CHECK(seen_all.shed_deadline > 0);
   CHECK(cancelled > 0);
 }
 

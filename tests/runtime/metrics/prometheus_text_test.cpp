@@ -171,6 +171,8 @@ bulwark_rejected_total{dependency="payments",reason="bulkhead"} 0
 bulwark_rejected_total{dependency="payments",reason="shed"} 2
 bulwark_rejected_total{dependency="payments",reason="queue_timeout"} 0
 bulwark_rejected_total{dependency="payments",reason="flag"} 1
+bulwark_rejected_total{dependency="payments",reason="throttle"} 0
+bulwark_rejected_total{dependency="payments",reason="deadline"} 0
 # HELP bulwark_flag_actions_total What feature flags changed for calls: retries and hedges they switched off, calls they let past a disabled breaker.
 # TYPE bulwark_flag_actions_total counter
 bulwark_flag_actions_total{dependency="payments",action="retry_suppressed"} 2

@@ -10,8 +10,10 @@ adaptive_limit::adaptive_limit(const adaptive_limit_config& cfg) : cfg_(cfg) {
 }
 
 void adaptive_limit::reset() noexcept {
-  limit_ = cfg_.initial_limit;
-  published_ = cfg_.initial_limit;
+  // 0 is resolved by the owner (the bulkhead's limit); alone, min_limit.
+  auto initial = std::clamp(cfg_.initial_limit, cfg_.min_limit, cfg_.max_limit);
+  limit_ = initial;
+  published_ = initial;
   window_open_ = false;
   samples_ = latency_samples_ = max_in_flight_ = 0;
   latency_sum_ns_ = 0;
@@ -25,6 +27,7 @@ void adaptive_limit::reset() noexcept {
   saved_limit_ = 0;
   probed_ = false;
   probes_ = 0;
+  starting_ = true;
 }
 
 bool adaptive_limit::reconfigure(const adaptive_limit_config& cfg) noexcept {
@@ -79,6 +82,7 @@ bool adaptive_limit::on_sample(duration rtt, std::uint32_t in_flight,
       samples_ = latency_samples_ = max_in_flight_ = 0;
       latency_sum_ns_ = 0;
     }
+    starting_ = false;
     if (!dropped_) {
       dropped_ = true;
       if (recover_to_ == 0)
@@ -126,7 +130,10 @@ bool adaptive_limit::close_window(time_point now) noexcept {
   bool was_guarded = guarded_;
   if (!was_guarded)
     probe_for_guard_ = false;
-  guarded_ = !first && mean > cfg_.healthy_latency_ratio * healthy_ns_;
+  guarded_ = !first
+             && mean > std::max(
+                  cfg_.healthy_latency_ratio * healthy_ns_,
+                  healthy_ns_ + static_cast<double>(cfg_.min_queueing.count()));
   if (first || mean < healthy_ns_) {
     healthy_ns_ = mean;
   } else {
@@ -148,14 +155,29 @@ bool adaptive_limit::close_window(time_point now) noexcept {
   }
   if (no_load_ns_ <= 0 || mean < no_load_ns_)
     no_load_ns_ = mean;
-  if ((guarded_ || dropped) && recover_to_ == 0)
-    recover_to_ = limit_;
+  if (guarded_ || dropped) {
+    starting_ = false;
+    if (recover_to_ == 0)
+      recover_to_ = limit_;
+  }
   double next = limit_;
   switch (cfg_.kind) {
     case adaptive_limit_kind::gradient: {
-      auto gradient = std::clamp(cfg_.tolerance * no_load_ns_ / mean, 0.5, 1.0);
+      // Queueing is mean - no-load; below both the tolerance and
+      // min_queueing it does not count.
+      auto threshold =
+        std::max(cfg_.tolerance * no_load_ns_,
+                 no_load_ns_ + static_cast<double>(cfg_.min_queueing.count()));
+      auto gradient = std::clamp(threshold / mean, 0.5, 1.0);
       auto proposal = limit_ * gradient + std::max(1.0, std::log10(limit_));
       next = limit_ + (proposal - limit_) * cfg_.smoothing;
+      if (gradient < 1.0)
+        starting_ = false;
+      else if (starting_)
+        // Slow start: nothing has pushed back since the limit began, so it
+        // doubles per window, as a TCP connection's window does, instead
+        // of queueing calls for minutes under a low initial_limit.
+        next = std::max(next, limit_ * 2.0);
       break;
     }
     case adaptive_limit_kind::aimd:

@@ -21,9 +21,10 @@
 //   healthy latency the limit never grows (failsafe-go#127,
 //   concurrency-limits#134: limits that grow back during long brownouts).
 // When a window closes:
-// - gradient: proposal = limit x clamp(tolerance x no-load / mean, 0.5, 1)
-//   + max(1, log10(limit)); a lower proposal is smoothed in (`smoothing`), a
-//   higher one taken as is (one small step: the queue allowance);
+// - gradient: proposal = limit x clamp(max(tolerance x no-load, no-load +
+//   min_queueing) / mean, 0.5, 1) + max(1, log10(limit)), smoothed in
+//   (`smoothing`). Until the first push back (a gradient below 1, the guard,
+//   a drop) growth doubles per window instead (slow start);
 // - aimd: +1;
 // - growth needs the limit to be used: at least half of it in flight at
 //   some sample of the window (otherwise an idle dependency's limit would
@@ -134,6 +135,8 @@ class adaptive_limit {
   time_point last_probe_{};
   bool probed_ = false;
   bool probe_for_guard_ = false;
+  // Slow start (gradient): until the first push back, growth doubles.
+  bool starting_ = true;
   std::uint64_t probes_ = 0;
 };
 

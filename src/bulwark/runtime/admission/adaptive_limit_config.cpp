@@ -38,21 +38,22 @@ adaptive_limit_config parse_adaptive_limit_config(const boost::json::value& v,
                   at,
                   errors,
                   {"enabled", "kind", "initial_limit", "min_limit", "max_limit",
-                   "window", "min_samples", "tolerance", "smoothing",
-                   "backoff_ratio", "healthy_latency_ratio", "healthy_window",
-                   "probe_interval"}};
+                   "window", "min_samples", "tolerance", "min_queueing",
+                   "smoothing", "backoff_ratio", "healthy_latency_ratio",
+                   "healthy_window", "probe_interval"}};
   if (!r.valid())
     return cfg;
   auto before = errors.size();
   r.read("enabled", cfg.enabled);
   r.read_enum("kind", cfg.kind,
               {adaptive_limit_kind::gradient, adaptive_limit_kind::aimd});
-  r.read("initial_limit", cfg.initial_limit, 1, 100000);
+  r.read("initial_limit", cfg.initial_limit, 0, 100000);
   r.read("min_limit", cfg.min_limit, 1, 100000);
   r.read("max_limit", cfg.max_limit, 1, 100000);
   r.read("window", cfg.window, milliseconds(1), seconds(60));
   r.read("min_samples", cfg.min_samples, 1, 100000);
   r.read("tolerance", cfg.tolerance, 1.0, 10.0);
+  r.read("min_queueing", cfg.min_queueing, duration{0}, seconds(10));
   r.read("smoothing", cfg.smoothing, 0.01, 1.0);
   r.read("backoff_ratio", cfg.backoff_ratio, 0.1, 0.95);
   r.read("healthy_latency_ratio", cfg.healthy_latency_ratio, 1.0, 100.0);
@@ -69,7 +70,9 @@ adaptive_limit_config parse_adaptive_limit_config(const boost::json::value& v,
     cfg = adaptive_limit_config{};
     return cfg;
   }
-  if (cfg.initial_limit < cfg.min_limit || cfg.initial_limit > cfg.max_limit) {
+  if (cfg.initial_limit != 0
+      && (cfg.initial_limit < cfg.min_limit
+          || cfg.initial_limit > cfg.max_limit)) {
     errors.add(r.path("initial_limit"),
                fmt::format("must be between min_limit ({}) and max_limit ({}) "
                            "(got: {})",
@@ -89,6 +92,7 @@ boost::json::object to_json(const adaptive_limit_config& cfg) {
   obj["window"] = format_duration(cfg.window);
   obj["min_samples"] = cfg.min_samples;
   obj["tolerance"] = json_number(cfg.tolerance);
+  obj["min_queueing"] = format_duration(cfg.min_queueing);
   obj["smoothing"] = json_number(cfg.smoothing);
   obj["backoff_ratio"] = json_number(cfg.backoff_ratio);
   obj["healthy_latency_ratio"] = json_number(cfg.healthy_latency_ratio);

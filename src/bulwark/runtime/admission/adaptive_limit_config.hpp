@@ -35,8 +35,10 @@ std::string to_string(adaptive_limit_kind x);
 struct adaptive_limit_config {
   bool enabled = false;
   adaptive_limit_kind kind = adaptive_limit_kind::gradient;
-  /// The limit before anything was learned.
-  std::uint32_t initial_limit = 20;
+  /// The limit before anything was learned; 0: the bulkhead's
+  /// max_concurrent (clamped into [min_limit, max_limit]), so switching the
+  /// adaptive limit on starts from the limit operators already chose.
+  std::uint32_t initial_limit = 0;
   std::uint32_t min_limit = 2;
   std::uint32_t max_limit = 1000;
   /// A window closes (and the limit may move) once it lasted this long and
@@ -46,6 +48,12 @@ struct adaptive_limit_config {
   /// gradient: latency up to tolerance x the no-load latency counts as no
   /// queueing (absorbs the noise of a window's mean).
   double tolerance = 1.1;
+  /// Queueing below this is not overload, whatever the ratio (for the
+  /// gradient and for the guard)
+  /// (DAGOR declares overload at 20 ms of queueing, CoDel targets 5 ms): a
+  /// dependency answering in microseconds would otherwise be throttled for
+  /// queueing that costs nobody anything.
+  duration min_queueing = milliseconds(1);
   /// gradient: the weight of a window's proposal in the new limit (0..1].
   double smoothing = 0.2;
   /// The factor a drop multiplies the limit by (at most once per window).
@@ -68,7 +76,8 @@ struct adaptive_limit_config {
            && a.initial_limit == b.initial_limit && a.min_limit == b.min_limit
            && a.max_limit == b.max_limit && a.window == b.window
            && a.min_samples == b.min_samples && a.tolerance == b.tolerance
-           && a.smoothing == b.smoothing && a.backoff_ratio == b.backoff_ratio
+           && a.min_queueing == b.min_queueing && a.smoothing == b.smoothing
+           && a.backoff_ratio == b.backoff_ratio
            && a.healthy_latency_ratio == b.healthy_latency_ratio
            && a.healthy_window == b.healthy_window
            && a.probe_interval == b.probe_interval;
@@ -80,7 +89,8 @@ struct adaptive_limit_config {
 };
 
 /// Reads an adaptive_limit object. Cross-field rule: min_limit <=
-/// initial_limit <= max_limit (the error names the key that breaks it).
+/// initial_limit <= max_limit when initial_limit is not 0 (the error names
+/// the key that breaks it).
 adaptive_limit_config parse_adaptive_limit_config(const boost::json::value& v,
                                                   const json_path& at,
                                                   error_list& errors);

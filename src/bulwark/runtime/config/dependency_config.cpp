@@ -42,7 +42,8 @@ dependency_config parse_dependency_config(const boost::json::value& v,
                   errors,
                   {"idempotency", "default_timeout", "operations",
                    "classification", "retry", "budget", "breaker", "bulkhead",
-                   "adaptive_limit", "cache", "hedge", "fallback", "journeys"}};
+                   "adaptive_limit", "throttle", "deadline_shedding", "cache",
+                   "hedge", "fallback", "journeys"}};
   r.read_enum("idempotency", cfg.repeat, all_idempotency);
   r.read("default_timeout", cfg.default_timeout, milliseconds(1), hours(24));
   if (auto* ops = r.find("operations")) {
@@ -90,6 +91,10 @@ dependency_config parse_dependency_config(const boost::json::value& v,
       parse_bulkhead_config(section("bulkhead"), r.path("bulkhead"), errors);
     cfg.adaptive_limit = parse_adaptive_limit_config(
       section("adaptive_limit"), r.path("adaptive_limit"), errors);
+    cfg.throttle =
+      parse_throttle_config(section("throttle"), r.path("throttle"), errors);
+    cfg.deadline_shedding = parse_deadline_shedding_config(
+      section("deadline_shedding"), r.path("deadline_shedding"), errors);
     cfg.cache = parse_cache_config(section("cache"), r.path("cache"), errors);
     cfg.hedge = parse_hedge_config(section("hedge"), r.path("hedge"), errors);
     auto* fb = r.find("fallback");
@@ -134,6 +139,8 @@ boost::json::object to_json(const dependency_config& cfg) {
   result["breaker"] = to_json(cfg.breaker);
   result["bulkhead"] = to_json(cfg.bulkhead);
   result["adaptive_limit"] = to_json(cfg.adaptive_limit);
+  result["throttle"] = to_json(cfg.throttle);
+  result["deadline_shedding"] = to_json(cfg.deadline_shedding);
   result["cache"] = to_json(cfg.cache);
   result["hedge"] = to_json(cfg.hedge);
   result["fallback"] = to_json(cfg.fallback);

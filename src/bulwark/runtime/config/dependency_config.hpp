@@ -1,8 +1,8 @@
 // Everything that governs calls to one downstream dependency: how its
 // operations may be repeated, its default timeout, and one config per policy
-// (classification, retry, budget, breaker, bulkhead, adaptive limit, cache,
-// hedge, fallback, journeys). Mounted at /dependencies/<name> in the
-// configuration document.
+// (classification, retry, budget, breaker, bulkhead, adaptive limit,
+// throttle, deadline shedding, cache, hedge, fallback, journeys). Mounted at
+// /dependencies/<name> in the configuration document.
 #pragma once
 
 #include <string>
@@ -13,6 +13,8 @@
 #include <boost/json/value.hpp>
 
 #include "bulwark/runtime/admission/adaptive_limit_config.hpp"
+#include "bulwark/runtime/admission/deadline_shedding_config.hpp"
+#include "bulwark/runtime/admission/throttle_config.hpp"
 #include "bulwark/runtime/breaker/breaker_config.hpp"
 #include "bulwark/runtime/budget/budget_config.hpp"
 #include "bulwark/runtime/bulkhead/bulkhead_config.hpp"
@@ -55,6 +57,8 @@ struct dependency_config {
   /// When enabled, it sets bulkhead.max_concurrent (see
   /// `effective_bulkhead`).
   adaptive_limit_config adaptive_limit;
+  throttle_config throttle;
+  deadline_shedding_config deadline_shedding;
   cache_config cache;
   hedge_config hedge;
   fallback_config fallback;
@@ -67,6 +71,18 @@ struct dependency_config {
     if (adaptive_limit.enabled)
       b.max_concurrent = limit;
     return b;
+  }
+
+  /// The adaptive limit's config with `initial_limit` 0 resolved to the
+  /// bulkhead's max_concurrent (clamped into [min_limit, max_limit]).
+  adaptive_limit_config effective_adaptive_limit() const noexcept {
+    auto a = adaptive_limit;
+    if (a.initial_limit == 0)
+      a.initial_limit = bulkhead.max_concurrent < a.min_limit ? a.min_limit
+                        : bulkhead.max_concurrent > a.max_limit
+                          ? a.max_limit
+                          : bulkhead.max_concurrent;
+    return a;
   }
 
   /// How operation `op` may be repeated.

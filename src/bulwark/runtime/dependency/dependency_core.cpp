@@ -282,6 +282,7 @@ void dependency_core::start_call(std::uint32_t slot, time_point deadline,
   s.repeat = c.idempotency_of(s.req.operation);
   s.holds_limit = false;
   s.retried = false;
+  s.accepted = false;
   s.attempts_made = 0;
   s.hedges_round = 0;
   s.round_base = 0;
@@ -335,6 +336,15 @@ void dependency_core::start_call(std::uint32_t slot, time_point deadline,
     s.key += s.req.payload;
     if (s.has_caller && serve_from_cache(slot, now, out))
       return;
+  }
+  // Client-side adaptive throttling (SRE): before the breaker, so a call it
+  // rejects takes no permit and no slot.
+  if (pol_->throttle_on && !pol_->throttle.admit(gen_, now)) {
+    ++st.rejected_throttle;
+    s.last = outcome::failure(failure_class::rejected_locally, true);
+    escalate(slot, failure_class::rejected_locally,
+             "rejected by client-side throttling", now, out, true);
+    return;
   }
   // Admission: breaker first (a rejection never takes a concurrency slot),
   // then the concurrency limit.
@@ -440,6 +450,15 @@ void dependency_core::begin_round(std::uint32_t slot, time_point now,
   // admission; later rounds (retries) take their own.
   auto& s = calls_[slot];
   s.backoff_until = never;
+  if (cannot_finish(s, now)) {
+    // It would most likely come back after the deadline: do not spend the
+    // dependency's capacity on it.
+    if (have_permit)
+      release_permit(s, now);
+    s.phase = call_phase::attempting;
+    shed_for_deadline(slot, now, out);
+    return;
+  }
   if (!have_permit && !acquire_permit(s, now)) {
     count_rejected(s);
     s.last = outcome::failure(failure_class::rejected_locally, true);
@@ -463,6 +482,28 @@ void dependency_core::begin_round(std::uint32_t slot, time_point now,
       ++counters().hedges_suppressed_flag;
   }
   send_attempt(slot, now, false, out);
+}
+
+duration dependency_core::expected_latency(time_point now) {
+  if (now >= expected_latency_until_) {
+    auto& c = cfg_->deadline_shedding;
+    auto& lat = pol_->hedge.latencies();
+    expected_latency_cached_ = lat.samples(now) >= c.min_samples
+                                 ? lat.quantile(c.quantile, now)
+                                 : duration{0};
+    expected_latency_until_ = now + milliseconds(1);
+  }
+  return expected_latency_cached_;
+}
+
+void dependency_core::shed_for_deadline(std::uint32_t slot, time_point now,
+                                        action_list& out) {
+  auto& s = calls_[slot];
+  ++counters().shed_deadline;
+  s.last = outcome::failure(failure_class::rejected_locally, true);
+  escalate(slot, failure_class::rejected_locally,
+           "cannot finish before its deadline at the observed latency", now,
+           out, true);
 }
 
 duration dependency_core::hedge_delay(time_point now) {
@@ -523,6 +564,10 @@ void dependency_core::try_hedge(std::uint32_t slot, time_point now,
   if (now < s.not_before) {
     // A retry-after from an attempt of this call holds its hedges too.
     s.hedge_at = s.not_before;
+    return;
+  }
+  if (cannot_finish(s, now)) {
+    ++counters().shed_deadline;
     return;
   }
   if (!pol_->budget.try_withdraw(budget_use::hedge, now)) {
@@ -616,6 +661,12 @@ void dependency_core::on_attempt_outcome(std::uint32_t slot,
                     || o.cls == failure_class::timeout);
     if ((o.success || drop) && pol_->sample_limit(latency, drop, now))
       limit_grew_ = true;
+  }
+  if (pol_->throttle_on && !s.accepted
+      && (o.success || o.cls == failure_class::persistent)) {
+    // The dependency served it (if only with a 4xx): an accept.
+    s.accepted = true;
+    pol_->throttle.on_accept(now);
   }
   if (s.flags.breaker != breaker_flag::disabled)
     pol_->breaker.record(o, latency, now);
@@ -998,6 +1049,14 @@ void dependency_core::reschedule(std::uint32_t slot, time_point now) {
     case call_phase::queued:
       if (s.queued_until < t)
         t = s.queued_until;
+      if (pol_->shedding_on) {
+        // Wake at the first instant the time left is below the expected
+        // latency (`cannot_finish`), not before: a timer due now that
+        // finds nothing to do would be rescheduled for now again.
+        auto e = expected_latency(now);
+        if (e > duration{0} && s.deadline - e + nanoseconds(1) < t)
+          t = std::max(now, s.deadline - e + nanoseconds(1));
+      }
       break;
     case call_phase::alternate:
     case call_phase::idle:
@@ -1044,8 +1103,16 @@ void dependency_core::fire(std::uint32_t slot, time_point now,
   auto generation = calls_.generation(slot);
   switch (s.phase) {
     case call_phase::queued:
-      if (now >= s.queued_until)
+      if (now >= s.queued_until) {
         expire_queue(now, out);
+      } else if (cannot_finish(s, now)) {
+        // It waited until it can no longer finish in time: it leaves the
+        // queue now, with its reply, rather than at its deadline.
+        pol_->limit.cancel(calls_.id(slot, 0));
+        release_permit(s, now);
+        s.phase = call_phase::attempting;
+        shed_for_deadline(slot, now, out);
+      }
       break;
     case call_phase::attempting: {
       // The attempts that timed out, taken first: a timeout may end the
@@ -1163,6 +1230,7 @@ std::vector<std::string> dependency_core::reconfigure(const bulwark_config& doc,
   if (previous->users == 0)
     drop_version(previous);
   hedge_delay_until_ = time_point::min();
+  expected_latency_until_ = time_point::min();
   ++counters().config_applied;
   // A larger limit may admit queued calls.
   std::uint64_t next = 0;

@@ -424,6 +424,9 @@ class dependency_core {
     // rest of the call.
     std::uint8_t fast_events = 0;
     bool retried = false;
+    // The dependency accepted one of its attempts (counted once for the
+    // client-side throttle).
+    bool accepted = false;
     // A traced call keeps its journey whenever it is built (the trace
     // asks for it), and always builds it when the trace is sampled.
     bool traced = false;
@@ -523,6 +526,16 @@ class dependency_core {
   void release(std::uint32_t slot);
   void drop_version(config_version* v);
 
+  // deadline-aware shedding
+  duration expected_latency(time_point now);
+  bool cannot_finish(const call& s, time_point now) {
+    if (!pol_->shedding_on)
+      return false;
+    auto e = expected_latency(now);
+    return e > duration{0} && s.deadline - now < e;
+  }
+  void shed_for_deadline(std::uint32_t slot, time_point now, action_list& out);
+
   // concurrency limit
   void admit_next(std::uint64_t next, time_point now, action_list& out);
   void expire_queue(time_point now, action_list& out);
@@ -550,6 +563,9 @@ class dependency_core {
   // millisecond: a quantile query scans the histogram, a call must not.
   duration hedge_delay_cached_{0};
   time_point hedge_delay_until_ = time_point::min();
+  // The same for the latency deadline-aware shedding expects.
+  duration expected_latency_cached_{0};
+  time_point expected_latency_until_ = time_point::min();
   // A lower bound of every timer set (see next_deadline).
   time_point earliest_ = no_deadline;
   // The slot `next_request()` handed out, not yet a call (a refused request

@@ -1,15 +1,17 @@
 // The policy state of one dependency: breaker, budget, cache, concurrency
-// limit (and the adaptive limit that may drive it), hedge latency tracker,
-// journey log, counters and feature flags. It lives outside the dependency's
-// core and actor (shared_ptr) so that it outlives them: a supervisor that
-// restarts a crashed dependency actor hands the same state to the new one, and
-// the breaker stays open, the budget stays spent, the cache stays warm, the
-// flags stay set. Only one core uses it at a time; it has no locks.
+// limit (and the adaptive limit that may drive it), client-side throttle,
+// hedge latency tracker, journey log, counters and feature flags. It lives
+// outside the dependency's core and actor (shared_ptr) so that it outlives
+// them: a supervisor that restarts a crashed dependency actor hands the same
+// state to the new one, and the breaker stays open, the budget stays spent,
+// the cache stays warm, the flags stay set. Only one core uses it at a time;
+// it has no locks.
 #pragma once
 
 #include <memory>
 
 #include "bulwark/runtime/admission/adaptive_limit.hpp"
+#include "bulwark/runtime/admission/client_throttle.hpp"
 #include "bulwark/runtime/breaker/circuit_breaker.hpp"
 #include "bulwark/runtime/budget/retry_budget.hpp"
 #include "bulwark/runtime/bulkhead/bulkhead.hpp"
@@ -27,13 +29,16 @@ struct dependency_policies : breaker_listener {
     : breaker(cfg.breaker),
       budget(cfg.budget),
       cache(cfg.cache),
-      adaptive(cfg.adaptive_limit),
+      adaptive(cfg.effective_adaptive_limit()),
+      throttle(cfg.throttle),
       limit(cfg.effective_bulkhead(adaptive.limit())),
       hedge(cfg.hedge),
       journeys(cfg.journeys) {
     breaker.set_listener(this);
     adaptive_on = cfg.adaptive_limit.enabled;
     stats.adaptive_limit = adaptive_on ? adaptive.limit() : 0;
+    throttle_on = cfg.throttle.enabled;
+    shedding_on = cfg.deadline_shedding.enabled;
     // The config's mode may start the breaker forced open or disabled,
     // which emits no event.
     stats.breaker = breaker.state();
@@ -48,10 +53,14 @@ struct dependency_policies : breaker_listener {
     breaker.reconfigure(cfg.breaker, now);
     budget.reconfigure(cfg.budget);
     cache.reconfigure(cfg.cache);
-    if (cfg.adaptive_limit != adaptive.config())
-      adaptive.reconfigure(cfg.adaptive_limit);
+    if (auto a = cfg.effective_adaptive_limit(); a != adaptive.config())
+      adaptive.reconfigure(a);
     adaptive_on = cfg.adaptive_limit.enabled;
     stats.adaptive_limit = adaptive_on ? adaptive.limit() : 0;
+    if (cfg.throttle != throttle.config())
+      throttle.reconfigure(cfg.throttle);
+    throttle_on = cfg.throttle.enabled;
+    shedding_on = cfg.deadline_shedding.enabled;
     limit.resize(cfg.effective_bulkhead(adaptive.limit()));
     hedge.reconfigure(cfg.hedge);
     if (!(journeys.config() == cfg.journeys))
@@ -101,6 +110,7 @@ struct dependency_policies : breaker_listener {
   response_cache cache;
   // Declared before `limit`, whose size it gives.
   adaptive_limit adaptive;
+  client_throttle throttle;
   bulkhead limit;
   hedge_policy hedge;
   journey_log journeys;
@@ -111,6 +121,10 @@ struct dependency_policies : breaker_listener {
   bool flags_active = false;
   /// Whether the adaptive limit drives `limit` (one test on the hot path).
   bool adaptive_on = false;
+  /// Whether the client-side throttle admits calls (one test per call).
+  bool throttle_on = false;
+  /// Whether deadline-aware shedding is on (one test per attempt).
+  bool shedding_on = false;
 };
 
 using dependency_policies_ptr = std::shared_ptr<dependency_policies>;

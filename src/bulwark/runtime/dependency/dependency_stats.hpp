@@ -54,6 +54,10 @@ struct dependency_stats {
 
   // -- feature flags ----------------------------------------------------------
   std::uint64_t rejected_flag = 0; // breaker forced open by a flag
+  std::uint64_t rejected_throttle = 0; // client-side adaptive throttling
+  // Calls and hedges that could not finish before their deadline at the
+  // observed latency (deadline-aware shedding).
+  std::uint64_t shed_deadline = 0;
   std::uint64_t retries_suppressed_flag = 0; // retries a flag switched off
   std::uint64_t hedges_suppressed_flag = 0; // rounds a flag kept from hedging
   std::uint64_t breaker_bypassed_flag = 0; // calls past a disabled breaker
