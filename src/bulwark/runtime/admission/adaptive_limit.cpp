@@ -200,7 +200,10 @@ bool adaptive_limit::close_window(time_point now) noexcept {
     recover_to_ = 0;
   }
   limit_ = next;
+  // A dependency whose whole latency is below min_queueing has no queue
+  // worth measuring: no probe (it would only queue calls for a window).
   if (cfg_.kind == adaptive_limit_kind::gradient && !dropped
+      && mean >= static_cast<double>(cfg_.min_queueing.count())
       && (!probed_ || (guarded_ && was_guarded && !probe_for_guard_)
           || now - last_probe_ >= cfg_.probe_interval)) {
     // One probe per guarded stretch: a brownout is measured once, and

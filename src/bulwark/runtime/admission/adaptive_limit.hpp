@@ -14,7 +14,9 @@
 //   calls sent under the old limit have come back), that window's mean
 //   replaces it, and the limit is restored. Without the probe a limit stuck
 //   above the capacity keeps the queue full and its own latency passes for
-//   the no-load one (Envoy's minRTT measurement, gentler: half, not 3);
+//   the no-load one (Envoy's minRTT measurement, gentler: half, not 3).
+//   No probe while a window's whole mean latency is below `min_queueing`:
+//   there is no queue worth measuring;
 // - the healthy latency (the guard) drops at once too but rises only slowly
 //   (time constant `healthy_window`), so a long brownout cannot become the
 //   new normal: while a window's mean is above `healthy_latency_ratio` x the
