@@ -36,10 +36,11 @@ double offer(client_throttle& t, rng& gen, time_point& now, int rate,
     if (!t.admit(gen, now))
       continue;
     ++sent;
-    if (accepted_this_second < capacity) {
+    // Answered at once: accepted up to the capacity, refused beyond.
+    bool accepted = accepted_this_second < capacity;
+    if (accepted)
       ++accepted_this_second;
-      t.on_accept(now);
-    }
+    t.on_result(accepted, now);
   }
   return static_cast<double>(sent) / static_cast<double>(offered);
 }
@@ -140,4 +141,27 @@ TEST_CASE("a new K keeps the counts, a new window starts them afresh",
   cfg.window = seconds(60);
   t.reconfigure(cfg);
   CHECK(t.requests(now) == 0);
+}
+
+TEST_CASE("calls still in flight do not count as refused: a fresh throttle "
+          "rejects nothing before the first answer",
+          "[runtime][admission][throttle]") {
+  client_throttle t{on()};
+  rng gen{8};
+  auto now = t0();
+  // 70 calls/s answered after 100 ms: in the first 100 ms seven calls go
+  // out and none has come back. Counted when sent, the first alone would
+  // give P = 1/2 and the next six would mostly be rejected.
+  for (int i = 0; i < 7; ++i) {
+    CHECK(t.reject_probability(now) == 0.0);
+    CHECK(t.admit(gen, now));
+    now += milliseconds(14);
+  }
+  CHECK(t.requests(now) == 0);
+  // They come back accepted: still nothing to reject.
+  for (int i = 0; i < 7; ++i)
+    t.on_result(true, now);
+  CHECK(t.requests(now) == 7);
+  CHECK(t.accepts(now) == 7);
+  CHECK(t.reject_probability(now) == 0.0);
 }

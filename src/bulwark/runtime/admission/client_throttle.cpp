@@ -50,17 +50,23 @@ double client_throttle::reject_probability(time_point now) noexcept {
 
 bool client_throttle::admit(rng& gen, time_point now) noexcept {
   auto p = reject_probability(now);
-  ++requests_[head_];
-  ++total_requests_;
   // No draw while P is 0: the generator's sequence (and so every other
   // seeded decision) is the same as without the throttle until it acts.
-  return p <= 0.0 || gen.uniform() >= p;
+  if (p <= 0.0 || gen.uniform() >= p)
+    return true;
+  ++requests_[head_];
+  ++total_requests_;
+  return false;
 }
 
-void client_throttle::on_accept(time_point now) noexcept {
+void client_throttle::on_result(bool accepted, time_point now) noexcept {
   roll(now);
-  ++accepts_[head_];
-  ++total_accepts_;
+  ++requests_[head_];
+  ++total_requests_;
+  if (accepted) {
+    ++accepts_[head_];
+    ++total_accepts_;
+  }
 }
 
 std::uint64_t client_throttle::requests(time_point now) noexcept {

@@ -4,6 +4,12 @@
 // dependency accepted: any answer but an overload or a timeout), and rejects
 // each new call locally with probability
 //   P(reject) = max(0, (requests - K * accepts) / (requests + 1)).
+// A request is counted when its fate is known: at once when the throttle
+// rejects it, otherwise when the call ends (`on_result`). The book counts it
+// when it is sent; then every call still in flight counts as refused, and a
+// fresh throttle (or one after a quiet spell) rejects healthy traffic: one
+// call out and none answered yet already gives P = 1/2. Counted at the end,
+// P is exactly 0 while every answered call was accepted.
 // While the dependency accepts everything, P is 0; when it starts refusing,
 // the client stops sending the excess itself, so the dependency spends
 // nothing on requests it would refuse anyway and a retry storm cannot build
@@ -35,13 +41,16 @@ class client_throttle {
     return cfg_;
   }
 
-  /// A new call: counts it as a request and decides whether it goes (true)
-  /// or is rejected locally (false; it still counts as a request, as in the
-  /// book: that is what raises P while the backend refuses).
+  /// A new call: decides whether it goes (true; it is counted when it ends,
+  /// `on_result`) or is rejected locally (false; counted as a request at
+  /// once, as in the book: that is what keeps P up while the backend
+  /// refuses).
   bool admit(rng& gen, time_point now) noexcept;
 
-  /// The dependency accepted a call (counted once per call).
-  void on_accept(time_point now) noexcept;
+  /// A call `admit` let through ended: the dependency accepted it (it
+  /// answered, if only with a client error) or not (it refused it, timed
+  /// out or failed before answering). Exactly once per admitted call.
+  void on_result(bool accepted, time_point now) noexcept;
 
   /// P(reject) now, in [0, 1).
   double reject_probability(time_point now) noexcept;

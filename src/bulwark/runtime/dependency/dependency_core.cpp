@@ -282,6 +282,7 @@ void dependency_core::start_call(std::uint32_t slot, time_point deadline,
   s.repeat = c.idempotency_of(s.req.operation);
   s.holds_limit = false;
   s.retried = false;
+  s.throttled = false;
   s.accepted = false;
   s.attempts_made = 0;
   s.hedges_round = 0;
@@ -338,13 +339,17 @@ void dependency_core::start_call(std::uint32_t slot, time_point deadline,
       return;
   }
   // Client-side adaptive throttling (SRE): before the breaker, so a call it
-  // rejects takes no permit and no slot.
-  if (pol_->throttle_on && !pol_->throttle.admit(gen_, now)) {
-    ++st.rejected_throttle;
-    s.last = outcome::failure(failure_class::rejected_locally, true);
-    escalate(slot, failure_class::rejected_locally,
-             "rejected by client-side throttling", now, out, true);
-    return;
+  // rejects takes no permit and no slot. One it lets through is reported
+  // back to it when accepted or when the call ends.
+  if (pol_->throttle_on) {
+    s.throttled = pol_->throttle.admit(gen_, now);
+    if (!s.throttled) {
+      ++st.rejected_throttle;
+      s.last = outcome::failure(failure_class::rejected_locally, true);
+      escalate(slot, failure_class::rejected_locally,
+               "rejected by client-side throttling", now, out, true);
+      return;
+    }
   }
   // Admission: breaker first (a rejection never takes a concurrency slot),
   // then the concurrency limit.
@@ -662,11 +667,11 @@ void dependency_core::on_attempt_outcome(std::uint32_t slot,
     if ((o.success || drop) && pol_->sample_limit(latency, drop, now))
       limit_grew_ = true;
   }
-  if (pol_->throttle_on && !s.accepted
+  if (s.throttled && !s.accepted
       && (o.success || o.cls == failure_class::persistent)) {
     // The dependency served it (if only with a 4xx): an accept.
     s.accepted = true;
-    pol_->throttle.on_accept(now);
+    pol_->throttle.on_result(true, now);
   }
   if (s.flags.breaker != breaker_flag::disabled)
     pol_->breaker.record(o, latency, now);
@@ -953,6 +958,8 @@ void dependency_core::complete(std::uint32_t slot, time_point now,
       && (s.sampled || s.traced || s.trip->failed() || s.trip->degraded()))
     pol_->journeys.add(*s.trip);
   bool had_limit = s.holds_limit;
+  if (s.throttled && !s.accepted)
+    pol_->throttle.on_result(false, now);
   if (s.has_caller)
     st.request_latency.record(now - s.received);
   release(slot);

@@ -424,8 +424,10 @@ class dependency_core {
     // rest of the call.
     std::uint8_t fast_events = 0;
     bool retried = false;
-    // The dependency accepted one of its attempts (counted once for the
-    // client-side throttle).
+    // The client-side throttle let the call through (`throttled`), and the
+    // dependency accepted one of its attempts (`accepted`): the throttle
+    // hears of an accept once, or of a refusal when the call ends.
+    bool throttled = false;
     bool accepted = false;
     // A traced call keeps its journey whenever it is built (the trace
     // asks for it), and always builds it when the trace is sampled.
