@@ -209,8 +209,8 @@ TEST_CASE("headless Chromium shows the trace panel's assembled tree for the "
         != std::string::npos);
 }
 
-TEST_CASE("headless Chromium shows a host's HTTP services and what the host "
-          "restarts",
+TEST_CASE("headless Chromium shows a host's HTTP services, what the host "
+          "restarts and the objectives' burn",
           "[actors][admin][dashboard][chromium]") {
   require_chromium();
   caf::actor_system_config cfg;
@@ -222,19 +222,29 @@ TEST_CASE("headless Chromium shows a host's HTTP services and what the host "
   });
   o.admin.emplace();
   auto started = service_host::start(
-    sys, R"({"dependencies": {"a": {"idempotency": "idempotent"}}})",
+    sys, R"({"dependencies": {"a": {"idempotency": "idempotent",
+      "objective": {"enabled": true, "availability": 99,
+                    "latency_threshold": "100ms", "latency": 90}}}})",
     std::move(o));
   REQUIRE(started.ok());
   auto& host = *started.host;
-  auto& svc = host.attach("front", std::make_unique<http_service>(sys));
+  http_service_options so;
+  so.objective.enabled = true; // 99.9% available
+  auto& svc = host.attach("front", std::make_unique<http_service>(sys, so));
   svc.route("GET", "/ok", service_function{[](const service_request&) {
               service_response r;
               r.body = "ok";
               return r;
             }});
+  svc.route("GET", "/broken", service_function{[](const service_request&) {
+              service_response r;
+              r.status = 500;
+              return r;
+            }});
   svc.start();
   for (int i = 0; i < 3; ++i)
     REQUIRE(http_get(svc.port(), "/ok"));
+  REQUIRE(http_get(svc.port(), "/broken"));
   auto dir = artifact_dir("dashboard_services");
   auto url =
     "http://127.0.0.1:" + std::to_string(host.admin()->port()) + "/dashboard";
@@ -243,7 +253,17 @@ TEST_CASE("headless Chromium shows a host's HTTP services and what the host "
   auto dom = read_text(dom_file);
   INFO("DOM: " << dom_file.string());
   CHECK(dom.find(R"(data-kind="service" data-name="front" )"
-                 R"(data-requests-total="3")")
+                 R"(data-requests-total="4")")
+        != std::string::npos);
+  // 1 of 4 answers failed against a 0.1% budget: burning at 250, a page.
+  CHECK(dom.find("<td>availability 99.90%</td><td class=\"v\" "
+                 "data-field=\"objective-availability\">burn 250.00 (5 m), "
+                 "250.00 (1 h): page</td>")
+        != std::string::npos);
+  // The dependency's objectives, without calls yet: nothing burns.
+  CHECK(dom.find("<td>latency \u2264 100.0 ms for 90.00%</td><td class=\"v\" "
+                 "data-field=\"objective-latency\">burn 0.00 (5 m), "
+                 "0.00 (1 h): ok</td>")
         != std::string::npos);
   // (The script's own text is in the dump too: look for rendered cells.)
   CHECK(dom.find("<td>transport a</td><td class=\"v\" "

@@ -1355,3 +1355,43 @@ TEST_CASE("stop answers requests waiting in an overload-control queue 503 and "
   CHECK(svc.stats().shut_down == 3);
   CHECK(p->count() == 1);
 }
+
+TEST_CASE("a service's objectives count 5xx answers and the 503s of "
+          "admission, not 4xx",
+          "[actors][http][service][objective]") {
+  fixture f;
+  http_service_options opts;
+  opts.objective.enabled = true;
+  opts.objective.availability = 0.9;
+  auto& svc = f.make(opts);
+  svc.route("GET", "/ok", service_function{[](const service_request&) {
+              return service_response{};
+            }});
+  svc.route("GET", "/broken", service_function{[](const service_request&) {
+              service_response res;
+              res.status = 500;
+              return res;
+            }});
+  svc.start();
+  for (int i = 0; i < 3; ++i)
+    REQUIRE(http_get(f.port(), "/ok"));
+  auto broken = http_get(f.port(), "/broken");
+  REQUIRE(broken);
+  CHECK(broken->result_int() == 500);
+  // Not a route: answered 404 before admission, the caller's mistake.
+  REQUIRE(http_get(f.port(), "/nothing"));
+  auto o = svc.stats().objective;
+  CHECK(o.events == 4);
+  CHECK(o.bad_availability == 1);
+  CHECK(o.availability_target_ppm == 900000);
+  // 1 of 4 bad against a 10% budget.
+  CHECK(o.availability_burn_milli[0] == 2500);
+}
+
+TEST_CASE("a service refuses objective targets out of range",
+          "[actors][http][service][objective]") {
+  fixture f;
+  http_service_options opts;
+  opts.objective.availability = 1.0;
+  CHECK_THROWS_AS(f.make(opts), std::invalid_argument);
+}

@@ -2144,3 +2144,40 @@ TEST_CASE("a failure the downstream gave a retry-after for hands the hint "
   REQUIRE(plain.replies().size() == 1);
   CHECK(plain.replies()[0].action.reply.retry_after < duration{0});
 }
+
+TEST_CASE("answered calls count against the objectives, as the caller saw "
+          "them",
+          "[runtime][dependency][objective]") {
+  // No retries: each call is one attempt, its reply what the caller sees.
+  harness h{make_config(R"({
+    "idempotency": "idempotent",
+    "retry": {"max_attempts": 1, "per_attempt_timeout": "1s"},
+    "objective": {"enabled": true, "availability": 90,
+                  "latency_threshold": "100ms", "latency": 80}
+  })")};
+  // 10 calls: 2 fail (20% against a 10% budget: burn 2), 4 answered after
+  // 100 ms (40% against 20%: burn 2).
+  for (std::uint64_t i = 0; i < 10; ++i) {
+    h.call(make_call(i + 1));
+    h.wait(i < 4 ? milliseconds(150) : milliseconds(20));
+    h.answer(h.attempt(i), i >= 8 ? status(500) : ok());
+  }
+  auto& s = h.core.stats_at(h.now);
+  CHECK(s.objective.events == 10);
+  CHECK(s.objective.bad_availability == 2);
+  CHECK(s.objective.bad_latency == 4);
+  CHECK(s.objective.availability_target_ppm == 900000);
+  CHECK(s.objective.availability_burn_milli[0] == 2000);
+  CHECK(s.objective.latency_burn_milli[0] == 2000);
+  h.check_nothing_leaks();
+}
+
+TEST_CASE("an objective that is off counts nothing",
+          "[runtime][dependency][objective]") {
+  harness h{make_config(exact_retry)};
+  h.call(make_call(1));
+  h.answer(h.attempt(0), ok());
+  auto& s = h.core.stats_at(h.now);
+  CHECK(s.objective.events == 0);
+  CHECK(s.objective.availability_target_ppm == 0);
+}

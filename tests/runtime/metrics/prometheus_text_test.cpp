@@ -93,6 +93,15 @@ dependency_stats small_stats() {
   x.transport_downs = 0;
   x.config_applied = 1;
   x.config_rejected = 0;
+  // Objectives: 99.9% available, 99% within 300 ms; burning at 14.4 over
+  // the last 5 minutes. Kept in integers, written in their units.
+  x.objective.events = 3;
+  x.objective.bad_availability = 1;
+  x.objective.bad_latency = 0;
+  x.objective.availability_target_ppm = 999000;
+  x.objective.latency_target_ppm = 990000;
+  x.objective.latency_threshold_ns = 300'000'000;
+  x.objective.availability_burn_milli[0] = 14400;
   x.request_latency = requests;
   x.attempt_latency = attempts;
   return x;
@@ -272,6 +281,36 @@ bulwark_config_reloads_total{dependency="payments",result="rejected"} 0
 # TYPE bulwark_host_restarts_total counter
 # HELP bulwark_host_given_up 1 for an actor the service host gave up restarting, else 0.
 # TYPE bulwark_host_given_up gauge
+# HELP bulwark_objective_events_total Calls answered while objectives were on (the objectives' events).
+# TYPE bulwark_objective_events_total counter
+bulwark_objective_events_total{dependency="payments"} 3
+# HELP bulwark_objective_bad_events_total Answered calls that failed an objective: a failed reply (availability) or one slower than the threshold (latency).
+# TYPE bulwark_objective_bad_events_total counter
+bulwark_objective_bad_events_total{dependency="payments",objective="availability"} 1
+bulwark_objective_bad_events_total{dependency="payments",objective="latency"} 0
+# HELP bulwark_objective_target_ratio The objective's target share of good calls; 0 when not tracked.
+# TYPE bulwark_objective_target_ratio gauge
+bulwark_objective_target_ratio{dependency="payments",objective="availability"} 0.999
+bulwark_objective_target_ratio{dependency="payments",objective="latency"} 0.99
+# HELP bulwark_objective_latency_threshold_seconds Calls answered later than this fail the latency objective.
+# TYPE bulwark_objective_latency_threshold_seconds gauge
+bulwark_objective_latency_threshold_seconds{dependency="payments"} 0.3
+# HELP bulwark_objective_burn_rate Error-budget burn rate over the window: the share of bad calls divided by the budget (1 - target); 1 spends the budget exactly.
+# TYPE bulwark_objective_burn_rate gauge
+bulwark_objective_burn_rate{dependency="payments",objective="availability",window="5m"} 14.4
+bulwark_objective_burn_rate{dependency="payments",objective="availability",window="30m"} 0
+bulwark_objective_burn_rate{dependency="payments",objective="availability",window="1h"} 0
+bulwark_objective_burn_rate{dependency="payments",objective="availability",window="2h"} 0
+bulwark_objective_burn_rate{dependency="payments",objective="availability",window="6h"} 0
+bulwark_objective_burn_rate{dependency="payments",objective="availability",window="1d"} 0
+bulwark_objective_burn_rate{dependency="payments",objective="availability",window="3d"} 0
+bulwark_objective_burn_rate{dependency="payments",objective="latency",window="5m"} 0
+bulwark_objective_burn_rate{dependency="payments",objective="latency",window="30m"} 0
+bulwark_objective_burn_rate{dependency="payments",objective="latency",window="1h"} 0
+bulwark_objective_burn_rate{dependency="payments",objective="latency",window="2h"} 0
+bulwark_objective_burn_rate{dependency="payments",objective="latency",window="6h"} 0
+bulwark_objective_burn_rate{dependency="payments",objective="latency",window="1d"} 0
+bulwark_objective_burn_rate{dependency="payments",objective="latency",window="3d"} 0
 # HELP bulwark_request_duration_seconds Time from receiving a call to sending its reply.
 # TYPE bulwark_request_duration_seconds histogram
 bulwark_request_duration_seconds_bucket{dependency="payments",le="5e-05"} 0
@@ -368,7 +407,7 @@ TEST_CASE("each family is written once with the samples of every component",
              || name == family + "_sum" || name == family + "_count"));
     }
   }
-  CHECK(helps.size() == 55);
+  CHECK(helps.size() == 60);
   for (auto& [name, n] : helps) {
     INFO(name);
     CHECK(n == 1);
@@ -553,7 +592,7 @@ TEST_CASE("an actor of a service host carries its kind as a second label",
 TEST_CASE("no components still name every family", "[runtime][metrics]") {
   auto text = render_prometheus(std::vector<metrics_source>{});
   auto lines = lines_of(text);
-  CHECK(lines.size() == 110);
+  CHECK(lines.size() == 120);
   for (auto& line : lines)
     CHECK(line[0] == '#');
 }

@@ -310,6 +310,7 @@ R"page(  var table = document.createElement("table");
   row(table, "fallback rate", fmtRate(p.fallbackRate), "fallback-rate");
   row(table, "in flight", String(p.t.inFlight), "in-flight");
   row(table, "latency p50 / p99", fmtDur(p.p50) + " / " + fmtDur(p.p99), "latency");
+  objectiveRows(table, c);
   el.appendChild(table);
   var charts = document.createElement("div");
   charts.className = "charts";
@@ -353,6 +354,7 @@ function serviceCard(c, h) {
   row(table, "in flight / queued", p.t.inFlight + " / " + p.t.queued, "in-flight");
   row(table, "shed by overload control", String(p.t.shed), "shed");
   row(table, "ledger executed / duplicates", p.t.executed + " / " + p.t.duplicates, "ledger");
+  objectiveRows(table, c);
   el.appendChild(table);
   var charts = document.createElement("div");
   charts.className = "charts";
@@ -360,6 +362,34 @@ function serviceCard(c, h) {
     h.points.map(function (x) { return x.rate; }), "#58a6ff"));
   el.appendChild(charts);
   return el;
+}
+
+)page",
+R"page(// A component's objectives (bulwark_objective_*, docs/objectives.md), one
+// row each when tracked: target, the 5 m and 1 h burn rates, and which alert
+// pair burns: page (1 h and 5 m above 14.4, or 6 h and 30 m above 6), ticket
+// (1 d and 2 h above 3, or 3 d and 6 h above 1), or ok.
+function objectiveRows(table, c) {
+  var o = { availability: { target: 0, burn: {} }, latency: { target: 0, burn: {} } };
+  var threshold = 0;
+  c.samples.forEach(function (x) {
+    var k = o[x.labels.objective];
+    if (x.name === "bulwark_objective_latency_threshold_seconds") threshold = x.value;
+    else if (!k) return;
+    else if (x.name === "bulwark_objective_target_ratio") k.target = x.value;
+    else if (x.name === "bulwark_objective_burn_rate") k.burn[x.labels.window] = x.value;
+  });
+  ["availability", "latency"].forEach(function (name) {
+    var k = o[name], b = k.burn;
+    if (!(k.target > 0)) return;
+    var both = function (l, s, f) { return b[l] > f && b[s] > f; };
+    var state = both("1h", "5m", 14.4) || both("6h", "30m", 6) ? "page"
+              : both("1d", "2h", 3) || both("3d", "6h", 1) ? "ticket" : "ok";
+    var title = name === "availability" ? "availability " + fmtPct(k.target)
+              : "latency \u2264 " + fmtDur(threshold) + " for " + fmtPct(k.target);
+    row(table, title, "burn " + (b["5m"] || 0).toFixed(2) + " (5 m), " +
+        (b["1h"] || 0).toFixed(2) + " (1 h): " + state, "objective-" + name);
+  });
 }
 
 )page",

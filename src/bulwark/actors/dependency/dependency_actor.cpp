@@ -335,7 +335,7 @@ dependency_impl(dependency_actor::stateful_pointer<dependency_state> self,
       return {flags_atom::value, self->state.core->flags_json()};
     },
     [self](stats_atom) -> caf::result<stats_atom, dependency_stats> {
-      return {stats_atom::value, self->state.core->stats()};
+      return {stats_atom::value, self->state.core->stats_at(self->state.now())};
     },
     [self](transport_atom, caf::actor& next) {
       self->state.replace_transport(std::move(next));

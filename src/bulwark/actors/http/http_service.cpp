@@ -27,6 +27,7 @@
 #include "bulwark/runtime/core/trace_context.hpp"
 #include "bulwark/runtime/core/utf8.hpp"
 #include "bulwark/runtime/ledger/idempotency_ledger.hpp"
+#include "bulwark/runtime/objective/objective_tracker.hpp"
 
 namespace bulwark {
 
@@ -242,6 +243,17 @@ service_response replayed_response(const journal_record& r) {
   return res;
 }
 
+// The same bounds as /dependencies/*/objective (objective_config.hpp).
+void check_objective(const objective_config& cfg) {
+  auto in_range = [](double x) { return x >= 0.5 && x <= 0.99999; };
+  if (!in_range(cfg.availability) || !in_range(cfg.latency))
+    throw std::invalid_argument("http_service: objective targets must be "
+                                "between 0.5 and 0.99999");
+  if (cfg.latency_threshold < duration{0} || cfg.latency_threshold > hours(1))
+    throw std::invalid_argument("http_service: objective latency_threshold "
+                                "must be between 0 and 1h");
+}
+
 // -- the shared core: admitted requests and their responders --------------------
 
 struct counters {
@@ -285,9 +297,38 @@ struct service_core {
 
   std::mutex mtx;
   std::condition_variable cv;
-  std::unordered_map<std::uint64_t, http_responder> pending;
+  struct pending_request {
+    http_responder respond;
+    // Admission, for the latency objective.
+    time_point since;
+  };
+  std::unordered_map<std::uint64_t, pending_request> pending;
   std::uint64_t next_id = 1;
   bool stopping = false;
+  // The service's objectives (under `mtx`): every answer counts, the 503s
+  // of admission included; a 5xx fails availability.
+  objective_tracker objective;
+  bool objective_on = false;
+
+  /// Counts one answer; needs `mtx`.
+  void count_answer(unsigned status, time_point since, time_point now) {
+    if (objective_on)
+      objective.record(status < 500, now - since, now);
+  }
+
+  /// Counts an answer given outside `finish` (admission's 503s).
+  void count_answer(unsigned status) {
+    if (!objective_on)
+      return;
+    auto now = std::chrono::steady_clock::now();
+    std::lock_guard<std::mutex> guard{mtx};
+    count_answer(status, now, now);
+  }
+
+  objective_stats objective_snapshot() {
+    std::lock_guard<std::mutex> guard{mtx};
+    return objective.snapshot(std::chrono::steady_clock::now());
+  }
 
   enum class admission { admitted, overloaded, stopping };
 
@@ -298,7 +339,8 @@ struct service_core {
     if (pending.size() >= max_in_flight)
       return admission::overloaded;
     id = next_id++;
-    pending.emplace(id, respond);
+    pending.emplace(id,
+                    pending_request{respond, std::chrono::steady_clock::now()});
     return admission::admitted;
   }
 
@@ -317,7 +359,9 @@ struct service_core {
       auto i = pending.find(id);
       if (i == pending.end())
         return false;
-      respond = std::move(i->second);
+      respond = std::move(i->second.respond);
+      count_answer(res.result_int(), i->second.since,
+                   std::chrono::steady_clock::now());
       pending.erase(i);
       cv.notify_all();
     }
@@ -345,16 +389,19 @@ struct service_core {
   /// Stops admitting, waits up to `grace` for admitted requests, answers
   /// the rest 503.
   void drain(std::chrono::milliseconds grace) {
-    std::unordered_map<std::uint64_t, http_responder> rest;
+    std::unordered_map<std::uint64_t, pending_request> rest;
+    auto res = to_http(unavailable_answer("service is shutting down"));
     {
       std::unique_lock<std::mutex> lock{mtx};
       cv.wait_for(lock, grace, [this] { return pending.empty(); });
       rest.swap(pending);
+      auto now = std::chrono::steady_clock::now();
+      for (auto& [id, p] : rest)
+        count_answer(res.result_int(), p.since, now);
     }
-    auto res = to_http(unavailable_answer("service is shutting down"));
-    for (auto& [id, respond] : rest) {
+    for (auto& [id, p] : rest) {
       ++count.shut_down;
-      respond.respond(res);
+      p.respond.respond(res);
     }
   }
 
@@ -1181,6 +1228,9 @@ struct http_service::impl {
     core->max_in_flight = opts.max_in_flight;
     core->retry_after = opts.retry_after;
     core->signal = opts.do_not_retry_on_overload;
+    check_objective(opts.objective);
+    core->objective = objective_tracker{opts.objective};
+    core->objective_on = opts.objective.enabled;
     if (opts.overload.enabled) {
       if (opts.overload.max_concurrent_per_route == 0)
         throw std::invalid_argument(
@@ -1390,10 +1440,12 @@ struct http_service::impl {
         break;
       case service_core::admission::stopping:
         ++count.shut_down;
+        core->count_answer(503);
         reply(respond, core->unavailable_answer("service is shutting down"));
         return;
       case service_core::admission::overloaded: {
         ++count.overloaded;
+        core->count_answer(503);
         auto res = core->unavailable_answer("service is overloaded");
         res.do_not_retry =
           core->signal == overload_signal::always
@@ -1627,6 +1679,7 @@ http_service_stats http_service::stats() const {
   s.queued = c.queued;
   s.overloaded_routes = c.overloaded_routes;
   s.in_flight = in_flight();
+  s.objective = impl_->core->objective_snapshot();
   return s;
 }
 

@@ -39,6 +39,7 @@
 #include "bulwark/runtime/config/config_error.hpp"
 #include "bulwark/runtime/core/time.hpp"
 #include "bulwark/runtime/ledger/ledger_config.hpp"
+#include "bulwark/runtime/objective/objective_config.hpp"
 #include "bulwark/runtime/metrics/http_service_stats.hpp"
 #include "bulwark/runtime/overload/server_queue.hpp"
 
@@ -195,6 +196,11 @@ struct http_service_options {
   bool sample_new_traces = false;
   /// Server-side overload control; off by default.
   overload_control_options overload;
+  /// Availability and latency objectives over every answer the service
+  /// gives (a 5xx fails availability; latency from admission to answer);
+  /// off by default. Targets are fractions in [0.5, 0.99999]; the
+  /// constructor throws std::invalid_argument otherwise. docs/objectives.md.
+  objective_config objective;
   /// Limits of the underlying server, passed through. Its `shutdown_grace`
   /// is the extra time, after `grace`, to write the last answers.
   http_server_options server;

@@ -15,6 +15,7 @@
 #include "bulwark/runtime/admission/adaptive_limit_config.hpp"
 #include "bulwark/runtime/admission/deadline_shedding_config.hpp"
 #include "bulwark/runtime/admission/throttle_config.hpp"
+#include "bulwark/runtime/objective/objective_config.hpp"
 #include "bulwark/runtime/breaker/breaker_config.hpp"
 #include "bulwark/runtime/budget/budget_config.hpp"
 #include "bulwark/runtime/bulkhead/bulkhead_config.hpp"
@@ -63,6 +64,8 @@ struct dependency_config {
   hedge_config hedge;
   fallback_config fallback;
   journey_config journeys;
+  /// Availability and latency objectives, with their burn rates.
+  objective_config objective;
 
   /// The bulkhead as configured, with `max_concurrent` replaced by `limit`
   /// when the adaptive limit is enabled.

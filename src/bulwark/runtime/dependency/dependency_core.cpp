@@ -918,6 +918,8 @@ void dependency_core::fail(std::uint32_t slot, failure_class cls,
   auto& st = counters();
   ++st.failures_by_class[static_cast<int>(cls)];
   ++st.replies_failed;
+  if (pol_->objective_on && s.has_caller)
+    pol_->objective.record(false, now - s.received, now);
   note(s, now,
        journey_event{journey_event_kind::replied}.with_outcome(
          outcome::failure(cls), now - s.received));
@@ -937,6 +939,8 @@ void dependency_core::finish_ok(std::uint32_t slot, std::string&& payload,
   }
   auto& st = counters();
   ++st.replies_ok;
+  if (pol_->objective_on && s.has_caller)
+    pol_->objective.record(true, now - s.received, now);
   ++st.replies_by_source[static_cast<int>(source)];
   note(s, now,
        journey_event{journey_event_kind::replied}
@@ -1267,6 +1271,11 @@ std::vector<std::string> dependency_core::set_flags(std::string_view text) {
 }
 
 // -- observers ------------------------------------------------------------------
+
+const dependency_stats& dependency_core::stats_at(time_point now) noexcept {
+  pol_->stats.objective = pol_->objective.snapshot(now);
+  return pol_->stats;
+}
 
 std::string dependency_core::stats_json() const {
   return boost::json::serialize(to_json(pol_->stats));

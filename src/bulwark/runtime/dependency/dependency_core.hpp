@@ -363,6 +363,10 @@ class dependency_core {
     return pol_->stats;
   }
 
+  /// The stats with the objectives' burn rates brought up to `now` (they
+  /// are computed on request, not per call).
+  const dependency_stats& stats_at(time_point now) noexcept;
+
   std::uint32_t calls_in_flight() const noexcept {
     return calls_.size() - (next_slot_ == no_call ? 0u : 1u);
   }

@@ -12,6 +12,7 @@
 
 #include "bulwark/runtime/admission/adaptive_limit.hpp"
 #include "bulwark/runtime/admission/client_throttle.hpp"
+#include "bulwark/runtime/objective/objective_tracker.hpp"
 #include "bulwark/runtime/breaker/circuit_breaker.hpp"
 #include "bulwark/runtime/budget/retry_budget.hpp"
 #include "bulwark/runtime/bulkhead/bulkhead.hpp"
@@ -33,12 +34,14 @@ struct dependency_policies : breaker_listener {
       throttle(cfg.throttle),
       limit(cfg.effective_bulkhead(adaptive.limit())),
       hedge(cfg.hedge),
-      journeys(cfg.journeys) {
+      journeys(cfg.journeys),
+      objective(cfg.objective) {
     breaker.set_listener(this);
     adaptive_on = cfg.adaptive_limit.enabled;
     stats.adaptive_limit = adaptive_on ? adaptive.limit() : 0;
     throttle_on = cfg.throttle.enabled;
     shedding_on = cfg.deadline_shedding.enabled;
+    objective_on = cfg.objective.enabled;
     // The config's mode may start the breaker forced open or disabled,
     // which emits no event.
     stats.breaker = breaker.state();
@@ -65,6 +68,9 @@ struct dependency_policies : breaker_listener {
     hedge.reconfigure(cfg.hedge);
     if (!(journeys.config() == cfg.journeys))
       journeys = journey_log{cfg.journeys};
+    if (cfg.objective != objective.config())
+      objective.reconfigure(cfg.objective);
+    objective_on = cfg.objective.enabled;
   }
 
   /// Feeds one finished attempt to the adaptive limit (when it is on) and
@@ -114,6 +120,7 @@ struct dependency_policies : breaker_listener {
   bulkhead limit;
   hedge_policy hedge;
   journey_log journeys;
+  objective_tracker objective;
   dependency_stats stats;
   breaker_event last_breaker_event{};
   dependency_flags_config flags;
@@ -125,6 +132,8 @@ struct dependency_policies : breaker_listener {
   bool throttle_on = false;
   /// Whether deadline-aware shedding is on (one test per attempt).
   bool shedding_on = false;
+  /// Whether answered calls are counted against the objectives.
+  bool objective_on = false;
 };
 
 using dependency_policies_ptr = std::shared_ptr<dependency_policies>;

@@ -16,6 +16,7 @@
 #include "bulwark/runtime/core/failure_class.hpp"
 #include "bulwark/runtime/fallback/reply_source.hpp"
 #include "bulwark/runtime/metrics/latency_histogram.hpp"
+#include "bulwark/runtime/objective/objective_stats.hpp"
 
 namespace bulwark {
 
@@ -80,6 +81,11 @@ struct dependency_stats {
   std::uint64_t transport_downs = 0;
   std::uint64_t config_applied = 0;
   std::uint64_t config_rejected = 0;
+
+  // -- objectives -------------------------------------------------------------
+  // Counters and burn rates of the objectives (/dependencies/*/objective),
+  // as of the stats request (`dependency_core::stats_at`).
+  objective_stats objective;
 
   // -- latency ----------------------------------------------------------------
   // Per logical request with a caller: call received -> reply sent (cache

@@ -7,6 +7,8 @@
 
 #include <cstdint>
 
+#include "bulwark/runtime/objective/objective_stats.hpp"
+
 namespace bulwark {
 
 struct http_service_stats {
@@ -61,6 +63,9 @@ struct http_service_stats {
   /// Requests admitted and not answered yet (a gauge; the rest only grow,
   /// except `queued` and `overloaded_routes`).
   std::uint64_t in_flight = 0;
+  /// The service's objectives (http_service_options::objective): counters
+  /// and burn rates as of the stats call.
+  objective_stats objective;
 };
 
 } // namespace bulwark

@@ -3,6 +3,7 @@
 #include "bulwark/runtime/breaker/breaker_state.hpp"
 #include "bulwark/runtime/core/failure_class.hpp"
 #include "bulwark/runtime/fallback/reply_source.hpp"
+#include "bulwark/runtime/objective/objective_window.hpp"
 
 namespace bulwark {
 
@@ -30,6 +31,8 @@ std::size_t index_size(metric_index x) noexcept {
       return std::size(all_breaker_states);
     case metric_index::member_health:
       return member_health_count;
+    case metric_index::objective_window:
+      return objective_window_count;
   }
   return 1;
 }
@@ -46,6 +49,8 @@ std::string index_name(metric_index x, std::size_t i) {
       return to_string(all_breaker_states[i]);
     case metric_index::member_health:
       return to_string(static_cast<member_health>(i));
+    case metric_index::objective_window:
+      return std::string{to_string(all_objective_windows[i])};
   }
   return {};
 }
@@ -167,6 +172,19 @@ const std::vector<metric_family>& metric_families() {
      "Actors a service host started again after they stopped."},
     {"bulwark_host_given_up", k::gauge,
      "1 for an actor the service host gave up restarting, else 0."},
+    // -- objectives ----------------------------------------------------------
+    {"bulwark_objective_events_total", k::counter,
+     "Calls answered while objectives were on (the objectives' events)."},
+    {"bulwark_objective_bad_events_total", k::counter,
+     "Answered calls that failed an objective: a failed reply "
+     "(availability) or one slower than the threshold (latency)."},
+    {"bulwark_objective_target_ratio", k::gauge,
+     "The objective's target share of good calls; 0 when not tracked."},
+    {"bulwark_objective_latency_threshold_seconds", k::gauge,
+     "Calls answered later than this fail the latency objective."},
+    {"bulwark_objective_burn_rate", k::gauge,
+     "Error-budget burn rate over the window: the share of bad calls "
+     "divided by the budget (1 - target); 1 spends the budget exactly."},
     // -- latency -------------------------------------------------------------
     {"bulwark_request_duration_seconds", k::histogram,
      "Time from receiving a call to sending its reply."},
@@ -215,6 +233,25 @@ metric_row<S> by_index(std::string_view family, std::string_view key, mi index,
   return r;
 }
 
+/// A row of a value kept in integers `divisor` to the unit (divided back
+/// when written).
+template <class S>
+metric_row<S>
+scaled(std::string_view family, std::string_view key, std::string_view label,
+       std::string_view value, mi index, std::string_view index_label,
+       std::uint64_t (*read)(const S&, std::size_t), double divisor) {
+  metric_row<S> r;
+  r.family = family;
+  r.key = key;
+  if (!label.empty())
+    r.labels[0] = metric_label{label, value};
+  r.index = index;
+  r.index_label = index_label;
+  r.read = read;
+  r.divisor = divisor;
+  return r;
+}
+
 template <class S>
 metric_row<S> histogram(std::string_view family, std::string_view key,
                         const latency_histogram* (*read)(const S&)) {
@@ -225,11 +262,48 @@ metric_row<S> histogram(std::string_view family, std::string_view key,
   return r;
 }
 
+/// The objective rows (objective_stats at `.objective`), shared by the
+/// components that have objectives: dependencies and HTTP services.
+template <class S>
+std::vector<metric_row<S>> with_objective_rows(std::vector<metric_row<S>> v) {
+  std::vector<metric_row<S>> rows{
+    metric_row<S>{"bulwark_objective_events_total",
+                  "objective_events",
+                  {},
+                  mi::none,
+                  {},
+                  BULWARK_FIELD(S, objective.events)},
+    labelled<S>("bulwark_objective_bad_events_total",
+                "objective_bad_availability", "objective", "availability",
+                BULWARK_FIELD(S, objective.bad_availability)),
+    labelled<S>("bulwark_objective_bad_events_total", "objective_bad_latency",
+                "objective", "latency",
+                BULWARK_FIELD(S, objective.bad_latency)),
+    scaled<S>("bulwark_objective_target_ratio", "objective_availability_target",
+              "objective", "availability", mi::none, {},
+              BULWARK_FIELD(S, objective.availability_target_ppm), 1e6),
+    scaled<S>("bulwark_objective_target_ratio", "objective_latency_target",
+              "objective", "latency", mi::none, {},
+              BULWARK_FIELD(S, objective.latency_target_ppm), 1e6),
+    scaled<S>("bulwark_objective_latency_threshold_seconds",
+              "objective_latency_threshold", {}, {}, mi::none, {},
+              BULWARK_FIELD(S, objective.latency_threshold_ns), 1e9),
+    scaled<S>("bulwark_objective_burn_rate", "objective_availability_burn_rate",
+              "objective", "availability", mi::objective_window, "window",
+              BULWARK_ENTRY(S, objective.availability_burn_milli), 1e3),
+    scaled<S>("bulwark_objective_burn_rate", "objective_latency_burn_rate",
+              "objective", "latency", mi::objective_window, "window",
+              BULWARK_ENTRY(S, objective.latency_burn_milli), 1e3),
+  };
+  v.insert(v.end(), rows.begin(), rows.end());
+  return v;
+}
+
 } // namespace
 
 const std::vector<metric_row<dependency_stats>>& dependency_metric_rows() {
   using row = metric_row<dep>;
-  static const std::vector<row> rows{
+  static const std::vector<row> rows = with_objective_rows<dep>({
     row{"bulwark_requests_total",
         "requests",
         {},
@@ -367,11 +441,11 @@ const std::vector<metric_row<dependency_stats>>& dependency_metric_rows() {
                   "alternate", BULWARK_FIELD(dep, fallbacks_alternate)),
     labelled<dep>("bulwark_fallbacks_total", "fallbacks_fail_fast", "kind",
                   "fail_fast", BULWARK_FIELD(dep, fallbacks_fail_fast)),
-    by_index<dep>("bulwark_breaker_state", "breaker_state", mi::breaker_state,
-                  "state",
-                  [](const dep& s, std::size_t i) -> std::uint64_t {
-                    return static_cast<std::size_t>(s.breaker) == i ? 1 : 0;
-                  }),
+    by_index<dep>(
+      "bulwark_breaker_state", "breaker_state", mi::breaker_state, "state",
+      [](const dep& s, std::size_t i) -> std::uint64_t {
+        return static_cast<std::size_t>(s.breaker) == i ? 1 : 0;
+      }),
     row{"bulwark_breaker_transitions_total",
         "breaker_transitions",
         {},
@@ -394,7 +468,7 @@ const std::vector<metric_row<dependency_stats>>& dependency_metric_rows() {
                    [](const dep& s) { return &s.request_latency; }),
     histogram<dep>("bulwark_attempt_duration_seconds", "attempt_latency",
                    [](const dep& s) { return &s.attempt_latency; }),
-  };
+  });
   return rows;
 }
 
@@ -613,7 +687,7 @@ const std::vector<metric_row<http_service_stats>>& http_service_metric_rows() {
                std::uint64_t (*read)(const http&, std::size_t)) {
     return labelled<http>(family, value, label, value, read);
   };
-  static const std::vector<row> rows{
+  static const std::vector<row> rows = with_objective_rows<http>({
     one("bulwark_http_service_requests_total", "received",
         BULWARK_FIELD(http, received)),
     one("bulwark_http_service_dispatched_total", "dispatched",
@@ -665,7 +739,7 @@ const std::vector<metric_row<http_service_stats>>& http_service_metric_rows() {
         BULWARK_FIELD(http, ledger_journaled)),
     one("bulwark_http_service_in_flight", "in_flight",
         BULWARK_FIELD(http, in_flight)),
-  };
+  });
   return rows;
 }
 
@@ -706,6 +780,17 @@ void append_json(const std::vector<metric_row<Stats>>& rows, const Stats& x,
       continue;
     if (r.histogram != nullptr) {
       out[r.key] = to_json(*r.histogram(x));
+    } else if (r.divisor != 1.0) {
+      // Scaled values are numbers in their own unit (a ratio, seconds).
+      if (r.index == metric_index::none) {
+        out[r.key] = static_cast<double>(r.read(x, 0)) / r.divisor;
+      } else {
+        boost::json::object by;
+        for (std::size_t i = 0; i < index_size(r.index); ++i)
+          by[index_name(r.index, i)] =
+            static_cast<double>(r.read(x, i)) / r.divisor;
+        out[r.key] = std::move(by);
+      }
     } else if (r.index == metric_index::none) {
       out[r.key] = r.read(x, 0);
     } else if (r.index == metric_index::breaker_state) {

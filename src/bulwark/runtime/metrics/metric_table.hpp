@@ -55,6 +55,7 @@ enum class metric_index : std::uint8_t {
   /// of the current state.
   breaker_state,
   member_health,
+  objective_window,
 };
 
 /// Number of values of `x` (1 for `none`).
@@ -92,6 +93,9 @@ struct metric_row {
   /// For histogram families instead of `read`; null writes an empty
   /// histogram.
   const latency_histogram* (*histogram)(const Stats&) = nullptr;
+  /// How many of `read`'s integers make one unit: values kept in a smaller
+  /// unit (a burn rate in thousandths: 1000) are written divided by it.
+  double divisor = 1.0;
   /// A constant zero row (`read` and `histogram` both null).
   bool zero() const noexcept {
     return read == nullptr && histogram == nullptr;

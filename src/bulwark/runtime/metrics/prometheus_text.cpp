@@ -133,11 +133,14 @@ class writer {
     }
     for (std::size_t i = 0; i < index_size(r.index); ++i) {
       auto value = r.read != nullptr ? r.read(x, i) : 0;
+      auto text =
+        r.divisor == 1.0
+          ? std::to_string(value)
+          : format_sample_value(static_cast<double>(value) / r.divisor);
       if (r.index == metric_index::none) {
-        sample(fam.name, r.labels, {}, {}, std::to_string(value));
+        sample(fam.name, r.labels, {}, {}, text);
       } else {
-        sample(fam.name, r.labels, r.index_label, index_name(r.index, i),
-               std::to_string(value));
+        sample(fam.name, r.labels, r.index_label, index_name(r.index, i), text);
       }
     }
   }
