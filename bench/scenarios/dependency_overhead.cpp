@@ -43,22 +43,28 @@ std::string hedge_min_delay(std::uint32_t inflight) {
 // error" — a 1ns TTL makes each lookup a miss and each reply a store, and the
 // long stale-if-error window keeps the entry for the fallback), hedging (timer
 // armed per call; an instant transport never lets it fire), journeys, counters.
+// `adaptive`: the adaptive concurrency limit on at its defaults, driving
+// the bulkhead's limit in place of `max_concurrent` (issue 15's bar).
 dependency_config all_policies_config(std::uint32_t max_concurrent,
-                                      std::uint32_t inflight) {
-  auto text = R"({"dependencies": {"bench": {
+                                      std::uint32_t inflight,
+                                      bool adaptive = false) {
+  auto text =
+    R"({"dependencies": {"bench": {
     "idempotency": "idempotent",
     "default_timeout": "30s",
     "retry": {"max_attempts": 3, "per_attempt_timeout": "10s"},
     "budget": {"mode": "finagle"},
     "breaker": {"window": "time_based", "window_size": 10},
     "bulkhead": {"max_concurrent": )"
-              + std::to_string(max_concurrent) + R"(, "max_queue": 1024},
+    + std::to_string(max_concurrent) + R"(, "max_queue": 1024},
     "cache": {"enabled": true, "ttl": "1ns", "stale_if_error": "1h",
               "max_entries": 1024},
     "hedge": {"enabled": true, "delay_kind": "quantile", "min_delay": ")"
-              + hedge_min_delay(inflight) + R"("},
+    + hedge_min_delay(inflight) + R"("},
     "fallback": [{"kind": "stale_cache"}, {"kind": "static", "value": "x"}],
-    "journeys": {"enabled": true}}}})";
+    "journeys": {"enabled": true})"
+    + std::string{adaptive ? R"(, "adaptive_limit": {"enabled": true})" : ""}
+    + "}}}";
   if (auto* v = std::getenv("BULWARK_BENCH_OVERRIDE");
       v != nullptr && *v != 0) {
     // Experiments only: replace a section, e.g. '"journeys": {"enabled":
@@ -77,9 +83,11 @@ dependency_config all_policies_config(std::uint32_t max_concurrent,
 // standard ones and measure queueing instead of the call path.
 dependency_actor spawn_bench_dependency(caf::actor_system& sys,
                                         caf::actor transport,
-                                        std::uint32_t max_concurrent) {
+                                        std::uint32_t max_concurrent,
+                                        bool adaptive = false) {
   dependency_options opts;
-  opts.config = all_policies_config(max_concurrent, max_concurrent / 2);
+  opts.config =
+    all_policies_config(max_concurrent, max_concurrent / 2, adaptive);
   opts.transport = std::move(transport);
   return spawn_dependency(sys, std::move(opts));
 }
@@ -130,14 +138,15 @@ struct side_by_side_result {
 // the same warm actors, so that a burst of noise on this shared machine hits
 // both sides alike.
 side_by_side_result side_by_side(caf::actor_system& sys, const load_config& cfg,
-                                 const caf::actor& transport) {
+                                 const caf::actor& transport,
+                                 bool adaptive = false) {
   constexpr std::uint64_t chunks = 10;
   auto chunk = cfg;
   chunk.calls = std::max<std::uint64_t>(1, cfg.calls / chunks);
   auto server = sys.spawn(instant_server);
   auto fwd = sys.spawn(forwarder, server);
   auto dep = caf::actor_cast<caf::actor>(
-    spawn_bench_dependency(sys, transport, 2 * cfg.inflight));
+    spawn_bench_dependency(sys, transport, 2 * cfg.inflight, adaptive));
   std::int64_t bare_ns = 0, prot_ns = 0, bare_cpu = 0, prot_cpu = 0;
   std::uint64_t calls = 0;
   side_by_side_result result;
@@ -214,6 +223,7 @@ scenario_result run_overhead(const scenario_options& opts) {
   traced.prototype.upstream_span = 0x00f067aa0ba902b7;
   auto runs = std::max(opts.runs, 5);
   std::vector<double> traced_ratios, traced_cpu_ratios;
+  std::vector<double> adaptive_ratios, adaptive_cpu_ratios;
   std::vector<double> bare, prot, fnt, ratios, bare_cpu, prot_cpu, cpu_ratios;
   std::vector<double> pair_ratios, pair_cpu_ratios;
   for (int i = 0; i < runs; ++i) {
@@ -232,6 +242,9 @@ scenario_result run_overhead(const scenario_options& opts) {
     auto t = side_by_side(sys, traced, echo);
     traced_ratios.push_back(t.prot_ns / t.bare_ns);
     traced_cpu_ratios.push_back(t.prot_cpu_ns / t.bare_cpu_ns);
+    auto a = side_by_side(sys, cfg, echo, true);
+    adaptive_ratios.push_back(a.prot_ns / a.bare_ns);
+    adaptive_cpu_ratios.push_back(a.prot_cpu_ns / a.bare_cpu_ns);
   }
   caf::anon_send_exit(echo, caf::exit_reason::user_shutdown);
   caf::anon_send_exit(fn, caf::exit_reason::user_shutdown);
@@ -246,6 +259,10 @@ scenario_result run_overhead(const scenario_options& opts) {
   // upstream attempts, trace context), against the same bare forwarding.
   result.fields.add("context_ratio", median(traced_ratios));
   result.fields.add("context_cpu_ratio", median(traced_cpu_ratios));
+  // With the adaptive concurrency limit on at its defaults in place of the
+  // fixed limit.
+  result.fields.add("adaptive_ratio", median(adaptive_ratios));
+  result.fields.add("adaptive_cpu_ratio", median(adaptive_cpu_ratios));
   // The spread of the interleaved pairs (every chunk pair of every run).
   result.fields.add("pair_ratio_min", quantile(pair_ratios, 0.0));
   result.fields.add("pair_ratio_p25", quantile(pair_ratios, 0.25));
