@@ -1,8 +1,8 @@
 #!/bin/sh
 # The virtual-time scenarios (outage, storm, metastable, adaptive) must be
-# pure functions of their seed: two runs with the same seed print identical JSON (attempt
-# counts, outcomes and even latencies), and another seed changes something,
-# so the seed really reaches the scenario.
+# pure functions of their seed: two runs with the same seed print identical
+# JSON (attempt counts, outcomes and even latencies), and another seed
+# changes something, so the seed really reaches the scenario.
 # Usage: scenario_determinism_test.sh PATH/TO/bulwark-bench
 set -eu
 bench=${1:?usage: $0 PATH/TO/bulwark-bench}
