@@ -126,7 +126,7 @@ duration lognormal::mean() const noexcept {
 }
 
 duration lognormal::quantile(double q) const noexcept {
-  // Acklam-free: bisection on the normal CDF is plenty for reporting.
+  // Bisection on the normal CDF: exact enough for reporting and tests.
   double lo = -10, hi = 10;
   for (int i = 0; i < 100; ++i) {
     auto mid = (lo + hi) / 2;
