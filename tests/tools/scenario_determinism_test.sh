@@ -1,8 +1,8 @@
 #!/bin/sh
-# The virtual-time scenarios (outage, storm, metastable) must be pure functions of
-# their seed: two runs with the same seed print identical JSON (attempt
-# counts, outcomes and even latencies), and another seed changes something,
-# so the seed really reaches the scenario.
+# The virtual-time scenarios (outage, storm, metastable, adaptive) must be
+# pure functions of their seed: two runs with the same seed print identical
+# JSON (attempt counts, outcomes and even latencies), and another seed
+# changes something, so the seed really reaches the scenario.
 # Usage: scenario_determinism_test.sh PATH/TO/bulwark-bench
 set -eu
 bench=${1:?usage: $0 PATH/TO/bulwark-bench}
@@ -10,7 +10,7 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
 run() {
-  "$bench" --scenario=outage,storm,metastable --quick --format=json "$@"
+  "$bench" --scenario=outage,storm,metastable,adaptive --quick --format=json "$@"
 }
 
 run > "$tmp/a.json"
@@ -18,8 +18,8 @@ run > "$tmp/b.json"
 run --seed=2 > "$tmp/c.json"
 
 lines=$(wc -l < "$tmp/a.json")
-if [ "$lines" -ne 3 ]; then
-  echo "FAIL: expected 3 JSON lines (outage, storm, metastable), got $lines:" >&2
+if [ "$lines" -ne 4 ]; then
+  echo "FAIL: expected 4 JSON lines (outage, storm, metastable, adaptive), got $lines:" >&2
   cat "$tmp/a.json" >&2
   exit 1
 fi
@@ -35,4 +35,4 @@ if [ "$(strip "$tmp/a.json")" = "$(strip "$tmp/c.json")" ]; then
   cat "$tmp/a.json" >&2
   exit 1
 fi
-echo "ok: outage, storm and metastable identical for the same seed, different for seed 2"
+echo "ok: outage, storm, metastable and adaptive identical for the same seed, different for seed 2"

@@ -16,7 +16,7 @@ void adaptive_limit::reset() noexcept {
   published_ = initial;
   window_open_ = false;
   samples_ = latency_samples_ = max_in_flight_ = 0;
-  latency_sum_ns_ = 0;
+  latency_sum_ns_ = latency_sq_sum_ns_ = 0;
   dropped_ = false;
   no_load_ns_ = healthy_ns_ = last_mean_ns_ = 0;
   guarded_ = false;
@@ -80,7 +80,7 @@ bool adaptive_limit::on_sample(duration rtt, std::uint32_t in_flight,
       probe_ = probe_phase::none;
       window_open_ = false;
       samples_ = latency_samples_ = max_in_flight_ = 0;
-      latency_sum_ns_ = 0;
+      latency_sum_ns_ = latency_sq_sum_ns_ = 0;
     }
     starting_ = false;
     if (!dropped_) {
@@ -103,7 +103,9 @@ bool adaptive_limit::on_sample(duration rtt, std::uint32_t in_flight,
   if (in_flight > max_in_flight_)
     max_in_flight_ = in_flight;
   if (!dropped) {
-    latency_sum_ns_ += static_cast<double>(rtt.count());
+    auto x = static_cast<double>(rtt.count());
+    latency_sum_ns_ += x;
+    latency_sq_sum_ns_ += x * x;
     ++latency_samples_;
   }
   if (samples_ >= cfg_.min_samples && now - window_start_ >= cfg_.window)
@@ -116,11 +118,24 @@ bool adaptive_limit::close_window(time_point now) noexcept {
   auto elapsed = now - window_start_;
   bool had_latency = latency_samples_ > 0;
   double mean = had_latency ? latency_sum_ns_ / latency_samples_ : 0.0;
+  // The mean's noise: two standard errors. A window's mean counts as lower
+  // than what was learned only by more than its noise, and as elevated
+  // (the guard) only by more than its noise: with a heavy-tailed latency
+  // and a few hundred samples a window's mean wanders by 10-20 %, and the
+  // lowest of many such means is far below the true one (a no-load and a
+  // healthy latency learned that way call the limit's own small queue a
+  // brownout).
+  double noise = 0;
+  if (latency_samples_ > 1) {
+    auto n = static_cast<double>(latency_samples_);
+    auto var = std::max(0.0, latency_sq_sum_ns_ / n - mean * mean);
+    noise = 2.0 * std::sqrt(var / n);
+  }
   bool used = 2.0 * max_in_flight_ >= limit_;
   bool dropped = dropped_;
   window_open_ = false;
   samples_ = latency_samples_ = max_in_flight_ = 0;
-  latency_sum_ns_ = 0;
+  latency_sum_ns_ = latency_sq_sum_ns_ = 0;
   dropped_ = false;
   if (!had_latency)
     return false;
@@ -130,13 +145,24 @@ bool adaptive_limit::close_window(time_point now) noexcept {
   bool was_guarded = guarded_;
   if (!was_guarded)
     probe_for_guard_ = false;
-  guarded_ = !first
-             && mean > std::max(
-                  cfg_.healthy_latency_ratio * healthy_ns_,
-                  healthy_ns_ + static_cast<double>(cfg_.min_queueing.count()));
-  if (first || mean < healthy_ns_) {
+  // It trips when the mean is above the threshold by more than its noise
+  // and lets go when it is below by more than its noise; within the noise
+  // it stays as it was (a brownout's windows have fewer samples, and one
+  // noisy window must not end it).
+  auto threshold =
+    std::max(cfg_.healthy_latency_ratio * healthy_ns_,
+             healthy_ns_ + static_cast<double>(cfg_.min_queueing.count()));
+  if (first)
+    guarded_ = false;
+  else if (mean - noise > threshold)
+    guarded_ = true;
+  else if (mean + noise < threshold)
+    guarded_ = false;
+  if (first) {
     healthy_ns_ = mean;
-  } else {
+  } else if (mean + noise < healthy_ns_) {
+    healthy_ns_ = mean + noise;
+  } else if (mean > healthy_ns_) {
     // An exponential average with time constant healthy_window, in time
     // rather than in windows, so short windows do not speed it up.
     auto w =
@@ -151,10 +177,17 @@ bool adaptive_limit::close_window(time_point now) noexcept {
     last_probe_ = now;
     ++probes_;
     limit_ = saved_limit_;
+    // A probe the guard asked for that finds no elevated latency at half
+    // the limit: the limit's own queue tripped the guard, not the
+    // dependency. The level it tripped at is no level to go back to.
+    if (probe_for_guard_ && mean + noise < threshold)
+      recover_to_ = 0;
     return publish();
   }
-  if (no_load_ns_ <= 0 || mean < no_load_ns_)
+  if (no_load_ns_ <= 0)
     no_load_ns_ = mean;
+  else if (mean + noise < no_load_ns_)
+    no_load_ns_ = mean + noise;
   if (guarded_ || dropped) {
     starting_ = false;
     if (recover_to_ == 0)

@@ -8,6 +8,12 @@
 //
 // Samples are gathered in windows (`window` long, at least `min_samples`).
 // Two latencies are learned from the windows' means:
+// A window's mean is judged with its noise (two standard errors): it lowers
+// a learned latency only when below it by more than that (to mean + noise),
+// and the guard trips or lets go only when the mean is beyond its threshold
+// by more than that; in between the guard stays as it was. The lowest of
+// many noisy means is far below the true one, and the limit's own small
+// queue would then pass for a brownout.
 // - the no-load latency (gradient only) drops at once to a lower window
 //   mean, and is measured again by a probe: every `probe_interval`, and at
 //   once when the guard trips, the limit is halved for one window (after the
@@ -22,6 +28,9 @@
 //   new normal: while a window's mean is above `healthy_latency_ratio` x the
 //   healthy latency the limit never grows (failsafe-go#127,
 //   concurrency-limits#134: limits that grow back during long brownouts).
+//   A probe for the guard that finds the latency at half the limit clearly
+//   below the threshold shows the limit's own queue tripped it: no slow
+//   start back to the level it tripped at.
 // When a window closes:
 // - gradient: proposal = limit x clamp(max(tolerance x no-load, no-load +
 //   min_queueing) / mean, 0.5, 1) + max(1, log10(limit)), smoothed in
@@ -119,6 +128,7 @@ class adaptive_limit {
   std::uint32_t samples_ = 0;
   std::uint32_t latency_samples_ = 0;
   double latency_sum_ns_ = 0;
+  double latency_sq_sum_ns_ = 0;
   std::uint32_t max_in_flight_ = 0;
   bool dropped_ = false;
   // What was learned.
