@@ -28,7 +28,7 @@ TEST_CASE("client modes and attempt outcomes have names that parse back",
     CHECK(name != "unknown");
     CHECK(parse_client_mode(name) == mode);
   }
-  CHECK(!parse_client_mode("sre_throttle"));
+  CHECK(!parse_client_mode("no_such_mode"));
   CHECK(to_string(attempt_outcome::success) == "success");
   CHECK(to_string(attempt_outcome::error) == "error");
   CHECK(to_string(attempt_outcome::timeout) == "timeout");
