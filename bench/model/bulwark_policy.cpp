@@ -1,5 +1,6 @@
 #include "bench/model/bulwark_policy.hpp"
 
+#include "bulwark/runtime/bulkhead/bulkhead_config.hpp"
 #include "bulwark/runtime/retry/retry_step.hpp"
 
 #include <algorithm>
@@ -18,7 +19,7 @@ bulwark_policy_config make_bulwark_policy_config(const policy_context& ctx) {
   cfg.limit.enabled = true;
   // The runtime resolves initial_limit 0 to the bulkhead's max_concurrent;
   // the model has no bulkhead, so its default (64) is given here.
-  cfg.limit.initial_limit = 64;
+  cfg.limit.initial_limit = bulkhead_config{}.max_concurrent;
   // Queueing shorter than a fifth of the attempt timeout is not overload
   // (the runtime's 1 ms suits a dependency answering in milliseconds; these
   // servers run at 70-90 % load with 100 ms jobs, where seconds of queueing

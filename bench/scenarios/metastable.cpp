@@ -141,10 +141,9 @@ scenario_result run_metastable(const scenario_options& opts) {
                    false};
     chart state{lower + "-policy",
                 "Set-up " + setup.name
-                  + ": client policy state (token_bucket: tokens left; "
-                    "budget20: retries the budget still allows; "
-                    "sre_throttle: P(reject) in %; bulwark: the adaptive "
-                    "limit, attempts in flight)",
+                  + ": policy state (token_bucket: tokens; budget20: "
+                    "retries left; sre_throttle: P(reject) %; bulwark*: "
+                    "limit)",
                 "time (s)",
                 "tokens / retries / % / limit",
                 {},

@@ -159,24 +159,25 @@ TEST_CASE("a bulwark first try beyond the learned limit is rejected locally, "
   CHECK(p.in_flight() == 2);
 }
 
-TEST_CASE("bulwark keeps the simple modes' results: they run as before",
+TEST_CASE("with route_attempt in the model, naive in B still collapses",
           "[bench][model]") {
-  // The new mode must not have moved anything the simple modes share with
-  // it (the model, the arrivals, round robin): naive in B still collapses.
+  // The interface the new modes need must not move what the simple modes
+  // share with them (the model, the arrivals, round robin); the published
+  // numbers are checked by metastable_setups_test, untouched.
   auto b = setup_b();
   auto s = median_summary(b, client_mode::naive, median_seeds(base_seed, 5));
   CHECK(s.phases[2].success <= 0.05);
   CHECK(s.mean_amplification_post >= 3.8);
 }
 
-TEST_CASE("bar: bulwark does at least as well as the best client-only mode "
-          "in every phase of A (no tolerance)",
+TEST_CASE("bar, not met yet: bulwark does at least as well as the best "
+          "client-only mode in every phase of A (no tolerance)",
           "[bench][model][bar][!mayfail]") {
   check_at_least_best_client_only(setup_a());
 }
 
-TEST_CASE("bar: bulwark does at least as well as the best client-only mode "
-          "in every phase of B (no tolerance)",
+TEST_CASE("bar, not met yet: bulwark does at least as well as the best "
+          "client-only mode in every phase of B (no tolerance)",
           "[bench][model][bar][!mayfail]") {
   check_at_least_best_client_only(setup_b());
 }
