@@ -40,7 +40,6 @@ bulwark_policy::bulwark_policy(const bulwark_policy_config& cfg,
     gen_(seed),
     budget_(cfg.budget),
     throttle_(cfg.throttle),
-    limit_(cfg.limit),
     latencies_(cfg.latency_period) {
   // nop
 }
@@ -67,10 +66,11 @@ bool bulwark_policy::admit_first_try(time_point now) {
   return true;
 }
 
-circuit_breaker& bulwark_policy::breaker_for(std::uint32_t server) {
-  while (breakers_.size() <= server)
-    breakers_.emplace_back(cfg_.breaker);
-  return breakers_[server];
+bulwark_policy::member& bulwark_policy::member_for(std::uint32_t server) {
+  while (members_.size() <= server)
+    members_.push_back(
+      member{circuit_breaker{cfg_.breaker}, adaptive_limit{cfg_.limit}, 0});
+  return members_[server];
 }
 
 std::optional<std::uint32_t>
@@ -80,30 +80,30 @@ bulwark_policy::route_attempt(time_point now, const attempt_info& info) {
     return std::nullopt;
   }
   // A first try starts at round robin's pick, a retry at the server after
-  // the one that failed it; the first whose breaker admits it takes it.
+  // the one that failed it; the first whose breaker gives a permit and
+  // whose limit has room takes it. Every attempt on a server needs both,
+  // as every call on a supervisor's member does.
   auto n = std::max<std::uint32_t>(info.servers, 1);
   auto start = info.previous_server == attempt_info::no_server
                  ? info.server
                  : (info.previous_server + 1) % n;
-  std::optional<std::uint32_t> pick;
-  for (std::uint32_t i = 0; i < n && !pick; ++i) {
+  bool breaker_refused = false;
+  for (std::uint32_t i = 0; i < n; ++i) {
     auto srv = (start + i) % n;
-    if (breaker_for(srv).try_acquire(now))
-      pick = srv;
+    auto& m = member_for(srv);
+    if (!m.breaker.try_acquire(now)) {
+      breaker_refused = true;
+      continue;
+    }
+    if (cfg_.limit.enabled && m.in_flight >= m.limit.limit()) {
+      m.breaker.release(now);
+      continue;
+    }
+    ++m.in_flight;
+    return srv;
   }
-  if (!pick) {
-    ++counters_.rejected_breaker;
-    return std::nullopt;
-  }
-  // The limit admits new work only; a retry was admitted with its request
-  // (dependency_core holds a call's slot across its retries).
-  if (info.attempt == 1 && cfg_.limit.enabled && in_flight_ >= limit_.limit()) {
-    breaker_for(*pick).release(now);
-    ++counters_.rejected_limit;
-    return std::nullopt;
-  }
-  ++in_flight_;
-  return pick;
+  ++(breaker_refused ? counters_.rejected_breaker : counters_.rejected_limit);
+  return std::nullopt;
 }
 
 std::optional<duration> bulwark_policy::decide_retry(time_point now,
@@ -125,9 +125,10 @@ std::optional<duration> bulwark_policy::decide_retry(time_point now,
 }
 
 void bulwark_policy::observe(time_point now, const attempt_report& report) {
-  auto before = in_flight_;
-  if (in_flight_ > 0)
-    --in_flight_;
+  auto& m = member_for(report.server);
+  auto before = m.in_flight;
+  if (m.in_flight > 0)
+    --m.in_flight;
   switch (report.outcome) {
     case attempt_outcome::success:
       last_ = outcome::ok();
@@ -141,14 +142,14 @@ void bulwark_policy::observe(time_point now, const attempt_report& report) {
       break;
   }
   last_latency_ = report.latency;
-  breaker_for(report.server).record(last_, report.latency, now);
+  m.breaker.record(last_, report.latency, now);
   // Successes give latency, overload and timeouts are drops; other
   // failures (a crashed server's instant error) say nothing about capacity.
   bool drop = !last_.success
               && (last_.cls == failure_class::overloaded
                   || last_.cls == failure_class::timeout);
   if (cfg_.limit.enabled && (last_.success || drop))
-    limit_.on_sample(report.latency, before, drop, now);
+    m.limit.on_sample(report.latency, before, drop, now);
   if (last_.success) {
     // As dependency_core feeds the estimate shedding reads: successful
     // attempts only. (Recording timed-out attempts at their timeout, a lower
@@ -165,7 +166,10 @@ void bulwark_policy::observe(time_point now, const attempt_report& report) {
 }
 
 std::optional<double> bulwark_policy::gauge(time_point) const {
-  return static_cast<double>(limit_.limit());
+  double sum = 0;
+  for (auto& m : members_)
+    sum += m.limit.limit();
+  return sum;
 }
 
 } // namespace bulwark::bench::model

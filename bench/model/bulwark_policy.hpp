@@ -1,23 +1,21 @@
 // The `bulwark` client mode of the metastable model: bulwark's own client
-// policies, the runtime's objects composed the way dependency_core (and,
-// for several servers, the supervisor) combines them, not reimplemented.
-// Per request (first try): the retry budget counts it, the client-side
-// throttle (SRE, per call) may reject it, deadline-aware shedding may refuse
-// it, a circuit breaker must give a permit, and the adaptive concurrency
-// limit must have room for one more attempt in flight; otherwise it is
-// rejected locally (not queued: the model's requests have no deadline of
-// their own to queue against). Each server has its own breaker, as each
-// member of a supervisor has: an attempt goes where round robin put it, or
-// to the next server whose breaker admits it, and a retry goes to the
-// server after the one that failed (the supervisor reroutes a failure to
-// another member). Per retry: retry_step decides (retry classes, backoff
-// with full jitter, the budget drawn when the retry is scheduled); when it
-// is due, deadline shedding and the breakers are asked again, and a refusal
-// ends the request. Every finished attempt feeds its server's breaker, the
-// budget, the limit (successes and drops) and the latency estimate; a
-// success is the call's throttle accept. Runtime defaults
-// everywhere except where the model needs a setting (bulwark_policy.cpp says
-// why for each).
+// policies, the runtime's objects composed the way dependency_core combines
+// them, not reimplemented, with one member per server as a supervisor over
+// member dependencies has: each server has its own circuit breaker and its
+// own adaptive concurrency limit (attempts in flight there). Per request:
+// the retry budget counts it and the client-side throttle (SRE, per call)
+// may reject it. Per attempt: deadline-aware shedding may refuse it; it
+// goes where round robin put it (a first try) or to the server after the
+// one that failed (a retry: the supervisor reroutes a failure to another
+// member), or on to the next server whose breaker gives a permit and whose
+// limit has room; if none does, it is rejected locally (not queued: the
+// model's requests have no deadline of their own to queue against), which
+// ends the request. retry_step decides each retry (retry classes, backoff
+// with full jitter, the budget drawn when the retry is scheduled). Every
+// finished attempt feeds its server's breaker and limit (successes and
+// drops), the budget and the latency estimate; a success is the call's
+// throttle accept. Runtime defaults everywhere except where the model needs
+// a setting (bulwark_policy.cpp says why for each).
 #pragma once
 
 #include "bench/model/client_mode.hpp"
@@ -77,7 +75,7 @@ class bulwark_policy final : public client_policy {
                                        std::uint32_t attempts_made) override;
   void observe(time_point now, const attempt_report& report) override;
 
-  /// The learned concurrency limit (attempts in flight).
+  /// The learned limits summed over the servers (attempts in flight).
   std::optional<double> gauge(time_point now) const override;
 
   const bulwark_policy_config& config() const noexcept {
@@ -86,18 +84,20 @@ class bulwark_policy final : public client_policy {
   const bulwark_policy_counters& counters() const noexcept {
     return counters_;
   }
-  const adaptive_limit& limit() const noexcept {
-    return limit_;
+  /// Server `i`'s learned limit (created when an attempt first names it).
+  const adaptive_limit& limit(std::uint32_t i) {
+    return member_for(i).limit;
   }
   /// Server `i`'s breaker (created when an attempt first names it).
   const circuit_breaker& breaker(std::uint32_t i) {
-    return breaker_for(i);
+    return member_for(i).breaker;
   }
   const retry_budget& budget() const noexcept {
     return budget_;
   }
-  std::uint32_t in_flight() const noexcept {
-    return in_flight_;
+  /// Attempts sent to server `i` and not yet answered or timed out.
+  std::uint32_t in_flight(std::uint32_t i) {
+    return member_for(i).in_flight;
   }
 
  private:
@@ -105,17 +105,21 @@ class bulwark_policy final : public client_policy {
   /// quantile says an attempt would not be answered within `timeout`.
   bool cannot_finish(duration timeout, time_point now) const noexcept;
 
-  circuit_breaker& breaker_for(std::uint32_t server);
+  /// What a supervisor's member dependency holds for one server.
+  struct member {
+    circuit_breaker breaker;
+    adaptive_limit limit;
+    std::uint32_t in_flight = 0;
+  };
+
+  member& member_for(std::uint32_t server);
 
   bulwark_policy_config cfg_;
   rng gen_;
   retry_budget budget_;
   client_throttle throttle_;
-  std::vector<circuit_breaker> breakers_;
-  adaptive_limit limit_;
+  std::vector<member> members_;
   latency_quantile latencies_;
-  /// Attempts sent and not yet answered or timed out.
-  std::uint32_t in_flight_ = 0;
   /// The attempt observed last (decide_retry follows its observe).
   outcome last_ = outcome::ok();
   duration last_latency_{0};

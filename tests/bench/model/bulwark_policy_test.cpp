@@ -1,6 +1,6 @@
 // The `bulwark` and `bulwark_server` modes of the metastable model: how the
-// policy composes the runtime's objects (routing by per-server breakers,
-// reroute after a failure, the adaptive limit on first tries), and the bars
+// policy composes the runtime's objects (routing by per-server breakers and
+// limits, reroute after a failure), and the bars
 // of issue 15 item 4, on medians over seeds 100..104 exactly as the
 // `metastable` scenario computes them. No tolerance anywhere: a bar holds or
 // it does not. Bars that do not hold yet are tagged [!mayfail] (Catch2 runs
@@ -138,25 +138,28 @@ TEST_CASE("an attempt round robin puts on a server whose breaker is open "
   CHECK(p.counters().rejected_breaker == 0);
 }
 
-TEST_CASE("a bulwark first try beyond the learned limit is rejected locally, "
-          "a retry is not",
+TEST_CASE("an attempt finding its server's learned limit full goes to the "
+          "next server, and is rejected locally when every limit is full",
           "[bench][model]") {
   auto cfg = make_bulwark_policy_config(context());
   cfg.limit.initial_limit = 2;
   cfg.limit.min_limit = 2;
   bulwark_policy p{cfg, 1};
-  CHECK(p.route_attempt(at_ms(0), first_try(0, 1)));
-  CHECK(p.route_attempt(at_ms(0), first_try(0, 1)));
-  CHECK(p.in_flight() == 2);
-  CHECK(!p.route_attempt(at_ms(0), first_try(0, 1)));
-  CHECK(p.counters().rejected_limit == 1);
-  auto retry = first_try(0, 1);
+  CHECK(p.route_attempt(at_ms(0), first_try(0, 2)) == 0u);
+  CHECK(p.route_attempt(at_ms(0), first_try(0, 2)) == 0u);
+  CHECK(p.in_flight(0) == 2);
+  // Server 0 is full: the next one takes it, retries included.
+  CHECK(p.route_attempt(at_ms(0), first_try(0, 2)) == 1u);
+  auto retry = first_try(0, 2);
   retry.attempt = 2;
-  retry.previous_server = 0;
-  CHECK(p.route_attempt(at_ms(0), retry));
-  CHECK(p.in_flight() == 3);
+  retry.previous_server = 1;
+  CHECK(p.route_attempt(at_ms(0), retry) == 1u);
+  CHECK(p.in_flight(1) == 2);
+  CHECK(!p.route_attempt(at_ms(0), first_try(0, 2)));
+  CHECK(p.counters().rejected_limit == 1);
   p.observe(at_ms(100), report(attempt_outcome::success, 0));
-  CHECK(p.in_flight() == 2);
+  CHECK(p.in_flight(0) == 1);
+  CHECK(p.route_attempt(at_ms(100), first_try(1, 2)) == 0u);
 }
 
 TEST_CASE("with route_attempt in the model, naive in B still collapses",
