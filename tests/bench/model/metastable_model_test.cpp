@@ -506,3 +506,63 @@ TEST_CASE("a policy may route an attempt elsewhere or reject it locally, "
     CHECK(!r.overloaded); // a crash's error is not an overload refusal
   }
 }
+
+namespace {
+
+// Counts the reports by kind.
+class report_counter final : public client_policy {
+ public:
+  std::size_t overloaded = 0;
+  std::size_t errors = 0;
+
+  bool admit_first_try(time_point) override {
+    return true;
+  }
+  std::optional<duration> decide_retry(time_point, std::uint32_t) override {
+    return std::nullopt;
+  }
+  void observe(time_point, const attempt_report& r) override {
+    if (r.outcome == attempt_outcome::error)
+      ++errors;
+    if (r.overloaded) {
+      CHECK(r.outcome == attempt_outcome::error);
+      ++overloaded;
+    }
+  }
+};
+
+} // namespace
+
+TEST_CASE("work a server refuses (shed, dropped, a full queue) is reported "
+          "as an overload, a crashed server's error is not",
+          "[bench][model][overload]") {
+  std::uint64_t seed = 21;
+  INFO("seed " << seed);
+  auto cfg = one_server(20, 30, seed);
+  cfg.attempt_timeout = seconds(2);
+  cfg.servers[0].policy = server_policy::overload_control;
+  cfg.servers[0].overload =
+    model_overload_config(cfg.servers[0].mean_service, cfg.attempt_timeout);
+  report_counter p;
+  auto run = run_model(cfg, p);
+  // A job dropped when its caller's deadline passed is often dropped after
+  // the attempt timed out, and then nobody hears of it.
+  CHECK(p.overloaded <= run.dropped_expired + run.shed);
+  CHECK(p.overloaded > 0);
+  CHECK(p.errors == p.overloaded);
+  // A bounded FIFO queue that fills: refusals are overloads too.
+  auto full = one_server(20, 30, seed);
+  full.servers[0].max_queue = 5;
+  report_counter q;
+  run_model(full, q);
+  CHECK(q.overloaded > 0);
+  CHECK(q.errors == q.overloaded);
+  // An error window: errors, none of them an overload.
+  auto crash = one_server(5, 10, seed);
+  crash.servers[0].error_start = at_s(0);
+  crash.servers[0].error_end = at_s(100);
+  report_counter c;
+  run_model(crash, c);
+  CHECK(c.errors > 0);
+  CHECK(c.overloaded == 0);
+}
