@@ -1,5 +1,7 @@
 #include "bench/model/client_mode.hpp"
 
+#include "bench/model/bulwark_policy.hpp"
+
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -30,19 +32,26 @@ std::string_view to_string(client_mode x) noexcept {
       return "token_bucket";
     case client_mode::budget20:
       return "budget20";
+    case client_mode::sre_throttle:
+      return "sre_throttle";
+    case client_mode::bulwark:
+      return "bulwark";
+    case client_mode::bulwark_server:
+      return "bulwark_server";
   }
   return "unknown";
 }
 
 std::optional<client_mode> parse_client_mode(std::string_view name) noexcept {
-  for (auto mode : all_client_modes)
+  for (auto mode : report_modes)
     if (to_string(mode) == name)
       return mode;
   return std::nullopt;
 }
 
 std::unique_ptr<client_policy> make_client_policy(client_mode mode,
-                                                  std::uint64_t seed) {
+                                                  std::uint64_t seed,
+                                                  const policy_context& ctx) {
   switch (mode) {
     case client_mode::none:
       return std::make_unique<no_retry_policy>();
@@ -55,6 +64,11 @@ std::unique_ptr<client_policy> make_client_policy(client_mode mode,
       return std::make_unique<token_bucket_policy>(10.0, 0.1, 1.0);
     case client_mode::budget20:
       return std::make_unique<retry_budget_policy>(0.2, 30, seconds(10));
+    case client_mode::sre_throttle:
+      return std::make_unique<sre_throttle_policy>(2.0, seconds(120), seed);
+    case client_mode::bulwark:
+    case client_mode::bulwark_server: // the same client; the servers differ
+      return std::make_unique<bulwark_policy>(ctx, seed);
   }
   return std::make_unique<no_retry_policy>();
 }
@@ -208,6 +222,56 @@ std::optional<double> retry_budget_policy::gauge(time_point now) const {
   auto left = std::floor(allowance(in_window(first_tries_)))
               - static_cast<double>(in_window(retries_));
   return std::max(0.0, left);
+}
+
+// -- sre_throttle -----------------------------------------------------------
+
+namespace {
+
+throttle_config sre_config(double k, duration window) {
+  throttle_config cfg;
+  cfg.enabled = true;
+  cfg.k = k;
+  cfg.window = window;
+  return cfg;
+}
+
+} // namespace
+
+sre_throttle_policy::sre_throttle_policy(double k, duration window,
+                                         std::uint64_t seed)
+  : throttle_(sre_config(k, window)),
+    gen_(seed) {
+  // nop
+}
+
+bool sre_throttle_policy::admit_first_try(time_point) {
+  return true; // route_attempt decides, for first tries and retries alike
+}
+
+std::optional<std::uint32_t>
+sre_throttle_policy::route_attempt(time_point now, const attempt_info& info) {
+  if (!throttle_.admit(gen_, now))
+    return std::nullopt;
+  return info.server;
+}
+
+std::optional<duration> sre_throttle_policy::decide_retry(time_point,
+                                                          std::uint32_t) {
+  return duration{0};
+}
+
+void sre_throttle_policy::observe(time_point now,
+                                  const attempt_report& report) {
+  // The book's accepts: what the backend took on. An error (a crashed
+  // server, a refusal) or a timeout is not one.
+  if (report.outcome == attempt_outcome::success)
+    throttle_.on_accept(now);
+}
+
+std::optional<double> sre_throttle_policy::gauge(time_point now) const {
+  auto copy = throttle_;
+  return 100 * copy.reject_probability(now);
 }
 
 } // namespace bulwark::bench::model

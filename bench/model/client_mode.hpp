@@ -1,14 +1,16 @@
 // Client modes of the metastable model: what a client does about a failed
-// attempt. Each mode is one small `client_policy` that the model asks three
+// attempt. Each mode is one small `client_policy` that the model asks four
 // things, always with the virtual time `now`: may a new request send its
-// first try (`admit_first_try`), may a failed attempt be retried and after
-// which delay (`decide_retry`), and what happened to each attempt
+// first try (`admit_first_try`), where an attempt goes (round robin's pick,
+// another server, or nowhere: `route_attempt`), may a failed attempt be retried
+// and after which delay (`decide_retry`), and what happened to each attempt
 // (`observe`). The model itself enforces the attempt cap and the per-attempt
 // timeout, so a mode decides only whether and when. Policies backed by
-// bulwark's runtime (`sre_throttle`, `bulwark`) plug in behind the same
-// interface.
+// bulwark's runtime (`sre_throttle` here, `bulwark` in bulwark_policy.hpp)
+// plug in behind the same interface.
 #pragma once
 
+#include "bulwark/runtime/admission/client_throttle.hpp"
 #include "bulwark/runtime/core/rng.hpp"
 #include "bulwark/runtime/core/time.hpp"
 
@@ -39,6 +41,35 @@ struct attempt_report {
   std::uint32_t attempt = 1;
   /// From sending the attempt to its answer or its timeout.
   duration latency{0};
+  /// The server that answered (index into model_config::servers).
+  std::uint32_t server = 0;
+  /// An `error` that was the server refusing work: shed or dropped by its
+  /// overload control, or a full queue (a 503, not a crash).
+  bool overloaded = false;
+};
+
+/// What `admit_attempt` is told about an attempt about to be sent.
+struct attempt_info {
+  /// 1 for the first try.
+  std::uint32_t attempt = 1;
+  /// The server round robin picked (it advances only when the attempt goes).
+  std::uint32_t server = 0;
+  /// How many servers there are.
+  std::uint32_t servers = 1;
+  /// The server the request's previous attempt went to (a retry), or
+  /// `no_server` (a first try).
+  std::uint32_t previous_server = no_server;
+  /// The attempt's own timeout.
+  duration timeout{0};
+
+  static constexpr std::uint32_t no_server = 0xffffffff;
+};
+
+/// What a policy may know about the set-up it runs in.
+struct policy_context {
+  duration attempt_timeout = seconds(1);
+  /// Attempts per request, first try included.
+  std::uint32_t max_attempts = 1;
 };
 
 /// The decisions of one client (all of the model's load).
@@ -49,6 +80,16 @@ class client_policy {
   /// Whether a new request may send its first try; false ends the request
   /// at once, rejected locally (no attempt reaches a server).
   virtual bool admit_first_try(time_point now) = 0;
+
+  /// Where an attempt goes, asked after `admit_first_try` (for a first try)
+  /// or once its retry delay passed: the server to send it to, or nullopt to
+  /// reject it locally (a first try ends its request `rejected_locally`, a
+  /// retry ends it `retry_refused`). The simple modes send everything where
+  /// round robin put it (`info.server`).
+  virtual std::optional<std::uint32_t> route_attempt(time_point,
+                                                     const attempt_info& info) {
+    return info.server;
+  }
 
   /// Attempt number `attempts_made` of a request just failed and the attempt
   /// cap allows another: the delay before the retry is sent, or nullopt to
@@ -68,7 +109,7 @@ class client_policy {
   }
 };
 
-/// The client-only modes of issue 15 item 4.
+/// The client modes of issue 15 item 4.
 enum class client_mode {
   /// No retries: one attempt per request.
   none,
@@ -82,6 +123,16 @@ enum class client_mode {
   /// A retry is allowed while retries + 1 <= max(20% of first tries, 30)
   /// over the last 10 s; retries are immediate.
   budget20,
+  /// Google SRE client-side throttling (bulwark's client_throttle, K = 2,
+  /// 2-minute window) on every attempt; retries are immediate; a local
+  /// rejection ends the request.
+  sre_throttle,
+  /// bulwark's client policies composed (bulwark_policy.hpp) against the
+  /// published (fifo) servers.
+  bulwark,
+  /// The `bulwark` client against servers under bulwark's overload control
+  /// (`with_overload_control`).
+  bulwark_server,
 };
 
 std::string_view to_string(client_mode x) noexcept;
@@ -89,15 +140,39 @@ std::string_view to_string(client_mode x) noexcept;
 /// Parses a mode's name (as `to_string` writes it).
 std::optional<client_mode> parse_client_mode(std::string_view name) noexcept;
 
-/// Every client mode, in report order.
+/// The simple client-only modes (none of bulwark's runtime), in report
+/// order.
 inline constexpr client_mode all_client_modes[] = {
   client_mode::none,         client_mode::naive,    client_mode::backoff,
   client_mode::token_bucket, client_mode::budget20,
 };
 
-/// A fresh policy for `mode`; `seed` seeds its jitter (backoff).
-std::unique_ptr<client_policy> make_client_policy(client_mode mode,
-                                                  std::uint64_t seed);
+/// Every client-only mode: the simple ones and `sre_throttle` (what
+/// `bulwark` must do at least as well as).
+inline constexpr client_mode client_only_modes[] = {
+  client_mode::none,         client_mode::naive,    client_mode::backoff,
+  client_mode::token_bucket, client_mode::budget20, client_mode::sre_throttle,
+};
+
+/// Every mode, in report order.
+inline constexpr client_mode report_modes[] = {
+  client_mode::none,     client_mode::naive,
+  client_mode::backoff,  client_mode::token_bucket,
+  client_mode::budget20, client_mode::sre_throttle,
+  client_mode::bulwark,  client_mode::bulwark_server,
+};
+
+/// Whether `mode` runs against servers under overload control.
+constexpr bool uses_overload_control(client_mode mode) noexcept {
+  return mode == client_mode::bulwark_server;
+}
+
+/// A fresh policy for `mode`; `seed` seeds its randomness (jitter, the
+/// throttle's draws); `ctx` tells the runtime-backed modes the set-up's
+/// timeout and attempt cap (the simple modes ignore it).
+std::unique_ptr<client_policy>
+make_client_policy(client_mode mode, std::uint64_t seed,
+                   const policy_context& ctx = {});
 
 // -- the policies, exposed for their tests ----------------------------------
 
@@ -188,6 +263,33 @@ class retry_budget_policy final : public client_policy {
   duration window_;
   std::deque<time_point> first_tries_;
   std::deque<time_point> retries_;
+};
+
+/// `sre_throttle`: every attempt, first try or retry, asks bulwark's
+/// client_throttle (the SRE book's K = 2 over 2 minutes) and counts as a
+/// request; an attempt the server answered in time counts as an accept.
+class sre_throttle_policy final : public client_policy {
+ public:
+  sre_throttle_policy(double k, duration window, std::uint64_t seed);
+
+  bool admit_first_try(time_point now) override;
+  std::optional<std::uint32_t> route_attempt(time_point now,
+                                             const attempt_info& info) override;
+  std::optional<duration> decide_retry(time_point now,
+                                       std::uint32_t attempts_made) override;
+  void observe(time_point now, const attempt_report& report) override;
+
+  /// P(reject) in percent.
+  std::optional<double> gauge(time_point now) const override;
+
+  const client_throttle& throttle() const noexcept {
+    return throttle_;
+  }
+
+ private:
+  // gauge() is const but rolling the window is not: a copy is cheap.
+  client_throttle throttle_;
+  rng gen_;
 };
 
 } // namespace bulwark::bench::model

@@ -211,6 +211,7 @@ class simulation {
     request_record rec;
     rec.first_try = now;
     run_.requests.push_back(rec);
+    last_server_.push_back(0);
     if (policy_.admit_first_try(now))
       send(r, now);
     else
@@ -220,11 +221,30 @@ class simulation {
 
   void send(std::uint32_t r, time_point now) {
     auto& req = run_.requests[r];
+    attempt_info info;
+    info.attempt = req.attempts + 1;
+    info.server = static_cast<std::uint32_t>(next_server_ % servers_.size());
+    info.servers = static_cast<std::uint32_t>(servers_.size());
+    info.previous_server =
+      req.attempts == 0 ? attempt_info::no_server : last_server_[r];
+    info.timeout = cfg_.attempt_timeout;
+    auto routed = policy_.route_attempt(now, info);
+    if (!routed || *routed >= servers_.size()) {
+      // Nothing was sent: round robin stays where it was.
+      end(r,
+          req.attempts == 0 ? request_end::rejected_locally
+                            : request_end::retry_refused,
+          now);
+      return;
+    }
+    auto srv = *routed;
+    ++next_server_;
+    last_server_[r] = srv;
     auto a = static_cast<std::uint32_t>(run_.attempts.size());
     attempt_record rec;
     rec.request = r;
     rec.number = ++req.attempts;
-    rec.server = static_cast<std::uint32_t>(next_server_++ % servers_.size());
+    rec.server = srv;
     rec.sent = now;
     run_.attempts.push_back(rec);
     open_.push_back(true);
@@ -243,7 +263,7 @@ class simulation {
     } else if (s.busy < s.cfg.workers) {
       start(rec.server, a, now);
     } else if (s.cfg.max_queue != 0 && s.queue.size() >= s.cfg.max_queue) {
-      answer(a, attempt_outcome::error, now);
+      answer(a, attempt_outcome::error, now, true);
     } else {
       s.queue.push_back(a);
     }
@@ -296,7 +316,8 @@ class simulation {
         ++run_.shed;
       else
         ++run_.dropped_expired;
-      answer(static_cast<std::uint32_t>(v.id), attempt_outcome::error, now);
+      answer(static_cast<std::uint32_t>(v.id), attempt_outcome::error, now,
+             true);
     }
   }
 
@@ -351,14 +372,18 @@ class simulation {
 
   // The client learns an attempt's outcome; answers to attempts that
   // already timed out go nowhere.
-  void answer(std::uint32_t a, attempt_outcome outcome, time_point now) {
+  // `overloaded`: the error is the server refusing work (shed, dropped, a
+  // full queue).
+  void answer(std::uint32_t a, attempt_outcome outcome, time_point now,
+              bool overloaded = false) {
     if (!open_[a])
       return;
     open_[a] = false;
     auto& rec = run_.attempts[a];
     rec.ended = now;
     rec.outcome = outcome;
-    policy_.observe(now, attempt_report{outcome, rec.number, now - rec.sent});
+    policy_.observe(now, attempt_report{outcome, rec.number, now - rec.sent,
+                                        rec.server, overloaded});
     auto r = rec.request;
     if (outcome == attempt_outcome::success) {
       end(r, request_end::succeeded, now);
@@ -393,6 +418,8 @@ class simulation {
   std::uint64_t seq_ = 0;
   std::uint64_t next_server_ = 0;
   std::vector<bool> open_;
+  /// Per request: the server of its latest attempt.
+  std::vector<std::uint32_t> last_server_;
   std::vector<queue_verdict> verdicts_;
   std::size_t ended_ = 0;
   bool arrivals_done_ = false;

@@ -92,7 +92,7 @@ enum class request_end {
   succeeded,
   /// Its last allowed attempt failed.
   attempts_exhausted,
-  /// The policy refused a retry.
+  /// The policy refused a retry, or rejected it locally when it was due.
   retry_refused,
   /// The policy refused its first try.
   rejected_locally,

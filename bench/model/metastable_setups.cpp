@@ -140,10 +140,15 @@ run_summary summarize(const metastable_setup& setup, const model_run& run) {
 
 model_run run_setup(const metastable_setup& setup, client_mode mode,
                     std::uint64_t seed) {
-  auto cfg = setup.model;
+  auto cfg = uses_overload_control(mode) ? with_overload_control(setup).model
+                                         : setup.model;
   cfg.seed = seed;
   // The mode's jitter gets its own stream, apart from the model's.
-  auto policy = make_client_policy(mode, seed * 6364136223846793005ULL + 1);
+  policy_context ctx;
+  ctx.attempt_timeout = cfg.attempt_timeout;
+  ctx.max_attempts = cfg.max_attempts;
+  auto policy =
+    make_client_policy(mode, seed * 6364136223846793005ULL + 1, ctx);
   return run_model(cfg, *policy);
 }
 

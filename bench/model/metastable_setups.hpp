@@ -78,7 +78,7 @@ struct run_summary {
 run_summary summarize(const metastable_setup& setup, const model_run& run);
 
 /// Runs `setup` once with `mode` and `seed` (which also seeds the mode's
-/// jitter).
+/// jitter); `bulwark_server` runs it with_overload_control.
 model_run run_setup(const metastable_setup& setup, client_mode mode,
                     std::uint64_t seed);
 

@@ -36,7 +36,8 @@ metastable_setup phase_setup(double magnitude, duration trigger);
 
 /// One cell: the median over `seeds` of the success ratio after the
 /// trigger, and whether it reaches 0.9. `server` picks the server's policy
-/// (overload_control: with_overload_control(phase_setup(...))).
+/// (overload_control: with_overload_control(phase_setup(...))); the
+/// `bulwark_server` mode runs under overload control whatever it says.
 phase_cell run_phase_cell(client_mode mode, double magnitude, duration trigger,
                           const std::vector<std::uint64_t>& seeds,
                           server_policy server = server_policy::fifo);

@@ -1,7 +1,9 @@
 // Scenario `metastable` (issue 15 item 4): the two published metastable
 // set-ups side by side, in virtual time, on the pure model of bench/model.
 // A (one server, a 20 rps trigger, then 9/7/5/3 rps) and B (two servers, one
-// answering errors from 5 s to 10 s), each with every client-only mode;
+// answering errors from 5 s to 10 s), each with every mode: the client-only
+// ones, `bulwark` (bulwark's client policies) and `bulwark_server` (the same
+// client, servers under bulwark's overload control);
 // every number is the median over 5 seeds (3 with --quick, times --runs).
 // The charts show the first seed's timelines. Set-up A also gets its phase
 // diagram per mode (trigger 1.2-3x capacity x 1-20 s: recovered within 30 s
@@ -81,7 +83,7 @@ void add_phase_diagram(scenario_result& result, const scenario_options& opts,
                  {},
                  {},
                  false};
-  for (auto mode : all_client_modes) {
+  for (auto mode : report_modes) {
     std::string name{to_string(mode)};
     report_progress(opts, "A phase diagram " + name, 0.0);
     auto cells = run_phase_diagram(mode, magnitudes, durations, seeds);
@@ -139,10 +141,11 @@ scenario_result run_metastable(const scenario_options& opts) {
                    false};
     chart state{lower + "-policy",
                 "Set-up " + setup.name
-                  + ": client policy state (token_bucket: tokens left; "
-                    "budget20: retries the budget still allows)",
+                  + ": policy state (token_bucket: tokens; budget20: "
+                    "retries left; sre_throttle: P(reject) %; bulwark*: "
+                    "limit)",
                 "time (s)",
-                "tokens / retries",
+                "tokens / retries / % / limit",
                 {},
                 {},
                 false};
@@ -157,7 +160,7 @@ scenario_result run_metastable(const scenario_options& opts) {
       c->windows = {{at_seconds(setup.trigger_start),
                      at_seconds(setup.trigger_end), trigger}};
     bool first_mode = true;
-    for (auto mode : all_client_modes) {
+    for (auto mode : report_modes) {
       std::string name{to_string(mode)};
       report_progress(opts, setup.name + " " + name, 0.0);
       add_mode_fields(out.mode(name), median_summary(setup, mode, seeds));
@@ -188,8 +191,8 @@ scenario_result run_metastable(const scenario_options& opts) {
 const scenario_registrar metastable_registrar{
   "metastable",
   "retry-storm metastability on two published set-ups (A: one server and a "
-  "load spike; B: two servers and an error window), client-only modes, "
-  "virtual time, medians over 5 seeds",
+  "load spike; B: two servers and an error window), client-only modes and "
+  "bulwark's, virtual time, medians over 5 seeds",
   run_metastable};
 
 } // namespace

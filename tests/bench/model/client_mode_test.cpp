@@ -28,7 +28,7 @@ TEST_CASE("client modes and attempt outcomes have names that parse back",
     CHECK(name != "unknown");
     CHECK(parse_client_mode(name) == mode);
   }
-  CHECK(!parse_client_mode("sre_throttle"));
+  CHECK(!parse_client_mode("no_such_mode"));
   CHECK(to_string(attempt_outcome::success) == "success");
   CHECK(to_string(attempt_outcome::error) == "error");
   CHECK(to_string(attempt_outcome::timeout) == "timeout");
@@ -171,4 +171,31 @@ TEST_CASE("a policy's gauge shows its state for the charts", "[bench][model]") {
   CHECK(budget.retries_in_window() == 15);
   // Once the retries have left the window, the floor is all there is.
   CHECK(budget.gauge(at_ms(20'300)) == Approx(30.0));
+}
+
+TEST_CASE("sre_throttle rejects attempts locally once the servers accept "
+          "fewer than half of them, and retries at once",
+          "[bench][model]") {
+  std::uint64_t seed = 5;
+  INFO("seed " << seed);
+  sre_throttle_policy p{2.0, seconds(120), seed};
+  attempt_info info;
+  info.server = 0;
+  // Healthy: every attempt accepted, nothing rejected.
+  for (int i = 0; i < 100; ++i) {
+    REQUIRE(p.route_attempt(at_ms(i * 10), info));
+    p.observe(at_ms(i * 10 + 5), outcome(attempt_outcome::success));
+  }
+  CHECK(*p.gauge(at_ms(1000)) == 0);
+  CHECK(p.decide_retry(at_ms(1000), 1) == duration{0});
+  // Then nothing is accepted: P(reject) = (requests - 2 accepts) / (requests
+  // + 1) rises past 0 after 100 more requests.
+  int rejected = 0;
+  for (int i = 0; i < 400; ++i) {
+    if (!p.route_attempt(at_ms(1000 + i * 10), info))
+      ++rejected;
+    p.observe(at_ms(1000 + i * 10 + 5), outcome(attempt_outcome::timeout));
+  }
+  CHECK(rejected > 50);
+  CHECK(*p.gauge(at_ms(5000)) > 10); // percent
 }

@@ -3,6 +3,7 @@
 #include <cmath>
 #include <cstdint>
 #include <stdexcept>
+#include <vector>
 
 #include <catch2/catch.hpp>
 
@@ -426,4 +427,142 @@ TEST_CASE("a server under overload control answers every attempt once, "
   CHECK(ok > 150);
   CHECK(to_string(server_policy::overload_control) == "overload_control");
   CHECK(to_string(server_policy::fifo) == "fifo");
+}
+
+namespace {
+
+// Routes every attempt to server 1, rejects every second retry locally and
+// remembers what it was told.
+class routing_policy final : public client_policy {
+ public:
+  std::vector<attempt_info> asked;
+  std::vector<attempt_report> reports;
+
+  bool admit_first_try(time_point) override {
+    return true;
+  }
+  std::optional<std::uint32_t>
+  route_attempt(time_point, const attempt_info& info) override {
+    asked.push_back(info);
+    if (info.attempt > 1 && asked.size() % 2 == 0)
+      return std::nullopt;
+    return 1;
+  }
+  std::optional<duration> decide_retry(time_point, std::uint32_t) override {
+    return duration{0};
+  }
+  void observe(time_point, const attempt_report& r) override {
+    reports.push_back(r);
+  }
+};
+
+} // namespace
+
+TEST_CASE("a policy may route an attempt elsewhere or reject it locally, "
+          "and round robin advances only for attempts sent",
+          "[bench][model]") {
+  model_config cfg;
+  server_config s;
+  s.workers = 100;
+  s.mean_service = milliseconds(1);
+  auto broken = s;
+  broken.error_start = at_s(0);
+  broken.error_end = at_s(1000);
+  cfg.servers = {s, broken};
+  cfg.phases = {{"load", seconds(10), 20}};
+  cfg.attempt_timeout = seconds(1);
+  cfg.max_attempts = 3;
+  cfg.seed = 11;
+  INFO("seed " << cfg.seed);
+  routing_policy p;
+  auto run = run_model(cfg, p);
+  REQUIRE(!run.attempts.empty());
+  for (auto& a : run.attempts)
+    CHECK(a.server == 1); // where the policy sent it, not round robin's pick
+  std::size_t sent = 0;
+  for (auto& info : p.asked) {
+    CHECK(info.servers == 2);
+    CHECK(info.timeout == seconds(1));
+    // Round robin's pick counts the attempts actually sent.
+    CHECK(info.server == sent % 2);
+    if (info.attempt == 1)
+      CHECK(info.previous_server == attempt_info::no_server);
+    else
+      CHECK(info.previous_server == 1);
+    if (!(info.attempt > 1 && (&info - p.asked.data() + 1) % 2 == 0))
+      ++sent;
+  }
+  CHECK(sent == run.attempts.size());
+  // Server 1 answers errors: every request ends at the cap or with a retry
+  // rejected locally, never with a success.
+  std::size_t refused = 0;
+  for (auto& r : run.requests) {
+    CHECK(!r.succeeded());
+    refused += r.how == request_end::retry_refused ? 1 : 0;
+  }
+  CHECK(refused > 0);
+  for (auto& r : p.reports) {
+    CHECK(r.server == 1);
+    CHECK(!r.overloaded); // a crash's error is not an overload refusal
+  }
+}
+
+namespace {
+
+// Counts the reports by kind.
+class report_counter final : public client_policy {
+ public:
+  std::size_t overloaded = 0;
+  std::size_t errors = 0;
+
+  bool admit_first_try(time_point) override {
+    return true;
+  }
+  std::optional<duration> decide_retry(time_point, std::uint32_t) override {
+    return std::nullopt;
+  }
+  void observe(time_point, const attempt_report& r) override {
+    if (r.outcome == attempt_outcome::error)
+      ++errors;
+    if (r.overloaded) {
+      CHECK(r.outcome == attempt_outcome::error);
+      ++overloaded;
+    }
+  }
+};
+
+} // namespace
+
+TEST_CASE("work a server refuses (shed, dropped, a full queue) is reported "
+          "as an overload, a crashed server's error is not",
+          "[bench][model][overload]") {
+  std::uint64_t seed = 21;
+  INFO("seed " << seed);
+  auto cfg = one_server(20, 30, seed);
+  cfg.attempt_timeout = seconds(2);
+  cfg.servers[0].policy = server_policy::overload_control;
+  cfg.servers[0].overload =
+    model_overload_config(cfg.servers[0].mean_service, cfg.attempt_timeout);
+  report_counter p;
+  auto run = run_model(cfg, p);
+  // A job dropped when its caller's deadline passed is often dropped after
+  // the attempt timed out, and then nobody hears of it.
+  CHECK(p.overloaded <= run.dropped_expired + run.shed);
+  CHECK(p.overloaded > 0);
+  CHECK(p.errors == p.overloaded);
+  // A bounded FIFO queue that fills: refusals are overloads too.
+  auto full = one_server(20, 30, seed);
+  full.servers[0].max_queue = 5;
+  report_counter q;
+  run_model(full, q);
+  CHECK(q.overloaded > 0);
+  CHECK(q.errors == q.overloaded);
+  // An error window: errors, none of them an overload.
+  auto crash = one_server(5, 10, seed);
+  crash.servers[0].error_start = at_s(0);
+  crash.servers[0].error_end = at_s(100);
+  report_counter c;
+  run_model(crash, c);
+  CHECK(c.errors > 0);
+  CHECK(c.overloaded == 0);
 }
