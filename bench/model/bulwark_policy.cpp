@@ -158,11 +158,16 @@ void bulwark_policy::observe(time_point now, const attempt_report& report) {
     // worse in A.)
     latencies_.record(report.latency, now);
     budget_.on_success(now);
-    // The request ends with its success: the call's one accept.
-    throttle_.on_accept(now);
   } else {
     budget_.on_failure(now); // transient, timeout, overloaded: all retryable
   }
+}
+
+void bulwark_policy::request_ended(time_point now, bool succeeded) {
+  // As dependency_core: the throttle hears of each call it let through
+  // once, when it ends (a success is the call's one accept).
+  if (cfg_.throttle.enabled)
+    throttle_.on_result(succeeded, now);
 }
 
 std::optional<double> bulwark_policy::gauge(time_point) const {

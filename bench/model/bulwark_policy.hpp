@@ -74,6 +74,7 @@ class bulwark_policy final : public client_policy {
   std::optional<duration> decide_retry(time_point now,
                                        std::uint32_t attempts_made) override;
   void observe(time_point now, const attempt_report& report) override;
+  void request_ended(time_point now, bool succeeded) override;
 
   /// The learned limits summed over the servers (attempts in flight).
   std::optional<double> gauge(time_point now) const override;

@@ -264,9 +264,9 @@ std::optional<duration> sre_throttle_policy::decide_retry(time_point,
 void sre_throttle_policy::observe(time_point now,
                                   const attempt_report& report) {
   // The book's accepts: what the backend took on. An error (a crashed
-  // server, a refusal) or a timeout is not one.
-  if (report.outcome == attempt_outcome::success)
-    throttle_.on_accept(now);
+  // server, a refusal) or a timeout is not one. Every attempt the throttle
+  // let through is reported once, when its fate is known.
+  throttle_.on_result(report.outcome == attempt_outcome::success, now);
 }
 
 std::optional<double> sre_throttle_policy::gauge(time_point now) const {

@@ -102,6 +102,12 @@ class client_policy {
   /// answers of timed-out attempts are not reported.
   virtual void observe(time_point now, const attempt_report& report) = 0;
 
+  /// A request whose first try `admit_first_try` let through has ended:
+  /// one of its attempts succeeded, or it failed for good.
+  virtual void request_ended(time_point, bool /*succeeded*/) {
+    // most modes need nothing
+  }
+
   /// The policy's own state at `now` for the charts (tokens left, retries
   /// the budget still allows, a learned limit); nullopt when it has none.
   virtual std::optional<double> gauge(time_point) const {

@@ -212,10 +212,12 @@ class simulation {
     rec.first_try = now;
     run_.requests.push_back(rec);
     last_server_.push_back(0);
-    if (policy_.admit_first_try(now))
+    if (policy_.admit_first_try(now)) {
       send(r, now);
-    else
-      end(r, request_end::rejected_locally, now);
+    } else {
+      // Not admitted: the policy is not told of its end.
+      end(r, request_end::rejected_locally, now, false);
+    }
     schedule_next_first_try(now);
   }
 
@@ -402,11 +404,14 @@ class simulation {
     schedule(now + *delay, event_kind::retry, r);
   }
 
-  void end(std::uint32_t r, request_end how, time_point now) {
+  void end(std::uint32_t r, request_end how, time_point now,
+           bool admitted = true) {
     auto& req = run_.requests[r];
     req.end = now;
     req.how = how;
     ++ended_;
+    if (admitted)
+      policy_.request_ended(now, how == request_end::succeeded);
   }
 
   const model_config& cfg_;
