@@ -43,7 +43,7 @@ dependency_config parse_dependency_config(const boost::json::value& v,
                   {"idempotency", "default_timeout", "operations",
                    "classification", "retry", "budget", "breaker", "bulkhead",
                    "adaptive_limit", "throttle", "deadline_shedding", "cache",
-                   "hedge", "fallback", "journeys"}};
+                   "hedge", "fallback", "journeys", "probe"}};
   r.read_enum("idempotency", cfg.repeat, all_idempotency);
   r.read("default_timeout", cfg.default_timeout, milliseconds(1), hours(24));
   if (auto* ops = r.find("operations")) {
@@ -102,6 +102,7 @@ dependency_config parse_dependency_config(const boost::json::value& v,
                                          r.path("fallback"), errors);
     cfg.journeys =
       parse_journey_config(section("journeys"), r.path("journeys"), errors);
+    cfg.probe = parse_probe_config(section("probe"), r.path("probe"), errors);
   }
   // Hedging sends a speculative duplicate: never for an unsafe operation.
   if (cfg.hedge.enabled) {
@@ -145,6 +146,7 @@ boost::json::object to_json(const dependency_config& cfg) {
   result["hedge"] = to_json(cfg.hedge);
   result["fallback"] = to_json(cfg.fallback);
   result["journeys"] = to_json(cfg.journeys);
+  result["probe"] = to_json(cfg.probe);
   return result;
 }
 
