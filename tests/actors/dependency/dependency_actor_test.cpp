@@ -385,7 +385,7 @@ TEST_CASE_METHOD(
           "/dependencies/dep/bogus: unknown key (allowed: idempotency, "
           "default_timeout, operations, classification, retry, budget, "
           "breaker, bulkhead, adaptive_limit, throttle, deadline_shedding, "
-          "cache, hedge, fallback, journeys, objective)",
+          "cache, hedge, fallback, journeys, objective, probe)",
           "/dependencies/dep/retry/max_attempts: must be between 1 and 10 "
           "(got: 0)"});
   // A valid document without this dependency is the actor's to refuse;
@@ -786,4 +786,121 @@ TEST_CASE_METHOD(
   advance_time(seconds(1));
   REQUIRE(caller.replies().size() == 2);
   CHECK(caller.replies()[1].attempts == 1);
+}
+
+// -- active health probe ---------------------------------------------------------
+
+TEST_CASE_METHOD(fixture,
+                 "a probe pauses a failing path and resumes it once the "
+                 "downstream recovers",
+                 "[actors][dependency][probe]") {
+  auto cfg = make_config(R"({"idempotency": "idempotent",
+    "retry": {"enabled": false},
+    "probe": {"enabled": true, "operation": "ping", "interval": "1s",
+              "timeout": "100ms", "unhealthy_threshold": 2,
+              "healthy_threshold": 2}})");
+  cfg.name = "dep";
+  auto policies = std::make_shared<dependency_policies>(cfg);
+  dependency_options opts;
+  opts.config = cfg;
+  opts.transport = transport.handle();
+  opts.policies = policies;
+  auto dep = spawn_dependency(sys, std::move(opts));
+  spawned.push_back(caf::actor_cast<caf::actor>(dep));
+  auto stats = [&] {
+    caller.clear();
+    caller.send(dep, stats_atom::value);
+    run();
+    auto answers = caller.collect<stats_atom, dependency_stats>();
+    REQUIRE(answers.size() == 1);
+    return std::get<1>(answers[0]);
+  };
+  // The downstream fails every request.
+  transport.script().set_default_answer(status_result(503));
+  advance_time(milliseconds(0)); // the first probe goes at once
+  REQUIRE(transport.attempts().size() == 1);
+  auto first = transport.attempts()[0].request;
+  CHECK(first.operation == "ping");
+  CHECK(
+    first.deadline_ns
+    == to_wire_time(transport.attempts()[0].received_at + milliseconds(100)));
+  CHECK(policies->breaker.state() == breaker_state::closed);
+  advance_time(seconds(1)); // the second failed probe pauses the path
+  CHECK(transport.attempts().size() == 2);
+  CHECK(policies->breaker.state() == breaker_state::forced_open);
+  CHECK(policies->last_breaker_event.reason == transition_reason::probe);
+  auto paused = stats();
+  CHECK(paused.breaker == breaker_state::forced_open);
+  CHECK(paused.probe_paused == 1);
+  CHECK(paused.probe_pauses == 1);
+  CHECK(paused.probes_failure == 2);
+  boost::json::value doc = to_json(paused);
+  CHECK(doc.at("probe_paused").to_number<std::uint64_t>() == 1);
+  // Calls are rejected at once, naming the probe; nothing reaches the
+  // downstream but probes.
+  caller.clear();
+  call(dep, make_call(1));
+  auto replies = caller.replies();
+  REQUIRE(replies.size() == 1);
+  CHECK_FALSE(replies[0].ok);
+  CHECK(replies[0].cls == failure_class::rejected_locally);
+  CHECK(replies[0].message.find("paused by a health probe")
+        != std::string::npos);
+  CHECK(transport.attempts().size() == 2);
+  CHECK(stats().rejected_probe == 1);
+  // The downstream recovers: two good probes resume the path.
+  transport.script().set_default_answer(success_result("pong"));
+  advance_time(seconds(1));
+  CHECK(policies->breaker.state() == breaker_state::forced_open);
+  advance_time(seconds(1));
+  CHECK(transport.attempts().size() == 4);
+  CHECK(policies->breaker.state() == breaker_state::closed);
+  CHECK(policies->last_breaker_event.reason == transition_reason::probe);
+  caller.clear();
+  call(dep, make_call(2));
+  replies = caller.replies();
+  REQUIRE(replies.size() == 1);
+  CHECK(replies[0].ok);
+  CHECK(replies[0].payload == "pong");
+  auto attempts = transport.attempts();
+  REQUIRE(attempts.size() == 5);
+  CHECK(attempts[4].request.operation == "get");
+  // Probes never count as calls or attempts.
+  auto after = stats();
+  CHECK(after.probe_paused == 0);
+  CHECK(after.probes_success == 2);
+  CHECK(after.requests == 2);
+  CHECK(after.attempts == 1);
+  CHECK(after.attempt_latency.count() == 1);
+}
+
+TEST_CASE_METHOD(fixture,
+                 "a probe without an answer times out, and a reload that "
+                 "turns probing off resumes the path",
+                 "[actors][dependency][probe]") {
+  auto dep = spawn_dep(make_config(R"({"idempotency": "idempotent",
+    "probe": {"enabled": true, "operation": "ping", "interval": "1s",
+              "timeout": "100ms", "unhealthy_threshold": 1}})"));
+  // No answer: the transport holds every attempt.
+  advance_time(milliseconds(100));
+  REQUIRE(transport.attempts().size() == 1);
+  caller.send(dep, stats_atom::value);
+  run();
+  auto answers = caller.collect<stats_atom, dependency_stats>();
+  REQUIRE(answers.size() == 1);
+  CHECK(std::get<1>(answers[0]).probes_timeout == 1);
+  CHECK(std::get<1>(answers[0]).breaker == breaker_state::forced_open);
+  caller.clear();
+  caller.send(dep, config_atom::value, update(R"({"dependencies": {"dep": {
+                "idempotency": "idempotent"}}})"));
+  run();
+  caller.send(dep, stats_atom::value);
+  run();
+  answers = caller.collect<stats_atom, dependency_stats>();
+  REQUIRE(answers.size() == 1);
+  CHECK(std::get<1>(answers[0]).breaker == breaker_state::closed);
+  CHECK(std::get<1>(answers[0]).probe_paused == 0);
+  // Off: no more probes, however long we wait.
+  advance_time(seconds(10));
+  CHECK(transport.attempts().size() == 1);
 }

@@ -1021,6 +1021,126 @@ TEST_CASE_METHOD(fixture,
   CHECK(srv.accepted() == 1);
 }
 
+// -- active health probes -------------------------------------------------------------
+// purity: real time -- these drive a real socket; every wait is bounded by
+// `patience` on the test server's condition variable (each probe that
+// arrives wakes it), never a sleep.
+
+TEST_CASE_METHOD(fixture,
+                 "a probe is a GET of its path without body or key, and a bad "
+                 "path is refused before any byte is written",
+                 "[actors][transport][http][probe]") {
+  test_server srv{answer_with([](const raw_request& req) {
+    return response(req.target == "/healthz?deep=1" ? 200 : 404, "fine");
+  })};
+  auto t = spawn(srv.port());
+  attempt_request probe;
+  probe.attempt_id = 5;
+  probe.operation = "/healthz?deep=1";
+  probe.deadline_ns = deadline_in(std::chrono::milliseconds(2000));
+  self->send(t.handle(), probe_atom::value, probe);
+  auto r = await();
+  REQUIRE(r);
+  CHECK(r->attempt_id == 5);
+  CHECK(r->ok);
+  CHECK(r->status == 200);
+  auto seen = srv.requests();
+  REQUIRE(seen.size() == 1);
+  CHECK(seen[0].method == "GET");
+  CHECK(seen[0].target == "/healthz?deep=1");
+  CHECK(seen[0].body.empty());
+  CHECK_FALSE(seen[0].has_header("idempotency-key"));
+  CHECK_FALSE(seen[0].has_header("content-type"));
+  for (std::string bad : {"/a/../admin", "http://evil/", "/x\r\nHost: evil"}) {
+    probe.attempt_id += 1;
+    probe.operation = bad;
+    self->send(t.handle(), probe_atom::value, probe);
+    auto refused = await();
+    REQUIRE(refused);
+    CHECK_FALSE(refused->ok);
+    CHECK(classify_default(*refused).cls == failure_class::persistent);
+  }
+  CHECK(srv.requests().size() == 1);
+}
+
+TEST_CASE_METHOD(fixture,
+                 "a probe over HTTP pauses a path answering 503 and resumes "
+                 "it once the path answers 200",
+                 "[actors][transport][http][probe]") {
+  std::atomic<bool> healthy{false};
+  test_server srv{answer_with([&](const raw_request& req) {
+    if (req.target == "/healthz")
+      return healthy ? response(200, "ok") : response(503, "down");
+    return response(200, "stocked");
+  })};
+  auto t = spawn(srv.port());
+  auto parsed = parse_bulwark_config(R"({"dependencies": {"inventory": {
+    "idempotency": "idempotent",
+    "retry": {"enabled": false},
+    "probe": {"enabled": true, "http_path": "/healthz", "interval": "100ms",
+              "timeout": "100ms", "unhealthy_threshold": 2,
+              "healthy_threshold": 2}
+  }}})");
+  INFO(parsed.errors.to_string());
+  REQUIRE(parsed.ok());
+  dependency_options opts;
+  opts.config = parsed.config->dependencies.at(0);
+  opts.transport = t.handle();
+  auto dep = spawn_dependency(sys, std::move(opts));
+  spawned.push_back(caf::actor_cast<caf::actor>(dep));
+  auto stats = [&] {
+    dependency_stats out;
+    self->request(dep, patience, stats_atom::value)
+      .receive([&](stats_atom, const dependency_stats& x) { out = x; },
+               [](caf::error&) { FAIL("no stats"); });
+    return out;
+  };
+  // Waits, probe by probe, until the path is (not) paused.
+  auto wait_paused = [&](bool paused) {
+    for (std::size_t n = srv.requests().size() + 1; n < 100; ++n) {
+      if ((stats().probe_paused == 1) == paused)
+        return true;
+      if (!srv.wait_requests(n))
+        return false;
+    }
+    return false;
+  };
+  auto call = [&](std::uint64_t id) {
+    call_request req;
+    req.id = id;
+    req.operation = "get_stock";
+    req.payload = "sku-1";
+    req.idempotency_key = "k-" + std::to_string(id);
+    self->send(dep, call_atom::value, req);
+    std::optional<call_reply> reply;
+    self->receive([&](reply_atom, call_reply& x) { reply = std::move(x); },
+                  caf::after(patience) >> [] {});
+    REQUIRE(reply);
+    return *reply;
+  };
+  REQUIRE(wait_paused(true));
+  auto paused = stats();
+  CHECK(paused.breaker == breaker_state::forced_open);
+  CHECK(paused.probes_failure >= 2);
+  auto rejected = call(1);
+  CHECK_FALSE(rejected.ok);
+  CHECK(rejected.cls == failure_class::rejected_locally);
+  CHECK(rejected.message.find("health probe") != std::string::npos);
+  healthy = true;
+  REQUIRE(wait_paused(false));
+  CHECK(stats().breaker == breaker_state::closed);
+  auto served = call(2);
+  CHECK(served.ok);
+  CHECK(served.payload == "stocked");
+  // Every request the server saw was a probe, except the one call served.
+  auto seen = srv.requests();
+  auto calls = std::count_if(seen.begin(), seen.end(), [](const auto& x) {
+    return x.target != "/healthz";
+  });
+  CHECK(calls == 1);
+  CHECK(stats().attempts == 1);
+}
+
 // -- load, senders and shutdown ------------------------------------------------------
 
 TEST_CASE_METHOD(fixture,

@@ -33,9 +33,11 @@ TEST_CASE("every breaker state and transition reason has a distinct name",
         transition_reason::open_duration_elapsed,
         transition_reason::probes_succeeded, transition_reason::probe_failed,
         transition_reason::forced, transition_reason::disabled,
-        transition_reason::reset, transition_reason::half_open_timeout})
+        transition_reason::reset, transition_reason::half_open_timeout,
+        transition_reason::probe})
     reasons.insert(to_string(r));
-  CHECK(reasons.size() == 9);
+  CHECK(reasons.size() == 10);
+  CHECK(reasons.count("probe") == 1);
   CHECK(reasons.count("probe_failed") == 1);
 }
 

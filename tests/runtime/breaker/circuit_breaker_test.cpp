@@ -626,6 +626,85 @@ TEST_CASE("reconfiguring the mode forces, disables and restores the breaker",
   CHECK(circuit_breaker{cfg}.state() == bs::disabled);
 }
 
+TEST_CASE("a probe's hold forces the breaker open and its release closes it, "
+          "both with reason probe",
+          "[runtime][breaker][probe]") {
+  circuit_breaker b{test_config()};
+  recording_listener l;
+  b.set_listener(&l);
+  trip(b, at(seconds(1))); // open: the probe pauses it for good
+  b.hold_for_probe(true, at(seconds(2)));
+  CHECK(b.state() == bs::forced_open);
+  CHECK(b.probe_hold());
+  CHECK_FALSE(b.operator_hold());
+  CHECK_FALSE(b.try_acquire(at(hours(1)))); // time never ends a pause
+  REQUIRE(l.events.size() == 2);
+  CHECK(l.events[1].reason == transition_reason::probe);
+  CHECK(to_string(l.events[1].reason) == "probe");
+  b.hold_for_probe(false, at(hours(1)));
+  CHECK(b.state() == bs::closed);
+  REQUIRE(l.events.size() == 3);
+  CHECK(l.events[2].from == bs::forced_open);
+  CHECK(l.events[2].reason == transition_reason::probe);
+  CHECK(b.try_acquire(at(hours(1))));
+}
+
+TEST_CASE("a probe resuming never undoes an operator's forced-open, and an "
+          "operator's reset never resumes a path the probe keeps paused",
+          "[runtime][breaker][probe]") {
+  auto now = at(seconds(1));
+  SECTION("operator first, probe released while the operator holds") {
+    circuit_breaker b{test_config()};
+    b.force_open(now);
+    b.hold_for_probe(true, now);
+    b.hold_for_probe(false, now);
+    CHECK(b.state() == bs::forced_open);
+    b.reset(now);
+    CHECK(b.state() == bs::closed);
+  }
+  SECTION("probe first, operator resets while the probe holds") {
+    circuit_breaker b{test_config()};
+    b.hold_for_probe(true, now);
+    b.force_open(now);
+    b.reset(now);
+    CHECK(b.state() == bs::forced_open);
+    CHECK(b.probe_hold());
+    b.hold_for_probe(false, now);
+    CHECK(b.state() == bs::closed);
+  }
+  SECTION("config mode forced_open and back to automatic") {
+    auto cfg = test_config();
+    cfg.mode = breaker_mode::forced_open;
+    circuit_breaker b{cfg};
+    b.hold_for_probe(true, now);
+    b.hold_for_probe(false, now);
+    CHECK(b.state() == bs::forced_open); // the config still holds it
+    b.hold_for_probe(true, now);
+    cfg.mode = breaker_mode::automatic;
+    b.reconfigure(cfg, now);
+    CHECK(b.state() == bs::forced_open); // the probe still holds it
+    b.hold_for_probe(false, now);
+    CHECK(b.state() == bs::closed);
+  }
+  SECTION("a disabled breaker remembers the hold and applies it on leaving") {
+    circuit_breaker b{test_config()};
+    b.disable(now);
+    b.hold_for_probe(true, now);
+    CHECK(b.state() == bs::disabled);
+    b.reset(now);
+    CHECK(b.state() == bs::forced_open);
+    b.hold_for_probe(false, now);
+    CHECK(b.state() == bs::closed);
+  }
+  SECTION("counters") {
+    circuit_breaker b{test_config()};
+    b.hold_for_probe(true, now);
+    b.hold_for_probe(true, now); // already held: no second transition
+    CHECK(b.counters().transitions == 1);
+    CHECK(b.counters().illegal_transitions == 0);
+  }
+}
+
 TEST_CASE(
   "a half-open breaker decides at once when reconfigured to fewer probes",
   "[runtime][breaker]") {

@@ -1629,7 +1629,7 @@ TEST_CASE("an invalid reload is refused with every error and changes nothing",
       "/dependencies/dep/bogus: unknown key (allowed: idempotency, "
       "default_timeout, operations, classification, retry, budget, breaker, "
       "bulkhead, adaptive_limit, throttle, deadline_shedding, cache, hedge, "
-      "fallback, journeys, objective)",
+      "fallback, journeys, objective, probe)",
       "/dependencies/dep/retry/max_attempts: must be between 1 and 10 (got: "
       "0)"});
   errors =
@@ -1742,6 +1742,141 @@ TEST_CASE("a 50 percent retry rollout splits calls by their idempotency key",
   CHECK(covered > 70);
   CHECK(covered < 130);
   CHECK(h.stats().retries_suppressed_flag == covered);
+}
+
+// -- active health probe ---------------------------------------------------------
+
+namespace {
+
+/// One probe as the actor runs it: sent when due, answered with `o` at
+/// once; pauses and resumes applied to the policies.
+void probe_round(dependency_policies& pol, time_point now, const outcome& o) {
+  probe_action_list acts;
+  pol.probe.advance(now, acts);
+  pol.apply_probe(acts, now);
+  std::uint64_t id = 0;
+  for (auto& a : acts)
+    if (a.kind == probe_action_kind::send_probe)
+      id = a.id;
+  REQUIRE(id != 0);
+  acts.clear();
+  pol.probe.on_result(id, o, now, acts);
+  pol.apply_probe(acts, now);
+}
+
+const std::string probed = R"({"idempotency": "idempotent",
+  "retry": {"enabled": false},
+  "probe": {"enabled": true, "operation": "ping", "interval": "1s",
+            "timeout": "100ms", "unhealthy_threshold": 2,
+            "healthy_threshold": 2}})";
+
+} // namespace
+
+TEST_CASE("a path the probe paused rejects calls naming the probe, counted "
+          "apart, and resumes when the probe does",
+          "[runtime][dependency][probe]") {
+  harness h{make_config(probed)};
+  auto& pol = h.core.policies();
+  auto down = outcome::failure(failure_class::transient);
+  probe_round(pol, h.now, down);
+  CHECK(pol.breaker.state() == breaker_state::closed);
+  probe_round(pol, h.now + seconds(1), down);
+  CHECK(pol.breaker.state() == breaker_state::forced_open);
+  CHECK(pol.last_breaker_event.reason == transition_reason::probe);
+  CHECK(h.stats().probe_paused == 1);
+  CHECK(h.stats().probe_pauses == 1);
+  CHECK(h.stats().probes_failure == 2);
+  h.call(make_call(1));
+  CHECK(h.sends().empty());
+  REQUIRE(h.replies().size() == 1);
+  auto r = h.replies()[0].action.reply;
+  CHECK_FALSE(r.ok);
+  CHECK(r.cls == failure_class::rejected_locally);
+  INFO(r.message);
+  CHECK(r.message.find("paused by a health probe") != std::string::npos);
+  CHECK(h.stats().rejected_probe == 1);
+  CHECK(h.stats().rejected_breaker == 0);
+  // Probes are not calls.
+  CHECK(h.stats().requests == 1);
+  CHECK(h.stats().attempts == 0);
+  probe_round(pol, h.now + seconds(2), outcome::ok());
+  CHECK(pol.breaker.state() == breaker_state::forced_open);
+  probe_round(pol, h.now + seconds(3), outcome::ok());
+  CHECK(pol.breaker.state() == breaker_state::closed);
+  CHECK(h.stats().probe_paused == 0);
+  CHECK(h.stats().probes_success == 2);
+  h.now += seconds(3);
+  h.call(make_call(2));
+  CHECK(h.sends().size() == 1);
+}
+
+TEST_CASE("the probe's pause composes with the flag that forces the breaker "
+          "open",
+          "[runtime][dependency][probe]") {
+  harness h{make_config(probed)};
+  auto& pol = h.core.policies();
+  auto down = outcome::failure(failure_class::transient);
+  SECTION("a probe resuming does not undo the flag") {
+    CHECK(h.core.set_flags(R"({"breaker": {"mode": "force_open"}})").empty());
+    probe_round(pol, h.now, down);
+    probe_round(pol, h.now + seconds(1), down);
+    probe_round(pol, h.now + seconds(2), outcome::ok());
+    probe_round(pol, h.now + seconds(3), outcome::ok());
+    CHECK_FALSE(pol.probe.paused());
+    h.now += seconds(3);
+    h.call(make_call(1));
+    CHECK(h.sends().empty());
+    CHECK(h.stats().rejected_flag == 1);
+    CHECK(h.stats().rejected_probe == 0);
+  }
+  SECTION("clearing the flag does not resume a path the probe keeps paused") {
+    CHECK(h.core.set_flags(R"({"breaker": {"mode": "force_open"}})").empty());
+    probe_round(pol, h.now, down);
+    probe_round(pol, h.now + seconds(1), down);
+    CHECK(h.core.set_flags("{}").empty());
+    h.now += seconds(1);
+    h.call(make_call(1));
+    CHECK(h.sends().empty());
+    CHECK(h.stats().rejected_probe == 1);
+    CHECK(h.stats().rejected_flag == 0);
+  }
+  SECTION("the config's forced_open mode outlives a probe's resume") {
+    probe_round(pol, h.now, down);
+    probe_round(pol, h.now + seconds(1), down);
+    auto errors = h.core.reconfigure(
+      R"({"dependencies": {"dep": {"idempotency": "idempotent",
+        "breaker": {"mode": "forced_open"},
+        "probe": {"enabled": true, "operation": "ping", "interval": "1s",
+                  "timeout": "100ms", "unhealthy_threshold": 2,
+                  "healthy_threshold": 1}}}})",
+      h.now, h.out);
+    CHECK(errors.empty());
+    probe_round(pol, h.now + seconds(2), outcome::ok());
+    CHECK_FALSE(pol.probe.paused());
+    CHECK(pol.breaker.state() == breaker_state::forced_open);
+    CHECK(pol.breaker.operator_hold());
+  }
+}
+
+TEST_CASE("a reload that turns probing off resumes the path the probe paused",
+          "[runtime][dependency][probe]") {
+  harness h{make_config(probed)};
+  auto& pol = h.core.policies();
+  auto down = outcome::failure(failure_class::transient);
+  probe_round(pol, h.now, down);
+  probe_round(pol, h.now + seconds(1), down);
+  REQUIRE(pol.breaker.state() == breaker_state::forced_open);
+  h.now += seconds(1);
+  auto errors = h.core.reconfigure(
+    R"({"dependencies": {"dep": {"idempotency": "idempotent"}}})", h.now,
+    h.out);
+  CHECK(errors.empty());
+  CHECK(pol.breaker.state() == breaker_state::closed);
+  CHECK(pol.last_breaker_event.reason == transition_reason::probe);
+  CHECK(h.stats().probe_paused == 0);
+  CHECK(pol.probe.next_deadline() == no_deadline);
+  h.call(make_call(1));
+  CHECK(h.sends().size() == 1);
 }
 
 TEST_CASE("flags switch hedging off and hold the breaker open or let it be",

@@ -182,6 +182,7 @@ bulwark_rejected_total{dependency="payments",reason="queue_timeout"} 0
 bulwark_rejected_total{dependency="payments",reason="flag"} 1
 bulwark_rejected_total{dependency="payments",reason="throttle"} 0
 bulwark_rejected_total{dependency="payments",reason="deadline"} 0
+bulwark_rejected_total{dependency="payments",reason="probe"} 0
 # HELP bulwark_flag_actions_total What feature flags changed for calls: retries and hedges they switched off, calls they let past a disabled breaker.
 # TYPE bulwark_flag_actions_total counter
 bulwark_flag_actions_total{dependency="payments",action="retry_suppressed"} 2
@@ -223,6 +224,18 @@ bulwark_ejections_total{dependency="payments"} 0
 # HELP bulwark_transport_downs_total Times the transport actor went down.
 # TYPE bulwark_transport_downs_total counter
 bulwark_transport_downs_total{dependency="payments"} 0
+# HELP bulwark_probe_results_total Active health probes of a dependency by outcome (success, failure, timeout, ignored).
+# TYPE bulwark_probe_results_total counter
+bulwark_probe_results_total{dependency="payments",outcome="success"} 0
+bulwark_probe_results_total{dependency="payments",outcome="failure"} 0
+bulwark_probe_results_total{dependency="payments",outcome="timeout"} 0
+bulwark_probe_results_total{dependency="payments",outcome="ignored"} 0
+# HELP bulwark_probe_paused 1 while an active health probe keeps the dependency's path paused (breaker forced open, reason probe).
+# TYPE bulwark_probe_paused gauge
+bulwark_probe_paused{dependency="payments"} 0
+# HELP bulwark_probe_pauses_total Times an active health probe paused the dependency's path.
+# TYPE bulwark_probe_pauses_total counter
+bulwark_probe_pauses_total{dependency="payments"} 0
 # HELP bulwark_failovers_total Calls rerouted to another member after a failure.
 # TYPE bulwark_failovers_total counter
 # HELP bulwark_failovers_denied_total Failovers the retry budget refused.
@@ -407,7 +420,7 @@ TEST_CASE("each family is written once with the samples of every component",
              || name == family + "_sum" || name == family + "_count"));
     }
   }
-  CHECK(helps.size() == 60);
+  CHECK(helps.size() == 63);
   for (auto& [name, n] : helps) {
     INFO(name);
     CHECK(n == 1);
@@ -592,7 +605,7 @@ TEST_CASE("an actor of a service host carries its kind as a second label",
 TEST_CASE("no components still name every family", "[runtime][metrics]") {
   auto text = render_prometheus(std::vector<metrics_source>{});
   auto lines = lines_of(text);
-  CHECK(lines.size() == 120);
+  CHECK(lines.size() == 126);
   for (auto& line : lines)
     CHECK(line[0] == '#');
 }

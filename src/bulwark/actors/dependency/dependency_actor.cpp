@@ -1,5 +1,6 @@
 #include "bulwark/actors/dependency/dependency_actor.hpp"
 
+#include <algorithm>
 #include <optional>
 #include <utility>
 
@@ -7,13 +8,15 @@
 
 #include "bulwark/runtime/classify/classifier.hpp"
 #include "bulwark/runtime/dependency/dependency_core.hpp"
+#include "bulwark/runtime/probe/probe_core.hpp"
 
 namespace bulwark {
 
-// Every decision is bulwark/runtime/dependency/dependency_core's. The actor
-// turns messages into the core's events and the core's actions into messages,
-// keeps the reply address of each call, and keeps one delayed tick message for
-// the core's next deadline.
+// Every decision is bulwark/runtime/dependency/dependency_core's (and, for
+// the active health probe, bulwark/runtime/probe/probe_core's, kept in the
+// policies). The actor turns messages into their events and their actions
+// into messages, keeps the reply address of each call, and keeps one delayed
+// tick message for the earlier of their next deadlines.
 struct dependency_state {
   static inline const char* name = "bulwark.dependency";
 
@@ -32,6 +35,7 @@ struct dependency_state {
   caf::actor_clock* clock = nullptr;
   std::optional<dependency_core> core;
   dependency_core::action_list actions;
+  probe_action_list probe_actions;
   // By the core's call slot.
   std::vector<reply_address> callers;
   caf::actor transport;
@@ -96,6 +100,10 @@ struct dependency_state {
   }
 
   void on_result(attempt_result& r) {
+    if (probe_core::is_probe_id(r.attempt_id)) {
+      on_probe_result(r);
+      return;
+    }
     auto n = now();
     core->on_result(r.attempt_id, to_observation(r), std::move(r.payload), n,
                     actions);
@@ -126,7 +134,51 @@ struct dependency_state {
     if (pending_tick <= n)
       pending_tick = no_deadline;
     core->advance(n, actions);
+    auto& probe = core->policies().probe;
+    if (probe.next_deadline() <= n) {
+      probe.advance(n, probe_actions);
+      process_probe(n);
+    }
     process(n);
+  }
+
+  // -- the active health probe -------------------------------------------------
+  // Probes go straight to the transport under ids no call attempt has: no
+  // breaker, budget, throttle or limit sees them, and the core never counts
+  // them.
+
+  void on_probe_result(const attempt_result& r) {
+    auto n = now();
+    auto o = classify(core->config().classification, to_observation(r));
+    core->policies().probe.on_result(r.attempt_id, o, n, probe_actions);
+    process_probe(n);
+    arm_tick(n);
+  }
+
+  void process_probe(time_point n) {
+    auto& pol = core->policies();
+    pol.apply_probe(probe_actions, n);
+    for (auto& a : probe_actions)
+      if (a.kind == probe_action_kind::send_probe)
+        send_probe(a, pol.probe.config());
+    probe_actions.clear();
+  }
+
+  void send_probe(const probe_action& a, const probe_config& cfg) {
+    // Without a transport the probe gets no answer and times out.
+    if (!transport)
+      return;
+    attempt_request ar;
+    ar.attempt_id = a.id;
+    ar.deadline_ns = to_wire_time(a.deadline);
+    ar.attempt_number = 1;
+    if (!cfg.http_path.empty()) {
+      ar.operation = cfg.http_path;
+      send_to(transport, probe_atom::value, std::move(ar));
+    } else {
+      ar.operation = cfg.operation;
+      send_to(transport, attempt_atom::value, std::move(ar));
+    }
   }
 
   void on_transport_down() {
@@ -253,7 +305,8 @@ struct dependency_state {
   // serves many timers. With no slack (the default) every timer fires exactly
   // on time, which virtual-time tests rely on.
   void arm_tick(time_point n) {
-    auto t = core->next_deadline();
+    auto t =
+      std::min(core->next_deadline(), core->policies().probe.next_deadline());
     if (t == no_deadline)
       return;
     auto at = deadline::after(t, timer_slack).at;
@@ -291,6 +344,8 @@ dependency_impl(dependency_actor::stateful_pointer<dependency_state> self,
   st.transport = std::move(opts.transport);
   if (st.transport)
     self->monitor(st.transport);
+  // An enabled probe sends its first probe at once.
+  st.arm_tick(st.now());
   self->set_down_handler([self](caf::down_msg& dm) {
     auto& st = self->state;
     if (st.transport && dm.source == st.transport.address())

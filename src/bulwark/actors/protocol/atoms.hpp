@@ -55,6 +55,12 @@ using trace_atom = caf::atom_constant<caf::atom("trace")>;
 /// With `journey_atom`: asks for the failed journeys instead of one by id.
 using failed_atom = caf::atom_constant<caf::atom("failed")>;
 
+/// An active health probe of a path, for HTTP transports:
+/// `(probe_atom, attempt_request)` whose `operation` is the path to GET
+/// (bulwark/runtime/probe/probe_config.hpp), answered like an attempt with
+/// `(result_atom, attempt_result)`. Other transports ignore it.
+using probe_atom = caf::atom_constant<caf::atom("probe")>;
+
 /// Replaces a dependency actor's transport: `(transport_atom, caf::actor)`.
 using transport_atom = caf::atom_constant<caf::atom("transport")>;
 

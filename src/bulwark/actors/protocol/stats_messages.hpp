@@ -46,20 +46,22 @@ typename Inspector::result_type inspect(Inspector& f, dependency_stats& x) {
   auto load = caf::meta::load_callback([&]() -> caf::error {
     return detail::load_enum(breaker, x.breaker, std::size(all_breaker_states));
   });
-  return f(
-    caf::meta::type_name("dependency_stats"), x.requests, x.invalid,
-    x.replies_ok, x.replies_failed, x.replies_by_source, x.failures_by_class,
-    x.in_flight, x.attempts, x.attempt_failures_by_class, x.retries,
-    x.retries_by_class, x.retries_denied_budget, x.hedges, x.hedges_won,
-    x.hedges_denied_budget, x.late_results, x.attempt_timeouts,
-    x.rejected_breaker, x.rejected_bulkhead, x.shed, x.queue_timeouts, x.queued,
-    x.adaptive_limit, x.rejected_flag, x.rejected_throttle, x.shed_deadline,
-    x.retries_suppressed_flag, x.hedges_suppressed_flag,
-    x.breaker_bypassed_flag, x.cache_hits, x.cache_stale_hits, x.cache_misses,
-    x.revalidations, x.fallbacks_stale, x.fallbacks_static,
-    x.fallbacks_alternate, x.fallbacks_fail_fast, x.breaker_transitions,
-    breaker, x.transport_downs, x.config_applied, x.config_rejected,
-    x.objective, x.request_latency, x.attempt_latency, load);
+  return f(caf::meta::type_name("dependency_stats"), x.requests, x.invalid,
+           x.replies_ok, x.replies_failed, x.replies_by_source,
+           x.failures_by_class, x.in_flight, x.attempts,
+           x.attempt_failures_by_class, x.retries, x.retries_by_class,
+           x.retries_denied_budget, x.hedges, x.hedges_won,
+           x.hedges_denied_budget, x.late_results, x.attempt_timeouts,
+           x.rejected_breaker, x.rejected_bulkhead, x.shed, x.queue_timeouts,
+           x.queued, x.adaptive_limit, x.rejected_flag, x.rejected_throttle,
+           x.shed_deadline, x.retries_suppressed_flag, x.hedges_suppressed_flag,
+           x.breaker_bypassed_flag, x.rejected_probe, x.probes_success,
+           x.probes_failure, x.probes_timeout, x.probes_ignored, x.probe_pauses,
+           x.probe_paused, x.cache_hits, x.cache_stale_hits, x.cache_misses,
+           x.revalidations, x.fallbacks_stale, x.fallbacks_static,
+           x.fallbacks_alternate, x.fallbacks_fail_fast, x.breaker_transitions,
+           breaker, x.transport_downs, x.config_applied, x.config_rejected,
+           x.objective, x.request_latency, x.attempt_latency, load);
 }
 
 template <class Inspector>

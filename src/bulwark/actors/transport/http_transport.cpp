@@ -28,6 +28,7 @@
 #include "bulwark/runtime/classify/classifier.hpp"
 #include "bulwark/runtime/core/idempotency_key.hpp"
 #include "bulwark/runtime/core/trace_context.hpp"
+#include "bulwark/runtime/probe/probe_config.hpp"
 
 namespace bulwark {
 
@@ -87,6 +88,8 @@ struct exchange {
   bool resent = false;
   /// A result went out, or a cancel ended it: every later handler is void.
   bool done = false;
+  /// A health probe: `GET req.operation` (a validated path), no body.
+  bool probe = false;
 };
 
 using exchange_ptr = std::shared_ptr<exchange>;
@@ -156,10 +159,11 @@ class http_client {
   http_client& operator=(const http_client&) = delete;
 
   /// Called by the actor: starts one attempt on the I/O thread.
-  void post_attempt(attempt_request req, caf::actor_addr requester) {
-    asio::post(io_, [this, req{std::move(req)},
-                     requester{std::move(requester)}]() mutable {
-      start(std::move(req), std::move(requester));
+  void post_attempt(attempt_request req, caf::actor_addr requester,
+                    bool probe = false) {
+    asio::post(io_, [this, req{std::move(req)}, requester{std::move(requester)},
+                     probe]() mutable {
+      start(std::move(req), std::move(requester), probe);
     });
   }
 
@@ -210,13 +214,15 @@ class http_client {
 
   // -- attempts -----------------------------------------------------------------
 
-  void start(attempt_request req, caf::actor_addr requester) {
+  void start(attempt_request req, caf::actor_addr requester,
+             bool probe = false) {
     if (stopping_)
       return;
     ++stats_->attempts;
     attempt_key key{requester, req.attempt_id};
     auto x =
       std::make_shared<exchange>(io_, std::move(req), std::move(requester));
+    x->probe = probe;
     x->started = steady::now();
     if (x->req.deadline_ns != no_deadline_ns)
       x->deadline =
@@ -232,6 +238,13 @@ class http_client {
     // connection would fall out of step for everyone after. Refused here,
     // before any byte is written; never executed, and retrying cannot help.
     if (key_problem(x->req.idempotency_key)) {
+      ++stats_->refused_headers;
+      finish(x, class_result(failure_class::persistent));
+      return;
+    }
+    // A probe's path becomes the request target: checked again here, at the
+    // edge that writes it, whoever sent it.
+    if (x->probe && !http_path_problem(x->req.operation).empty()) {
       ++stats_->refused_headers;
       finish(x, class_result(failure_class::persistent));
       return;
@@ -446,10 +459,16 @@ class http_client {
     auto& r = x->request;
     r = {};
     r.version(11);
-    r.method_string(method_of(x->req.operation));
-    r.target(expand_path(opts_.path_template, x->req.operation));
+    if (x->probe) {
+      r.method(http::verb::get);
+      r.target(x->req.operation);
+    } else {
+      r.method_string(method_of(x->req.operation));
+      r.target(expand_path(opts_.path_template, x->req.operation));
+    }
     r.set(http::field::host, host_header_);
-    r.set(http::field::content_type, opts_.content_type);
+    if (!x->probe)
+      r.set(http::field::content_type, opts_.content_type);
     if (!x->req.idempotency_key.empty())
       r.set(idempotency_key_header, x->req.idempotency_key);
     if (x->deadline != steady::time_point::max()) {
@@ -474,7 +493,8 @@ class http_client {
         r.set(tracestate_header, state);
     }
     r.keep_alive(true);
-    r.body() = x->req.payload;
+    if (!x->probe)
+      r.body() = x->req.payload;
     r.prepare_payload();
     http::async_write(c->socket, r,
                       [this, x, c](const error_code& ec, std::size_t) {
@@ -667,6 +687,11 @@ http_transport_actor(caf::event_based_actor* self, http_transport_options opts,
     [self, client](attempt_atom, attempt_request& req) {
       client->post_attempt(std::move(req), caf::actor_cast<caf::actor_addr>(
                                              self->current_sender()));
+    },
+    [self, client](probe_atom, attempt_request& req) {
+      client->post_attempt(
+        std::move(req),
+        caf::actor_cast<caf::actor_addr>(self->current_sender()), true);
     },
     [self, client](cancel_atom, std::uint64_t attempt_id) {
       client->post_cancel(

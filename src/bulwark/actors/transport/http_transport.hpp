@@ -114,6 +114,9 @@ inline constexpr std::string_view tracestate_header = "tracestate";
 /// Behavior of the HTTP transport actor:
 /// - `(attempt_atom, attempt_request)`: starts the request; the sender gets
 ///   `(result_atom, attempt_result)` once, from the I/O thread;
+/// - `(probe_atom, attempt_request)`: a health probe, `GET` of the path in
+///   `operation` (refused as `persistent` unless `http_path_problem` accepts
+///   it), no body; answered like an attempt;
 /// - `(cancel_atom, attempt_id)` from the same sender: closes the attempt's
 ///   connection (or drops it from the queue) and sends no result.
 /// The I/O thread starts with the actor and is stopped and joined when the

@@ -31,6 +31,9 @@ enum class transition_reason : std::uint8_t {
   reset,
   /// half_open -> open: no verdict within `max_half_open_duration`.
   half_open_timeout,
+  /// -> forced_open: an active health probe paused the path; forced_open ->
+  /// closed: the probe resumed it (nothing else held it open).
+  probe,
 };
 
 /// @relates transition_reason
@@ -54,6 +57,8 @@ inline std::string to_string(transition_reason x) {
       return "reset";
     case transition_reason::half_open_timeout:
       return "half_open_timeout";
+    case transition_reason::probe:
+      return "probe";
   }
   return "invalid";
 }

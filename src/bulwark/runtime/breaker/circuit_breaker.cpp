@@ -47,6 +47,7 @@ circuit_breaker::circuit_breaker(const breaker_config& cfg) {
   apply(cfg);
   build_window();
   state_ = initial_state(cfg_.mode);
+  held_by_operator_ = state_ == breaker_state::forced_open;
   current_open_duration_ = cfg_.open_duration;
 }
 
@@ -85,7 +86,7 @@ void circuit_breaker::reconfigure(const breaker_config& cfg, time_point now) {
       case breaker_mode::automatic:
         if (state_ == breaker_state::forced_open
             || state_ == breaker_state::disabled)
-          transition_to(breaker_state::closed, transition_reason::reset, now);
+          reset(now);
         break;
       case breaker_mode::forced_open:
         force_open(now);
@@ -169,16 +170,36 @@ void circuit_breaker::decide_half_open(time_point now) noexcept {
 }
 
 void circuit_breaker::force_open(time_point now) {
+  held_by_operator_ = true;
   if (state_ != breaker_state::forced_open)
     transition_to(breaker_state::forced_open, transition_reason::forced, now);
 }
 
+void circuit_breaker::hold_for_probe(bool on, time_point now) {
+  held_by_probe_ = on;
+  if (on) {
+    if (state_ != breaker_state::forced_open
+        && state_ != breaker_state::disabled)
+      transition_to(breaker_state::forced_open, transition_reason::probe, now);
+  } else if (state_ == breaker_state::forced_open && !held_by_operator_) {
+    transition_to(breaker_state::closed, transition_reason::probe, now);
+  }
+}
+
 void circuit_breaker::disable(time_point now) {
+  held_by_operator_ = false;
   if (state_ != breaker_state::disabled)
     transition_to(breaker_state::disabled, transition_reason::disabled, now);
 }
 
 void circuit_breaker::reset(time_point now) {
+  held_by_operator_ = false;
+  if (held_by_probe_) {
+    // The probe still finds the path failing: it stays paused.
+    if (state_ != breaker_state::forced_open)
+      transition_to(breaker_state::forced_open, transition_reason::probe, now);
+    return;
+  }
   if (state_ == breaker_state::closed) {
     clear_window();
     current_open_duration_ = cfg_.open_duration;

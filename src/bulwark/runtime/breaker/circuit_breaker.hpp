@@ -155,13 +155,34 @@ class circuit_breaker {
   /// `disable`. No-op when already forced_open.
   void force_open(time_point now);
 
+  /// An active health probe pauses (`on`) or resumes the path. The probe's
+  /// hold and the operator's (`force_open`, config mode `forced_open`) are
+  /// kept apart: the breaker is forced_open while either holds, so a probe
+  /// resuming never undoes an operator's forced-open, and an operator's
+  /// reset never resumes a path the probe keeps paused. Pausing moves to
+  /// forced_open and resuming (nothing else holding) to closed, both with
+  /// reason `probe`. While disabled the hold is only remembered: it applies
+  /// when the breaker leaves disabled.
+  void hold_for_probe(bool on, time_point now);
+
   /// Admits everything and records nothing until `reset` or `force_open`.
   /// No-op when already disabled.
   void disable(time_point now);
 
   /// Back to closed with an empty window and the base open duration. From
-  /// closed it only clears (no event).
+  /// closed it only clears (no event). Ends the operator's hold only: a
+  /// probe's hold keeps (or puts) the breaker forced_open.
   void reset(time_point now);
+
+  /// Whether an active health probe holds the breaker open.
+  bool probe_hold() const noexcept {
+    return held_by_probe_;
+  }
+
+  /// Whether `force_open` (or config mode `forced_open`) holds it open.
+  bool operator_hold() const noexcept {
+    return held_by_operator_;
+  }
 
   // -- observers ----------------------------------------------------------------
 
@@ -288,6 +309,9 @@ class circuit_breaker {
   std::uint32_t probe_slow_ = 0;
   breaker_counters counters_;
   breaker_listener* listener_ = nullptr;
+  // Who holds the breaker forced_open (see hold_for_probe).
+  bool held_by_operator_ = false;
+  bool held_by_probe_ = false;
 };
 
 } // namespace bulwark

@@ -1,7 +1,8 @@
 // Everything that governs calls to one downstream dependency: how its
 // operations may be repeated, its default timeout, and one config per policy
 // (classification, retry, budget, breaker, bulkhead, adaptive limit,
-// throttle, deadline shedding, cache, hedge, fallback, journeys). Mounted at
+// throttle, deadline shedding, cache, hedge, fallback, journeys, probe).
+// Mounted at
 // /dependencies/<name> in the configuration document.
 #pragma once
 
@@ -28,6 +29,7 @@
 #include "bulwark/runtime/fallback/fallback_config.hpp"
 #include "bulwark/runtime/hedge/hedge_config.hpp"
 #include "bulwark/runtime/journey/journey_log.hpp"
+#include "bulwark/runtime/probe/probe_config.hpp"
 #include "bulwark/runtime/retry/retry_config.hpp"
 
 namespace bulwark {
@@ -66,6 +68,8 @@ struct dependency_config {
   journey_config journeys;
   /// Availability and latency objectives, with their burn rates.
   objective_config objective;
+  /// Active health probe (off by default).
+  probe_config probe;
 
   /// The bulkhead as configured, with `max_concurrent` replaced by `limit`
   /// when the adaptive limit is enabled.

@@ -46,10 +46,13 @@ bool retryable_class(failure_class cls) noexcept {
          || cls == failure_class::overloaded;
 }
 
-const char* rejection_text(const call_flags& f) noexcept {
-  return f.breaker == breaker_flag::force_open
-           ? "circuit breaker forced open by a feature flag"
-           : "circuit breaker open";
+const char* rejection_text(const call_flags& f,
+                           const circuit_breaker& b) noexcept {
+  if (f.breaker == breaker_flag::force_open)
+    return "circuit breaker forced open by a feature flag";
+  return b.probe_hold() ? "path paused by a health probe (circuit breaker "
+                          "forced open, reason probe)"
+                        : "circuit breaker open";
 }
 
 time_point saturating_add(time_point t, duration d) noexcept {
@@ -123,6 +126,8 @@ void dependency_core::release_permit(const call& s, time_point now) {
 void dependency_core::count_rejected(const call& s) {
   if (s.flags.breaker == breaker_flag::force_open)
     ++counters().rejected_flag;
+  else if (pol_->breaker.probe_hold())
+    ++counters().rejected_probe;
   else
     ++counters().rejected_breaker;
 }
@@ -356,8 +361,8 @@ void dependency_core::start_call(std::uint32_t slot, time_point deadline,
   if (!acquire_permit(s, now)) {
     count_rejected(s);
     s.last = outcome::failure(failure_class::rejected_locally, true);
-    escalate(slot, failure_class::rejected_locally, rejection_text(s.flags),
-             now, out, true);
+    escalate(slot, failure_class::rejected_locally,
+             rejection_text(s.flags, pol_->breaker), now, out, true);
     return;
   }
   switch (pol_->limit.try_acquire(calls_.id(slot, 0), s.req.crit, now)) {
@@ -469,8 +474,8 @@ void dependency_core::begin_round(std::uint32_t slot, time_point now,
     s.last = outcome::failure(failure_class::rejected_locally, true);
     s.phase = call_phase::attempting;
     note(s, now, journey_event{journey_event_kind::rejected});
-    fallback(slot, failure_class::rejected_locally, rejection_text(s.flags),
-             now, out);
+    fallback(slot, failure_class::rejected_locally,
+             rejection_text(s.flags, pol_->breaker), now, out);
     return;
   }
   s.phase = call_phase::attempting;

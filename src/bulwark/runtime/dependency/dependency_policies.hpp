@@ -1,6 +1,7 @@
 // The policy state of one dependency: breaker, budget, cache, concurrency
 // limit (and the adaptive limit that may drive it), client-side throttle,
-// hedge latency tracker, journey log, counters and feature flags. It lives
+// hedge latency tracker, journey log, counters, feature flags and the active
+// health probe (whose pause is the breaker's probe hold). It lives
 // outside the dependency's core and actor (shared_ptr) so that it outlives
 // them: a supervisor that restarts a crashed dependency actor hands the same
 // state to the new one, and the breaker stays open, the budget stays spent,
@@ -22,6 +23,7 @@
 #include "bulwark/runtime/flags/feature_flags.hpp"
 #include "bulwark/runtime/hedge/hedge_policy.hpp"
 #include "bulwark/runtime/journey/journey_log.hpp"
+#include "bulwark/runtime/probe/probe_core.hpp"
 
 namespace bulwark {
 
@@ -35,7 +37,8 @@ struct dependency_policies : breaker_listener {
       limit(cfg.effective_bulkhead(adaptive.limit())),
       hedge(cfg.hedge),
       journeys(cfg.journeys),
-      objective(cfg.objective) {
+      objective(cfg.objective),
+      probe(cfg.probe) {
     breaker.set_listener(this);
     adaptive_on = cfg.adaptive_limit.enabled;
     stats.adaptive_limit = adaptive_on ? adaptive.limit() : 0;
@@ -71,6 +74,36 @@ struct dependency_policies : breaker_listener {
     if (cfg.objective != objective.config())
       objective.reconfigure(cfg.objective);
     objective_on = cfg.objective.enabled;
+    // Switching probing off resumes a path it paused (the only action a
+    // reconfiguration gives).
+    probe_action_list acts;
+    probe.reconfigure(cfg.probe, now, acts);
+    apply_probe(acts, now);
+  }
+
+  /// Carries out the pauses and resumes among a probe's actions (the
+  /// breaker's probe hold, which composes with an operator's forced-open:
+  /// circuit_breaker::hold_for_probe) and refreshes the probe's stats. The
+  /// `send_probe` actions are the owner's to send.
+  void apply_probe(const probe_action_list& acts, time_point now) {
+    for (auto& a : acts) {
+      if (a.kind == probe_action_kind::pause)
+        breaker.hold_for_probe(true, now);
+      else if (a.kind == probe_action_kind::resume)
+        breaker.hold_for_probe(false, now);
+    }
+    sync_probe_stats();
+  }
+
+  /// Copies the probe's counters and state into `stats`.
+  void sync_probe_stats() noexcept {
+    auto& c = probe.counters();
+    stats.probes_success = c.successes;
+    stats.probes_failure = c.failures;
+    stats.probes_timeout = c.timeouts;
+    stats.probes_ignored = c.ignored;
+    stats.probe_pauses = c.pauses;
+    stats.probe_paused = probe.paused() ? 1 : 0;
   }
 
   /// Feeds one finished attempt to the adaptive limit (when it is on) and
@@ -121,6 +154,7 @@ struct dependency_policies : breaker_listener {
   hedge_policy hedge;
   journey_log journeys;
   objective_tracker objective;
+  probe_core probe;
   dependency_stats stats;
   breaker_event last_breaker_event{};
   dependency_flags_config flags;

@@ -63,6 +63,17 @@ struct dependency_stats {
   std::uint64_t hedges_suppressed_flag = 0; // rounds a flag kept from hedging
   std::uint64_t breaker_bypassed_flag = 0; // calls past a disabled breaker
 
+  // -- active health probe ----------------------------------------------------
+  // Calls rejected because a probe paused the path (the breaker's probe
+  // hold).
+  std::uint64_t rejected_probe = 0;
+  std::uint64_t probes_success = 0;
+  std::uint64_t probes_failure = 0; // a failure class in failure_on
+  std::uint64_t probes_timeout = 0; // no result within the probe's timeout
+  std::uint64_t probes_ignored = 0; // another failure class: neither way
+  std::uint64_t probe_pauses = 0;
+  std::uint64_t probe_paused = 0; // a gauge: 1 while the probe holds it
+
   // -- cache and fallback -----------------------------------------------------
   std::uint64_t cache_hits = 0;
   std::uint64_t cache_stale_hits = 0;
