@@ -1,6 +1,5 @@
 #include "bench/model/bulwark_policy.hpp"
 
-#include "bulwark/runtime/bulkhead/bulkhead_config.hpp"
 #include "bulwark/runtime/retry/retry_step.hpp"
 
 #include <algorithm>
@@ -17,15 +16,40 @@ bulwark_policy_config make_bulwark_policy_config(const policy_context& ctx) {
   cfg.throttle.enabled = true;
   cfg.shedding.enabled = true;
   cfg.limit.enabled = true;
-  // The runtime resolves initial_limit 0 to the bulkhead's max_concurrent;
-  // the model has no bulkhead, so its default (64) is given here.
-  cfg.limit.initial_limit = bulkhead_config{}.max_concurrent;
+  // The runtime resolves initial_limit 0 to the bulkhead's max_concurrent
+  // (64 by default); the model resolves it the same way here.
+  cfg.limit.initial_limit = cfg.bulkhead.max_concurrent;
   // Queueing shorter than a fifth of the attempt timeout is not overload
   // (the runtime's 1 ms suits a dependency answering in milliseconds; these
   // servers run at 70-90 % load with 100 ms jobs, where seconds of queueing
   // are normal and harmless under a 5 s timeout). The same fifth the
   // model's server-side target uses (model_overload_config).
   cfg.limit.min_queueing = ctx.attempt_timeout / 5;
+  // The gradient moves the limit at most ~10 % per window (smoothing 0.2 of
+  // a gradient floored at 0.5): with the runtime's 1 s window, B's surviving
+  // server, whose load doubles when the other crashes, queued past the 1 s
+  // attempt timeout before its limit had moved twice, and served timed-out
+  // work for seconds. At most a quarter of the attempt timeout lets the
+  // limit move four times before a queue it let build can time anything
+  // out (B: 250 ms; measured, B's crash phase 0.566 -> 0.686 over seeds
+  // 100..104, better in every other seed set tried). A's 5 s timeout keeps
+  // the runtime's 1 s (1.25 s measured worse for bulwark_server: a 2x
+  // trigger of 15 s no longer recovered within 30 s).
+  cfg.limit.window = std::min(cfg.limit.window, ctx.attempt_timeout / 4);
+  // Each server is one member of a round-robin pool, whose breaker should
+  // let a recovered server back within a second, not after the runtime's
+  // 5 s (doubling after failed probes): B's crashed server recovers after
+  // 5 s, and every call the other server could not take while its breaker
+  // stayed open was lost (after phase 0.992 -> 0.997). The price is
+  // half_open_probes (5) errors per second to a server still down.
+  cfg.breaker.open_duration = seconds(1);
+  cfg.breaker.open_duration_multiplier = 1.0;
+  // No wait for a slot (the runtime's bulkhead queues 128 calls for up to
+  // 100 ms): measured, waiting calls refill every slot a timed-out attempt
+  // frees while the server still works on it, and B's crash phase fell
+  // from about 0.68 to 0.62 (0.566 -> 0.404 with the 1 s window). A call over
+  // every limit is rejected locally at once.
+  cfg.bulkhead.max_queue = 0;
   return cfg;
 }
 
@@ -75,6 +99,7 @@ bulwark_policy::member& bulwark_policy::member_for(std::uint32_t server) {
 
 std::optional<std::uint32_t>
 bulwark_policy::route_attempt(time_point now, const attempt_info& info) {
+  refused_by_limit_ = false;
   if (cannot_finish(info.timeout, now)) {
     ++counters_.shed_deadline;
     return std::nullopt;
@@ -87,23 +112,35 @@ bulwark_policy::route_attempt(time_point now, const attempt_info& info) {
   auto start = info.previous_server == attempt_info::no_server
                  ? info.server
                  : (info.previous_server + 1) % n;
-  bool breaker_refused = false;
+  bool limit_refused = false;
   for (std::uint32_t i = 0; i < n; ++i) {
     auto srv = (start + i) % n;
     auto& m = member_for(srv);
-    if (!m.breaker.try_acquire(now)) {
-      breaker_refused = true;
+    if (!m.breaker.try_acquire(now))
       continue;
-    }
     if (cfg_.limit.enabled && m.in_flight >= m.limit.limit()) {
       m.breaker.release(now);
+      limit_refused = true;
       continue;
     }
     ++m.in_flight;
     return srv;
   }
-  ++(breaker_refused ? counters_.rejected_breaker : counters_.rejected_limit);
+  refused_by_limit_ = limit_refused;
+  ++(limit_refused ? counters_.rejected_limit : counters_.rejected_breaker);
   return std::nullopt;
+}
+
+std::optional<duration> bulwark_policy::wait_for_slot(time_point,
+                                                      std::size_t waiting) {
+  // The bulkhead's queue: a call over the limit waits for a slot, up to
+  // max_queue of them for max_queue_wait each. A breaker's refusal or a
+  // shed attempt does not wait (the bulkhead never saw it).
+  if (!refused_by_limit_ || cfg_.bulkhead.max_queue == 0
+      || waiting >= cfg_.bulkhead.max_queue)
+    return std::nullopt;
+  ++counters_.waited_for_slot;
+  return cfg_.bulkhead.max_queue_wait;
 }
 
 std::optional<duration> bulwark_policy::decide_retry(time_point now,

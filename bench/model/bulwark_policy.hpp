@@ -8,9 +8,11 @@
 // goes where round robin put it (a first try) or to the server after the
 // one that failed (a retry: the supervisor reroutes a failure to another
 // member), or on to the next server whose breaker gives a permit and whose
-// limit has room; if none does, it is rejected locally (not queued: the
-// model's requests have no deadline of their own to queue against), which
-// ends the request. retry_step decides each retry (retry classes, backoff
+// limit has room; if none does, it is rejected locally, which ends the
+// request, unless the bulkhead has a queue (`wait_for_slot`: a call over
+// every limit waits up to max_queue_wait, as the runtime's bulkhead lets
+// it; the mode's settings turn the queue off, bulwark_policy.cpp says
+// why). retry_step decides each retry (retry classes, backoff
 // with full jitter, the budget drawn when the retry is scheduled). Every
 // finished attempt feeds its server's breaker and limit (successes and
 // drops), the budget and the latency estimate; a success is the call's
@@ -24,6 +26,7 @@
 #include "bulwark/runtime/admission/deadline_shedding_config.hpp"
 #include "bulwark/runtime/breaker/circuit_breaker.hpp"
 #include "bulwark/runtime/budget/retry_budget.hpp"
+#include "bulwark/runtime/bulkhead/bulkhead_config.hpp"
 #include "bulwark/runtime/core/outcome.hpp"
 #include "bulwark/runtime/core/rng.hpp"
 #include "bulwark/runtime/hedge/latency_quantile.hpp"
@@ -44,6 +47,9 @@ struct bulwark_policy_config {
   breaker_config breaker;
   adaptive_limit_config limit;
   deadline_shedding_config shedding;
+  /// Its max_concurrent is the limit's starting point; its queue lets an
+  /// attempt that finds every limit full wait for a slot.
+  bulkhead_config bulkhead;
   /// The window of the latency estimate deadline shedding reads (the hedge
   /// policy's default).
   duration latency_period = seconds(10);
@@ -57,7 +63,12 @@ bulwark_policy_config make_bulwark_policy_config(const policy_context& ctx);
 struct bulwark_policy_counters {
   std::uint64_t rejected_throttle = 0;
   std::uint64_t rejected_breaker = 0;
+  /// Refusals (route_attempt answering nullopt) because every server's
+  /// breaker refused, or because a server whose breaker gave a permit had
+  /// its limit full; an attempt waiting for a slot counts each time it asks.
   std::uint64_t rejected_limit = 0;
+  /// Attempts that waited for a slot (wait_for_slot granted a wait).
+  std::uint64_t waited_for_slot = 0;
   std::uint64_t shed_deadline = 0;
   std::uint64_t retries = 0;
   std::uint64_t retries_denied_budget = 0;
@@ -71,6 +82,8 @@ class bulwark_policy final : public client_policy {
   bool admit_first_try(time_point now) override;
   std::optional<std::uint32_t> route_attempt(time_point now,
                                              const attempt_info& info) override;
+  std::optional<duration> wait_for_slot(time_point now,
+                                        std::size_t waiting) override;
   std::optional<duration> decide_retry(time_point now,
                                        std::uint32_t attempts_made) override;
   void observe(time_point now, const attempt_report& report) override;
@@ -125,6 +138,8 @@ class bulwark_policy final : public client_policy {
   outcome last_ = outcome::ok();
   duration last_latency_{0};
   bulwark_policy_counters counters_;
+  /// Why route_attempt refused last: only a full limit may wait.
+  bool refused_by_limit_ = false;
 };
 
 } // namespace bulwark::bench::model

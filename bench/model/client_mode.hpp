@@ -14,6 +14,7 @@
 #include "bulwark/runtime/core/rng.hpp"
 #include "bulwark/runtime/core/time.hpp"
 
+#include <cstddef>
 #include <cstdint>
 #include <deque>
 #include <memory>
@@ -89,6 +90,18 @@ class client_policy {
   virtual std::optional<std::uint32_t> route_attempt(time_point,
                                                      const attempt_info& info) {
     return info.server;
+  }
+
+  /// `route_attempt` just refused an attempt: how long it may wait for a
+  /// slot (a bulkhead's queue: max_queue_wait) before it is rejected after
+  /// all, or nullopt to reject it at once (the default). `waiting` is how
+  /// many refused attempts already wait. While it waits, the model asks
+  /// `route_attempt` again, oldest waiter first, whenever an attempt ends
+  /// (a slot may have freed), and once more when its wait is over. The wait
+  /// comes before the attempt is sent: its own timeout starts when it goes.
+  virtual std::optional<duration> wait_for_slot(time_point,
+                                                std::size_t /*waiting*/) {
+    return std::nullopt;
   }
 
   /// Attempt number `attempts_made` of a request just failed and the attempt

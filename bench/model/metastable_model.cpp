@@ -72,6 +72,7 @@ enum class event_kind {
   attempt_timeout,
   error_window_start,
   queue_wakeup,
+  slot_wait_over,
 };
 
 struct event {
@@ -139,6 +140,9 @@ class simulation {
           break;
         case event_kind::queue_wakeup:
           on_queue_wakeup(ev.server, ev.at);
+          break;
+        case event_kind::slot_wait_over:
+          on_slot_wait_over(ev.id, ev.at);
           break;
       }
       // Stale work may still sit in the queues; nobody waits for it.
@@ -212,6 +216,7 @@ class simulation {
     rec.first_try = now;
     run_.requests.push_back(rec);
     last_server_.push_back(0);
+    waiting_for_slot_.push_back(false);
     if (policy_.admit_first_try(now)) {
       send(r, now);
     } else {
@@ -222,6 +227,60 @@ class simulation {
   }
 
   void send(std::uint32_t r, time_point now) {
+    if (route_and_send(r, now))
+      return;
+    if (auto wait = policy_.wait_for_slot(now, waiting_.size())) {
+      // A bulkhead's queue: the attempt waits for a slot (see
+      // retry_waiters), at most `wait`.
+      waiting_.push_back(r);
+      waiting_for_slot_[r] = true;
+      schedule(now + *wait, event_kind::slot_wait_over, r);
+      return;
+    }
+    refuse(r, now);
+  }
+
+  // Nothing was sent: round robin stays where it was.
+  void refuse(std::uint32_t r, time_point now) {
+    end(r,
+        run_.requests[r].attempts == 0 ? request_end::rejected_locally
+                                       : request_end::retry_refused,
+        now);
+  }
+
+  // An attempt ended, so a slot may have freed: the attempts waiting for
+  // one ask again, oldest first, until one is refused (the later ones would
+  // find the same slots taken).
+  void retry_waiters(time_point now) {
+    if (retrying_waiters_)
+      return; // the outer loop goes on with the next waiter
+    retrying_waiters_ = true;
+    while (!waiting_.empty()) {
+      auto r = waiting_.front();
+      if (!route_and_send(r, now))
+        break;
+      // route_and_send may have answered (an error window) and so come back
+      // here; the front is still r.
+      waiting_.pop_front();
+      waiting_for_slot_[r] = false;
+    }
+    retrying_waiters_ = false;
+  }
+
+  void on_slot_wait_over(std::uint32_t r, time_point now) {
+    if (!waiting_for_slot_[r])
+      return; // it went already
+    waiting_for_slot_[r] = false;
+    waiting_.erase(std::find(waiting_.begin(), waiting_.end(), r));
+    // Asked once more now its wait is over (a breaker may have closed in
+    // the meantime), then rejected.
+    if (!route_and_send(r, now))
+      refuse(r, now);
+  }
+
+  // Routes request r's next attempt and sends it; false if the policy
+  // refused it (nothing happened then).
+  bool route_and_send(std::uint32_t r, time_point now) {
     auto& req = run_.requests[r];
     attempt_info info;
     info.attempt = req.attempts + 1;
@@ -231,14 +290,8 @@ class simulation {
       req.attempts == 0 ? attempt_info::no_server : last_server_[r];
     info.timeout = cfg_.attempt_timeout;
     auto routed = policy_.route_attempt(now, info);
-    if (!routed || *routed >= servers_.size()) {
-      // Nothing was sent: round robin stays where it was.
-      end(r,
-          req.attempts == 0 ? request_end::rejected_locally
-                            : request_end::retry_refused,
-          now);
-      return;
-    }
+    if (!routed || *routed >= servers_.size())
+      return false;
     auto srv = *routed;
     ++next_server_;
     last_server_[r] = srv;
@@ -269,6 +322,7 @@ class simulation {
     } else {
       s.queue.push_back(a);
     }
+    return true;
   }
 
   static bool in_error_window(const server& s, time_point now) noexcept {
@@ -387,6 +441,7 @@ class simulation {
     policy_.observe(now, attempt_report{outcome, rec.number, now - rec.sent,
                                         rec.server, overloaded});
     auto r = rec.request;
+    retry_waiters(now);
     if (outcome == attempt_outcome::success) {
       end(r, request_end::succeeded, now);
       return;
@@ -425,6 +480,11 @@ class simulation {
   std::vector<bool> open_;
   /// Per request: the server of its latest attempt.
   std::vector<std::uint32_t> last_server_;
+  /// Requests whose next attempt waits for a slot (wait_for_slot), oldest
+  /// first, and per request whether it is among them.
+  std::deque<std::uint32_t> waiting_;
+  std::vector<bool> waiting_for_slot_;
+  bool retrying_waiters_ = false;
   std::vector<queue_verdict> verdicts_;
   std::size_t ended_ = 0;
   bool arrivals_done_ = false;

@@ -1,5 +1,6 @@
 #include "bench/model/metastable_model.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <stdexcept>
@@ -565,4 +566,108 @@ TEST_CASE("work a server refuses (shed, dropped, a full queue) is reported "
   run_model(crash, c);
   CHECK(c.errors > 0);
   CHECK(c.overloaded == 0);
+}
+
+namespace {
+
+// Lets one attempt be in flight at a time (a bulkhead of one slot) and
+// answers every refusal with `wait`.
+class one_slot_policy final : public client_policy {
+ public:
+  std::optional<duration> wait;
+  std::uint32_t in_flight = 0;
+  std::size_t most_waiting = 0;
+
+  bool admit_first_try(time_point) override {
+    return true;
+  }
+  std::optional<std::uint32_t> route_attempt(time_point,
+                                             const attempt_info&) override {
+    if (in_flight >= 1)
+      return std::nullopt;
+    ++in_flight;
+    return 0;
+  }
+  std::optional<duration> wait_for_slot(time_point,
+                                        std::size_t waiting) override {
+    most_waiting = std::max(most_waiting, waiting);
+    return wait;
+  }
+  std::optional<duration> decide_retry(time_point, std::uint32_t) override {
+    return std::nullopt;
+  }
+  void observe(time_point, const attempt_report&) override {
+    --in_flight;
+  }
+};
+
+// Attempts in sending order never overlap: one slot.
+void check_one_at_a_time(const model_run& run) {
+  for (std::size_t i = 1; i < run.attempts.size(); ++i)
+    CHECK(run.attempts[i].sent >= run.attempts[i - 1].ended);
+}
+
+} // namespace
+
+TEST_CASE("an attempt the policy refused waits for a slot as long as the "
+          "policy allows, oldest first, and is rejected when its wait is over",
+          "[bench][model]") {
+  // 5 rps on one 10 rps worker: half the first tries find the slot taken.
+  std::uint64_t seed = 13;
+  INFO("seed " << seed);
+  auto cfg = one_server(5, 20, seed);
+  std::size_t sent_late = 0;
+
+  SECTION("no wait: rejected locally at once, nothing is sent later") {
+    one_slot_policy p;
+    auto run = run_model(cfg, p);
+    check_one_at_a_time(run);
+    std::size_t rejected = 0;
+    for (auto& r : run.requests)
+      if (r.how == request_end::rejected_locally) {
+        ++rejected;
+        CHECK(r.end == r.first_try);
+        CHECK(r.attempts == 0);
+      }
+    CHECK(rejected > 10);
+    for (auto& a : run.attempts)
+      sent_late += a.sent > run.requests[a.request].first_try ? 1 : 0;
+    CHECK(sent_late == 0);
+  }
+
+  SECTION("a long wait: every request goes once a slot frees, in order") {
+    one_slot_policy p;
+    p.wait = seconds(1000);
+    auto run = run_model(cfg, p);
+    check_one_at_a_time(run);
+    for (auto& r : run.requests)
+      CHECK(r.succeeded());
+    CHECK(p.most_waiting > 0);
+    for (auto& a : run.attempts)
+      sent_late += a.sent > run.requests[a.request].first_try ? 1 : 0;
+    CHECK(sent_late > 10);
+    // Oldest first: attempts leave in the order their requests came.
+    for (std::size_t i = 1; i < run.attempts.size(); ++i)
+      CHECK(run.attempts[i].request > run.attempts[i - 1].request);
+  }
+
+  SECTION("a short wait: sent within it, or rejected when it is over") {
+    one_slot_policy p;
+    p.wait = milliseconds(20);
+    auto run = run_model(cfg, p);
+    check_one_at_a_time(run);
+    std::size_t rejected = 0;
+    for (auto& r : run.requests)
+      if (r.how == request_end::rejected_locally) {
+        ++rejected;
+        CHECK(r.end == r.first_try + milliseconds(20));
+      }
+    CHECK(rejected > 10);
+    for (auto& a : run.attempts) {
+      auto waited = a.sent - run.requests[a.request].first_try;
+      CHECK(waited <= milliseconds(20));
+      sent_late += waited > duration{0} ? 1 : 0;
+    }
+    CHECK(sent_late > 0);
+  }
 }
