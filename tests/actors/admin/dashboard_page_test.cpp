@@ -220,11 +220,20 @@ TEST_CASE("headless Chromium shows a host's HTTP services, what the host "
     return spawn_function_transport(
       s, [](const attempt_request&) { return success_result("a"); });
   });
+  // "down" answers every call 503: its health probe pauses it.
+  o.transports.emplace("down", [](caf::actor_system& s) {
+    return spawn_function_transport(
+      s, [](const attempt_request&) { return status_result(503); });
+  });
   o.admin.emplace();
   auto started = service_host::start(
     sys, R"({"dependencies": {"a": {"idempotency": "idempotent",
       "objective": {"enabled": true, "availability": 99,
-                    "latency_threshold": "100ms", "latency": 90}}}})",
+                    "latency_threshold": "100ms", "latency": 90}},
+      "down": {"idempotency": "idempotent",
+               "probe": {"enabled": true, "operation": "health",
+                         "interval": "100ms", "timeout": "50ms",
+                         "unhealthy_threshold": 1}}}})",
     std::move(o));
   REQUIRE(started.ok());
   auto& host = *started.host;
@@ -245,6 +254,15 @@ TEST_CASE("headless Chromium shows a host's HTTP services, what the host "
   for (int i = 0; i < 3; ++i)
     REQUIRE(http_get(svc.port(), "/ok"));
   REQUIRE(http_get(svc.port(), "/broken"));
+  // Wait (bounded, no sleep) for the probe to pause "down".
+  bool paused = false;
+  for (int i = 0; i < 20'000 && !paused; ++i) {
+    auto m = http_get(host.admin()->port(), "/metrics");
+    paused = m
+             && m->body().find("bulwark_probe_paused{dependency=\"down\"} 1")
+                  != std::string::npos;
+  }
+  REQUIRE(paused);
   auto dir = artifact_dir("dashboard_services");
   auto url =
     "http://127.0.0.1:" + std::to_string(host.admin()->port()) + "/dashboard";
@@ -260,6 +278,7 @@ TEST_CASE("headless Chromium shows a host's HTTP services, what the host "
                  "data-field=\"objective-availability\">burn 250.00 (5 m), "
                  "250.00 (1 h): page</td>")
         != std::string::npos);
+  CHECK(dom.find("breaker forced_open (paused by probe)") != std::string::npos);
   // The dependency's objectives, without calls yet: nothing burns.
   CHECK(dom.find("<td>latency \u2264 100.0 ms for 90.00%</td><td class=\"v\" "
                  "data-field=\"objective-latency\">burn 0.00 (5 m), "

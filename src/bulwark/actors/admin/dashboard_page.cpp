@@ -194,6 +194,7 @@ function totals(c) {
     inFlight: sum(s, "bulwark_in_flight"),
     buckets: buckets(s, "bulwark_request_duration_seconds"),
     breaker: state,
+    probePaused: sum(s, "bulwark_probe_paused") > 0,
     members: members
   };
 }
@@ -288,7 +289,9 @@ function card(c, h) {
   var badge = document.createElement("span");
   if (c.kind === "dependency") {
     badge.className = "badge " + (p.t.breaker || "unknown");
-    badge.textContent = "breaker " + (p.t.breaker || "?");
+    // A health probe's pause shows as its reason (docs/configuration/probe.md).
+    badge.textContent = "breaker " + (p.t.breaker || "?") +
+      (p.t.probePaused ? " (paused by probe)" : "");
   } else {
     var m = p.t.members, healthy = m.healthy || 0, running = m.running || 0;
     var all = healthy + (m.ejected || 0) + (m.probing || 0);
