@@ -1,5 +1,7 @@
 #include "bench/model/adaptive_model.hpp"
 
+#include "bench/model/sample_stats.hpp"
+
 #include <algorithm>
 #include <cmath>
 #include <deque>
@@ -36,22 +38,6 @@ std::string engine_config(duration timeout) {
     "journeys": {"enabled": false}}}})";
 }
 
-double quantile_ms(std::vector<double>& xs, double q) {
-  if (xs.empty())
-    return 0;
-  std::sort(xs.begin(), xs.end());
-  auto rank = static_cast<std::size_t>(std::ceil(q * xs.size()));
-  return xs[std::clamp<std::size_t>(rank, 1, xs.size()) - 1];
-}
-
-double median_of(std::vector<double> xs) {
-  if (xs.empty())
-    return 0;
-  std::sort(xs.begin(), xs.end());
-  auto n = xs.size();
-  return n % 2 == 1 ? xs[n / 2] : (xs[n / 2 - 1] + xs[n / 2]) / 2;
-}
-
 // One finished call, for the statistics.
 struct call_record {
   double arrived_s = 0;
@@ -86,8 +72,8 @@ adaptive_phase_stats window_stats(std::string name, double from, double to,
   }
   out.goodput =
     to > from ? static_cast<double>(out.succeeded) / (to - from) : 0.0;
-  out.p50_ms = quantile_ms(lat, 0.50);
-  out.p99_ms = quantile_ms(lat, 0.99);
+  out.p50_ms = nearest_rank(lat, 0.50);
+  out.p99_ms = nearest_rank(lat, 0.99);
   std::vector<double> lim;
   for (auto& s : limit)
     if (s.t >= from && s.t < to)
@@ -382,7 +368,7 @@ adaptive_run run_adaptive(const adaptive_setup& setup) {
     }
   }
   for (auto& xs : lat)
-    run.p99_ms.push_back(quantile_ms(xs, 0.99));
+    run.p99_ms.push_back(nearest_rank(xs, 0.99));
 
   // The bars.
   const adaptive_phase_stats* unloaded = &run.phases.front();

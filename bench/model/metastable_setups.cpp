@@ -1,5 +1,7 @@
 #include "bench/model/metastable_setups.hpp"
 
+#include "bench/model/sample_stats.hpp"
+
 #include <algorithm>
 #include <cmath>
 
@@ -9,23 +11,6 @@ namespace {
 
 time_point at_s(double s) {
   return time_point{} + duration{static_cast<duration::rep>(s * 1e9)};
-}
-
-double median_of(std::vector<double> xs) {
-  if (xs.empty())
-    return 0;
-  std::sort(xs.begin(), xs.end());
-  auto n = xs.size();
-  return n % 2 == 1 ? xs[n / 2] : (xs[n / 2 - 1] + xs[n / 2]) / 2;
-}
-
-double nearest_rank(std::vector<double> xs, double q) {
-  if (xs.empty())
-    return 0;
-  std::sort(xs.begin(), xs.end());
-  auto rank =
-    static_cast<std::size_t>(std::ceil(q * static_cast<double>(xs.size())));
-  return xs[std::min(xs.size(), std::max<std::size_t>(rank, 1)) - 1];
 }
 
 } // namespace
