@@ -125,3 +125,25 @@ TEST_CASE("a new latency threshold starts the slow count afresh, a new target "
   CHECK(t.latency_burn(objective_window::m5, now) == 0.0);
   CHECK(t.snapshot(now).bad_latency == 0);
 }
+
+TEST_CASE("a disabled objective holds no windows; enabled again, they start "
+          "empty and the counters since start stay",
+          "[runtime][objective]") {
+  objective_tracker off;
+  CHECK(off.buckets_held() == 0);
+  off.record(false, milliseconds(5), t0);
+  CHECK(off.snapshot(t0).events == 0);
+  objective_tracker t{slo()};
+  CHECK(t.buckets_held() == 360 + 864);
+  t.record(false, milliseconds(5), t0);
+  auto cfg = slo();
+  cfg.enabled = false;
+  t.reconfigure(cfg);
+  CHECK(t.buckets_held() == 0);
+  cfg.enabled = true;
+  t.reconfigure(cfg);
+  CHECK(t.buckets_held() == 360 + 864);
+  CHECK(t.availability_burn(objective_window::m5, t0) == 0.0);
+  CHECK(t.snapshot(t0).events == 1);
+  CHECK(t.snapshot(t0).bad_availability == 1);
+}

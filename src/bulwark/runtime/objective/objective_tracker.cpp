@@ -29,9 +29,10 @@ std::uint64_t ppm(double x) noexcept {
 } // namespace
 
 objective_tracker::objective_tracker(const objective_config& cfg)
-  : cfg_(cfg),
-    fine_(fine_width, fine_count),
-    coarse_(coarse_width, coarse_count) {}
+  : fine_(fine_width, fine_count),
+    coarse_(coarse_width, coarse_count) {
+  reconfigure(cfg);
+}
 
 void objective_tracker::reconfigure(const objective_config& cfg) {
   if (cfg.latency_threshold != cfg_.latency_threshold) {
@@ -39,6 +40,12 @@ void objective_tracker::reconfigure(const objective_config& cfg) {
       for (auto& b : r->buckets)
         b.bad_latency = 0;
     bad_latency_ = 0;
+  }
+  for (auto* r : {&fine_, &coarse_}) {
+    if (!cfg.enabled)
+      std::vector<bucket>{}.swap(r->buckets);
+    else if (r->buckets.empty())
+      r->buckets.resize(r->count);
   }
   cfg_ = cfg;
 }
@@ -68,6 +75,8 @@ objective_tracker::ring::sum(std::size_t n, time_point now) const noexcept {
 
 void objective_tracker::record(bool ok, duration latency,
                                time_point now) noexcept {
+  if (!cfg_.enabled)
+    return;
   bool bad_latency = cfg_.has_latency() && latency > cfg_.latency_threshold;
   ++events_;
   bad_availability_ += ok ? 0 : 1;

@@ -3,8 +3,10 @@
 // (objective_window.hpp): burn rate = (bad calls / calls in the window) /
 // (1 - target). Calls are counted in two rings of time buckets, 10 s wide for
 // the windows up to an hour and 5 min wide for the longer ones, so recording
-// is O(1), memory is fixed (~30 KB) and a window is exact to its bucket (the
-// 5 m window covers 4 min 50 s to 5 min). Pure: time is an argument.
+// is O(1), memory is fixed (~40 KB, allocated only while the objective is
+// enabled: every dependency has a tracker, and an idle dependency actor costs
+// a few KB) and a window is exact to its bucket (the 5 m window covers 4 min
+// 50 s to 5 min). Pure: time is an argument.
 #pragma once
 
 #include <array>
@@ -28,9 +30,12 @@ class objective_tracker {
   /// New targets apply to the calls already counted (the counts are the
   /// same calls; only what a budget is changes), except a new latency
   /// threshold: the calls counted slow under the old one start afresh.
+  /// Disabling frees the windows (enabling again starts them empty); the
+  /// counters since start stay.
   void reconfigure(const objective_config& cfg);
 
-  /// A call was answered after `latency`, successfully or not.
+  /// A call was answered after `latency`, successfully or not. Ignored
+  /// while the objective is disabled.
   void record(bool ok, duration latency, time_point now) noexcept;
 
   /// Counters and burn rates as of `now`.
@@ -40,6 +45,11 @@ class objective_tracker {
   /// dashboard's text).
   double availability_burn(objective_window w, time_point now) const noexcept;
   double latency_burn(objective_window w, time_point now) const noexcept;
+
+  /// Buckets held (0 while disabled: every dependency has a tracker).
+  std::size_t buckets_held() const noexcept {
+    return fine_.buckets.size() + coarse_.buckets.size();
+  }
 
  private:
   struct bucket {
@@ -51,9 +61,11 @@ class objective_tracker {
 
   struct ring {
     duration width;
+    std::size_t count;
+    // `count` buckets while the objective is enabled, none otherwise.
     std::vector<bucket> buckets;
 
-    ring(duration w, std::size_t n) : width(w), buckets(n) {}
+    ring(duration w, std::size_t n) : width(w), count(n) {}
     std::int64_t index_of(time_point t) const noexcept {
       return t.time_since_epoch() / width;
     }
