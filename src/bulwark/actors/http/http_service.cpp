@@ -305,20 +305,19 @@ struct service_core {
   std::unordered_map<std::uint64_t, pending_request> pending;
   std::uint64_t next_id = 1;
   bool stopping = false;
-  // The service's objectives (under `mtx`): every answer counts, the 503s
+  // The service's objectives (counts under `mtx`; the config is set before
+  // the service starts and never changes): every answer counts, the 503s
   // of admission included; a 5xx fails availability.
   objective_tracker objective;
-  bool objective_on = false;
 
-  /// Counts one answer; needs `mtx`.
+  /// Counts one answer; needs `mtx`. (The tracker ignores it while off.)
   void count_answer(unsigned status, time_point since, time_point now) {
-    if (objective_on)
-      objective.record(status < 500, now - since, now);
+    objective.record(status < 500, now - since, now);
   }
 
   /// Counts an answer given outside `finish` (admission's 503s).
   void count_answer(unsigned status) {
-    if (!objective_on)
+    if (!objective.config().enabled)
       return;
     auto now = std::chrono::steady_clock::now();
     std::lock_guard<std::mutex> guard{mtx};
@@ -1230,7 +1229,6 @@ struct http_service::impl {
     core->signal = opts.do_not_retry_on_overload;
     check_objective(opts.objective);
     core->objective = objective_tracker{opts.objective};
-    core->objective_on = opts.objective.enabled;
     if (opts.overload.enabled) {
       if (opts.overload.max_concurrent_per_route == 0)
         throw std::invalid_argument(

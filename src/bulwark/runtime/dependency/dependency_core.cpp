@@ -923,7 +923,7 @@ void dependency_core::fail(std::uint32_t slot, failure_class cls,
   auto& st = counters();
   ++st.failures_by_class[static_cast<int>(cls)];
   ++st.replies_failed;
-  if (pol_->objective_on && s.has_caller)
+  if (s.has_caller && pol_->objective.config().enabled)
     pol_->objective.record(false, now - s.received, now);
   note(s, now,
        journey_event{journey_event_kind::replied}.with_outcome(
@@ -944,7 +944,7 @@ void dependency_core::finish_ok(std::uint32_t slot, std::string&& payload,
   }
   auto& st = counters();
   ++st.replies_ok;
-  if (pol_->objective_on && s.has_caller)
+  if (s.has_caller && pol_->objective.config().enabled)
     pol_->objective.record(true, now - s.received, now);
   ++st.replies_by_source[static_cast<int>(source)];
   note(s, now,

@@ -44,7 +44,6 @@ struct dependency_policies : breaker_listener {
     stats.adaptive_limit = adaptive_on ? adaptive.limit() : 0;
     throttle_on = cfg.throttle.enabled;
     shedding_on = cfg.deadline_shedding.enabled;
-    objective_on = cfg.objective.enabled;
     // The config's mode may start the breaker forced open or disabled,
     // which emits no event.
     stats.breaker = breaker.state();
@@ -73,7 +72,6 @@ struct dependency_policies : breaker_listener {
       journeys = journey_log{cfg.journeys};
     if (cfg.objective != objective.config())
       objective.reconfigure(cfg.objective);
-    objective_on = cfg.objective.enabled;
     // Switching probing off resumes a path it paused (the only action a
     // reconfiguration gives).
     probe_action_list acts;
@@ -166,8 +164,6 @@ struct dependency_policies : breaker_listener {
   bool throttle_on = false;
   /// Whether deadline-aware shedding is on (one test per attempt).
   bool shedding_on = false;
-  /// Whether answered calls are counted against the objectives.
-  bool objective_on = false;
 };
 
 using dependency_policies_ptr = std::shared_ptr<dependency_policies>;
