@@ -43,7 +43,8 @@ dependency_config parse_dependency_config(const boost::json::value& v,
                   {"idempotency", "default_timeout", "operations",
                    "classification", "retry", "budget", "breaker", "bulkhead",
                    "adaptive_limit", "throttle", "deadline_shedding", "cache",
-                   "hedge", "fallback", "journeys", "objective", "probe"}};
+                   "hedge", "fallback", "journeys", "objective", "probe",
+                   "progressive"}};
   r.read_enum("idempotency", cfg.repeat, all_idempotency);
   r.read("default_timeout", cfg.default_timeout, milliseconds(1), hours(24));
   if (auto* ops = r.find("operations")) {
@@ -105,6 +106,8 @@ dependency_config parse_dependency_config(const boost::json::value& v,
     cfg.objective =
       parse_objective_config(section("objective"), r.path("objective"), errors);
     cfg.probe = parse_probe_config(section("probe"), r.path("probe"), errors);
+    cfg.progressive = parse_progressive_config(section("progressive"),
+                                               r.path("progressive"), errors);
   }
   // Hedging sends a speculative duplicate: never for an unsafe operation.
   if (cfg.hedge.enabled) {
@@ -150,6 +153,7 @@ boost::json::object to_json(const dependency_config& cfg) {
   result["journeys"] = to_json(cfg.journeys);
   result["objective"] = to_json(cfg.objective);
   result["probe"] = to_json(cfg.probe);
+  result["progressive"] = to_json(cfg.progressive);
   return result;
 }
 

@@ -1,7 +1,8 @@
 // Everything that governs calls to one downstream dependency: how its
 // operations may be repeated, its default timeout, and one config per policy
 // (classification, retry, budget, breaker, bulkhead, adaptive limit,
-// throttle, deadline shedding, cache, hedge, fallback, journeys, probe).
+// throttle, deadline shedding, cache, hedge, fallback, journeys, probe,
+// progressive delivery).
 // Mounted at
 // /dependencies/<name> in the configuration document.
 #pragma once
@@ -30,6 +31,7 @@
 #include "bulwark/runtime/hedge/hedge_config.hpp"
 #include "bulwark/runtime/journey/journey_log.hpp"
 #include "bulwark/runtime/probe/probe_config.hpp"
+#include "bulwark/runtime/progressive/progressive_config.hpp"
 #include "bulwark/runtime/retry/retry_config.hpp"
 
 namespace bulwark {
@@ -70,6 +72,8 @@ struct dependency_config {
   objective_config objective;
   /// Active health probe (off by default).
   probe_config probe;
+  /// Preliminary replies for calls that ask for them (off by default).
+  progressive_config progressive;
 
   /// The bulkhead as configured, with `max_concurrent` replaced by `limit`
   /// when the adaptive limit is enabled.
