@@ -385,7 +385,7 @@ TEST_CASE_METHOD(
           "/dependencies/dep/bogus: unknown key (allowed: idempotency, "
           "default_timeout, operations, classification, retry, budget, "
           "breaker, bulkhead, adaptive_limit, throttle, deadline_shedding, "
-          "cache, hedge, fallback, journeys, objective, probe)",
+          "cache, hedge, fallback, journeys, objective, probe, progressive)",
           "/dependencies/dep/retry/max_attempts: must be between 1 and 10 "
           "(got: 0)"});
   // A valid document without this dependency is the actor's to refuse;

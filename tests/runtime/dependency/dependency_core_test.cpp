@@ -1629,7 +1629,7 @@ TEST_CASE("an invalid reload is refused with every error and changes nothing",
       "/dependencies/dep/bogus: unknown key (allowed: idempotency, "
       "default_timeout, operations, classification, retry, budget, breaker, "
       "bulkhead, adaptive_limit, throttle, deadline_shedding, cache, hedge, "
-      "fallback, journeys, objective, probe)",
+      "fallback, journeys, objective, probe, progressive)",
       "/dependencies/dep/retry/max_attempts: must be between 1 and 10 (got: "
       "0)"});
   errors =

@@ -137,7 +137,7 @@ TEST_CASE("journey states and events have distinct names",
           "admitted", "queued", "dequeued", "attempt_started", "attempt_ended",
           "backoff_scheduled", "hedge_started", "cache_hit_fresh",
           "cache_hit_stale", "fallback_used", "escalated", "replied",
-          "rejected"});
+          "rejected", "preliminary_replied"});
   CHECK(std::size(all_journey_states) == journey_state_count);
   CHECK(std::size(all_journey_event_kinds) == journey_event_kind_count);
 }

@@ -133,9 +133,9 @@ TEST_CASE("the rows read every counter of the stats structs",
           "[runtime][metrics]") {
   // A counter added to a struct without a row (or a row removed) changes
   // one side only. dependency_stats: the counters, the breaker state (one
-  // byte, padded to eight) and two histograms.
+  // byte, padded to eight) and three histograms.
   auto dep_counters = (sizeof(dependency_stats) - sizeof(std::uint64_t)
-                       - 2 * sizeof(latency_histogram))
+                       - 3 * sizeof(latency_histogram))
                       / sizeof(std::uint64_t);
   CHECK(counters_read(dependency_metric_rows()) == dep_counters);
   // supervisor_stats: the counters plus `in_flight`.

@@ -208,6 +208,46 @@ bulwark_fallbacks_total{dependency="payments",kind="stale_cache"} 1
 bulwark_fallbacks_total{dependency="payments",kind="static"} 0
 bulwark_fallbacks_total{dependency="payments",kind="alternate"} 0
 bulwark_fallbacks_total{dependency="payments",kind="fail_fast"} 0
+# HELP bulwark_progressive_calls_total Calls that asked for progressive delivery and waited for a soft deadline.
+# TYPE bulwark_progressive_calls_total counter
+bulwark_progressive_calls_total{dependency="payments"} 0
+# HELP bulwark_progressive_replies_total What progressive calls got: preliminary replies, soft deadlines with nothing to answer, finals after a preliminary, finals that changed it, cancels after it.
+# TYPE bulwark_progressive_replies_total counter
+bulwark_progressive_replies_total{dependency="payments",kind="preliminary"} 0
+bulwark_progressive_replies_total{dependency="payments",kind="unavailable"} 0
+bulwark_progressive_replies_total{dependency="payments",kind="final"} 0
+bulwark_progressive_replies_total{dependency="payments",kind="contradicted"} 0
+bulwark_progressive_replies_total{dependency="payments",kind="cancelled"} 0
+# HELP bulwark_preliminary_to_final_seconds Time from a preliminary reply to its final one.
+# TYPE bulwark_preliminary_to_final_seconds histogram
+bulwark_preliminary_to_final_seconds_bucket{dependency="payments",le="5e-05"} 0
+bulwark_preliminary_to_final_seconds_bucket{dependency="payments",le="0.0001"} 0
+bulwark_preliminary_to_final_seconds_bucket{dependency="payments",le="0.0002"} 0
+bulwark_preliminary_to_final_seconds_bucket{dependency="payments",le="0.0003"} 0
+bulwark_preliminary_to_final_seconds_bucket{dependency="payments",le="0.0005"} 0
+bulwark_preliminary_to_final_seconds_bucket{dependency="payments",le="0.001"} 0
+bulwark_preliminary_to_final_seconds_bucket{dependency="payments",le="0.002"} 0
+bulwark_preliminary_to_final_seconds_bucket{dependency="payments",le="0.003"} 0
+bulwark_preliminary_to_final_seconds_bucket{dependency="payments",le="0.005"} 0
+bulwark_preliminary_to_final_seconds_bucket{dependency="payments",le="0.01"} 0
+bulwark_preliminary_to_final_seconds_bucket{dependency="payments",le="0.02"} 0
+bulwark_preliminary_to_final_seconds_bucket{dependency="payments",le="0.03"} 0
+bulwark_preliminary_to_final_seconds_bucket{dependency="payments",le="0.05"} 0
+bulwark_preliminary_to_final_seconds_bucket{dependency="payments",le="0.1"} 0
+bulwark_preliminary_to_final_seconds_bucket{dependency="payments",le="0.2"} 0
+bulwark_preliminary_to_final_seconds_bucket{dependency="payments",le="0.3"} 0
+bulwark_preliminary_to_final_seconds_bucket{dependency="payments",le="0.5"} 0
+bulwark_preliminary_to_final_seconds_bucket{dependency="payments",le="1"} 0
+bulwark_preliminary_to_final_seconds_bucket{dependency="payments",le="2"} 0
+bulwark_preliminary_to_final_seconds_bucket{dependency="payments",le="3"} 0
+bulwark_preliminary_to_final_seconds_bucket{dependency="payments",le="5"} 0
+bulwark_preliminary_to_final_seconds_bucket{dependency="payments",le="10"} 0
+bulwark_preliminary_to_final_seconds_bucket{dependency="payments",le="20"} 0
+bulwark_preliminary_to_final_seconds_bucket{dependency="payments",le="30"} 0
+bulwark_preliminary_to_final_seconds_bucket{dependency="payments",le="60"} 0
+bulwark_preliminary_to_final_seconds_bucket{dependency="payments",le="+Inf"} 0
+bulwark_preliminary_to_final_seconds_sum{dependency="payments"} 0
+bulwark_preliminary_to_final_seconds_count{dependency="payments"} 0
 # HELP bulwark_breaker_state 1 for the circuit breaker's current state, 0 for the others.
 # TYPE bulwark_breaker_state gauge
 bulwark_breaker_state{dependency="payments",state="closed"} 0
@@ -420,7 +460,7 @@ TEST_CASE("each family is written once with the samples of every component",
              || name == family + "_sum" || name == family + "_count"));
     }
   }
-  CHECK(helps.size() == 63);
+  CHECK(helps.size() == 66);
   for (auto& [name, n] : helps) {
     INFO(name);
     CHECK(n == 1);
@@ -605,7 +645,7 @@ TEST_CASE("an actor of a service host carries its kind as a second label",
 TEST_CASE("no components still name every family", "[runtime][metrics]") {
   auto text = render_prometheus(std::vector<metrics_source>{});
   auto lines = lines_of(text);
-  CHECK(lines.size() == 126);
+  CHECK(lines.size() == 132);
   for (auto& line : lines)
     CHECK(line[0] == '#');
 }

@@ -111,7 +111,8 @@ cache_hit response_cache::lookup(const std::string& key,
 }
 
 const std::string* response_cache::stale_for_error(const std::string& key,
-                                                   time_point now) noexcept {
+                                                   time_point now,
+                                                   duration* age_out) noexcept {
   auto it = entries_.find(key);
   if (it == entries_.end())
     return nullptr;
@@ -126,6 +127,8 @@ const std::string* response_cache::stale_for_error(const std::string& key,
   }
   ++counters_.stale_if_error_hits;
   touch(s);
+  if (age_out != nullptr)
+    *age_out = age;
   return &s->value;
 }
 

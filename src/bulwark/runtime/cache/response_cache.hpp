@@ -110,9 +110,10 @@ class response_cache {
 
   /// The value of `key` if its age is below ttl + stale_if_error (fresh
   /// entries included), else null: the stale step of the fallback chain after
-  /// a failed live call. Same validity and cost as `lookup`.
-  const std::string* stale_for_error(const std::string& key,
-                                     time_point now) noexcept;
+  /// a failed live call. Same validity and cost as `lookup`. `age`, when
+  /// given, receives the entry's age on a hit.
+  const std::string* stale_for_error(const std::string& key, time_point now,
+                                     duration* age = nullptr) noexcept;
 
   // -- modifiers --------------------------------------------------------------
 

@@ -219,6 +219,9 @@ void dependency_core::refuse(const dependency_request& req, failure_class cls,
   r.may_retry = false;
   r.retry_after = duration{-1};
   r.message = std::move(message);
+  r.preliminary = false;
+  r.age = duration{-1};
+  r.reason = preliminary_reason::none;
 }
 
 std::uint32_t dependency_core::on_call(time_point now, action_list& out) {
@@ -297,7 +300,8 @@ void dependency_core::start_call(std::uint32_t slot, time_point deadline,
   s.last_latency = duration{0};
   s.last = outcome::ok();
   s.fb_cursor = 0;
-  s.hedge_at = s.backoff_until = s.queued_until = never;
+  s.hedge_at = s.backoff_until = s.queued_until = s.soft_at = never;
+  s.prelim_sent = false;
   s.not_before = time_point::min();
   // Attempts already made upstream share the cap, so layers don't multiply.
   auto max = c.retry.enabled ? c.retry.max_attempts : 1u;
@@ -343,6 +347,10 @@ void dependency_core::start_call(std::uint32_t slot, time_point deadline,
     if (s.has_caller && serve_from_cache(slot, now, out))
       return;
   }
+  // Not answered from a fresh entry: a progressive call's soft deadline
+  // starts to count (one flag test for every other call).
+  if (s.req.progressive)
+    start_progressive(s, now);
   // Client-side adaptive throttling (SRE): before the breaker, so a call it
   // rejects takes no permit and no slot. One it lets through is reported
   // back to it when accepted or when the call ends.
@@ -449,7 +457,112 @@ void dependency_core::cancel_call(std::uint32_t slot, time_point now,
     release_permit(s, now);
   }
   cancel_attempts(slot, now, out);
+  if (s.prelim_sent) {
+    // The caller has its preliminary answer and wants nothing more: the
+    // call ends here without a reply.
+    ++counters().cancelled_after_preliminary;
+    s.has_caller = false;
+    note(s, now,
+         journey_event{journey_event_kind::replied}.with_outcome(
+           outcome::failure(failure_class::cancelled), now - s.received));
+    complete(slot, now, out);
+    return;
+  }
   fail(slot, failure_class::cancelled, "cancelled by the caller", now, out);
+}
+
+// -- progressive delivery -------------------------------------------------------
+
+void dependency_core::start_progressive(call& s, time_point now) {
+  auto& c = cfg_of(s).progressive;
+  if (!c.enabled || !s.has_caller)
+    return;
+  auto soft = s.req.soft_deadline < duration{0} ? c.soft_deadline
+              : s.req.soft_deadline > progressive_max_soft_deadline
+                ? progressive_max_soft_deadline
+                : s.req.soft_deadline;
+  auto at = saturating_add(now, soft);
+  ++counters().progressive_calls;
+  // At or after the deadline, the final reply comes first anyway.
+  if (at < s.deadline)
+    s.soft_at = at;
+}
+
+void dependency_core::send_preliminary(std::uint32_t slot, time_point now,
+                                       action_list& out) {
+  auto& s = calls_[slot];
+  auto& c = cfg_of(s);
+  auto& st = counters();
+  const std::string* value = nullptr;
+  auto source = reply_source::stale_cache;
+  duration age{-1};
+  for (std::size_t i = 0; i < c.progressive.source_count && value == nullptr;
+       ++i) {
+    switch (c.progressive.sources[i]) {
+      case preliminary_source::stale_cache:
+        if (s.cacheable) {
+          value = pol_->cache.stale_for_error(s.key, now, &age);
+          source = reply_source::stale_cache;
+        }
+        break;
+      case preliminary_source::static_value:
+        for (auto& step : c.fallback.steps)
+          if (step.kind == fallback_kind::static_value) {
+            value = &step.value;
+            source = reply_source::static_fallback;
+            age = duration{-1};
+            break;
+          }
+        break;
+    }
+  }
+  if (value == nullptr) {
+    ++st.preliminary_unavailable;
+    return;
+  }
+  auto* r = reply_to_caller(s, slot, out);
+  r->ok = true;
+  r->payload = *value;
+  r->source = source;
+  r->preliminary = true;
+  r->age = age;
+  switch (s.phase) {
+    case call_phase::queued:
+      r->reason = preliminary_reason::queued;
+      break;
+    case call_phase::backoff:
+      r->reason = preliminary_reason::retrying;
+      break;
+    case call_phase::alternate:
+      r->reason = preliminary_reason::alternate;
+      break;
+    case call_phase::attempting:
+    case call_phase::idle:
+      r->reason = s.retried ? preliminary_reason::retrying
+                            : preliminary_reason::awaiting_answer;
+      break;
+  }
+  r->message = "preliminary: the fresh answer is late (";
+  r->message += to_string(r->reason);
+  r->message += ')';
+  s.prelim_sent = true;
+  s.prelim_at = now;
+  s.prelim.assign(*value);
+  ++st.preliminary_replies;
+  note(
+    s, now,
+    journey_event{journey_event_kind::preliminary_replied}.with_source(source));
+}
+
+void dependency_core::count_final(call& s, const dependency_reply* r,
+                                  time_point now) {
+  auto& st = counters();
+  ++st.finals_after_preliminary;
+  // A failure does not contradict the preliminary answer: it only could
+  // not confirm it.
+  if (r != nullptr && r->ok && r->payload != s.prelim)
+    ++st.finals_contradicted;
+  st.preliminary_to_final.record(now - s.prelim_at);
 }
 
 // -- attempts -------------------------------------------------------------------
@@ -899,6 +1012,9 @@ dependency_reply* dependency_core::reply_to_caller(const call& s,
   r.cls = failure_class::transient;
   r.may_retry = false;
   r.retry_after = duration{-1};
+  r.preliminary = false;
+  r.age = duration{-1};
+  r.reason = preliminary_reason::none;
   return &r;
 }
 
@@ -906,7 +1022,8 @@ void dependency_core::fail(std::uint32_t slot, failure_class cls,
                            std::string_view why, time_point now,
                            action_list& out) {
   auto& s = calls_[slot];
-  if (auto* r = reply_to_caller(s, slot, out)) {
+  auto* r = reply_to_caller(s, slot, out);
+  if (r != nullptr) {
     r->ok = false;
     r->payload.clear();
     r->cls = cls;
@@ -920,6 +1037,8 @@ void dependency_core::fail(std::uint32_t slot, failure_class cls,
       r->retry_after = s.last.retry_after;
     r->message = why;
   }
+  if (s.prelim_sent)
+    count_final(s, r, now);
   auto& st = counters();
   ++st.failures_by_class[static_cast<int>(cls)];
   ++st.replies_failed;
@@ -935,13 +1054,16 @@ void dependency_core::finish_ok(std::uint32_t slot, std::string&& payload,
                                 reply_source source, time_point now,
                                 action_list& out, bool hedge_won) {
   auto& s = calls_[slot];
-  if (auto* r = reply_to_caller(s, slot, out)) {
+  auto* r = reply_to_caller(s, slot, out);
+  if (r != nullptr) {
     r->ok = true;
     r->payload = std::move(payload);
     r->source = source;
     r->hedge_won = hedge_won;
     r->message.clear();
   }
+  if (s.prelim_sent)
+    count_final(s, r, now);
   auto& st = counters();
   ++st.replies_ok;
   if (s.has_caller && pol_->objective.config().enabled)
@@ -964,7 +1086,8 @@ void dependency_core::complete(std::uint32_t slot, time_point now,
   // succeeded, a hedge that won) only when sampled: copying each into the
   // log would cost more than the retry did.
   if (s.trip != nullptr
-      && (s.sampled || s.traced || s.trip->failed() || s.trip->degraded()))
+      && (s.sampled || s.traced || s.prelim_sent || s.trip->failed()
+          || s.trip->degraded()))
     pol_->journeys.add(*s.trip);
   bool had_limit = s.holds_limit;
   if (s.throttled && !s.accepted)
@@ -1048,7 +1171,7 @@ void dependency_core::expire_queue(time_point now, action_list& out) {
 
 void dependency_core::reschedule(std::uint32_t slot, time_point now) {
   auto& s = calls_[slot];
-  auto t = s.deadline;
+  auto t = s.deadline < s.soft_at ? s.deadline : s.soft_at;
   switch (s.phase) {
     case call_phase::attempting:
       for (std::uint32_t i = 0; i < s.round.size(); ++i)
@@ -1115,6 +1238,11 @@ void dependency_core::fire(std::uint32_t slot, time_point now,
     escalate(slot, failure_class::deadline_exceeded, "deadline exceeded", now,
              out, queued);
     return;
+  }
+  if (s.soft_at <= now) {
+    // The fresh answer is late: a preliminary one now, the call goes on.
+    s.soft_at = never;
+    send_preliminary(slot, now, out);
   }
   auto generation = calls_.generation(slot);
   switch (s.phase) {

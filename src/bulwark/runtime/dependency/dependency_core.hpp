@@ -47,6 +47,7 @@
 #include "bulwark/runtime/hedge/attempt_set.hpp"
 #include "bulwark/runtime/hedge/hedge_config.hpp"
 #include "bulwark/runtime/journey/journey.hpp"
+#include "bulwark/runtime/progressive/preliminary_reason.hpp"
 #include "bulwark/runtime/retry/retry_status.hpp"
 
 namespace bulwark {
@@ -75,6 +76,14 @@ struct dependency_request {
   trace_context trace;
   /// The span that sent the request the caller serves (0: unknown).
   std::uint64_t upstream_span = 0;
+  /// Asks for progressive delivery: a preliminary reply when the fresh
+  /// answer is not there at the soft deadline, then the final one. Honoured
+  /// only while the dependency's `progressive.enabled` is true.
+  bool progressive = false;
+  /// The call's own soft deadline, after its arrival (at most
+  /// progressive_max_soft_deadline); negative: the dependency's. One at or
+  /// after the call's deadline means no preliminary reply.
+  duration soft_deadline{-1};
 };
 
 /// The one answer to a call: the fields of call_reply.
@@ -95,8 +104,17 @@ struct dependency_reply {
   /// On failure: the downstream's retry-after hint of the attempt whose
   /// failure class this is (a delay; negative: none).
   duration retry_after{-1};
-  /// Why the call failed (empty on success).
+  /// Why the call failed (empty on success); for a preliminary reply, why
+  /// it is preliminary.
   std::string message;
+  /// A preliminary reply of a progressive call: its final reply follows
+  /// (unless the caller cancels the call).
+  bool preliminary = false;
+  /// A preliminary reply from the cache: the entry's age; negative
+  /// otherwise.
+  duration age{-1};
+  /// Why the reply is preliminary (`none` for every other reply).
+  preliminary_reason reason = preliminary_reason::none;
 };
 
 enum class dependency_action_kind : std::uint8_t {
@@ -110,7 +128,12 @@ enum class dependency_action_kind : std::uint8_t {
   /// (its reply comes back as `on_alternate_reply(id, ...)`), with deadline
   /// `deadline` and `number` attempts made so far.
   call_alternate,
-  /// Answer the caller of `call` with `reply`.
+  /// Answer the caller of `call` with `reply`. A call gets exactly one
+  /// reply whose `preliminary` is false (its final one); a progressive call
+  /// may get one preliminary reply before it, after which the owner keeps
+  /// the caller's address. A progressive call cancelled after its
+  /// preliminary reply ends without a final one (its caller asked it to
+  /// stop): `cancel` returns true and the owner drops the caller then.
   reply,
 };
 
@@ -273,10 +296,11 @@ class dependency_core {
 
   /// The caller gave up on its call `caller_id` (a hedge elsewhere won, its
   /// own caller left): attempts are cancelled and the call is answered at
-  /// once as `cancelled`. Only a call for which `same_caller(slot)` is true
-  /// qualifies (callers choose their ids; the owner knows who asks). A
-  /// linear scan: cancels are rare, and an index by caller id would cost
-  /// every call. Returns whether a call was cancelled.
+  /// once as `cancelled` (or, after a preliminary reply, ends silently). Only a
+  /// call for which `same_caller(slot)` is true qualifies (callers choose their
+  /// ids; the owner knows who asks). A linear scan: cancels are rare, and an
+  /// index by caller id would cost every call. Returns whether a call was
+  /// cancelled.
   template <class SameCaller>
   bool cancel(std::uint64_t caller_id, SameCaller&& same_caller, time_point now,
               action_list& out) {
@@ -469,6 +493,11 @@ class dependency_core {
     std::uint32_t fb_cursor = 0;
     journey* trip = nullptr; // from the pool, once materialized
     std::uint64_t span = 0; // the call's span when traced
+    // -- progressive delivery (`soft_at` is `never` for other calls) ----------
+    time_point soft_at = no_deadline; // when the preliminary reply is due
+    bool prelim_sent = false;
+    time_point prelim_at{};
+    std::string prelim; // its payload, to tell whether the final changed it
   };
 
   static constexpr std::uint8_t fast_admitted = 1;
@@ -499,6 +528,11 @@ class dependency_core {
   bool serve_from_cache(std::uint32_t slot, time_point now, action_list& out);
   void revalidate(dependency_request req, time_point now, action_list& out);
   void cancel_call(std::uint32_t slot, time_point now, action_list& out);
+
+  // progressive delivery
+  void start_progressive(call& s, time_point now);
+  void send_preliminary(std::uint32_t slot, time_point now, action_list& out);
+  void count_final(call& s, const dependency_reply* r, time_point now);
 
   // attempts
   void begin_round(std::uint32_t slot, time_point now, action_list& out,

@@ -84,6 +84,17 @@ struct dependency_stats {
   std::uint64_t fallbacks_alternate = 0;
   std::uint64_t fallbacks_fail_fast = 0;
 
+  // -- progressive delivery ---------------------------------------------------
+  std::uint64_t progressive_calls = 0; // calls whose soft deadline counted
+  std::uint64_t preliminary_replies = 0;
+  // Soft deadlines that passed with no preliminary source having a value.
+  std::uint64_t preliminary_unavailable = 0;
+  std::uint64_t finals_after_preliminary = 0;
+  // Finals that answered with another payload than their preliminary reply.
+  std::uint64_t finals_contradicted = 0;
+  // Calls cancelled by their caller after the preliminary (no final).
+  std::uint64_t cancelled_after_preliminary = 0;
+
   // -- breaker and transport --------------------------------------------------
   std::uint64_t breaker_transitions = 0;
   // The breaker's state after its last transition (set by the policies'
@@ -104,6 +115,8 @@ struct dependency_stats {
   latency_histogram request_latency;
   // Per attempt: sent to the transport -> its result or its timeout.
   latency_histogram attempt_latency;
+  // Per progressive call with a preliminary reply: preliminary -> final.
+  latency_histogram preliminary_to_final;
 };
 
 /// Every counter by name (arrays as objects keyed by class or source name),

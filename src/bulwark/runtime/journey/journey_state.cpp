@@ -52,6 +52,8 @@ std::string to_string(journey_event_kind x) {
       return "replied";
     case journey_event_kind::rejected:
       return "rejected";
+    case journey_event_kind::preliminary_replied:
+      return "preliminary_replied";
   }
   return "invalid";
 }

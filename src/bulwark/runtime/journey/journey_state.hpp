@@ -79,6 +79,9 @@ enum class journey_event_kind : std::uint8_t {
   replied,
   /// Refused locally: breaker open, shed, budget spent, queue timeout.
   rejected,
+  /// A progressive call got its preliminary reply (its soft deadline passed
+  /// before its fresh answer); the call goes on to its final one.
+  preliminary_replied,
 };
 
 inline constexpr journey_event_kind all_journey_event_kinds[] = {
@@ -88,10 +91,10 @@ inline constexpr journey_event_kind all_journey_event_kinds[] = {
   journey_event_kind::hedge_started,   journey_event_kind::cache_hit_fresh,
   journey_event_kind::cache_hit_stale, journey_event_kind::fallback_used,
   journey_event_kind::escalated,       journey_event_kind::replied,
-  journey_event_kind::rejected,
+  journey_event_kind::rejected,        journey_event_kind::preliminary_replied,
 };
 
-inline constexpr std::size_t journey_event_kind_count = 13;
+inline constexpr std::size_t journey_event_kind_count = 14;
 
 /// @relates journey_event_kind
 std::string to_string(journey_event_kind x);
@@ -163,6 +166,19 @@ inline constexpr journey_transition journey_transitions[] = {
   {journey_state::fallback, journey_event_kind::attempt_started,
    journey_state::attempting},
   {journey_state::fallback, journey_event_kind::replied, journey_state::done},
+  // A preliminary reply changes nothing: the call goes on where it was.
+  {journey_state::queued, journey_event_kind::preliminary_replied,
+   journey_state::queued},
+  {journey_state::admitted, journey_event_kind::preliminary_replied,
+   journey_state::admitted},
+  {journey_state::attempting, journey_event_kind::preliminary_replied,
+   journey_state::attempting},
+  {journey_state::hedging, journey_event_kind::preliminary_replied,
+   journey_state::hedging},
+  {journey_state::backoff, journey_event_kind::preliminary_replied,
+   journey_state::backoff},
+  {journey_state::fallback, journey_event_kind::preliminary_replied,
+   journey_state::fallback},
 };
 
 namespace detail {

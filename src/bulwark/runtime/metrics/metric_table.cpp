@@ -103,6 +103,16 @@ const std::vector<metric_family>& metric_families() {
     {"bulwark_cache_revalidations_total", k::counter,
      "Background refreshes of stale cache entries."},
     {"bulwark_fallbacks_total", k::counter, "Fallback steps taken, by kind."},
+    // -- progressive delivery ------------------------------------------------
+    {"bulwark_progressive_calls_total", k::counter,
+     "Calls that asked for progressive delivery and waited for a soft "
+     "deadline."},
+    {"bulwark_progressive_replies_total", k::counter,
+     "What progressive calls got: preliminary replies, soft deadlines with "
+     "nothing to answer, finals after a preliminary, finals that changed "
+     "it, cancels after it."},
+    {"bulwark_preliminary_to_final_seconds", k::histogram,
+     "Time from a preliminary reply to its final one."},
     // -- breaker and health --------------------------------------------------
     {"bulwark_breaker_state", k::gauge,
      "1 for the circuit breaker's current state, 0 for the others."},
@@ -449,6 +459,27 @@ const std::vector<metric_row<dependency_stats>>& dependency_metric_rows() {
                   "static", BULWARK_FIELD(dep, fallbacks_static)),
     labelled<dep>("bulwark_fallbacks_total", "fallbacks_alternate", "kind",
                   "alternate", BULWARK_FIELD(dep, fallbacks_alternate)),
+    row{"bulwark_progressive_calls_total",
+        "progressive_calls",
+        {},
+        mi::none,
+        {},
+        BULWARK_FIELD(dep, progressive_calls)},
+    labelled<dep>("bulwark_progressive_replies_total", "preliminary_replies",
+                  "kind", "preliminary",
+                  BULWARK_FIELD(dep, preliminary_replies)),
+    labelled<dep>("bulwark_progressive_replies_total",
+                  "preliminary_unavailable", "kind", "unavailable",
+                  BULWARK_FIELD(dep, preliminary_unavailable)),
+    labelled<dep>("bulwark_progressive_replies_total",
+                  "finals_after_preliminary", "kind", "final",
+                  BULWARK_FIELD(dep, finals_after_preliminary)),
+    labelled<dep>("bulwark_progressive_replies_total", "finals_contradicted",
+                  "kind", "contradicted",
+                  BULWARK_FIELD(dep, finals_contradicted)),
+    labelled<dep>("bulwark_progressive_replies_total",
+                  "cancelled_after_preliminary", "kind", "cancelled",
+                  BULWARK_FIELD(dep, cancelled_after_preliminary)),
     labelled<dep>("bulwark_fallbacks_total", "fallbacks_fail_fast", "kind",
                   "fail_fast", BULWARK_FIELD(dep, fallbacks_fail_fast)),
     by_index<dep>(
@@ -498,6 +529,9 @@ const std::vector<metric_row<dependency_stats>>& dependency_metric_rows() {
                    [](const dep& s) { return &s.request_latency; }),
     histogram<dep>("bulwark_attempt_duration_seconds", "attempt_latency",
                    [](const dep& s) { return &s.attempt_latency; }),
+    histogram<dep>("bulwark_preliminary_to_final_seconds",
+                   "preliminary_to_final",
+                   [](const dep& s) { return &s.preliminary_to_final; }),
   });
   return rows;
 }
