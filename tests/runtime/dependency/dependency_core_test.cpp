@@ -2316,3 +2316,537 @@ TEST_CASE("an objective that is off counts nothing",
   CHECK(s.objective.events == 0);
   CHECK(s.objective.availability_target_ppm == 0);
 }
+
+// -- progressive calls ------------------------------------------------------------
+
+namespace {
+
+// Cached for 10s, stale entries usable for an hour; a static value after the
+// stale step; preliminary replies 200ms after arrival.
+const std::string progressive_settings = R"({
+  "idempotency": "idempotent",
+  "retry": {"max_attempts": 3, "per_attempt_timeout": "1s",
+            "backoff": {"kind": "constant", "jitter": "none", "base": "100ms"}},
+  "cache": {"enabled": true, "ttl": "10s", "stale_if_error": "1h"},
+  "fallback": [{"kind": "stale_cache"}, {"kind": "static", "value": "S"}],
+  "progressive": {"enabled": true, "soft_deadline": "200ms"}
+})";
+
+dependency_request progressive_call(std::uint64_t id, std::string payload = "p",
+                                    duration soft = duration{-1}) {
+  auto req = make_call(id, "get", std::move(payload));
+  req.progressive = true;
+  req.soft_deadline = soft;
+  return req;
+}
+
+/// The replies to caller id `id`, in order.
+std::vector<dependency_reply> replies_to(const harness& h, std::uint64_t id) {
+  std::vector<dependency_reply> result;
+  for (auto& x : h.replies())
+    if (x.action.reply.id == id)
+      result.push_back(x.action.reply);
+  return result;
+}
+
+/// Stores "old" for payload `payload` at the harness's now (call id 1000).
+void warm_cache(harness& h, const std::string& payload = "p") {
+  auto before = h.sends().size();
+  h.call(make_call(1000, "get", payload));
+  REQUIRE(h.sends().size() == before + 1);
+  h.answer(h.attempt(before), ok(), "old");
+}
+
+} // namespace
+
+TEST_CASE("a progressive call whose fresh answer is late gets a preliminary "
+          "stale reply at its soft deadline, then exactly one final one",
+          "[runtime][dependency][progressive]") {
+  harness h{make_config(progressive_settings)};
+  warm_cache(h);
+  h.wait(seconds(11)); // the entry is stale now
+  auto slot = h.call(progressive_call(2));
+  REQUIRE(slot != dependency_core::no_call);
+  auto attempt = h.attempt(1);
+  h.wait(milliseconds(199));
+  CHECK(replies_to(h, 2).empty());
+  h.wait(milliseconds(1));
+  auto rs = replies_to(h, 2);
+  REQUIRE(rs.size() == 1);
+  CHECK(rs[0].preliminary);
+  CHECK(rs[0].ok);
+  CHECK(rs[0].payload == "old");
+  CHECK(rs[0].source == reply_source::stale_cache);
+  CHECK(rs[0].age == seconds(11) + milliseconds(200));
+  CHECK(rs[0].reason == preliminary_reason::awaiting_answer);
+  CHECK(h.cancels().empty()); // the attempt goes on
+  h.wait(milliseconds(100));
+  h.answer(attempt, ok(), "new");
+  rs = replies_to(h, 2);
+  REQUIRE(rs.size() == 2);
+  CHECK_FALSE(rs[1].preliminary);
+  CHECK(rs[1].ok);
+  CHECK(rs[1].payload == "new");
+  CHECK(rs[1].source == reply_source::live);
+  CHECK(rs[1].reason == preliminary_reason::none);
+  CHECK(rs[1].age < duration{0});
+  auto& st = h.stats();
+  CHECK(st.progressive_calls == 1);
+  CHECK(st.preliminary_replies == 1);
+  CHECK(st.finals_after_preliminary == 1);
+  CHECK(st.finals_contradicted == 1);
+  CHECK(st.preliminary_to_final.count() == 1);
+  CHECK(st.preliminary_to_final.sum() == Approx(0.1));
+  // The journey (kept: it had a preliminary reply) records both replies.
+  auto kinds = journey_kinds(h.core.journey_json(rs[1].journey_id));
+  auto prelim = std::find(kinds.begin(), kinds.end(), "preliminary_replied");
+  REQUIRE(prelim != kinds.end());
+  CHECK(std::find(prelim, kinds.end(), "replied") != kinds.end());
+  h.check_nothing_leaks();
+}
+
+TEST_CASE("a progressive call answered before its soft deadline gets one "
+          "final reply only",
+          "[runtime][dependency][progressive]") {
+  harness h{make_config(progressive_settings)};
+  warm_cache(h);
+  h.wait(seconds(11));
+  h.call(progressive_call(2));
+  h.wait(milliseconds(150));
+  h.answer(h.attempt(1), ok(), "old");
+  h.wait(seconds(2));
+  auto rs = replies_to(h, 2);
+  REQUIRE(rs.size() == 1);
+  CHECK_FALSE(rs[0].preliminary);
+  CHECK(rs[0].source == reply_source::live);
+  CHECK(h.stats().progressive_calls == 1);
+  CHECK(h.stats().preliminary_replies == 0);
+  CHECK(h.stats().finals_after_preliminary == 0);
+  h.check_nothing_leaks();
+}
+
+TEST_CASE("a progressive call answered from a fresh cache entry is not "
+          "progressive at all",
+          "[runtime][dependency][progressive]") {
+  harness h{make_config(progressive_settings)};
+  warm_cache(h);
+  h.call(progressive_call(2));
+  auto rs = replies_to(h, 2);
+  REQUIRE(rs.size() == 1);
+  CHECK_FALSE(rs[0].preliminary);
+  CHECK(rs[0].source == reply_source::fresh_cache);
+  CHECK(h.stats().progressive_calls == 0);
+  h.check_nothing_leaks();
+}
+
+TEST_CASE("with nothing cached and no static value a progressive call gets "
+          "no preliminary reply, only its final one",
+          "[runtime][dependency][progressive]") {
+  harness h{make_config(R"({
+    "idempotency": "idempotent",
+    "cache": {"enabled": true, "ttl": "10s", "stale_if_error": "1h"},
+    "fallback": [{"kind": "stale_cache"}],
+    "progressive": {"enabled": true, "soft_deadline": "200ms"}
+  })")};
+  h.call(progressive_call(1));
+  h.wait(milliseconds(500));
+  CHECK(h.replies().empty());
+  CHECK(h.stats().preliminary_unavailable == 1);
+  h.answer(h.attempt(0), ok(), "v");
+  auto rs = replies_to(h, 1);
+  REQUIRE(rs.size() == 1);
+  CHECK_FALSE(rs[0].preliminary);
+  CHECK(rs[0].payload == "v");
+  CHECK(h.stats().finals_after_preliminary == 0);
+  h.check_nothing_leaks();
+}
+
+TEST_CASE("the static value answers first when nothing is cached, and a "
+          "final fallback to the same value is not a contradiction",
+          "[runtime][dependency][progressive]") {
+  harness h{make_config(progressive_settings)};
+  h.call(progressive_call(1));
+  h.wait(milliseconds(50));
+  h.answer(h.attempt(0), status(503)); // retried at 150ms
+  h.wait(milliseconds(150));
+  REQUIRE(h.sends().size() == 2);
+  auto rs = replies_to(h, 1);
+  REQUIRE(rs.size() == 1);
+  CHECK(rs[0].preliminary);
+  CHECK(rs[0].payload == "S");
+  CHECK(rs[0].source == reply_source::static_fallback);
+  CHECK(rs[0].age < duration{0});
+  CHECK(rs[0].reason == preliminary_reason::retrying);
+  // Every attempt fails: the fallback chain ends at the static value.
+  h.answer(h.attempt(1), status(503));
+  h.wait(milliseconds(100));
+  REQUIRE(h.sends().size() == 3);
+  h.answer(h.attempt(2), status(503));
+  rs = replies_to(h, 1);
+  REQUIRE(rs.size() == 2);
+  CHECK_FALSE(rs[1].preliminary);
+  CHECK(rs[1].ok);
+  CHECK(rs[1].payload == "S");
+  CHECK(rs[1].source == reply_source::static_fallback);
+  CHECK(h.stats().finals_after_preliminary == 1);
+  CHECK(h.stats().finals_contradicted == 0);
+  h.check_nothing_leaks();
+}
+
+TEST_CASE("the preliminary sources are tried in the configured order",
+          "[runtime][dependency][progressive]") {
+  auto cfg = make_config(progressive_settings);
+  cfg.progressive.sources = {preliminary_source::static_value,
+                             preliminary_source::stale_cache};
+  harness h{cfg};
+  warm_cache(h);
+  h.wait(seconds(11));
+  h.call(progressive_call(2));
+  h.wait(milliseconds(200));
+  auto rs = replies_to(h, 2);
+  REQUIRE(rs.size() == 1);
+  CHECK(rs[0].payload == "S");
+  CHECK(rs[0].source == reply_source::static_fallback);
+}
+
+TEST_CASE("a progressive call waiting in the queue says so in its "
+          "preliminary reply",
+          "[runtime][dependency][progressive]") {
+  auto cfg = make_config(progressive_settings);
+  cfg.bulkhead.max_concurrent = 1;
+  cfg.bulkhead.max_queue = 4;
+  cfg.bulkhead.max_queue_wait = seconds(2);
+  harness h{cfg};
+  h.call(make_call(1));
+  h.call(progressive_call(2));
+  REQUIRE(h.sends().size() == 1);
+  h.wait(milliseconds(200));
+  auto rs = replies_to(h, 2);
+  REQUIRE(rs.size() == 1);
+  CHECK(rs[0].preliminary);
+  CHECK(rs[0].reason == preliminary_reason::queued);
+  h.answer(h.attempt(0), ok(), "a");
+  REQUIRE(h.sends().size() == 2);
+  h.answer(h.attempt(1), ok(), "b");
+  rs = replies_to(h, 2);
+  REQUIRE(rs.size() == 2);
+  CHECK(rs[1].payload == "b");
+  h.check_nothing_leaks();
+}
+
+TEST_CASE("a progressive call cancelled after its preliminary reply ends "
+          "with no further reply",
+          "[runtime][dependency][progressive]") {
+  harness h{make_config(progressive_settings)};
+  h.call(progressive_call(1));
+  auto attempt = h.attempt(0);
+  h.wait(milliseconds(200));
+  REQUIRE(replies_to(h, 1).size() == 1);
+  CHECK(h.cancel(1));
+  REQUIRE(h.cancels().size() == 1);
+  CHECK(h.cancels()[0].action.id == attempt);
+  h.wait(seconds(60));
+  h.answer(attempt, ok(), "late");
+  CHECK(replies_to(h, 1).size() == 1);
+  CHECK(h.stats().cancelled_after_preliminary == 1);
+  CHECK(h.stats().late_results == 1);
+  CHECK(h.stats().finals_after_preliminary == 0);
+  h.check_nothing_leaks();
+}
+
+TEST_CASE("a cancel before the preliminary reply is answered as cancelled",
+          "[runtime][dependency][progressive]") {
+  harness h{make_config(progressive_settings)};
+  h.call(progressive_call(1));
+  h.wait(milliseconds(100));
+  CHECK(h.cancel(1));
+  h.wait(seconds(1));
+  auto rs = replies_to(h, 1);
+  REQUIRE(rs.size() == 1);
+  CHECK_FALSE(rs[0].preliminary);
+  CHECK(rs[0].cls == failure_class::cancelled);
+  CHECK(h.stats().cancelled_after_preliminary == 0);
+  h.check_nothing_leaks();
+}
+
+TEST_CASE("a call's own soft deadline replaces the dependency's, and one at "
+          "or after its deadline means no preliminary reply",
+          "[runtime][dependency][progressive]") {
+  harness h{make_config(progressive_settings)};
+  h.call(progressive_call(1, "a", milliseconds(50)));
+  h.wait(milliseconds(50));
+  REQUIRE(replies_to(h, 1).size() == 1);
+  CHECK(replies_to(h, 1)[0].preliminary);
+  auto late = progressive_call(2, "b", milliseconds(300));
+  late.deadline = h.now + milliseconds(300);
+  h.call(std::move(late));
+  h.wait(milliseconds(400));
+  auto rs = replies_to(h, 2);
+  REQUIRE(rs.size() == 1);
+  CHECK_FALSE(rs[0].preliminary);
+  CHECK(rs[0].payload == "S"); // the deadline passed: the fallback answers
+  // A soft deadline beyond the limit is held to it (1h), which is past this
+  // call's 30s default deadline: no preliminary either.
+  h.call(progressive_call(3, "c", hours(5)));
+  h.wait(seconds(40));
+  CHECK(replies_to(h, 3).size() == 1);
+  CHECK_FALSE(replies_to(h, 3)[0].preliminary);
+}
+
+TEST_CASE("calls that do not ask, and dependencies with progressive delivery "
+          "off, get exactly one reply",
+          "[runtime][dependency][progressive]") {
+  auto off = make_config(progressive_settings);
+  off.progressive.enabled = false;
+  harness h{off};
+  // Unanswered attempts: three timeouts, then the static value at 3.2s.
+  h.call(progressive_call(1));
+  h.wait(seconds(5));
+  REQUIRE(h.replies().size() == 1);
+  harness on{make_config(progressive_settings)};
+  on.call(make_call(1));
+  on.wait(seconds(5));
+  REQUIRE(on.replies().size() == 1);
+  for (auto* x : {&h, &on}) {
+    CHECK(x->stats().progressive_calls == 0);
+    CHECK(x->stats().preliminary_replies == 0);
+    CHECK_FALSE(x->replies()[0].action.reply.preliminary);
+  }
+}
+
+TEST_CASE("every progressive call gets exactly one final reply and at most "
+          "one preliminary before it under seeded random fault schedules",
+          "[runtime][dependency][progressive]") {
+  // Latencies around the soft deadline, failures, silences (timeouts),
+  // cancels (some right after a preliminary), transport deaths and reloads,
+  // over 1,000 seeds.
+  dependency_stats seen_all;
+  std::uint64_t cancels_after_preliminary = 0;
+  for (std::uint64_t seed = 1; seed <= 1000; ++seed) {
+    rng gen{seed};
+    auto pick = [&](std::initializer_list<const char*> xs) {
+      return std::string{*(xs.begin() + gen.below(xs.size()))};
+    };
+    auto settings = [&] {
+      return "{\"idempotency\": \"" + pick({"idempotent", "keyed"})
+             + "\", \"retry\": {\"max_attempts\": "
+             + std::to_string(1 + gen.below(3))
+             + ", \"per_attempt_timeout\": \"" + pick({"15ms", "40ms"})
+             + "\", \"backoff\": {\"base\": \"5ms\", \"jitter\": \"full\"}}"
+             + ", \"breaker\": {\"window_size\": 10, \"minimum_calls\": 5, "
+               "\"open_duration\": \"50ms\"}"
+             + ", \"bulkhead\": {\"max_concurrent\": "
+             + std::to_string(1 + gen.below(6))
+             + ", \"max_queue\": 4, \"max_queue_wait\": \"30ms\"}"
+             + ", \"cache\": {\"enabled\": " + pick({"true", "false"})
+             + ", \"ttl\": \"5ms\", \"stale_if_error\": \"1s\"}"
+             + ", \"fallback\": "
+             + pick({"[]", "[{\"kind\": \"stale_cache\"}]",
+                     "[{\"kind\": \"static\", \"value\": \"S\"}]",
+                     "[{\"kind\": \"alternate\", \"dependency\": \"alt\"}]",
+                     "[{\"kind\": \"alternate\", \"dependency\": \"alt\"}, "
+                     "{\"kind\": \"static\", \"value\": \"S\"}]"})
+             + ", \"progressive\": {\"enabled\": "
+             + pick({"true", "true", "false"}) + ", \"soft_deadline\": \""
+             + pick({"0s", "5ms", "10ms", "20ms"}) + "\", \"preliminary\": "
+             + pick({"[\"stale_cache\", \"static\"]", "[\"static\"]",
+                     "[\"stale_cache\"]"})
+             + "}}";
+    };
+    auto text = settings();
+    INFO("seed " << seed << ", config " << text);
+    auto full = parse_bulwark_config(R"({"dependencies": {"dep": )" + text
+                                     + R"(, "alt": {}}})");
+    REQUIRE(full.ok());
+    auto cfg = *full.config->find("dep");
+    if (gen.below(2) == 0) {
+      cfg.hedge.enabled = true;
+      cfg.hedge.delay_kind = hedge_delay_kind::fixed;
+      cfg.hedge.delay = milliseconds(3);
+    }
+    dependency_core_options opts;
+    opts.seed = seed;
+    opts.alternates = {"alt"};
+    harness h{cfg, opts};
+    struct pending {
+      time_point at;
+      std::uint64_t id;
+      bool alternate;
+    };
+    std::vector<pending> due;
+    std::vector<std::pair<time_point, std::uint64_t>> cancels_due;
+    std::set<std::uint64_t> progressive_ids;
+    std::set<std::uint64_t> with_preliminary;
+    std::set<std::uint64_t> silenced; // cancelled after the preliminary
+    std::size_t seen = 0;
+    auto look = [&] {
+      for (; seen < h.log.size(); ++seen) {
+        auto& a = h.log[seen].action;
+        if (a.kind == dependency_action_kind::send_attempt) {
+          if (gen.below(8) != 0) // one in eight is never answered
+            due.push_back({h.now + milliseconds(gen.below(30)), a.id, false});
+        } else if (a.kind == dependency_action_kind::call_alternate) {
+          due.push_back({h.now + milliseconds(gen.below(20)), a.id, true});
+        } else if (a.kind == dependency_action_kind::reply
+                   && a.reply.preliminary) {
+          with_preliminary.insert(a.reply.id);
+          if (gen.below(4) == 0) // the caller leaves after the preliminary
+            cancels_due.emplace_back(h.now + milliseconds(gen.below(10)),
+                                     a.reply.id);
+        }
+      }
+    };
+    auto answer = [&](const pending& p) {
+      if (p.alternate) {
+        h.alternate_answers(p.id, gen.below(2) == 0, failure_class::transient,
+                            "A", "alt down");
+        return;
+      }
+      switch (gen.below(6)) {
+        case 0:
+        case 1:
+        case 2:
+          // The payload changes now and then: finals contradict.
+          h.answer(p.id, ok(), gen.below(3) == 0 ? "v2" : "v");
+          break;
+        case 3:
+          h.answer(p.id, status(503));
+          break;
+        case 4:
+          h.answer(p.id, status(404));
+          break;
+        case 5:
+          h.answer(p.id, error(transport_error::connection_refused));
+          break;
+      }
+    };
+    auto cancel = [&](std::uint64_t id) {
+      look(); // a preliminary reply may have just been sent
+      bool had_preliminary = with_preliminary.count(id) > 0;
+      if (h.cancel(id) && had_preliminary) {
+        silenced.insert(id);
+        ++cancels_after_preliminary;
+      }
+    };
+    const std::uint64_t calls = 40;
+    std::uint64_t sent = 0;
+    auto next_arrival = h.now;
+    while (sent < calls || !due.empty() || !cancels_due.empty()
+           || h.core.calls_in_flight() > 0) {
+      look();
+      auto next_answer = time_point::max();
+      std::size_t which = 0;
+      for (std::size_t i = 0; i < due.size(); ++i)
+        if (due[i].at < next_answer) {
+          next_answer = due[i].at;
+          which = i;
+        }
+      auto next_cancel = time_point::max();
+      std::size_t cancel_which = 0;
+      for (std::size_t i = 0; i < cancels_due.size(); ++i)
+        if (cancels_due[i].first < next_cancel) {
+          next_cancel = cancels_due[i].first;
+          cancel_which = i;
+        }
+      auto arrival = sent < calls ? next_arrival : time_point::max();
+      auto timer = h.core.next_deadline();
+      auto t = std::min({next_answer, next_cancel, arrival, timer});
+      REQUIRE(t != time_point::max());
+      h.now = std::max(h.now, t);
+      if (t == arrival) {
+        auto req = make_call(++sent, "op", "k" + std::to_string(gen.below(4)));
+        if (gen.below(4) != 0) {
+          req.progressive = true;
+          progressive_ids.insert(req.id);
+          if (gen.below(4) == 0)
+            req.soft_deadline = milliseconds(gen.below(30));
+        }
+        if (gen.below(3) == 0)
+          req.deadline = h.now + milliseconds(1 + gen.below(80));
+        h.call(std::move(req));
+        next_arrival = h.now + milliseconds(gen.below(4));
+        switch (gen.below(40)) {
+          case 0:
+            cancel(1 + gen.below(sent));
+            break;
+          case 1:
+            h.core.transport_down(h.now, h.out);
+            h.take();
+            due.erase(std::remove_if(due.begin(), due.end(),
+                                     [](auto& p) { return !p.alternate; }),
+                      due.end());
+            break;
+          case 2:
+            h.core.transport_replaced(true);
+            break;
+          case 3:
+            h.core.reconfigure(R"({"dependencies": {"dep": )" + settings()
+                                 + R"(, "alt": {}}})",
+                               h.now, h.out);
+            h.take();
+            break;
+          default:
+            break;
+        }
+      } else if (t == next_answer) {
+        auto p = due[which];
+        due.erase(due.begin() + static_cast<std::ptrdiff_t>(which));
+        answer(p);
+      } else if (t == next_cancel) {
+        auto id = cancels_due[cancel_which].second;
+        cancels_due.erase(cancels_due.begin()
+                          + static_cast<std::ptrdiff_t>(cancel_which));
+        cancel(id);
+      } else {
+        h.core.advance(h.now, h.out);
+        h.take();
+      }
+    }
+    // Per caller id: its replies in order.
+    std::map<std::uint64_t, std::vector<bool>> replies; // preliminary?
+    for (auto& x : h.replies())
+      replies[x.action.reply.id].push_back(x.action.reply.preliminary);
+    for (std::uint64_t id = 1; id <= calls; ++id) {
+      INFO("call " << id);
+      auto& rs = replies[id];
+      auto finals = std::count(rs.begin(), rs.end(), false);
+      auto prelims = std::count(rs.begin(), rs.end(), true);
+      CHECK(finals == (silenced.count(id) > 0 ? 0 : 1));
+      CHECK(prelims <= 1);
+      if (prelims == 1) {
+        CHECK(progressive_ids.count(id) == 1);
+        CHECK(rs.front()); // never a preliminary after the final
+      }
+    }
+    auto& st = h.stats();
+    CHECK(st.preliminary_replies == with_preliminary.size());
+    CHECK(st.cancelled_after_preliminary == silenced.size());
+    CHECK(st.finals_after_preliminary + st.cancelled_after_preliminary
+          == st.preliminary_replies);
+    seen_all.preliminary_replies += st.preliminary_replies;
+    seen_all.preliminary_unavailable += st.preliminary_unavailable;
+    seen_all.finals_contradicted += st.finals_contradicted;
+    seen_all.retries += st.retries;
+    seen_all.hedges += st.hedges;
+    seen_all.fallbacks_alternate += st.fallbacks_alternate;
+    seen_all.fallbacks_static += st.fallbacks_static;
+    seen_all.attempt_timeouts += st.attempt_timeouts;
+    seen_all.transport_downs += st.transport_downs;
+    seen_all.config_applied += st.config_applied;
+    seen_all.queued += st.queued;
+    h.check_nothing_leaks();
+  }
+  // The seeds reached every path the invariant is about.
+  CHECK(seen_all.preliminary_replies > 0);
+  CHECK(seen_all.preliminary_unavailable > 0);
+  CHECK(seen_all.finals_contradicted > 0);
+  CHECK(cancels_after_preliminary > 0);
+  CHECK(seen_all.retries > 0);
+  CHECK(seen_all.hedges > 0);
+  CHECK(seen_all.fallbacks_alternate > 0);
+  CHECK(seen_all.fallbacks_static > 0);
+  CHECK(seen_all.attempt_timeouts > 0);
+  CHECK(seen_all.transport_downs > 0);
+  CHECK(seen_all.config_applied > 0);
+  CHECK(seen_all.queued > 0);
+}
