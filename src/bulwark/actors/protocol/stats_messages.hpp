@@ -59,9 +59,12 @@ typename Inspector::result_type inspect(Inspector& f, dependency_stats& x) {
            x.probes_failure, x.probes_timeout, x.probes_ignored, x.probe_pauses,
            x.probe_paused, x.cache_hits, x.cache_stale_hits, x.cache_misses,
            x.revalidations, x.fallbacks_stale, x.fallbacks_static,
-           x.fallbacks_alternate, x.fallbacks_fail_fast, x.breaker_transitions,
-           breaker, x.transport_downs, x.config_applied, x.config_rejected,
-           x.objective, x.request_latency, x.attempt_latency, load);
+           x.fallbacks_alternate, x.fallbacks_fail_fast, x.progressive_calls,
+           x.preliminary_replies, x.preliminary_unavailable,
+           x.finals_after_preliminary, x.finals_contradicted,
+           x.cancelled_after_preliminary, x.breaker_transitions, breaker,
+           x.transport_downs, x.config_applied, x.config_rejected, x.objective,
+           x.request_latency, x.attempt_latency, x.preliminary_to_final, load);
 }
 
 template <class Inspector>
