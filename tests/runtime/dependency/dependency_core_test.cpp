@@ -2850,3 +2850,23 @@ TEST_CASE("every progressive call gets exactly one final reply and at most "
   CHECK(seen_all.config_applied > 0);
   CHECK(seen_all.queued > 0);
 }
+
+TEST_CASE("a preliminary reply from an entry another call stored meanwhile "
+          "is labelled fresh_cache",
+          "[runtime][dependency][progressive]") {
+  harness h{make_config(progressive_settings)};
+  h.call(progressive_call(1));
+  h.call(make_call(2));
+  h.wait(milliseconds(50));
+  h.answer(h.attempt(1), ok(), "from 2");
+  h.wait(milliseconds(150));
+  auto rs = replies_to(h, 1);
+  REQUIRE(rs.size() == 1);
+  CHECK(rs[0].preliminary);
+  CHECK(rs[0].payload == "from 2");
+  CHECK(rs[0].source == reply_source::fresh_cache);
+  CHECK(rs[0].age == milliseconds(150));
+  h.answer(h.attempt(0), ok(), "from 2");
+  CHECK(h.stats().finals_contradicted == 0);
+  h.check_nothing_leaks();
+}

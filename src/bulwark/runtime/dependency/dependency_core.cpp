@@ -462,6 +462,7 @@ void dependency_core::cancel_call(std::uint32_t slot, time_point now,
     // call ends here without a reply.
     ++counters().cancelled_after_preliminary;
     s.has_caller = false;
+    forget_preliminary(s);
     note(s, now,
          journey_event{journey_event_kind::replied}.with_outcome(
            outcome::failure(failure_class::cancelled), now - s.received));
@@ -502,7 +503,10 @@ void dependency_core::send_preliminary(std::uint32_t slot, time_point now,
       case preliminary_source::stale_cache:
         if (s.cacheable) {
           value = pol_->cache.stale_for_error(s.key, now, &age);
-          source = reply_source::stale_cache;
+          // Another call may have stored a fresh answer since this one
+          // missed: still preliminary, but labelled for what it is.
+          source = age < pol_->cache.config().ttl ? reply_source::fresh_cache
+                                                  : reply_source::stale_cache;
         }
         break;
       case preliminary_source::static_value:
@@ -563,6 +567,15 @@ void dependency_core::count_final(call& s, const dependency_reply* r,
   if (r != nullptr && r->ok && r->payload != s.prelim)
     ++st.finals_contradicted;
   st.preliminary_to_final.record(now - s.prelim_at);
+  forget_preliminary(s);
+}
+
+void dependency_core::forget_preliminary(call& s) {
+  // The slot's next call reuses the buffer, unless it grew big.
+  if (s.prelim.capacity() > 256) {
+    s.prelim.clear();
+    s.prelim.shrink_to_fit();
+  }
 }
 
 // -- attempts -------------------------------------------------------------------

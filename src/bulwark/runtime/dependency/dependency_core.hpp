@@ -533,6 +533,7 @@ class dependency_core {
   void start_progressive(call& s, time_point now);
   void send_preliminary(std::uint32_t slot, time_point now, action_list& out);
   void count_final(call& s, const dependency_reply* r, time_point now);
+  static void forget_preliminary(call& s);
 
   // attempts
   void begin_round(std::uint32_t slot, time_point now, action_list& out,
