@@ -30,6 +30,8 @@ call_request sample_request() {
   x.trace.flags = 1;
   x.trace.tracestate = "rojo=00f067aa0ba902b7,congo=t61rcWkgMzE";
   x.upstream_span = 77;
+  x.progressive = true;
+  x.soft_deadline_ns = 150'000'000;
   return x;
 }
 
@@ -46,6 +48,21 @@ call_reply sample_reply() {
   x.may_retry = false;
   x.retry_after_ns = 2'000'000'000;
   x.message = "deadline passed after 3 attempts";
+  return x;
+}
+
+call_reply sample_preliminary() {
+  call_reply x;
+  x.id = 42;
+  x.ok = true;
+  x.payload = "stale";
+  x.source = reply_source::stale_cache;
+  x.attempts = 2;
+  x.journey_id = 9;
+  x.message = "being retried";
+  x.preliminary = true;
+  x.reason = preliminary_reason::retrying;
+  x.age_ns = 3'000'000'000;
   return x;
 }
 
@@ -114,10 +131,25 @@ TEST_CASE_METHOD(deterministic_fixture,
                  "[actors][messages]") {
   CHECK(round_trip(sys, sample_request()) == sample_request());
   CHECK(round_trip(sys, sample_reply()) == sample_reply());
+  CHECK(round_trip(sys, sample_preliminary()) == sample_preliminary());
+  // Each progressive field takes part in the comparison.
+  auto other = sample_preliminary();
+  other.age_ns = 1;
+  CHECK(other != sample_preliminary());
+  auto not_progressive = sample_request();
+  not_progressive.progressive = false;
+  CHECK(not_progressive != sample_request());
+  auto own_soft = sample_request();
+  own_soft.soft_deadline_ns = 1;
+  CHECK(own_soft != sample_request());
   CHECK(round_trip(sys, sample_attempt()) == sample_attempt());
   CHECK(round_trip(sys, sample_result()) == sample_result());
   // Defaults too: no_deadline and "no retry-after" survive.
   CHECK(round_trip(sys, call_request{}).deadline_ns == no_deadline_ns);
+  CHECK(round_trip(sys, call_request{}).soft_deadline_ns == -1);
+  CHECK_FALSE(round_trip(sys, call_request{}).progressive);
+  CHECK(round_trip(sys, call_reply{}).age_ns == -1);
+  CHECK(round_trip(sys, call_reply{}).reason == preliminary_reason::none);
   CHECK(round_trip(sys, attempt_result{}).retry_after_ns == no_retry_after_ns);
 }
 
@@ -137,8 +169,11 @@ TEST_CASE_METHOD(deterministic_fixture,
   std::uint64_t trace_hi = 0, trace_lo = 0, parent = 0, upstream_span = 0;
   std::uint8_t flags = 0;
   std::string state;
+  bool progressive = false;
+  std::int64_t soft_deadline_ns = -1;
   REQUIRE(!sink(id, op, payload, key, bad_crit, deadline_ns, journey, upstream,
-                trace_hi, trace_lo, parent, flags, state, upstream_span));
+                trace_hi, trace_lo, parent, flags, state, upstream_span,
+                progressive, soft_deadline_ns));
   call_request x;
   caf::binary_deserializer source{sys, buf};
   CHECK(source(x) == caf::sec::invalid_argument);
@@ -147,10 +182,39 @@ TEST_CASE_METHOD(deterministic_fixture,
   caf::binary_serializer sink2{sys, buf};
   std::uint8_t last = 2;
   REQUIRE(!sink2(id, op, payload, key, last, deadline_ns, journey, upstream,
-                 trace_hi, trace_lo, parent, flags, state, upstream_span));
+                 trace_hi, trace_lo, parent, flags, state, upstream_span,
+                 progressive, soft_deadline_ns));
   caf::binary_deserializer source2{sys, buf};
   CHECK(!source2(x));
   CHECK(x.crit == criticality::sheddable);
+}
+
+TEST_CASE_METHOD(deterministic_fixture,
+                 "a reply from another node loads only when it is preliminary "
+                 "exactly when it names why, with no invented age",
+                 "[actors][messages]") {
+  auto load = [&](call_reply x) {
+    std::vector<char> buf;
+    caf::binary_serializer sink{sys, buf};
+    REQUIRE(!sink(x));
+    call_reply y;
+    caf::binary_deserializer source{sys, buf};
+    return source(y);
+  };
+  CHECK(!load(sample_preliminary()));
+  CHECK(!load(sample_reply()));
+  auto no_reason = sample_preliminary();
+  no_reason.reason = preliminary_reason::none;
+  CHECK(load(no_reason) == caf::sec::invalid_argument);
+  auto final_with_reason = sample_reply();
+  final_with_reason.reason = preliminary_reason::queued;
+  CHECK(load(final_with_reason) == caf::sec::invalid_argument);
+  auto bad_age = sample_preliminary();
+  bad_age.age_ns = -2;
+  CHECK(load(bad_age) == caf::sec::invalid_argument);
+  auto unknown_reason = sample_preliminary();
+  unknown_reason.reason = static_cast<preliminary_reason>(5);
+  CHECK(load(unknown_reason) == caf::sec::invalid_argument);
 }
 
 TEST_CASE_METHOD(deterministic_fixture,

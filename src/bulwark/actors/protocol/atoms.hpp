@@ -16,6 +16,10 @@ using call_atom = caf::atom_constant<caf::atom("call")>;
 /// The final answer to a call, sent to the caller: `(reply_atom, call_reply)`.
 using reply_atom = caf::atom_constant<caf::atom("reply")>;
 
+/// A progressive call's preliminary answer, sent to the caller as an
+/// ordinary message before the final one: `(preliminary_atom, call_reply)`.
+using preliminary_atom = caf::atom_constant<caf::atom("prelim")>;
+
 /// One attempt handed to a transport: `(attempt_atom, attempt_request)`.
 using attempt_atom = caf::atom_constant<caf::atom("attempt")>;
 

@@ -40,7 +40,7 @@ struct attempt_request {
   trace_context trace;
   /// Unused: keeps the size equal to call_request's (see "malloc size
   /// classes" below). Not serialized, not compared.
-  char reserved_[24] = {};
+  char reserved_[32] = {};
 
   bulwark::deadline deadline() const noexcept {
     return bulwark::deadline{from_wire_time(deadline_ns)};
@@ -74,7 +74,7 @@ struct attempt_result {
   std::uint8_t reported_class = 0;
   /// Unused: keeps the size equal to call_reply's (see "malloc size
   /// classes" below). Not serialized, not compared.
-  char reserved_[40] = {};
+  char reserved_[48] = {};
 };
 
 // -- malloc size classes -------------------------------------------------------

@@ -1,5 +1,6 @@
 // The call protocol's messages: a logical call to a dependency
-// (`call_request`) and its one final answer (`call_reply`), with CAF 0.17
+// (`call_request`) and its one final answer (`call_reply`, which also carries
+// a progressive call's preliminary answer), with CAF 0.17
 // `inspect` overloads so they cross nodes through io::middleman. Who sends
 // them and how: bulwark/actors/protocol/protocol.hpp.
 #pragma once
@@ -10,6 +11,7 @@
 #include "bulwark/runtime/core/failure_class.hpp"
 #include "bulwark/runtime/core/trace_context.hpp"
 #include "bulwark/runtime/fallback/reply_source.hpp"
+#include "bulwark/runtime/progressive/preliminary_reason.hpp"
 
 #include <caf/meta/load_callback.hpp>
 #include <caf/meta/type_name.hpp>
@@ -30,6 +32,13 @@ struct call_request {
   /// downstream (or an idempotency ledger) can deduplicate.
   std::string idempotency_key;
   criticality crit = criticality::standard;
+  /// Asks for progressive delivery (honoured only where the dependency's
+  /// `progressive.enabled` is true): a preliminary answer as
+  /// `(preliminary_atom, call_reply)` when the fresh one is not there at the
+  /// soft deadline, then the final one as usual.
+  /// (Next to `crit`: it fills padding, see "malloc size classes" in
+  /// attempt_messages.hpp.)
+  bool progressive = false;
   /// Absolute deadline (see `to_wire_time`), `no_deadline_ns` for none.
   std::int64_t deadline_ns = no_deadline_ns;
   /// Correlates the hops of one user request; 0 lets the receiver pick one.
@@ -43,13 +52,18 @@ struct call_request {
   /// attempt's span from its `traceparent`), 0 when none: it joins this
   /// call's spans to the upstream process's in an assembled trace.
   std::uint64_t upstream_span = 0;
+  /// This call's soft deadline in ns after its arrival (capped at 1h);
+  /// negative: the dependency's `progressive.soft_deadline`.
+  std::int64_t soft_deadline_ns = -1;
 
   bulwark::deadline deadline() const noexcept {
     return bulwark::deadline{from_wire_time(deadline_ns)};
   }
 };
 
-/// The one final answer to a `call_request`.
+/// The one final answer to a `call_request`, or a progressive call's
+/// preliminary answer (`preliminary` true, sent as `(preliminary_atom,
+/// call_reply)`; its final answer follows).
 struct call_reply {
   /// The caller's correlation id from `call_request::id`.
   std::uint64_t id = 0;
@@ -61,6 +75,11 @@ struct call_reply {
   std::uint32_t attempts = 0;
   /// True when a hedged attempt, not the first, produced the answer.
   bool hedge_won = false;
+  /// A preliminary answer (sent as `(preliminary_atom, call_reply)`): the
+  /// final one is still to come. (Next to `hedge_won`: the two fill padding.)
+  bool preliminary = false;
+  /// Why the answer is preliminary; `none` exactly when it is not.
+  preliminary_reason reason = preliminary_reason::none;
   std::uint64_t journey_id = 0;
   /// Meaningful only when `ok` is false.
   failure_class cls = failure_class::transient;
@@ -71,8 +90,12 @@ struct call_reply {
   /// attempt that failed with `cls`), `no_retry_after_ns` when it gave none.
   /// An HTTP service answers it as `Retry-After` (to_service_response).
   std::int64_t retry_after_ns = no_retry_after_ns;
-  /// Human-readable reason on failure.
+  /// Human-readable reason on failure; for a preliminary answer, why it is
+  /// preliminary.
   std::string message;
+  /// A preliminary answer from the cache: the entry's age in ns; -1
+  /// otherwise.
+  std::int64_t age_ns = -1;
 };
 
 // -- comparison (for tests and round-trip checks) ------------------------------
@@ -96,6 +119,10 @@ namespace detail {
 /// in canonical form (it becomes an HTTP header).
 caf::error check_trace(const trace_context& x);
 
+/// A reply is preliminary exactly when it names why, and an age is either
+/// -1 (none) or not negative: anything else no dependency actor sends.
+caf::error check_preliminary(const call_reply& x);
+
 } // namespace detail
 
 template <class Inspector>
@@ -110,22 +137,28 @@ typename Inspector::result_type inspect(Inspector& f, call_request& x) {
            x.idempotency_key, crit, x.deadline_ns, x.journey_id,
            x.upstream_attempts, x.trace.trace.hi, x.trace.trace.lo,
            x.trace.parent_id, x.trace.flags, x.trace.tracestate,
-           x.upstream_span, load);
+           x.upstream_span, x.progressive, x.soft_deadline_ns, load);
 }
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, call_reply& x) {
   auto source = static_cast<std::uint8_t>(x.source);
   auto cls = static_cast<std::uint8_t>(x.cls);
+  auto reason = static_cast<std::uint8_t>(x.reason);
   auto load = caf::meta::load_callback([&]() -> caf::error {
     if (auto err =
           detail::load_enum(source, x.source, detail::reply_source_count))
       return err;
-    return detail::load_enum(cls, x.cls, failure_class_count);
+    if (auto err = detail::load_enum(cls, x.cls, failure_class_count))
+      return err;
+    if (auto err =
+          detail::load_enum(reason, x.reason, detail::preliminary_reason_count))
+      return err;
+    return detail::check_preliminary(x);
   });
   return f(caf::meta::type_name("call_reply"), x.id, x.ok, x.payload, source,
            x.attempts, x.hedge_won, x.journey_id, cls, x.may_retry,
-           x.retry_after_ns, x.message, load);
+           x.retry_after_ns, x.message, x.preliminary, x.age_ns, reason, load);
 }
 
 } // namespace bulwark

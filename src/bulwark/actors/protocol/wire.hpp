@@ -68,6 +68,7 @@ caf::error load_enum(std::uint8_t raw, Enum& out, std::size_t count) {
 
 inline constexpr std::size_t criticality_count = 3;
 inline constexpr std::size_t reply_source_count = 5;
+inline constexpr std::size_t preliminary_reason_count = 5;
 inline constexpr std::size_t transport_error_count = 8;
 
 } // namespace detail
