@@ -904,3 +904,265 @@ TEST_CASE_METHOD(fixture,
   advance_time(seconds(10));
   CHECK(transport.attempts().size() == 1);
 }
+
+// -- progressive calls --------------------------------------------------------
+// The core decides when a preliminary reply is due (tested without CAF in
+// dependency_core_test.cpp); here: it leaves as `(preliminary_atom,
+// call_reply)` to the caller, the final one as the call's reply, and a cancel
+// after the preliminary reply ends the call silently.
+
+namespace {
+
+// Cached for 10s, stale entries usable for an hour; preliminary replies
+// 200ms after arrival.
+const std::string progressive_settings = R"({
+  "idempotency": "idempotent",
+  "retry": {"max_attempts": 3, "per_attempt_timeout": "1s",
+            "backoff": {"kind": "constant", "jitter": "none", "base": "100ms"}},
+  "cache": {"enabled": true, "ttl": "10s", "stale_if_error": "1h"},
+  "fallback": [{"kind": "stale_cache"}, {"kind": "static", "value": "S"}],
+  "progressive": {"enabled": true, "soft_deadline": "200ms"}
+})";
+
+struct progressive_fixture : fixture {
+  /// A dependency whose cache holds a stale "old" for payload "p" and whose
+  /// transport holds the next attempt until the test answers it.
+  dependency_actor stale_dep(const std::string& settings) {
+    auto dep = spawn_dep(make_config(settings));
+    transport.push(success_result("old"));
+    call(dep, make_call(1000));
+    REQUIRE(caller.replies().size() == 1);
+    caller.clear();
+    advance_time(seconds(11));
+    transport.push_hold();
+    return dep;
+  }
+
+  call_request progressive_call(std::uint64_t id,
+                                std::int64_t soft_deadline_ns = -1) {
+    auto req = make_call(id);
+    req.progressive = true;
+    req.soft_deadline_ns = soft_deadline_ns;
+    return req;
+  }
+
+  std::vector<call_reply> preliminaries() const {
+    std::vector<call_reply> result;
+    for (auto& [atom, r] : caller.collect<preliminary_atom, call_reply>())
+      result.push_back(r);
+    return result;
+  }
+
+  /// The attempt of the progressive call (the one after the warm-up's).
+  std::uint64_t held_attempt() {
+    auto attempts = transport.attempts();
+    REQUIRE(attempts.size() == 2);
+    return attempts[1].request.attempt_id;
+  }
+
+  dependency_stats stats(const dependency_actor& dep) {
+    caller.send(dep, stats_atom::value);
+    run();
+    auto answers = caller.collect<stats_atom, dependency_stats>();
+    REQUIRE(!answers.empty());
+    return std::get<1>(answers.back());
+  }
+};
+
+} // namespace
+
+TEST_CASE_METHOD(progressive_fixture,
+                 "a late progressive call gets a preliminary message at its "
+                 "soft deadline, then its final reply, both to its caller",
+                 "[actors][dependency][progressive]") {
+  auto dep = stale_dep(progressive_settings);
+  call(dep, progressive_call(2));
+  auto attempt = held_attempt();
+  advance_time(milliseconds(199));
+  CHECK(caller.size() == 0);
+  advance_time(milliseconds(1));
+  auto pre = preliminaries();
+  REQUIRE(pre.size() == 1);
+  CHECK(pre[0].id == 2);
+  CHECK(pre[0].preliminary);
+  CHECK(pre[0].ok);
+  CHECK(pre[0].payload == "old");
+  CHECK(pre[0].source == reply_source::stale_cache);
+  CHECK(pre[0].age_ns == to_wire_duration(seconds(11) + milliseconds(200)));
+  CHECK(pre[0].reason == preliminary_reason::awaiting_answer);
+  CHECK(caller[0].sender == caf::actor_cast<caf::actor_addr>(dep));
+  // Not the call's reply: that one is still to come.
+  CHECK(caller.replies().empty());
+  CHECK(transport.cancelled().empty());
+  advance_time(milliseconds(100));
+  transport.answer(attempt, success_result("new"));
+  run();
+  auto replies = caller.replies();
+  REQUIRE(replies.size() == 1);
+  CHECK(replies[0].id == 2);
+  CHECK_FALSE(replies[0].preliminary);
+  CHECK(replies[0].ok);
+  CHECK(replies[0].payload == "new");
+  CHECK(replies[0].source == reply_source::live);
+  CHECK(replies[0].reason == preliminary_reason::none);
+  CHECK(replies[0].age_ns == -1);
+  REQUIRE(caller.size() == 2);
+  CHECK(caller[1].is<reply_atom, call_reply>()); // after the preliminary
+  // Nothing else follows.
+  advance_time(seconds(5));
+  CHECK(preliminaries().size() == 1);
+  CHECK(caller.replies().size() == 1);
+  auto st = stats(dep);
+  CHECK(st.preliminary_replies == 1);
+  CHECK(st.finals_after_preliminary == 1);
+  CHECK(st.finals_contradicted == 1);
+  CHECK(st.in_flight == 0);
+}
+
+TEST_CASE_METHOD(progressive_fixture,
+                 "the request form gets the preliminary as a message and the "
+                 "final as the request's response",
+                 "[actors][dependency][progressive]") {
+  auto dep = stale_dep(progressive_settings);
+  caller.request<reply_atom, call_reply>(dep, caf::infinite, call_atom::value,
+                                         progressive_call(2));
+  run();
+  auto attempt = held_attempt();
+  advance_time(milliseconds(200));
+  REQUIRE(preliminaries().size() == 1);
+  CHECK(caller.replies().empty());
+  transport.answer(attempt, success_result("new"));
+  run();
+  REQUIRE(caller.size() == 2);
+  // The response: the request's handler recorded it as `(reply_atom,
+  // call_reply)`.
+  CHECK(caller[1].is<reply_atom, call_reply>());
+  auto replies = caller.replies();
+  REQUIRE(replies.size() == 1);
+  CHECK(replies[0].payload == "new");
+  CHECK_FALSE(replies[0].preliminary);
+  CHECK(caller.errors().empty());
+}
+
+TEST_CASE_METHOD(progressive_fixture,
+                 "a call's own soft deadline decides when its preliminary "
+                 "reply goes",
+                 "[actors][dependency][progressive]") {
+  auto dep = stale_dep(progressive_settings);
+  call(dep, progressive_call(2, to_wire_duration(milliseconds(50))));
+  advance_time(milliseconds(49));
+  CHECK(preliminaries().empty());
+  advance_time(milliseconds(1));
+  REQUIRE(preliminaries().size() == 1);
+  CHECK(preliminaries()[0].age_ns
+        == to_wire_duration(seconds(11) + milliseconds(50)));
+}
+
+TEST_CASE_METHOD(progressive_fixture,
+                 "a progressive call answered before its soft deadline gets "
+                 "its final reply only",
+                 "[actors][dependency][progressive]") {
+  auto dep = stale_dep(progressive_settings);
+  call(dep, progressive_call(2));
+  auto attempt = held_attempt();
+  advance_time(milliseconds(150));
+  transport.answer(attempt, success_result("new"));
+  run();
+  advance_time(seconds(5));
+  CHECK(preliminaries().empty());
+  auto replies = caller.replies();
+  REQUIRE(replies.size() == 1);
+  CHECK(replies[0].payload == "new");
+  CHECK_FALSE(replies[0].preliminary);
+  CHECK(stats(dep).preliminary_replies == 0);
+}
+
+TEST_CASE_METHOD(progressive_fixture,
+                 "a cancel after the preliminary reply ends the call with "
+                 "nothing more to its caller",
+                 "[actors][dependency][progressive]") {
+  auto dep = stale_dep(progressive_settings);
+  call(dep, progressive_call(2));
+  auto attempt = held_attempt();
+  advance_time(milliseconds(200));
+  REQUIRE(preliminaries().size() == 1);
+  caller.send(dep, cancel_atom::value, std::uint64_t{2});
+  run();
+  CHECK(transport.cancelled() == std::vector<std::uint64_t>{attempt});
+  // A late answer, retries' time and the deadline pass: no final reply.
+  transport.answer(attempt, success_result("late"));
+  advance_time(seconds(5));
+  CHECK(caller.replies().empty());
+  CHECK(preliminaries().size() == 1);
+  auto st = stats(dep);
+  CHECK(st.cancelled_after_preliminary == 1);
+  CHECK(st.finals_after_preliminary == 0);
+  CHECK(st.in_flight == 0);
+  // The slot serves the next call normally (the dropped caller is gone).
+  transport.push(success_result("next"));
+  call(dep, make_call(3));
+  REQUIRE(caller.replies().size() == 1);
+  CHECK(caller.replies()[0].id == 3);
+  CHECK(caller.replies()[0].payload == "next");
+}
+
+TEST_CASE_METHOD(progressive_fixture,
+                 "a request-form call cancelled after its preliminary reply "
+                 "gets no response: its own timeout ends the request",
+                 "[actors][dependency][progressive]") {
+  auto dep = stale_dep(progressive_settings);
+  caller.request<reply_atom, call_reply>(dep, seconds(2), call_atom::value,
+                                         progressive_call(2));
+  run();
+  advance_time(milliseconds(200));
+  REQUIRE(preliminaries().size() == 1);
+  caller.send(dep, cancel_atom::value, std::uint64_t{2});
+  run();
+  advance_time(milliseconds(1799));
+  CHECK(caller.replies().empty());
+  CHECK(caller.errors().empty());
+  advance_time(milliseconds(1));
+  CHECK(caller.replies().empty());
+  REQUIRE(caller.errors().size() == 1);
+  CHECK(caller.errors()[0] == caf::sec::request_timeout);
+}
+
+TEST_CASE_METHOD(progressive_fixture,
+                 "a call that does not ask for progressive delivery gets one "
+                 "reply, as before",
+                 "[actors][dependency][progressive]") {
+  auto dep = stale_dep(progressive_settings);
+  call(dep, make_call(2)); // progressive is false
+  auto attempt = held_attempt();
+  advance_time(milliseconds(500));
+  CHECK(caller.size() == 0);
+  transport.answer(attempt, success_result("new"));
+  run();
+  CHECK(preliminaries().empty());
+  auto replies = caller.replies();
+  REQUIRE(replies.size() == 1);
+  CHECK(replies[0].payload == "new");
+  CHECK_FALSE(replies[0].preliminary);
+  CHECK(replies[0].reason == preliminary_reason::none);
+  CHECK(stats(dep).progressive_calls == 0);
+}
+
+TEST_CASE_METHOD(progressive_fixture,
+                 "a progressive call to a dependency with progressive "
+                 "delivery off gets one reply",
+                 "[actors][dependency][progressive]") {
+  auto off = progressive_settings;
+  auto at = off.find("\"enabled\": true, \"soft");
+  REQUIRE(at != std::string::npos);
+  off.replace(at, 15, "\"enabled\": false");
+  auto dep = stale_dep(off);
+  call(dep, progressive_call(2));
+  auto attempt = held_attempt();
+  advance_time(milliseconds(500));
+  CHECK(caller.size() == 0);
+  transport.answer(attempt, success_result("new"));
+  run();
+  CHECK(preliminaries().empty());
+  REQUIRE(caller.replies().size() == 1);
+  CHECK(caller.replies()[0].payload == "new");
+}

@@ -85,6 +85,10 @@ struct dependency_state {
     r.upstream_attempts = req.upstream_attempts;
     r.trace = std::move(req.trace);
     r.upstream_span = req.upstream_span;
+    r.progressive = req.progressive;
+    r.soft_deadline = req.soft_deadline_ns < 0
+                        ? duration{-1}
+                        : from_wire_duration(req.soft_deadline_ns);
     auto slot = core->on_call(n, actions);
     if (slot != dependency_core::no_call) {
       if (slot >= callers.size())
@@ -120,13 +124,23 @@ struct dependency_state {
   void on_cancel(std::uint64_t caller_id) {
     auto& from = self->current_sender();
     auto n = now();
-    core->cancel(
+    auto cancelled = dependency_core::no_call;
+    auto found = core->cancel(
       caller_id,
       [&](std::uint32_t slot) {
-        return slot < callers.size() && callers[slot].to == from;
+        if (slot >= callers.size() || callers[slot].to != from)
+          return false;
+        cancelled = slot;
+        return true;
       },
       n, actions);
     process(n);
+    // A call cancelled after its preliminary reply ends without one: its
+    // caller's address goes now (a call answered as `cancelled` gave it up
+    // in the reply already). A request-form caller gets no response: it
+    // asked to stop, and its own request timeout ends its handler.
+    if (found)
+      callers[cancelled] = reply_address{};
   }
 
   void on_tick() {
@@ -272,8 +286,8 @@ struct dependency_state {
     send_to(alternates[a.alternate], call_atom::value, std::move(alt));
   }
 
-  void send_reply(dependency_action& a) {
-    auto& x = a.reply;
+  // The core's reply as the message; its strings move.
+  static call_reply to_call_reply(dependency_reply& x) {
     call_reply r;
     r.id = x.id;
     r.ok = x.ok;
@@ -288,6 +302,19 @@ struct dependency_state {
                          ? no_retry_after_ns
                          : to_wire_duration(x.retry_after);
     r.message = std::move(x.message);
+    r.preliminary = x.preliminary;
+    r.age_ns = x.age < duration{0} ? -1 : to_wire_duration(x.age);
+    r.reason = x.reason;
+    return r;
+  }
+
+  void send_reply(dependency_action& a) {
+    auto& x = a.reply;
+    if (x.preliminary) {
+      send_preliminary(a);
+      return;
+    }
+    auto r = to_call_reply(x);
     if (a.call == dependency_core::no_call) {
       // Refused on arrival: the sender of the message being handled.
       reply(self->current_sender(), self->current_message_id(), std::move(r));
@@ -296,6 +323,22 @@ struct dependency_state {
     auto& c = callers[a.call];
     auto to = std::move(c.to);
     reply(to, c.mid, std::move(r));
+  }
+
+  // A preliminary reply is an ordinary message, `(preliminary_atom,
+  // call_reply)`, to the caller: a request's one response stays for the
+  // final reply, so the caller's address is kept. Only a call with a slot
+  // gets one.
+  void send_preliminary(dependency_action& a) {
+    auto& x = a.reply;
+    auto& c = callers[a.call];
+    if (!c.to)
+      return;
+    auto r = to_call_reply(x);
+    c.to->enqueue(caf::make_mailbox_element(
+                    caf::strong_actor_ptr{self->ctrl()}, caf::make_message_id(),
+                    {}, preliminary_atom::value, std::move(r)),
+                  self->context());
   }
 
   // A tick is a delayed message through CAF's clock thread: costly (a lock, a
