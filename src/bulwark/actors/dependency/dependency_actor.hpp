@@ -10,9 +10,10 @@
 // Calls use the call protocol of bulwark/actors/protocol/protocol.hpp in either
 // form: the request form `request(dep, timeout, call_atom::value, req)` or the
 // send form `send(dep, call_atom::value, req)`, answered with `(reply_atom,
-// call_reply)`. Internally everything is send-based with correlation ids and
-// the actor's own timer heap: CAF 0.17's request/then is quadratic in the calls
-// in flight.
+// call_reply)`. A progressive call may get a preliminary answer first, as
+// `(preliminary_atom, call_reply)` to its sender. Internally everything is
+// send-based with correlation ids and the actor's own timer heap: CAF 0.17's
+// request/then is quadratic in the calls in flight.
 //
 // Failures reaching the caller carry `may_retry == false` ("already retried
 // here: do not retry") unless this actor made no retry of its own, so

@@ -21,7 +21,9 @@
 namespace bulwark {
 
 /// The typed interface of a dependency actor.
-///  - call: the call protocol (both forms);
+///  - call: the call protocol (both forms); a progressive call's
+///    preliminary answer goes out as `(preliminary_atom, call_reply)`, which
+///    is not in this interface (it is sent to the caller, not received);
 ///  - config: apply a whole configuration document, parsed and validated
 ///    once by the sender (`config_update`; `parse_config_update` turns JSON
 ///    text into one); the reply lists every error ("PATH: message"), empty
@@ -41,7 +43,8 @@ namespace bulwark {
 ///    them;
 ///  - transport: replace the transport (e.g. after a supervisor restarted it);
 ///  - cancel: the sender no longer wants its call with this id (a hedge
-///    elsewhere won); the call is answered at once as `cancelled`;
+///    elsewhere won); the call is answered at once as `cancelled`, or, after
+///    a progressive call's preliminary answer, not at all;
 ///  - result / reply / tick: internal (transport results, answers from
 ///    alternates, timers).
 using dependency_actor = caf::typed_actor<

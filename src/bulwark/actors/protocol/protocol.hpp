@@ -26,12 +26,17 @@
 //   send form:     send(dep, call_atom::value, call_request)
 //                    and the dependency answers the SENDER with
 //                    (reply_atom, call_reply), call_reply::id == request id.
-//   (cancel_atom, call id): the sender no longer wants that call.
+//   progressive calls (call_request::progressive): a preliminary answer may
+//                  come first as (preliminary_atom, call_reply), an ordinary
+//                  message to the SENDER (preliminary true); the final one
+//                  comes as above (docs/dependency.md, "Progressive calls").
+//   (cancel_atom, call id): the sender no longer wants that call (after a
+//                  preliminary answer: no further answer at all).
 //   The request form is a convenience. CAF 0.17's request/then machinery is
 //   quadratic in the number of requests in flight per actor (see
 //   docs/architecture.md), so callers with many calls in flight use the send
 //   form and keep their own correlation ids (`call_request::id` is the
-//   caller's). Exactly one reply is sent per call.
+//   caller's). Exactly one final reply is sent per call.
 //
 // Transport protocol (dependency actor -> transport actor), send-based only:
 //   send(transport, attempt_atom::value, attempt_request)
