@@ -95,14 +95,22 @@ TEST_CASE("the bulwark mode uses the runtime's defaults but for the settings "
   CHECK(cfg.retry.backoff.cap == backoff_config{}.cap);
   CHECK(cfg.retry.backoff.jitter == jitter_kind::full);
   CHECK(cfg.budget == budget_config{});
-  // A pool member's breaker: open 1 s, no doubling (a recovered server is
-  // back within a second); everything else the runtime's.
+  // A pool member's breaker: open a tenth of the attempt timeout (at most
+  // 1 s), no doubling, as many half-open probes as a limit window needs
+  // samples; everything else the runtime's.
   auto breaker = breaker_config{};
-  CHECK(cfg.breaker.open_duration == seconds(1));
+  CHECK(cfg.breaker.open_duration == milliseconds(100));
   CHECK(cfg.breaker.open_duration_multiplier == 1.0);
+  CHECK(cfg.breaker.half_open_probes == 10);
+  CHECK(cfg.breaker.half_open_probes == cfg.limit.min_samples);
   breaker.open_duration = cfg.breaker.open_duration;
   breaker.open_duration_multiplier = cfg.breaker.open_duration_multiplier;
+  breaker.half_open_probes = cfg.breaker.half_open_probes;
   CHECK(cfg.breaker == breaker);
+  policy_context slow;
+  slow.attempt_timeout = seconds(20);
+  slow.max_attempts = 4;
+  CHECK(make_bulwark_policy_config(slow).breaker.open_duration == seconds(1));
   // No wait for a slot; the bulkhead's limit is the adaptive limit's start.
   CHECK(cfg.bulkhead.max_queue == 0);
   CHECK(cfg.bulkhead.max_concurrent == bulkhead_config{}.max_concurrent);
