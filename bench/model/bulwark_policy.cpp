@@ -37,13 +37,23 @@ bulwark_policy_config make_bulwark_policy_config(const policy_context& ctx) {
   // trigger of 15 s no longer recovered within 30 s).
   cfg.limit.window = std::min(cfg.limit.window, ctx.attempt_timeout / 4);
   // Each server is one member of a round-robin pool, whose breaker should
-  // let a recovered server back within a second, not after the runtime's
-  // 5 s (doubling after failed probes): B's crashed server recovers after
-  // 5 s, and every call the other server could not take while its breaker
-  // stayed open was lost (after phase 0.992 -> 0.997). The price is
-  // half_open_probes (5) errors per second to a server still down.
-  cfg.breaker.open_duration = seconds(1);
+  // let a recovered server back within a fraction of one attempt timeout,
+  // not after the runtime's 5 s (doubling after failed probes): while a
+  // member's breaker is open or half-open with every probe out, the calls
+  // the other member's limit refuses are lost. At most 1 s, no doubling
+  // (measured with 1 s: B after phase 0.992 -> 0.997); a tenth of the
+  // attempt timeout (B: 100 ms, A: 500 ms) with 10 probes per half-open
+  // round (the limit's min_samples: a round carries as many calls as a
+  // limit window needs) lost no request after A's recovery in any of
+  // seeds 100..104 (B after 0.997 -> 1.00, crash 0.686 -> 0.691, A's
+  // phases within 0.003), and in 20 other seed sets met budget20's after
+  // median in 8 (1 with 1 s and 5 probes); only the noise is left, not a
+  // margin (docs/benchmarks.md). The price is up to 10 probe errors per
+  // 100 ms to a server still down: instant errors a retry reroutes.
+  cfg.breaker.open_duration =
+    std::min<duration>(seconds(1), ctx.attempt_timeout / 10);
   cfg.breaker.open_duration_multiplier = 1.0;
+  cfg.breaker.half_open_probes = cfg.limit.min_samples;
   // No wait for a slot (the runtime's bulkhead queues 128 calls for up to
   // 100 ms): measured, waiting calls refill every slot a timed-out attempt
   // frees while the server still works on it, and B's crash phase fell

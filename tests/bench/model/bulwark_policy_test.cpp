@@ -3,10 +3,10 @@
 // limits, reroute after a failure), and the bars
 // of issue 15 item 4, on medians over seeds 100..104 exactly as the
 // `metastable` scenario computes them. No tolerance anywhere: a bar holds or
-// it does not. Only what holds is asserted: in B, `bulwark` falls short of
-// the best client-only mode in the `crash` and `after` phases (0.686 vs
-// 0.689, 0.997 vs 1.00), which docs/benchmarks.md reports with the reasons;
-// those phases are not checked here.
+// it does not. B's `crash` and `after` bars hold on these seeds by a hair
+// (0.691 vs budget20's 0.689; 1.00 vs 1.00, no request lost after the
+// crash in any of the five seeds); docs/benchmarks.md says how often they
+// hold on other seed sets.
 #include "bench/model/bulwark_policy.hpp"
 #include "bench/model/metastable_setups.hpp"
 #include "bench/model/phase_diagram.hpp"
@@ -56,17 +56,11 @@ std::string seeds_text() {
 }
 
 // Checks that `bulwark` does at least as well as every client-only mode in
-// the phases of `setup` named in `phases`, or in every phase when it is empty
-// (medians over the seeds).
-void check_at_least_best_client_only(const metastable_setup& setup,
-                                     std::vector<std::string> phases = {}) {
+// every phase of `setup` (medians over the seeds).
+void check_at_least_best_client_only(const metastable_setup& setup) {
   auto seeds = median_seeds(base_seed, 5);
   auto ours = median_summary(setup, client_mode::bulwark, seeds);
   for (std::size_t i = 0; i < ours.phases.size(); ++i) {
-    if (!phases.empty()
-        && std::find(phases.begin(), phases.end(), ours.phases[i].name)
-             == phases.end())
-      continue;
     double best = 0;
     std::string best_mode;
     for (auto mode : client_only_modes) {
@@ -95,14 +89,22 @@ TEST_CASE("the bulwark mode uses the runtime's defaults but for the settings "
   CHECK(cfg.retry.backoff.cap == backoff_config{}.cap);
   CHECK(cfg.retry.backoff.jitter == jitter_kind::full);
   CHECK(cfg.budget == budget_config{});
-  // A pool member's breaker: open 1 s, no doubling (a recovered server is
-  // back within a second); everything else the runtime's.
+  // A pool member's breaker: open a tenth of the attempt timeout (at most
+  // 1 s), no doubling, as many half-open probes as a limit window needs
+  // samples; everything else the runtime's.
   auto breaker = breaker_config{};
-  CHECK(cfg.breaker.open_duration == seconds(1));
+  CHECK(cfg.breaker.open_duration == milliseconds(100));
   CHECK(cfg.breaker.open_duration_multiplier == 1.0);
+  CHECK(cfg.breaker.half_open_probes == 10);
+  CHECK(cfg.breaker.half_open_probes == cfg.limit.min_samples);
   breaker.open_duration = cfg.breaker.open_duration;
   breaker.open_duration_multiplier = cfg.breaker.open_duration_multiplier;
+  breaker.half_open_probes = cfg.breaker.half_open_probes;
   CHECK(cfg.breaker == breaker);
+  policy_context slow;
+  slow.attempt_timeout = seconds(20);
+  slow.max_attempts = 4;
+  CHECK(make_bulwark_policy_config(slow).breaker.open_duration == seconds(1));
   // No wait for a slot; the bulkhead's limit is the adaptive limit's start.
   CHECK(cfg.bulkhead.max_queue == 0);
   CHECK(cfg.bulkhead.max_concurrent == bulkhead_config{}.max_concurrent);
@@ -240,11 +242,10 @@ TEST_CASE("bar: bulwark does at least as well as the best client-only mode "
   check_at_least_best_client_only(setup_a());
 }
 
-TEST_CASE("bar, in B's pre phase only: bulwark does at least as well as the "
-          "best client-only mode (crash and after fall short, see "
-          "docs/benchmarks.md)",
+TEST_CASE("bar: bulwark does at least as well as the best client-only mode "
+          "in every phase of B (no tolerance)",
           "[bench][model][bar]") {
-  check_at_least_best_client_only(setup_b(), {"pre"});
+  check_at_least_best_client_only(setup_b());
 }
 
 TEST_CASE("bar: bulwark sends at most 1.05 attempts per first try after B's "
