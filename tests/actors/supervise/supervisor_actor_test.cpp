@@ -1,8 +1,8 @@
 // The supervisor actor over real dependency actors and scripted transports,
 // under CAF's deterministic scheduler: failover order, hedging at the delay
 // with the loser cancelled, restart with intensity then escalation, breaker
-// state kept across a restart, ejection and readmission, nesting, and a bad
-// tree that starts nothing.
+// state kept across a restart, ejection and readmission, nesting, a bad
+// tree that starts nothing, and progressive calls.
 #include <algorithm>
 #include <chrono>
 #include <map>
@@ -625,4 +625,219 @@ TEST_CASE_METHOD(fixture,
   advance_time(milliseconds(100));
   REQUIRE(caller.replies().size() == 1);
   CHECK(transport("a").script().attempt_count() == 4);
+}
+
+// -- progressive calls --------------------------------------------------------
+// The supervisor's decisions are tested without CAF in
+// supervisor_core_test.cpp; here: a progressive call reaches real dependency
+// actors with its soft deadline, a member's preliminary answer reaches the
+// caller as `(preliminary_atom, call_reply)` under the caller's id, the final
+// one as the call's reply, and a cancel after the preliminary answer ends the
+// call silently.
+
+namespace {
+
+// Cached for 10s, stale entries usable for an hour; a member's preliminary
+// answer 200ms after the call reaches it.
+const std::string progressive_dep = R"(,
+  "cache": {"enabled": true, "ttl": "10s", "stale_if_error": "1h"},
+  "fallback": [{"kind": "stale_cache"}],
+  "progressive": {"enabled": true, "soft_deadline": "200ms"})";
+
+struct progressive_fixture : fixture {
+  /// A supervisor over a and b, each with a stale "old-<name>" cached for
+  /// payload "p" and a transport that holds the next attempt until the test
+  /// answers it.
+  supervisor_actor stale_tree(const std::string& supervisor) {
+    auto sup = tree(document(supervisor, progressive_dep));
+    // Round robin: the first call warms a, the second b.
+    transport("a").push(success_result("old-a"));
+    transport("b").push(success_result("old-b"));
+    call(sup, make_call(1000));
+    call(sup, make_call(1001));
+    REQUIRE(caller.replies().size() == 2);
+    caller.clear();
+    advance_time(seconds(11));
+    transport("a").push_hold();
+    transport("b").push_hold();
+    return sup;
+  }
+
+  call_request progressive_call(std::uint64_t id,
+                                std::int64_t soft_deadline_ns = -1) {
+    auto req = make_call(id);
+    req.progressive = true;
+    req.soft_deadline_ns = soft_deadline_ns;
+    return req;
+  }
+
+  std::vector<call_reply> preliminaries() const {
+    std::vector<call_reply> result;
+    for (auto& [atom, r] : caller.collect<preliminary_atom, call_reply>())
+      result.push_back(r);
+    return result;
+  }
+
+  /// The held attempt at `name`'s transport (the one after the warm-up's).
+  std::uint64_t held_attempt(const std::string& name) {
+    auto attempts = transport(name).attempts();
+    REQUIRE(attempts.size() == 2);
+    return attempts[1].request.attempt_id;
+  }
+};
+
+} // namespace
+
+TEST_CASE_METHOD(progressive_fixture,
+                 "a progressive call through a supervisor gets its member's "
+                 "preliminary answer, then the final one",
+                 "[actors][supervise][progressive]") {
+  auto sup = stale_tree(R"({"s": {"members": ["a", "b"]}})");
+  call(sup, progressive_call(2));
+  auto attempt = held_attempt("a");
+  advance_time(milliseconds(199));
+  CHECK(caller.size() == 0);
+  advance_time(milliseconds(1));
+  auto pre = preliminaries();
+  REQUIRE(pre.size() == 1);
+  CHECK(pre[0].id == 2);
+  CHECK(pre[0].preliminary);
+  CHECK(pre[0].ok);
+  CHECK(pre[0].payload == "old-a");
+  CHECK(pre[0].source == reply_source::stale_cache);
+  CHECK(pre[0].reason == preliminary_reason::awaiting_answer);
+  CHECK(pre[0].age_ns == to_wire_duration(seconds(11) + milliseconds(200)));
+  CHECK(caller[0].sender == caf::actor_cast<caf::actor_addr>(sup));
+  CHECK(caller.replies().empty());
+  advance_time(milliseconds(100));
+  transport("a").answer(attempt, success_result("new"));
+  run();
+  auto replies = caller.replies();
+  REQUIRE(replies.size() == 1);
+  CHECK(replies[0].id == 2);
+  CHECK(replies[0].ok);
+  CHECK_FALSE(replies[0].preliminary);
+  CHECK(replies[0].payload == "new");
+  CHECK(replies[0].journey_id == pre[0].journey_id);
+  REQUIRE(caller.size() == 2);
+  CHECK(caller[1].is<reply_atom, call_reply>()); // after the preliminary
+  advance_time(seconds(5));
+  CHECK(caller.size() == 2);
+  // b never saw the call.
+  CHECK(transport("b").attempts().size() == 1);
+  auto s = stats(caf::actor_cast<caf::actor>(sup));
+  CHECK(s.at("preliminary_replies").as_int64() == 1);
+  CHECK(s.at("replies_ok").as_int64() == 3);
+  CHECK(s.at("in_flight").as_int64() == 0);
+  // The journey records both answers, in order.
+  auto j = journey_of(sup, replies[0].journey_id);
+  INFO(j);
+  auto prelim_at = j.find("preliminary_replied");
+  REQUIRE(prelim_at != std::string::npos);
+  CHECK(j.find("\"replied\"", prelim_at) != std::string::npos);
+}
+
+TEST_CASE_METHOD(progressive_fixture,
+                 "nested supervisors pass the preliminary answer up to the "
+                 "caller",
+                 "[actors][supervise][progressive]") {
+  auto sup =
+    stale_tree(R"({"s": {"members": ["t"]}, "t": {"members": ["a", "b"]}})");
+  call(sup, progressive_call(2, to_wire_duration(milliseconds(30))));
+  auto attempt = held_attempt("a");
+  advance_time(milliseconds(30));
+  auto pre = preliminaries();
+  REQUIRE(pre.size() == 1);
+  CHECK(pre[0].id == 2);
+  CHECK(pre[0].payload == "old-a");
+  CHECK(caller[0].sender == caf::actor_cast<caf::actor_addr>(sup));
+  transport("a").answer(attempt, success_result("new"));
+  run();
+  auto replies = caller.replies();
+  REQUIRE(replies.size() == 1);
+  CHECK(replies[0].payload == "new");
+  CHECK(caller.size() == 2);
+}
+
+TEST_CASE_METHOD(progressive_fixture,
+                 "the caller's soft deadline reaches the member; a hedge's "
+                 "second preliminary answer is dropped",
+                 "[actors][supervise][progressive]") {
+  auto sup = stale_tree(R"({"s": {"members": ["a", "b"],
+    "hedge": {"enabled": true, "delay_kind": "fixed", "delay": "50ms"}}})");
+  call(sup, progressive_call(2, to_wire_duration(milliseconds(100))));
+  advance_time(milliseconds(50));
+  auto first = held_attempt("a");
+  auto hedge = held_attempt("b");
+  // Both members answer preliminarily at the call's soft deadline (the
+  // hedge got the 50ms left): the caller gets one.
+  advance_time(milliseconds(49));
+  CHECK(preliminaries().empty());
+  advance_time(milliseconds(1));
+  auto pre = preliminaries();
+  REQUIRE(pre.size() == 1);
+  CHECK(pre[0].id == 2);
+  CHECK((pre[0].payload == "old-a" || pre[0].payload == "old-b"));
+  transport("b").answer(hedge, success_result("new-b"));
+  run();
+  auto replies = caller.replies();
+  REQUIRE(replies.size() == 1);
+  CHECK(replies[0].payload == "new-b");
+  CHECK(replies[0].hedge_won);
+  CHECK(transport("a").cancelled() == std::vector<std::uint64_t>{first});
+  advance_time(seconds(5));
+  CHECK(preliminaries().size() == 1);
+  CHECK(caller.replies().size() == 1);
+  auto s = stats(caf::actor_cast<caf::actor>(sup));
+  CHECK(s.at("preliminary_replies").as_int64() == 1);
+}
+
+TEST_CASE_METHOD(progressive_fixture,
+                 "a cancel after the preliminary answer ends the call through "
+                 "the supervisor with nothing more, and cancels the member's "
+                 "attempt",
+                 "[actors][supervise][progressive]") {
+  auto sup = stale_tree(R"({"s": {"members": ["a", "b"]}})");
+  call(sup, progressive_call(2));
+  auto attempt = held_attempt("a");
+  advance_time(milliseconds(200));
+  REQUIRE(preliminaries().size() == 1);
+  caller.send(sup, cancel_atom::value, std::uint64_t{2});
+  run();
+  // The member dropped its attempt at the transport.
+  CHECK(transport("a").cancelled() == std::vector<std::uint64_t>{attempt});
+  transport("a").answer(attempt, success_result("late"));
+  advance_time(seconds(5));
+  CHECK(caller.replies().empty());
+  CHECK(preliminaries().size() == 1);
+  auto s = stats(caf::actor_cast<caf::actor>(sup));
+  CHECK(s.at("cancelled_after_preliminary").as_int64() == 1);
+  CHECK(s.at("replies_failed").as_int64() == 0);
+  CHECK(s.at("in_flight").as_int64() == 0);
+  // The supervisor serves the next call normally (round robin: b).
+  call(sup, make_call(3));
+  transport("b").answer(held_attempt("b"), success_result("next"));
+  run();
+  REQUIRE(caller.replies().size() == 1);
+  CHECK(caller.replies()[0].id == 3);
+}
+
+TEST_CASE_METHOD(progressive_fixture,
+                 "a call that does not ask for progressive delivery gets one "
+                 "reply through the supervisor, as before",
+                 "[actors][supervise][progressive]") {
+  auto sup = stale_tree(R"({"s": {"members": ["a", "b"]}})");
+  call(sup, make_call(2)); // progressive is false
+  auto attempt = held_attempt("a");
+  advance_time(milliseconds(500));
+  CHECK(caller.size() == 0);
+  transport("a").answer(attempt, success_result("new"));
+  run();
+  CHECK(preliminaries().empty());
+  auto replies = caller.replies();
+  REQUIRE(replies.size() == 1);
+  CHECK(replies[0].payload == "new");
+  CHECK_FALSE(replies[0].preliminary);
+  auto s = stats(caf::actor_cast<caf::actor>(sup));
+  CHECK(s.at("preliminary_replies").as_int64() == 0);
 }

@@ -296,6 +296,8 @@ bulwark_probe_pauses_total{dependency="payments"} 0
 # TYPE bulwark_restarts_total counter
 # HELP bulwark_escalations_total Times the restart intensity was exceeded and the supervisor escalated.
 # TYPE bulwark_escalations_total counter
+# HELP bulwark_supervisor_preliminary_replies_total Preliminary answers of members passed on to the callers of progressive calls.
+# TYPE bulwark_supervisor_preliminary_replies_total counter
 # HELP bulwark_members Members of a supervisor by state: running, and by health (healthy, ejected, probing).
 # TYPE bulwark_members gauge
 # HELP bulwark_config_reloads_total Configuration documents received, by result.
@@ -460,7 +462,7 @@ TEST_CASE("each family is written once with the samples of every component",
              || name == family + "_sum" || name == family + "_count"));
     }
   }
-  CHECK(helps.size() == 66);
+  CHECK(helps.size() == 67);
   for (auto& [name, n] : helps) {
     INFO(name);
     CHECK(n == 1);
@@ -520,6 +522,7 @@ TEST_CASE("supervisor families carry samples for supervisors only",
   supervisor_stats sup;
   sup.counters.failovers = 7;
   sup.counters.escalations = 1;
+  sup.counters.preliminary_replies = 3;
   auto member = [](std::string name, bool running, member_health h) {
     supervisor_member_stats m;
     m.name = std::move(name);
@@ -540,6 +543,10 @@ TEST_CASE("supervisor families carry samples for supervisors only",
   CHECK(samples_of(text, "bulwark_escalations_total")
         == std::vector<std::string>{
           R"(bulwark_escalations_total{supervisor="checkout"} 1)"});
+  CHECK(
+    samples_of(text, "bulwark_supervisor_preliminary_replies_total")
+    == std::vector<std::string>{
+      R"(bulwark_supervisor_preliminary_replies_total{supervisor="checkout"} 3)"});
   CHECK(samples_of(text, "bulwark_members")
         == std::vector<std::string>{
           R"(bulwark_members{supervisor="checkout",state="running"} 2)",
@@ -645,7 +652,7 @@ TEST_CASE("an actor of a service host carries its kind as a second label",
 TEST_CASE("no components still name every family", "[runtime][metrics]") {
   auto text = render_prometheus(std::vector<metrics_source>{});
   auto lines = lines_of(text);
-  CHECK(lines.size() == 132);
+  CHECK(lines.size() == 134);
   for (auto& line : lines)
     CHECK(line[0] == '#');
 }

@@ -1,14 +1,18 @@
 // The supervisor's decisions without actors: routing, failover order,
 // hedging at the delay and not before, cancellation of losers, deadlines,
-// crashes with restart intensity, and outlier ejection with readmission by
-// probe. Virtual time throughout.
+// crashes with restart intensity, outlier ejection with readmission by
+// probe, and progressive calls. Virtual time throughout.
 #include <algorithm>
+#include <cstring>
+#include <map>
+#include <set>
 #include <string>
 #include <vector>
 
 #include <catch2/catch.hpp>
 
 #include "bulwark/runtime/config/bulwark_config.hpp"
+#include "bulwark/runtime/core/rng.hpp"
 #include "bulwark/runtime/supervise/supervisor_core.hpp"
 
 using namespace bulwark;
@@ -586,4 +590,424 @@ TEST_CASE("a reconfiguration whose new members do not fit changes nothing",
   CHECK(h.core.members() == 1);
   CHECK(h.core.index_of("a") == 0);
   CHECK(h.core.config().members == before.members);
+}
+
+// -- progressive calls --------------------------------------------------------
+// A progressive call is passed on to the members with what is left of its
+// soft deadline; the first preliminary answer of an attempt still out is
+// forwarded to the caller (`on_preliminary` decides), at most one per call
+// and never after its reply; a cancel after it ends the call silently.
+
+namespace {
+
+supervisor_progressive progressive(duration soft = milliseconds(50)) {
+  supervisor_progressive p;
+  p.enabled = true;
+  p.soft_deadline = soft;
+  return p;
+}
+
+const std::string hedging = R"({"members": ["a", "b", "c"],
+  "hedge": {"enabled": true, "delay_kind": "fixed", "delay": "10ms"}})";
+
+} // namespace
+
+TEST_CASE("a progressive call's first preliminary answer is passed on once; "
+          "a second one is dropped, and none after the reply",
+          "[runtime][supervise][progressive]") {
+  harness h{make_config(hedging)};
+  auto call = h.core.start(idempotency::idempotent, t0 + seconds(5), t0, h.out,
+                           progressive());
+  auto first = h.take().at(0);
+  CHECK(first.progressive);
+  CHECK(first.soft_deadline == milliseconds(50));
+  h.core.advance(t0 + milliseconds(10), h.out);
+  auto hedge = h.take().at(0);
+  REQUIRE(hedge.why_sent == send_reason::hedge);
+  // The hedge keeps the call's clock: 40ms of the 50ms are left.
+  CHECK(hedge.progressive);
+  CHECK(hedge.soft_deadline == milliseconds(40));
+  auto pre = h.core.on_preliminary(first.attempt, t0 + milliseconds(50));
+  CHECK(pre.forward);
+  CHECK(pre.call == call);
+  CHECK(h.take().empty()); // nothing else happens
+  // The hedge's own preliminary answer comes second: dropped.
+  CHECK_FALSE(
+    h.core.on_preliminary(hedge.attempt, t0 + milliseconds(50)).forward);
+  h.result(hedge.attempt, true, t0 + milliseconds(60));
+  auto done = h.take();
+  REQUIRE(done.size() == 2);
+  CHECK(done[0].kind == supervisor_action_kind::cancel);
+  CHECK(done[1].kind == supervisor_action_kind::reply);
+  CHECK(done[1].ok);
+  CHECK_FALSE(done[1].silent);
+  // The loser's preliminary answer after the reply: dropped.
+  CHECK_FALSE(
+    h.core.on_preliminary(first.attempt, t0 + milliseconds(61)).forward);
+  CHECK(h.core.counters().preliminary_replies == 1);
+  CHECK(h.core.counters().replies_ok == 1);
+}
+
+TEST_CASE("a failover attempt gets what is left of the soft deadline; none "
+          "left or a preliminary answer already passed on: it does not ask",
+          "[runtime][supervise][progressive]") {
+  harness h{make_config(R"({"members": ["a", "b", "c"], "max_failovers": 3})")};
+  h.core.start(idempotency::idempotent, t0 + seconds(5), t0, h.out,
+               progressive());
+  auto first = h.take().at(0);
+  h.result(first.attempt, false, t0 + milliseconds(20));
+  auto second = h.take().at(0);
+  REQUIRE(second.why_sent == send_reason::failover);
+  CHECK(second.progressive);
+  CHECK(second.soft_deadline == milliseconds(30));
+  h.result(second.attempt, false, t0 + milliseconds(51));
+  auto third = h.take().at(0);
+  REQUIRE(third.why_sent == send_reason::failover);
+  CHECK_FALSE(third.progressive); // the soft deadline has passed
+
+  // A call whose caller already has its preliminary answer.
+  h.core.start(idempotency::idempotent, t0 + seconds(5), t0, h.out,
+               progressive());
+  auto a = h.take().at(0);
+  REQUIRE(h.core.on_preliminary(a.attempt, t0 + milliseconds(50)).forward);
+  h.result(a.attempt, false, t0 + milliseconds(60));
+  auto b = h.take().at(0);
+  REQUIRE(b.why_sent == send_reason::failover);
+  CHECK_FALSE(b.progressive);
+}
+
+TEST_CASE("a progressive call without its own soft deadline asks each member "
+          "for its own; a call that is not progressive never asks, and a "
+          "preliminary answer for it is dropped",
+          "[runtime][supervise][progressive]") {
+  harness h{make_config(R"({"members": ["a", "b"]})")};
+  h.core.start(idempotency::idempotent, t0 + seconds(5), t0, h.out,
+               progressive(duration{-1}));
+  auto own = h.take().at(0);
+  CHECK(own.progressive);
+  CHECK(own.soft_deadline < duration{0});
+  // Capped like a dependency caps it.
+  h.core.start(idempotency::idempotent, t0 + hours(5), t0, h.out,
+               progressive(hours(3)));
+  CHECK(h.take().at(0).soft_deadline == progressive_max_soft_deadline);
+  h.start(t0);
+  auto plain = h.take().at(0);
+  CHECK_FALSE(plain.progressive);
+  CHECK_FALSE(
+    h.core.on_preliminary(plain.attempt, t0 + milliseconds(1)).forward);
+  // Unknown ids too.
+  CHECK_FALSE(h.core.on_preliminary(0xdeadbeef, t0 + milliseconds(1)).forward);
+  CHECK(h.core.counters().preliminary_replies == 0);
+}
+
+TEST_CASE("a cancel after the preliminary answer ends the call silently and "
+          "cancels its attempts; before it, the caller is answered",
+          "[runtime][supervise][progressive]") {
+  harness h{make_config(hedging)};
+  auto call = h.core.start(idempotency::idempotent, t0 + seconds(5), t0, h.out,
+                           progressive());
+  auto first = h.take().at(0);
+  h.core.advance(t0 + milliseconds(10), h.out);
+  auto hedge = h.take().at(0);
+  REQUIRE(h.core.on_preliminary(hedge.attempt, t0 + milliseconds(50)).forward);
+  h.core.cancel(call, t0 + milliseconds(55), h.out);
+  auto done = h.take();
+  REQUIRE(done.size() == 3);
+  CHECK(done[0].kind == supervisor_action_kind::cancel);
+  CHECK(done[1].kind == supervisor_action_kind::cancel);
+  std::vector<std::uint64_t> cancelled{done[0].attempt, done[1].attempt};
+  std::sort(cancelled.begin(), cancelled.end());
+  std::vector<std::uint64_t> sent{first.attempt, hedge.attempt};
+  std::sort(sent.begin(), sent.end());
+  CHECK(cancelled == sent);
+  CHECK(done[2].kind == supervisor_action_kind::reply);
+  CHECK(done[2].call == call);
+  CHECK(done[2].why_replied == reply_reason::cancelled);
+  CHECK(done[2].silent);
+  CHECK(h.core.calls_in_flight() == 0);
+  CHECK(h.core.counters().cancelled_after_preliminary == 1);
+  CHECK(h.core.counters().replies_failed == 0);
+  // Late answers change nothing.
+  h.result(first.attempt, true, t0 + milliseconds(60));
+  CHECK_FALSE(
+    h.core.on_preliminary(first.attempt, t0 + milliseconds(60)).forward);
+  CHECK(h.take().empty());
+
+  // Before any preliminary answer, a cancel is answered as always.
+  auto other = h.core.start(idempotency::idempotent, t0 + seconds(5),
+                            t0 + milliseconds(100), h.out, progressive());
+  h.take();
+  h.core.cancel(other, t0 + milliseconds(110), h.out);
+  auto replies = of_kind(h.take(), supervisor_action_kind::reply);
+  REQUIRE(replies.size() == 1);
+  CHECK_FALSE(replies[0].silent);
+  CHECK(replies[0].cls == failure_class::cancelled);
+  CHECK(h.core.counters().replies_failed == 1);
+}
+
+TEST_CASE("a member's preliminary answer is not a result: routing, load, "
+          "timers and counters stay as they were",
+          "[runtime][supervise][progressive]") {
+  harness h{make_config(
+    R"({"members": ["a", "b", "c"], "routing": "least_outstanding",
+        "hedge": {"enabled": true, "delay_kind": "fixed", "delay": "10ms"},
+        "outlier_detection": {"consecutive_errors": 1}})")};
+  h.core.start(idempotency::idempotent, t0 + seconds(5), t0, h.out,
+               progressive(milliseconds(5)));
+  auto first = h.take().at(0);
+  auto before = h.core.counters();
+  auto deadline = h.core.next_deadline();
+  std::vector<std::uint32_t> load;
+  for (std::uint32_t m = 0; m < 3; ++m)
+    load.push_back(h.core.outstanding(m));
+  REQUIRE(h.core.on_preliminary(first.attempt, t0 + milliseconds(5)).forward);
+  CHECK(h.take().empty());
+  auto after = h.core.counters();
+  CHECK(after.preliminary_replies == before.preliminary_replies + 1);
+  after.preliminary_replies = before.preliminary_replies;
+  CHECK(std::memcmp(&after, &before, sizeof(after)) == 0);
+  CHECK(h.core.next_deadline() == deadline);
+  for (std::uint32_t m = 0; m < 3; ++m) {
+    CHECK(h.core.outstanding(m) == load[m]);
+    CHECK(h.core.health(m) == member_health::healthy);
+  }
+  // The attempt is still out: the hedge goes at its time, and its result
+  // answers the call.
+  h.core.advance(t0 + milliseconds(10), h.out);
+  auto hedge = of_kind(h.take(), supervisor_action_kind::send);
+  REQUIRE(hedge.size() == 1);
+  h.result(first.attempt, true, t0 + milliseconds(11));
+  auto replies = of_kind(h.take(), supervisor_action_kind::reply);
+  REQUIRE(replies.size() == 1);
+  CHECK(replies[0].attempt == first.attempt);
+}
+
+TEST_CASE("every progressive call gets exactly one reply, unless cancelled "
+          "after its preliminary answer, and at most one preliminary answer "
+          "before it, under 1,000 seeded random schedules",
+          "[runtime][supervise][progressive]") {
+  // Members answer late or never, fail, give preliminary answers (several
+  // per call through hedges and failovers, some late), crash and restart;
+  // callers cancel, some right after a preliminary answer.
+  supervisor_counters seen_all;
+  std::uint64_t silenced_all = 0;
+  std::uint64_t dropped_all = 0;
+  for (std::uint64_t seed = 1; seed <= 1000; ++seed) {
+    INFO("seed " << seed);
+    rng gen{seed};
+    auto pick = [&](std::initializer_list<const char*> xs) {
+      return std::string{*(xs.begin() + gen.below(xs.size()))};
+    };
+    auto settings = R"({"members": ["a", "b", "c"], "routing": ")"
+                    + pick({"round_robin", "least_outstanding", "power_of_two"})
+                    + R"(", "max_failovers": )" + std::to_string(gen.below(4))
+                    + R"(, "hedge": {"enabled": )" + pick({"true", "false"})
+                    + R"(, "delay_kind": "fixed", "delay": ")"
+                    + pick({"3ms", "10ms"}) + R"(", "max_hedges": )"
+                    + std::to_string(1 + gen.below(2))
+                    + R"(}, "restart": {"max_restarts": 100, "within": "1s",
+           "min_backoff": "5ms", "max_backoff": "20ms"}})";
+    INFO("config " << settings);
+    harness h{make_config(settings), seed};
+    enum class ev : std::uint8_t { preliminary, ok, fail, cancel, up };
+    struct pending {
+      time_point at;
+      ev kind;
+      std::uint64_t id; // attempt, caller id (cancel) or member (up)
+    };
+    std::vector<pending> due;
+    std::map<std::uint32_t, std::uint64_t> live; // slot -> caller id
+    std::map<std::uint64_t, std::uint32_t> slot_of;
+    std::set<std::uint64_t> progressive_ids;
+    std::map<std::uint64_t, std::vector<char>> got; // 'p', 'r' or 's'
+    std::set<std::uint64_t> left; // cancelled after a preliminary answer
+    std::map<std::uint64_t, std::uint32_t> member_of; // attempt -> member
+    auto now = t0;
+    auto look = [&] {
+      for (auto& a : h.take()) {
+        switch (a.kind) {
+          case supervisor_action_kind::send: {
+            member_of[a.attempt] = a.member;
+            auto answer_at = now + milliseconds(gen.below(40));
+            // A member that was asked gives a preliminary answer now and
+            // then before its final one; rarely one after it (late).
+            if (a.progressive && gen.below(2) == 0)
+              due.push_back({now + milliseconds(gen.below(40)), ev::preliminary,
+                             a.attempt});
+            if (gen.below(20) == 0)
+              due.push_back(
+                {answer_at + milliseconds(1), ev::preliminary, a.attempt});
+            switch (gen.below(8)) {
+              case 0: // never answers
+                break;
+              case 1:
+              case 2:
+                due.push_back({answer_at, ev::fail, a.attempt});
+                break;
+              default:
+                due.push_back({answer_at, ev::ok, a.attempt});
+                break;
+            }
+            break;
+          }
+          case supervisor_action_kind::reply: {
+            auto id = live.at(a.call);
+            got[id].push_back(a.silent ? 's' : 'r');
+            live.erase(a.call);
+            slot_of.erase(id);
+            break;
+          }
+          case supervisor_action_kind::cancel:
+            break;
+        }
+      }
+    };
+    const std::uint64_t calls = 30;
+    std::uint64_t sent = 0;
+    auto next_arrival = now;
+    while (sent < calls || !due.empty() || h.core.calls_in_flight() > 0) {
+      look();
+      auto next = time_point::max();
+      std::size_t which = 0;
+      for (std::size_t i = 0; i < due.size(); ++i)
+        if (due[i].at < next) {
+          next = due[i].at;
+          which = i;
+        }
+      auto arrival = sent < calls ? next_arrival : time_point::max();
+      auto timer = h.core.next_deadline();
+      auto t = std::min({next, arrival, timer});
+      REQUIRE(t != time_point::max());
+      now = std::max(now, t);
+      if (t == arrival) {
+        auto id = ++sent;
+        supervisor_progressive p;
+        if (gen.below(4) != 0) {
+          p.enabled = true;
+          progressive_ids.insert(id);
+          p.soft_deadline =
+            gen.below(3) == 0 ? duration{-1} : milliseconds(gen.below(30));
+        }
+        auto deadline = now + milliseconds(20 + gen.below(120));
+        auto slot =
+          h.core.start(idempotency::idempotent, deadline, now, h.out, p);
+        live[slot] = id;
+        slot_of[id] = slot;
+        next_arrival = now + milliseconds(gen.below(5));
+        switch (gen.below(30)) {
+          case 0: // a caller that leaves at once or soon
+            due.push_back({now + milliseconds(gen.below(30)), ev::cancel,
+                           1 + gen.below(id)});
+            break;
+          case 1: { // a member crashes
+            auto m = static_cast<std::uint32_t>(gen.below(3));
+            if (!h.core.running(m))
+              break;
+            auto d = h.core.member_down(m, now, h.out);
+            REQUIRE(d.action == restart_action::restart);
+            due.push_back({now + d.delay, ev::up, m});
+            // Its answers never come.
+            due.erase(std::remove_if(due.begin(), due.end(),
+                                     [&](const pending& x) {
+                                       return x.kind != ev::cancel
+                                              && x.kind != ev::up
+                                              && member_of[x.id] == m;
+                                     }),
+                      due.end());
+            break;
+          }
+          default:
+            break;
+        }
+      } else if (t == next) {
+        auto x = due[which];
+        due.erase(due.begin() + static_cast<std::ptrdiff_t>(which));
+        switch (x.kind) {
+          case ev::preliminary: {
+            auto d = h.core.on_preliminary(x.id, now);
+            if (!d.forward) {
+              ++dropped_all;
+              break;
+            }
+            auto id = live.at(d.call);
+            got[id].push_back('p');
+            // The caller leaves after the preliminary answer now and then.
+            if (gen.below(4) == 0)
+              due.push_back({now + milliseconds(gen.below(5)), ev::cancel, id});
+            break;
+          }
+          case ev::ok:
+            h.result(x.id, true, now);
+            break;
+          case ev::fail:
+            h.result(x.id, false, now,
+                     gen.below(4) == 0 ? failure_class::persistent
+                                       : failure_class::transient);
+            break;
+          case ev::cancel: {
+            auto s = slot_of.find(x.id);
+            if (s == slot_of.end())
+              break; // answered already
+            if (!got[x.id].empty()) // only a preliminary answer so far
+              left.insert(x.id);
+            h.core.cancel(s->second, now, h.out);
+            break;
+          }
+          case ev::up:
+            h.core.member_up(static_cast<std::uint32_t>(x.id), now, h.out);
+            break;
+        }
+      } else {
+        h.core.advance(now, h.out);
+      }
+    }
+    look();
+    std::uint64_t silenced = 0;
+    std::uint64_t preliminaries = 0;
+    for (std::uint64_t id = 1; id <= calls; ++id) {
+      INFO("call " << id);
+      auto& xs = got[id];
+      auto finals = std::count(xs.begin(), xs.end(), 'r');
+      auto silent = std::count(xs.begin(), xs.end(), 's');
+      auto prelims = std::count(xs.begin(), xs.end(), 'p');
+      // Exactly one final reply, unless the caller left after the
+      // preliminary answer: then none (the owner only forgets the call).
+      if (left.count(id) > 0) {
+        CHECK(finals == 0);
+        CHECK(silent == 1);
+      } else {
+        CHECK(finals == 1);
+        CHECK(silent == 0);
+      }
+      CHECK(prelims <= 1);
+      if (prelims == 1) {
+        CHECK(progressive_ids.count(id) == 1);
+        CHECK(xs.front() == 'p'); // never after the reply
+      }
+      silenced += static_cast<std::uint64_t>(silent);
+      preliminaries += static_cast<std::uint64_t>(prelims);
+    }
+    auto& c = h.core.counters();
+    CHECK(c.preliminary_replies == preliminaries);
+    CHECK(c.cancelled_after_preliminary == silenced);
+    CHECK(c.replies_ok + c.replies_failed + c.cancelled_after_preliminary
+          == calls);
+    CHECK(h.core.calls_in_flight() == 0);
+    for (std::uint32_t m = 0; m < 3; ++m)
+      CHECK(h.core.outstanding(m) == 0);
+    seen_all.preliminary_replies += c.preliminary_replies;
+    seen_all.hedges += c.hedges;
+    seen_all.failovers += c.failovers;
+    seen_all.member_crashes += c.member_crashes;
+    seen_all.deadline_exceeded += c.deadline_exceeded;
+    silenced_all += silenced;
+  }
+  // The seeds reached every path the invariant is about.
+  CHECK(seen_all.preliminary_replies > 0);
+  CHECK(dropped_all > 0);
+  CHECK(silenced_all > 0);
+  CHECK(seen_all.hedges > 0);
+  CHECK(seen_all.failovers > 0);
+  CHECK(seen_all.member_crashes > 0);
+  CHECK(seen_all.deadline_exceeded > 0);
 }

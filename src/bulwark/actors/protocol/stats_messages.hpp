@@ -74,7 +74,8 @@ typename Inspector::result_type inspect(Inspector& f, supervisor_counters& x) {
            x.failovers_denied_budget, x.hedges, x.hedges_won,
            x.hedges_denied_budget, x.cancels, x.late_results, x.no_member,
            x.deadline_exceeded, x.ejections, x.readmissions, x.probes,
-           x.member_crashes, x.restarts, x.escalations, x.parked, x.cooldowns);
+           x.member_crashes, x.restarts, x.escalations, x.parked, x.cooldowns,
+           x.preliminary_replies, x.cancelled_after_preliminary);
 }
 
 template <class Inspector>

@@ -34,7 +34,10 @@ namespace bulwark {
 ///    journeys as a JSON array;
 ///  - members: the member handles in configuration order (a member being
 ///    restarted is an invalid handle);
-///  - reply / restart / tick: internal (members' answers, timers).
+///  - reply / prelim / restart / tick: internal (members' answers and
+///    preliminary answers, timers). A progressive call's preliminary answer
+///    goes to the caller as `(preliminary_atom, call_reply)`, like a
+///    dependency actor's.
 using supervisor_actor = caf::typed_actor<
   caf::replies_to<call_atom, call_request>::with<reply_atom, call_reply>,
   caf::reacts_to<cancel_atom, std::uint64_t>,
@@ -45,6 +48,7 @@ using supervisor_actor = caf::typed_actor<
   caf::replies_to<journey_atom, failed_atom>::with<journey_atom, std::string>,
   caf::replies_to<members_atom>::with<members_atom, std::vector<caf::actor>>,
   caf::reacts_to<reply_atom, call_reply>,
+  caf::reacts_to<preliminary_atom, call_reply>,
   caf::reacts_to<restart_atom, std::uint32_t, std::uint64_t>,
   caf::reacts_to<tick_atom>>;
 

@@ -27,6 +27,8 @@ struct call_entry {
   time_point deadline = never;
   std::unique_ptr<journey> trip;
   bool sampled = false;
+  /// A preliminary answer went to the caller (its journey is kept).
+  bool preliminary = false;
 };
 
 struct member_entry {
@@ -279,7 +281,11 @@ struct supervisor_state {
     if (req.journey_id == 0)
       req.journey_id = (self->id() << 32) | ++journey_counter;
     auto op = cfg.idempotency_of(req.operation);
-    auto slot = core->start(op, deadline, n, actions);
+    supervisor_progressive progressive;
+    progressive.enabled = req.progressive;
+    if (req.soft_deadline_ns >= 0)
+      progressive.soft_deadline = from_wire_duration(req.soft_deadline_ns);
+    auto slot = core->start(op, deadline, n, actions, progressive);
     if (slot >= calls.size())
       calls.resize(slot + 1);
     auto& e = calls[slot];
@@ -288,6 +294,7 @@ struct supervisor_state {
     e.received = n;
     e.deadline = deadline;
     e.sampled = journey_sample <= 1 || ++completed % journey_sample == 0;
+    e.preliminary = false;
     if (journey_pool.empty()) {
       e.trip = std::make_unique<journey>(req.journey_id, n);
     } else {
@@ -318,6 +325,24 @@ struct supervisor_state {
     core->on_result(r.id, member_result{r.ok, r.cls}, n, actions);
     process(n);
     current = nullptr;
+  }
+
+  /// A member's preliminary answer to a progressive attempt: the core
+  /// decides whether the caller gets it (the first one, while the call is
+  /// open). Only a reply marked preliminary, from the member the attempt
+  /// went to, counts: it is passed on to a caller as it is.
+  void on_member_preliminary(call_reply& r) {
+    std::uint32_t slot = 0;
+    std::uint32_t member = 0;
+    if (!r.preliminary || !core->locate(r.id, slot, member)
+        || member >= members.size() || !members[member].handle
+        || members[member].handle
+             != caf::actor_cast<caf::abstract_actor*>(self->current_sender()))
+      return;
+    auto n = now();
+    auto d = core->on_preliminary(r.id, n);
+    if (d.forward)
+      forward_preliminary(calls[d.call], r, n);
   }
 
   void on_cancel(std::uint64_t caller_id) {
@@ -397,11 +422,51 @@ struct supervisor_state {
     out.id = a.attempt;
     out.deadline_ns = to_wire_time(e.deadline);
     out.upstream_attempts = e.req.upstream_attempts + a.attempt_number - 1;
+    out.progressive = a.progressive;
+    out.soft_deadline_ns = a.progressive && a.soft_deadline >= duration{0}
+                             ? to_wire_duration(a.soft_deadline)
+                             : -1;
     send_to(dest, call_atom::value, std::move(out));
+  }
+
+  /// The member's preliminary answer, under the caller's id, as an ordinary
+  /// message: a request's one response stays for the final reply (the
+  /// protocol of a dependency actor).
+  void forward_preliminary(call_entry& e, call_reply& member_reply,
+                           time_point n) {
+    if (!e.reply_to)
+      return;
+    call_reply r = std::move(member_reply);
+    r.id = e.req.id;
+    r.journey_id = e.req.journey_id;
+    r.may_retry = false;
+    e.preliminary = true;
+    note(e, n,
+         journey_event{journey_event_kind::preliminary_replied}
+           .with_who(initiator::supervisor)
+           .with_source(r.source));
+    e.reply_to->enqueue(
+      caf::make_mailbox_element(caf::strong_actor_ptr{self->ctrl()},
+                                caf::make_message_id(), {},
+                                preliminary_atom::value, std::move(r)),
+      self->context());
   }
 
   void do_reply(const supervisor_action& a, time_point n) {
     auto& e = calls[a.call];
+    if (a.silent) {
+      // Cancelled after its preliminary answer: the caller wants nothing
+      // more. A request-form caller's own timeout ends its handler.
+      note(e, n,
+           journey_event{journey_event_kind::replied}
+             .with_who(initiator::supervisor)
+             .with_outcome(outcome::failure(failure_class::cancelled),
+                           n - e.received));
+      keep_journey(e);
+      e.reply_to = nullptr;
+      e.req.payload.clear();
+      return;
+    }
     call_reply r;
     r.id = e.req.id;
     r.ok = a.ok;
@@ -459,17 +524,22 @@ struct supervisor_state {
              .with_who(initiator::supervisor)
              .with_outcome(outcome::failure(a.cls), n - e.received));
     }
-    if (e.trip) {
-      // Kept when something happened at this level (a failure, a
-      // failover, a hedge), else one in `journey_sample`.
-      if (e.sampled || e.trip->failed() || e.trip->attempts() > 1)
-        journeys.add(*e.trip);
-      journey_pool.push_back(std::move(e.trip));
-    }
+    keep_journey(e);
     auto to = std::move(e.reply_to);
     auto mid = e.mid;
     e.req.payload.clear();
     reply(to, mid, std::move(r));
+  }
+
+  void keep_journey(call_entry& e) {
+    if (!e.trip)
+      return;
+    // Kept when something happened at this level (a failure, a failover, a
+    // hedge, a preliminary answer), else one in `journey_sample`.
+    if (e.sampled || e.preliminary || e.trip->failed()
+        || e.trip->attempts() > 1)
+      journeys.add(*e.trip);
+    journey_pool.push_back(std::move(e.trip));
   }
 
   // -- timers ------------------------------------------------------------------
@@ -556,6 +626,9 @@ supervisor_impl(supervisor_actor::stateful_pointer<supervisor_state> self,
     [self](reply_atom, call_reply& r) -> caf::delegated<void> {
       self->state.on_member_reply(r);
       return {};
+    },
+    [self](preliminary_atom, call_reply& r) {
+      self->state.on_member_preliminary(r);
     },
     [self](call_atom,
            call_request& req) -> caf::delegated<reply_atom, call_reply> {

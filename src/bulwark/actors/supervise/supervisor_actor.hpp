@@ -19,7 +19,10 @@
 // It speaks the call protocol of bulwark/actors/protocol/protocol.hpp (both
 // forms) and understands `(cancel_atom, call id)`, exactly like a dependency
 // actor, so supervisors nest. Every failure it answers carries `may_retry ==
-// false`. The decisions themselves live in
+// false`. A progressive call is passed on (each attempt asks with what is
+// left of its soft deadline) and the first preliminary answer of a member
+// goes to the caller as `(preliminary_atom, call_reply)`, at most one per
+// call, never after the reply. The decisions themselves live in
 // bulwark/runtime/supervise/supervisor_core.hpp.
 #pragma once
 

@@ -151,6 +151,9 @@ const std::vector<metric_family>& metric_families() {
     {"bulwark_escalations_total", k::counter,
      "Times the restart intensity was exceeded and the supervisor "
      "escalated."},
+    {"bulwark_supervisor_preliminary_replies_total", k::counter,
+     "Preliminary answers of members passed on to the callers of "
+     "progressive calls."},
     {"bulwark_members", k::gauge,
      "Members of a supervisor by state: running, and by health (healthy, "
      "ejected, probing)."},
@@ -720,8 +723,20 @@ const std::vector<metric_row<supervisor_stats>>& supervisor_metric_rows() {
         mi::none,
         {},
         BULWARK_FIELD(sup, counters.escalations)},
+    row{"bulwark_supervisor_preliminary_replies_total",
+        "preliminary_replies",
+        {},
+        mi::none,
+        {},
+        BULWARK_FIELD(sup, counters.preliminary_replies)},
     // JSON only: no family yet.
     row{"", "parked", {}, mi::none, {}, BULWARK_FIELD(sup, counters.parked)},
+    row{"",
+        "cancelled_after_preliminary",
+        {},
+        mi::none,
+        {},
+        BULWARK_FIELD(sup, counters.cancelled_after_preliminary)},
     row{"",
         "cooldowns",
         {},

@@ -279,6 +279,18 @@ void supervisor_core::send(std::uint32_t slot, std::uint32_t member,
   a.attempt = id;
   a.attempt_number = index + 1;
   a.why_sent = why;
+  // Once the caller has its preliminary answer, another would be dropped:
+  // later attempts do not ask. What is left of the soft deadline, so a
+  // failover or hedge does not restart its clock (0 left: answer at once,
+  // as a soft deadline of 0 asks); past it: not asked.
+  if (s.progressive && !s.preliminary_sent) {
+    if (s.soft_at == no_deadline) {
+      a.progressive = true;
+    } else if (s.soft_at >= now) {
+      a.progressive = true;
+      a.soft_deadline = s.soft_at - now;
+    }
+  }
   out.push_back(a);
 }
 
@@ -325,16 +337,23 @@ void supervisor_core::finish(std::uint32_t slot, bool ok, failure_class cls,
     a.hedge_won =
       ok && w != attempt_set::npos && s.reason_of[w] == send_reason::hedge;
   }
+  // A caller that cancelled after its preliminary answer wants nothing more
+  // (as from a dependency actor).
+  a.silent = why == reply_reason::cancelled && s.preliminary_sent;
   if (ok) {
     ++counters_.replies_ok;
     if (a.hedge_won)
       ++counters_.hedges_won;
+  } else if (a.silent) {
+    ++counters_.cancelled_after_preliminary;
   } else {
     ++counters_.replies_failed;
   }
   out.push_back(a);
   timers_.cancel(slot);
   s.parked = false;
+  s.progressive = false;
+  s.preliminary_sent = false;
   s.set.reset();
   slots_.release(slot);
 }
@@ -351,7 +370,8 @@ void supervisor_core::reschedule(std::uint32_t slot) {
 // -- calls --------------------------------------------------------------------
 
 std::uint32_t supervisor_core::start(idempotency op, time_point deadline,
-                                     time_point now, action_list& out) {
+                                     time_point now, action_list& out,
+                                     supervisor_progressive progressive) {
   auto slot = slots_.acquire();
   auto& s = slots_[slot];
   s.op = op;
@@ -362,6 +382,12 @@ std::uint32_t supervisor_core::start(idempotency op, time_point deadline,
   s.hedges = 0;
   s.failovers = 0;
   s.last_cls = failure_class::transient;
+  s.progressive = progressive.enabled;
+  s.preliminary_sent = false;
+  s.soft_at = no_deadline;
+  if (progressive.enabled && progressive.soft_deadline >= duration{0})
+    s.soft_at =
+      now + std::min(progressive.soft_deadline, progressive_max_soft_deadline);
   ++counters_.requests;
   budget_.on_request(now);
   if (deadline != no_deadline && deadline <= now) {
@@ -483,6 +509,23 @@ void supervisor_core::on_result(std::uint64_t attempt, const member_result& r,
   }
   after_failure(slot, attempt, now, r.cls == failure_class::rejected_locally,
                 out);
+}
+
+preliminary_decision supervisor_core::on_preliminary(std::uint64_t attempt,
+                                                     time_point /* now */) {
+  // First one wins: hedges and failovers may bring several, and one for an
+  // attempt that already ended (or a call already answered) is late.
+  preliminary_decision d;
+  std::uint32_t index = 0;
+  auto* sp = find(attempt, index);
+  if (sp == nullptr || !sp->progressive || sp->preliminary_sent
+      || sp->set.status_at(index) != attempt_status::outstanding)
+    return d;
+  sp->preliminary_sent = true;
+  ++counters_.preliminary_replies;
+  d.forward = true;
+  d.call = correlation_id::slot(attempt);
+  return d;
 }
 
 void supervisor_core::cancel(std::uint32_t call, time_point now,

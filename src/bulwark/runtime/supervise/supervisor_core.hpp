@@ -17,6 +17,13 @@
 // the shared retry budget and its deadline allow — for an `unsafe` operation
 // only when the failure proves the call never executed. A call whose every
 // attempt failed is answered with the last failure.
+//
+// A progressive call (its caller asked for a preliminary answer) is passed
+// on: each attempt carries what is left of the call's soft deadline, and the
+// first preliminary answer a member gives for an attempt still out goes to
+// the caller, at most one per call and never after the call's reply. A
+// preliminary answer is not a result: it changes no routing, outlier, budget
+// or restart state.
 #pragma once
 
 #include <array>
@@ -35,6 +42,7 @@
 #include "bulwark/runtime/core/timer_heap.hpp"
 #include "bulwark/runtime/hedge/attempt_set.hpp"
 #include "bulwark/runtime/hedge/hedge_policy.hpp"
+#include "bulwark/runtime/progressive/progressive_config.hpp"
 #include "bulwark/runtime/supervise/outlier_detector.hpp"
 #include "bulwark/runtime/supervise/restart_tracker.hpp"
 #include "bulwark/runtime/supervise/routing.hpp"
@@ -104,6 +112,10 @@ struct supervisor_action {
   /// send: 1 for the call's first attempt, counting failovers and hedges.
   std::uint32_t attempt_number = 0;
   send_reason why_sent = send_reason::first;
+  /// send: ask the member for progressive delivery, with `soft_deadline`
+  /// (what is left of the call's; negative: the member's own).
+  bool progressive = false;
+  duration soft_deadline{-1};
   // -- reply only -------------------------------------------------------------
   bool ok = false;
   failure_class cls = failure_class::transient;
@@ -112,6 +124,29 @@ struct supervisor_action {
   std::uint32_t attempts = 0;
   /// A hedge, not the first attempt, produced the answer.
   bool hedge_won = false;
+  /// The caller cancelled after a preliminary answer: it gets no message,
+  /// the owner only forgets it.
+  bool silent = false;
+};
+
+/// A call's request for progressive delivery (call_request::progressive and
+/// soft_deadline_ns).
+struct supervisor_progressive {
+  bool enabled = false;
+  /// After the call's arrival, at most progressive_max_soft_deadline;
+  /// negative: each member's own soft deadline.
+  duration soft_deadline{-1};
+};
+
+/// What `supervisor_core::on_preliminary` decided. Returned rather than
+/// appended to the action list: it starts, cancels and frees nothing, so
+/// owners that never pass progressive calls on (the `tail` benchmark) need
+/// not know it.
+struct preliminary_decision {
+  /// Pass the member's preliminary answer on to the caller of `call` (the
+  /// call stays open; its reply follows). False: drop it.
+  bool forward = false;
+  std::uint32_t call = 0;
 };
 
 /// What a member answered for one attempt.
@@ -166,15 +201,23 @@ class supervisor_core {
   /// first attempt (or the reply, when no member can take it) is appended to
   /// `out`.
   std::uint32_t start(idempotency op, time_point deadline, time_point now,
-                      action_list& out);
+                      action_list& out,
+                      supervisor_progressive progressive = {});
 
   /// A member answered attempt `attempt`. Unknown or late ids are counted
   /// and dropped.
   void on_result(std::uint64_t attempt, const member_result& r, time_point now,
                  action_list& out);
 
+  /// A member gave a preliminary answer for attempt `attempt`: forward it
+  /// when the call is progressive, still open, the attempt still out and no
+  /// preliminary answer went to the caller yet; else drop it. Nothing else
+  /// changes.
+  preliminary_decision on_preliminary(std::uint64_t attempt, time_point now);
+
   /// The caller gives up on `call`: outstanding attempts are cancelled and
-  /// the call answered with reason `cancelled`.
+  /// the call answered with reason `cancelled` (`silent` after a preliminary
+  /// answer: the caller gets nothing more).
   void cancel(std::uint32_t call, time_point now, action_list& out);
 
   /// Runs every timer due at `now`: hedges, deadlines, outlier analysis and
@@ -285,6 +328,12 @@ class supervisor_core {
     /// failover.
     bool parked = false;
     send_reason parked_as = send_reason::first;
+    /// Progressive: attempts ask for a preliminary answer until one went to
+    /// the caller.
+    bool progressive = false;
+    bool preliminary_sent = false;
+    /// The call's soft deadline; `no_deadline`: each member's own.
+    time_point soft_at = no_deadline;
   };
 
   struct member_state {

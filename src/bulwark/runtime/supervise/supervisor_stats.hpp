@@ -45,6 +45,12 @@ struct supervisor_counters {
   std::uint64_t parked = 0;
   /// Members routed around for `rejection_cooldown` after a rejection.
   std::uint64_t cooldowns = 0;
+  /// Preliminary answers of members passed on to the callers of progressive
+  /// calls (at most one per call).
+  std::uint64_t preliminary_replies = 0;
+  /// Progressive calls their caller cancelled after the preliminary answer:
+  /// they end without a reply.
+  std::uint64_t cancelled_after_preliminary = 0;
 };
 
 /// One member as the supervisor sees it.
