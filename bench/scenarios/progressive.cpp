@@ -294,6 +294,16 @@ scenario_result run_progressive(const scenario_options& opts) {
     if (r.final_ns >= 0 && r.ok)
       ++baseline_ok;
   }
+  // Progressive delivery changes no attempt, so each page's final answer
+  // should be the baseline's, at the same time (reported, not assumed).
+  std::uint64_t finals_unlike_baseline = 0;
+  for (std::size_t i = 0; i < prog.records.size(); ++i) {
+    auto& r = prog.records[i];
+    auto& q = base.records[i];
+    if (r.final_ns - r.intended_ns != q.final_ns - q.intended_ns
+        || r.ok != q.ok)
+      ++finals_unlike_baseline;
+  }
   for (auto& r : prog.records) {
     auto b = bucket_of(prog, r);
     first.push_back(ms_since(r, r.first_ns));
@@ -330,6 +340,7 @@ scenario_result run_progressive(const scenario_options& opts) {
           ? static_cast<double>(changed) / static_cast<double>(preliminaries)
           : 0.0);
   f.add("preliminary_ratio", static_cast<double>(with_preliminary) / n);
+  f.add("finals_unlike_baseline", finals_unlike_baseline);
   f.add("preliminary_answers", preliminaries);
   for (std::size_t p = 0; p < part_count; ++p)
     f.add(std::string{"preliminary_answers_by_part."}
