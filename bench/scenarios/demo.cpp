@@ -17,11 +17,9 @@
 #include <algorithm>
 #include <cstdint>
 #include <memory>
-#include <stdexcept>
 #include <string>
 #include <vector>
 
-#include <boost/json/parse.hpp>
 #include <caf/all.hpp>
 #include <caf/scheduler/test_coordinator.hpp>
 
@@ -29,9 +27,8 @@
 #include "bulwark/actors/system_setup.hpp"
 #include "bulwark/actors/transport/chaos_transport.hpp"
 #include "bench/runner/scenario.hpp"
+#include "bench/scenarios/demo_graph.hpp"
 #include "bench/scenarios/virtual_system.hpp"
-#include "bulwark/runtime/chaos/fault_schedule.hpp"
-#include "bulwark/runtime/config/bulwark_config.hpp"
 
 namespace bulwark::bench {
 
@@ -39,135 +36,8 @@ namespace {
 
 using checkout_atom = caf::atom_constant<caf::atom("checkout")>;
 
-constexpr int dependency_count = 4;
-const char* const dependency_names[dependency_count] = {
-  "inventory", "pricing", "payments", "recommendations"};
-constexpr int recommendations = 3;
-
-// -- the fault schedules (chaos transports), the same in every mode ----------
-
-// Window times in seconds of the run, shared by schedules and charts.
-constexpr double brownout_start = 15, brownout_end = 30;
-constexpr double outage_start = 35, outage_end = 50;
-
-const char* const schedules[dependency_count] = {
-  // inventory: fast, but 5% of answers take 0.4-1.5 s (a slow tail).
-  R"({"latency": {"kind": "mixture", "parts": [
-       {"weight": 95, "kind": "log_normal", "median": "15ms", "sigma": 0.4},
-       {"weight": 5, "kind": "uniform", "min": "400ms", "max": "1500ms"}]}})",
-  // pricing: a brownout, 60% transient errors from 15 s to 30 s.
-  R"({"errors": {"transient": 0.5},
-      "latency": {"kind": "log_normal", "median": "10ms", "sigma": 0.3},
-      "windows": [{"kind": "brownout", "start": "15s", "end": "30s",
-                   "failure": "transient", "rate": 60}]})",
-  // payments: 8% transient errors all along.
-  R"({"errors": {"transient": 8},
-      "latency": {"kind": "log_normal", "median": "40ms", "sigma": 0.3}})",
-  // recommendations: down from 35 s to 50 s, hanging 10x longer than usual
-  // before each failure (an outage that times out rather than refuses).
-  R"({"latency": {"kind": "log_normal", "median": "30ms", "sigma": 0.3},
-      "windows": [{"kind": "outage", "start": "35s", "end": "50s",
-                   "failure": "timeout"},
-                  {"kind": "slowdown", "start": "35s", "end": "50s",
-                   "factor": 10}]})",
-};
-
-// -- the policies, per mode ----------------------------------------------------
-
-// What stays the same in every mode: idempotency (a fact about the
-// operation, not a policy), the per-attempt timeouts and a bulkhead large
-// enough never to be the bottleneck, so modes differ only in resilience.
-std::string common(int dep) {
-  static const char* const base[dependency_count] = {
-    R"("idempotency": "idempotent", "bulkhead": {"max_concurrent": 1000,
-       "max_queue": 0, "max_queue_wait": "0s"}, "journeys": {"enabled": false})",
-    R"("idempotency": "idempotent", "bulkhead": {"max_concurrent": 1000,
-       "max_queue": 0, "max_queue_wait": "0s"}, "journeys": {"enabled": false})",
-    R"("idempotency": "keyed", "bulkhead": {"max_concurrent": 1000,
-       "max_queue": 0, "max_queue_wait": "0s"}, "journeys": {"enabled": false})",
-    R"("idempotency": "idempotent", "bulkhead": {"max_concurrent": 1000,
-       "max_queue": 0, "max_queue_wait": "0s"}, "journeys": {"enabled": false})",
-  };
-  static const char* const timeouts[dependency_count] = {"300ms", "200ms",
-                                                         "500ms", "400ms"};
-  return std::string{base[dep]} + R"(, "retry": {"per_attempt_timeout": ")"
-         + timeouts[dep] + "\"";
-}
-
-std::string bulwark_policies(int dep) {
-  switch (dep) {
-    case 0: // inventory: idempotent reads, retried and hedged past the tail.
-      return common(dep) + R"(, "max_attempts": 3,
-        "backoff": {"base": "10ms", "cap": "100ms"}},
-        "hedge": {"enabled": true, "delay_kind": "fixed", "delay": "50ms"},
-        "breaker": {"minimum_calls": 50})";
-    case 1: // pricing: cached; the breaker opens in the brownout and stale
-            // prices answer until it is over.
-      return common(dep) + R"(, "max_attempts": 2,
-        "backoff": {"base": "10ms", "cap": "50ms"}},
-        "breaker": {"window_size": 50, "minimum_calls": 20,
-                    "open_duration": "2s", "max_open_duration": "4s"},
-        "cache": {"enabled": true, "ttl": "2s", "stale_if_error": "60s",
-                  "max_entries": 1000},
-        "fallback": [{"kind": "stale_cache"}])";
-    case 2: // payments: keyed, so retries are safe; never hedged.
-      return common(dep) + R"(, "max_attempts": 3,
-        "backoff": {"base": "20ms", "cap": "200ms"}},
-        "breaker": {"minimum_calls": 50})";
-    default: // recommendations: sheddable, a static list when it is down.
-      return common(dep) + R"(, "max_attempts": 2,
-        "backoff": {"base": "20ms", "cap": "100ms"}},
-        "breaker": {"window_size": 20, "minimum_calls": 10,
-                    "open_duration": "2s", "max_open_duration": "4s"},
-        "fallback": [{"kind": "static", "value": "bestsellers"}])";
-  }
-}
-
-std::string naive_policies(int dep) {
-  return common(dep) + R"(, "max_attempts": 3, "honour_retry_after": false,
-    "backoff": {"kind": "constant", "base": "0s", "jitter": "none"}},
-    "budget": {"mode": "unlimited"}, "breaker": {"mode": "disabled"},
-    "fallback": [])";
-}
-
-std::string no_policies(int dep) {
-  return common(dep) + R"(, "enabled": false},
-    "budget": {"mode": "unlimited"}, "breaker": {"mode": "disabled"},
-    "fallback": [])";
-}
-
-std::vector<dependency_config> configs(const std::string& mode) {
-  std::string doc = R"({"dependencies": {)";
-  for (int i = 0; i < dependency_count; ++i) {
-    auto body = mode == "bulwark" ? bulwark_policies(i)
-                : mode == "naive" ? naive_policies(i)
-                                  : no_policies(i);
-    doc += std::string{i ? ", " : ""} + "\"" + dependency_names[i] + "\": {"
-           + body + "}";
-  }
-  doc += "}}";
-  auto parsed = parse_bulwark_config(doc);
-  if (!parsed.ok())
-    throw std::runtime_error("demo config (" + mode
-                             + ") invalid: " + parsed.errors.to_string());
-  std::vector<dependency_config> result;
-  for (auto* name : dependency_names)
-    for (auto& d : parsed.config->dependencies)
-      if (d.name == name)
-        result.push_back(d);
-  return result;
-}
-
-fault_schedule schedule_of(int dep) {
-  error_list errors;
-  auto cfg = parse_fault_schedule(boost::json::parse(schedules[dep]),
-                                  json_path{}, errors);
-  if (!errors.empty())
-    throw std::runtime_error(std::string{"demo fault schedule of "}
-                             + dependency_names[dep]
-                             + " invalid: " + errors.to_string());
-  return cfg;
-}
+constexpr int dependency_count = demo_dependency_count;
+constexpr int recommendations = demo_recommendations;
 
 // -- the checkout service --------------------------------------------------------
 
@@ -237,20 +107,19 @@ struct mode_run {
 
 mode_run run_mode(const std::string& mode, const scenario_options& opts,
                   std::uint64_t checkouts, double rate) {
-  auto cfgs = configs(mode);
+  auto cfgs = demo_configs(mode);
   virtual_system vs;
   mode_run result;
   std::vector<chaos_transport> chaos;
   std::vector<caf::actor> deps;
   for (int d = 0; d < dependency_count; ++d) {
     // The same fault seed per dependency in every mode.
-    chaos.push_back(
-      chaos_transport::spawn(vs.sys(), schedule_of(d),
-                             opts.seed * 31 + static_cast<std::uint64_t>(d)));
+    chaos.push_back(chaos_transport::spawn(vs.sys(), demo_fault_schedule(d),
+                                           demo_chaos_seed(opts.seed, d)));
     dependency_options o;
     o.config = cfgs[static_cast<std::size_t>(d)];
     o.transport = chaos.back().handle();
-    o.seed = opts.seed * 131 + static_cast<std::uint64_t>(d);
+    o.seed = demo_dependency_seed(opts.seed, d);
     deps.push_back(
       caf::actor_cast<caf::actor>(spawn_dependency(vs.sys(), std::move(o))));
   }
@@ -286,15 +155,6 @@ mode_run run_mode(const std::string& mode, const scenario_options& opts,
   return result;
 }
 
-double quantile(std::vector<double> xs, double q) {
-  if (xs.empty())
-    return 0;
-  std::sort(xs.begin(), xs.end());
-  auto rank =
-    static_cast<std::size_t>(q * static_cast<double>(xs.size() - 1) + 0.5);
-  return xs[std::min(rank, xs.size() - 1)];
-}
-
 scenario_result run_demo(const scenario_options& opts) {
   const double seconds_total = 60;
   const double rate = opts.quick ? 20 : 50;
@@ -321,8 +181,8 @@ scenario_result run_demo(const scenario_options& opts) {
                       false};
   for (auto* c : {&latency, &goodput, &amplification})
     c->windows = {
-      {brownout_start, brownout_end, "pricing brownout (60% errors)"},
-      {outage_start, outage_end, "recommendations outage"}};
+      {demo_brownout_start, demo_brownout_end, "pricing brownout (60% errors)"},
+      {demo_outage_start, demo_outage_end, "recommendations outage"}};
   for (const char* mode : {"bulwark", "naive", "none"}) {
     auto run = run_mode(mode, opts, checkouts, rate);
     std::vector<double> all;
@@ -351,8 +211,8 @@ scenario_result run_demo(const scenario_options& opts) {
     auto n = static_cast<double>(run.records.size());
     auto& f = result.mode(mode);
     f.add("success_ratio", static_cast<double>(ok) / n);
-    f.add("p50_ms", quantile(all, 0.5));
-    f.add("p99_ms", quantile(all, 0.99));
+    f.add("p50_ms", demo_quantile(all, 0.5));
+    f.add("p99_ms", demo_quantile(all, 0.99));
     f.add("amplification", static_cast<double>(run.downstream_attempts) / n);
     f.add("degraded_ratio", static_cast<double>(degraded) / n);
     f.add("downstream_attempts", run.downstream_attempts);
@@ -361,8 +221,8 @@ scenario_result run_demo(const scenario_options& opts) {
     for (std::size_t b = 0; b < buckets; ++b) {
       auto x = static_cast<double>(b) + 0.5;
       if (!lat[b].empty()) {
-        p50.points.emplace_back(x, quantile(lat[b], 0.5));
-        p99.points.emplace_back(x, quantile(lat[b], 0.99));
+        p50.points.emplace_back(x, demo_quantile(lat[b], 0.5));
+        p99.points.emplace_back(x, demo_quantile(lat[b], 0.99));
       }
       gp.points.emplace_back(x, good[b]);
       if (sent[b] > 0)
