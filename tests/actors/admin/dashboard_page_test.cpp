@@ -14,9 +14,14 @@
 
 #include "bulwark/actors/host/service_host.hpp"
 #include "bulwark/actors/http/http_service.hpp"
+#include "bulwark/actors/protocol/protocol.hpp"
+#include "bulwark/actors/transport/chaos_transport.hpp"
+#include "bulwark/runtime/chaos/fault_schedule.hpp"
 #include "tests/actors/admin/child_process.hpp"
 #include "tests/actors/admin/live_admin.hpp"
 #include "tests/actors/http/http_test_client.hpp"
+
+#include <boost/json/parse.hpp>
 
 #include <iostream>
 #include <regex>
@@ -289,5 +294,76 @@ TEST_CASE("headless Chromium shows a host's HTTP services, what the host "
                  "data-field=\"host-actor\">0 crashes, 0 restarts</td>")
         != std::string::npos);
   CHECK(dom.find("data-field=\"gave-up\"") == std::string::npos);
+  host.stop();
+}
+
+TEST_CASE("headless Chromium shows a dependency's progressive replies and "
+          "how many finals changed them",
+          "[actors][admin][dashboard][chromium][progressive]") {
+  require_chromium();
+  caf::actor_system_config cfg;
+  caf::actor_system sys{init_config(cfg)};
+  service_host_options o;
+  // Answers the request's payload after 300 ms: the 20 ms soft deadline
+  // passes first, so the call gets the static value as its preliminary.
+  error_list errors;
+  auto schedule = parse_fault_schedule(
+    boost::json::parse(R"({"latency": {"kind": "fixed", "value": "300ms"}})"),
+    json_path{}, errors);
+  REQUIRE(errors.empty());
+  o.transports.emplace("slow", [schedule](caf::actor_system& s) {
+    return chaos_transport::spawn(s, schedule, 1).handle();
+  });
+  o.admin.emplace();
+  auto started = service_host::start(
+    sys, R"({"dependencies": {"slow": {"idempotency": "idempotent",
+      "fallback": [{"kind": "static", "value": "guess"}],
+      "progressive": {"enabled": true, "soft_deadline": "20ms",
+                      "preliminary": ["static"]}}}})",
+    std::move(o));
+  REQUIRE(started.ok());
+  auto& host = *started.host;
+  caf::scoped_actor self{sys};
+  call_request req;
+  req.id = 7;
+  req.operation = "get";
+  req.payload = "fresh";
+  req.progressive = true;
+  self->send(host.dependency("slow"), call_atom::value, req);
+  bool preliminary = false, final_ok = false;
+  self->receive(
+    [&](preliminary_atom, const call_reply& r) {
+      preliminary = r.preliminary && r.payload == "guess";
+    },
+    caf::after(std::chrono::seconds(10)) >> [] {});
+  self->receive(
+    [&](reply_atom, const call_reply& r) {
+      final_ok = r.ok && !r.preliminary && r.payload == "fresh";
+    },
+    caf::after(std::chrono::seconds(10)) >> [] {});
+  REQUIRE(preliminary);
+  REQUIRE(final_ok);
+  // Wait (bounded, no sleep) for the final to show in the metrics.
+  bool counted = false;
+  for (int i = 0; i < 20'000 && !counted; ++i) {
+    auto m = http_get(host.admin()->port(), "/metrics");
+    counted = m
+              && m->body().find("bulwark_progressive_replies_total{"
+                                "dependency=\"slow\",kind=\"contradicted\"} 1")
+                   != std::string::npos;
+  }
+  REQUIRE(counted);
+  auto dir = artifact_dir("dashboard_progressive");
+  auto url =
+    "http://127.0.0.1:" + std::to_string(host.admin()->port()) + "/dashboard";
+  auto dom_file = dir / "progressive.dom.html";
+  run_chromium(dir, url, {"--dump-dom"}, dom_file);
+  auto dom = read_text(dom_file);
+  INFO("DOM: " << dom_file.string());
+  // The static guess was replaced by the fresh answer: 1 of 1 changed.
+  CHECK(dom.find("<td>progressive</td><td class=\"v\" "
+                 "data-field=\"progressive\">1 preliminary of 1 calls, "
+                 "1 changed by the final (100.00%), final p99 ")
+        != std::string::npos);
   host.stop();
 }

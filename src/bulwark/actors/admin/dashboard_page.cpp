@@ -314,6 +314,7 @@ R"page(  var table = document.createElement("table");
   row(table, "in flight", String(p.t.inFlight), "in-flight");
   row(table, "latency p50 / p99", fmtDur(p.p50) + " / " + fmtDur(p.p99), "latency");
   objectiveRows(table, c);
+  progressiveRows(table, c);
   el.appendChild(table);
   var charts = document.createElement("div");
   charts.className = "charts";
@@ -393,6 +394,30 @@ function objectiveRows(table, c) {
     row(table, title, "burn " + (b["5m"] || 0).toFixed(2) + " (5 m), " +
         (b["1h"] || 0).toFixed(2) + " (1 h): " + state, "objective-" + name);
   });
+}
+
+)page",
+R"page(// Progressive delivery (docs/dependency.md, "Progressive calls"), one row
+// once a progressive call waited for its soft deadline: a dependency's
+// preliminary replies, how many finals changed them and the time from a
+// preliminary to its final; a supervisor's preliminary answers passed on.
+function progressiveRows(table, c) {
+  var s = c.samples;
+  if (c.kind === "dependency") {
+    var calls = sum(s, "bulwark_progressive_calls_total");
+    if (!(calls > 0)) return;
+    var kind = function (k) {
+      return sum(s, "bulwark_progressive_replies_total", function (l) { return l.kind === k; });
+    };
+    var prelim = kind("preliminary"), changed = kind("contradicted");
+    var toFinal = quantile(0.99, buckets(s, "bulwark_preliminary_to_final_seconds"));
+    row(table, "progressive", prelim + " preliminary of " + calls + " calls, " +
+        changed + " changed by the final (" + fmtPct(prelim > 0 ? changed / prelim : NaN) +
+        "), final p99 " + fmtDur(toFinal) + " later", "progressive");
+  } else if (c.kind === "supervisor") {
+    var fwd = sum(s, "bulwark_supervisor_preliminary_replies_total");
+    if (fwd > 0) row(table, "progressive", fwd + " preliminary answers passed on", "progressive");
+  }
 }
 
 )page",
