@@ -6,6 +6,7 @@
 #include "bulwark/actors/http/http_service.hpp"
 
 #include "bulwark/actors/http/call_reply_response.hpp"
+#include "bulwark/actors/http/downstream_call.hpp"
 #include "bulwark/actors/protocol/atoms.hpp"
 
 #include <catch2/catch.hpp>
@@ -21,6 +22,7 @@
 #include <random>
 #include <string>
 #include <thread>
+#include <unordered_map>
 #include <vector>
 
 #include <malloc.h>
@@ -1766,4 +1768,116 @@ TEST_CASE("progressive options are checked when the service and its routes "
   CHECK_THROWS_AS(
     svc.route("POST", "/pay", f.counting(std::make_shared<probe>()), ropts),
     std::invalid_argument);
+}
+
+namespace {
+
+// The route actor of docs/http_service.md ("Progressive answers"), as
+// written there.
+struct price_route_state {
+  std::uint64_t next_id = 1;
+  // The service's bridge that asked, by call id.
+  std::unordered_map<std::uint64_t, caf::actor> requester;
+};
+
+caf::behavior price_route(caf::stateful_actor<price_route_state>* self,
+                          caf::actor pricing) {
+  return {
+    [=](service_request& req) -> caf::response_promise {
+      auto call = downstream_call(req, "get_price", req.query);
+      call.id = self->state.next_id++;
+      call.progressive = true; // a preliminary at the soft deadline
+      // Before make_response_promise: in CAF 0.17 it takes the sender.
+      self->state.requester[call.id] =
+        caf::actor_cast<caf::actor>(self->current_sender());
+      auto rp = self->make_response_promise();
+      auto id = call.id;
+      // The service answers 504 at the request's deadline anyway.
+      self->request(pricing, caf::infinite, std::move(call))
+        .then([=](call_reply& r) mutable {
+          self->state.requester.erase(id);
+          rp.deliver(to_service_response(std::move(r)));
+        });
+      return rp;
+    },
+    // An ordinary message from the dependency actor, before the final reply.
+    [=](preliminary_atom, call_reply& r) {
+      auto i = self->state.requester.find(r.id);
+      if (i != self->state.requester.end())
+        self->send(i->second, preliminary_atom::value,
+                   to_preliminary_response(std::move(r)));
+    },
+  };
+}
+
+struct fake_dependency_state {
+  std::vector<std::pair<std::uint64_t, caf::response_promise>> held;
+};
+
+/// Speaks the dependency actor's progressive protocol: a progressive call
+/// gets `(preliminary_atom, call_reply)` from the stale cache at once and
+/// its final reply on `(release_atom, payload)`.
+caf::behavior
+fake_dependency(caf::stateful_actor<fake_dependency_state>* self) {
+  return {
+    [self](call_request& req) -> caf::response_promise {
+      auto caller = caf::actor_cast<caf::actor>(self->current_sender());
+      auto rp = self->make_response_promise();
+      if (req.progressive) {
+        call_reply prelim;
+        prelim.id = req.id;
+        prelim.ok = true;
+        prelim.payload = "2";
+        prelim.source = reply_source::stale_cache;
+        prelim.preliminary = true;
+        prelim.reason = preliminary_reason::awaiting_answer;
+        prelim.age_ns = 40'000'000'000;
+        self->send(caller, preliminary_atom::value, prelim);
+      }
+      self->state.held.emplace_back(req.id, rp);
+      return rp;
+    },
+    [self](release_atom, const std::string& payload) {
+      for (auto& [id, rp] : self->state.held) {
+        call_reply final_reply;
+        final_reply.id = id;
+        final_reply.ok = true;
+        final_reply.payload = payload;
+        rp.deliver(final_reply);
+      }
+      self->state.held.clear();
+    },
+  };
+}
+
+} // namespace
+
+TEST_CASE("the documented route actor relays a progressive dependency call's "
+          "preliminary and final replies to an SSE client",
+          "[actors][http][service][progressive]") {
+  fixture f;
+  auto& svc = f.make();
+  f.spawned.push_back(f.sys.spawn(fake_dependency));
+  auto pricing = f.spawned.back();
+  f.spawned.push_back(f.sys.spawn(price_route, pricing));
+  route_options ropts;
+  ropts.progressive = progressive_mode::stream;
+  svc.route("GET", "/price", f.spawned.back(), ropts);
+  svc.start();
+  http_test_client client{f.port()};
+  REQUIRE(client.connect());
+  REQUIRE(client.send(accepting("text/event-stream")));
+  REQUIRE(client.read_until("event: preliminary\ndata: "
+                            R"({"preliminary":true,"status":200,)"
+                            R"("reason":"awaiting_answer","age_ms":40000,)"
+                            R"("body":"2"})"
+                            "\n\n"));
+  caf::anon_send(pricing, release_atom::value, std::string{"3"});
+  auto res = client.read_response();
+  REQUIRE(res);
+  CHECK(res->body().find("event: final\ndata: "
+                         R"({"preliminary":false,"status":200,"body":"3"})"
+                         "\n\n")
+        != std::string::npos);
+  CHECK(svc.stats().preliminary_answers == 1);
 }
