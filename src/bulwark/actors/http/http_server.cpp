@@ -749,12 +749,13 @@ class session : public std::enable_shared_from_this<session> {
     closed_ = true;
     awaiting_ = false;
     streaming_ = false;
+    // Counted done before a stream's writer can see it ended.
+    finish_request();
     if (stream_state_) {
       stream_state_->ended = true;
       stream_state_.reset();
     }
     out_.clear();
-    finish_request();
     beast::error_code ignored;
     stream_.socket().shutdown(tcp::socket::shutdown_both, ignored);
     stream_.close();
