@@ -1881,3 +1881,94 @@ TEST_CASE("the documented route actor relays a progressive dependency call's "
         != std::string::npos);
   CHECK(svc.stats().preliminary_answers == 1);
 }
+
+namespace {
+
+/// Answers at once, and sends a preliminary before or after the final (by
+/// the request's `order` query: "before", "after", "none"), so the service
+/// sees both orders; a preliminary after the final must never reach anyone.
+caf::behavior racing_actor(caf::event_based_actor* self) {
+  return {
+    [self](service_request& req) -> caf::response_promise {
+      auto requester = caf::actor_cast<caf::actor>(self->current_sender());
+      auto rp = self->make_response_promise();
+      service_response prelim;
+      prelim.content_type = "text/plain";
+      prelim.body = "old";
+      prelim.headers.emplace_back("Bulwark-Preliminary", "retrying; age=5");
+      service_response final_res;
+      final_res.content_type = "text/plain";
+      final_res.body = "new";
+      if (req.query == "order=before")
+        self->send(requester, preliminary_atom::value, prelim);
+      rp.deliver(final_res);
+      if (req.query == "order=after")
+        self->send(requester, preliminary_atom::value, prelim);
+      return rp;
+    },
+  };
+}
+
+std::size_t occurrences(const std::string& text, const std::string& what) {
+  std::size_t n = 0;
+  for (auto pos = text.find(what); pos != std::string::npos;
+       pos = text.find(what, pos + what.size()))
+    ++n;
+  return n;
+}
+
+} // namespace
+
+TEST_CASE("concurrent progressive requests each get exactly one final and at "
+          "most one preliminary, never after the final",
+          "[actors][http][service][progressive]") {
+  fixture f;
+  auto& svc = f.make();
+  f.spawned.push_back(f.sys.spawn(racing_actor));
+  route_options ropts;
+  ropts.progressive = progressive_mode::stream;
+  svc.route("GET", "/race", f.spawned.back(), ropts);
+  svc.start();
+  auto seed = std::random_device{}();
+  INFO("seed " << seed);
+  std::vector<std::future<std::vector<std::string>>> clients;
+  for (unsigned c = 0; c < 4; ++c)
+    clients.push_back(std::async(std::launch::async, [c, seed,
+                                                      port = f.port()] {
+      std::mt19937 gen{seed + c};
+      const char* orders[] = {"before", "after", "none"};
+      std::vector<std::string> problems;
+      http_test_client client{port};
+      if (!client.connect())
+        return std::vector<std::string>{"connect failed"};
+      for (int i = 0; i < 25; ++i) {
+        auto order = orders[gen() % 3];
+        auto res = client.roundtrip(
+          request(http::verb::get, std::string{"/race?order="} + order, {},
+                  {{"Accept", "text/event-stream"}}));
+        if (!res) {
+          problems.push_back(std::string{order} + ": no answer");
+          continue;
+        }
+        auto& body = res->body();
+        auto finals = occurrences(body, "event: final\n");
+        auto prelims = occurrences(body, "event: preliminary\n");
+        if (finals != 1 || prelims > 1
+            || (prelims == 1
+                && body.find("event: preliminary") > body.find("event: final"))
+            || body.find(R"("body":"new")") == std::string::npos)
+          problems.push_back(std::string{order} + ": " + body);
+      }
+      return problems;
+    }));
+  for (auto& c : clients) {
+    REQUIRE(c.wait_for(bound) == std::future_status::ready);
+    auto problems = c.get();
+    for (auto& p : problems)
+      UNSCOPED_INFO(p);
+    CHECK(problems.empty());
+  }
+  auto s = svc.stats();
+  CHECK(s.preliminary_answers <= 100);
+  CHECK(s.in_flight == 0);
+}
