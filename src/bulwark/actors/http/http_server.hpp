@@ -109,7 +109,8 @@ class http_responder {
   /// Returns false when there is no open stream: not started, finished, or
   /// ended by the server (the client closed, a write timed out, or more
   /// than `max_stream_pending_bytes` waited for a client that does not
-  /// read, which closes the connection).
+  /// read, which closes the connection; so a piece must be smaller than
+  /// that cap).
   bool write(std::string piece) const;
 
   /// Ends the stream (the last chunk); the connection may serve the next
