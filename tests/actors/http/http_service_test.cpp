@@ -1972,3 +1972,22 @@ TEST_CASE("concurrent progressive requests each get exactly one final and at "
   CHECK(s.preliminary_answers <= 100);
   CHECK(s.in_flight == 0);
 }
+
+TEST_CASE("stop answers an open progressive stream with a 503 final event "
+          "and ends it",
+          "[actors][http][service][progressive]") {
+  http_service_options opts;
+  opts.grace = std::chrono::milliseconds(50);
+  progressive_fixture f{progressive_mode::stream, opts};
+  http_test_client client{f.port()};
+  REQUIRE(client.connect());
+  REQUIRE(client.send(accepting("text/event-stream")));
+  REQUIRE(client.read_until("event: preliminary"));
+  f.svc->stop(); // the route actor still holds the request
+  auto res = client.read_response();
+  REQUIRE(res);
+  CHECK(occurrences(res->body(), "event: final\n") == 1);
+  CHECK(res->body().find(R"("preliminary":false,"status":503)")
+        != std::string::npos);
+  CHECK(f.svc->stats().shut_down == 1);
+}
