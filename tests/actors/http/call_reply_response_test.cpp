@@ -57,3 +57,23 @@ TEST_CASE("a failed reply gets its status by failure class and the "
   busy.retry_after_ns = to_wire_duration(seconds(3));
   CHECK(to_service_response(std::move(busy)).retry_after == seconds(3));
 }
+
+TEST_CASE("a preliminary reply is answered like a final one and marked with "
+          "its reason and age",
+          "[actors][http][context]") {
+  call_reply r;
+  r.ok = true;
+  r.payload = "{\"price\": 2}";
+  r.source = reply_source::stale_cache;
+  r.preliminary = true;
+  r.reason = preliminary_reason::retrying;
+  r.age_ns = 1'500'000'000;
+  auto res = to_preliminary_response(std::move(r));
+  CHECK(res.status == 200);
+  CHECK(res.body == "{\"price\": 2}");
+  REQUIRE(res.headers.size() == 1);
+  CHECK(res.headers[0].first == "Bulwark-Preliminary");
+  CHECK(res.headers[0].second == "retrying; age=1500");
+  CHECK(preliminary_header_value(preliminary_reason::awaiting_answer, -1)
+        == "awaiting_answer");
+}

@@ -824,6 +824,239 @@ TEST_CASE("a server with several threads serves concurrent clients",
   }
 }
 
+// -- streamed answers ------------------------------------------------------------
+
+namespace {
+
+/// Parks requests whose target starts with /stream; echoes the others.
+http_handler park_streams(parked_requests& parked) {
+  return [inner = parked.handler()](http_request req, http_responder r) {
+    if (req.target().substr(0, 7) == "/stream")
+      inner(std::move(req), std::move(r));
+    else
+      echo(std::move(req), std::move(r));
+  };
+}
+
+http_response stream_head() {
+  http_response head{http_status::ok, 11};
+  head.set(http::field::content_type, "text/plain");
+  return head;
+}
+
+/// True when Beast's client parser finds a complete answer in `out`.
+bool complete_answer(const std::string& out) {
+  return count_answers(out) == 1;
+}
+
+} // namespace
+
+TEST_CASE("a streamed answer's pieces arrive in order as they are written, "
+          "in valid chunked framing, and keep-alive serves the next request",
+          "[actors][http][stream]") {
+  parked_requests parked{1};
+  http_server server{park_streams(parked)};
+  server.start();
+  http_test_client client{server.port()};
+  REQUIRE(client.connect());
+  REQUIRE(client.send(make_request(http::verb::get, "/stream")));
+  auto responder = parked.take(0);
+  REQUIRE(responder.start_stream(stream_head()));
+  CHECK(responder.responded());
+  // The stream is the answer: nothing else can answer the request.
+  CHECK_FALSE(responder.start_stream(stream_head()));
+  CHECK_FALSE(responder.respond(http_status::not_found, "text/plain", "no"));
+  REQUIRE(responder.write("first;"));
+  // The first piece reaches the client before anything else is written.
+  REQUIRE(client.read_until("first;"));
+  CHECK(server.in_flight() == 1);
+  std::string expected = "first;";
+  std::thread other{[responder, &expected] {
+    for (int i = 0; i < 200; ++i) {
+      auto piece = std::to_string(i) + ",";
+      expected += piece;
+      CHECK(responder.write(piece));
+    }
+    CHECK(responder.write("")); // sends nothing, ends nothing
+    CHECK(responder.finish());
+  }};
+  other.join();
+  CHECK_FALSE(responder.write("late"));
+  CHECK_FALSE(responder.finish());
+  auto res = client.read_response(); // Beast's parser checks the framing
+  REQUIRE(res);
+  CHECK(res->result() == http_status::ok);
+  CHECK(res->chunked());
+  CHECK((*res)[http::field::content_type] == "text/plain");
+  CHECK(res->body() == expected);
+  CHECK(res->keep_alive());
+  auto next = client.roundtrip(make_request(http::verb::get, "/next"));
+  REQUIRE(next);
+  CHECK(next->body() == "GET /next ");
+}
+
+TEST_CASE("a streamed answer to HTTP/1.0 ends with the connection and a HEAD "
+          "gets the head only",
+          "[actors][http][stream]") {
+  parked_requests parked{2};
+  http_server server{park_streams(parked)};
+  server.start();
+  http_test_client old{server.port()};
+  REQUIRE(old.connect());
+  REQUIRE(old.send_raw("GET /stream HTTP/1.0\r\n\r\n"));
+  auto r10 = parked.take(0);
+  REQUIRE(r10.start_stream(stream_head()));
+  REQUIRE(r10.write("ab"));
+  REQUIRE(r10.write("cd"));
+  REQUIRE(r10.finish());
+  auto out = old.read_all();
+  CHECK_FALSE(old.timed_out());
+  CHECK(out.rfind("HTTP/1.0 200 OK\r\n", 0) == 0);
+  CHECK(out.find("Transfer-Encoding") == std::string::npos);
+  CHECK(body_of(out) == "abcd");
+
+  http_test_client head{server.port()};
+  REQUIRE(head.connect());
+  REQUIRE(head.send_raw("HEAD /stream HTTP/1.1\r\nHost: x\r\n\r\n"
+                        "GET /after HTTP/1.1\r\nHost: x\r\n"
+                        "Connection: close\r\n\r\n"));
+  auto rh = parked.take(1);
+  REQUIRE(rh.start_stream(stream_head()));
+  auto both = head.read_all();
+  CHECK_FALSE(head.timed_out());
+  CHECK(both.find("Transfer-Encoding: chunked\r\n\r\nHTTP/1.1 200 OK\r\n")
+        != std::string::npos);
+  CHECK(both.find("GET /after ") != std::string::npos);
+  CHECK_FALSE(rh.write("never sent"));
+}
+
+TEST_CASE("a client that stops reading is cut at the pending-bytes cap and "
+          "the server does not buffer more for it",
+          "[actors][http][stream]") {
+  http_server_options opts;
+  opts.max_stream_pending_bytes = 64 * 1024;
+  parked_requests parked{1};
+  http_server server{park_streams(parked), opts};
+  server.start();
+  http_test_client client{server.port()};
+  REQUIRE(client.connect());
+  REQUIRE(client.send(make_request(http::verb::get, "/stream")));
+  auto responder = parked.take(0);
+  REQUIRE(responder.start_stream(stream_head()));
+  // The client reads nothing: once the kernel's socket buffers are full,
+  // pieces pile up in the server until the cap refuses one.
+  const std::string piece(16 * 1024, 'x');
+  constexpr std::size_t give_up = 256u << 20;
+  std::size_t accepted = 0;
+  while (accepted < give_up && responder.write(piece))
+    accepted += piece.size();
+  INFO("bytes accepted before the cut: " << accepted);
+  CHECK(accepted < give_up);
+  CHECK_FALSE(responder.write(piece));
+  CHECK_FALSE(responder.finish());
+  // The connection was closed: the client gets what the kernel held, then
+  // the end, and never a complete answer.
+  auto out = client.read_all();
+  CHECK_FALSE(client.timed_out());
+  // What arrived is at most what was accepted, with its chunk framing.
+  CHECK(out.size() <= accepted + accepted / 100 + 4096);
+  CHECK_FALSE(complete_answer(out));
+  auto after = http_get(server.port(), "/after");
+  REQUIRE(after);
+  CHECK(after->body() == "GET /after ");
+}
+
+TEST_CASE("a stream write that a client does not take within read_timeout "
+          "ends the stream and closes the connection",
+          "[actors][http][stream]") {
+  http_server_options opts;
+  opts.read_timeout = std::chrono::milliseconds(200);
+  opts.max_stream_pending_bytes = 256u << 20; // the timeout, not the cap
+  parked_requests parked{1};
+  http_server server{park_streams(parked), opts};
+  server.start();
+  http_test_client client{server.port()};
+  REQUIRE(client.connect());
+  REQUIRE(client.send(make_request(http::verb::get, "/stream")));
+  auto responder = parked.take(0);
+  REQUIRE(responder.start_stream(stream_head()));
+  // More than the kernel's socket buffers hold, so a write stays pending.
+  const std::string piece(64 * 1024, 'x');
+  for (int i = 0; i < 512; ++i)
+    REQUIRE(responder.write(piece));
+  // Waits (bounded per step, no sleep) until the server ended the stream.
+  std::promise<void> never;
+  auto tick = never.get_future();
+  int steps = 0;
+  while (responder.write("x") && steps < 10'000) {
+    tick.wait_for(std::chrono::milliseconds(1));
+    ++steps;
+  }
+  CHECK(steps < 10'000);
+  CHECK_FALSE(responder.write("x"));
+  CHECK_FALSE(responder.finish());
+  CHECK(server.in_flight() == 0);
+}
+
+TEST_CASE("a responder dropped in the middle of a stream sends what was "
+          "written and ends the stream, never a second answer",
+          "[actors][http][stream]") {
+  parked_requests parked{1};
+  http_server server{park_streams(parked)};
+  server.start();
+  http_test_client client{server.port()};
+  REQUIRE(client.connect());
+  REQUIRE(client.send(make_request(http::verb::get, "/stream")));
+  {
+    auto responder = parked.take(0);
+    REQUIRE(responder.start_stream(stream_head()));
+    REQUIRE(responder.write("partial"));
+  } // the last copy goes here (the parked future gave its copy away)
+  auto out = client.read_all();
+  CHECK_FALSE(client.timed_out());
+  CHECK(out.find("partial") != std::string::npos);
+  CHECK(out.find("0\r\n\r\n") == std::string::npos);
+  CHECK(out.find("HTTP/1.1 500") == std::string::npos);
+  CHECK_FALSE(complete_answer(out));
+  CHECK(server.in_flight() == 0);
+}
+
+TEST_CASE("stop ends an open stream within its grace period",
+          "[actors][http][stream]") {
+  http_server_options opts;
+  opts.shutdown_grace = std::chrono::milliseconds(100);
+  parked_requests parked{2};
+  http_server server{park_streams(parked), opts};
+  server.start();
+  http_test_client open{server.port()};
+  REQUIRE(open.connect());
+  REQUIRE(open.send(make_request(http::verb::get, "/stream/open")));
+  auto never = parked.take(0);
+  REQUIRE(never.start_stream(stream_head()));
+  REQUIRE(never.write("tick"));
+  REQUIRE(open.read_until("tick"));
+  http_test_client ending{server.port()};
+  REQUIRE(ending.connect());
+  REQUIRE(ending.send(make_request(http::verb::get, "/stream/ending")));
+  auto ends = parked.take(1);
+  REQUIRE(ends.start_stream(stream_head()));
+  auto stopped = std::async(std::launch::async, [&server] { server.stop(); });
+  // A stream that finishes within the grace is delivered whole.
+  REQUIRE(ends.write("done"));
+  REQUIRE(ends.finish());
+  auto whole = ending.read_response();
+  REQUIRE(whole);
+  CHECK(whole->body() == "done");
+  REQUIRE(stopped.wait_for(bound) == std::future_status::ready);
+  stopped.get();
+  // The other one was cut at the end of the grace.
+  auto rest = open.read_all();
+  CHECK_FALSE(open.timed_out());
+  CHECK_FALSE(complete_answer(rest));
+  CHECK_FALSE(never.write("late"));
+  CHECK(server.connections() == 0);
+}
+
 TEST_CASE("start refuses a host that is not an address", "[actors][http]") {
   http_server server{echo};
   CHECK_THROWS_AS(server.start("example.invalid"), std::invalid_argument);

@@ -5,6 +5,10 @@
 // clock; waits poll with a bound and never sleep.
 #include "bulwark/actors/http/http_service.hpp"
 
+#include "bulwark/actors/http/call_reply_response.hpp"
+#include "bulwark/actors/http/downstream_call.hpp"
+#include "bulwark/actors/protocol/atoms.hpp"
+
 #include <catch2/catch.hpp>
 
 #include <atomic>
@@ -15,8 +19,10 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <random>
 #include <string>
 #include <thread>
+#include <unordered_map>
 #include <vector>
 
 #include <malloc.h>
@@ -1394,4 +1400,594 @@ TEST_CASE("a service refuses objective targets out of range",
   http_service_options opts;
   opts.objective.availability = 1.0;
   CHECK_THROWS_AS(f.make(opts), std::invalid_argument);
+}
+
+// -- progressive answers ----------------------------------------------------------
+
+namespace {
+
+/// A route actor calling a dependency progressively, as a handler would:
+/// it relays the preliminary reply with to_preliminary_response at once
+/// (twice: the service must take only the first) and answers the final one
+/// on `(release_atom, body)` as text/plain.
+caf::behavior progressive_actor(caf::stateful_actor<held_state>* self,
+                                probe_ptr p) {
+  return {
+    [self, p](service_request& req) -> caf::response_promise {
+      // Before make_response_promise, which takes the sender (CAF 0.17).
+      auto requester = caf::actor_cast<caf::actor>(self->current_sender());
+      auto rp = self->make_response_promise();
+      call_reply prelim;
+      prelim.ok = true;
+      prelim.payload = R"({"price":2})";
+      prelim.source = reply_source::stale_cache;
+      prelim.preliminary = true;
+      prelim.reason = preliminary_reason::retrying;
+      prelim.age_ns = 2'500'000'000;
+      auto res = to_preliminary_response(std::move(prelim));
+      res.content_type = "application/json";
+      self->send(requester, preliminary_atom::value, res);
+      res.body = "a second preliminary";
+      self->send(requester, preliminary_atom::value, res);
+      self->state.held.push_back(rp);
+      p->called(req);
+      return rp;
+    },
+    [self](release_atom, const std::string& body) {
+      for (auto& rp : self->state.held) {
+        service_response res;
+        res.content_type = "text/plain";
+        res.body = body;
+        rp.deliver(res);
+      }
+      self->state.held.clear();
+    },
+  };
+}
+
+const std::string prelim_doc =
+  R"({"preliminary":true,"status":200,"reason":"retrying","age_ms":2500,)"
+  R"("body":{"price":2}})";
+
+/// The final body: a CR LF in it must not break an event or a line.
+const std::string final_body = "line one\r\n\r\nevent: final\r\nline two";
+const std::string final_doc =
+  R"({"preliminary":false,"status":200,)"
+  R"("body":"line one\r\n\r\nevent: final\r\nline two"})";
+
+struct progressive_fixture : fixture {
+  probe_ptr p = std::make_shared<probe>();
+  caf::actor route_actor;
+
+  explicit progressive_fixture(progressive_mode mode,
+                               http_service_options opts = {}) {
+    auto& svc = make(std::move(opts));
+    spawned.push_back(sys.spawn(progressive_actor, p));
+    route_actor = spawned.back();
+    route_options ropts;
+    ropts.progressive = mode;
+    svc.route("GET", "/price", route_actor, ropts);
+    svc.start();
+  }
+
+  void release() {
+    caf::anon_send(route_actor, release_atom::value, final_body);
+  }
+};
+
+http_request accepting(std::string accept) {
+  return request(http::verb::get, "/price", {},
+                 {{"Accept", std::move(accept)}});
+}
+
+/// The token in a `Link: </bulwark/final/<token>>; rel="bulwark-final"`.
+std::string token_of(const http_response& res) {
+  auto link = header_of(res, "Link");
+  const std::string prefix = "</bulwark/final/";
+  const std::string suffix = R"(>; rel="bulwark-final")";
+  if (link.size() != prefix.size() + 32 + suffix.size()
+      || link.compare(0, prefix.size(), prefix) != 0
+      || link.compare(prefix.size() + 32, suffix.size(), suffix) != 0)
+    return {};
+  return link.substr(prefix.size(), 32);
+}
+
+bool lower_hex(const std::string& x) {
+  return std::all_of(x.begin(), x.end(), [](char c) {
+    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
+  });
+}
+
+} // namespace
+
+TEST_CASE("an SSE client gets the preliminary event at once and the final "
+          "event when it lands, then the stream ends",
+          "[actors][http][service][progressive]") {
+  progressive_fixture f{progressive_mode::stream};
+  http_test_client client{f.port()};
+  REQUIRE(client.connect());
+  REQUIRE(client.send(accepting("text/event-stream")));
+  // The preliminary arrives while the final is still held.
+  REQUIRE(
+    client.read_until("event: preliminary\ndata: " + prelim_doc + "\n\n"));
+  CHECK(f.svc->stats().preliminary_answers == 1);
+  CHECK(f.svc->in_flight() == 1);
+  f.release();
+  auto res = client.read_response(); // Beast checks the chunked framing
+  REQUIRE(res);
+  CHECK(res->result_int() == 200);
+  CHECK(header_of(*res, "Content-Type") == "text/event-stream");
+  CHECK(res->chunked());
+  // Exactly one preliminary (the second was dropped) and one final; the
+  // final body's CR LF are escaped inside its one data line.
+  CHECK(res->body()
+        == "event: preliminary\ndata: " + prelim_doc
+             + "\n\nevent: final\ndata: " + final_doc + "\n\n");
+  CHECK(f.svc->stats().preliminary_answers == 1);
+  CHECK(eventually([&] { return f.svc->in_flight() == 0; }));
+  // The connection serves the next request.
+  REQUIRE(client.send(accepting("text/event-stream")));
+  REQUIRE(client.read_until("event: preliminary"));
+  f.release();
+  auto again = client.read_response();
+  REQUIRE(again);
+  CHECK(again->body().find("event: final") != std::string::npos);
+}
+
+TEST_CASE("an NDJSON client gets one JSON document per line: the preliminary "
+          "then the final",
+          "[actors][http][service][progressive]") {
+  progressive_fixture f{progressive_mode::stream};
+  auto reply = call_async(
+    f.port(), accepting("application/json;q=0.5, application/x-ndjson"));
+  REQUIRE(f.p->wait_calls(1));
+  f.release();
+  auto res = get_result(reply);
+  REQUIRE(res);
+  CHECK(res->result_int() == 200);
+  CHECK(header_of(*res, "Content-Type") == "application/x-ndjson");
+  CHECK(res->body() == prelim_doc + "\n" + final_doc + "\n");
+  auto lines = res->body();
+  auto first = boost::json::parse(lines.substr(0, lines.find('\n')));
+  CHECK(first.at("preliminary").as_bool());
+  CHECK(first.at("reason").as_string() == "retrying");
+  CHECK(first.at("age_ms").as_int64() == 2500);
+  CHECK(f.svc->stats().preliminary_answers == 1);
+}
+
+TEST_CASE("plain mode answers the preliminary with its header and a link, "
+          "and the link answers 202 until the final is there, then the final",
+          "[actors][http][service][progressive]") {
+  auto mode = GENERATE(progressive_mode::plain, progressive_mode::stream);
+  INFO("mode " << to_string(mode) << " (stream without a stream Accept)");
+  progressive_fixture f{mode};
+  auto res = http_call(f.port(), accepting("application/json"));
+  REQUIRE(res);
+  CHECK(res->result_int() == 200);
+  CHECK(res->body() == R"({"price":2})");
+  CHECK(header_of(*res, "Bulwark-Preliminary") == "retrying; age=2500");
+  auto token = token_of(*res);
+  REQUIRE(token.size() == 32);
+  CHECK(lower_hex(token));
+  auto before = http_get(f.port(), "/bulwark/final/" + token);
+  REQUIRE(before);
+  CHECK(before->result_int() == 202);
+  CHECK(header_of(*before, "Retry-After") == "1");
+  f.release();
+  std::optional<http_response> after;
+  CHECK(eventually([&] {
+    after = http_get(f.port(), "/bulwark/final/" + token);
+    return after && after->result_int() != 202;
+  }));
+  REQUIRE(after);
+  CHECK(after->result_int() == 200);
+  CHECK(after->body() == final_body);
+  CHECK(header_of(*after, "Bulwark-Final") == "1");
+  CHECK(header_of(*after, "Content-Type") == "text/plain");
+  // Fetching again gets the same final until it expires.
+  auto again = http_get(f.port(), "/bulwark/final/" + token);
+  REQUIRE(again);
+  CHECK(again->body() == final_body);
+  auto s = f.svc->stats();
+  CHECK(s.preliminary_answers == 1);
+  CHECK(s.finals_fetched == 2);
+  CHECK(s.finals_expired == 0);
+  CHECK(s.in_flight == 0);
+  // Another method on the final's path is refused.
+  auto post =
+    http_call(f.port(), request(http::verb::post, "/bulwark/final/" + token));
+  REQUIRE(post);
+  CHECK(post->result_int() == 405);
+}
+
+TEST_CASE("a final is gone once its TTL passed or the count cap evicted it",
+          "[actors][http][service][progressive]") {
+  http_service_options opts;
+  SECTION("TTL") {
+    opts.final_store.ttl = std::chrono::milliseconds(1);
+    progressive_fixture f{progressive_mode::plain, opts};
+    auto res = http_call(f.port(), accepting("*/*"));
+    REQUIRE(res);
+    auto token = token_of(*res);
+    REQUIRE(!token.empty());
+    f.release();
+    // 202 while pending, then 200 for at most 1 ms, then 404 for good.
+    CHECK(eventually([&] {
+      auto r = http_get(f.port(), "/bulwark/final/" + token);
+      return r && r->result_int() == 404;
+    }));
+    auto gone = http_get(f.port(), "/bulwark/final/" + token);
+    REQUIRE(gone);
+    CHECK(gone->result_int() == 404);
+    CHECK(gone->body().find(token) == std::string::npos);
+    CHECK(f.svc->stats().finals_expired == 1);
+  }
+  SECTION("count cap") {
+    opts.final_store.max_entries = 1;
+    progressive_fixture f{progressive_mode::plain, opts};
+    auto first = http_call(f.port(), accepting("*/*"));
+    auto second = http_call(f.port(), accepting("*/*"));
+    REQUIRE(first);
+    REQUIRE(second);
+    auto old_token = token_of(*first);
+    auto new_token = token_of(*second);
+    REQUIRE(!old_token.empty());
+    CHECK(old_token != new_token);
+    auto evicted = http_get(f.port(), "/bulwark/final/" + old_token);
+    REQUIRE(evicted);
+    CHECK(evicted->result_int() == 404);
+    auto kept = http_get(f.port(), "/bulwark/final/" + new_token);
+    REQUIRE(kept);
+    CHECK(kept->result_int() == 202);
+    CHECK(f.svc->stats().finals_expired == 1);
+    f.release();
+  }
+}
+
+TEST_CASE("hostile and unknown final tokens are answered 400 or 404 without "
+          "echoing them",
+          "[actors][http][service][progressive]") {
+  progressive_fixture f{progressive_mode::plain};
+  auto seed = std::random_device{}();
+  INFO("seed " << seed);
+  std::mt19937 gen{seed};
+  std::vector<std::string> corpus{
+    "",
+    std::string(31, 'a'),
+    std::string(33, 'a'),
+    std::string(64, 'b'),
+    std::string(32, 'A'),
+    std::string(31, 'a') + "g",
+    "..",
+    "../../etc/passwd",
+    "%2e%2e%2f%2e%2e",
+    std::string(29, 'a') + "%0a",
+    std::string(26, 'a') + "%0d%0a",
+    std::string(30, 'a') + "/x",
+    std::string(32, 'a') + "/",
+    std::string(32, 'a') + "?x=1", // the query is not the token: 404
+    "<script>alert(1)</script>",
+  };
+  const std::string alphabet = "0123456789abcdefABCDEF.%/-_~!$&'()*+,;=:@gz";
+  for (int i = 0; i < 200; ++i) {
+    std::uniform_int_distribution<std::size_t> len{0, 40};
+    std::uniform_int_distribution<std::size_t> pick{0, alphabet.size() - 1};
+    std::string t;
+    for (auto n = len(gen); n > 0; --n)
+      t += alphabet[pick(gen)];
+    corpus.push_back(t);
+  }
+  for (auto& t : corpus) {
+    INFO("token [" << t << "]");
+    auto res = http_get(f.port(), "/bulwark/final/" + t);
+    REQUIRE(res);
+    bool valid = t.size() >= 32 && lower_hex(t.substr(0, 32))
+                 && (t.size() == 32 || t[32] == '?');
+    CHECK(res->result_int() == (valid ? 404 : 400));
+    if (t.size() >= 8)
+      CHECK(res->body().find(t) == std::string::npos);
+  }
+  // CR LF in the target never reach the service (the server refuses them).
+  http_test_client client{f.port()};
+  REQUIRE(client.connect());
+  REQUIRE(client.send_raw("GET /bulwark/final/" + std::string(16, 'a')
+                          + "\r\nX-Evil: " + std::string(16, 'b')
+                          + " HTTP/1.1\r\nHost: x\r\n\r\n"));
+  auto out = client.read_all();
+  CHECK(out.rfind("HTTP/1.1 400", 0) == 0);
+  CHECK(out.find(std::string(16, 'b')) == std::string::npos);
+  CHECK(f.svc->stats().finals_fetched == 0);
+}
+
+TEST_CASE("a route without the progressive option answers only the final",
+          "[actors][http][service][progressive]") {
+  progressive_fixture f{progressive_mode::off};
+  auto reply = call_async(f.port(), accepting("text/event-stream"));
+  REQUIRE(f.p->wait_calls(1));
+  f.release();
+  auto res = get_result(reply);
+  REQUIRE(res);
+  CHECK(res->result_int() == 200);
+  CHECK(res->body() == final_body);
+  CHECK(header_of(*res, "Bulwark-Preliminary").empty());
+  CHECK(header_of(*res, "Link").empty());
+  CHECK_FALSE(res->chunked());
+  CHECK(f.svc->stats().preliminary_answers == 0);
+  // Without progressive routes the final path is no route of the service.
+  auto none = http_get(f.port(), "/bulwark/final/" + std::string(32, 'a'));
+  REQUIRE(none);
+  CHECK(none->result_int() == 404);
+  CHECK(none->body().find("no route") != std::string::npos);
+}
+
+TEST_CASE("a final that comes before any preliminary is a plain answer, "
+          "except to an SSE client, which gets a stream with the final event",
+          "[actors][http][service][progressive]") {
+  fixture f;
+  auto& svc = f.make();
+  auto p = std::make_shared<probe>();
+  route_options ropts;
+  ropts.progressive = progressive_mode::stream;
+  svc.route("GET", "/price", f.counting(p), ropts);
+  svc.start();
+  auto sse = http_call(f.port(), accepting("text/event-stream"));
+  REQUIRE(sse);
+  CHECK(header_of(*sse, "Content-Type") == "text/event-stream");
+  CHECK(sse->body()
+        == "event: final\ndata: "
+           R"({"preliminary":false,"status":200,"body":"GET /price 1"})"
+           "\n\n");
+  auto nd = http_call(f.port(), accepting("application/x-ndjson"));
+  REQUIRE(nd);
+  CHECK(header_of(*nd, "Content-Type") == "text/plain");
+  CHECK(nd->body() == "GET /price 2");
+  auto plain = http_call(f.port(), accepting("*/*"));
+  REQUIRE(plain);
+  CHECK(plain->body() == "GET /price 3");
+  CHECK(header_of(*plain, "Link").empty());
+  CHECK(svc.stats().preliminary_answers == 0);
+}
+
+TEST_CASE("progressive options are checked when the service and its routes "
+          "are made",
+          "[actors][http][service][progressive]") {
+  CHECK(to_string(progressive_mode::off) == "off");
+  CHECK(to_string(progressive_mode::stream) == "stream");
+  CHECK(to_string(progressive_mode::plain) == "plain");
+  {
+    fixture f;
+    http_service_options opts;
+    opts.final_store.max_entries = 0;
+    CHECK_THROWS_AS(f.make(opts), std::invalid_argument);
+  }
+  fixture f;
+  auto& svc = f.make();
+  route_options ropts;
+  ropts.progressive = progressive_mode::plain;
+  ropts.ledger = ledger_config{};
+  CHECK_THROWS_AS(
+    svc.route("POST", "/pay", f.counting(std::make_shared<probe>()), ropts),
+    std::invalid_argument);
+}
+
+namespace {
+
+// The route actor of docs/http_service.md ("Progressive answers"), as
+// written there.
+struct price_route_state {
+  std::uint64_t next_id = 1;
+  // The service's bridge that asked, by call id.
+  std::unordered_map<std::uint64_t, caf::actor> requester;
+};
+
+caf::behavior price_route(caf::stateful_actor<price_route_state>* self,
+                          caf::actor pricing) {
+  return {
+    [=](service_request& req) -> caf::response_promise {
+      auto call = downstream_call(req, "get_price", req.query);
+      call.id = self->state.next_id++;
+      call.progressive = true; // a preliminary at the soft deadline
+      // Before make_response_promise: in CAF 0.17 it takes the sender.
+      self->state.requester[call.id] =
+        caf::actor_cast<caf::actor>(self->current_sender());
+      auto rp = self->make_response_promise();
+      auto id = call.id;
+      // The service answers 504 at the request's deadline anyway.
+      self->request(pricing, caf::infinite, std::move(call))
+        .then([=](call_reply& r) mutable {
+          self->state.requester.erase(id);
+          rp.deliver(to_service_response(std::move(r)));
+        });
+      return rp;
+    },
+    // An ordinary message from the dependency actor, before the final reply.
+    [=](preliminary_atom, call_reply& r) {
+      auto i = self->state.requester.find(r.id);
+      if (i != self->state.requester.end())
+        self->send(i->second, preliminary_atom::value,
+                   to_preliminary_response(std::move(r)));
+    },
+  };
+}
+
+struct fake_dependency_state {
+  std::vector<std::pair<std::uint64_t, caf::response_promise>> held;
+};
+
+/// Speaks the dependency actor's progressive protocol: a progressive call
+/// gets `(preliminary_atom, call_reply)` from the stale cache at once and
+/// its final reply on `(release_atom, payload)`.
+caf::behavior
+fake_dependency(caf::stateful_actor<fake_dependency_state>* self) {
+  return {
+    [self](call_request& req) -> caf::response_promise {
+      auto caller = caf::actor_cast<caf::actor>(self->current_sender());
+      auto rp = self->make_response_promise();
+      if (req.progressive) {
+        call_reply prelim;
+        prelim.id = req.id;
+        prelim.ok = true;
+        prelim.payload = "2";
+        prelim.source = reply_source::stale_cache;
+        prelim.preliminary = true;
+        prelim.reason = preliminary_reason::awaiting_answer;
+        prelim.age_ns = 40'000'000'000;
+        self->send(caller, preliminary_atom::value, prelim);
+      }
+      self->state.held.emplace_back(req.id, rp);
+      return rp;
+    },
+    [self](release_atom, const std::string& payload) {
+      for (auto& [id, rp] : self->state.held) {
+        call_reply final_reply;
+        final_reply.id = id;
+        final_reply.ok = true;
+        final_reply.payload = payload;
+        rp.deliver(final_reply);
+      }
+      self->state.held.clear();
+    },
+  };
+}
+
+} // namespace
+
+TEST_CASE("the documented route actor relays a progressive dependency call's "
+          "preliminary and final replies to an SSE client",
+          "[actors][http][service][progressive]") {
+  fixture f;
+  auto& svc = f.make();
+  f.spawned.push_back(f.sys.spawn(fake_dependency));
+  auto pricing = f.spawned.back();
+  f.spawned.push_back(f.sys.spawn(price_route, pricing));
+  route_options ropts;
+  ropts.progressive = progressive_mode::stream;
+  svc.route("GET", "/price", f.spawned.back(), ropts);
+  svc.start();
+  http_test_client client{f.port()};
+  REQUIRE(client.connect());
+  REQUIRE(client.send(accepting("text/event-stream")));
+  REQUIRE(client.read_until("event: preliminary\ndata: "
+                            R"({"preliminary":true,"status":200,)"
+                            R"("reason":"awaiting_answer","age_ms":40000,)"
+                            R"("body":"2"})"
+                            "\n\n"));
+  caf::anon_send(pricing, release_atom::value, std::string{"3"});
+  auto res = client.read_response();
+  REQUIRE(res);
+  CHECK(res->body().find("event: final\ndata: "
+                         R"({"preliminary":false,"status":200,"body":"3"})"
+                         "\n\n")
+        != std::string::npos);
+  CHECK(svc.stats().preliminary_answers == 1);
+}
+
+namespace {
+
+/// Answers at once, and sends a preliminary before or after the final (by
+/// the request's `order` query: "before", "after", "none"), so the service
+/// sees both orders; a preliminary after the final must never reach anyone.
+caf::behavior racing_actor(caf::event_based_actor* self) {
+  return {
+    [self](service_request& req) -> caf::response_promise {
+      auto requester = caf::actor_cast<caf::actor>(self->current_sender());
+      auto rp = self->make_response_promise();
+      service_response prelim;
+      prelim.content_type = "text/plain";
+      prelim.body = "old";
+      prelim.headers.emplace_back("Bulwark-Preliminary", "retrying; age=5");
+      service_response final_res;
+      final_res.content_type = "text/plain";
+      final_res.body = "new";
+      if (req.query == "order=before")
+        self->send(requester, preliminary_atom::value, prelim);
+      rp.deliver(final_res);
+      if (req.query == "order=after")
+        self->send(requester, preliminary_atom::value, prelim);
+      return rp;
+    },
+  };
+}
+
+std::size_t occurrences(const std::string& text, const std::string& what) {
+  std::size_t n = 0;
+  for (auto pos = text.find(what); pos != std::string::npos;
+       pos = text.find(what, pos + what.size()))
+    ++n;
+  return n;
+}
+
+} // namespace
+
+TEST_CASE("concurrent progressive requests each get exactly one final and at "
+          "most one preliminary, never after the final",
+          "[actors][http][service][progressive]") {
+  fixture f;
+  auto& svc = f.make();
+  f.spawned.push_back(f.sys.spawn(racing_actor));
+  route_options ropts;
+  ropts.progressive = progressive_mode::stream;
+  svc.route("GET", "/race", f.spawned.back(), ropts);
+  svc.start();
+  auto seed = std::random_device{}();
+  INFO("seed " << seed);
+  std::vector<std::future<std::vector<std::string>>> clients;
+  for (unsigned c = 0; c < 4; ++c)
+    clients.push_back(std::async(std::launch::async, [c, seed,
+                                                      port = f.port()] {
+      std::mt19937 gen{seed + c};
+      const char* orders[] = {"before", "after", "none"};
+      std::vector<std::string> problems;
+      http_test_client client{port};
+      if (!client.connect())
+        return std::vector<std::string>{"connect failed"};
+      for (int i = 0; i < 25; ++i) {
+        auto order = orders[gen() % 3];
+        auto res = client.roundtrip(
+          request(http::verb::get, std::string{"/race?order="} + order, {},
+                  {{"Accept", "text/event-stream"}}));
+        if (!res) {
+          problems.push_back(std::string{order} + ": no answer");
+          continue;
+        }
+        auto& body = res->body();
+        auto finals = occurrences(body, "event: final\n");
+        auto prelims = occurrences(body, "event: preliminary\n");
+        if (finals != 1 || prelims > 1
+            || (prelims == 1
+                && body.find("event: preliminary") > body.find("event: final"))
+            || body.find(R"("body":"new")") == std::string::npos)
+          problems.push_back(std::string{order} + ": " + body);
+      }
+      return problems;
+    }));
+  for (auto& c : clients) {
+    REQUIRE(c.wait_for(bound) == std::future_status::ready);
+    auto problems = c.get();
+    for (auto& p : problems)
+      UNSCOPED_INFO(p);
+    CHECK(problems.empty());
+  }
+  auto s = svc.stats();
+  CHECK(s.preliminary_answers <= 100);
+  CHECK(s.in_flight == 0);
+}
+
+TEST_CASE("stop answers an open progressive stream with a 503 final event "
+          "and ends it",
+          "[actors][http][service][progressive]") {
+  http_service_options opts;
+  opts.grace = std::chrono::milliseconds(50);
+  progressive_fixture f{progressive_mode::stream, opts};
+  http_test_client client{f.port()};
+  REQUIRE(client.connect());
+  REQUIRE(client.send(accepting("text/event-stream")));
+  REQUIRE(client.read_until("event: preliminary"));
+  f.svc->stop(); // the route actor still holds the request
+  auto res = client.read_response();
+  REQUIRE(res);
+  CHECK(occurrences(res->body(), "event: final\n") == 1);
+  CHECK(res->body().find(R"("preliminary":false,"status":503)")
+        != std::string::npos);
+  CHECK(f.svc->stats().shut_down == 1);
 }

@@ -131,6 +131,29 @@ class http_test_client {
     stream_.socket().close(ignored);
   }
 
+  /// Reads until what arrived (and is not consumed yet) contains `needle`;
+  /// false on error, end of stream or timeout. The bytes stay buffered for
+  /// the next read.
+  bool read_until(std::string_view needle) {
+    stream_.expires_after(timeout_);
+    for (;;) {
+      std::string_view have{static_cast<const char*>(buffer_.data().data()),
+                            buffer_.size()};
+      if (have.find(needle) != std::string_view::npos)
+        return true;
+      bool ok = false;
+      stream_.async_read_some(buffer_.prepare(8192),
+                              [&](boost::beast::error_code ec, std::size_t n) {
+                                buffer_.commit(n);
+                                ok = !ec;
+                                last_ = ec;
+                              });
+      run();
+      if (!ok)
+        return false;
+    }
+  }
+
   /// Reads until the server closes (or resets) the connection; what was
   /// buffered comes first. `timed_out()` tells whether the deadline passed.
   std::string read_all() {

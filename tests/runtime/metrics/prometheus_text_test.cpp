@@ -328,6 +328,12 @@ bulwark_config_reloads_total{dependency="payments",result="rejected"} 0
 # TYPE bulwark_http_service_queued gauge
 # HELP bulwark_http_service_overloaded_routes Routes whose overload-control queue counts as overloaded.
 # TYPE bulwark_http_service_overloaded_routes gauge
+# HELP bulwark_http_service_preliminary_answers_total Preliminary answers sent by progressive routes (streamed or plain).
+# TYPE bulwark_http_service_preliminary_answers_total counter
+# HELP bulwark_http_service_finals_fetched_total Final answers fetched from the result store of plain progressive routes.
+# TYPE bulwark_http_service_finals_fetched_total counter
+# HELP bulwark_http_service_finals_expired_total Final answers dropped from the result store unfetched (expired or evicted).
+# TYPE bulwark_http_service_finals_expired_total counter
 # HELP bulwark_http_service_in_flight Requests admitted and not answered yet.
 # TYPE bulwark_http_service_in_flight gauge
 # HELP bulwark_host_crashes_total Actors a service host restarts itself that stopped unexpectedly.
@@ -462,7 +468,7 @@ TEST_CASE("each family is written once with the samples of every component",
              || name == family + "_sum" || name == family + "_count"));
     }
   }
-  CHECK(helps.size() == 67);
+  CHECK(helps.size() == 70);
   for (auto& [name, n] : helps) {
     INFO(name);
     CHECK(n == 1);
@@ -600,6 +606,8 @@ TEST_CASE("an HTTP service renders its counters under its own label",
   x.overloaded = 2;
   x.ledger_duplicates = 3;
   x.in_flight = 1;
+  x.preliminary_answers = 4;
+  x.finals_expired = 5;
   auto text = render_prometheus(
     std::vector<metrics_source>{metrics_source{"service", "pay\"ments", x}});
   using lines = std::vector<std::string>;
@@ -621,6 +629,14 @@ TEST_CASE("an HTTP service renders its counters under its own label",
     == 1);
   CHECK(samples_of(text, "bulwark_http_service_in_flight")
         == lines{R"(bulwark_http_service_in_flight{service="pay\"ments"} 1)"});
+  CHECK(
+    samples_of(text, "bulwark_http_service_preliminary_answers_total")
+    == lines{
+      R"(bulwark_http_service_preliminary_answers_total{service="pay\"ments"} 4)"});
+  CHECK(
+    samples_of(text, "bulwark_http_service_finals_expired_total")
+    == lines{
+      R"(bulwark_http_service_finals_expired_total{service="pay\"ments"} 5)"});
   // A service has no dependency series.
   CHECK(samples_of(text, "bulwark_requests_total").empty());
 }
@@ -652,7 +668,7 @@ TEST_CASE("an actor of a service host carries its kind as a second label",
 TEST_CASE("no components still name every family", "[runtime][metrics]") {
   auto text = render_prometheus(std::vector<metrics_source>{});
   auto lines = lines_of(text);
-  CHECK(lines.size() == 134);
+  CHECK(lines.size() == 140);
   for (auto& line : lines)
     CHECK(line[0] == '#');
 }

@@ -44,4 +44,21 @@ service_response to_service_response(call_reply&& reply) {
   return res;
 }
 
+std::string preliminary_header_value(preliminary_reason reason,
+                                     std::int64_t age_ns) {
+  auto text = to_string(reason);
+  if (age_ns >= 0)
+    text += "; age=" + std::to_string(age_ns / 1'000'000);
+  return text;
+}
+
+service_response to_preliminary_response(call_reply&& reply) {
+  auto reason = reply.reason;
+  auto age = reply.age_ns;
+  auto res = to_service_response(std::move(reply));
+  res.headers.emplace_back(std::string{preliminary_header},
+                           preliminary_header_value(reason, age));
+  return res;
+}
+
 } // namespace bulwark

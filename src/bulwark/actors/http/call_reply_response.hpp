@@ -15,12 +15,16 @@
 //
 // A failure's body is `{"error": message, "class": "<failure class>"}`; a
 // reply's `retry_after_ns` (the downstream's hint) becomes `Retry-After`.
+// A progressive call's preliminary reply maps the same way and is marked
+// `Bulwark-Preliminary: <reason>; age=<ms>`, so a route actor relays it as
+// `(preliminary_atom, to_preliminary_response(reply))` to its requester.
 #pragma once
 
 #include "bulwark/actors/protocol/call_messages.hpp"
 #include "bulwark/actors/protocol/service_messages.hpp"
 
 #include <cstdint>
+#include <string>
 
 namespace bulwark {
 
@@ -29,5 +33,14 @@ std::int32_t failure_status(failure_class cls) noexcept;
 
 /// `reply` as the answer of the request that made the call.
 service_response to_service_response(call_reply&& reply);
+
+/// The `Bulwark-Preliminary` value for `reason` and an age in ns (`; age=`
+/// in whole ms, left out when negative).
+std::string preliminary_header_value(preliminary_reason reason,
+                                     std::int64_t age_ns);
+
+/// A preliminary `reply` as a preliminary answer: like to_service_response,
+/// plus `Bulwark-Preliminary` with its reason and age.
+service_response to_preliminary_response(call_reply&& reply);
 
 } // namespace bulwark

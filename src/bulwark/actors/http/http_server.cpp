@@ -12,10 +12,12 @@
 #include <atomic>
 #include <cctype>
 #include <condition_variable>
+#include <deque>
 #include <exception>
 #include <limits>
 #include <mutex>
 #include <optional>
+#include <sstream>
 #include <stdexcept>
 #include <thread>
 #include <unordered_map>
@@ -56,14 +58,34 @@ constexpr std::size_t body_read_chunk = 16 * 1024;
 
 namespace detail {
 
+/// Shared by a stream's responder side and its session: the bytes written
+/// and not yet taken by the socket, and whether the stream is over.
+struct http_stream_state {
+  std::atomic<std::size_t> pending{0};
+  std::atomic<bool> ended{false};
+};
+
+} // namespace detail
+
+namespace detail {
+
 struct http_response_slot {
   std::shared_ptr<response_gate> gate;
   std::weak_ptr<session> conn;
+  std::uint64_t seq; // the session's request this slot answers
+  std::size_t stream_cap;
   std::atomic<bool> done{false};
+  // A stream: started by start_stream, ended by finish or by the session.
+  std::mutex stream_mtx;
+  std::shared_ptr<http_stream_state> stream;
+  bool finished = false;
 
-  http_response_slot(std::shared_ptr<response_gate> g, std::weak_ptr<session> c)
+  http_response_slot(std::shared_ptr<response_gate> g, std::weak_ptr<session> c,
+                     std::uint64_t request, std::size_t cap)
     : gate(std::move(g)),
-      conn(std::move(c)) {}
+      conn(std::move(c)),
+      seq(request),
+      stream_cap(cap) {}
 
   ~http_response_slot();
 
@@ -75,6 +97,15 @@ struct http_response_slot {
   }
 
   void deliver(http_response res);
+
+  bool start_stream(http_response head);
+  bool write(std::string piece);
+  bool finish();
+
+  enum class stream_end { finish, flush_and_close, close_now };
+  // Runs `f(session&)` on the session unless the server gave up.
+  template <class F>
+  void with_session(F&& f);
 };
 
 } // namespace detail
@@ -160,6 +191,29 @@ class session : public std::enable_shared_from_this<session> {
               });
   }
 
+  void post_stream_head(std::uint64_t seq, http_response head,
+                        std::shared_ptr<detail::http_stream_state> state) {
+    net::post(stream_.get_executor(),
+              [self = shared_from_this(), seq, head = std::move(head),
+               state = std::move(state)]() mutable {
+                self->on_stream_head(seq, std::move(head), std::move(state));
+              });
+  }
+
+  void post_stream_piece(std::uint64_t seq, std::string piece) {
+    net::post(stream_.get_executor(), [self = shared_from_this(), seq,
+                                       piece = std::move(piece)]() mutable {
+      self->on_stream_piece(seq, std::move(piece));
+    });
+  }
+
+  void post_stream_end(std::uint64_t seq,
+                       detail::http_response_slot::stream_end how) {
+    net::post(stream_.get_executor(), [self = shared_from_this(), seq, how] {
+      self->on_stream_end(seq, how);
+    });
+  }
+
   /// Closes now, whatever the state (end of the grace period).
   void post_close() {
     net::post(stream_.get_executor(),
@@ -169,7 +223,7 @@ class session : public std::enable_shared_from_this<session> {
   /// Closes unless a request is with the handler or being answered.
   void post_close_if_idle() {
     net::post(stream_.get_executor(), [self = shared_from_this()] {
-      if (!self->awaiting_ && !self->writing_)
+      if (!self->awaiting_ && !self->writing_ && !self->streaming_)
         self->close();
     });
   }
@@ -462,8 +516,9 @@ class session : public std::enable_shared_from_this<session> {
     counted_ = true;
     srv_.request_started();
     self_hold_ = shared_from_this();
-    auto slot =
-      std::make_shared<detail::http_response_slot>(srv_.gate, weak_from_this());
+    auto slot = std::make_shared<detail::http_response_slot>(
+      srv_.gate, weak_from_this(), ++request_seq_,
+      srv_.opts.max_stream_pending_bytes);
     http_responder responder{slot};
     slot.reset();
     try {
@@ -485,6 +540,131 @@ class session : public std::enable_shared_from_this<session> {
     bool keep =
       keep_alive_ && !srv_.draining && res[http::field::connection].empty();
     write(std::move(res), keep, head_);
+  }
+
+  // -- streamed answers ----------------------------------------------------
+  //
+  // The head and the pieces queue in `out_` and are written one batch at a
+  // time (everything queued goes in one write). Operations carry the
+  // request's sequence number: a piece from an earlier request's responder
+  // never lands in a later answer.
+
+  bool stream_op_valid(std::uint64_t seq) const {
+    return streaming_ && !closed_ && seq == request_seq_;
+  }
+
+  void on_stream_head(std::uint64_t seq, http_response res,
+                      std::shared_ptr<detail::http_stream_state> state) {
+    if (!awaiting_ || closed_ || seq != request_seq_) {
+      state->ended = true;
+      return;
+    }
+    awaiting_ = false;
+    streaming_ = true;
+    stream_finishing_ = false;
+    stream_closing_ = false;
+    stream_state_ = std::move(state);
+    stream_chunked_ = version_ >= 11;
+    res.version(version_);
+    stream_keep_ = keep_alive_ && stream_chunked_ && !srv_.draining
+                   && res[http::field::connection].empty();
+    res.keep_alive(stream_keep_);
+    if (res[http::field::server].empty())
+      res.set(http::field::server, srv_.opts.server_name);
+    res.body().clear();
+    res.erase(http::field::content_length);
+    if (stream_chunked_)
+      res.chunked(true);
+    else
+      res.erase(http::field::transfer_encoding);
+    std::ostringstream text;
+    text << res.base();
+    out_.emplace_back(text.str(), 0);
+    if (head_) {
+      // A HEAD answer is the head only: the stream is over once it is sent.
+      stream_state_->ended = true;
+      stream_finishing_ = true;
+    }
+    stream_kick();
+  }
+
+  void on_stream_piece(std::uint64_t seq, std::string piece) {
+    if (!stream_op_valid(seq) || stream_finishing_ || stream_closing_)
+      return;
+    auto n = piece.size();
+    if (n == 0)
+      return; // a chunk of size 0 would end the stream
+    if (stream_chunked_) {
+      std::ostringstream size;
+      size << std::hex << n << "\r\n";
+      out_.emplace_back(size.str() + std::move(piece) + "\r\n", n);
+    } else {
+      out_.emplace_back(std::move(piece), n);
+    }
+    stream_kick();
+  }
+
+  void on_stream_end(std::uint64_t seq,
+                     detail::http_response_slot::stream_end how) {
+    if (!stream_op_valid(seq) || stream_finishing_ || stream_closing_)
+      return;
+    using end = detail::http_response_slot::stream_end;
+    if (how == end::close_now) {
+      close();
+      return;
+    }
+    if (how == end::flush_and_close) {
+      stream_closing_ = true;
+    } else {
+      stream_finishing_ = true;
+      if (stream_chunked_)
+        out_.emplace_back("0\r\n\r\n", 0);
+    }
+    stream_kick();
+  }
+
+  void stream_kick() {
+    if (writing_ || closed_ || !streaming_)
+      return;
+    if (out_.empty()) {
+      if (stream_closing_) {
+        close();
+      } else if (stream_finishing_) {
+        streaming_ = false;
+        stream_state_->ended = true;
+        stream_state_.reset();
+        on_write({}, stream_keep_ && !srv_.draining);
+      }
+      return;
+    }
+    out_writing_.clear();
+    std::size_t counted = 0;
+    for (auto& [bytes, n] : out_) {
+      out_writing_ += bytes;
+      counted += n;
+    }
+    out_.clear();
+    writing_ = true;
+    stream_.expires_after(srv_.opts.read_timeout);
+    net::async_write(
+      stream_, net::buffer(out_writing_),
+      [self = shared_from_this(), counted](beast::error_code ec, std::size_t) {
+        self->on_stream_written(ec, counted);
+      });
+  }
+
+  void on_stream_written(beast::error_code ec, std::size_t counted) {
+    writing_ = false;
+    if (stream_state_)
+      stream_state_->pending -= counted;
+    if (ec) {
+      close();
+      return;
+    }
+    // Give a large batch's memory back rather than keep it per connection.
+    if (out_writing_.capacity() > body_read_chunk)
+      std::string{}.swap(out_writing_);
+    stream_kick();
   }
 
   void write_error(http_status status, const std::string& message) {
@@ -568,7 +748,14 @@ class session : public std::enable_shared_from_this<session> {
       return;
     closed_ = true;
     awaiting_ = false;
+    streaming_ = false;
+    // Counted done before a stream's writer can see it ended.
     finish_request();
+    if (stream_state_) {
+      stream_state_->ended = true;
+      stream_state_.reset();
+    }
+    out_.clear();
     beast::error_code ignored;
     stream_.socket().shutdown(tcp::socket::shutdown_both, ignored);
     stream_.close();
@@ -594,6 +781,16 @@ class session : public std::enable_shared_from_this<session> {
       [this](std::uint64_t size, beast::string_view ext,
              beast::error_code& ec) { on_chunk_header(size, ext, ec); }};
   std::shared_ptr<http_response> res_;
+  std::uint64_t request_seq_ = 0;
+  // A streamed answer: bytes to write with the piece sizes they count for.
+  std::deque<std::pair<std::string, std::size_t>> out_;
+  std::string out_writing_;
+  std::shared_ptr<detail::http_stream_state> stream_state_;
+  bool streaming_ = false;
+  bool stream_chunked_ = true; // false for HTTP/1.0: the close ends the body
+  bool stream_keep_ = false;
+  bool stream_finishing_ = false; // the last chunk is queued
+  bool stream_closing_ = false; // the responder was dropped mid-stream
   std::shared_ptr<session> self_hold_; // while the handler owns the request
   std::array<char, 4096> discard_{};
   std::size_t discarded_ = 0;
@@ -611,7 +808,25 @@ class session : public std::enable_shared_from_this<session> {
 
 // -- responder -------------------------------------------------------------------
 
+template <class F>
+void detail::http_response_slot::with_session(F&& f) {
+  // Under the gate's lock: stop() closes it before the io_context goes.
+  std::lock_guard<std::mutex> guard{gate->mtx};
+  if (!gate->open)
+    return;
+  if (auto s = conn.lock())
+    f(*s);
+}
+
 detail::http_response_slot::~http_response_slot() {
+  if (stream && !finished) {
+    // Dropped mid-stream: what was written goes out, then the connection
+    // closes without the last chunk (never a second response).
+    stream->ended = true;
+    with_session(
+      [&](session& s) { s.post_stream_end(seq, stream_end::flush_and_close); });
+    return;
+  }
   if (done.exchange(true))
     return;
   try {
@@ -623,11 +838,44 @@ detail::http_response_slot::~http_response_slot() {
 }
 
 void detail::http_response_slot::deliver(http_response res) {
-  std::lock_guard<std::mutex> guard{gate->mtx};
-  if (!gate->open)
-    return;
-  if (auto s = conn.lock())
-    s->post_response(std::move(res));
+  with_session([&](session& s) { s.post_response(std::move(res)); });
+}
+
+bool detail::http_response_slot::start_stream(http_response head) {
+  std::lock_guard<std::mutex> guard{stream_mtx};
+  if (done.exchange(true))
+    return false;
+  stream = std::make_shared<http_stream_state>();
+  with_session(
+    [&](session& s) { s.post_stream_head(seq, std::move(head), stream); });
+  return true;
+}
+
+bool detail::http_response_slot::write(std::string piece) {
+  std::lock_guard<std::mutex> guard{stream_mtx};
+  if (!stream || finished || stream->ended)
+    return false;
+  auto pending = stream->pending += piece.size();
+  if (pending > stream_cap) {
+    // The client does not read: end the stream rather than buffer more.
+    stream->ended = true;
+    with_session(
+      [&](session& s) { s.post_stream_end(seq, stream_end::close_now); });
+    return false;
+  }
+  with_session([&](session& s) { s.post_stream_piece(seq, std::move(piece)); });
+  return true;
+}
+
+bool detail::http_response_slot::finish() {
+  std::lock_guard<std::mutex> guard{stream_mtx};
+  if (!stream || finished)
+    return false;
+  finished = true;
+  if (stream->ended)
+    return false;
+  with_session([&](session& s) { s.post_stream_end(seq, stream_end::finish); });
+  return true;
 }
 
 http_responder::http_responder(std::shared_ptr<detail::http_response_slot> slot)
@@ -649,6 +897,18 @@ bool http_responder::respond(http_status status, std::string_view content_type,
 
 bool http_responder::responded() const noexcept {
   return slot_ && slot_->done;
+}
+
+bool http_responder::start_stream(http_response head) const {
+  return slot_ && slot_->start_stream(std::move(head));
+}
+
+bool http_responder::write(std::string piece) const {
+  return slot_ && slot_->write(std::move(piece));
+}
+
+bool http_responder::finish() const {
+  return slot_ && slot_->finish();
 }
 
 // -- server ------------------------------------------------------------------------

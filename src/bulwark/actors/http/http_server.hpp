@@ -4,7 +4,11 @@
 // about CAF. A handler gets each request together with a responder it may
 // call later, from any thread: handlers that ask actors or other services
 // never block an io thread. Every request gets exactly one response (a
-// responder dropped without being called answers 500).
+// responder dropped without being called answers 500). A response may also
+// be streamed: a head first, then body pieces written as they come (chunked
+// in HTTP/1.1, the body up to the close in HTTP/1.0), then the end; what a
+// stream may hold for a client that does not read is bounded
+// (`max_stream_pending_bytes`; over it the connection is closed).
 //
 // Everything that arrives is hostile, and every part of a request is bounded
 // here, once (defaults in http_server_options): the head (request line,
@@ -66,9 +70,12 @@ struct http_response_slot;
 } // namespace detail
 
 /// Answers one request. Copyable; any copy may be called, from any thread.
-/// Only the first call counts (later calls return false and do nothing).
-/// When the last copy is destroyed without a call, the client gets a 500.
-/// After the server stopped, calls are accepted and dropped.
+/// Only the first answer counts (later calls return false and do nothing);
+/// a started stream is the answer. When the last copy is destroyed without
+/// an answer, the client gets a 500; destroyed in the middle of a stream,
+/// the pieces written so far are sent and the connection is closed without
+/// the last chunk (the client sees a truncated response, never a second
+/// one). After the server stopped, calls are accepted and dropped.
 class http_responder {
  public:
   http_responder() = default; // answers nothing: for placeholders only
@@ -87,8 +94,28 @@ class http_responder {
     return respond(std::move(res));
   }
 
-  /// True once any copy answered.
+  /// True once any copy answered (a started stream counts).
   bool responded() const noexcept;
+
+  /// Starts a streamed answer with the status and header fields of `head`
+  /// (its body is ignored). The server sets the version, `Connection`,
+  /// `Server` and `Transfer-Encoding: chunked` (HTTP/1.1; for HTTP/1.0 the
+  /// body ends with the connection). Returns false when an answer was
+  /// already given.
+  bool start_stream(http_response head) const;
+
+  /// Appends `piece` to the stream this responder started; pieces reach the
+  /// client in the order of the calls (an empty piece sends nothing).
+  /// Returns false when there is no open stream: not started, finished, or
+  /// ended by the server (the client closed, a write timed out, or more
+  /// than `max_stream_pending_bytes` waited for a client that does not
+  /// read, which closes the connection; so a piece must be smaller than
+  /// that cap).
+  bool write(std::string piece) const;
+
+  /// Ends the stream (the last chunk); the connection may serve the next
+  /// request. Returns false when there is no open stream.
+  bool finish() const;
 
  private:
   std::shared_ptr<detail::http_response_slot> slot_;
@@ -116,8 +143,13 @@ struct http_server_options {
   std::size_t max_body_bytes = 1 << 20;
   /// A whole request (or the wait for the next one on a kept-alive
   /// connection) must arrive within this; otherwise the connection is
-  /// closed. Also bounds writing a response to a client that does not read.
+  /// closed. Also bounds writing a response (each write of a stream) to a
+  /// client that does not read.
   std::chrono::milliseconds read_timeout{10'000};
+  /// Bytes of a streamed answer written by the handler but not yet taken
+  /// by the client's socket; a stream over it is ended and its connection
+  /// closed (a client that does not read cannot make the server grow).
+  std::size_t max_stream_pending_bytes = 1 << 20;
   /// Open connections beyond this are answered 503 and closed at once.
   std::size_t max_connections = 256;
   /// How long `stop()` lets requests already handed to the handler finish.
@@ -144,7 +176,8 @@ class http_server {
   void start(const std::string& host = "127.0.0.1", std::uint16_t port = 0);
 
   /// Stops accepting, closes idle connections, lets requests already handed
-  /// to the handler answer for up to `shutdown_grace`, then closes every
+  /// to the handler answer (and open streams finish) for up to
+  /// `shutdown_grace`, then closes every
   /// connection and joins the io threads. Idempotent. Must not be called
   /// from a handler (it joins the thread running it).
   void stop();

@@ -5,6 +5,7 @@
 #include <condition_variable>
 #include <cstdio>
 #include <cstdlib>
+#include <deque>
 #include <exception>
 #include <mutex>
 #include <queue>
@@ -15,6 +16,8 @@
 
 #include <boost/beast/core/string.hpp>
 #include <boost/json/error.hpp>
+#include <boost/json/object.hpp>
+#include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 #include <boost/json/stream_parser.hpp>
 
@@ -22,6 +25,7 @@
 #include <caf/all.hpp>
 
 #include "bulwark/actors/http/ledger_journal.hpp"
+#include "bulwark/actors/protocol/atoms.hpp"
 #include "bulwark/runtime/core/idempotency_key.hpp"
 #include "bulwark/runtime/core/rng.hpp"
 #include "bulwark/runtime/core/trace_context.hpp"
@@ -280,10 +284,276 @@ struct counters {
   std::atomic<std::uint64_t> shed_sheddable{0};
   std::atomic<std::uint64_t> expired_in_queue{0};
   std::atomic<std::uint64_t> started_newest_first{0};
+  std::atomic<std::uint64_t> preliminary_answers{0};
+  std::atomic<std::uint64_t> finals_fetched{0};
+  std::atomic<std::uint64_t> finals_expired{0};
   /// Gauges kept by the route queue actors (each adds and removes only its
   /// own share).
   std::atomic<std::uint64_t> queued{0};
   std::atomic<std::uint64_t> overloaded_routes{0};
+};
+
+// -- progressive answers ----------------------------------------------------------
+
+/// How an admitted request's answers reach its client.
+enum class answer_mode : std::uint8_t {
+  /// The final answer only (a preliminary is ignored).
+  final_only,
+  /// A Server-Sent Events stream: the preliminary, then the final event.
+  sse,
+  /// A stream of JSON lines: the preliminary, then the final document.
+  ndjson,
+  /// The preliminary as the response, the final kept for a later GET.
+  final_link,
+};
+
+/// A preliminary answer's reason and age, from its `Bulwark-Preliminary`
+/// header, checked: the reason is a short [a-z0-9_] token ("unknown"
+/// otherwise), the age whole milliseconds (-1 when absent or bad).
+struct preliminary_info {
+  std::string reason = "unknown";
+  std::int64_t age_ms = -1;
+
+  std::string header_value() const {
+    return age_ms >= 0 ? reason + "; age=" + std::to_string(age_ms) : reason;
+  }
+};
+
+bool is_reason_token(std::string_view x) {
+  if (x.empty() || x.size() > 32)
+    return false;
+  return std::all_of(x.begin(), x.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_';
+  });
+}
+
+/// Takes `Bulwark-Preliminary` out of `res` and returns what it said.
+preliminary_info take_preliminary_info(service_response& res) {
+  preliminary_info info;
+  auto& hs = res.headers;
+  auto i = std::find_if(hs.begin(), hs.end(), [](const auto& h) {
+    return boost::beast::iequals(h.first, preliminary_header);
+  });
+  if (i == hs.end())
+    return info;
+  std::string_view value = i->second;
+  auto semi = value.find(';');
+  auto reason = value.substr(0, semi);
+  while (!reason.empty() && reason.back() == ' ')
+    reason.remove_suffix(1);
+  if (is_reason_token(reason))
+    info.reason = std::string{reason};
+  if (semi != std::string_view::npos) {
+    auto rest = value.substr(semi + 1);
+    while (!rest.empty() && rest.front() == ' ')
+      rest.remove_prefix(1);
+    if (rest.substr(0, 4) == "age=") {
+      auto digits = rest.substr(4);
+      std::int64_t ms = 0;
+      auto [end, ec] =
+        std::from_chars(digits.data(), digits.data() + digits.size(), ms);
+      if (ec == std::errc{} && end == digits.data() + digits.size()
+          && !digits.empty() && ms >= 0)
+        info.age_ms = ms;
+    }
+  }
+  hs.erase(std::remove_if(hs.begin(), hs.end(),
+                          [](const auto& h) {
+                            return boost::beast::iequals(h.first,
+                                                         preliminary_header);
+                          }),
+           hs.end());
+  return info;
+}
+
+/// One answer as a single-line JSON document: `{"preliminary": .., "status":
+/// .., ["reason": .., "age_ms": ..,] "body": ..}`. A JSON body is embedded
+/// as a value, any other body as a string; serialization escapes CR and LF,
+/// so a body can never break the line (or the SSE event) it travels in.
+std::string progressive_document(const http_response& res,
+                                 const preliminary_info* info) {
+  boost::json::object doc;
+  doc["preliminary"] = info != nullptr;
+  doc["status"] = res.result_int();
+  if (info) {
+    doc["reason"] = info->reason;
+    if (info->age_ms >= 0)
+      doc["age_ms"] = info->age_ms;
+    else
+      doc["age_ms"] = nullptr;
+  }
+  auto ct = res[http::field::content_type];
+  std::string_view type{ct.data(), ct.size()};
+  bool embedded = false;
+  if (boost::beast::iequals(type.substr(0, 16), "application/json")) {
+    boost::system::error_code ec;
+    auto v = boost::json::parse(res.body(), ec);
+    if (!ec) {
+      doc["body"] = std::move(v);
+      embedded = true;
+    }
+  }
+  if (!embedded)
+    doc["body"] = res.body();
+  return boost::json::serialize(doc);
+}
+
+/// The bytes of one answer in a stream of `mode`.
+std::string stream_piece(answer_mode mode, const http_response& res,
+                         const preliminary_info* info) {
+  auto doc = progressive_document(res, info);
+  if (mode == answer_mode::sse)
+    return std::string{"event: "} + (info ? "preliminary" : "final")
+           + "\ndata: " + doc + "\n\n";
+  return doc + "\n";
+}
+
+http_response stream_head(answer_mode mode) {
+  http_response head{http::status::ok, 11};
+  head.set(http::field::content_type, mode == answer_mode::sse
+                                        ? "text/event-stream"
+                                        : "application/x-ndjson");
+  head.set(http::field::cache_control, "no-store");
+  return head;
+}
+
+/// Whether the Accept value lists `type` (parameters and case ignored; a
+/// `q=0` is not honoured: a client that refuses the stream asks for none).
+bool accepts(std::string_view accept, std::string_view type) {
+  while (!accept.empty()) {
+    auto comma = accept.find(',');
+    auto item = accept.substr(0, comma);
+    item = item.substr(0, item.find(';'));
+    while (!item.empty() && (item.front() == ' ' || item.front() == '\t'))
+      item.remove_prefix(1);
+    while (!item.empty() && (item.back() == ' ' || item.back() == '\t'))
+      item.remove_suffix(1);
+    if (boost::beast::iequals(item, type))
+      return true;
+    if (comma == std::string_view::npos)
+      break;
+    accept.remove_prefix(comma + 1);
+  }
+  return false;
+}
+
+/// The finals of plain progressive answers, by token, until fetched or
+/// expired. Bounded by count (the oldest token goes first) and by time.
+class final_store {
+ public:
+  enum class state { unknown, pending, ready };
+
+  final_store(final_store_options opts, std::atomic<std::uint64_t>& expired)
+    : opts_(opts),
+      expired_(expired) {}
+
+  /// A new token for a final that is not there yet; `deadline` is when the
+  /// request is answered at the latest.
+  std::string open(time_point now, time_point deadline) {
+    std::lock_guard<std::mutex> guard{mtx_};
+    purge(now);
+    std::string token;
+    do {
+      token = new_token();
+    } while (entries_.count(token) > 0);
+    entries_.emplace(token, entry{std::nullopt, deadline + ttl()});
+    order_.push_back(token);
+    while (entries_.size() > opts_.max_entries)
+      evict_oldest();
+    return token;
+  }
+
+  /// Keeps `res` for `token` (nothing when the token was evicted).
+  void put(const std::string& token, http_response res, time_point now) {
+    std::lock_guard<std::mutex> guard{mtx_};
+    auto i = entries_.find(token);
+    if (i == entries_.end())
+      return;
+    i->second.final = std::move(res);
+    i->second.expires = now + ttl();
+  }
+
+  /// What `token` has; `out` gets a copy of the final when ready.
+  state get(const std::string& token, time_point now, http_response& out) {
+    std::lock_guard<std::mutex> guard{mtx_};
+    purge(now);
+    auto i = entries_.find(token);
+    if (i == entries_.end())
+      return state::unknown;
+    if (i->second.expires <= now) {
+      entries_.erase(i);
+      ++expired_;
+      return state::unknown;
+    }
+    if (!i->second.final)
+      return state::pending;
+    out = *i->second.final;
+    return state::ready;
+  }
+
+ private:
+  struct entry {
+    std::optional<http_response> final;
+    time_point expires;
+  };
+
+  duration ttl() const {
+    return std::chrono::duration_cast<duration>(opts_.ttl);
+  }
+
+  // 128 random bits as 32 lowercase hex digits: not guessable, unlike the
+  // seeded generators (std::random_device reads the kernel's entropy).
+  std::string new_token() {
+    static constexpr char hex[] = "0123456789abcdef";
+    std::string token;
+    token.reserve(32);
+    for (int i = 0; i < 4; ++i) {
+      auto word = static_cast<std::uint32_t>(random_());
+      for (int shift = 28; shift >= 0; shift -= 4)
+        token += hex[(word >> shift) & 0xf];
+    }
+    return token;
+  }
+
+  void evict_oldest() {
+    while (!order_.empty()) {
+      auto token = std::move(order_.front());
+      order_.pop_front();
+      if (entries_.erase(token) > 0) {
+        ++expired_;
+        return;
+      }
+    }
+  }
+
+  /// Drops expired tokens at the front, and the names of tokens already
+  /// gone, so `order_` stays near the entries' count.
+  void purge(time_point now) {
+    while (!order_.empty()) {
+      auto i = entries_.find(order_.front());
+      if (i != entries_.end()) {
+        if (i->second.expires > now)
+          break;
+        entries_.erase(i);
+        ++expired_;
+      }
+      order_.pop_front();
+    }
+    if (order_.size() > 2 * entries_.size() + 16) {
+      std::deque<std::string> kept;
+      for (auto& t : order_)
+        if (entries_.count(t) > 0)
+          kept.push_back(std::move(t));
+      order_.swap(kept);
+    }
+  }
+
+  final_store_options opts_;
+  std::atomic<std::uint64_t>& expired_;
+  std::mutex mtx_;
+  std::random_device random_;
+  std::unordered_map<std::string, entry> entries_;
+  std::deque<std::string> order_;
 };
 
 /// Every admitted request has one entry here until it is answered; whoever
@@ -301,6 +571,12 @@ struct service_core {
     http_responder respond;
     // Admission, for the latency objective.
     time_point since;
+    answer_mode mode = answer_mode::final_only;
+    // The request's deadline (the latest its final arrives).
+    time_point deadline;
+    bool preliminary_sent = false;
+    // final_link after the preliminary: where the final goes.
+    std::string token;
   };
   std::unordered_map<std::uint64_t, pending_request> pending;
   std::uint64_t next_id = 1;
@@ -309,6 +585,8 @@ struct service_core {
   // the service starts and never changes): every answer counts, the 503s
   // of admission included; a 5xx fails availability.
   objective_tracker objective;
+  // Finals of plain progressive answers; set before the service starts.
+  std::unique_ptr<final_store> finals;
 
   /// Counts one answer; needs `mtx`. (The tracker ignores it while off.)
   void count_answer(unsigned status, time_point since, time_point now) {
@@ -331,16 +609,81 @@ struct service_core {
 
   enum class admission { admitted, overloaded, stopping };
 
-  admission admit(const http_responder& respond, std::uint64_t& id) {
+  admission admit(const http_responder& respond, std::uint64_t& id,
+                  answer_mode mode = answer_mode::final_only,
+                  time_point deadline = time_point{}) {
     std::lock_guard<std::mutex> guard{mtx};
     if (stopping)
       return admission::stopping;
     if (pending.size() >= max_in_flight)
       return admission::overloaded;
     id = next_id++;
-    pending.emplace(id,
-                    pending_request{respond, std::chrono::steady_clock::now()});
+    pending_request p;
+    p.respond = respond;
+    p.since = std::chrono::steady_clock::now();
+    p.mode = mode;
+    p.deadline = deadline;
+    pending.emplace(id, std::move(p));
     return admission::admitted;
+  }
+
+  /// A route actor's preliminary answer for `id`: sent at most once, and
+  /// only while the final has not been (both under `mtx`, so the final
+  /// always comes after it). Ignored for a request without progressive
+  /// answers.
+  void preliminary(std::uint64_t id, service_response res) {
+    std::lock_guard<std::mutex> guard{mtx};
+    auto i = pending.find(id);
+    if (i == pending.end())
+      return;
+    auto& p = i->second;
+    if (p.mode == answer_mode::final_only || p.preliminary_sent)
+      return;
+    p.preliminary_sent = true;
+    ++count.preliminary_answers;
+    auto info = take_preliminary_info(res);
+    if (p.mode == answer_mode::final_link) {
+      auto now = std::chrono::steady_clock::now();
+      p.token = finals->open(now, p.deadline);
+      auto answer = to_http(res);
+      answer.set(preliminary_header, info.header_value());
+      answer.set(http::field::link, "<" + std::string{final_path_prefix}
+                                      + p.token + ">; rel=\"bulwark-final\"");
+      answer.set(http::field::cache_control, "no-store");
+      p.respond.respond(std::move(answer));
+      return;
+    }
+    p.respond.start_stream(stream_head(p.mode));
+    p.respond.write(stream_piece(p.mode, to_http(res), &info));
+  }
+
+  /// Sends the final answer `res` the way `p` needs it.
+  void deliver(pending_request& p, http_response res) {
+    switch (p.mode) {
+      case answer_mode::final_only:
+        break;
+      case answer_mode::sse:
+        // An EventSource client gets a stream even when the final came
+        // first: one shape for its code.
+        if (!p.preliminary_sent)
+          p.respond.start_stream(stream_head(p.mode));
+        p.respond.write(stream_piece(p.mode, res, nullptr));
+        p.respond.finish();
+        return;
+      case answer_mode::ndjson:
+        if (!p.preliminary_sent)
+          break;
+        p.respond.write(stream_piece(p.mode, res, nullptr));
+        p.respond.finish();
+        return;
+      case answer_mode::final_link:
+        if (!p.preliminary_sent)
+          break;
+        res.set(final_header, "1");
+        finals->put(p.token, std::move(res), std::chrono::steady_clock::now());
+        return;
+    }
+    p.respond.respond(std::move(res));
   }
 
   bool is_stopping() {
@@ -352,21 +695,20 @@ struct service_core {
   /// `counter` (before the answer leaves, so a client that got it sees it).
   bool finish(std::uint64_t id, http_response res,
               std::atomic<std::uint64_t>* counter = nullptr) {
-    http_responder respond;
+    pending_request p;
     {
       std::lock_guard<std::mutex> guard{mtx};
       auto i = pending.find(id);
       if (i == pending.end())
         return false;
-      respond = std::move(i->second.respond);
-      count_answer(res.result_int(), i->second.since,
-                   std::chrono::steady_clock::now());
+      p = std::move(i->second);
+      count_answer(res.result_int(), p.since, std::chrono::steady_clock::now());
       pending.erase(i);
       cv.notify_all();
     }
     if (counter)
       ++*counter;
-    respond.respond(std::move(res));
+    deliver(p, std::move(res));
     return true;
   }
 
@@ -400,7 +742,7 @@ struct service_core {
     }
     for (auto& [id, p] : rest) {
       ++count.shut_down;
-      p.respond.respond(res);
+      deliver(p, res);
     }
   }
 
@@ -461,6 +803,9 @@ enum class call_end : std::uint8_t {
 
 using call_callback = std::function<void(call_end, service_response)>;
 
+/// Gets a route actor's preliminary answer; empty where none is expected.
+using preliminary_callback = std::function<void(service_response)>;
+
 /// Asks `target` once, with a timeout, and reports to `done`. One actor per
 /// call: CAF 0.17's request/then bookkeeping grows with the requests in
 /// flight of ONE actor, and a monitor per call turns a dying route actor
@@ -472,7 +817,8 @@ using call_callback = std::function<void(call_end, service_response)>;
 /// that actor dies, i.e. a leak of ~1.2 KB per request (issue #7).
 caf::behavior bridge_actor(caf::event_based_actor* self, caf::actor anchor,
                            caf::actor target, service_request req,
-                           duration timeout, call_callback done) {
+                           duration timeout, call_callback done,
+                           preliminary_callback on_preliminary) {
   auto finished = std::make_shared<bool>(false);
   auto finish = [self, done, finished, anchor_addr = anchor.address(),
                  target_addr = target.address()](call_end how,
@@ -509,8 +855,17 @@ caf::behavior bridge_actor(caf::event_based_actor* self, caf::actor anchor,
                  error_reply(500, "route actor failed: "
                                     + safe_text(to_string(err))));
       });
-  // Keeps the actor alive until `finish` quits it.
-  return {[](svc_nop_atom) {}};
+  // Keeps the actor alive until `finish` quits it. A route actor's
+  // preliminary answer (before its response) is passed on at most once.
+  auto relayed = std::make_shared<bool>(false);
+  return {[](svc_nop_atom) {},
+          [finished, relayed, on_preliminary](preliminary_atom,
+                                              service_response& res) {
+            if (*finished || *relayed || !on_preliminary)
+              return;
+            *relayed = true;
+            on_preliminary(std::move(res));
+          }};
 }
 
 /// Answers `id` for a call that ended as `how`; counts the outcome only when
@@ -720,7 +1075,8 @@ caf::behavior ledger_actor(ledger_self self, core_ptr core, caf::actor anchor,
                         caf::anon_send(me, svc_done_atom::value, key, ticket,
                                        id, static_cast<std::uint8_t>(how),
                                        std::move(res));
-                      }});
+                      }},
+                      preliminary_callback{});
           break;
         }
         case ledger_verdict::duplicate_done:
@@ -918,7 +1274,10 @@ void settle(route_queue_self self, time_point now) {
                   [core = st.core, id, me](call_end how, service_response res) {
                     finish_call(*core, id, how, std::move(res));
                     caf::anon_send(me, svc_done_atom::value);
-                  }});
+                  }},
+                preliminary_callback{[core = st.core, id](service_response r) {
+                  core->preliminary(id, std::move(r));
+                }});
   }
   publish_gauges(self);
   auto wake = st.queue->next_wakeup();
@@ -1038,6 +1397,7 @@ struct route_target {
   caf::actor ledger;
   /// The route's overload-control queue actor, or null.
   caf::actor queue;
+  progressive_mode progressive = progressive_mode::off;
 };
 
 struct path_routes {
@@ -1180,6 +1540,18 @@ service_response invalid_body_reply(const error_list& errors) {
   return json_reply(out, 400);
 }
 
+std::string to_string(progressive_mode x) {
+  switch (x) {
+    case progressive_mode::off:
+      return "off";
+    case progressive_mode::stream:
+      return "stream";
+    case progressive_mode::plain:
+      return "plain";
+  }
+  return "invalid";
+}
+
 std::string to_string(overload_signal x) {
   switch (x) {
     case overload_signal::never:
@@ -1216,6 +1588,8 @@ struct http_service::impl {
   /// Server span and new trace ids; io threads share it.
   std::mutex trace_mtx;
   rng trace_gen;
+  /// Some route answers progressively: `GET /bulwark/final/...` is served.
+  bool has_progressive = false;
 
   impl(caf::actor_system& s, http_service_options o)
     : sys(s),
@@ -1229,6 +1603,11 @@ struct http_service::impl {
     core->signal = opts.do_not_retry_on_overload;
     check_objective(opts.objective);
     core->objective = objective_tracker{opts.objective};
+    if (opts.final_store.max_entries == 0 || opts.final_store.ttl.count() <= 0)
+      throw std::invalid_argument("http_service: final_store needs "
+                                  "max_entries >= 1 and a ttl > 0");
+    core->finals = std::make_unique<final_store>(opts.final_store,
+                                                 core->count.finals_expired);
     if (opts.overload.enabled) {
       if (opts.overload.max_concurrent_per_route == 0)
         throw std::invalid_argument(
@@ -1270,9 +1649,16 @@ struct http_service::impl {
     if (!ropts.journal_path.empty() && !ropts.ledger)
       throw std::invalid_argument("http_service: route " + method + " " + path
                                   + " has a journal_path but no ledger");
+    if (ropts.ledger && ropts.progressive != progressive_mode::off)
+      throw std::invalid_argument("http_service: route " + method + " " + path
+                                  + " has a ledger and progressive answers "
+                                    "(a ledger records one answer per key)");
     route_target rt;
     rt.method = std::move(method);
     rt.target = std::move(target);
+    rt.progressive = ropts.progressive;
+    if (rt.progressive != progressive_mode::off)
+      has_progressive = true;
     if (ropts.ledger) {
       journal_ptr journal;
       journal_replay replay;
@@ -1320,6 +1706,47 @@ struct http_service::impl {
     respond.respond(to_http(res));
   }
 
+  /// `GET /bulwark/final/<token>`: the token is checked (32 lowercase hex
+  /// digits) before any lookup and never echoed.
+  void answer_final(const http_request& req, std::string_view token,
+                    const http_responder& respond) {
+    if (req.method() != http::verb::get) {
+      ++core->count.method_not_allowed;
+      auto res = error_reply(405, "final answers are fetched with GET");
+      res.headers.emplace_back("Allow", "GET");
+      reply(respond, res);
+      return;
+    }
+    bool valid =
+      token.size() == 32 && std::all_of(token.begin(), token.end(), [](char c) {
+        return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
+      });
+    if (!valid) {
+      ++core->count.bad_requests;
+      reply(respond, error_reply(400, "bad final token: expected 32 "
+                                      "lowercase hex digits"));
+      return;
+    }
+    http_response found;
+    switch (core->finals->get(std::string{token}, steady_now(), found)) {
+      case final_store::state::unknown:
+        ++core->count.not_found;
+        reply(respond, error_reply(404, "no final answer for this token "
+                                        "(unknown or expired)"));
+        return;
+      case final_store::state::pending: {
+        auto res = json_reply(boost::json::object{{"status", "pending"}}, 202);
+        res.retry_after = std::chrono::seconds(1);
+        reply(respond, res);
+        return;
+      }
+      case final_store::state::ready:
+        ++core->count.finals_fetched;
+        respond.respond(std::move(found));
+        return;
+    }
+  }
+
   void handle(http_request req, http_responder respond) {
     auto& count = core->count;
     ++count.received;
@@ -1355,6 +1782,11 @@ struct http_service::impl {
       reply(respond,
             error_reply(400, "bad " + std::string{idempotency_key_header}
                                + " header: " + *problem));
+      return;
+    }
+    if (has_progressive
+        && path.substr(0, final_path_prefix.size()) == final_path_prefix) {
+      answer_final(req, path.substr(final_path_prefix.size()), respond);
       return;
     }
     auto* routes_for = match(path);
@@ -1432,8 +1864,18 @@ struct http_service::impl {
                                         + " header"));
       return;
     }
+    auto mode = answer_mode::final_only;
+    if (rt->progressive == progressive_mode::plain) {
+      mode = answer_mode::final_link;
+    } else if (rt->progressive == progressive_mode::stream) {
+      auto accept = header_value(req, "Accept");
+      mode = accepts(accept, "text/event-stream") ? answer_mode::sse
+             : accepts(accept, "application/x-ndjson")
+               ? answer_mode::ndjson
+               : answer_mode::final_link;
+    }
     std::uint64_t id = 0;
-    switch (core->admit(respond, id)) {
+    switch (core->admit(respond, id, mode, now + budget)) {
       case service_core::admission::admitted:
         break;
       case service_core::admission::stopping:
@@ -1498,6 +1940,9 @@ struct http_service::impl {
       bridge_actor, anchor, std::move(target_actor), std::move(sreq), budget,
       call_callback{[core = core, id](call_end how, service_response res) {
         finish_call(*core, id, how, std::move(res));
+      }},
+      preliminary_callback{[core = core, id](service_response r) {
+        core->preliminary(id, std::move(r));
       }});
   }
 };
@@ -1676,6 +2121,9 @@ http_service_stats http_service::stats() const {
   s.started_newest_first = c.started_newest_first;
   s.queued = c.queued;
   s.overloaded_routes = c.overloaded_routes;
+  s.preliminary_answers = c.preliminary_answers;
+  s.finals_fetched = c.finals_fetched;
+  s.finals_expired = c.finals_expired;
   s.in_flight = in_flight();
   s.objective = impl_->core->objective_snapshot();
   return s;

@@ -11,7 +11,10 @@
 // answers overload with 503 + `Retry-After` instead of queueing (optional
 // overload control queues per route, serves newest first and sheds by
 // criticality when the queueing delay says overloaded), and
-// `stop()` lets in-flight requests finish before the socket closes. Beast's
+// `stop()` lets in-flight requests finish before the socket closes. A route
+// may answer progressively (route_options::progressive): a preliminary
+// answer first, streamed (Server-Sent Events or NDJSON) or answered at once
+// with a link to fetch the final one later. Beast's
 // io threads never block: a request is handed to a small bridge actor that
 // asks the route actor and answers. See docs/http_service.md.
 #pragma once
@@ -59,6 +62,18 @@ inline constexpr std::string_view service_do_not_retry_header =
 /// `Retry-After`, in whole seconds.
 inline constexpr std::string_view retry_after_header = "Retry-After";
 
+/// Marks a preliminary answer: `Bulwark-Preliminary: <reason>; age=<ms>`
+/// (`age` only when known). A route actor's preliminary service_response
+/// carries it (to_preliminary_response in call_reply_response.hpp sets it);
+/// the service checks it and writes it anew, never copied unchecked.
+inline constexpr std::string_view preliminary_header = "Bulwark-Preliminary";
+
+/// Marks the final answer fetched from `GET /bulwark/final/<token>`.
+inline constexpr std::string_view final_header = "Bulwark-Final";
+
+/// Where plain progressive routes keep their final answers.
+inline constexpr std::string_view final_path_prefix = "/bulwark/final/";
+
 // -- JSON helpers --------------------------------------------------------------------
 
 /// Parses `req.body` as one JSON value. On failure returns nullopt and sets
@@ -103,7 +118,28 @@ using route_actor_factory = std::function<caf::actor(caf::actor_system&)>;
 using json_function = std::function<service_response(
   const boost::json::value& body, const service_request& req)>;
 
+/// What a route does with a route actor's preliminary answer, sent as
+/// `(preliminary_atom, service_response)` to the requester before the one
+/// `service_response` (see docs/http_service.md, "Progressive answers").
+enum class progressive_mode : std::uint8_t {
+  /// Ignored: only the final answer is sent.
+  off,
+  /// Streamed when the client's Accept asks for `text/event-stream` (SSE:
+  /// `event: preliminary`, then `event: final`) or `application/x-ndjson`
+  /// (one JSON document per line); otherwise as `plain`.
+  stream,
+  /// The preliminary is the response, with `Bulwark-Preliminary` and a
+  /// `Link` to `GET /bulwark/final/<token>`, which answers the final one.
+  plain,
+};
+
+/// @relates progressive_mode
+std::string to_string(progressive_mode x);
+
 struct route_options {
+  /// Progressive answers; off by default. Not with `ledger` (a ledger
+  /// records one answer per key; `route()` throws std::invalid_argument).
+  progressive_mode progressive = progressive_mode::off;
   /// Opt-in idempotency ledger: every request needs an `Idempotency-Key`
   /// (400 without), each key executes once, duplicates get the recorded
   /// response. The ledger lives in one actor per route (see docs).
@@ -169,6 +205,17 @@ struct overload_control_options {
   server_queue_config queue;
 };
 
+/// The result store of plain progressive answers: finals wait here for
+/// `GET /bulwark/final/<token>`.
+struct final_store_options {
+  /// Tokens kept at once (pending or with their final); the oldest is
+  /// evicted first (>= 1).
+  std::size_t max_entries = 1024;
+  /// How long a final stays fetchable after it arrived (> 0). A token whose
+  /// final has not arrived lives until its request's deadline plus this.
+  std::chrono::milliseconds ttl{60'000};
+};
+
 struct http_service_options {
   /// Address to bind (an IP address or "localhost").
   std::string host = "127.0.0.1";
@@ -196,6 +243,10 @@ struct http_service_options {
   bool sample_new_traces = false;
   /// Server-side overload control; off by default.
   overload_control_options overload;
+  /// Where plain progressive routes keep their finals (see
+  /// `progressive_mode::plain`); the constructor throws
+  /// std::invalid_argument for a cap of 0 or a TTL <= 0.
+  final_store_options final_store;
   /// Availability and latency objectives over every answer the service
   /// gives (a 5xx fails availability; latency from admission to answer);
   /// off by default. Targets are fractions in [0.5, 0.99999]; the

@@ -60,6 +60,13 @@ struct http_service_stats {
   /// queue counts as overloaded now.
   std::uint64_t queued = 0;
   std::uint64_t overloaded_routes = 0;
+  /// Progressive routes (route_options::progressive): preliminary answers
+  /// sent (streamed or plain), final answers fetched from the result store
+  /// (`GET /bulwark/final/<token>`, 200 only), and finals dropped from the
+  /// store unfetched (expired or evicted by its count cap).
+  std::uint64_t preliminary_answers = 0;
+  std::uint64_t finals_fetched = 0;
+  std::uint64_t finals_expired = 0;
   /// Requests admitted and not answered yet (a gauge; the rest only grow,
   /// except `queued` and `overloaded_routes`).
   std::uint64_t in_flight = 0;

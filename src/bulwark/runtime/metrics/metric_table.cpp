@@ -184,6 +184,14 @@ const std::vector<metric_family>& metric_families() {
      "Requests waiting in the routes' overload-control queues."},
     {"bulwark_http_service_overloaded_routes", k::gauge,
      "Routes whose overload-control queue counts as overloaded."},
+    {"bulwark_http_service_preliminary_answers_total", k::counter,
+     "Preliminary answers sent by progressive routes (streamed or plain)."},
+    {"bulwark_http_service_finals_fetched_total", k::counter,
+     "Final answers fetched from the result store of plain progressive "
+     "routes."},
+    {"bulwark_http_service_finals_expired_total", k::counter,
+     "Final answers dropped from the result store unfetched (expired or "
+     "evicted)."},
     {"bulwark_http_service_in_flight", k::gauge,
      "Requests admitted and not answered yet."},
     // -- service host --------------------------------------------------------
@@ -822,6 +830,12 @@ const std::vector<metric_row<http_service_stats>>& http_service_metric_rows() {
         BULWARK_FIELD(http, ledger_replayed)),
     one("bulwark_http_service_ledger_journaled_total", "ledger_journaled",
         BULWARK_FIELD(http, ledger_journaled)),
+    one("bulwark_http_service_preliminary_answers_total", "preliminary_answers",
+        BULWARK_FIELD(http, preliminary_answers)),
+    one("bulwark_http_service_finals_fetched_total", "finals_fetched",
+        BULWARK_FIELD(http, finals_fetched)),
+    one("bulwark_http_service_finals_expired_total", "finals_expired",
+        BULWARK_FIELD(http, finals_expired)),
     one("bulwark_http_service_in_flight", "in_flight",
         BULWARK_FIELD(http, in_flight)),
   });
