@@ -18,6 +18,7 @@
 #include "bulwark/actors/transport/chaos_transport.hpp"
 #include "bulwark/runtime/chaos/fault_schedule.hpp"
 #include "tests/actors/admin/child_process.hpp"
+#include "tests/actors/admin/headless_chromium.hpp"
 #include "tests/actors/admin/live_admin.hpp"
 #include "tests/actors/http/http_test_client.hpp"
 
@@ -30,39 +31,6 @@ using namespace bulwark;
 using namespace bulwark::testing;
 
 namespace {
-
-const std::string chromium_binary = "/usr/bin/chromium";
-
-void require_chromium() {
-  if (!std::filesystem::exists(chromium_binary))
-    FAIL(chromium_binary
-         << " is missing: install the Debian package 'chromium' "
-            "(apt-get install chromium; ./bulwark installs it on CI)");
-}
-
-/// Runs headless Chromium on `url` with `extra` flags; its stdout goes to
-/// `out`. Requires it to exit 0 within 45 s.
-void run_chromium(const std::filesystem::path& dir, const std::string& url,
-                  std::vector<std::string> extra,
-                  const std::filesystem::path& out) {
-  std::vector<std::string> argv{chromium_binary,
-                                "--headless",
-                                "--no-sandbox",
-                                "--disable-gpu",
-                                "--disable-dev-shm-usage",
-                                "--no-first-run",
-                                "--user-data-dir=" + (dir / "profile").string(),
-                                "--window-size=1280,900",
-                                "--virtual-time-budget=5000"};
-  for (auto& x : extra)
-    argv.push_back(std::move(x));
-  argv.push_back(url);
-  child_process chromium{argv, out.string()};
-  auto status = chromium.wait_for(std::chrono::seconds(45));
-  INFO("chromium output: " << out.string());
-  REQUIRE(status);
-  REQUIRE(*status == 0);
-}
 
 struct card {
   std::string kind;
