@@ -331,6 +331,25 @@ int run_driver(bool drill) {
   }
   for (auto& t : pool)
     t.join();
+  // The product page's price, progressively: with pricing slowed past the
+  // 100 ms soft deadline, the stream carries the stale cached price of an
+  // ordered sku first (event: preliminary), then the fresh one (event:
+  // final), and nothing after it.
+  // A restarted gateway's caches start empty: price the sku through each
+  // pricing member (the supervisor's least-outstanding ties rotate, and
+  // each member has its own cache), then let the entries pass their 1 s TTL
+  // (stale, still inside stale_if_error).
+  put_faults(p_pri, R"({"error_rate": 0})");
+  put_faults(p_pri2, R"({"error_rate": 0})");
+  for (int i = 0; i < 2; ++i)
+    http_call(p_gw, "GET", "/product/price?sku=" + orders[0].sku, "", 10'000);
+  std::this_thread::sleep_for(std::chrono::milliseconds(1'100));
+  put_faults(p_pri, R"({"latency_ms": 300, "error_rate": 0})");
+  put_faults(p_pri2, R"({"latency_ms": 300, "error_rate": 0})");
+  auto page = http_call(p_gw, "GET", "/product/price?sku=" + orders[0].sku, "",
+                        10'000, "Accept: text/event-stream\r\n");
+  put_faults(p_pri, R"({"latency_ms": 0, "error_rate": 0.2})");
+  put_faults(p_pri2, R"({"latency_ms": 0, "error_rate": 0.2})");
   // Every order once more: its answer must be its first outcome (a saga the
   // last gateway resumed is joined and waited for).
   for (auto& o : orders) {
@@ -359,6 +378,25 @@ int run_driver(bool drill) {
     rep.violate("recommendations did not degrade to the fallback during "
                 "their outage (probe order: "
                 + json::serialize(probe) + ")");
+  {
+    auto count = [&](const std::string& what) {
+      std::size_t n = 0;
+      for (auto at = page.body.find(what); at != std::string::npos;
+           at = page.body.find(what, at + 1))
+        ++n;
+      return n;
+    };
+    auto prelim = page.body.find("event: preliminary\ndata: "
+                                 R"({"preliminary":true,"status":200,)");
+    auto fin = page.body.find("event: final\ndata: "
+                              R"({"preliminary":false,"status":200,)");
+    if (page.status != 200 || count("event: ") != 2
+        || prelim == std::string::npos || fin == std::string::npos
+        || fin < prelim)
+      rep.violate("the product page's price stream is not one preliminary "
+                  "then one final answer (status "
+                  + std::to_string(page.status) + "): " + page.body);
+  }
   if (!restarted)
     rep.violate("a killed process did not come back (or payments did not "
                 "crash after a side effect)");
@@ -382,18 +420,20 @@ int run_driver(bool drill) {
     std::printf("  %-24s %s\n", "a retried order's trace:", retried.c_str());
   std::printf("all processes stopped\n");
   if (rep.violations.empty()) {
-    std::printf("invariants hold: every order has one outcome and a re-sent "
-                "order id gets it again; no side effect ran twice; every "
-                "completed order charged once and confirmed; every failed "
-                "order refunded and released as far as it got (%d checked), "
-                "none confirmed; stock matches the completed orders; "
-                "recommendations degraded instead of failing checkout; every "
-                "downstream call carried its client's criticality, deadline "
-                "and trace; every admin server exported its service%s\n",
-                rep.compensations_checked,
-                drill ? "; across SIGKILLs of the gateway, inventory and "
-                        "payments"
-                      : "");
+    std::printf(
+      "invariants hold: every order has one outcome and a re-sent "
+      "order id gets it again; no side effect ran twice; every "
+      "completed order charged once and confirmed; every failed "
+      "order refunded and released as far as it got (%d checked), "
+      "none confirmed; stock matches the completed orders; "
+      "recommendations degraded instead of failing checkout; the "
+      "product page streamed a stale price, then the fresh one; every "
+      "downstream call carried its client's criticality, deadline "
+      "and trace; every admin server exported its service%s\n",
+      rep.compensations_checked,
+      drill ? "; across SIGKILLs of the gateway, inventory and "
+              "payments"
+            : "");
     return 0;
   }
   std::printf("INVARIANTS VIOLATED:\n");

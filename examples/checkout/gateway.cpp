@@ -16,12 +16,15 @@
 // before anything is logged.
 #include <signal.h>
 
+#include <algorithm>
+#include <cctype>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <boost/json.hpp>
@@ -29,6 +32,7 @@
 
 #include "bulwark/actors/dependency/dependency_actor.hpp"
 #include "bulwark/actors/host/service_host.hpp"
+#include "bulwark/actors/http/dependency_route.hpp"
 #include "bulwark/actors/http/http_service.hpp"
 #include "bulwark/actors/saga/saga_coordinator.hpp"
 #include "bulwark/actors/supervise/supervisor_actor.hpp"
@@ -60,7 +64,9 @@ constexpr auto gateway_config = R"({"dependencies": {
               "backoff": {"kind": "exponential", "jitter": "full", "base": "10ms"}},
     "breaker": {"open_duration": "1s", "max_open_duration": "2s"},
     "cache": {"enabled": true, "ttl": "1s", "stale_if_error": "1h"},
-    "fallback": [{"kind": "stale_cache"}]
+    "fallback": [{"kind": "stale_cache"}],
+    "progressive": {"enabled": true, "soft_deadline": "100ms",
+                    "preliminary": ["stale_cache"]}
   },
   "payments": {
     "idempotency": "keyed", "default_timeout": "1s",
@@ -74,7 +80,9 @@ constexpr auto gateway_config = R"({"dependencies": {
               "backoff": {"kind": "exponential", "jitter": "full", "base": "10ms"}},
     "breaker": {"open_duration": "1s", "max_open_duration": "2s"},
     "fallback": [{"kind": "static",
-                  "value": "{\"items\": [\"gift-card\"], \"fallback\": true}"}]
+                  "value": "{\"items\": [\"gift-card\"], \"fallback\": true}"}],
+    "progressive": {"enabled": true, "soft_deadline": "50ms",
+                    "preliminary": ["static"]}
   }
 }})";
 
@@ -95,6 +103,85 @@ constexpr auto saga_document = R"({
   "max_id_bytes": 64,
   "max_input_bytes": 1024
 })";
+
+// -- the product page: progressive answers -------------------------------------
+
+/// The price call of `GET /product/price?sku=...`: `{"sku": ...}`, as the
+/// saga's price step sends it (so both share pricing's cache entries). The
+/// sku must be 1 to max_id_bytes letters, digits, '-' or '_'; anything else
+/// is answered 400 without being echoed.
+route_payload product_price_payload(const service_request& req) {
+  std::string_view q = req.query, sku;
+  int found = 0;
+  while (!q.empty()) {
+    auto amp = q.find('&');
+    auto part = q.substr(0, amp);
+    if (part.substr(0, 4) == "sku=") {
+      sku = part.substr(4);
+      ++found;
+    }
+    if (amp == std::string_view::npos)
+      break;
+    q.remove_prefix(amp + 1);
+  }
+  auto valid = [](unsigned char c) {
+    return std::isalnum(c) != 0 || c == '-' || c == '_';
+  };
+  if (found != 1 || sku.empty() || sku.size() > max_id_bytes
+      || !std::all_of(sku.begin(), sku.end(), valid))
+    return error_reply(400, "query parameter sku is required once: 1 to 64 "
+                            "letters, digits, '-' or '_'");
+  return json::serialize(json::object{{"sku", sku}});
+}
+
+/// GET /product?sku=...: a product page that shows the price and the
+/// recommendations as they come (Server-Sent Events from /product/price and
+/// /product/recs): a stale price or the fallback list at once when the
+/// fresh answer is late, then the final one. Static: the sku is read by the
+/// page's script and only ever set as text.
+constexpr auto product_page = R"html(<!DOCTYPE html>
+<html><head><meta charset="utf-8"><title>product</title>
+<style>body{font-family:sans-serif;margin:2em}.preliminary{color:#9a6700}
+.final{color:#1a7f37}</style></head><body>
+<h1>Product <span id="sku"></span></h1>
+<p>Price: <span id="price" data-state="loading">loading</span>
+<small id="price-note"></small></p>
+<p>You may also like: <span id="recs" data-state="loading">loading</span>
+<small id="recs-note"></small></p>
+<script>
+"use strict";
+var sku = new URLSearchParams(location.search).get("sku") || "";
+document.getElementById("sku").textContent = sku;
+function follow(url, id, render) {
+  var es = new EventSource(url);
+  function show(kind, e) {
+    var d = JSON.parse(e.data);
+    var el = document.getElementById(id);
+    var note = document.getElementById(id + "-note");
+    el.setAttribute("data-state", kind);
+    el.className = kind;
+    if (d.status !== 200) {
+      el.textContent = "unavailable";
+      note.textContent = "";
+      return;
+    }
+    var body = typeof d.body === "string" ? JSON.parse(d.body) : d.body;
+    el.textContent = render(body);
+    note.textContent = kind === "preliminary"
+      ? " (may be out of date: " + d.reason +
+        (d.age_ms !== null ? ", " + Math.round(d.age_ms / 1000) + " s old" : "") +
+        "; updating)"
+      : "";
+  }
+  es.addEventListener("preliminary", function (e) { show("preliminary", e); });
+  es.addEventListener("final", function (e) { show("final", e); es.close(); });
+  es.onerror = function () { es.close(); };
+}
+follow("/product/price?sku=" + encodeURIComponent(sku), "price",
+       function (b) { return String(b.price); });
+follow("/product/recs", "recs", function (b) { return (b.items || []).join(", "); });
+</script></body></html>
+)html";
 
 struct deps {
   caf::actor inventory;
@@ -494,6 +581,34 @@ int run_gateway(const std::vector<std::string>& args) {
   svc.route("POST", "/checkout",
             route_actor_factory{[sagas](caf::actor_system& s) {
               return s.spawn(checkout_route, sagas);
+            }});
+  // The product page's parts, answered progressively: a stale price or the
+  // fallback list at once when the fresh answer is late, then the final one
+  // (SSE or NDJSON streams; other clients get the preliminary answer with a
+  // link to the final, docs/http_service.md "Progressive answers").
+  route_options progressive_route;
+  progressive_route.progressive = progressive_mode::stream;
+  dependency_route_options price_route;
+  price_route.operation = "price";
+  price_route.payload = product_price_payload;
+  price_route.content_type = "application/json";
+  price_route.progressive = true;
+  svc.route("GET", "/product/price", dependency_route(d.pricing, price_route),
+            progressive_route);
+  dependency_route_options recs_route;
+  recs_route.operation = "recs";
+  recs_route.payload = [](const service_request&) -> route_payload {
+    return std::string{"{}"};
+  };
+  recs_route.content_type = "application/json";
+  recs_route.progressive = true;
+  svc.route("GET", "/product/recs",
+            dependency_route(d.recommendations, recs_route), progressive_route);
+  svc.route("GET", "/product", service_function{[](const service_request&) {
+              service_response r;
+              r.content_type = "text/html; charset=utf-8";
+              r.body = product_page;
+              return r;
             }});
   svc.route("GET", "/health", service_function{[](const service_request&) {
               service_response r;
