@@ -129,17 +129,10 @@ mode_run run_mode(const std::string& mode, const scenario_options& opts,
   vs.run();
   auto start = vs.now();
   result.start_ns = to_wire_time(start);
-  auto interval = std::chrono::duration_cast<duration>(
-    std::chrono::duration<double>(1.0 / rate));
-  auto per_second = static_cast<std::uint64_t>(rate);
-  for (std::uint64_t i = 0; i < checkouts; ++i) {
-    vs.advance_to(start + interval * static_cast<std::int64_t>(i));
-    caf::anon_send(svc, checkout_atom::value, i);
-    vs.run();
-    if (per_second > 0 && i % per_second == 0)
-      report_progress(opts, mode,
-                      static_cast<double>(i) / static_cast<double>(checkouts));
-  }
+  vs.run_open_loop(
+    start, checkouts, rate,
+    [&](std::uint64_t i) { caf::anon_send(svc, checkout_atom::value, i); },
+    [&](double done) { report_progress(opts, mode, done); });
   // Let the last checkouts finish (every call has a 1 s deadline).
   vs.advance_to(vs.now() + seconds(5));
   for (auto& c : chaos)

@@ -232,17 +232,10 @@ page_run run_pages(bool progressive, const scenario_options& opts,
   vs.run();
   auto start = vs.now();
   result.start_ns = to_wire_time(start);
-  auto interval = std::chrono::duration_cast<duration>(
-    std::chrono::duration<double>(1.0 / rate));
-  auto per_second = static_cast<std::uint64_t>(rate);
-  for (std::uint64_t i = 0; i < loads; ++i) {
-    vs.advance_to(start + interval * static_cast<std::int64_t>(i));
-    caf::anon_send(page, page_atom::value, i);
-    vs.run();
-    if (per_second > 0 && i % per_second == 0)
-      report_progress(opts, mode,
-                      static_cast<double>(i) / static_cast<double>(loads));
-  }
+  vs.run_open_loop(
+    start, loads, rate,
+    [&](std::uint64_t i) { caf::anon_send(page, page_atom::value, i); },
+    [&](double done) { report_progress(opts, mode, done); });
   // Let the last loads finish (every call has a 1 s deadline).
   vs.advance_to(vs.now() + seconds(5));
   for (auto& d : deps)
