@@ -48,12 +48,12 @@ struct dependency_state {
     return clock->now();
   }
 
-  /// Sends to an actor of any interface (transports and alternates speak
-  /// protocols, not our typed interface), with this actor as the sender so
-  /// the answer comes back here. CAF's typed send() refuses dynamically
-  /// typed receivers at compile time.
-  template <class... Ts>
-  void send_to(const caf::actor& dest, Ts&&... xs) {
+  /// Sends to an actor of any interface, or to a caller's address
+  /// (transports and alternates speak protocols, not our typed interface),
+  /// with this actor as the sender so the answer comes back here. CAF's
+  /// typed send() refuses dynamically typed receivers at compile time.
+  template <class Handle, class... Ts>
+  void send_to(const Handle& dest, Ts&&... xs) {
     dest->enqueue(caf::make_mailbox_element(caf::strong_actor_ptr{self->ctrl()},
                                             caf::make_message_id(), {},
                                             std::forward<Ts>(xs)...),
@@ -334,11 +334,7 @@ struct dependency_state {
     auto& c = callers[a.call];
     if (!c.to)
       return;
-    auto r = to_call_reply(x);
-    c.to->enqueue(caf::make_mailbox_element(
-                    caf::strong_actor_ptr{self->ctrl()}, caf::make_message_id(),
-                    {}, preliminary_atom::value, std::move(r)),
-                  self->context());
+    send_to(c.to, preliminary_atom::value, to_call_reply(x));
   }
 
   // A tick is a delayed message through CAF's clock thread: costly (a lock, a

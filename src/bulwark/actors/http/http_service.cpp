@@ -856,16 +856,24 @@ caf::behavior bridge_actor(caf::event_based_actor* self, caf::actor anchor,
                                     + safe_text(to_string(err))));
       });
   // Keeps the actor alive until `finish` quits it. A route actor's
-  // preliminary answer (before its response) is passed on at most once.
-  auto relayed = std::make_shared<bool>(false);
+  // preliminary answer (before its response) is passed on; the core sends
+  // at most one per request, and none after the final.
   return {[](svc_nop_atom) {},
-          [finished, relayed, on_preliminary](preliminary_atom,
-                                              service_response& res) {
-            if (*finished || *relayed || !on_preliminary)
-              return;
-            *relayed = true;
-            on_preliminary(std::move(res));
+          [finished, on_preliminary](preliminary_atom, service_response& res) {
+            if (!*finished && on_preliminary)
+              on_preliminary(std::move(res));
           }};
+}
+
+/// What a bridge does with a route actor's preliminary answer for request
+/// `id`: hands it to the core on a progressive route, nothing elsewhere (no
+/// callback to build per request).
+preliminary_callback relay_preliminary(const core_ptr& core, std::uint64_t id,
+                                       bool progressive) {
+  if (!progressive)
+    return {};
+  return
+    [core, id](service_response r) { core->preliminary(id, std::move(r)); };
 }
 
 /// Answers `id` for a call that ended as `how`; counts the outcome only when
@@ -1185,6 +1193,8 @@ struct route_queue_state {
   /// with the exit hook that takes the share back when the actor ends.
   std::shared_ptr<route_gauges> gauges;
   std::uint64_t published_lifo = 0;
+  /// The route answers progressively (its bridges relay preliminaries).
+  bool progressive = false;
 
   static inline const char* name = "bulwark.service.route_queue";
 };
@@ -1275,9 +1285,7 @@ void settle(route_queue_self self, time_point now) {
                     finish_call(*core, id, how, std::move(res));
                     caf::anon_send(me, svc_done_atom::value);
                   }},
-                preliminary_callback{[core = st.core, id](service_response r) {
-                  core->preliminary(id, std::move(r));
-                }});
+                relay_preliminary(st.core, id, st.progressive));
   }
   publish_gauges(self);
   auto wake = st.queue->next_wakeup();
@@ -1290,8 +1298,10 @@ void settle(route_queue_self self, time_point now) {
 
 caf::behavior route_queue_actor(route_queue_self self, core_ptr core,
                                 caf::actor anchor, cell_ptr target,
-                                overload_control_options opts) {
+                                overload_control_options opts,
+                                bool progressive) {
   auto& st = self->state;
+  st.progressive = progressive;
   st.queue = std::make_unique<server_queue>(opts.queue);
   st.core = std::move(core);
   st.anchor = std::move(anchor);
@@ -1682,7 +1692,8 @@ struct http_service::impl {
       owned.push_back(rt.ledger);
     } else if (opts.overload.enabled) {
       rt.queue =
-        sys.spawn(route_queue_actor, core, anchor, rt.target, opts.overload);
+        sys.spawn(route_queue_actor, core, anchor, rt.target, opts.overload,
+                  rt.progressive != progressive_mode::off);
       owned.push_back(rt.queue);
     }
     i->methods.push_back(std::move(rt));
@@ -1941,9 +1952,7 @@ struct http_service::impl {
       call_callback{[core = core, id](call_end how, service_response res) {
         finish_call(*core, id, how, std::move(res));
       }},
-      preliminary_callback{[core = core, id](service_response r) {
-        core->preliminary(id, std::move(r));
-      }});
+      relay_preliminary(core, id, mode != answer_mode::final_only));
   }
 };
 

@@ -76,8 +76,8 @@ struct supervisor_state {
     return self->clock().now();
   }
 
-  template <class... Ts>
-  void send_to(const caf::actor& dest, Ts&&... xs) {
+  template <class Handle, class... Ts>
+  void send_to(const Handle& dest, Ts&&... xs) {
     dest->enqueue(caf::make_mailbox_element(caf::strong_actor_ptr{self->ctrl()},
                                             caf::make_message_id(), {},
                                             std::forward<Ts>(xs)...),
@@ -445,11 +445,7 @@ struct supervisor_state {
          journey_event{journey_event_kind::preliminary_replied}
            .with_who(initiator::supervisor)
            .with_source(r.source));
-    e.reply_to->enqueue(
-      caf::make_mailbox_element(caf::strong_actor_ptr{self->ctrl()},
-                                caf::make_message_id(), {},
-                                preliminary_atom::value, std::move(r)),
-      self->context());
+    send_to(e.reply_to, preliminary_atom::value, std::move(r));
   }
 
   void do_reply(const supervisor_action& a, time_point n) {
