@@ -16,7 +16,6 @@
 #include <list>
 #include <optional>
 #include <stdexcept>
-#include <string_view>
 #include <thread>
 #include <utility>
 
