@@ -22,7 +22,7 @@
 #include "bulwark/actors/transport/function_transport.hpp"
 #include "bulwark/runtime/config/json_pretty.hpp"
 #include "tests/actors/admin/admin_fixture.hpp"
-#include "tests/actors/admin/child_process.hpp"
+#include "tests/support/child_process.hpp"
 #include "tests/actors/admin/flags_fuzz.hpp"
 #include "tests/actors/http/http_fuzz.hpp"
 #include "tests/actors/http/hostile_run.hpp"

@@ -17,7 +17,7 @@
 #include "bulwark/actors/protocol/protocol.hpp"
 #include "bulwark/actors/transport/chaos_transport.hpp"
 #include "bulwark/runtime/chaos/fault_schedule.hpp"
-#include "tests/actors/admin/child_process.hpp"
+#include "tests/support/child_process.hpp"
 #include "tests/actors/admin/headless_chromium.hpp"
 #include "tests/actors/admin/live_admin.hpp"
 #include "tests/actors/http/http_test_client.hpp"

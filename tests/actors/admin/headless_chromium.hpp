@@ -6,7 +6,7 @@
 // purity: real time — waiting on a real browser process (bounded).
 #pragma once
 
-#include "tests/actors/admin/child_process.hpp"
+#include "tests/support/child_process.hpp"
 
 #include <catch2/catch.hpp>
 

@@ -12,7 +12,7 @@
 #  pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #endif
 
-#include "tests/actors/admin/child_process.hpp"
+#include "tests/support/child_process.hpp"
 #include "tests/actors/admin/live_admin.hpp"
 
 #include <boost/json/parse.hpp>

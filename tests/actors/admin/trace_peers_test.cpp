@@ -5,7 +5,7 @@
 #include "bulwark/actors/admin/trace_peers.hpp"
 
 #include "bulwark/actors/http/http_server.hpp"
-#include "tests/actors/admin/child_process.hpp"
+#include "tests/support/child_process.hpp"
 
 #include <catch2/catch.hpp>
 

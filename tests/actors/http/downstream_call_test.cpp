@@ -14,7 +14,7 @@
 #include "bulwark/actors/transport/http_transport.hpp"
 #include "bulwark/runtime/config/bulwark_config.hpp"
 #include "bulwark/runtime/core/rng.hpp"
-#include "tests/actors/admin/child_process.hpp"
+#include "tests/support/child_process.hpp"
 #include "tests/actors/http/http_test_client.hpp"
 
 #include <boost/json/parse.hpp>

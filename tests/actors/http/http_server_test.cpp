@@ -15,7 +15,7 @@
 #include <thread>
 #include <vector>
 
-#include "tests/actors/admin/child_process.hpp"
+#include "tests/support/child_process.hpp"
 #include "tests/actors/http/http_fuzz.hpp"
 #include "tests/actors/http/hostile_run.hpp"
 #include "tests/actors/http/http_test_client.hpp"
