@@ -417,6 +417,14 @@ TEST_CASE("remotes: node must be a peer, names required, operations bounded",
                              "default_idempotency": "maybe"})"))
         == "/cluster/remotes/payments-a/default_idempotency: must be one of "
            "\"idempotent\", \"keyed\", \"unsafe\" (got: \"maybe\")\n");
+  auto name64 = std::string(64, 'x');
+  CHECK(parsed(remote(R"({"node": "pay-a", "name": ")" + name64 + R"("})"))
+          .remotes.at(0)
+          .target
+        == name64);
+  CHECK(errors_of(remote(R"({"node": "pay-a", "name": ")" + name64 + R"(x"})"))
+          .find("/cluster/remotes/payments-a/name: must be 1 to 64 characters")
+        == 0);
   auto ops = [&](int n) {
     std::string list;
     for (int i = 0; i < n; ++i)
@@ -476,6 +484,10 @@ TEST_CASE("failure detection bounds, and the timeout covers 3 heartbeats",
   CHECK(errors_of(fd(R"("heartbeat_interval": "10001ms")"))
         == at("heartbeat_interval")
              + "must be between 10ms and 10s (got: \"10001ms\")\n");
+  CHECK(errors_of(fd(R"("heartbeat_interval": "10ms",
+                       "connection_timeout": "29ms")"))
+        == at("connection_timeout")
+             + "must be between 30ms and 1m (got: \"29ms\")\n");
   CHECK(parsed(fd(R"("connection_timeout": "300ms")"))
           .failure_detection.connection_timeout
         == milliseconds(300));
