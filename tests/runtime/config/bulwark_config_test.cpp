@@ -55,8 +55,9 @@ TEST_CASE("the top level requires dependencies and rejects anything else",
           "[runtime][config]") {
   CHECK(errors_of("{}") == "/dependencies: is required\n");
   CHECK(errors_of("[]") == "(root): must be an object (got: [])\n");
-  CHECK(errors_of(R"({"dependencies": {}, "extra": true})")
-        == "/extra: unknown key (allowed: dependencies, supervisors)\n");
+  CHECK(
+    errors_of(R"({"dependencies": {}, "extra": true})")
+    == "/extra: unknown key (allowed: dependencies, supervisors, cluster)\n");
   CHECK(errors_of(R"({"dependencies": [1]})")
         == "/dependencies: must be an object mapping dependency names to their "
            "settings (got: [1])\n");

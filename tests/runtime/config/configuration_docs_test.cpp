@@ -31,7 +31,8 @@ bool is_number(const std::string& s) {
 
 // "/dependencies/payments/fallback/0/kind" ->
 // "/dependencies/*/fallback/*/kind": names chosen by the user (dependencies,
-// operations) and array indices are patterns in the docs.
+// operations, supervisors, cluster peers and remotes) and array indices are
+// patterns in the docs.
 std::string normalize(const std::string& pointer) {
   std::vector<std::string> parts;
   std::string part;
@@ -43,7 +44,8 @@ std::string normalize(const std::string& pointer) {
     bool named =
       i > 0
       && (parts[i - 1] == "dependencies" || parts[i - 1] == "operations"
-          || parts[i - 1] == "supervisors");
+          || parts[i - 1] == "supervisors" || parts[i - 1] == "peers"
+          || parts[i - 1] == "remotes");
     if (named || is_number(parts[i]))
       parts[i] = "*";
   }

@@ -152,6 +152,33 @@ void validate_supervisors(bulwark_config& cfg, error_list& errors) {
   }
 }
 
+// The cluster section against the rest of the document: a remote's local
+// name is a third kind of name next to dependencies and supervisors, and a
+// published name must be something this document runs.
+void validate_cluster_names(const bulwark_config& cfg, error_list& errors) {
+  auto cluster_at = json_path{} / "cluster";
+  for (auto& remote : cfg.cluster->remotes) {
+    const char* clash = cfg.find(remote.name) != nullptr ? "dependency"
+                        : cfg.find_supervisor(remote.name) != nullptr
+                          ? "supervisor"
+                          : nullptr;
+    if (clash != nullptr)
+      errors.add(cluster_at / "remotes" / remote.name,
+                 fmt::format("\"{}\" names a {} too; dependency, supervisor "
+                             "and remote names must differ",
+                             remote.name, clash));
+  }
+  auto& publish = cfg.cluster->publish;
+  for (std::size_t i = 0; i < publish.size(); ++i)
+    if (cfg.find(publish[i]) == nullptr
+        && cfg.find_supervisor(publish[i]) == nullptr)
+      errors.add(cluster_at / "publish" / i,
+                 fmt::format("names no dependency or supervisor of this "
+                             "document (got: \"{}\"); a ledger route is "
+                             "published by the program at start, not here",
+                             publish[i]));
+}
+
 } // namespace
 
 config_result parse_bulwark_config(std::string_view text) {
@@ -174,7 +201,8 @@ config_result validate_bulwark_config(const boost::json::value& doc) {
   auto& errors = result.errors;
   bulwark_config cfg;
   try {
-    object_reader r{doc, json_path{}, errors, {"dependencies", "supervisors"}};
+    object_reader r{
+      doc, json_path{}, errors, {"dependencies", "supervisors", "cluster"}};
     if (r.require("dependencies")) {
       auto deps_at = r.path("dependencies");
       auto& deps = *r.find("dependencies");
@@ -233,6 +261,10 @@ config_result validate_bulwark_config(const boost::json::value& doc) {
                            + step.dependency + "\")");
       }
     }
+    if (auto* cluster = r.find("cluster")) {
+      cfg.cluster = parse_cluster_config(*cluster, r.path("cluster"), errors);
+      validate_cluster_names(cfg, errors);
+    }
     if (errors.empty())
       validate_supervisors(cfg, errors);
   } catch (const std::exception& e) {
@@ -254,6 +286,8 @@ boost::json::object to_json(const bulwark_config& cfg) {
       sups[sup.name] = to_json(sup);
     result["supervisors"] = std::move(sups);
   }
+  if (cfg.cluster)
+    result["cluster"] = to_json(*cfg.cluster);
   return result;
 }
 

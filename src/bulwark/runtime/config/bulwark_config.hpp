@@ -1,5 +1,6 @@
 // The whole bulwark configuration document: every dependency with its policies,
-// and the supervisors that group them.
+// the supervisors that group them, and the optional cluster section (this
+// node, its peers and the remote dependencies it calls).
 // `parse_bulwark_config` is the single entry point for files, `PUT /config`
 // and the `apply config` actor message. It never throws and never half-applies:
 // it returns either a complete validated config or the list of every error,
@@ -13,6 +14,7 @@
 #include <boost/json/object.hpp>
 #include <boost/json/value.hpp>
 
+#include "bulwark/runtime/cluster/cluster_config.hpp"
 #include "bulwark/runtime/config/config_error.hpp"
 #include "bulwark/runtime/config/dependency_config.hpp"
 #include "bulwark/runtime/supervise/supervisor_config.hpp"
@@ -24,6 +26,10 @@ struct bulwark_config {
   /// Groups of members, validated as a forest: every member exists, belongs
   /// to at most one supervisor, and no supervisor contains itself.
   std::vector<supervisor_config> supervisors;
+  /// Present when the document has a `cluster` object. Remote names are
+  /// unique across dependencies, supervisors and remotes; every published
+  /// name is a dependency or supervisor of the document.
+  std::optional<cluster_config> cluster;
 
   /// The dependency named `name`, or nullptr.
   const dependency_config* find(std::string_view name) const noexcept;
