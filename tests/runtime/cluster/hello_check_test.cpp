@@ -56,6 +56,8 @@ TEST_CASE("refusal reasons have names", "[runtime][cluster]") {
         == "message_types_differ");
   CHECK(to_string(hello_refusal::heartbeat_settings_differ)
         == "heartbeat_settings_differ");
+  CHECK(to_string(hello_refusal::not_published) == "not_published");
+  CHECK(to_string(hello_refusal::declarations_differ) == "declarations_differ");
 }
 
 TEST_CASE("a peer with equal settings and another name is accepted",
@@ -142,4 +144,45 @@ TEST_CASE("a remote node name is validated before any reason quotes it",
   CHECK(is_valid_node_name(std::string(64, 'n')));
   CHECK(is_valid_node_name("pay-a.eu_1"));
   CHECK_FALSE(is_valid_node_name(std::string(65, 'n')));
+}
+
+TEST_CASE("a peer must publish every remote we call there, with our "
+          "declarations",
+          "[runtime][cluster]") {
+  cluster_remote_config pay;
+  pay.name = "payments-a";
+  pay.node = "pay-a";
+  pay.target = "payments";
+  pay.operations = {{"charge", idempotency::keyed},
+                    {"quote", idempotency::idempotent}};
+  cluster_remote_config elsewhere = pay;
+  elsewhere.name = "payments-b";
+  elsewhere.node = "pay-b";
+  elsewhere.target = "missing-there";
+  published_declaration theirs;
+  theirs.name = "payments";
+  theirs.repeat = idempotency::idempotent; // covers "quote"
+  theirs.operations = {{"charge", idempotency::keyed}};
+  // Only the remotes at this peer are checked.
+  auto v = check_published("pay-a", {pay, elsewhere}, {theirs});
+  CHECK(v.ok);
+  CHECK(v.refusal == hello_refusal::none);
+  v = check_published("pay-b", {pay, elsewhere}, {theirs});
+  CHECK_FALSE(v.ok);
+  CHECK(v.refusal == hello_refusal::not_published);
+  CHECK(v.reason
+        == R"(pay-b does not publish "missing-there" (remote "payments-b"))");
+  auto unsafe_there = theirs;
+  unsafe_there.operations = {{"charge", idempotency::unsafe}};
+  v = check_published("pay-a", {pay}, {unsafe_there});
+  CHECK(v.refusal == hello_refusal::declarations_differ);
+  CHECK(v.reason
+        == R"(operation "charge" of remote "payments-a" is keyed here and )"
+           "unsafe at pay-a");
+  // An operation the peer does not list falls back to its default.
+  auto unsafe_default = theirs;
+  unsafe_default.repeat = idempotency::unsafe;
+  v = check_published("pay-a", {pay}, {unsafe_default});
+  CHECK(v.refusal == hello_refusal::declarations_differ);
+  CHECK(v.reason.find("\"quote\"") != std::string::npos);
 }

@@ -1,5 +1,7 @@
 #include "bulwark/runtime/cluster/hello_check.hpp"
 
+#include <algorithm>
+
 #include <fmt/format.h>
 
 #include "bulwark/runtime/config/dependency_config.hpp"
@@ -62,6 +64,10 @@ std::string to_string(hello_refusal x) {
       return "message_types_differ";
     case hello_refusal::heartbeat_settings_differ:
       return "heartbeat_settings_differ";
+    case hello_refusal::not_published:
+      return "not_published";
+    case hello_refusal::declarations_differ:
+      return "declarations_differ";
   }
   return "invalid";
 }
@@ -90,6 +96,40 @@ hello_verdict check_peer(const peer_facts& local, const peer_facts& remote) {
                   show_ns(local.heartbeat_ns), show_ns(local.timeout_ns),
                   show_ns(remote.heartbeat_ns), show_ns(remote.timeout_ns)));
   return hello_verdict{};
+}
+
+idempotency
+published_declaration::idempotency_of(std::string_view op) const noexcept {
+  for (auto& x : operations)
+    if (x.name == op)
+      return x.repeat;
+  return repeat;
+}
+
+hello_verdict
+check_published(std::string_view peer,
+                const std::vector<cluster_remote_config>& remotes,
+                const std::vector<published_declaration>& published) {
+  for (auto& r : remotes) {
+    if (r.node != peer)
+      continue;
+    auto i = std::find_if(published.begin(), published.end(),
+                          [&](auto& p) { return p.name == r.target; });
+    if (i == published.end())
+      return refuse(hello_refusal::not_published,
+                    fmt::format("{} does not publish \"{}\" (remote \"{}\")",
+                                peer, r.target, r.name));
+    for (auto& op : r.operations) {
+      auto theirs = i->idempotency_of(op.name);
+      if (theirs != op.repeat)
+        return refuse(hello_refusal::declarations_differ,
+                      fmt::format("operation \"{}\" of remote \"{}\" is {} "
+                                  "here and {} at {}",
+                                  op.name, r.name, to_string(op.repeat),
+                                  to_string(theirs), peer));
+    }
+  }
+  return {};
 }
 
 } // namespace bulwark

@@ -13,6 +13,9 @@
 #include <string_view>
 #include <vector>
 
+#include "bulwark/runtime/cluster/cluster_config.hpp"
+#include "bulwark/runtime/core/idempotency.hpp"
+
 namespace bulwark {
 
 /// The version of node_hello/node_welcome and of the cluster call protocol.
@@ -47,6 +50,11 @@ enum class hello_refusal : std::uint8_t {
   same_node_name,
   message_types_differ,
   heartbeat_settings_differ,
+  /// A remote we call at that peer is not among the names it publishes.
+  not_published,
+  /// We declare an operation of a remote with another idempotency than the
+  /// peer does: hedging or failing over it could repeat a side effect.
+  declarations_differ,
 };
 
 /// @relates hello_refusal
@@ -64,5 +72,24 @@ struct hello_verdict {
 /// name equal to ours; the types digest; the heartbeat settings. The epoch
 /// is not compared (it tells incarnations apart, it is not a setting).
 hello_verdict check_peer(const peer_facts& local, const peer_facts& remote);
+
+/// One name a peer publishes, as its welcome declares it.
+struct published_declaration {
+  std::string name;
+  /// For operations not listed.
+  idempotency repeat = idempotency::unsafe;
+  std::vector<operation_config> operations;
+
+  idempotency idempotency_of(std::string_view op) const noexcept;
+};
+
+/// Checks our remotes at node `peer` (those of `remotes` whose `node` is
+/// `peer`) against what the peer publishes: each target is published, and
+/// each operation we declare has the peer's idempotency. Reasons quote only
+/// our own (validated) names.
+hello_verdict
+check_published(std::string_view peer,
+                const std::vector<cluster_remote_config>& remotes,
+                const std::vector<published_declaration>& published);
 
 } // namespace bulwark
