@@ -267,6 +267,43 @@ TEST_CASE_METHOD(
   CHECK(caller[0].at == t0 + milliseconds(300));
 }
 
+TEST_CASE_METHOD(fixture,
+                 "a call from another node carries a budget that becomes a "
+                 "deadline on arrival",
+                 "[actors][dependency]") {
+  auto dep = spawn_dep(make_config(exact_retry));
+  transport.push_hold();
+  transport.push_hold();
+  // 300 ms from now, as the sending node computed it against its own clock.
+  auto t0 = now();
+  auto remote = make_call(1);
+  remote.deadline_ns =
+    budget_from_deadline(to_wire_time(t0 + milliseconds(300)), t0);
+  CHECK(remote.deadline_ns == 300'000'000);
+  caller.send(dep, rcall_atom::value, std::move(remote));
+  run();
+  advance_time(seconds(2));
+  REQUIRE(caller.replies().size() == 1);
+  CHECK(caller.replies()[0].id == 1);
+  CHECK(caller.replies()[0].cls == failure_class::deadline_exceeded);
+  CHECK(caller[0].at == t0 + milliseconds(300));
+  // The attempt's own deadline is the converted one, not 300 ns after the
+  // epoch.
+  REQUIRE(!transport.attempts().empty());
+  CHECK(transport.attempts()[0].request.deadline_ns
+        == to_wire_time(t0 + milliseconds(300)));
+  // A spent budget is answered like a late local call; no budget is none.
+  auto spent = make_call(2);
+  spent.deadline_ns = 0;
+  caller.send(dep, rcall_atom::value, std::move(spent));
+  run();
+  REQUIRE(caller.replies().size() == 2);
+  CHECK(caller.replies()[1].cls == failure_class::deadline_exceeded);
+  CHECK(caller.replies()[1].message
+        == "invalid request: deadline already passed");
+  CHECK(transport.attempts().size() == 1);
+}
+
 TEST_CASE_METHOD(
   fixture, "an alternate gets a call message and its reply answers the call",
   "[actors][dependency]") {

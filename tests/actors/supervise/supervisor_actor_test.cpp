@@ -141,6 +141,28 @@ TEST_CASE_METHOD(fixture,
 }
 
 TEST_CASE_METHOD(fixture,
+                 "a call from another node carries a budget that becomes the "
+                 "deadline its members see",
+                 "[actors][supervise]") {
+  auto sup = tree(document(R"({"s": {"members": ["a", "b"]}})"));
+  transport("a").push_hold();
+  auto t0 = now();
+  auto req = make_call(1);
+  req.deadline_ns = 250'000'000; // a budget, as the sending node made it
+  caller.send(sup, rcall_atom::value, std::move(req));
+  run();
+  REQUIRE(transport("a").attempts().size() == 1);
+  CHECK(transport("a").attempts()[0].request.deadline_ns
+        == to_wire_time(t0 + milliseconds(250)));
+  advance_time(seconds(2));
+  auto replies = caller.replies();
+  REQUIRE(replies.size() == 1);
+  CHECK(replies[0].id == 1);
+  CHECK(replies[0].cls == failure_class::deadline_exceeded);
+  CHECK(caller[0].at == t0 + milliseconds(250));
+}
+
+TEST_CASE_METHOD(fixture,
                  "a failed call carries the Retry-After of the last member "
                  "that answered",
                  "[actors][supervise]") {

@@ -404,6 +404,15 @@ dependency_impl(dependency_actor::stateful_pointer<dependency_state> self,
       self->state.on_call(req);
       return {};
     },
+    [self](rcall_atom,
+           call_request& req) -> caf::delegated<reply_atom, call_reply> {
+      // From another node: its deadline is a budget (wire.hpp). A budget
+      // already spent is answered like any late local call.
+      req.deadline_ns =
+        deadline_from_budget(req.deadline_ns, self->state.now());
+      self->state.on_call(req);
+      return {};
+    },
     [self](config_atom, config_update& update)
       -> caf::result<config_atom, std::vector<std::string>> {
       return {config_atom::value, self->state.apply_config(update)};

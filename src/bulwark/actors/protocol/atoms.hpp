@@ -13,6 +13,21 @@ namespace bulwark {
 /// A logical call to a dependency: `(call_atom, call_request)`.
 using call_atom = caf::atom_constant<caf::atom("call")>;
 
+/// A logical call from another node: `(rcall_atom, call_request)` whose
+/// `deadline_ns` is the remaining budget in ns (`no_deadline_ns` for none),
+/// not an absolute time; the receiver turns it into `now + budget` and
+/// answers exactly as for `call_atom`.
+using rcall_atom = caf::atom_constant<caf::atom("rcall")>;
+
+/// A node's greeting and its answer: `(hello_atom, node_hello)` to a peer's
+/// gate, `(hello_atom, node_welcome)` back (bulwark/actors/protocol/
+/// cluster_messages.hpp).
+using hello_atom = caf::atom_constant<caf::atom("hello")>;
+
+/// Asks a node's gate for one published name again:
+/// `(resolve_atom, name)` -> `(resolve_atom, published_entry)`.
+using resolve_atom = caf::atom_constant<caf::atom("resolve")>;
+
 /// The final answer to a call, sent to the caller: `(reply_atom, call_reply)`.
 using reply_atom = caf::atom_constant<caf::atom("reply")>;
 

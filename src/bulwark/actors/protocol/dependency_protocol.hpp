@@ -21,7 +21,8 @@
 namespace bulwark {
 
 /// The typed interface of a dependency actor.
-///  - call: the call protocol (both forms); a progressive call's
+///  - call, rcall: the call protocol (both forms); `rcall` is a call from
+///    another node whose deadline is a remaining budget; a progressive call's
 ///    preliminary answer goes out as `(preliminary_atom, call_reply)`, which
 ///    is not in this interface (it is sent to the caller, not received);
 ///  - config: apply a whole configuration document, parsed and validated
@@ -49,6 +50,7 @@ namespace bulwark {
 ///    alternates, timers).
 using dependency_actor = caf::typed_actor<
   caf::replies_to<call_atom, call_request>::with<reply_atom, call_reply>,
+  caf::replies_to<rcall_atom, call_request>::with<reply_atom, call_reply>,
   caf::replies_to<config_atom, config_update>::with<config_atom,
                                                     std::vector<std::string>>,
   caf::replies_to<journey_atom, std::uint64_t>::with<journey_atom, std::string>,

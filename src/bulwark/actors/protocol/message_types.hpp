@@ -9,6 +9,7 @@
 
 #include "bulwark/actors/protocol/attempt_messages.hpp"
 #include "bulwark/actors/protocol/call_messages.hpp"
+#include "bulwark/actors/protocol/cluster_messages.hpp"
 #include "bulwark/actors/protocol/config_messages.hpp"
 #include "bulwark/actors/protocol/saga_messages.hpp"
 #include "bulwark/actors/protocol/service_messages.hpp"
@@ -38,6 +39,12 @@ void for_each_message_type(F&& f) {
   f(message_type<saga_stats>{"bulwark::saga_stats"});
   f(message_type<dependency_stats>{"bulwark::dependency_stats"});
   f(message_type<supervisor_stats>{"bulwark::supervisor_stats"});
+  // Appended in this order: a node's hello carries a digest of these names
+  // (bulwark/runtime/cluster/hello_check.hpp), so nodes that list other
+  // types refuse each other instead of dropping messages silently.
+  f(message_type<node_hello>{"bulwark::node_hello"});
+  f(message_type<node_welcome>{"bulwark::node_welcome"});
+  f(message_type<published_entry>{"bulwark::published_entry"});
 }
 
 } // namespace bulwark

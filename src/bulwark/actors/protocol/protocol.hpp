@@ -30,6 +30,9 @@
 //                  come first as (preliminary_atom, call_reply), an ordinary
 //                  message to the SENDER (preliminary true); the final one
 //                  comes as above (docs/dependency.md, "Progressive calls").
+//   remote form:   send(dep, rcall_atom::value, call_request) from another
+//                    node: deadline_ns is the remaining budget
+//                    (budget_from_deadline, wire.hpp), answered as above.
 //   (cancel_atom, call id): the sender no longer wants that call (after a
 //                  preliminary answer: no further answer at all).
 //   The request form is a convenience. CAF 0.17's request/then machinery is
@@ -59,14 +62,19 @@
 //
 // Saga protocol (callers -> saga coordinator): saga_protocol.hpp.
 //
+// Cluster protocol (node -> a peer's gate): (hello_atom, node_hello) ->
+// (hello_atom, node_welcome); (resolve_atom, name) -> (resolve_atom,
+// published_entry); cluster_messages.hpp and docs/cluster.md.
+//
 // Deadlines are absolute steady-clock times: steady clocks of different
-// machines do not share an epoch, so a remote hop must turn a deadline into a
-// remaining budget before it crosses nodes.
+// machines do not share an epoch, so a remote hop turns a deadline into a
+// remaining budget (`rcall_atom`) before it crosses nodes.
 #pragma once
 
 #include "bulwark/actors/protocol/atoms.hpp"
 #include "bulwark/actors/protocol/attempt_messages.hpp"
 #include "bulwark/actors/protocol/call_messages.hpp"
+#include "bulwark/actors/protocol/cluster_messages.hpp"
 #include "bulwark/actors/protocol/config_messages.hpp"
 #include "bulwark/actors/protocol/dependency_protocol.hpp"
 #include "bulwark/actors/protocol/message_types.hpp"

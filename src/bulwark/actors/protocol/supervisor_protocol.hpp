@@ -20,7 +20,7 @@
 namespace bulwark {
 
 /// The typed interface of a supervisor.
-///  - call, cancel: the call protocol, as for a dependency actor;
+///  - call, rcall, cancel: the call protocol, as for a dependency actor;
 ///  - config: apply this supervisor's section of a whole document
 ///    (`config_update`), all of it or nothing: routing, failover, hedging,
 ///    budget, outlier and restart parameters, and members added (started
@@ -40,6 +40,7 @@ namespace bulwark {
 ///    dependency actor's.
 using supervisor_actor = caf::typed_actor<
   caf::replies_to<call_atom, call_request>::with<reply_atom, call_reply>,
+  caf::replies_to<rcall_atom, call_request>::with<reply_atom, call_reply>,
   caf::reacts_to<cancel_atom, std::uint64_t>,
   caf::replies_to<config_atom, config_update>::with<config_atom,
                                                     std::vector<std::string>>,

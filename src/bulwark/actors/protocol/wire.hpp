@@ -54,6 +54,38 @@ constexpr duration from_wire_duration(std::int64_t ns) noexcept {
   return nanoseconds{ns};
 }
 
+/// The time left until `deadline_ns` (an absolute wire time) at `now`, as
+/// it crosses to another node: `no_deadline_ns` stays "none"; a deadline
+/// already past gives 0 or less. Steady clocks of two machines share no
+/// epoch, so only the budget is meaningful on the far side.
+constexpr std::int64_t budget_from_deadline(std::int64_t deadline_ns,
+                                            time_point now) noexcept {
+  if (deadline_ns == no_deadline_ns)
+    return no_deadline_ns;
+  auto now_ns = to_wire_time(now);
+  if (deadline_ns < 0
+      && now_ns > std::numeric_limits<std::int64_t>::max() + deadline_ns)
+    return std::numeric_limits<std::int64_t>::min();
+  return deadline_ns - now_ns;
+}
+
+/// Inverse of `budget_from_deadline` on the receiving node: the absolute
+/// deadline `budget_ns` after `now` (saturating below `no_deadline_ns`);
+/// `no_deadline_ns` stays "none".
+constexpr std::int64_t deadline_from_budget(std::int64_t budget_ns,
+                                            time_point now) noexcept {
+  if (budget_ns == no_deadline_ns)
+    return no_deadline_ns;
+  auto now_ns = to_wire_time(now);
+  constexpr auto max = no_deadline_ns - 1;
+  if (budget_ns > 0 && now_ns > max - budget_ns)
+    return max;
+  if (budget_ns < 0
+      && now_ns < std::numeric_limits<std::int64_t>::min() - budget_ns)
+    return std::numeric_limits<std::int64_t>::min();
+  return now_ns + budget_ns;
+}
+
 namespace detail {
 
 /// Enums travel as their uint8 value; loading rejects values outside

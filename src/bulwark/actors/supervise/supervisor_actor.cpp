@@ -631,6 +631,14 @@ supervisor_impl(supervisor_actor::stateful_pointer<supervisor_state> self,
       self->state.on_call(req);
       return {};
     },
+    [self](rcall_atom,
+           call_request& req) -> caf::delegated<reply_atom, call_reply> {
+      // From another node: its deadline is a budget (wire.hpp).
+      req.deadline_ns =
+        deadline_from_budget(req.deadline_ns, self->state.now());
+      self->state.on_call(req);
+      return {};
+    },
     [self](cancel_atom, std::uint64_t id) { self->state.on_cancel(id); },
     [self](config_atom, config_update& update)
       -> caf::result<config_atom, std::vector<std::string>> {
