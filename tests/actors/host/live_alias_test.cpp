@@ -60,3 +60,42 @@ TEST_CASE_METHOD(deterministic_fixture,
   CHECK(caller.replies().size() == 1);
   caf::anon_send_exit(alias, caf::exit_reason::user_shutdown);
 }
+
+TEST_CASE_METHOD(deterministic_fixture,
+                 "a live alias forwards calls from another node and control "
+                 "requests, and answers a control request for a name that "
+                 "does not run with an error",
+                 "[actors][host]") {
+  auto reg = std::make_shared<service_registry>(
+    std::make_shared<const bulwark_config>());
+  auto alias = spawn_live_alias(sys, reg, "backup");
+  auto caller = make_probe();
+  call_request req;
+  req.id = 9;
+  req.operation = "get";
+  caller.send(alias, rcall_atom::value, req);
+  run();
+  REQUIRE(caller.replies().size() == 1);
+  CHECK(caller.replies()[0].cls == failure_class::rejected_locally);
+  // Nothing runs: a control request gets an error, not silence.
+  caller.clear();
+  caller.request<stats_atom>(alias, caf::infinite, stats_atom::value);
+  run();
+  REQUIRE(caller.size() == 1);
+  CHECK(caller[0].is<caf::error>());
+  auto target = make_probe();
+  reg->update_dependency("backup", [&](service_registry::dependency_entry& e) {
+    e.handle = target.handle();
+    ++e.incarnation;
+  });
+  caller.clear();
+  caller.send(alias, rcall_atom::value, req);
+  caller.send(alias, flags_atom::value, std::string{"{}"});
+  run();
+  REQUIRE(target.size() == 2);
+  CHECK(target[0].is<rcall_atom, call_request>());
+  CHECK(target[0].sender == caller.handle().address());
+  CHECK(target[1].is<flags_atom, std::string>());
+  CHECK(target[1].sender == caller.handle().address());
+  caf::anon_send_exit(alias, caf::exit_reason::user_shutdown);
+}
