@@ -256,6 +256,12 @@ TEST_CASE_METHOD(admin_fixture,
     expected = {"/dependencies/payments: is required (a running dependency "
                 "actor serves \"payments\")"};
   }
+  SECTION("a cluster section the running process did not start with") {
+    bad = R"({"dependencies": {"payments": {"idempotency": "idempotent"},
+                               "inventory": {"idempotency": "idempotent"}},
+              "cluster": {"node": "a"}})";
+    expected = {"/cluster: changes need a restart"};
+  }
   auto res = put_config(bad);
   REQUIRE(res);
   INFO(res->body());

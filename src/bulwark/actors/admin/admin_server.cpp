@@ -1,5 +1,7 @@
 #include "bulwark/actors/admin/admin_server.hpp"
 
+#include "bulwark/runtime/cluster/cluster_config.hpp"
+
 #include "bulwark/actors/admin/dashboard_page.hpp"
 #include "bulwark/actors/admin/trace_peers.hpp"
 #include "bulwark/actors/http/http_server.hpp"
@@ -476,6 +478,10 @@ void apply_put(admin_self self, admin_job job) {
       missing.push_back("/supervisors/" + name
                         + ": is required (a running supervisor serves \"" + name
                         + "\")");
+  // CAF reads heartbeat, address and TLS settings once, at start.
+  if (auto err =
+        cluster_change_error(st.current.cluster, parsed.config->cluster))
+    missing.push_back(err->to_string());
   if (!missing.empty()) {
     answer_errors(job, http_status::bad_request,
                   "configuration rejected (" + std::to_string(missing.size())
