@@ -3,6 +3,7 @@
 #include <cstdint>
 #include <cstdlib>
 #include <map>
+#include <optional>
 #include <random>
 #include <string>
 #include <vector>
@@ -588,6 +589,8 @@ std::string run_schedule(std::uint64_t seed, remote_call_counters& total) {
   std::vector<remote_side> remote; // what the remote received
   std::vector<std::uint64_t> old_ids; // ids that ended
   std::uint64_t next_id = 1;
+  std::optional<bool> reported; // what the owner was told last
+  auto reported_up = [&] { return reported.value_or(false); };
   std::string error;
   auto fail = [&](std::string what) {
     if (error.empty())
@@ -602,6 +605,8 @@ std::string run_schedule(std::uint64_t seed, remote_call_counters& total) {
           remote.push_back({a.wire_id, c.progressive});
           if (a.budget_ns <= 0)
             fail("a call was sent with no budget");
+          if (!reported_up())
+            fail("a call was sent while the owner sees it unreachable");
           break;
         }
         case kind::reply:
@@ -614,6 +619,9 @@ std::string run_schedule(std::uint64_t seed, remote_call_counters& total) {
           if (a.kind == kind::reply && c.sent
               && a.cls == failure_class::rejected_locally)
             c.rejected_after_send = true;
+          if (a.kind == kind::reply && a.cls == failure_class::transient
+              && reported_up())
+            fail("an unknown outcome before reachable(false)");
           if (a.slot != remote_call_core::no_slot)
             slot.erase(a.slot);
           break;
@@ -635,6 +643,11 @@ std::string run_schedule(std::uint64_t seed, remote_call_counters& total) {
           slot.erase(a.slot);
           break;
         }
+        case kind::reachable:
+          if (reported == a.up)
+            fail("reachable repeated without a change");
+          reported = a.up;
+          break;
         default:
           break;
       }
