@@ -524,7 +524,8 @@ struct supervisor_state {
             r.message += "; last: " + current->message;
           break;
         case reply_reason::no_member:
-          r.message = "no member available (crashed, restarting or ejected)";
+          r.message = "no member available (crashed, restarting, ejected or "
+                      "unreachable)";
           break;
         case reply_reason::deadline:
           r.message = "deadline exceeded";
