@@ -2,7 +2,8 @@
 // under CAF's deterministic scheduler: failover order, hedging at the delay
 // with the loser cancelled, restart with intensity then escalation, breaker
 // state kept across a restart, ejection and readmission, nesting, a bad
-// tree that starts nothing, and progressive calls.
+// tree that starts nothing, progressive calls, and members on other nodes
+// (their stand-ins report a lost node).
 #include <algorithm>
 #include <chrono>
 #include <map>
@@ -862,4 +863,162 @@ TEST_CASE_METHOD(progressive_fixture,
   CHECK_FALSE(replies[0].preliminary);
   auto s = stats(caf::actor_cast<caf::actor>(sup));
   CHECK(s.at("preliminary_replies").as_int64() == 0);
+}
+
+// -- members on other nodes ---------------------------------------------------
+// A stand-in for a member on another node tells its supervisor
+// `(reach_atom, false)` when the node is lost, then fails what it had out as
+// `transient`, and `(reach_atom, true)` when the node is back. Here probes
+// play the stand-ins: the supervisor's calls reach them and they answer by
+// hand. The decisions are tested in supervisor_core_test.cpp.
+
+namespace {
+
+struct reach_fixture : fixture {
+  probe a = make_probe();
+  probe b = make_probe();
+
+  /// A supervisor over members a and b (the probes), whose operations are
+  /// all `repeat`.
+  supervisor_actor stand_in_tree(const std::string& repeat) {
+    auto text = R"({"dependencies": {"a": {"idempotency": ")" + repeat
+                + R"("}, "b": {"idempotency": ")" + repeat
+                + R"("}}, "supervisors": {"s": {"members": ["a", "b"]}}})";
+    auto parsed = parse_bulwark_config(text);
+    INFO(parsed.errors.to_string());
+    REQUIRE(parsed.ok());
+    supervisor_options o;
+    o.config = parsed.config->supervisors.at(0);
+    for (auto* p : {&a, &b}) {
+      auto hdl = p->handle();
+      o.members.push_back(
+        member_spec{o.config.members.at(o.members.size()),
+                    [hdl](caf::actor_system&) { return hdl; }});
+    }
+    auto sup = spawn_supervisor(sys, std::move(o));
+    owned.push_back(caf::actor_cast<caf::actor>(sup));
+    run();
+    return sup;
+  }
+
+  /// The calls that reached member `p`, in order.
+  static std::vector<call_request> calls_at(const probe& p) {
+    std::vector<call_request> result;
+    for (auto& [atom, req] : p.collect<call_atom, call_request>())
+      result.push_back(req);
+    return result;
+  }
+
+  /// Member `p` answers `req` as a stand-in does for a lost node.
+  void outcome_unknown(const probe& p, const supervisor_actor& sup,
+                       const call_request& req) {
+    call_reply r;
+    r.id = req.id;
+    r.ok = false;
+    r.cls = failure_class::transient;
+    r.message = "node down: outcome unknown";
+    p.send(sup, reply_atom::value, std::move(r));
+  }
+
+  boost::json::object member_stats(const supervisor_actor& sup, std::size_t i) {
+    auto s = stats(caf::actor_cast<caf::actor>(sup));
+    return s.at("members").as_array().at(i).as_object();
+  }
+};
+
+} // namespace
+
+TEST_CASE_METHOD(reach_fixture,
+                 "a member whose node is lost is routed around until its "
+                 "stand-in reports it back",
+                 "[actors][supervise][reach]") {
+  auto sup = stand_in_tree("idempotent");
+  a.send(sup, reach_atom::value, false);
+  run();
+  CHECK(member_stats(sup, 0).at("status").as_string() == "unreachable");
+  CHECK(member_stats(sup, 0).at("running").as_bool());
+  for (std::uint64_t id = 1; id <= 4; ++id)
+    call(sup, make_call(id));
+  CHECK(calls_at(a).empty());
+  CHECK(calls_at(b).size() == 4);
+  // A report from anyone but a current member changes nothing.
+  auto stranger = make_probe();
+  stranger.send(sup, reach_atom::value, true);
+  run();
+  call(sup, make_call(5));
+  CHECK(calls_at(a).empty());
+  a.send(sup, reach_atom::value, true);
+  run();
+  CHECK(member_stats(sup, 0).at("status").as_string() == "running");
+  for (std::uint64_t id = 6; id <= 9; ++id)
+    call(sup, make_call(id));
+  CHECK(calls_at(a).size() == 2); // round robin again
+  auto s = stats(caf::actor_cast<caf::actor>(sup));
+  CHECK(s.at("unreachable_events").as_int64() == 1);
+  CHECK(s.at("reach_ignored").as_int64() == 1);
+  CHECK(s.at("member_crashes").as_int64() == 0);
+  CHECK(s.at("no_member").as_int64() == 0);
+}
+
+TEST_CASE_METHOD(reach_fixture,
+                 "a keyed call out at a lost node fails over with the same "
+                 "request and key, and an unsafe one is answered",
+                 "[actors][supervise][reach]") {
+  auto sup = stand_in_tree("keyed");
+  call(sup, make_call(1, "charge"));
+  auto at_a = calls_at(a);
+  REQUIRE(at_a.size() == 1);
+  // The node of a is lost: its stand-in reports it, then fails the call.
+  a.send(sup, reach_atom::value, false);
+  outcome_unknown(a, sup, at_a[0]);
+  run();
+  auto at_b = calls_at(b);
+  REQUIRE(at_b.size() == 1);
+  CHECK(at_b[0].id != at_a[0].id);
+  CHECK(at_b[0].operation == "charge");
+  CHECK(at_b[0].payload == at_a[0].payload);
+  CHECK(at_b[0].idempotency_key == "key-1");
+  CHECK(at_b[0].idempotency_key == at_a[0].idempotency_key);
+  CHECK(caller.replies().empty());
+  call_reply ok;
+  ok.id = at_b[0].id;
+  ok.ok = true;
+  ok.payload = "charged once";
+  b.send(sup, reply_atom::value, ok);
+  run();
+  auto replies = caller.replies();
+  REQUIRE(replies.size() == 1);
+  CHECK(replies[0].ok);
+  CHECK(replies[0].payload == "charged once");
+  CHECK(replies[0].attempts == 2);
+}
+
+TEST_CASE_METHOD(reach_fixture,
+                 "an unsafe call out at a lost node is answered with the "
+                 "unknown outcome and not repeated",
+                 "[actors][supervise][reach]") {
+  auto sup = stand_in_tree("unsafe");
+  call(sup, make_call(1, "charge"));
+  auto at_a = calls_at(a);
+  REQUIRE(at_a.size() == 1);
+  a.send(sup, reach_atom::value, false);
+  outcome_unknown(a, sup, at_a[0]);
+  run();
+  CHECK(calls_at(b).empty());
+  auto replies = caller.replies();
+  REQUIRE(replies.size() == 1);
+  CHECK_FALSE(replies[0].ok);
+  CHECK(replies[0].cls == failure_class::transient);
+  CHECK_FALSE(replies[0].may_retry);
+  CHECK(replies[0].message.find("outcome unknown") != std::string::npos);
+  // Both members lost: a new call is refused at once, not parked.
+  b.send(sup, reach_atom::value, false);
+  run();
+  caller.clear();
+  call(sup, make_call(2, "charge"));
+  replies = caller.replies();
+  REQUIRE(replies.size() == 1);
+  CHECK(replies[0].cls == failure_class::rejected_locally);
+  CHECK(calls_at(a).size() == 1);
+  CHECK(calls_at(b).empty());
 }

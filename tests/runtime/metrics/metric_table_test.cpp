@@ -127,7 +127,8 @@ TEST_CASE("only the listed values are in the JSON without a family",
   // Supervisor counters without a family yet.
   CHECK(json_only(supervisor_metric_rows())
         == std::set<std::string>{"cancelled_after_preliminary", "cooldowns",
-                                 "parked"});
+                                 "parked", "reach_ignored",
+                                 "unreachable_events"});
 }
 
 TEST_CASE("the rows read every counter of the stats structs",

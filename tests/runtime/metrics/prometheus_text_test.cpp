@@ -298,7 +298,7 @@ bulwark_probe_pauses_total{dependency="payments"} 0
 # TYPE bulwark_escalations_total counter
 # HELP bulwark_supervisor_preliminary_replies_total Preliminary answers of members passed on to the callers of progressive calls.
 # TYPE bulwark_supervisor_preliminary_replies_total counter
-# HELP bulwark_members Members of a supervisor by state: running, and by health (healthy, ejected, probing).
+# HELP bulwark_members Members of a supervisor by state: running, unreachable (running, its node lost), and by health (healthy, ejected, probing).
 # TYPE bulwark_members gauge
 # HELP bulwark_config_reloads_total Configuration documents received, by result.
 # TYPE bulwark_config_reloads_total counter
@@ -496,6 +496,7 @@ TEST_CASE("a supervisor shows zeros where only dependencies count",
   CHECK(samples_of(text, "bulwark_members")
         == std::vector<std::string>{
           R"(bulwark_members{supervisor="checkout",state="running"} 0)",
+          R"(bulwark_members{supervisor="checkout",state="unreachable"} 0)",
           R"(bulwark_members{supervisor="checkout",state="healthy"} 0)",
           R"(bulwark_members{supervisor="checkout",state="ejected"} 0)",
           R"(bulwark_members{supervisor="checkout",state="probing"} 0)"});
@@ -529,16 +530,19 @@ TEST_CASE("supervisor families carry samples for supervisors only",
   sup.counters.failovers = 7;
   sup.counters.escalations = 1;
   sup.counters.preliminary_replies = 3;
-  auto member = [](std::string name, bool running, member_health h) {
+  auto member = [](std::string name, member_status st, member_health h) {
     supervisor_member_stats m;
     m.name = std::move(name);
-    m.running = running;
+    m.running =
+      st == member_status::running || st == member_status::unreachable;
+    m.status = st;
     m.health = h;
     return m;
   };
-  sup.members = {member("a", true, member_health::healthy),
-                 member("b", true, member_health::ejected),
-                 member("c", false, member_health::healthy)};
+  sup.members = {
+    member("a", member_status::unreachable, member_health::healthy),
+    member("b", member_status::running, member_health::ejected),
+    member("c", member_status::restarting, member_health::healthy)};
   std::vector<metrics_source> sources{
     metrics_source{"dependency", "payments", small_stats()},
     metrics_source{"supervisor", "checkout", sup}};
@@ -556,6 +560,7 @@ TEST_CASE("supervisor families carry samples for supervisors only",
   CHECK(samples_of(text, "bulwark_members")
         == std::vector<std::string>{
           R"(bulwark_members{supervisor="checkout",state="running"} 2)",
+          R"(bulwark_members{supervisor="checkout",state="unreachable"} 1)",
           R"(bulwark_members{supervisor="checkout",state="healthy"} 2)",
           R"(bulwark_members{supervisor="checkout",state="ejected"} 1)",
           R"(bulwark_members{supervisor="checkout",state="probing"} 0)"});

@@ -782,13 +782,228 @@ TEST_CASE("a member's preliminary answer is not a result: routing, load, "
   CHECK(replies[0].attempt == first.attempt);
 }
 
+// -- members on other nodes ---------------------------------------------------
+
+TEST_CASE("an unreachable member is skipped by routing and hedging, and "
+          "routable again at once when it is reachable",
+          "[runtime][supervise][reach]") {
+  harness h{make_config(R"({"members": ["a", "b", "c"],
+    "hedge": {"enabled": true, "delay_kind": "fixed", "delay": "10ms"}})")};
+  h.core.member_unreachable(1, t0, h.out);
+  CHECK(h.take().empty());
+  CHECK(h.core.unreachable(1));
+  CHECK(h.core.running(1)); // its stand-in runs: nothing to restart
+  CHECK(h.core.status(1) == member_status::unreachable);
+  CHECK(h.core.status(0) == member_status::running);
+  CHECK(h.core.counters().unreachable_events == 1);
+  std::vector<supervisor_action> firsts;
+  for (int i = 0; i < 6; ++i) {
+    h.start(t0);
+    auto sends = of_kind(h.take(), supervisor_action_kind::send);
+    REQUIRE(sends.size() == 1);
+    CHECK(sends[0].member != 1);
+    firsts.push_back(sends[0]);
+  }
+  // Every call hedges to a member without an attempt of it out: never 1.
+  h.core.advance(t0 + milliseconds(10), h.out);
+  auto hedges = of_kind(h.take(), supervisor_action_kind::send);
+  CHECK(hedges.size() == 6);
+  for (auto& a : hedges) {
+    CHECK(a.why_sent == send_reason::hedge);
+    CHECK(a.member != 1);
+  }
+  // A second report changes nothing and is not counted again.
+  h.core.member_unreachable(1, t0 + milliseconds(10), h.out);
+  CHECK(h.core.counters().unreachable_events == 1);
+  h.core.member_reachable(1, t0 + milliseconds(11), h.out);
+  CHECK_FALSE(h.core.unreachable(1));
+  CHECK(h.core.status(1) == member_status::running);
+  std::set<std::uint32_t> members;
+  for (int i = 0; i < 3; ++i) {
+    h.start(t0 + milliseconds(11));
+    members.insert(h.take().at(0).member);
+  }
+  CHECK(members == std::set<std::uint32_t>{0, 1, 2});
+}
+
+TEST_CASE("failures from an unreachable member answer their calls and count no "
+          "ejection, latency, cooldown or restart",
+          "[runtime][supervise][reach]") {
+  harness h{make_config(R"({"members": ["a", "b"],
+    "outlier_detection": {"consecutive_errors": 3, "base_ejection_time": "1s",
+                          "max_ejection_percent": 50},
+    "restart": {"max_restarts": 1, "within": "10s", "random_factor": 0,
+                "min_backoff": "100ms"}})")};
+  h.core.advance(t0, h.out); // starts the first analysis interval
+  std::vector<supervisor_action> at_a;
+  while (at_a.size() < 5) {
+    h.start(t0);
+    for (auto& a : of_kind(h.take(), supervisor_action_kind::send))
+      if (a.member == 0)
+        at_a.push_back(a);
+  }
+  auto samples = h.core.hedges().latencies().samples(t0 + milliseconds(5));
+  auto requests = h.core.outliers().interval_requests(0);
+  // The node of member a is lost: its stand-in reports it, then fails what it
+  // had out as `transient` (outcome unknown), one even `rejected_locally`.
+  h.core.member_unreachable(0, t0 + milliseconds(5), h.out);
+  for (std::size_t i = 0; i < at_a.size(); ++i)
+    h.result(at_a[i].attempt, false, t0 + milliseconds(5),
+             i == 0 ? failure_class::rejected_locally
+                    : failure_class::transient);
+  auto moved = of_kind(h.take(), supervisor_action_kind::send);
+  CHECK(moved.size() == 5); // idempotent calls fail over, all to b
+  for (auto& a : moved) {
+    CHECK(a.member == 1);
+    CHECK(a.why_sent == send_reason::failover);
+  }
+  CHECK(h.core.health(0) == member_health::healthy);
+  CHECK(h.core.outliers().interval_requests(0) == requests);
+  CHECK(h.core.counters().ejections == 0);
+  CHECK(h.core.hedges().latencies().samples(t0 + milliseconds(5)) == samples);
+  CHECK(h.core.counters().cooldowns == 0);
+  CHECK(h.core.counters().member_crashes == 0);
+  CHECK(h.core.counters().restarts == 0);
+  // Back: routable at once (no cooldown, no ejection to sit out).
+  h.core.member_reachable(0, t0 + milliseconds(6), h.out);
+  std::set<std::uint32_t> members;
+  for (int i = 0; i < 2; ++i) {
+    h.start(t0 + milliseconds(6));
+    members.insert(h.take().at(0).member);
+  }
+  CHECK(members.count(0) == 1);
+  // The restart intensity is untouched: the first crash is still restarted.
+  CHECK(h.core.member_down(0, t0 + milliseconds(7), h.out).action
+        == restart_action::restart);
+}
+
+TEST_CASE("a keyed call out at an unreachable member fails over to another "
+          "member as the same call; an unsafe one is answered, not repeated",
+          "[runtime][supervise][reach]") {
+  harness h{make_config(R"({"members": ["a", "b"]})", "keyed")};
+  auto keyed = h.start(t0, idempotency::keyed);
+  auto first = h.take().at(0);
+  REQUIRE(first.member == 0);
+  auto unsafe = h.start(t0, idempotency::unsafe);
+  auto second = h.take().at(0);
+  REQUIRE(second.member == 1);
+  // Member b's node is lost while both calls are out somewhere.
+  h.core.member_unreachable(1, t0 + milliseconds(1), h.out);
+  h.result(second.attempt, false, t0 + milliseconds(1),
+           failure_class::transient);
+  auto answered = h.take();
+  REQUIRE(answered.size() == 1);
+  CHECK(answered[0].kind == supervisor_action_kind::reply);
+  CHECK(answered[0].call == unsafe);
+  CHECK_FALSE(answered[0].ok);
+  CHECK(answered[0].cls == failure_class::transient);
+  CHECK(answered[0].why_replied == reply_reason::all_failed);
+  CHECK(answered[0].attempts == 1);
+  // Member a's node is lost too, then b's is back: the keyed call's
+  // transient (may have executed) failure goes to b, for the same call slot
+  // (the owner sends that call's request again, key included).
+  h.core.member_unreachable(0, t0 + milliseconds(2), h.out);
+  h.core.member_reachable(1, t0 + milliseconds(2), h.out);
+  CHECK(h.take().empty());
+  h.result(first.attempt, false, t0 + milliseconds(3),
+           failure_class::transient);
+  auto moved = h.take();
+  REQUIRE(moved.size() == 1);
+  CHECK(moved[0].kind == supervisor_action_kind::send);
+  CHECK(moved[0].call == keyed);
+  CHECK(moved[0].member == 1);
+  CHECK(moved[0].why_sent == send_reason::failover);
+  CHECK(moved[0].attempt_number == 2);
+  h.result(moved[0].attempt, true, t0 + milliseconds(4));
+  auto done = h.take();
+  REQUIRE(done.size() == 1);
+  CHECK(done[0].ok);
+  CHECK(done[0].call == keyed);
+}
+
+TEST_CASE("a call that finds only unreachable members is answered no_member "
+          "at once instead of waiting for the node",
+          "[runtime][supervise][reach]") {
+  harness h{make_config(R"({"members": ["a", "b"],
+    "restart": {"random_factor": 0, "min_backoff": "100ms"}})")};
+  h.core.member_unreachable(0, t0, h.out);
+  h.core.member_unreachable(1, t0, h.out);
+  h.start(t0);
+  auto reply = h.take();
+  REQUIRE(reply.size() == 1);
+  CHECK(reply[0].kind == supervisor_action_kind::reply);
+  CHECK(reply[0].why_replied == reply_reason::no_member);
+  CHECK(reply[0].cls == failure_class::rejected_locally);
+  CHECK(h.core.counters().parked == 0);
+  CHECK(h.core.calls_in_flight() == 0);
+  // A member that restarts is still waited for (the existing rule), and a
+  // node that comes back takes the waiting call at once.
+  REQUIRE(h.core.member_down(1, t0, h.out).action == restart_action::restart);
+  CHECK(h.core.status(1) == member_status::restarting);
+  h.start(t0 + milliseconds(1));
+  CHECK(h.take().empty());
+  CHECK(h.core.counters().parked == 1);
+  h.core.member_reachable(0, t0 + milliseconds(2), h.out);
+  auto sent = h.take();
+  REQUIRE(sent.size() == 1);
+  CHECK(sent[0].kind == supervisor_action_kind::send);
+  CHECK(sent[0].member == 0);
+  // The restarted incarnation starts reachable (its stand-in reports anew).
+  h.core.member_up(1, t0 + milliseconds(100), h.out);
+  CHECK(h.core.status(1) == member_status::running);
+}
+
+TEST_CASE("an ejected member whose node is lost keeps its probe for when the "
+          "node is back",
+          "[runtime][supervise][reach]") {
+  harness h{make_config(R"({"members": ["a", "b", "c"], "max_failovers": 0,
+    "outlier_detection": {"consecutive_errors": 3, "base_ejection_time": "1s",
+                          "max_ejection_percent": 50}})")};
+  h.core.advance(t0, h.out);
+  int failures = 0;
+  while (failures < 3) {
+    h.start(t0);
+    auto a = h.take().at(0);
+    h.result(a.attempt, a.member != 1, t0);
+    failures += a.member == 1 ? 1 : 0;
+    h.take();
+  }
+  REQUIRE(h.core.health(1) == member_health::ejected);
+  auto now = t0 + seconds(1);
+  h.core.advance(now, h.out);
+  REQUIRE(h.core.health(1) == member_health::probing);
+  // The probe goes out, then the node is lost: the probe's failure decides
+  // nothing.
+  h.start(now);
+  auto probe = h.take().at(0);
+  REQUIRE(probe.why_sent == send_reason::probe);
+  h.core.member_unreachable(1, now, h.out);
+  h.result(probe.attempt, false, now);
+  h.take();
+  CHECK(h.core.health(1) == member_health::probing);
+  for (int i = 0; i < 4; ++i) {
+    h.start(now);
+    CHECK(h.take().at(0).member != 1);
+  }
+  h.core.member_reachable(1, now + milliseconds(1), h.out);
+  h.start(now + milliseconds(1));
+  auto again = h.take().at(0);
+  CHECK(again.member == 1);
+  CHECK(again.why_sent == send_reason::probe);
+  h.result(again.attempt, true, now + milliseconds(2));
+  CHECK(h.core.health(1) == member_health::healthy);
+}
+
 TEST_CASE("every progressive call gets exactly one reply, unless cancelled "
           "after its preliminary answer, and at most one preliminary answer "
           "before it, under 1,000 seeded random schedules",
-          "[runtime][supervise][progressive]") {
+          "[runtime][supervise][progressive][reach]") {
   // Members answer late or never, fail, give preliminary answers (several
-  // per call through hedges and failovers, some late), crash and restart;
-  // callers cancel, some right after a preliminary answer.
+  // per call through hedges and failovers, some late), crash and restart,
+  // lose their node (their stand-in fails what it has out as `transient`)
+  // and get it back; callers cancel, some right after a preliminary answer.
+  // Nothing is sent to an unreachable member, and a lost node is never
+  // counted as a crash.
   supervisor_counters seen_all;
   std::uint64_t silenced_all = 0;
   std::uint64_t dropped_all = 0;
@@ -809,11 +1024,11 @@ TEST_CASE("every progressive call gets exactly one reply, unless cancelled "
            "min_backoff": "5ms", "max_backoff": "20ms"}})";
     INFO("config " << settings);
     harness h{make_config(settings), seed};
-    enum class ev : std::uint8_t { preliminary, ok, fail, cancel, up };
+    enum class ev : std::uint8_t { preliminary, ok, fail, cancel, up, reach };
     struct pending {
       time_point at;
       ev kind;
-      std::uint64_t id; // attempt, caller id (cancel) or member (up)
+      std::uint64_t id; // attempt, caller id (cancel) or member (up, reach)
     };
     std::vector<pending> due;
     std::map<std::uint32_t, std::uint64_t> live; // slot -> caller id
@@ -822,12 +1037,16 @@ TEST_CASE("every progressive call gets exactly one reply, unless cancelled "
     std::map<std::uint64_t, std::vector<char>> got; // 'p', 'r' or 's'
     std::set<std::uint64_t> left; // cancelled after a preliminary answer
     std::map<std::uint64_t, std::uint32_t> member_of; // attempt -> member
+    std::set<std::uint64_t> open; // attempts sent, not answered or cancelled
+    std::uint64_t crashes = 0;
     auto now = t0;
     auto look = [&] {
       for (auto& a : h.take()) {
         switch (a.kind) {
           case supervisor_action_kind::send: {
+            CHECK_FALSE(h.core.unreachable(a.member));
             member_of[a.attempt] = a.member;
+            open.insert(a.attempt);
             auto answer_at = now + milliseconds(gen.below(40));
             // A member that was asked gives a preliminary answer now and
             // then before its final one; rarely one after it (late).
@@ -858,6 +1077,7 @@ TEST_CASE("every progressive call gets exactly one reply, unless cancelled "
             break;
           }
           case supervisor_action_kind::cancel:
+            open.erase(a.attempt);
             break;
         }
       }
@@ -894,7 +1114,7 @@ TEST_CASE("every progressive call gets exactly one reply, unless cancelled "
         live[slot] = id;
         slot_of[id] = slot;
         next_arrival = now + milliseconds(gen.below(5));
-        switch (gen.below(30)) {
+        switch (gen.below(25)) {
           case 0: // a caller that leaves at once or soon
             due.push_back({now + milliseconds(gen.below(30)), ev::cancel,
                            1 + gen.below(id)});
@@ -904,8 +1124,11 @@ TEST_CASE("every progressive call gets exactly one reply, unless cancelled "
             if (!h.core.running(m))
               break;
             auto d = h.core.member_down(m, now, h.out);
+            ++crashes;
             REQUIRE(d.action == restart_action::restart);
             due.push_back({now + d.delay, ev::up, m});
+            for (auto it = open.begin(); it != open.end();)
+              it = member_of[*it] == m ? open.erase(it) : std::next(it);
             // Its answers never come.
             due.erase(std::remove_if(due.begin(), due.end(),
                                      [&](const pending& x) {
@@ -914,6 +1137,31 @@ TEST_CASE("every progressive call gets exactly one reply, unless cancelled "
                                               && member_of[x.id] == m;
                                      }),
                       due.end());
+            break;
+          }
+          case 2: { // a member's node is lost, and comes back later
+            auto m = static_cast<std::uint32_t>(gen.below(3));
+            if (!h.core.running(m) || h.core.unreachable(m))
+              break;
+            look(); // what was sent before the loss
+            h.core.member_unreachable(m, now, h.out);
+            // Its stand-in fails what it has out: outcome unknown.
+            due.erase(std::remove_if(due.begin(), due.end(),
+                                     [&](const pending& x) {
+                                       return (x.kind == ev::ok
+                                               || x.kind == ev::fail)
+                                              && member_of[x.id] == m;
+                                     }),
+                      due.end());
+            std::vector<std::uint64_t> lost;
+            for (auto id : open)
+              if (member_of[id] == m)
+                lost.push_back(id);
+            for (auto id : lost) {
+              open.erase(id);
+              h.result(id, false, now, failure_class::transient);
+            }
+            due.push_back({now + milliseconds(gen.below(40)), ev::reach, m});
             break;
           }
           default:
@@ -937,9 +1185,11 @@ TEST_CASE("every progressive call gets exactly one reply, unless cancelled "
             break;
           }
           case ev::ok:
+            open.erase(x.id);
             h.result(x.id, true, now);
             break;
           case ev::fail:
+            open.erase(x.id);
             h.result(x.id, false, now,
                      gen.below(4) == 0 ? failure_class::persistent
                                        : failure_class::transient);
@@ -955,6 +1205,10 @@ TEST_CASE("every progressive call gets exactly one reply, unless cancelled "
           }
           case ev::up:
             h.core.member_up(static_cast<std::uint32_t>(x.id), now, h.out);
+            break;
+          case ev::reach:
+            h.core.member_reachable(static_cast<std::uint32_t>(x.id), now,
+                                    h.out);
             break;
         }
       } else {
@@ -995,7 +1249,10 @@ TEST_CASE("every progressive call gets exactly one reply, unless cancelled "
     CHECK(h.core.calls_in_flight() == 0);
     for (std::uint32_t m = 0; m < 3; ++m)
       CHECK(h.core.outstanding(m) == 0);
+    // A lost node is not a crash.
+    CHECK(c.member_crashes == crashes);
     seen_all.preliminary_replies += c.preliminary_replies;
+    seen_all.unreachable_events += c.unreachable_events;
     seen_all.hedges += c.hedges;
     seen_all.failovers += c.failovers;
     seen_all.member_crashes += c.member_crashes;
@@ -1010,4 +1267,5 @@ TEST_CASE("every progressive call gets exactly one reply, unless cancelled "
   CHECK(seen_all.failovers > 0);
   CHECK(seen_all.member_crashes > 0);
   CHECK(seen_all.deadline_exceeded > 0);
+  CHECK(seen_all.unreachable_events > 0);
 }

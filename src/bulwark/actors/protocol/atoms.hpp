@@ -101,4 +101,11 @@ using saga_query_atom = caf::atom_constant<caf::atom("sagaquery")>;
 /// Internal: the saga coordinator's timers are due, `(saga_tick_atom)`.
 using saga_tick_atom = caf::atom_constant<caf::atom("sagatick")>;
 
+/// A member's reach, from a stand-in for a member on another node to the
+/// supervisor that owns it: `(reach_atom, false)` when the member's node is
+/// lost (sent before the stand-in fails its calls as `transient`),
+/// `(reach_atom, true)` when it is back. The supervisor routes around an
+/// unreachable member without counting a crash or an outlier failure.
+using reach_atom = caf::atom_constant<caf::atom("reach")>;
+
 } // namespace bulwark

@@ -75,18 +75,22 @@ typename Inspector::result_type inspect(Inspector& f, supervisor_counters& x) {
            x.hedges_denied_budget, x.cancels, x.late_results, x.no_member,
            x.deadline_exceeded, x.ejections, x.readmissions, x.probes,
            x.member_crashes, x.restarts, x.escalations, x.parked, x.cooldowns,
-           x.preliminary_replies, x.cancelled_after_preliminary);
+           x.preliminary_replies, x.cancelled_after_preliminary,
+           x.unreachable_events, x.reach_ignored);
 }
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f,
                                         supervisor_member_stats& x) {
   auto health = static_cast<std::uint8_t>(x.health);
+  auto status = static_cast<std::uint8_t>(x.status);
   auto load = caf::meta::load_callback([&]() -> caf::error {
-    return detail::load_enum(health, x.health, member_health_count);
+    if (auto err = detail::load_enum(health, x.health, member_health_count))
+      return err;
+    return detail::load_enum(status, x.status, member_status_count);
   });
   return f(caf::meta::type_name("supervisor_member_stats"), x.name, x.running,
-           health, x.outstanding, x.ejections, x.incarnation, load);
+           status, health, x.outstanding, x.ejections, x.incarnation, load);
 }
 
 template <class Inspector>

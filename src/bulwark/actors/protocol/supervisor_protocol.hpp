@@ -34,6 +34,10 @@ namespace bulwark {
 ///    journeys as a JSON array;
 ///  - members: the member handles in configuration order (a member being
 ///    restarted is an invalid handle);
+///  - reach: `(reach_atom, bool)` from a current member (a stand-in for a
+///    member on another node): false = its node is lost, route around it
+///    (no restart, no outlier count); true = back, routable at once. From
+///    any other sender it is ignored and counted (`reach_ignored`);
 ///  - reply / prelim / restart / tick: internal (members' answers and
 ///    preliminary answers, timers). A progressive call's preliminary answer
 ///    goes to the caller as `(preliminary_atom, call_reply)`, like a
@@ -50,6 +54,7 @@ using supervisor_actor = caf::typed_actor<
   caf::replies_to<members_atom>::with<members_atom, std::vector<caf::actor>>,
   caf::reacts_to<reply_atom, call_reply>,
   caf::reacts_to<preliminary_atom, call_reply>,
+  caf::reacts_to<reach_atom, bool>,
   caf::reacts_to<restart_atom, std::uint32_t, std::uint64_t>,
   caf::reacts_to<tick_atom>>;
 

@@ -60,6 +60,8 @@ struct supervisor_state {
   std::uint64_t journey_counter = 0;
   std::uint64_t completed = 0;
   time_point pending_tick = never;
+  /// `(reach_atom, bool)` from senders that are no current member.
+  std::uint64_t reach_ignored = 0;
   /// The member answer being handled: its payload goes into the reply.
   call_reply* current = nullptr;
   bool stopping = false;
@@ -171,6 +173,29 @@ struct supervisor_state {
       }
       return;
     }
+  }
+
+  /// A member's stand-in reports its node lost (`reachable == false`) or
+  /// back. Only the current incarnation of a member is believed: a report
+  /// from anyone else (an old incarnation's late message, a stranger) is
+  /// counted and changes nothing.
+  void on_reach(bool reachable) {
+    if (stopping)
+      return;
+    auto src = caf::actor_cast<caf::actor_addr>(self->current_sender());
+    for (std::uint32_t i = 0; src && i < members.size(); ++i) {
+      auto& m = members[i];
+      if (!m.handle || core->removed(i) || src != m.handle.address())
+        continue;
+      auto n = now();
+      if (reachable)
+        core->member_reachable(i, n, actions);
+      else
+        core->member_unreachable(i, n, actions);
+      process(n);
+      return;
+    }
+    ++reach_ignored;
   }
 
   void on_restart(std::uint32_t i, std::uint64_t incarnation) {
@@ -499,7 +524,8 @@ struct supervisor_state {
             r.message += "; last: " + current->message;
           break;
         case reply_reason::no_member:
-          r.message = "no member available (crashed, restarting or ejected)";
+          r.message = "no member available (crashed, restarting, ejected or "
+                      "unreachable)";
           break;
         case reply_reason::deadline:
           r.message = "deadline exceeded";
@@ -563,6 +589,7 @@ struct supervisor_state {
     supervisor_stats x;
     x.name = cfg.name;
     x.counters = core->counters();
+    x.counters.reach_ignored = reach_ignored;
     x.in_flight = core->calls_in_flight();
     x.members.reserve(members.size());
     for (std::uint32_t i = 0; i < members.size(); ++i) {
@@ -571,6 +598,7 @@ struct supervisor_state {
       supervisor_member_stats m;
       m.name = members[i].spec.name;
       m.running = core->running(i);
+      m.status = core->status(i);
       m.health = core->health(i);
       m.outstanding = core->outstanding(i);
       m.ejections = core->outliers().ejections(i);
@@ -663,6 +691,7 @@ supervisor_impl(supervisor_actor::stateful_pointer<supervisor_state> self,
         xs.push_back(st.members[st.core->index_of(name)].handle);
       return {members_atom::value, std::move(xs)};
     },
+    [self](reach_atom, bool reachable) { self->state.on_reach(reachable); },
     [self](restart_atom, std::uint32_t i, std::uint64_t incarnation) {
       self->state.on_restart(i, incarnation);
     },

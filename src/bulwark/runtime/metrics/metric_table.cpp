@@ -155,8 +155,8 @@ const std::vector<metric_family>& metric_families() {
      "Preliminary answers of members passed on to the callers of "
      "progressive calls."},
     {"bulwark_members", k::gauge,
-     "Members of a supervisor by state: running, and by health (healthy, "
-     "ejected, probing)."},
+     "Members of a supervisor by state: running, unreachable (running, its "
+     "node lost), and by health (healthy, ejected, probing)."},
     {"bulwark_config_reloads_total", k::counter,
      "Configuration documents received, by result."},
     // -- HTTP services ---------------------------------------------------------
@@ -751,10 +751,26 @@ const std::vector<metric_row<supervisor_stats>>& supervisor_metric_rows() {
         mi::none,
         {},
         BULWARK_FIELD(sup, counters.cooldowns)},
+    row{"",
+        "unreachable_events",
+        {},
+        mi::none,
+        {},
+        BULWARK_FIELD(sup, counters.unreachable_events)},
+    row{"",
+        "reach_ignored",
+        {},
+        mi::none,
+        {},
+        BULWARK_FIELD(sup, counters.reach_ignored)},
     // Counted from `members` (which the JSON carries whole).
     labelled<sup>("bulwark_members", {}, "state", "running",
                   [](const sup& s, std::size_t) -> std::uint64_t {
                     return s.running_members();
+                  }),
+    labelled<sup>("bulwark_members", {}, "state", "unreachable",
+                  [](const sup& s, std::size_t) -> std::uint64_t {
+                    return s.members_in(member_status::unreachable);
                   }),
     by_index<sup>("bulwark_members", {}, mi::member_health, "state",
                   [](const sup& s, std::size_t i) -> std::uint64_t {

@@ -38,7 +38,7 @@ inline constexpr std::size_t max_members = 64;
 
 /// What the router may know about a member.
 struct member_load {
-  /// False while the member is down, restarting or ejected.
+  /// False while the member is down, restarting, ejected or unreachable.
   bool available = true;
   /// Requests sent to it that have not been answered yet.
   std::uint32_t outstanding = 0;

@@ -115,6 +115,7 @@ supervisor_core::reconfigure(const supervisor_config& cfg, time_point now,
     ms.removed = true;
     ms.restarting = false;
     probe_ready_ &= ~(std::uint64_t{1} << m);
+    unreachable_ &= ~(std::uint64_t{1} << m);
     r.removed.push_back(m);
   }
   // Added: a drained index first, else a new one.
@@ -135,6 +136,7 @@ supervisor_core::reconfigure(const supervisor_config& cfg, time_point now,
     cool_until_[m] = time_point::min();
     outlier_.reset(m);
     probe_ready_ &= ~(std::uint64_t{1} << m);
+    unreachable_ &= ~(std::uint64_t{1} << m);
     r.added.push_back(m);
   }
   active_ = static_cast<std::uint32_t>(cfg.members.size());
@@ -189,8 +191,15 @@ void supervisor_core::refresh_availability() noexcept {
 }
 
 bool supervisor_core::member_available(std::uint32_t m) const noexcept {
-  return members_[m].running && !members_[m].removed && outlier_.available(m)
-         && cool_until_[m] == time_point::min();
+  return members_[m].running && !members_[m].removed && !unreachable(m)
+         && outlier_.available(m) && cool_until_[m] == time_point::min();
+}
+
+member_status supervisor_core::status(std::uint32_t m) const noexcept {
+  auto& ms = members_[m];
+  if (ms.running)
+    return unreachable(m) ? member_status::unreachable : member_status::running;
+  return ms.restarting ? member_status::restarting : member_status::stopped;
 }
 
 void supervisor_core::cool_down(std::uint32_t m, time_point now) noexcept {
@@ -227,8 +236,8 @@ std::size_t supervisor_core::pick(std::uint64_t excluded,
   // than no member at all.
   for (std::uint32_t i = 0; i < n; ++i)
     if (cool_until_[i] != time_point::min())
-      loads_[i].available =
-        members_[i].running && !members_[i].removed && outlier_.available(i);
+      loads_[i].available = members_[i].running && !members_[i].removed
+                            && !unreachable(i) && outlier_.available(i);
   m = router_.pick(loads_.data(), n, excluded, gen_);
   for (std::uint32_t i = 0; i < n; ++i)
     if (cool_until_[i] != time_point::min())
@@ -303,8 +312,10 @@ void supervisor_core::cancel_listed(call_slot& s, const settle_result& r,
     if (loads_[member].outstanding > 0)
       --loads_[member].outstanding;
     // A cancelled attempt ran at least this long: a lower bound keeps slow
-    // members in the latency window exactly when hedging hides them.
-    hedge_.record_latency(now - s.sent_at[index], now);
+    // members in the latency window exactly when hedging hides them (not a
+    // member whose node is lost: its time says nothing about the service).
+    if (!unreachable(member))
+      hedge_.record_latency(now - s.sent_at[index], now);
     if (s.reason_of[index] == send_reason::probe)
       outlier_.release_probe(member);
     ++counters_.cancels;
@@ -396,10 +407,12 @@ std::uint32_t supervisor_core::start(idempotency op, time_point deadline,
            reply_reason::deadline, 0, now, nullptr, out);
     return slot;
   }
-  // An ejected member whose time is up gets one call as its probe.
-  while (probe_ready_ != 0) {
-    auto m = static_cast<std::uint32_t>(__builtin_ctzll(probe_ready_));
-    probe_ready_ &= probe_ready_ - 1;
+  // An ejected member whose time is up gets one call as its probe; an
+  // unreachable one keeps its turn for when its node is back.
+  for (auto ready = probe_ready_ & ~unreachable_; ready != 0;
+       ready &= ready - 1) {
+    auto m = static_cast<std::uint32_t>(__builtin_ctzll(ready));
+    probe_ready_ &= ~(std::uint64_t{1} << m);
     if (members_[m].running && !members_[m].removed && outlier_.take_probe(m)) {
       ++counters_.probes;
       send(slot, m, send_reason::probe, now, out);
@@ -479,10 +492,21 @@ void supervisor_core::on_result(std::uint64_t attempt, const member_result& r,
   auto member = s.member_of[index];
   if (loads_[member].outstanding > 0)
     --loads_[member].outstanding;
-  hedge_.record_latency(now - s.sent_at[index], now);
-  bool healthy = r.ok || !counts_against_member(r.cls);
-  if (auto e = outlier_.record(member, healthy, now, gen_))
-    on_outlier_event(*e);
+  // From a member whose node is lost, a result answers its call but says
+  // nothing about the service: no latency, outlier, budget or cooldown
+  // record, so the member is not ejected once its node is back.
+  bool counted = !unreachable(member);
+  if (counted) {
+    hedge_.record_latency(now - s.sent_at[index], now);
+    bool healthy = r.ok || !counts_against_member(r.cls);
+    if (auto e = outlier_.record(member, healthy, now, gen_))
+      on_outlier_event(*e);
+  } else if (s.reason_of[index] == send_reason::probe) {
+    // The probe decided nothing: probe again once the node is back.
+    outlier_.release_probe(member);
+    if (outlier_.health(member) == member_health::probing)
+      probe_ready_ |= std::uint64_t{1} << member;
+  }
   if (r.ok) {
     budget_.on_success(now);
     auto res = s.set.on_result(attempt, true);
@@ -491,11 +515,13 @@ void supervisor_core::on_result(std::uint64_t attempt, const member_result& r,
              attempt, now, &res, out);
     return;
   }
-  if (r.cls == failure_class::transient || r.cls == failure_class::timeout
-      || r.cls == failure_class::overloaded)
+  if (counted
+      && (r.cls == failure_class::transient || r.cls == failure_class::timeout
+          || r.cls == failure_class::overloaded))
     budget_.on_failure(now);
-  if (r.cls == failure_class::rejected_locally
-      || r.cls == failure_class::overloaded)
+  if (counted
+      && (r.cls == failure_class::rejected_locally
+          || r.cls == failure_class::overloaded))
     cool_down(member, now);
   // Final: another member would answer the same (a persistent failure), or
   // the caller's time is up.
@@ -603,6 +629,7 @@ restart_decision supervisor_core::member_down(std::uint32_t m, time_point now,
   auto d = ms.restarts.on_crash(now, gen_);
   ms.restarting = d.action == restart_action::restart;
   probe_ready_ &= ~(std::uint64_t{1} << m);
+  unreachable_ &= ~(std::uint64_t{1} << m);
   fail_attempts_at(m, now, out);
   if (d.action == restart_action::escalate)
     ++counters_.escalations;
@@ -644,6 +671,7 @@ void supervisor_core::member_gone(std::uint32_t m, time_point now,
   ms.restarting = false;
   loads_[m].available = false;
   probe_ready_ &= ~(std::uint64_t{1} << m);
+  unreachable_ &= ~(std::uint64_t{1} << m);
   fail_attempts_at(m, now, out);
   if (!parked_.empty() && !any_restarting())
     resume_parked(now, out);
@@ -663,12 +691,40 @@ void supervisor_core::member_up(std::uint32_t m, time_point now,
     ++counters_.restarts;
   ms.running = true;
   ms.restarting = false;
+  // A new incarnation: its stand-in reports its node's reach afresh.
+  unreachable_ &= ~(std::uint64_t{1} << m);
   ms.restarts.on_started(now);
   loads_[m].available = member_available(m);
   auto waiting = std::move(parked_);
   parked_.clear();
   for (auto slot : waiting)
     resume(slot, now, out);
+}
+
+void supervisor_core::member_unreachable(std::uint32_t m, time_point /* now */,
+                                         action_list& /* out */) {
+  // Its attempts out fail by themselves (the stand-in answers them after
+  // this report). It does not count as restarting, so a call that finds no
+  // member is answered `no_member` instead of waiting for a node that may
+  // take long to return; calls already waiting wait for a restart.
+  auto& ms = members_[m];
+  if (!ms.running || ms.removed || unreachable(m))
+    return;
+  unreachable_ |= std::uint64_t{1} << m;
+  ++counters_.unreachable_events;
+  loads_[m].available = false;
+}
+
+void supervisor_core::member_reachable(std::uint32_t m, time_point now,
+                                       action_list& out) {
+  if (!unreachable(m))
+    return;
+  unreachable_ &= ~(std::uint64_t{1} << m);
+  // Routable at once: a cooldown from before the loss is over too.
+  if (cool_until_[m] != time_point::min())
+    cool_until_[m] = time_point::min();
+  loads_[m].available = member_available(m);
+  resume_parked(now, out);
 }
 
 void supervisor_core::member_stopped(std::uint32_t m, time_point now,

@@ -24,6 +24,12 @@
 // the caller, at most one per call and never after the call's reply. A
 // preliminary answer is not a result: it changes no routing, outlier, budget
 // or restart state.
+//
+// A member may live on another node behind a local stand-in. When its node is
+// lost the stand-in reports it (`member_unreachable`) before failing its
+// attempts as `transient`: the member is skipped like an ejected one, but its
+// failures are not held against it (no outlier count, no hedge latency, no
+// restart), since the node, not the service, failed.
 #pragma once
 
 #include <array>
@@ -252,6 +258,23 @@ class supervisor_core {
   /// crash, and nothing is restarted.
   void member_gone(std::uint32_t m, time_point now, action_list& out);
 
+  /// Member `m` runs but cannot be reached (its node was lost): it gets no
+  /// new attempt, hedge or probe until `member_reachable`. Results from it
+  /// that arrive meanwhile are applied to their calls (answers and
+  /// failovers as usual) but are not counted by the outlier detector, the
+  /// hedge latency window, the retry budget's failure tokens or the
+  /// rejection cooldown: a node loss must not eject the member once it is
+  /// back. No restart is counted, no restart intensity consumed, and the
+  /// member does not count as restarting: a call that finds no member
+  /// available is answered `no_member` rather than wait for a node that
+  /// may take long to return. Ignored for a member that is not running or
+  /// was removed, or is already unreachable.
+  void member_unreachable(std::uint32_t m, time_point now, action_list& out);
+
+  /// Member `m` is reachable again: routable at once; calls waiting for a
+  /// member resume. Ignored unless `m` is unreachable.
+  void member_reachable(std::uint32_t m, time_point now, action_list& out);
+
   /// Answers every call in flight with reason `shutdown` (cancelling their
   /// attempts): before the supervisor stops.
   void fail_all(time_point now, action_list& out);
@@ -280,6 +303,12 @@ class supervisor_core {
   bool running(std::uint32_t m) const noexcept {
     return members_[m].running;
   }
+  /// Member `m` runs but its node is lost (`member_unreachable`).
+  bool unreachable(std::uint32_t m) const noexcept {
+    return (unreachable_ >> m) & 1U;
+  }
+  /// Running, unreachable, restarting or stopped.
+  member_status status(std::uint32_t m) const noexcept;
   std::uint32_t outstanding(std::uint32_t m) const noexcept {
     return loads_[m].outstanding;
   }
@@ -395,6 +424,9 @@ class supervisor_core {
   std::vector<outlier_event> events_;
   std::vector<std::uint32_t> parked_;
   std::uint64_t probe_ready_ = 0; // members whose probe may go, as a bit mask
+  /// Running members whose node is lost, as a bit mask: skipped, and their
+  /// results not held against them.
+  std::uint64_t unreachable_ = 0;
   supervisor_counters counters_;
 };
 

@@ -19,6 +19,25 @@ namespace bulwark {
 /// Number of `member_health` values.
 inline constexpr std::size_t member_health_count = 3;
 
+/// Whether a member's actor is up and can be reached.
+enum class member_status : std::uint8_t {
+  /// Up; routable unless ejected or cooling down.
+  running,
+  /// Up, but its node is lost (a stand-in for a member on another node
+  /// reported it): skipped until the node is back; no restart.
+  unreachable,
+  /// Down, with a restart scheduled.
+  restarting,
+  /// Down for good (stopped on purpose, or the supervisor gave up).
+  stopped,
+};
+
+/// @relates member_status
+std::string to_string(member_status x);
+
+/// Number of `member_status` values.
+inline constexpr std::size_t member_status_count = 4;
+
 /// Counters of what the supervisor decided (plain integers: one thread).
 /// Every field has a row in bulwark/runtime/metrics/metric_table.cpp.
 struct supervisor_counters {
@@ -45,6 +64,11 @@ struct supervisor_counters {
   std::uint64_t parked = 0;
   /// Members routed around for `rejection_cooldown` after a rejection.
   std::uint64_t cooldowns = 0;
+  /// Times a running member was reported unreachable (its node lost).
+  std::uint64_t unreachable_events = 0;
+  /// `(reach_atom, bool)` messages from a sender that is no current member
+  /// (bumped by the supervisor actor, not by supervisor_core).
+  std::uint64_t reach_ignored = 0;
   /// Preliminary answers of members passed on to the callers of progressive
   /// calls (at most one per call).
   std::uint64_t preliminary_replies = 0;
@@ -58,6 +82,8 @@ struct supervisor_member_stats {
   std::string name;
   /// Its actor is up (false while it is being restarted).
   bool running = false;
+  /// Running, unreachable (its node lost), restarting or stopped.
+  member_status status = member_status::stopped;
   member_health health = member_health::healthy;
   /// Attempts sent to it and not answered yet.
   std::uint64_t outstanding = 0;
@@ -81,11 +107,14 @@ struct supervisor_stats {
 
   /// Members in outlier state `h`.
   std::uint64_t members_in(member_health h) const noexcept;
+
+  /// Members in status `st`.
+  std::uint64_t members_in(member_status st) const noexcept;
 };
 
 /// {"supervisor": name, every counter by name, "in_flight",
-///  "members": [{"name", "running", "health", "outstanding", "ejections",
-///  "incarnation"}]}.
+///  "members": [{"name", "running", "status", "health", "outstanding",
+///  "ejections", "incarnation"}]}.
 boost::json::object to_json(const supervisor_stats& x);
 
 } // namespace bulwark
