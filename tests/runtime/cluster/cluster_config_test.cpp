@@ -641,3 +641,48 @@ TEST_CASE("a change of the cluster section needs a restart",
   c.peers.push_back(cluster_peer_config{"p", "::1", 1});
   CHECK(cluster_change_error(a, c).has_value());
 }
+
+TEST_CASE("a supervisor's members may be remotes, and their declared "
+          "operations decide what the supervisor may repeat and hedge",
+          "[runtime][cluster]") {
+  auto text = R"({"dependencies": {},
+    "supervisors": {"pay": {"members": ["pay-a", "pay-b"],
+                            "hedge": {"enabled": true}}},
+    "cluster": {"node": "gateway",
+      "peers": {"a": {"host": "127.0.0.1", "port": 7101},
+                "b": {"host": "127.0.0.1", "port": 7102}},
+      "remotes": {
+        "pay-a": {"node": "a", "name": "payments", "default_idempotency": "keyed",
+                  "operations": {"quote": "idempotent"}},
+        "pay-b": {"node": "b", "name": "payments", "default_idempotency": "keyed",
+                  "operations": {"quote": "idempotent"}}}}})";
+  auto result = parse_bulwark_config(text);
+  INFO(result.errors.to_string());
+  REQUIRE(result.ok());
+  auto* sup = result.config->find_supervisor("pay");
+  REQUIRE(sup != nullptr);
+  CHECK(sup->repeat == idempotency::keyed);
+  CHECK(sup->idempotency_of("quote") == idempotency::idempotent);
+  CHECK(sup->idempotency_of("charge") == idempotency::keyed);
+  // A remote that declares nothing is unsafe: hedging over it is refused,
+  // as for a local member.
+  auto unsafe = std::string{text};
+  auto at = unsafe.find(R"("default_idempotency": "keyed",
+                  "operations": {"quote": "idempotent"}},
+        "pay-b")");
+  REQUIRE(at != std::string::npos);
+  unsafe.replace(at, std::string{R"("default_idempotency": "keyed",)"}.size(),
+                 "");
+  auto refused = parse_bulwark_config(unsafe);
+  CHECK(refused.errors.to_string().find("/supervisors/pay/hedge/enabled: "
+                                        "cannot hedge")
+        != std::string::npos);
+  // An unknown member names all three kinds when the document has a cluster.
+  auto ghost = parse_bulwark_config(R"({"dependencies": {},
+    "supervisors": {"pay": {"members": ["ghost"]}},
+    "cluster": {"node": "gateway"}})");
+  CHECK(ghost.errors.to_string().find(
+          "unknown member \"ghost\": no dependency, supervisor or remote of "
+          "that name")
+        != std::string::npos);
+}

@@ -32,6 +32,12 @@ namespace {
 // `unsafe` operation of any member below. Fills the derived idempotency.
 void validate_supervisors(bulwark_config& cfg, error_list& errors) {
   auto sups_at = json_path{} / "supervisors";
+  // A member on another node: a remote of `/cluster/remotes`, whose
+  // operations are declared there (and checked against the peer's own
+  // declaration when its link comes up).
+  auto remote = [&cfg](const std::string& name) {
+    return cfg.cluster ? cfg.cluster->find_remote(name) : nullptr;
+  };
   std::map<std::string, std::string> owner; // member -> supervisor
   for (auto& sup : cfg.supervisors) {
     auto sup_at = sups_at / sup.name;
@@ -43,10 +49,13 @@ void validate_supervisors(bulwark_config& cfg, error_list& errors) {
     for (std::size_t i = 0; i < sup.members.size(); ++i) {
       auto& m = sup.members[i];
       auto at = sup_at / "members" / i;
-      if (cfg.find(m) == nullptr && cfg.find_supervisor(m) == nullptr) {
-        errors.add(at, fmt::format("unknown member \"{}\": no dependency or "
-                                   "supervisor of that name",
-                                   m));
+      if (cfg.find(m) == nullptr && cfg.find_supervisor(m) == nullptr
+          && remote(m) == nullptr) {
+        errors.add(at, fmt::format("unknown member \"{}\": no dependency{} "
+                                   "of that name",
+                                   m,
+                                   cfg.cluster ? ", supervisor or remote"
+                                               : " or supervisor"));
         continue;
       }
       auto [it, fresh] = owner.emplace(m, sup.name);
@@ -108,6 +117,10 @@ void validate_supervisors(bulwark_config& cfg, error_list& errors) {
           def = dep->repeat;
           for (auto& op : dep->operations)
             op_names.insert(op.name);
+        } else if (auto* r = remote(m)) {
+          def = r->default_repeat;
+          for (auto& op : r->operations)
+            op_names.insert(op.name);
         } else {
           auto* child = const_cast<supervisor_config*>(cfg.find_supervisor(m));
           resolve(*child);
@@ -122,8 +135,9 @@ void validate_supervisors(bulwark_config& cfg, error_list& errors) {
       for (auto& name : op_names) {
         operation_config op{name, idempotency::idempotent};
         for (auto& m : sup.members) {
-          auto x = cfg.find(m) != nullptr
-                     ? cfg.find(m)->idempotency_of(name)
+          auto x = cfg.find(m) != nullptr ? cfg.find(m)->idempotency_of(name)
+                   : remote(m) != nullptr
+                     ? remote(m)->idempotency_of(name)
                      : cfg.find_supervisor(m)->idempotency_of(name);
           op.repeat = least_safe(op.repeat, x);
         }
