@@ -149,6 +149,20 @@ TEST_CASE_METHOD(fixture,
             "/dependencies/a: no transport factory was given for \"a\" "
             "(service_host_options::transports)"});
   }
+  SECTION("a supervisor with a remote member and no remote factory") {
+    auto r = service_host::start(sys, R"({"dependencies": {"a": {}},
+               "supervisors": {"s": {"members": ["a", "far"]}},
+               "cluster": {"node": "here",
+                 "peers": {"there": {"host": "127.0.0.1", "port": 7100}},
+                 "remotes": {"far": {"node": "there", "name": "a"}}}})",
+                                 options({"a"}));
+    CHECK_FALSE(r.ok());
+    CHECK(r.errors
+          == std::vector<std::string>{
+            "/supervisors/s: member \"far\" is a remote, but no remote "
+            "factory was given (service_host_options::remotes, e.g. "
+            "cluster_node::spawn_remote)"});
+  }
   run();
   CHECK(transports.empty());
   CHECK(sys.registry().running() == running);

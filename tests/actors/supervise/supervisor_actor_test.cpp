@@ -452,10 +452,9 @@ struct reconfig_fixture : fixture {
     supervisor_options o;
     o.config = *doc->find_supervisor("s");
     o.document = doc;
-    o.factory =
-      [this](
-        caf::actor_system& s, const std::string& name,
-        const std::shared_ptr<const bulwark_config>& in_force) -> caf::actor {
+    o.factory = [this](caf::actor_system& s, const std::string& name,
+                       const std::shared_ptr<const bulwark_config>& in_force,
+                       const caf::actor&) -> caf::actor {
       // The supervisor hands over the document it applied last.
       REQUIRE(in_force != nullptr);
       auto* dep = in_force->find(name);

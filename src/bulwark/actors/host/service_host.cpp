@@ -43,6 +43,10 @@ struct host_context : std::enable_shared_from_this<host_context> {
   std::map<std::string, caf::actor> aliases;
   /// Every transport factory, by dependency name (read-only once started).
   std::map<std::string, transport_factory> factories;
+  /// Starts remote members (read-only once started).
+  std::function<caf::actor(caf::actor_system&, const std::string&,
+                           const caf::actor&)>
+    remotes;
   std::mutex mtx;
   std::map<std::string, dependency_policies_ptr> policies;
   /// Watches transports started after the host (guarded by `mtx`).
@@ -115,9 +119,10 @@ struct host_context : std::enable_shared_from_this<host_context> {
     o.journey_sample = journey_sample;
     std::weak_ptr<host_context> weak = shared_from_this();
     o.factory = [weak](caf::actor_system& s, const std::string& member,
-                       const std::shared_ptr<const bulwark_config>& in_force) {
+                       const std::shared_ptr<const bulwark_config>& in_force,
+                       const caf::actor& owner) {
       auto ctx = weak.lock();
-      return ctx ? ctx->start_member(s, member, in_force) : caf::actor{};
+      return ctx ? ctx->start_member(s, member, in_force, owner) : caf::actor{};
     };
     // Not under the registry's lock: the supervisor starts its members now.
     auto result = caf::actor_cast<caf::actor>(spawn_supervisor(sys, o));
@@ -162,11 +167,14 @@ struct host_context : std::enable_shared_from_this<host_context> {
   }
 
   caf::actor start_member(caf::actor_system& sys, const std::string& name,
-                          std::shared_ptr<const bulwark_config> doc) {
+                          std::shared_ptr<const bulwark_config> doc,
+                          const caf::actor& owner) {
     if (!doc)
       doc = registry->document();
     if (doc->find(name) != nullptr)
       return start_dependency(sys, name, *doc);
+    if (doc->cluster && doc->cluster->find_remote(name) != nullptr)
+      return remotes ? remotes(sys, name, owner) : caf::actor{};
     return start_supervisor(sys, name, std::move(doc));
   }
 };
@@ -529,6 +537,14 @@ service_host::start_result service_host::start(caf::actor_system& sys,
   for (auto& [name, f] : opts.transports)
     if (!f)
       r.errors.push_back("(transports)/" + name + ": the factory is empty");
+  if (doc.cluster && !opts.remotes)
+    for (auto& sup : doc.supervisors)
+      for (auto& m : sup.members)
+        if (doc.cluster->find_remote(m) != nullptr)
+          r.errors.push_back("/supervisors/" + sup.name + ": member \"" + m
+                             + "\" is a remote, but no remote factory was "
+                               "given (service_host_options::remotes, e.g. "
+                               "cluster_node::spawn_remote)");
   if (!r.errors.empty())
     return r;
   auto doc_ptr = std::make_shared<const bulwark_config>(doc);
@@ -537,6 +553,7 @@ service_host::start_result service_host::start(caf::actor_system& sys,
   ctx->seed = opts.seed;
   ctx->journey_sample = opts.journey_sample;
   ctx->factories = opts.transports;
+  ctx->remotes = opts.remotes;
   std::vector<owned_entry> owned;
   auto stop_owned = [&] {
     for (auto& e : owned)

@@ -66,6 +66,14 @@ struct service_host_options {
   std::uint64_t seed = 1;
   /// As in dependency_options / supervisor_options.
   std::uint32_t journey_sample = 64;
+  /// Starts a stand-in for remote `name` of `/cluster/remotes` as a member
+  /// of supervisor `owner` (on the supervisor's thread, for every
+  /// incarnation); needed when a supervisor of the document has remote
+  /// members. A cluster node's `spawn_remote` is one
+  /// (bulwark/actors/cluster/cluster_node.hpp).
+  std::function<caf::actor(caf::actor_system&, const std::string& name,
+                           const caf::actor& owner)>
+    remotes;
 };
 
 class service_host {

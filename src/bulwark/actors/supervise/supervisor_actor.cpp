@@ -279,8 +279,9 @@ struct supervisor_state {
   std::function<caf::actor(caf::actor_system&)>
   bind_factory(const std::string& name) {
     // Reads `doc` when called: a restart starts from the document in force.
-    return
-      [this, name](caf::actor_system& sys) { return factory(sys, name, doc); };
+    return [this, name](caf::actor_system& sys) {
+      return factory(sys, name, doc, caf::actor_cast<caf::actor>(self));
+    };
   }
 
   // -- calls -------------------------------------------------------------------
@@ -715,9 +716,9 @@ struct tree_context {
 /// (from 1) of a supervisor seeded s gets s * 1000 + n.
 member_factory tree_factory(std::shared_ptr<tree_context> ctx,
                             std::string parent, std::uint64_t seed) {
-  return [ctx, parent, seed](
-           caf::actor_system& sys, const std::string& name,
-           const std::shared_ptr<const bulwark_config>& doc) -> caf::actor {
+  return [ctx, parent, seed](caf::actor_system& sys, const std::string& name,
+                             const std::shared_ptr<const bulwark_config>& doc,
+                             const caf::actor&) -> caf::actor {
     if (!doc)
       return {};
     std::uint64_t n = 0;

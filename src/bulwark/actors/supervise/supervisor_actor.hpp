@@ -56,9 +56,12 @@ struct member_spec {
 /// starts members a reconfiguration adds, and every member, restarts
 /// included, when `members` is empty. Returns an invalid handle when it
 /// cannot.
-using member_factory =
-  std::function<caf::actor(caf::actor_system&, const std::string& name,
-                           const std::shared_ptr<const bulwark_config>& doc)>;
+/// `owner` is the supervisor itself: a member that stands in for an actor on
+/// another node tells it when that node becomes unreachable
+/// (`(reach_atom, bool)`, bulwark/actors/cluster/remote_member.hpp).
+using member_factory = std::function<caf::actor(
+  caf::actor_system&, const std::string& name,
+  const std::shared_ptr<const bulwark_config>& doc, const caf::actor& owner)>;
 
 struct supervisor_options {
   /// The validated config (from parse_bulwark_config: the derived
