@@ -4,6 +4,7 @@
 #include "bulwark/actors/cluster/node_gate.hpp"
 #include "bulwark/actors/cluster/peer_link.hpp"
 #include "bulwark/actors/cluster/reach_prober.hpp"
+#include "bulwark/actors/cluster/remote_member.hpp"
 #include "bulwark/runtime/config/bulwark_config.hpp"
 
 #include <caf/all.hpp>
@@ -36,6 +37,18 @@ published_entry entry_of(const Config& cfg, published_kind kind,
   return e;
 }
 
+std::vector<std::string>
+check_published(const cluster_config& c,
+                const std::vector<published_entry>& entries) {
+  std::vector<std::string> errors;
+  for (auto& e : entries)
+    if (std::find(c.publish.begin(), c.publish.end(), e.name)
+        == c.publish.end())
+      errors.emplace_back("/cluster/publish: \"" + e.name
+                          + "\" is handed in but not listed");
+  return errors;
+}
+
 } // namespace
 
 cluster_node::start_result cluster_node::start(caf::actor_system& sys,
@@ -47,11 +60,8 @@ cluster_node::start_result cluster_node::start(caf::actor_system& sys,
       "/cluster: the actor system was not configured with configure_cluster");
     return result;
   }
-  for (auto& e : opts.published)
-    if (std::find(c.publish.begin(), c.publish.end(), e.name)
-        == c.publish.end())
-      result.errors.emplace_back("/cluster/publish: \"" + e.name
-                                 + "\" is handed in but not listed");
+  if (opts.published)
+    result.errors = check_published(c, *opts.published);
   if (!result.errors.empty())
     return result;
   std::unique_ptr<cluster_node> node{new cluster_node};
@@ -60,25 +70,6 @@ cluster_node::start_result cluster_node::start(caf::actor_system& sys,
   node->hello_ = local_hello(c, opts.epoch != 0 ? opts.epoch : random_epoch());
   node->directory_ = std::make_shared<cluster_directory>();
   node->prober_ = std::make_shared<reach_prober>();
-  if (c.listen_port) {
-    node_gate_options gate_opts;
-    gate_opts.local = node->hello_;
-    gate_opts.entries = std::move(opts.published);
-    node->gate_ = spawn_node_gate(sys, std::move(gate_opts));
-    // Bound to the configured address only (127.0.0.1 by default), never
-    // to every interface; reuse so a restarted node gets its port back
-    // while the old connections sit in TIME_WAIT.
-    auto port = sys.middleman().publish(node->gate_, *c.listen_port,
-                                        c.listen_host.c_str(), true);
-    if (!port) {
-      result.errors.emplace_back(
-        "/cluster/listen: cannot listen on " + c.listen_host + ":"
-        + std::to_string(*c.listen_port) + ": " + sys.render(port.error()));
-      caf::anon_send_exit(node->gate_, caf::exit_reason::user_shutdown);
-      return result;
-    }
-    node->port_ = *port;
-  }
   std::uint64_t i = 0;
   for (auto& peer : c.peers) {
     peer_link_options link;
@@ -89,10 +80,77 @@ cluster_node::start_result cluster_node::start(caf::actor_system& sys,
     link.prober = node->prober_;
     link.directory = node->directory_;
     link.seed = opts.seed * 1000003 + ++i;
-    node->links_.push_back(spawn_peer_link(sys, std::move(link)));
+    node->links_.emplace_back(peer.name, spawn_peer_link(sys, std::move(link)));
+  }
+  if (opts.published) {
+    result.errors = node->publish(std::move(*opts.published));
+    if (!result.errors.empty())
+      return result;
   }
   result.node = std::move(node);
   return result;
+}
+
+std::vector<std::string>
+cluster_node::publish(std::vector<published_entry> entries) {
+  auto errors = check_published(config_, entries);
+  if (gate_)
+    errors.emplace_back("/cluster/publish: the gate is published already");
+  if (!errors.empty() || !config_.listen_port)
+    return errors;
+  node_gate_options gate_opts;
+  gate_opts.local = hello_;
+  gate_opts.entries = std::move(entries);
+  gate_ = spawn_node_gate(*sys_, std::move(gate_opts));
+  // Bound to the configured address only (127.0.0.1 by default), never to
+  // every interface; reuse so a restarted node gets its port back while
+  // the old connections sit in TIME_WAIT.
+  auto port = sys_->middleman().publish(gate_, *config_.listen_port,
+                                        config_.listen_host.c_str(), true);
+  if (!port) {
+    errors.emplace_back("/cluster/listen: cannot listen on "
+                        + config_.listen_host + ":"
+                        + std::to_string(*config_.listen_port) + ": "
+                        + sys_->render(port.error()));
+    caf::anon_send_exit(gate_, caf::exit_reason::user_shutdown);
+    gate_ = nullptr;
+    return errors;
+  }
+  port_ = *port;
+  return errors;
+}
+
+caf::actor cluster_node::link(const std::string& name) const {
+  for (auto& [peer, handle] : links_)
+    if (peer == name)
+      return handle;
+  return {};
+}
+
+caf::actor cluster_node::spawn_remote(const std::string& name,
+                                      const caf::actor& owner) {
+  auto* remote = config_.find_remote(name);
+  if (sys_ == nullptr || remote == nullptr)
+    return {};
+  auto* peer = config_.find_peer(remote->node);
+  // The peer's bounds are shared by its remotes: split evenly, each >= 1,
+  // so no counter is shared between actors.
+  std::uint32_t share = 0;
+  for (auto& r : config_.remotes)
+    share += r.node == remote->node ? 1 : 0;
+  remote_member_options o;
+  o.call.node = remote->node;
+  o.call.name = remote->name;
+  o.call.max_in_flight =
+    std::max<std::uint32_t>(1, peer->max_in_flight / share);
+  o.call.max_in_flight_bytes =
+    std::max<std::int64_t>(1, peer->max_in_flight_bytes / share);
+  o.call.operations = remote->operations;
+  o.call.default_idempotency = remote->default_repeat;
+  o.target = remote->target;
+  o.link = link(remote->node);
+  o.owner = owner;
+  return spawn_remote_member(*sys_, std::move(o));
 }
 
 cluster_node::~cluster_node() {
@@ -102,7 +160,7 @@ cluster_node::~cluster_node() {
 void cluster_node::stop() {
   if (sys_ == nullptr)
     return;
-  for (auto& l : links_)
+  for (auto& [name, l] : links_)
     caf::anon_send_exit(l, caf::exit_reason::user_shutdown);
   links_.clear();
   if (gate_) {

@@ -19,6 +19,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -29,8 +30,11 @@ class reach_prober;
 
 struct cluster_node_options {
   cluster_config config;
-  /// What peers may call; names must be in `config.publish`.
-  std::vector<published_entry> published;
+  /// What peers may call; names must be in `config.publish`. When absent,
+  /// the gate is published later by `publish` (a host whose supervisors
+  /// have remote members needs the node before its aliases exist).
+  std::optional<std::vector<published_entry>> published =
+    std::vector<published_entry>{};
   /// Random per process start (tells a restarted node from the old one); 0
   /// picks one from std::random_device.
   std::uint64_t epoch = 0;
@@ -66,6 +70,23 @@ class cluster_node {
   /// What this node says in its hello.
   const node_hello& hello() const noexcept;
 
+  /// Publishes the gate with `entries` (names must be in
+  /// `config.publish`), once, when `start` was given none; returns every
+  /// error.
+  std::vector<std::string> publish(std::vector<published_entry> entries);
+
+  /// A new stand-in for remote `name` of `config.remotes` (a local actor
+  /// that speaks the call protocol for what the peer publishes; see
+  /// remote_member.hpp), telling `owner` (its supervisor, may be invalid)
+  /// when the peer becomes unreachable or reachable. Invalid for an unknown
+  /// name. The caller owns it (a supervisor stops its members); it ends its
+  /// calls when its peer's link does.
+  caf::actor spawn_remote(const std::string& name,
+                          const caf::actor& owner = {});
+
+  /// The link to peer `name` (invalid for an unknown peer).
+  caf::actor link(const std::string& name) const;
+
   /// Stops everything (idempotent).
   void stop();
 
@@ -77,7 +98,8 @@ class cluster_node {
   node_hello hello_;
   std::uint16_t port_ = 0;
   caf::actor gate_;
-  std::vector<caf::actor> links_;
+  /// By peer name, in `config_.peers` order.
+  std::vector<std::pair<std::string, caf::actor>> links_;
   std::shared_ptr<reach_prober> prober_;
   std::shared_ptr<cluster_directory> directory_;
 };

@@ -8,6 +8,7 @@
 #include <caf/io/middleman.hpp>
 #include <caf/io/middleman_actor.hpp>
 
+#include <algorithm>
 #include <optional>
 #include <utility>
 
@@ -66,6 +67,8 @@ struct peer_link_state_data {
   std::string refusal;
   /// When the tick in flight fires (none: no tick scheduled).
   std::optional<time_point> tick_at;
+  /// Remote members of this peer and the published name each calls.
+  std::vector<std::pair<caf::actor, std::string>> subscribers;
 };
 
 using peer_link_actor_ptr = caf::stateful_actor<peer_link_state_data>*;
@@ -86,6 +89,25 @@ void publish_view(peer_link_actor_ptr self) {
 }
 
 void run_actions(peer_link_actor_ptr self, peer_link_core::action_list& out);
+
+/// What the peer publishes as `name` while the link is up (invalid
+/// otherwise).
+caf::actor target_of(peer_link_actor_ptr self, const std::string& name) {
+  auto& st = self->state;
+  if (st.core->state() != peer_link_state::up)
+    return {};
+  for (auto& e : st.welcome.entries)
+    if (e.name == name)
+      return e.handle;
+  return {};
+}
+
+/// Tells every subscriber the link's state now: its target, or none.
+void tell_subscribers(peer_link_actor_ptr self) {
+  auto& st = self->state;
+  for (auto& [who, name] : st.subscribers)
+    self->send(who, link_atom::value, st.monitored_gen, target_of(self, name));
+}
 
 time_point now_of(peer_link_actor_ptr self) {
   return self->clock().now();
@@ -199,6 +221,7 @@ void run_actions(peer_link_actor_ptr self, peer_link_core::action_list& out) {
         st.monitored = st.gate.address();
         st.monitored_gen = a.gen;
         self->monitor(st.gate);
+        tell_subscribers(self);
         break;
       case peer_link_action_kind::down:
         if (st.monitored) {
@@ -207,6 +230,7 @@ void run_actions(peer_link_actor_ptr self, peer_link_core::action_list& out) {
         }
         st.gate = nullptr;
         st.welcome = node_welcome{};
+        tell_subscribers(self);
         break;
       case peer_link_action_kind::refused:
         st.refusal = a.reason;
@@ -226,6 +250,11 @@ caf::behavior peer_link(peer_link_actor_ptr self, peer_link_options opts) {
   st.mm = self->home_system().middleman().actor_handle();
   self->set_down_handler([self](caf::down_msg& dm) {
     auto& st = self->state;
+    auto& subs = st.subscribers;
+    subs.erase(
+      std::remove_if(subs.begin(), subs.end(),
+                     [&](auto& x) { return x.first.address() == dm.source; }),
+      subs.end());
     if (!st.monitored || dm.source != st.monitored)
       return;
     st.monitored = nullptr;
@@ -244,6 +273,16 @@ caf::behavior peer_link(peer_link_actor_ptr self, peer_link_options opts) {
       peer_link_core::action_list out;
       self->state.core->probe_done(gen, ok, now_of(self), out);
       after_event(self, out);
+    },
+    [self](link_atom, caf::actor& who, std::string& name) {
+      // A remote member of this peer: told the state now and every change.
+      if (!who)
+        return;
+      self->monitor(who);
+      auto gen = self->state.monitored_gen;
+      auto target = target_of(self, name);
+      self->send(who, link_atom::value, gen, std::move(target));
+      self->state.subscribers.emplace_back(std::move(who), std::move(name));
     },
     [self](tick_atom) {
       auto& st = self->state;

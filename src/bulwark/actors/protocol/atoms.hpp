@@ -28,6 +28,13 @@ using hello_atom = caf::atom_constant<caf::atom("hello")>;
 /// `(resolve_atom, name)` -> `(resolve_atom, published_entry)`.
 using resolve_atom = caf::atom_constant<caf::atom("resolve")>;
 
+/// A node's link to one peer and what depends on it: a remote member
+/// subscribes with `(link_atom, caf::actor subscriber, std::string name)`
+/// and is told `(link_atom, generation, caf::actor target)` whenever the
+/// link comes up (`target` is what the peer publishes as `name`) or goes
+/// down (`target` invalid).
+using link_atom = caf::atom_constant<caf::atom("link")>;
+
 /// The final answer to a call, sent to the caller: `(reply_atom, call_reply)`.
 using reply_atom = caf::atom_constant<caf::atom("reply")>;
 
