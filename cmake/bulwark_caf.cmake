@@ -1,6 +1,7 @@
 # Finds CAF 0.17.6 and defines bulwark::caf_core and bulwark::caf_io, and
 # bulwark::caf_openssl when CAF's OpenSSL module (libcaf_openssl, also in
-# libcaf-dev) is there: nodes need it for mutual TLS (docs/cluster.md).
+# libcaf-dev) and OpenSSL (libssl-dev) are there: nodes need them for mutual
+# TLS (docs/cluster.md).
 # Debian 12's libcaf-dev ships no CMake package, so the headers and libraries
 # are found by name. Used by bulwark's own build and by the installed
 # package (bulwark-config.cmake), so a consumer gets the same targets.
@@ -33,11 +34,14 @@ set_target_properties(bulwark::caf_io PROPERTIES
   IMPORTED_LOCATION ${BULWARK_CAF_IO_LIBRARY}
   INTERFACE_LINK_LIBRARIES bulwark::caf_core)
 # Optional: without it bulwark builds without TLS (BULWARK_WITH_TLS OFF).
-# It brings libssl itself; bulwark calls no OpenSSL function directly.
-if(BULWARK_CAF_OPENSSL_LIBRARY
+# OpenSSL's own headers (libssl-dev) are needed too: bulwark loads the
+# certificate, key and CA files once at start, because CAF loads them again
+# for every connection and aborts the process when that fails.
+find_package(OpenSSL QUIET COMPONENTS SSL Crypto)
+if(BULWARK_CAF_OPENSSL_LIBRARY AND OpenSSL_FOUND
    AND EXISTS ${BULWARK_CAF_INCLUDE_DIR}/caf/openssl/manager.hpp)
   add_library(bulwark::caf_openssl UNKNOWN IMPORTED GLOBAL)
   set_target_properties(bulwark::caf_openssl PROPERTIES
     IMPORTED_LOCATION ${BULWARK_CAF_OPENSSL_LIBRARY}
-    INTERFACE_LINK_LIBRARIES bulwark::caf_io)
+    INTERFACE_LINK_LIBRARIES "bulwark::caf_io;OpenSSL::SSL;OpenSSL::Crypto")
 endif()

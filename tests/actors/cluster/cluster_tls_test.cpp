@@ -369,7 +369,10 @@ TEST_CASE("a stopped TLS peer does not hold up a healthy one",
   WARN("healthy TLS peer up "
        << std::chrono::duration_cast<std::chrono::milliseconds>(took).count()
        << " ms after start, next to a stopped one");
-  CHECK(took < 1s);
+  // Typically 45-300 ms here (115 runs, some with two test processes at
+  // once), but one run took 1.3 s: asserted is what CAF can promise, at
+  // most one handshake timeout (1 s) late (docs/cluster.md).
+  CHECK(took < 2s);
   auto r = remote_stub{a, "c-echo"}.call_until_ok(4);
   REQUIRE(r);
   CHECK(r->ok);

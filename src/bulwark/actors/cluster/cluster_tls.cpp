@@ -12,8 +12,13 @@
 // middleman, which shares the BASP broker with the module.
 #  include <caf/openssl/manager.hpp>
 #  include <caf/openssl/publish.hpp>
+
+#  include <openssl/err.h>
+#  include <openssl/ssl.h>
+#  include <openssl/x509.h>
 #endif
 
+#include <algorithm>
 #include <array>
 #include <cerrno>
 #include <cstdlib>
@@ -79,6 +84,83 @@ const char* passphrase_of(const cluster_tls_config& tls) {
   return value != nullptr && *value != '\0' ? value : nullptr;
 }
 
+#ifdef BULWARK_WITH_TLS
+/// OpenSSL's queued errors, bounded (they may quote a path).
+std::string openssl_errors() {
+  std::string text;
+  while (auto code = ERR_get_error()) {
+    std::array<char, 256> buf{};
+    ERR_error_string_n(code, buf.data(), buf.size());
+    if (text.size() < 512)
+      text += (text.empty() ? "" : "; ") + std::string{buf.data()};
+  }
+  return printable_utf8(text, 600);
+}
+
+int passphrase_callback(char* buf, int size, int, void* user) {
+  auto* passphrase = static_cast<const char*>(user);
+  if (passphrase == nullptr || size <= 0)
+    return 0; // never a prompt on the terminal
+  auto n = std::min<std::size_t>(std::strlen(passphrase),
+                                 static_cast<std::size_t>(size - 1));
+  std::memcpy(buf, passphrase, n);
+  buf[n] = '\0';
+  return static_cast<int>(n);
+}
+
+/// Loads the files as CAF 0.17.6 does for every connection (session.cpp,
+/// create_ssl_context). CAF throws in its I/O thread when that fails, which
+/// ends the process at the first connection (measured: a wrong passphrase
+/// aborts the node when a peer connects), so whatever fails must stop the
+/// start instead.
+std::vector<std::string> check_loadable(const cluster_tls_config& tls,
+                                        const char* passphrase) {
+  std::vector<std::string> errors;
+  ERR_clear_error();
+  SSL_CTX* ctx = SSL_CTX_new(TLS_method());
+  if (ctx == nullptr) {
+    errors.emplace_back("/cluster/tls: cannot create an OpenSSL context: "
+                        + openssl_errors());
+    return errors;
+  }
+  SSL_CTX_set_default_passwd_cb(ctx, passphrase_callback);
+  SSL_CTX_set_default_passwd_cb_userdata(ctx, const_cast<char*>(passphrase));
+  bool have_certificate =
+    SSL_CTX_use_certificate_chain_file(ctx, tls.certificate.c_str()) == 1;
+  if (!have_certificate)
+    errors.emplace_back("/cluster/tls/certificate: cannot load "
+                        + shown(tls.certificate) + ": " + openssl_errors());
+  if (SSL_CTX_use_PrivateKey_file(ctx, tls.key.c_str(), SSL_FILETYPE_PEM)
+      != 1) {
+    // OpenSSL 3 checks the key against the certificate while loading it.
+    auto code = ERR_peek_last_error();
+    bool mismatch = ERR_GET_LIB(code) == ERR_LIB_X509
+                    && ERR_GET_REASON(code) == X509_R_KEY_VALUES_MISMATCH;
+    errors.emplace_back(
+      "/cluster/tls/key: "
+      + (mismatch
+           ? shown(tls.key) + " is not the key of the certificate"
+           : "cannot load " + shown(tls.key)
+               + (passphrase == nullptr ? " (encrypted? set passphrase_env)"
+                                        : " (wrong passphrase?)"))
+      + ": " + openssl_errors());
+  } else if (have_certificate && SSL_CTX_check_private_key(ctx) != 1) {
+    errors.emplace_back("/cluster/tls/key: " + shown(tls.key)
+                        + " is not the key of the certificate: "
+                        + openssl_errors());
+  }
+  if (SSL_CTX_load_verify_locations(ctx, tls.cafile.c_str(),
+                                    tls.capath.empty() ? nullptr
+                                                       : tls.capath.c_str())
+      != 1)
+    errors.emplace_back("/cluster/tls/cafile: cannot load " + shown(tls.cafile)
+                        + ": " + openssl_errors());
+  SSL_CTX_free(ctx);
+  ERR_clear_error();
+  return errors;
+}
+#endif
+
 } // namespace
 
 bool cluster_tls_built() noexcept {
@@ -107,6 +189,10 @@ std::vector<std::string> check_cluster_tls(const cluster_tls_config& tls) {
     errors.emplace_back("/cluster/tls/passphrase_env: the environment "
                         "variable "
                         + tls.passphrase_env + " is not set or empty");
+#ifdef BULWARK_WITH_TLS
+  if (errors.empty())
+    errors = check_loadable(tls, passphrase_of(tls));
+#endif
   return errors;
 }
 

@@ -27,7 +27,9 @@ bool cluster_tls_built() noexcept;
 /// Every reason `tls` cannot be used ("/cluster/tls/KEY: ..."): a build
 /// without TLS, a certificate, key or cafile that is not a readable PEM
 /// file, a capath that is not a readable directory, a passphrase variable
-/// that is not set.
+/// that is not set; then the files are loaded with OpenSSL as CAF will load
+/// them for every connection (a key that does not decrypt or does not match
+/// the certificate, a CA file without a certificate).
 std::vector<std::string> check_cluster_tls(const cluster_tls_config& tls);
 
 /// `check_cluster_tls`, then, when it passes, loads CAF's OpenSSL module
