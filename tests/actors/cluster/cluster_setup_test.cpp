@@ -6,7 +6,6 @@
 #include "bulwark/actors/cluster/cluster_setup.hpp"
 
 #include "bulwark/actors/cluster/cluster_tls.hpp"
-
 #include "bulwark/runtime/cluster/hello_check.hpp"
 #include "bulwark/runtime/config/bulwark_config.hpp"
 #include "tests/support/temp_dir.hpp"

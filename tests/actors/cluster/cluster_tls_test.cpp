@@ -377,5 +377,8 @@ TEST_CASE("a stopped TLS peer does not hold up a healthy one",
   REQUIRE(r);
   CHECK(r->ok);
   CHECK_FALSE(a.directory().peer("b").state == peer_link_state::up);
-  stopped.child->signal(SIGCONT);
+  // Resumed, b links up too. (Shutting down with its TLS handshake still
+  // stalled leaks CAF's BASP state: LeakSanitizer reports ~4 KB.)
+  REQUIRE(stopped.child->signal(SIGCONT));
+  CHECK(a.directory().wait_up("b", 5s));
 }

@@ -1,7 +1,6 @@
 #include "bulwark/actors/cluster/cluster_setup.hpp"
 
 #include "bulwark/actors/cluster/cluster_tls.hpp"
-
 #include "bulwark/actors/protocol/message_types.hpp"
 #include "bulwark/actors/system_setup.hpp"
 #include "bulwark/runtime/cluster/hello_check.hpp"
