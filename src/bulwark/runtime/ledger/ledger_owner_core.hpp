@@ -228,8 +228,9 @@ class ledger_owner_core {
   /// `journal_append` is emitted; the answer comes from `committed`.
   /// `!executed` -> the key is abandoned, its waiters told retry, nothing
   /// answered to the executor. Otherwise `stale` (id `commit_id`), nothing
-  /// journaled. A response over the bounds is `invalid` and abandons the
-  /// key. Runs `advance(now)` first.
+  /// journaled; a stale `!executed` is not answered. A response with a status
+  /// outside 100..599 or a body over max_response_bytes is `invalid` and
+  /// abandons the key. Runs `advance(now)` first.
   void commit(const std::string& key, owner_ticket ticket, ledger_client client,
               std::uint64_t commit_id, bool executed, ledger_result response,
               time_point now, action_list& out);
