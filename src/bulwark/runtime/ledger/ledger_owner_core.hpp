@@ -27,6 +27,7 @@
 #include <unordered_set>
 #include <vector>
 
+#include "bulwark/runtime/core/recycled_list.hpp"
 #include "bulwark/runtime/core/time.hpp"
 #include "bulwark/runtime/ledger/idempotency_ledger.hpp"
 #include "bulwark/runtime/ledger/ledger_config.hpp"
@@ -107,47 +108,10 @@ struct ledger_owner_action {
   std::string_view message;
 };
 
-/// The actions of one or more events, in order. Reused: `clear` keeps the
-/// actions and their buffers, so filling it allocates little once warm. Each
-/// action has the fields of its kind set, others stale. A key passed to an
-/// event must not refer into the list that event appends to (`committed`
-/// excepted).
-class ledger_owner_action_list {
- public:
-  ledger_owner_action& push() {
-    if (size_ == items_.size())
-      items_.emplace_back();
-    return items_[size_++];
-  }
-
-  void clear() noexcept {
-    size_ = 0;
-  }
-  bool empty() const noexcept {
-    return size_ == 0;
-  }
-  std::size_t size() const noexcept {
-    return size_;
-  }
-
-  ledger_owner_action& operator[](std::size_t i) noexcept {
-    return items_[i];
-  }
-  const ledger_owner_action& operator[](std::size_t i) const noexcept {
-    return items_[i];
-  }
-
-  const ledger_owner_action* begin() const noexcept {
-    return items_.data();
-  }
-  const ledger_owner_action* end() const noexcept {
-    return items_.data() + size_;
-  }
-
- private:
-  std::vector<ledger_owner_action> items_;
-  std::size_t size_ = 0;
-};
+/// The actions of one or more events, in order; reused (recycled_list.hpp).
+/// A key passed to an event must not refer into the list that event appends
+/// to (`committed` excepted).
+using ledger_owner_action_list = recycled_list<ledger_owner_action>;
 
 struct ledger_owner_options {
   ledger_config ledger;
