@@ -470,6 +470,8 @@ struct call_record {
   std::int64_t sent_ns = 0;
   std::int64_t reply_ns = 0;
   std::uint32_t finals = 0;
+  /// `call_reply::attempts` of the first final reply (> 1: failed over).
+  std::uint16_t attempts = 0;
   bool ok = false;
 };
 
@@ -552,6 +554,8 @@ caf::behavior load_actor(caf::event_based_actor* self,
           if (rec.finals++ == 0) {
             rec.reply_ns = now_ns();
             rec.ok = r.ok;
+            rec.attempts = static_cast<std::uint16_t>(
+              std::min<std::uint32_t>(r.attempts, 0xffff));
             fresh = r.id >= st->run_first;
           }
         }
@@ -728,16 +732,19 @@ run_result chaos_run(gateway& gw,
     }
     out.reroute_ms = to_ms(reroute);
     if (std::getenv("BULWARK_CLUSTER_DEBUG") != nullptr) {
-      std::vector<std::int64_t> xs;
+      std::vector<std::pair<std::int64_t, std::uint16_t>> xs;
       for (auto id = first_id; id <= table.calls.size(); ++id) {
         auto& r = table.calls[id - 1];
         if (r.finals > 0 && r.sent_ns <= kill_ns && r.reply_ns > kill_ns)
-          xs.push_back((r.reply_ns - kill_ns) / 100000);
+          xs.emplace_back((r.reply_ns - kill_ns) / 100000, r.attempts);
       }
       std::sort(xs.begin(), xs.end());
+      // Reply time in ms after the kill; `*` marks a call that took more
+      // than one attempt (failed over).
       std::string line;
-      for (auto x : xs)
-        line += std::to_string(x / 10.0).substr(0, 5) + " ";
+      for (auto& [x, attempts] : xs)
+        line += fmt::format("{:.1f}{} ", static_cast<double>(x) / 10.0,
+                            attempts > 1 ? "*" : "");
       std::fprintf(stderr, "run seed %llu: kill m%d, in flight at kill: %s\n",
                    static_cast<unsigned long long>(seed), killed + 1,
                    line.c_str());
