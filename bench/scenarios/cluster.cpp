@@ -26,6 +26,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <deque>
 #include <fstream>
 #include <map>
 #include <memory>
@@ -479,7 +480,8 @@ struct call_record {
 /// the driver between runs (under the mutex).
 struct call_table {
   std::mutex mtx;
-  std::vector<call_record> calls;
+  /// A deque: growing never copies (or stalls on) what is there.
+  std::deque<call_record> calls;
   std::uint64_t unknown_replies = 0;
   std::uint64_t preliminaries = 0;
 };
@@ -654,6 +656,8 @@ struct run_result {
   bool hung_detected = false;
   std::uint64_t false_downs = 0;
   double reconnect_ms = -1;
+  /// The killed peer's link leaving `up`, after the SIGKILL stamp.
+  double kill_detected_ms = -1;
 };
 
 struct chaos_params {
@@ -712,6 +716,7 @@ run_result chaos_run(gateway& gw,
   if (!gw.members_running(10s))
     throw std::runtime_error("cluster: not every member came back");
   run_result out;
+  std::string debug;
   {
     std::lock_guard<std::mutex> guard{table.mtx};
     auto lost_after = std::chrono::duration_cast<std::chrono::nanoseconds>(
@@ -733,21 +738,28 @@ run_result chaos_run(gateway& gw,
     out.reroute_ms = to_ms(reroute);
     if (std::getenv("BULWARK_CLUSTER_DEBUG") != nullptr) {
       std::vector<std::pair<std::int64_t, std::uint16_t>> xs;
+      std::vector<std::int64_t> replies{kill_ns};
       for (auto id = first_id; id <= table.calls.size(); ++id) {
         auto& r = table.calls[id - 1];
         if (r.finals > 0 && r.sent_ns <= kill_ns && r.reply_ns > kill_ns)
           xs.emplace_back((r.reply_ns - kill_ns) / 100000, r.attempts);
+        if (r.finals > 0 && r.reply_ns > kill_ns
+            && r.reply_ns <= kill_ns + reroute)
+          replies.push_back(r.reply_ns);
       }
       std::sort(xs.begin(), xs.end());
+      std::sort(replies.begin(), replies.end());
+      std::int64_t gap = 0;
+      for (std::size_t i = 1; i < replies.size(); ++i)
+        gap = std::max(gap, replies[i] - replies[i - 1]);
       // Reply time in ms after the kill; `*` marks a call that took more
       // than one attempt (failed over).
-      std::string line;
+      debug = fmt::format("max gap between any two replies {:.1f} ms; in "
+                          "flight at the kill:",
+                          to_ms(gap));
       for (auto& [x, attempts] : xs)
-        line += fmt::format("{:.1f}{} ", static_cast<double>(x) / 10.0,
-                            attempts > 1 ? "*" : "");
-      std::fprintf(stderr, "run seed %llu: kill m%d, in flight at kill: %s\n",
-                   static_cast<unsigned long long>(seed), killed + 1,
-                   line.c_str());
+        debug += fmt::format(" {:.1f}{}", static_cast<double>(x) / 10.0,
+                             attempts > 1 ? "*" : "");
     }
   }
   // The stopped peer's first state change after SIGSTOP, before SIGCONT;
@@ -758,12 +770,20 @@ run_result chaos_run(gateway& gw,
       out.hung_detected = true;
       out.hung_ms = to_ms(e.at_ns - stop_ns);
     }
+    if (e.member == killed && out.kill_detected_ms < 0 && e.at_ns >= kill_ns
+        && e.at_ns < restart_ns && e.state != peer_link_state::up)
+      out.kill_detected_ms = to_ms(e.at_ns - kill_ns);
     if (e.member == killed && out.reconnect_ms < 0 && e.at_ns >= restart_ns
         && e.state == peer_link_state::up)
       out.reconnect_ms = to_ms(e.at_ns - restart_ns);
   }
   if (!out.hung_detected)
     out.hung_ms = to_ms(cont_ns - stop_ns);
+  if (!debug.empty())
+    std::fprintf(stderr,
+                 "run seed %llu: kill m%d, seen down after %.1f ms, %s\n",
+                 static_cast<unsigned long long>(seed), killed + 1,
+                 out.kill_detected_ms, debug.c_str());
   for (int i = 0; i < member_count; ++i) {
     auto downs = gw.node->directory()->peer(member_name(i)).counters.downs
                  - downs_before[static_cast<std::size_t>(i)];
@@ -825,7 +845,7 @@ scenario_result run_cluster(const scenario_options& opts) {
   caf::anon_send_exit(load, caf::exit_reason::user_shutdown);
 
   std::uint64_t calls = 0, ok = 0, lost = 0, false_downs = 0, undetected = 0;
-  double reroute_max = 0, hung_max = 0, reconnect_max = 0;
+  double reroute_max = 0, hung_max = 0, reconnect_max = 0, kill_seen_max = 0;
   std::vector<double> reroutes;
   for (auto& x : results) {
     calls += x.calls;
@@ -836,6 +856,7 @@ scenario_result run_cluster(const scenario_options& opts) {
     reroute_max = std::max(reroute_max, x.reroute_ms);
     hung_max = std::max(hung_max, x.hung_ms);
     reconnect_max = std::max(reconnect_max, x.reconnect_ms);
+    kill_seen_max = std::max(kill_seen_max, x.kill_detected_ms);
     reroutes.push_back(x.reroute_ms);
   }
   std::uint64_t extra = 0, unknown = 0;
@@ -860,6 +881,7 @@ scenario_result run_cluster(const scenario_options& opts) {
                    : static_cast<double>(ok) / static_cast<double>(calls));
   f.add("reroute_ms_max", reroute_max);
   f.add("reroute_ms_p50", median(reroutes));
+  f.add("kill_detected_ms_max", kill_seen_max);
   f.add("hung_detected_ms_max", hung_max);
   f.add("hung_undetected", undetected);
   f.add("false_downs", false_downs);
