@@ -25,6 +25,7 @@
 #include <caf/all.hpp>
 #include <caf/io/all.hpp>
 
+#include <cctype>
 #include <chrono>
 #include <cstdio>
 #include <memory>
@@ -151,6 +152,12 @@ int run_cluster_node_command(int argc, char** argv) {
   }
   if (node.empty() || port == 0)
     return fail(2, "needs --node NAME and --port N");
+  // The name goes into a JSON document: only the characters a node name
+  // may have (the document's own check then applies its rules).
+  for (char c : node)
+    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '_' && c != '-'
+        && c != '.')
+      return fail(2, "--node: only A-Z a-z 0-9 _ - . are allowed");
   auto parsed = parse_bulwark_config(
     member_document(node, static_cast<std::uint16_t>(port)));
   if (!parsed.ok())
