@@ -6,6 +6,7 @@
 #include "bench/runner/report_folder.hpp"
 #include "bench/runner/scenario.hpp"
 #include "bench/runner/scenario_file.hpp"
+#include "bench/scenarios/cluster_node_command.hpp"
 
 #include <cstdio>
 #include <cstdlib>
@@ -36,13 +37,18 @@ constexpr const char* usage = R"(usage: bulwark-bench [options]
   --list                     list the scenarios and exit
   --seed=N                   seed for every random choice (default 1)
   --runs=N                   repeat and report medians where supported
-                             (default 1)
+                             (default 1; `cluster`: 50)
+  --run-ms=N                 load per run in ms, where supported
+                             (`cluster`: default 3000)
   --quick                    smaller sizes, for CI smoke tests
   --report=DIR               also write a report folder: per scenario a CSV,
                              a Markdown table and PNG charts (gnuplot), plus
                              README.md (default: report/ when the demo
                              scenario runs, none otherwise)
   --help                     this text
+A scenario that checks bars (`cluster`) prints each failed bar to stderr
+and makes the exit status 1. `bulwark-bench cluster-node ...` is the member
+process the `cluster` scenario starts (not for direct use).
 )";
 
 struct usage_error {
@@ -134,6 +140,10 @@ cli parse(int argc, char** argv) {
     } else if (flag == "--runs") {
       result.opts.runs =
         static_cast<int>(parse_number(flag, needs_value(), 1, 1000));
+      result.opts.runs_given = true;
+    } else if (flag == "--run-ms") {
+      result.opts.run_ms = static_cast<std::int64_t>(
+        parse_number(flag, needs_value(), 1500, 600000));
     } else if (flag == "--quick") {
       no_value();
       result.opts.quick = true;
@@ -157,6 +167,9 @@ int main(int argc, char** argv) {
   // Load on a team's own service: a subcommand with its own options.
   if (argc > 1 && std::string_view{argv[1]} == "load")
     return run_load_command(argc - 1, argv + 1);
+  // A member node of the `cluster` scenario (it starts this binary).
+  if (argc > 1 && std::string_view{argv[1]} == "cluster-node")
+    return run_cluster_node_command(argc - 1, argv + 1);
   cli args;
   try {
     args = parse(argc, argv);
@@ -242,6 +255,7 @@ int main(int argc, char** argv) {
   progress live{isatty(STDERR_FILENO) != 0};
   args.opts.live = &live;
   bool first = true;
+  bool bars_failed = false;
   for (auto* x : selected) {
     scenario_result result;
     live.begin(x->name);
@@ -262,6 +276,11 @@ int main(int argc, char** argv) {
       std::cout << format_table(*x, args.opts.seed, result);
     }
     std::cout.flush();
+    for (auto& bar : result.failed_bars) {
+      std::cerr << "bulwark-bench: " << x->name << ": bar failed: " << bar
+                << '\n';
+      bars_failed = true;
+    }
     if (folder) {
       try {
         for (auto& w : folder->add(*x, result))
@@ -281,5 +300,5 @@ int main(int argc, char** argv) {
       return 1;
     }
   }
-  return 0;
+  return bars_failed ? 1 : 0;
 }

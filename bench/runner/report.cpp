@@ -130,6 +130,9 @@ std::string format_value(const field_value& x) {
     std::string operator()(const std::string& v) const {
       return v;
     }
+    std::string operator()(std::nullptr_t) const {
+      return "null";
+    }
   };
   return std::visit(visitor{}, x);
 }

@@ -63,6 +63,8 @@ std::string csv_cell(const std::string& x) {
 std::string csv_value(const field_value& v) {
   if (auto* d = std::get_if<double>(&v))
     return std::isfinite(*d) ? fmt::format("{}", *d) : std::string{};
+  if (std::holds_alternative<std::nullptr_t>(v))
+    return std::string{};
   return csv_cell(format_value(v));
 }
 

@@ -6,6 +6,7 @@
 // adding a scenario touches no runner code.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <string>
@@ -24,6 +25,10 @@ struct scenario_options {
   std::uint64_t seed = 1;
   /// Repetitions; scenarios that support it report medians.
   int runs = 1;
+  /// Whether `--runs` was given (a scenario may then use its own default).
+  bool runs_given = false;
+  /// Load duration of one run in ms (`--run-ms`); 0: the scenario's own.
+  std::int64_t run_ms = 0;
   /// Smaller sizes for CI smoke tests.
   bool quick = false;
   /// The live progress line (bench/runner/progress.hpp); null when nobody
@@ -36,7 +41,10 @@ struct scenario_options {
 void report_progress(const scenario_options& opts, const std::string& mode,
                      double fraction);
 
-using field_value = std::variant<bool, std::int64_t, double, std::string>;
+/// `nullptr` is a field that has no value yet (JSON `null`), e.g. a measure
+/// whose prerequisite is not built.
+using field_value =
+  std::variant<bool, std::int64_t, double, std::string, std::nullptr_t>;
 
 /// Named values in insertion order (the order of the report's columns).
 class field_list {
@@ -126,6 +134,9 @@ struct scenario_result {
   std::vector<setup_result> setups;
   /// Time series for the report folder's charts; optional.
   std::vector<chart> charts;
+  /// Bars the scenario checks itself and that failed, each saying which and
+  /// by how much; the runner prints them and exits non-zero.
+  std::vector<std::string> failed_bars;
 
   /// The fields of mode `name`, created on first use.
   field_list& mode(const std::string& name);

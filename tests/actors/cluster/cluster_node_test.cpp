@@ -13,8 +13,7 @@
 #include "bulwark/actors/cluster/cluster_setup.hpp"
 #include "bulwark/actors/protocol/protocol.hpp"
 #include "bulwark/runtime/config/bulwark_config.hpp"
-#include "tests/support/child_process.hpp"
-#include "tests/support/temp_dir.hpp"
+#include "tests/actors/cluster/peer_process.hpp"
 
 #include <caf/all.hpp>
 #include <caf/io/all.hpp>
@@ -79,26 +78,6 @@ std::string local_document(std::uint16_t peer_port,
 })";
 }
 
-/// Node b in its own process.
-struct peer_process {
-  temp_dir dir;
-  std::unique_ptr<child_process> child;
-  std::uint16_t port = 0;
-
-  explicit peer_process(const std::string& document) {
-    write_file(dir.file("b.json"), document);
-    child = std::make_unique<child_process>(
-      std::vector<std::string>{BULWARK_CLUSTER_PEER, "--document",
-                               dir.file("b.json"), "--hold", "slow"},
-      dir.file("b.log"), child_stdout::pipe);
-    auto line = child->read_line_starting("port ", 10s);
-    INFO(read_file(dir.file("b.log")));
-    REQUIRE(line);
-    port = static_cast<std::uint16_t>(std::stoi(*line));
-    REQUIRE(child->read_line_starting("ready", 10s));
-  }
-};
-
 /// Node a: this process's actor system and cluster node.
 struct local_node {
   std::unique_ptr<caf::actor_system_config> cfg;
@@ -159,7 +138,7 @@ next_reply(caf::scoped_actor& self, std::chrono::milliseconds timeout) {
 
 TEST_CASE("a node calls what its peer publishes with the whole call protocol",
           "[actors][cluster]") {
-  peer_process b{peer_document(0)};
+  peer_process b{peer_document(0), {"--hold", "slow"}};
   local_node a{local_document(b.port)};
   REQUIRE(a.directory().wait_up("b", 5s));
   auto view = a.directory().peer("b");
@@ -253,7 +232,7 @@ TEST_CASE("a node calls what its peer publishes with the whole call protocol",
 
 TEST_CASE("a peer with other heartbeat settings is refused with the reason",
           "[actors][cluster]") {
-  peer_process b{peer_document(0, "200ms", "800ms")};
+  peer_process b{peer_document(0, "200ms", "800ms"), {"--hold", "slow"}};
   local_node a{local_document(b.port)};
   REQUIRE(a.directory().wait_for("b", 5s, [](const peer_view& v) {
     return v.state == peer_link_state::refused;
@@ -266,7 +245,7 @@ TEST_CASE("a peer with other heartbeat settings is refused with the reason",
 
 TEST_CASE("a peer that publishes a remote unlike our declaration is refused",
           "[actors][cluster]") {
-  peer_process b{peer_document(0)};
+  peer_process b{peer_document(0), {"--hold", "slow"}};
   local_node a{local_document(b.port, "unsafe")};
   REQUIRE(a.directory().wait_for("b", 5s, [](const peer_view& v) {
     return v.state == peer_link_state::refused;
@@ -277,7 +256,7 @@ TEST_CASE("a peer that publishes a remote unlike our declaration is refused",
 }
 
 TEST_CASE("a node's gate listens on loopback only", "[actors][cluster]") {
-  peer_process b{peer_document(0)};
+  peer_process b{peer_document(0), {"--hold", "slow"}};
   // /proc/net/tcp: local address as hex IP:port, state 0A = LISTEN.
   std::ifstream tcp{"/proc/net/tcp"};
   std::string line;
@@ -299,7 +278,8 @@ TEST_CASE("a node's gate listens on loopback only", "[actors][cluster]") {
 TEST_CASE("a killed peer is seen down at once and up again after its "
           "restart on the same port",
           "[actors][cluster]") {
-  auto b = std::make_unique<peer_process>(peer_document(0));
+  auto b = std::make_unique<peer_process>(
+    peer_document(0), std::vector<std::string>{"--hold", "slow"});
   auto port = b->port;
   local_node a{local_document(port)};
   REQUIRE(a.directory().wait_up("b", 5s));
@@ -317,7 +297,7 @@ TEST_CASE("a killed peer is seen down at once and up again after its "
   CHECK(a.directory().peer("b").counters.downs == 1);
   b.reset();
   auto restarted = wall::now();
-  peer_process again{peer_document(port)};
+  peer_process again{peer_document(port), {"--hold", "slow"}};
   REQUIRE(again.port == port);
   REQUIRE(a.directory().wait_up("b", 5s));
   WARN("up again " << std::chrono::duration_cast<std::chrono::milliseconds>(

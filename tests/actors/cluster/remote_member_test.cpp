@@ -15,8 +15,7 @@
 #include "bulwark/actors/host/service_host.hpp"
 #include "bulwark/actors/protocol/protocol.hpp"
 #include "bulwark/runtime/config/bulwark_config.hpp"
-#include "tests/support/child_process.hpp"
-#include "tests/support/temp_dir.hpp"
+#include "tests/actors/cluster/peer_process.hpp"
 
 #include <caf/all.hpp>
 #include <caf/io/all.hpp>
@@ -79,28 +78,12 @@ std::string local_document(std::uint16_t b, std::uint16_t c,
 })";
 }
 
-struct peer_process {
-  temp_dir dir;
-  std::unique_ptr<child_process> child;
-  std::uint16_t port = 0;
-
-  peer_process(const std::string& node, bool hold) {
-    write_file(dir.file("doc.json"), peer_document(node));
-    std::vector<std::string> argv{BULWARK_CLUSTER_PEER, "--document",
-                                  dir.file("doc.json")};
-    if (hold) {
-      argv.emplace_back("--hold");
-      argv.emplace_back("pay");
-    }
-    child = std::make_unique<child_process>(argv, dir.file("log"),
-                                            child_stdout::pipe);
-    auto line = child->read_line_starting("port ", 10s);
-    INFO(read_file(dir.file("log")));
-    REQUIRE(line);
-    port = static_cast<std::uint16_t>(std::stoi(*line));
-    REQUIRE(child->read_line_starting("ready", 10s));
-  }
-};
+/// Node `node` in its own process; `hold`: its downstream never answers.
+peer_process start_peer(const std::string& node, bool hold) {
+  return peer_process{peer_document(node),
+                      hold ? std::vector<std::string>{"--hold", "pay"}
+                           : std::vector<std::string>{}};
+}
 
 /// Node a: an actor system, a cluster node and a service host whose
 /// supervisor's members are remote members.
@@ -208,8 +191,8 @@ std::int64_t rss_bytes() {
 TEST_CASE("a node killed with calls in flight: keyed calls fail over with "
           "their key, unsafe ones are answered outcome unknown, each once",
           "[actors][cluster]") {
-  peer_process b{"b", true};
-  peer_process c{"c", false};
+  auto b = start_peer("b", true);
+  auto c = start_peer("c", false);
   gateway a{local_document(b.port, c.port)};
   REQUIRE(a.node->directory()->wait_up("b", 5s));
   REQUIRE(a.node->directory()->wait_up("c", 5s));
@@ -280,8 +263,8 @@ TEST_CASE("a node killed with calls in flight: keyed calls fail over with "
 
 TEST_CASE("a hung node is detected within a second and its calls end once",
           "[actors][cluster]") {
-  peer_process b{"b", true};
-  peer_process c{"c", false};
+  auto b = start_peer("b", true);
+  auto c = start_peer("c", false);
   gateway a{local_document(b.port, c.port)};
   REQUIRE(a.node->directory()->wait_up("b", 5s));
   REQUIRE(a.node->directory()->wait_up("c", 5s));
@@ -323,8 +306,8 @@ TEST_CASE("a hung node is detected within a second and its calls end once",
 
 TEST_CASE("memory stays bounded while a peer is stopped under load",
           "[actors][cluster]") {
-  peer_process b{"b", true};
-  peer_process c{"c", false};
+  auto b = start_peer("b", true);
+  auto c = start_peer("c", false);
   // 64 calls or 64 KiB out at b, shared by its one remote.
   gateway a{local_document(b.port, c.port, 64, 65536)};
   REQUIRE(a.node->directory()->wait_up("b", 5s));

@@ -422,3 +422,93 @@ TEST_CASE("randomized schedules never execute a remembered key twice and "
   CHECK(total.abandoned > 100);
   CHECK(total.stale_reports > 100);
 }
+
+TEST_CASE("a sealed key is never released by expire, only by complete or "
+          "abandon",
+          "[runtime][ledger]") {
+  idempotency_ledger ledger{small_config()};
+  auto first = ledger.begin("k", 1, t0);
+  ledger.begin("k", 2, t0);
+  CHECK_FALSE(ledger.seal("k", first.ticket + 1));
+  REQUIRE(ledger.seal("k", first.ticket));
+  CHECK(ledger.next_expiry() == no_deadline);
+  CHECK(ledger.expire(t0 + seconds(5)).empty());
+  CHECK(ledger.timed_out().empty());
+  CHECK(ledger.in_progress() == 1);
+  CHECK(ledger.begin("k", 3, t0 + seconds(5)).verdict == ledger_verdict::wait);
+  SECTION("complete answers its waiters") {
+    CHECK(
+      sorted(ledger.complete("k", first.ticket, {200, "ok"}, t0 + seconds(5)))
+      == std::vector<std::uint64_t>{2, 3});
+    CHECK(ledger.in_progress() == 0);
+    CHECK(ledger.next_expiry() == t0 + seconds(15));
+  }
+  SECTION("abandon releases it") {
+    CHECK(sorted(ledger.abandon("k", first.ticket, t0 + seconds(5)))
+          == std::vector<std::uint64_t>{2, 3});
+    CHECK(ledger.size() == 0);
+    CHECK(ledger.in_progress() == 0);
+  }
+}
+
+TEST_CASE("expire reports the keys it released for in_progress_timeout",
+          "[runtime][ledger]") {
+  idempotency_ledger ledger{small_config()};
+  auto a = ledger.begin("a", 1, t0);
+  auto b = ledger.begin("b", 2, t0 + seconds(1));
+  ledger.expire(t0 + seconds(2));
+  using pair = std::pair<std::string, ledger_ticket>;
+  CHECK(ledger.timed_out() == std::vector<pair>{{"a", a.ticket}});
+  ledger.expire(t0 + seconds(3));
+  CHECK(ledger.timed_out() == std::vector<pair>{{"b", b.ticket}});
+  ledger.expire(t0 + seconds(4));
+  CHECK(ledger.timed_out().empty());
+}
+
+TEST_CASE("a dropped waiter is not returned and frees its place",
+          "[runtime][ledger]") {
+  idempotency_ledger ledger{small_config()};
+  auto first = ledger.begin("k", 1, t0);
+  ledger.begin("k", 2, t0);
+  ledger.begin("k", 3, t0);
+  CHECK(ledger.begin("k", 4, t0).verdict == ledger_verdict::rejected_full);
+  CHECK(ledger.drop_waiter("k", 2));
+  CHECK_FALSE(ledger.drop_waiter("k", 2));
+  CHECK_FALSE(ledger.drop_waiter("other", 3));
+  CHECK(ledger.waiting() == 1);
+  CHECK(ledger.begin("k", 4, t0).verdict == ledger_verdict::wait);
+  CHECK(sorted(ledger.complete("k", first.ticket, {200, "ok"}, t0))
+        == std::vector<std::uint64_t>{3, 4});
+  CHECK_FALSE(ledger.drop_waiter("k", 3));
+}
+
+TEST_CASE("record puts a completed key in without executing, the last record "
+          "winning",
+          "[runtime][ledger]") {
+  idempotency_ledger ledger{small_config()};
+  CHECK(ledger.record("k", {200, "first"}, t0));
+  CHECK(ledger.record("k", {201, "second"}, t0 + seconds(1)));
+  CHECK(ledger.size() == 1);
+  CHECK(ledger.counters().executed == 0);
+  auto dup = ledger.begin("k", 1, t0 + seconds(2));
+  REQUIRE(dup.verdict == ledger_verdict::duplicate_done);
+  CHECK(*dup.result == ledger_result{201, "second"});
+  // Retention counts from the last record.
+  CHECK(ledger.next_expiry() == t0 + seconds(11));
+  SECTION("an in-progress key is left alone") {
+    auto run = ledger.begin("r", 2, t0);
+    REQUIRE(run.verdict == ledger_verdict::execute);
+    CHECK_FALSE(ledger.record("r", {200, "x"}, t0));
+    CHECK(ledger.in_progress() == 1);
+  }
+  SECTION("a full ledger evicts the oldest completed key") {
+    CHECK(ledger.record("a", {200, "a"}, t0 + seconds(3)));
+    CHECK(ledger.record("b", {200, "b"}, t0 + seconds(4)));
+    CHECK(ledger.size() == 3);
+    CHECK(ledger.record("c", {200, "c"}, t0 + seconds(5)));
+    CHECK(ledger.size() == 3);
+    CHECK(ledger.counters().evictions == 1);
+    CHECK(ledger.begin("k", 3, t0 + seconds(5)).verdict
+          == ledger_verdict::execute);
+  }
+}

@@ -349,6 +349,48 @@ TEST_CASE("an outlier member is ejected, skipped, probed once its time is up "
   CHECK(h.core.counters().readmissions == 1);
 }
 
+TEST_CASE("an ejected member whose probe was cancelled or crashed with it "
+          "is probed again",
+          "[runtime][supervise]") {
+  harness h{make_config(R"({"members": ["a", "b", "c"], "max_failovers": 0,
+    "outlier_detection": {"consecutive_errors": 3, "base_ejection_time": "1s",
+                          "max_ejection_percent": 50}})")};
+  h.core.advance(t0, h.out);
+  int failures = 0;
+  while (failures < 3) {
+    h.start(t0);
+    auto a = h.take().at(0);
+    h.result(a.attempt, a.member != 1, t0);
+    failures += a.member == 1 ? 1 : 0;
+    h.take();
+  }
+  auto now = t0 + seconds(1);
+  h.core.advance(now, h.out);
+  REQUIRE(h.core.health(1) == member_health::probing);
+  auto probe_call = h.start(now);
+  auto probe = h.take().at(0);
+  REQUIRE(probe.why_sent == send_reason::probe);
+  // The caller gives up on the probe's call: the probe decided nothing.
+  h.core.cancel(probe_call, now, h.out);
+  h.take();
+  h.start(now);
+  auto again = h.take().at(0);
+  CHECK(again.member == 1);
+  CHECK(again.why_sent == send_reason::probe);
+  // The member crashes with that probe out, and comes back.
+  auto d = h.core.member_down(1, now, h.out);
+  REQUIRE(d.action == restart_action::restart);
+  h.take();
+  h.core.member_up(1, now + milliseconds(10), h.out);
+  h.take();
+  h.start(now + milliseconds(10));
+  auto third = h.take().at(0);
+  CHECK(third.member == 1);
+  CHECK(third.why_sent == send_reason::probe);
+  h.result(third.attempt, true, now + milliseconds(11));
+  CHECK(h.core.health(1) == member_health::healthy);
+}
+
 TEST_CASE("fail_all answers every call in flight exactly once",
           "[runtime][supervise]") {
   harness h{make_config(R"({"members": ["a", "b"]})")};

@@ -12,17 +12,6 @@ namespace bulwark {
 
 namespace {
 
-peer_facts facts_of(const node_hello& x) {
-  peer_facts f;
-  f.version = x.version;
-  f.types_digest = x.types_digest;
-  f.node = x.node;
-  f.epoch = x.epoch;
-  f.heartbeat_ns = x.heartbeat_ns;
-  f.timeout_ns = x.timeout_ns;
-  return f;
-}
-
 struct node_gate_state {
   node_gate_options opts;
   peer_facts local;
@@ -31,7 +20,7 @@ struct node_gate_state {
 
 caf::behavior node_gate(caf::stateful_actor<node_gate_state>* self,
                         node_gate_options opts) {
-  self->state.local = facts_of(opts.local);
+  self->state.local = to_peer_facts(opts.local);
   self->state.opts = std::move(opts);
   // A peer's message of a kind the gate does not know (or of a type this
   // node did not register, which arrives empty) is counted, never echoed.
@@ -49,7 +38,7 @@ caf::behavior node_gate(caf::stateful_actor<node_gate_state>* self,
       ++st.stats.hellos;
       node_welcome w;
       w.node = st.opts.local;
-      auto verdict = check_peer(st.local, facts_of(hello));
+      auto verdict = check_peer(st.local, to_peer_facts(hello));
       if (!verdict.ok) {
         ++st.stats.refused;
         w.refusal = std::move(verdict.reason);

@@ -21,17 +21,6 @@ namespace {
 /// A probe of attempt `gen` answered: `(probed_atom, gen, ok)`.
 using probed_atom = caf::atom_constant<caf::atom("probed")>;
 
-peer_facts facts_of(const node_hello& x) {
-  peer_facts f;
-  f.version = x.version;
-  f.types_digest = x.types_digest;
-  f.node = x.node;
-  f.epoch = x.epoch;
-  f.heartbeat_ns = x.heartbeat_ns;
-  f.timeout_ns = x.timeout_ns;
-  return f;
-}
-
 std::vector<published_declaration>
 declarations_of(const std::vector<published_entry>& entries) {
   std::vector<published_declaration> result;
@@ -142,7 +131,7 @@ void on_welcome(peer_link_actor_ptr self, std::uint64_t gen, node_welcome& w) {
     verdict.reason =
       "refused by " + printable(w.node.node) + ": " + printable(w.refusal);
   } else {
-    verdict = check_peer(facts_of(st.opts.local), facts_of(w.node));
+    verdict = check_peer(to_peer_facts(st.opts.local), to_peer_facts(w.node));
     if (verdict.ok)
       verdict = check_published(st.opts.peer.name, st.opts.remotes,
                                 declarations_of(w.entries));

@@ -67,4 +67,15 @@ bool operator==(const node_hello& x, const node_hello& y) noexcept {
                      y.timeout_ns);
 }
 
+peer_facts to_peer_facts(const node_hello& x) {
+  peer_facts f;
+  f.version = x.version;
+  f.types_digest = x.types_digest;
+  f.node = x.node;
+  f.epoch = x.epoch;
+  f.heartbeat_ns = x.heartbeat_ns;
+  f.timeout_ns = x.timeout_ns;
+  return f;
+}
+
 } // namespace bulwark

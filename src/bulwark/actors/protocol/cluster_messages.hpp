@@ -8,6 +8,7 @@
 // digests) is checked by bulwark/runtime/cluster/hello_check.hpp.
 #pragma once
 
+#include "bulwark/runtime/cluster/hello_check.hpp"
 #include "bulwark/runtime/core/idempotency.hpp"
 
 #include <caf/actor.hpp>
@@ -119,5 +120,8 @@ typename Inspector::result_type inspect(Inspector& f, node_welcome& x) {
 }
 
 bool operator==(const node_hello& x, const node_hello& y) noexcept;
+
+/// The facts `check_peer` compares (bulwark/runtime/cluster/hello_check.hpp).
+peer_facts to_peer_facts(const node_hello& x);
 
 } // namespace bulwark

@@ -27,6 +27,7 @@
 #include <vector>
 
 #include "bulwark/runtime/config/dependency_config.hpp"
+#include "bulwark/runtime/core/recycled_list.hpp"
 #include "bulwark/runtime/core/failure_class.hpp"
 #include "bulwark/runtime/core/idempotency.hpp"
 #include "bulwark/runtime/core/slot_table.hpp"
@@ -117,45 +118,8 @@ struct remote_action {
   time_point at{};
 };
 
-/// The actions of one or more events, in order. Reused: `clear` keeps the
-/// actions (and their messages' buffers), so filling it allocates nothing
-/// once warm. Each action has the fields of its kind set, others stale.
-class remote_action_list {
- public:
-  remote_action& push() {
-    if (size_ == items_.size())
-      items_.emplace_back();
-    return items_[size_++];
-  }
-
-  void clear() noexcept {
-    size_ = 0;
-  }
-  bool empty() const noexcept {
-    return size_ == 0;
-  }
-  std::size_t size() const noexcept {
-    return size_;
-  }
-
-  remote_action& operator[](std::size_t i) noexcept {
-    return items_[i];
-  }
-  const remote_action& operator[](std::size_t i) const noexcept {
-    return items_[i];
-  }
-
-  const remote_action* begin() const noexcept {
-    return items_.data();
-  }
-  const remote_action* end() const noexcept {
-    return items_.data() + size_;
-  }
-
- private:
-  std::vector<remote_action> items_;
-  std::size_t size_ = 0;
-};
+/// The actions of one or more events, in order; reused (recycled_list.hpp).
+using remote_action_list = recycled_list<remote_action>;
 
 struct remote_call_counters {
   /// Calls admitted and sent.

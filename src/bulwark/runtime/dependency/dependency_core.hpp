@@ -33,6 +33,7 @@
 
 #include "bulwark/runtime/classify/classifier.hpp"
 #include "bulwark/runtime/config/dependency_config.hpp"
+#include "bulwark/runtime/core/recycled_list.hpp"
 #include "bulwark/runtime/core/criticality.hpp"
 #include "bulwark/runtime/core/failure_class.hpp"
 #include "bulwark/runtime/core/outcome.hpp"
@@ -164,54 +165,8 @@ struct dependency_action {
   dependency_reply reply;
 };
 
-/// The actions of one or more events, in order. It is reused: `clear` keeps
-/// the actions (and their strings' buffers) for the next event, so filling
-/// it allocates nothing once warm; every action handed out by `push` has all
-/// the fields its kind uses set by the core, the others keep old values.
-class dependency_action_list {
- public:
-  /// A recycled action to fill; valid until the next `push`.
-  dependency_action& push() {
-    if (size_ == items_.size())
-      items_.emplace_back();
-    return items_[size_++];
-  }
-
-  void clear() noexcept {
-    size_ = 0;
-  }
-
-  bool empty() const noexcept {
-    return size_ == 0;
-  }
-  std::size_t size() const noexcept {
-    return size_;
-  }
-
-  dependency_action& operator[](std::size_t i) noexcept {
-    return items_[i];
-  }
-  const dependency_action& operator[](std::size_t i) const noexcept {
-    return items_[i];
-  }
-
-  dependency_action* begin() noexcept {
-    return items_.data();
-  }
-  dependency_action* end() noexcept {
-    return items_.data() + size_;
-  }
-  const dependency_action* begin() const noexcept {
-    return items_.data();
-  }
-  const dependency_action* end() const noexcept {
-    return items_.data() + size_;
-  }
-
- private:
-  std::vector<dependency_action> items_;
-  std::size_t size_ = 0;
-};
+/// The actions of one or more events, in order; reused (recycled_list.hpp).
+using dependency_action_list = recycled_list<dependency_action>;
 
 struct dependency_core_options {
   /// Seeds the generator (jitter): runs replay from it.

@@ -121,7 +121,9 @@ idempotency_ledger::complete(const std::string& key, ledger_ticket ticket,
   auto* e = find_running(key, ticket);
   if (e == nullptr)
     return released_;
-  running_.unlink(e);
+  if (!e->sealed)
+    running_.unlink(e);
+  e->sealed = false;
   --in_progress_count_;
   // Copy into the reused buffer and free the entry's list: a completed entry
   // holds no waiter memory for the rest of its retention.
@@ -149,6 +151,7 @@ idempotency_ledger::abandon(const std::string& key, ledger_ticket ticket,
 
 const std::vector<std::uint64_t>& idempotency_ledger::expire(time_point now) {
   released_.clear();
+  timed_out_.clear();
   while (done_.head != nullptr && now - done_.head->since >= cfg_.retention) {
     ++counters_.expirations;
     remove(done_.head);
@@ -156,9 +159,62 @@ const std::vector<std::uint64_t>& idempotency_ledger::expire(time_point now) {
   while (running_.head != nullptr
          && now - running_.head->since >= cfg_.in_progress_timeout) {
     ++counters_.timeouts;
+    timed_out_.emplace_back(*running_.head->key, running_.head->ticket);
     release(running_.head);
   }
   return released_;
+}
+
+bool idempotency_ledger::seal(const std::string& key, ledger_ticket ticket) {
+  auto* e = find_running(key, ticket);
+  if (e == nullptr)
+    return false;
+  if (!e->sealed) {
+    running_.unlink(e);
+    e->sealed = true;
+  }
+  return true;
+}
+
+bool idempotency_ledger::drop_waiter(const std::string& key,
+                                     std::uint64_t waiter_id) {
+  auto it = entries_.find(key);
+  if (it == entries_.end() || it->second.done)
+    return false;
+  auto& ws = it->second.waiters;
+  for (auto i = ws.begin(); i != ws.end(); ++i) {
+    if (*i == waiter_id) {
+      ws.erase(i);
+      --waiting_count_;
+      return true;
+    }
+  }
+  return false;
+}
+
+bool idempotency_ledger::record(const std::string& key, ledger_result result,
+                                time_point now) {
+  auto it = entries_.find(key);
+  if (it != entries_.end()) {
+    if (!it->second.done)
+      return false;
+    // Re-appended with the new completion time: done_ stays ordered.
+    remove(&it->second);
+  } else if (entries_.size() >= cfg_.max_entries) {
+    if (done_.head == nullptr)
+      return false;
+    ++counters_.evictions;
+    remove(done_.head);
+  }
+  auto [pos, added] = entries_.try_emplace(key);
+  static_cast<void>(added);
+  auto& e = pos->second;
+  e.key = &pos->first;
+  e.since = now;
+  e.done = true;
+  e.result = std::move(result);
+  done_.push_back(&e);
+  return true;
 }
 
 time_point idempotency_ledger::next_expiry() const noexcept {
@@ -183,7 +239,8 @@ void idempotency_ledger::remove(entry* e) {
   if (e->done) {
     done_.unlink(e);
   } else {
-    running_.unlink(e);
+    if (!e->sealed)
+      running_.unlink(e);
     --in_progress_count_;
   }
   // Look the node up by its own key; erase destroys key and entry together.

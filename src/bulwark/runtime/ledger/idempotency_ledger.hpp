@@ -16,6 +16,7 @@
 #include <cstdint>
 #include <string>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "bulwark/runtime/core/time.hpp"
@@ -140,7 +141,32 @@ class idempotency_ledger {
   /// the waiters of released keys, to be told to retry. O(expired).
   const std::vector<std::uint64_t>& expire(time_point now);
 
+  /// The execution `ticket` of `key` reported its result and the owner is
+  /// making it durable: from now on `expire` never releases the key (its
+  /// record may already be on disk, so a timeout must not let it run again);
+  /// only `complete` or `abandon` end it. Returns false for a stale ticket.
+  bool seal(const std::string& key, ledger_ticket ticket);
+
+  /// Removes `waiter_id` from the waiters of in-progress `key` (its request
+  /// gave up), so it frees its place under max_waiters_per_key. Returns
+  /// whether it was there. O(waiters of the key).
+  bool drop_waiter(const std::string& key, std::uint64_t waiter_id);
+
+  /// Puts `key` in as completed at `now` with `result`, without executing:
+  /// rebuilding from a journal. A completed key's result is replaced (the
+  /// last record wins); an in-progress key is left alone and false returned.
+  /// A full ledger evicts the oldest completed key first, and returns false
+  /// when every entry is in progress.
+  bool record(const std::string& key, ledger_result result, time_point now);
+
   // -- observers --------------------------------------------------------------
+
+  /// The keys (with their tickets) the last `expire` released because their
+  /// execution exceeded in_progress_timeout. A buffer reused by `expire`.
+  const std::vector<std::pair<std::string, ledger_ticket>>&
+  timed_out() const noexcept {
+    return timed_out_;
+  }
 
   const ledger_config& config() const noexcept {
     return cfg_;
@@ -177,6 +203,8 @@ class idempotency_ledger {
     time_point since;
     ledger_ticket ticket = 0;
     bool done = false;
+    /// In progress but out of `running_`: `expire` leaves it alone.
+    bool sealed = false;
     ledger_result result;
     std::vector<std::uint64_t> waiters;
     entry* prev = nullptr;
@@ -205,6 +233,7 @@ class idempotency_ledger {
   std::size_t waiting_count_ = 0;
   ledger_ticket next_ticket_ = 1;
   std::vector<std::uint64_t> released_;
+  std::vector<std::pair<std::string, ledger_ticket>> timed_out_;
   ledger_counters counters_;
 };
 

@@ -317,7 +317,7 @@ void supervisor_core::cancel_listed(call_slot& s, const settle_result& r,
     if (!unreachable(member))
       hedge_.record_latency(now - s.sent_at[index], now);
     if (s.reason_of[index] == send_reason::probe)
-      outlier_.release_probe(member);
+      rearm_probe(member);
     ++counters_.cancels;
     supervisor_action a;
     a.kind = supervisor_action_kind::cancel;
@@ -503,9 +503,7 @@ void supervisor_core::on_result(std::uint64_t attempt, const member_result& r,
       on_outlier_event(*e);
   } else if (s.reason_of[index] == send_reason::probe) {
     // The probe decided nothing: probe again once the node is back.
-    outlier_.release_probe(member);
-    if (outlier_.health(member) == member_health::probing)
-      probe_ready_ |= std::uint64_t{1} << member;
+    rearm_probe(member);
   }
   if (r.ok) {
     budget_.on_success(now);
@@ -648,7 +646,7 @@ void supervisor_core::fail_attempts_at(std::uint32_t m, time_point now,
           || s.set.status_at(i) != attempt_status::outstanding)
         continue;
       if (s.reason_of[i] == send_reason::probe)
-        outlier_.release_probe(m);
+        rearm_probe(m);
       auto id = slots_.id(slot, i);
       if (loads_[m].outstanding > 0)
         --loads_[m].outstanding;
@@ -662,6 +660,12 @@ void supervisor_core::fail_attempts_at(std::uint32_t m, time_point now,
     }
   }
   loads_[m].outstanding = 0;
+}
+
+void supervisor_core::rearm_probe(std::uint32_t m) noexcept {
+  outlier_.release_probe(m);
+  if (outlier_.health(m) == member_health::probing)
+    probe_ready_ |= std::uint64_t{1} << m;
 }
 
 void supervisor_core::member_gone(std::uint32_t m, time_point now,
@@ -695,6 +699,10 @@ void supervisor_core::member_up(std::uint32_t m, time_point now,
   unreachable_ &= ~(std::uint64_t{1} << m);
   ms.restarts.on_started(now);
   loads_[m].available = member_available(m);
+  // An ejected member that crashed still needs its readmission probe.
+  if (outlier_.health(m) == member_health::probing
+      && !outlier_.probe_outstanding(m))
+    probe_ready_ |= std::uint64_t{1} << m;
   auto waiting = std::move(parked_);
   parked_.clear();
   for (auto slot : waiting)

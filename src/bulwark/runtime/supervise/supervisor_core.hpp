@@ -397,6 +397,9 @@ class supervisor_core {
   void fire(std::uint32_t slot, time_point now, action_list& out);
   /// Every attempt out at member `m` fails (it will never answer).
   void fail_attempts_at(std::uint32_t m, time_point now, action_list& out);
+  /// A probe that ended without a verdict (cancelled, or its member
+  /// crashed): the member still waits for its readmission probe.
+  void rearm_probe(std::uint32_t m) noexcept;
   /// Resumes every parked call.
   void resume_parked(time_point now, action_list& out);
   bool any_restarting() const noexcept;
