@@ -369,7 +369,7 @@ TEST_CASE("a stopped TLS peer does not hold up a healthy one",
   WARN("healthy TLS peer up "
        << std::chrono::duration_cast<std::chrono::milliseconds>(took).count()
        << " ms after start, next to a stopped one");
-  // Typically 45-300 ms here (115 runs, some with two test processes at
+  // Typically 33-300 ms here (~120 runs, some with two test processes at
   // once), but one run took 1.3 s: asserted is what CAF can promise, at
   // most one handshake timeout (1 s) late (docs/cluster.md).
   CHECK(took < 2s);
