@@ -65,6 +65,12 @@ if is_on "$actors"; then
   out=$("$tmp/consumer/actors_consumer") || fail "actors consumer failed: $out"
   case "$out" in *"call 20:"*"stats:"*) ;;
     *) fail "actors consumer printed: $out" ;; esac
+  if [ -x "$tmp/consumer/tls_consumer" ]; then
+    out=$("$tmp/consumer/tls_consumer") || fail "TLS consumer failed: $out"
+    case "$out" in "/cluster/tls/certificate: cannot read"*) ;;
+      *) fail "TLS consumer printed: $out" ;; esac
+    echo "find_package: the TLS consumer linked CAF's OpenSSL module and ran"
+  fi
 fi
 echo "find_package: consumer built and ran"
 
@@ -89,6 +95,13 @@ if is_on "$actors"; then
   g++ -o "$tmp/actors_pc" "$obj" $(pkg-config --libs bulwark) 2> "$tmp/pc.log" \
     || { cat "$tmp/pc.log"; fail "pkg-config bulwark libraries do not link"; }
   "$tmp/actors_pc" > /dev/null || fail "pkg-config actors program failed"
+  tls_obj=$(find "$tmp/consumer" -name 'tls_consumer.cpp.o' | head -1)
+  if [ -n "$tls_obj" ]; then
+    # shellcheck disable=SC2046
+    g++ -o "$tmp/tls_pc" "$tls_obj" $(pkg-config --libs bulwark) 2> "$tmp/pc.log" \
+      || { cat "$tmp/pc.log"; fail "pkg-config bulwark libraries do not link TLS"; }
+    "$tmp/tls_pc" > /dev/null || fail "pkg-config TLS program failed"
+  fi
 fi
 echo "pkg-config: both programs built and ran"
 

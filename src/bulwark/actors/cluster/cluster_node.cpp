@@ -1,6 +1,7 @@
 #include "bulwark/actors/cluster/cluster_node.hpp"
 
 #include "bulwark/actors/cluster/cluster_setup.hpp"
+#include "bulwark/actors/cluster/cluster_tls.hpp"
 #include "bulwark/actors/cluster/node_gate.hpp"
 #include "bulwark/actors/cluster/peer_link.hpp"
 #include "bulwark/actors/cluster/reach_prober.hpp"
@@ -60,6 +61,12 @@ cluster_node::start_result cluster_node::start(caf::actor_system& sys,
       "/cluster: the actor system was not configured with configure_cluster");
     return result;
   }
+  if (c.tls && !sys.has_openssl_manager()) {
+    // Never a plaintext gate or connect for a document that asks for TLS.
+    result.errors.emplace_back("/cluster/tls: the actor system was not "
+                               "configured with configure_cluster");
+    return result;
+  }
   if (opts.published)
     result.errors = check_published(c, *opts.published);
   if (!result.errors.empty())
@@ -79,6 +86,7 @@ cluster_node::start_result cluster_node::start(caf::actor_system& sys,
     link.remotes = c.remotes;
     link.prober = node->prober_;
     link.directory = node->directory_;
+    link.tls = c.tls.has_value();
     link.seed = opts.seed * 1000003 + ++i;
     node->links_.emplace_back(peer.name, spawn_peer_link(sys, std::move(link)));
   }
@@ -104,9 +112,11 @@ cluster_node::publish(std::vector<published_entry> entries) {
   gate_ = spawn_node_gate(*sys_, std::move(gate_opts));
   // Bound to the configured address only (127.0.0.1 by default), never to
   // every interface; reuse so a restarted node gets its port back while
-  // the old connections sit in TIME_WAIT.
-  auto port = sys_->middleman().publish(gate_, *config_.listen_port,
-                                        config_.listen_host.c_str(), true);
+  // the old connections sit in TIME_WAIT. With TLS, through the OpenSSL
+  // module only: the node has no plaintext listener.
+  auto port =
+    publish_cluster_gate(*sys_, gate_, *config_.listen_port,
+                         config_.listen_host, config_.tls.has_value());
   if (!port) {
     errors.emplace_back("/cluster/listen: cannot listen on "
                         + config_.listen_host + ":"

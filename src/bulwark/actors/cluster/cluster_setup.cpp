@@ -1,5 +1,6 @@
 #include "bulwark/actors/cluster/cluster_setup.hpp"
 
+#include "bulwark/actors/cluster/cluster_tls.hpp"
 #include "bulwark/actors/protocol/message_types.hpp"
 #include "bulwark/actors/system_setup.hpp"
 #include "bulwark/runtime/cluster/hello_check.hpp"
@@ -44,11 +45,6 @@ node_hello local_hello(const cluster_config& c, std::uint64_t epoch) {
 std::vector<std::string> configure_cluster(caf::actor_system_config& cfg,
                                            const cluster_config& c) {
   std::vector<std::string> errors;
-  if (c.tls)
-    // Mutual TLS (CAF's OpenSSL module) is the next step of issue 17; until
-    // it lands, a document that asks for it must not run in plaintext.
-    errors.emplace_back("/cluster/tls: TLS is not supported by this build "
-                        "yet; remove it to run on loopback");
   if (!cfg.actor_factories.empty() && !c.allow_remote_spawn) {
     std::string names;
     for (auto& [name, factory] : cfg.actor_factories)
@@ -57,9 +53,20 @@ std::vector<std::string> configure_cluster(caf::actor_system_config& cfg,
       "/cluster/allow_remote_spawn: actor types are registered (" + names
       + "): any peer could spawn them; set it to true to allow");
   }
+  if (c.tls)
+    // A document that asks for TLS never runs in plaintext: a build without
+    // it, or a file it cannot read, stops the start.
+    for (auto& error : check_cluster_tls(*c.tls))
+      errors.push_back(error);
   if (!errors.empty())
     return errors;
   cfg.load<caf::io::middleman>();
+  if (c.tls) {
+    // The module needs the middleman loaded before it.
+    errors = configure_cluster_tls(cfg, *c.tls);
+    if (!errors.empty())
+      return errors;
+  }
   add_bulwark_types(cfg);
   cfg.set("middleman.heartbeat-interval",
           caf::timespan{c.failure_detection.heartbeat_interval});

@@ -1,5 +1,7 @@
 #include "bulwark/actors/cluster/peer_link.hpp"
 
+#include "bulwark/actors/cluster/cluster_tls.hpp"
+
 #include "bulwark/actors/protocol/atoms.hpp"
 #include "bulwark/runtime/cluster/hello_check.hpp"
 #include "bulwark/runtime/cluster/peer_link_core.hpp"
@@ -236,7 +238,7 @@ caf::behavior peer_link(peer_link_actor_ptr self, peer_link_options opts) {
   auto& st = self->state;
   st.core.emplace(opts.connect, opts.seed);
   st.opts = std::move(opts);
-  st.mm = self->home_system().middleman().actor_handle();
+  st.mm = cluster_middleman(self->home_system(), st.opts.tls);
   self->set_down_handler([self](caf::down_msg& dm) {
     auto& st = self->state;
     auto& subs = st.subscribers;

@@ -1,10 +1,11 @@
 // One peer's link, as an actor that carries out what
 // bulwark/runtime/cluster/peer_link_core decides: it probes the peer's port
 // with the reach prober (so an unreachable host never reaches CAF's single,
-// blocking middleman actor), connects through the middleman, greets the
-// peer's gate, checks the welcome (hello_check: the peer's facts, and that it
-// publishes every remote we call there with our declarations), monitors the
-// gate's proxy while up, and writes every change to the cluster directory.
+// blocking middleman actor), connects through the middleman (the OpenSSL
+// module's with TLS: cluster_tls.hpp), greets the peer's gate, checks the
+// welcome (hello_check: the peer's facts, and that it publishes every remote
+// we call there with our declarations), monitors the gate's proxy while up,
+// and writes every change to the cluster directory.
 // CAF 0.17.6 has no node-down message: the link learns of a lost node from
 // the `down_msg` of the gate's proxy (`remote_link_unreachable`).
 #pragma once
@@ -33,6 +34,9 @@ struct peer_link_options {
   std::shared_ptr<cluster_directory> directory;
   /// Drives the backoff jitter.
   std::uint64_t seed = 1;
+  /// Connect through CAF's OpenSSL module (mutual TLS) instead of the
+  /// plain middleman.
+  bool tls = false;
 };
 
 /// Spawns the link; it starts its first attempt at once and runs until it is
