@@ -142,7 +142,8 @@ struct reach_prober::impl {
   /// Ends `op` once: closes its socket (no byte was sent; a pending connect
   /// is cancelled), cancels its timer and calls its `done`. The handler that
   /// did not win sees `finished` and does nothing.
-  void finish(const std::shared_ptr<probe_op>& op, std::string error) {
+  void finish(std::shared_ptr<probe_op> op, std::string error) {
+    // By value: `op` may be the list's own element, which `erase` destroys.
     op->finished = true;
     boost::system::error_code ignored;
     op->socket.close(ignored);
