@@ -55,6 +55,7 @@
 
 #include "bench/runner/load_generator.hpp"
 #include "bench/runner/scenario.hpp"
+#include "bench/scenarios/cluster_members.hpp"
 #include "bulwark/actors/cluster/cluster_node.hpp"
 #include "bulwark/actors/cluster/cluster_setup.hpp"
 #include "bulwark/actors/host/service_host.hpp"
@@ -74,6 +75,11 @@ using cl_start_atom = caf::atom_constant<caf::atom("clstart")>;
 using cl_drain_atom = caf::atom_constant<caf::atom("cldrain")>;
 using cl_late_atom = caf::atom_constant<caf::atom("cllate")>;
 
+using cluster_members::free_loopback_port;
+using cluster_members::member_process;
+using cluster_members::process_cpu_ns;
+using cluster_members::self_exe;
+
 constexpr int member_count = 3;
 constexpr std::uint32_t chaos_inflight = 64;
 constexpr auto call_budget = 3s;
@@ -89,207 +95,6 @@ std::int64_t now_ns() {
 double to_ms(std::int64_t ns) {
   return static_cast<double>(ns) / 1e6;
 }
-
-// -- member processes -------------------------------------------------------
-
-std::uint16_t free_loopback_port() {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof(a);
-  if (fd < 0 || ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a)) != 0
-      || ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) != 0) {
-    if (fd >= 0)
-      ::close(fd);
-    throw std::runtime_error("cluster: no free loopback port");
-  }
-  ::close(fd);
-  return ntohs(a.sin_port);
-}
-
-std::string self_exe() {
-  char buf[4096];
-  auto n = ::readlink("/proc/self/exe", buf, sizeof(buf) - 1);
-  if (n <= 0)
-    throw std::runtime_error("cluster: cannot read /proc/self/exe");
-  return std::string(buf, static_cast<std::size_t>(n));
-}
-
-/// utime + stime of process `pid` in ns (0 when unreadable).
-std::int64_t process_cpu_ns(pid_t pid) {
-  std::ifstream in{"/proc/" + std::to_string(pid) + "/stat"};
-  std::string text{std::istreambuf_iterator<char>{in}, {}};
-  // Fields after the command name, which is in parentheses and may hold
-  // spaces: state is field 3, utime 14, stime 15.
-  auto close = text.rfind(')');
-  if (close == std::string::npos)
-    return 0;
-  std::istringstream rest{text.substr(close + 2)};
-  std::string field;
-  std::int64_t utime = 0, stime = 0;
-  for (int i = 3; i <= 15 && rest >> field; ++i) {
-    if (i == 14)
-      utime = std::atoll(field.c_str());
-    if (i == 15)
-      stime = std::atoll(field.c_str());
-  }
-  auto hz = ::sysconf(_SC_CLK_TCK);
-  return (utime + stime) * (1'000'000'000 / (hz > 0 ? hz : 100));
-}
-
-// One member node process (`bulwark-bench cluster-node`). Started only from
-// the scenario's own thread, which lives as long as the scenario: the
-// child's PR_SET_PDEATHSIG fires when the thread that forked it ends.
-class member_process {
- public:
-  member_process(std::string exe, std::string node, std::uint16_t port,
-                 std::uint64_t seed)
-    : exe_(std::move(exe)),
-      node_(std::move(node)),
-      port_(port),
-      seed_(seed) {}
-
-  member_process(const member_process&) = delete;
-  member_process& operator=(const member_process&) = delete;
-
-  ~member_process() {
-    stop();
-  }
-
-  /// Forks and execs the node; `wait_ready` reads its announcement.
-  void start() {
-    stop();
-    int fds[2];
-    if (::pipe2(fds, O_CLOEXEC) != 0)
-      throw std::runtime_error("cluster: pipe failed");
-    std::vector<std::string> args{
-      exe_,          "cluster-node",
-      "--node",      node_,
-      "--port",      std::to_string(port_),
-      "--bare-port", std::to_string(bare_port_),
-      "--seed",      std::to_string(seed_ + starts_)};
-    std::vector<char*> argv;
-    for (auto& a : args)
-      argv.push_back(a.data());
-    argv.push_back(nullptr);
-    auto parent = ::getpid();
-    pid_ = ::fork();
-    if (pid_ == 0) {
-      // Only async-signal-safe calls until exec: the parent has threads.
-      ::prctl(PR_SET_PDEATHSIG, SIGKILL);
-      if (::getppid() != parent)
-        ::_exit(127);
-      ::dup2(fds[1], 1);
-      ::execv(argv[0], argv.data());
-      ::_exit(127);
-    }
-    ::close(fds[1]);
-    if (pid_ < 0) {
-      ::close(fds[0]);
-      throw std::runtime_error("cluster: fork failed");
-    }
-    out_fd_ = fds[0];
-    buffer_.clear();
-    ++starts_;
-  }
-
-  /// Reads `port`, `bare` and `ready` (bounded); false when the node did
-  /// not announce itself in time.
-  bool wait_ready(ms timeout) {
-    auto until = wall::now() + timeout;
-    for (;;) {
-      for (auto nl = buffer_.find('\n'); nl != std::string::npos;
-           nl = buffer_.find('\n')) {
-        auto line = buffer_.substr(0, nl);
-        buffer_.erase(0, nl + 1);
-        if (line.rfind("bare ", 0) == 0)
-          bare_port_ = static_cast<std::uint16_t>(std::atoi(line.c_str() + 5));
-        if (line == "ready")
-          return true;
-      }
-      auto left = std::chrono::duration_cast<ms>(until - wall::now());
-      if (left.count() <= 0 || out_fd_ < 0)
-        return false;
-      pollfd p{out_fd_, POLLIN, 0};
-      auto n = ::poll(&p, 1, static_cast<int>(left.count()));
-      if (n < 0 && errno != EINTR)
-        return false;
-      if (n <= 0)
-        continue;
-      char chunk[256];
-      auto got = ::read(out_fd_, chunk, sizeof chunk);
-      if (got <= 0)
-        return false;
-      buffer_.append(chunk, static_cast<std::size_t>(got));
-    }
-  }
-
-  bool signal(int sig) {
-    return pid_ > 0 && ::kill(pid_, sig) == 0;
-  }
-
-  /// SIGKILL and reap.
-  void kill_now() {
-    if (pid_ <= 0)
-      return;
-    ::kill(pid_, SIGKILL);
-    ::waitpid(pid_, nullptr, 0);
-    close_pipe();
-    pid_ = -1;
-  }
-
-  /// SIGTERM (and SIGCONT), up to 3 s to exit, then SIGKILL. Idempotent.
-  void stop() {
-    if (pid_ > 0) {
-      ::kill(pid_, SIGTERM);
-      ::kill(pid_, SIGCONT);
-      auto until = wall::now() + 3s;
-      bool gone = false;
-      while (!gone && wall::now() < until) {
-        if (::waitpid(pid_, nullptr, WNOHANG) == pid_)
-          gone = true;
-        else
-          std::this_thread::sleep_for(5ms);
-      }
-      if (!gone) {
-        ::kill(pid_, SIGKILL);
-        ::waitpid(pid_, nullptr, 0);
-      }
-      pid_ = -1;
-    }
-    close_pipe();
-  }
-
-  pid_t pid() const {
-    return pid_;
-  }
-
-  std::uint16_t port() const {
-    return port_;
-  }
-
-  std::uint16_t bare_port() const {
-    return bare_port_;
-  }
-
- private:
-  void close_pipe() {
-    if (out_fd_ >= 0)
-      ::close(out_fd_);
-    out_fd_ = -1;
-  }
-
-  std::string exe_;
-  std::string node_;
-  std::uint16_t port_;
-  std::uint16_t bare_port_ = 0;
-  std::uint64_t seed_;
-  std::uint64_t starts_ = 0;
-  pid_t pid_ = -1;
-  int out_fd_ = -1;
-  std::string buffer_;
-};
 
 // -- the gateway node ---------------------------------------------------------
 
