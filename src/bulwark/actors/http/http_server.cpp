@@ -1076,6 +1076,14 @@ std::size_t http_server::connections() const {
   return impl_->sessions.size();
 }
 
+bool http_server::await_connections(std::size_t at_most,
+                                    std::chrono::milliseconds bound) const {
+  auto& d = *impl_;
+  std::unique_lock<std::mutex> lock{d.mtx};
+  return d.cv.wait_for(lock, bound,
+                       [&d, at_most] { return d.sessions.size() <= at_most; });
+}
+
 std::size_t http_server::in_flight() const {
   std::lock_guard<std::mutex> guard{impl_->mtx};
   return impl_->in_flight;

@@ -188,6 +188,12 @@ class http_server {
   /// Connections currently open.
   std::size_t connections() const;
 
+  /// Waits up to `bound` until at most `at_most` connections are open;
+  /// whether that happened. A client's close reaches the server's io
+  /// threads a moment later, so a drain is awaited, not sampled.
+  bool await_connections(std::size_t at_most,
+                         std::chrono::milliseconds bound) const;
+
   /// Requests handed to the handler whose response is not written yet.
   std::size_t in_flight() const;
 
