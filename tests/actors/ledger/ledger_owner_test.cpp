@@ -115,6 +115,16 @@ struct fixture : deterministic_fixture {
   }
 };
 
+/// The owner's counters, asked by a probe of their own.
+ledger_owner_counters counters_of(fixture& f, const caf::actor& hdl) {
+  auto p = f.make_probe();
+  p.request<ledger_owner_counters>(hdl, caf::infinite, stats_atom::value);
+  f.run();
+  REQUIRE(p.size() == 1);
+  REQUIRE(p[0].is<ledger_owner_counters>());
+  return p[0].get<ledger_owner_counters>(0);
+}
+
 /// Every `(ledger_atom, ledger_reply)` the probe received, in order.
 std::vector<ledger_reply> replies(const probe& p) {
   std::vector<ledger_reply> out;
@@ -179,6 +189,12 @@ TEST_CASE_METHOD(fixture,
   CHECK(recs[0].content_type == "application/json");
   CHECK(recs[0].body == "{\"order\":\"k1\"}");
   CHECK(recs[0].headers == response_for("k1").headers);
+  auto n = counters_of(*this, o);
+  CHECK(n.begins == 1);
+  CHECK(n.executes == 1);
+  CHECK(n.appends == 1);
+  CHECK(n.committed == 1);
+  CHECK(n.stale_commits == 0);
 }
 
 TEST_CASE_METHOD(fixture,
@@ -278,6 +294,12 @@ TEST_CASE_METHOD(fixture,
   commit(b, o, 7, "k1", rb[1]);
   CHECK(replies(b).back().verdict == owner_verdict::committed);
   CHECK(records().size() == 1);
+  auto n = counters_of(*this, o);
+  CHECK(n.client_downs == 1);
+  CHECK(n.abandoned == 1);
+  CHECK(n.retries_told == 1);
+  CHECK(n.stale_commits == 1);
+  CHECK(n.appends == 1);
 }
 
 TEST_CASE_METHOD(fixture,
@@ -309,6 +331,10 @@ TEST_CASE_METHOD(fixture,
   // Released: the next begin executes.
   begin(b, o, 6, "k1");
   CHECK(replies(b).back().verdict == owner_verdict::execute);
+  auto n = counters_of(*this, o);
+  CHECK(n.timeouts == 1);
+  CHECK(n.stale_commits == 1);
+  CHECK(n.appends == 0);
 }
 
 TEST_CASE_METHOD(fixture,
@@ -341,6 +367,7 @@ TEST_CASE_METHOD(fixture,
   auto exec = replies(b).back();
   CHECK(exec.verdict == owner_verdict::execute);
   CHECK(exec.epoch != old_exec.epoch);
+  CHECK(counters_of(*this, second).replayed == 1);
 }
 
 TEST_CASE_METHOD(fixture,

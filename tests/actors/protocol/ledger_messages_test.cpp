@@ -131,3 +131,26 @@ TEST_CASE_METHOD(deterministic_fixture,
   CHECK(copy.get_as<ledger_commit>(1) == sample_commit());
   CHECK(caf::atom("ledger") == ledger_atom::value);
 }
+
+TEST_CASE_METHOD(deterministic_fixture,
+                 "the owner's counters cross in their order",
+                 "[actors][messages]") {
+  ledger_owner_counters x;
+  std::uint64_t* fields[] = {
+    &x.begins,        &x.executes,  &x.duplicates,      &x.waits,
+    &x.rejections,    &x.invalid,   &x.appends,         &x.committed,
+    &x.stale_commits, &x.abandoned, &x.timeouts,        &x.client_downs,
+    &x.retries_told,  &x.cancels,   &x.dropped_waiters, &x.replayed,
+  };
+  static_assert(sizeof(ledger_owner_counters) == 16 * sizeof(std::uint64_t),
+                "a counter was added: send it and list it here");
+  for (std::size_t i = 0; i < std::size(fields); ++i)
+    *fields[i] = i + 1;
+  ledger_owner_counters y;
+  REQUIRE(!load(sys, x, y));
+  CHECK(y.begins == 1);
+  CHECK(y.executes == 2);
+  CHECK(y.stale_commits == 9);
+  CHECK(y.client_downs == 12);
+  CHECK(y.replayed == 16);
+}

@@ -354,6 +354,7 @@ caf::behavior owner_actor(owner_self self, std::shared_ptr<owner_start> start) {
       if (auto client = client_of(self, false))
         self->state.core->cancel(*client, id);
     },
+    [self](stats_atom) { return self->state.core->counters(); },
     [self](owner_tick_atom) {
       auto& st = self->state;
       auto now = self->clock().now();

@@ -17,6 +17,7 @@
 //   (commit_atom, ledger_commit) -> (ledger_atom, ledger_reply) to the sender
 //                                   (none for executed == false)
 //   (cancel_atom, begin id)      -> none: the sender's waiter is dropped
+//   (stats_atom)                 -> ledger_owner_counters (the core's)
 // Messages without a sender (anonymous) are ignored: there is no one to
 // answer or to monitor.
 #pragma once

@@ -5,7 +5,8 @@
 // and `(commit_atom, ledger_commit)` and `(cancel_atom, id)` (its request's
 // deadline passed); the owner answers the SENDER with
 // `(ledger_atom, ledger_reply)`, at most once per begin or commit, a
-// waiting begin later. Times cross nodes as a remaining budget, never as an
+// waiting begin later. `(stats_atom)` -> `ledger_owner_counters`, the
+// core's counters. Times cross nodes as a remaining budget, never as an
 // absolute time (steady clocks of two machines share no epoch). CAF 0.17
 // `inspect` overloads, so these values cross nodes; the verdict is checked
 // on load.
@@ -100,6 +101,16 @@ typename Inspector::result_type inspect(Inspector& f, ledger_reply& x) {
   });
   return f(caf::meta::type_name("ledger_reply"), x.id, verdict, x.epoch,
            x.ticket, x.recorded, x.message, load);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f,
+                                        ledger_owner_counters& x) {
+  return f(caf::meta::type_name("ledger_owner_counters"), x.begins, x.executes,
+           x.duplicates, x.waits, x.rejections, x.invalid, x.appends,
+           x.committed, x.stale_commits, x.abandoned, x.timeouts,
+           x.client_downs, x.retries_told, x.cancels, x.dropped_waiters,
+           x.replayed);
 }
 
 template <class Inspector>

@@ -49,6 +49,7 @@ void for_each_message_type(F&& f) {
   f(message_type<ledger_begin>{"bulwark::ledger_begin"});
   f(message_type<ledger_reply>{"bulwark::ledger_reply"});
   f(message_type<ledger_commit>{"bulwark::ledger_commit"});
+  f(message_type<ledger_owner_counters>{"bulwark::ledger_owner_counters"});
 }
 
 } // namespace bulwark
