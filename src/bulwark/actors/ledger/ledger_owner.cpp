@@ -1,8 +1,6 @@
 #include "bulwark/actors/ledger/ledger_owner.hpp"
 
 #include <algorithm>
-#include <charconv>
-#include <chrono>
 #include <cstdint>
 #include <exception>
 #include <limits>
@@ -17,8 +15,8 @@
 
 #include <caf/all.hpp>
 
-#include "bulwark/actors/http/http_service.hpp"
 #include "bulwark/actors/http/ledger_journal.hpp"
+#include "bulwark/actors/ledger/recorded_response.hpp"
 #include "bulwark/actors/protocol/atoms.hpp"
 #include "bulwark/actors/protocol/ledger_messages.hpp"
 #include "bulwark/runtime/ledger/ledger_owner_core.hpp"
@@ -33,112 +31,18 @@ using owner_tick_atom = caf::atom_constant<caf::atom("ledgertick")>;
 constexpr std::string_view wrong_route_text =
   "route is not the route of this ledger owner";
 
-// -- recorded responses ---------------------------------------------------------
-
-/// The answer as it is recorded, journaled and sent to the executor and every
-/// duplicate: `Retry-After` and the do-not-retry marker are folded into the
-/// headers (as http_service records them), because a journal record keeps
-/// status, content type, headers and body only, and a replayed answer must
-/// equal the one sent before the restart.
-service_response recorded_of(const service_response& x) {
-  service_response r;
-  r.status = x.status;
-  r.content_type = x.content_type;
-  r.headers = x.headers;
-  if (x.retry_after.count() >= 0) {
-    auto secs = std::chrono::ceil<std::chrono::seconds>(x.retry_after).count();
-    r.headers.emplace_back(std::string{retry_after_header},
-                           std::to_string(std::max<std::int64_t>(0, secs)));
-  }
-  if (x.do_not_retry)
-    r.headers.emplace_back(std::string{service_do_not_retry_header}, "1");
-  r.body = x.body;
-  return r;
-}
-
-// The core keeps status + body, so content type and headers are packed into
-// the body as length-prefixed fields ("<len>:<bytes>"), the layout
-// http_service uses for its ledger; `max_response_bytes` bounds the packing.
-void put_field(std::string& out, std::string_view x) {
-  out += std::to_string(x.size());
-  out += ':';
-  out.append(x.data(), x.size());
-}
-
-bool get_field(std::string_view& in, std::string& out) {
-  auto colon = in.find(':');
-  if (colon == std::string_view::npos)
-    return false;
-  std::size_t len = 0;
-  auto [ptr, ec] = std::from_chars(in.data(), in.data() + colon, len);
-  if (ec != std::errc{} || ptr != in.data() + colon
-      || in.size() - colon - 1 < len)
-    return false;
-  out.assign(in.data() + colon + 1, len);
-  in.remove_prefix(colon + 1 + len);
-  return true;
-}
-
-/// `x` must be recorded already (recorded_of).
-ledger_result pack(const service_response& x) {
-  ledger_result out;
-  out.status = x.status;
-  put_field(out.body, x.content_type);
-  put_field(out.body, std::to_string(x.headers.size()));
-  for (auto& [name, value] : x.headers) {
-    put_field(out.body, name);
-    put_field(out.body, value);
-  }
-  put_field(out.body, x.body);
-  return out;
-}
-
-/// Inverse of `pack`. Only this file packs, so a field that does not parse
-/// is a bug; the answer is then a 500 rather than made-up bytes.
-service_response unpack(const ledger_result& x) {
-  service_response r;
-  r.status = x.status;
-  std::string_view in{x.body};
-  std::string count_text;
-  std::size_t count = 0;
-  if (!get_field(in, r.content_type) || !get_field(in, count_text)) {
-    r.status = 500;
-    return r;
-  }
-  std::from_chars(count_text.data(), count_text.data() + count_text.size(),
-                  count);
-  for (std::size_t i = 0; i < count; ++i) {
-    std::string name;
-    std::string value;
-    if (!get_field(in, name) || !get_field(in, value))
-      break;
-    r.headers.emplace_back(std::move(name), std::move(value));
-  }
-  get_field(in, r.body);
-  return r;
-}
-
-service_response response_of(const journal_record& r) {
-  service_response x;
-  x.status = r.status;
-  x.content_type = r.content_type;
-  x.headers = r.headers;
-  x.body = r.body;
-  return x;
-}
-
-journal_record record_of(const std::string& key, const service_request& req,
-                         const service_response& res) {
+/// The journal record of a commit: the request that ran and its recorded
+/// answer.
+journal_record record_of_commit(const std::string& key,
+                                const service_request& req,
+                                const ledger_result& recorded) {
   journal_record r;
   r.key = key;
   r.method = req.method;
   r.path = req.path;
   r.query = req.query;
   r.request_body = req.body;
-  r.status = res.status;
-  r.content_type = res.content_type;
-  r.headers = res.headers;
-  r.body = res.body;
+  set_answer(r, from_ledger(recorded));
   return r;
 }
 
@@ -225,7 +129,7 @@ void send_answer(owner_self self, const ledger_owner_action& a) {
   }
   if (a.verdict == owner_verdict::duplicate_done
       || a.verdict == owner_verdict::committed)
-    r.recorded = unpack(a.response);
+    r.recorded = to_service_response(from_ledger(a.response));
   r.message = std::string{a.message};
   send_reply(self, a.client, std::move(r));
 }
@@ -244,7 +148,7 @@ bool carry_out(owner_self self, time_point now) {
     auto ticket = st.out[i].ticket;
     if (st.journal) {
       // Only a commit yields an append, so `st.commit` is set.
-      auto rec = record_of(key, st.commit->request, unpack(st.out[i].response));
+      auto rec = record_of_commit(key, st.commit->request, st.out[i].response);
       try {
         st.journal->append(rec);
       } catch (const std::exception& e) {
@@ -297,7 +201,7 @@ caf::behavior owner_actor(owner_self self, std::shared_ptr<owner_start> start) {
   // File order: the last record of a key wins. Nothing is in progress yet,
   // so the core takes every record.
   for (auto& r : start->records)
-    st.core->replay(r.key, pack(response_of(r)), now);
+    st.core->replay(r.key, to_ledger(recorded_of(r)), now);
   start->records = {};
   schedule_tick(self, now);
   self->set_down_handler([self](caf::down_msg& dm) {
@@ -340,7 +244,7 @@ caf::behavior owner_actor(owner_self self, std::shared_ptr<owner_start> start) {
       auto now = self->clock().now();
       ledger_result response;
       if (c.executed)
-        response = pack(recorded_of(c.response));
+        response = to_ledger(record_of(c.response));
       st.commit = &c;
       st.core->commit(c.key, owner_ticket{c.epoch, c.ticket}, *client, c.id,
                       c.executed, std::move(response), now, st.out);
