@@ -59,7 +59,7 @@ TEST_CASE("a configured node has the middleman, bulwark's types and the "
   CHECK(hello.types_digest
         == types_digest(message_type_names(), cluster_protocol_version));
   CHECK(message_type_names().front() == "bulwark::call_request");
-  CHECK(message_type_names().back() == "bulwark::published_entry");
+  CHECK(message_type_names().back() == "bulwark::ledger_owner_counters");
 }
 
 TEST_CASE("a node with actor types any peer could spawn does not start "

@@ -25,6 +25,7 @@
 #include <caf/all.hpp>
 
 #include "bulwark/actors/http/ledger_journal.hpp"
+#include "bulwark/actors/ledger/recorded_response.hpp"
 #include "bulwark/actors/protocol/atoms.hpp"
 #include "bulwark/runtime/core/idempotency_key.hpp"
 #include "bulwark/runtime/core/rng.hpp"
@@ -47,12 +48,6 @@ using svc_exp_atom = caf::atom_constant<caf::atom("svc_exp")>;
 using svc_nop_atom = caf::atom_constant<caf::atom("svc_nop")>;
 using svc_keep_atom = caf::atom_constant<caf::atom("svc_keep")>;
 
-/// Whole seconds, rounded up: a caller must never come back too early.
-std::string retry_after_text(duration d) {
-  auto secs = std::chrono::ceil<std::chrono::seconds>(d).count();
-  return std::to_string(std::max<std::int64_t>(0, secs));
-}
-
 // -- responses ------------------------------------------------------------------
 
 /// The service's own error answers.
@@ -60,28 +55,12 @@ service_response service_error(std::int32_t status, std::string_view message) {
   return error_reply(status, message);
 }
 
-/// A recorded answer: what the ledger keeps and what every copy of the
-/// answer is built from, so the executor and its duplicates get the same
-/// bytes. `Retry-After` and the do-not-retry marker are folded into the
-/// header list here.
-struct recorded_response {
-  std::int32_t status = 500;
-  std::string content_type;
-  std::vector<std::pair<std::string, std::string>> headers;
-  std::string body;
-};
-
-recorded_response record_of(const service_response& x) {
-  recorded_response r;
-  r.status = (x.status >= 100 && x.status <= 999) ? x.status : 500;
-  r.content_type = x.content_type;
-  r.headers = x.headers;
-  if (x.retry_after.count() >= 0)
-    r.headers.emplace_back(std::string{retry_after_header},
-                           retry_after_text(x.retry_after));
-  if (x.do_not_retry)
-    r.headers.emplace_back(std::string{service_do_not_retry_header}, "1");
-  r.body = x.body;
+/// The recorded answer (bulwark/actors/ledger/recorded_response.hpp) with
+/// a status Beast can write: one outside 100..999 becomes 500.
+recorded_response answer_of(const service_response& x) {
+  auto r = record_of(x);
+  if (r.status < 100 || r.status > 999)
+    r.status = 500;
   return r;
 }
 
@@ -98,65 +77,7 @@ http_response to_http(const recorded_response& r) {
 }
 
 http_response to_http(const service_response& x) {
-  return to_http(record_of(x));
-}
-
-// Ledger records hold status + body only, so the rest of the answer is
-// packed into the body as length-prefixed fields ("<len>:<bytes>").
-void put_field(std::string& out, std::string_view x) {
-  out += std::to_string(x.size());
-  out += ':';
-  out.append(x.data(), x.size());
-}
-
-bool get_field(std::string_view& in, std::string& out) {
-  auto colon = in.find(':');
-  if (colon == std::string_view::npos)
-    return false;
-  std::size_t len = 0;
-  auto [ptr, ec] = std::from_chars(in.data(), in.data() + colon, len);
-  if (ec != std::errc{} || ptr != in.data() + colon
-      || in.size() - colon - 1 < len)
-    return false;
-  out.assign(in.data() + colon + 1, len);
-  in.remove_prefix(colon + 1 + len);
-  return true;
-}
-
-ledger_result to_ledger(const recorded_response& r) {
-  ledger_result out;
-  out.status = r.status;
-  put_field(out.body, r.content_type);
-  put_field(out.body, std::to_string(r.headers.size()));
-  for (auto& [name, value] : r.headers) {
-    put_field(out.body, name);
-    put_field(out.body, value);
-  }
-  put_field(out.body, r.body);
-  return out;
-}
-
-recorded_response from_ledger(const ledger_result& x) {
-  recorded_response r;
-  r.status = x.status;
-  std::string_view in{x.body};
-  std::string count_text;
-  std::size_t count = 0;
-  if (!get_field(in, r.content_type) || !get_field(in, count_text)) {
-    r.status = 500;
-    return r;
-  }
-  std::from_chars(count_text.data(), count_text.data() + count_text.size(),
-                  count);
-  for (std::size_t i = 0; i < count; ++i) {
-    std::string name;
-    std::string value;
-    if (!get_field(in, name) || !get_field(in, value))
-      break;
-    r.headers.emplace_back(std::move(name), std::move(value));
-  }
-  get_field(in, r.body);
-  return r;
+  return to_http(answer_of(x));
 }
 
 // -- durable ledger -------------------------------------------------------------
@@ -210,22 +131,6 @@ journal_record journal_request(const service_request& req) {
   r.query = req.query;
   r.request_body = req.body;
   return r;
-}
-
-void set_answer(journal_record& r, const recorded_response& rec) {
-  r.status = rec.status;
-  r.content_type = rec.content_type;
-  r.headers = rec.headers;
-  r.body = rec.body;
-}
-
-recorded_response recorded_of(const journal_record& r) {
-  recorded_response rec;
-  rec.status = r.status;
-  rec.content_type = r.content_type;
-  rec.headers = r.headers;
-  rec.body = r.body;
-  return rec;
 }
 
 service_request replayed_request(const journal_record& r) {
@@ -1131,7 +1036,7 @@ caf::behavior ledger_actor(ledger_self self, core_ptr core, caf::actor anchor,
         answer_retry(self, waiters,
                      "the first request of this key did not execute; retry");
       } else {
-        auto rec = record_of(res);
+        auto rec = answer_of(res);
         auto http_res = to_http(rec);
         // The commit: durable before anyone sees the answer. Recorded even
         // for a stale ticket, because the side effect ran all the same and

@@ -49,6 +49,8 @@ using attempt_atom = caf::atom_constant<caf::atom("attempt")>;
 using result_atom = caf::atom_constant<caf::atom("result")>;
 
 /// A hint that an attempt is no longer wanted: `(cancel_atom, attempt_id)`.
+/// To a ledger owner: `(cancel_atom, begin id)`, the begin's deadline passed
+/// and its waiter is dropped unanswered (ledger_messages.hpp).
 using cancel_atom = caf::atom_constant<caf::atom("cancel")>;
 
 /// Reads or replaces an actor's configuration.
@@ -114,5 +116,14 @@ using saga_tick_atom = caf::atom_constant<caf::atom("sagatick")>;
 /// `(reach_atom, true)` when it is back. The supervisor routes around an
 /// unreachable member without counting a crash or an outlier failure.
 using reach_atom = caf::atom_constant<caf::atom("reach")>;
+
+/// The shared ledger (bulwark/actors/protocol/ledger_messages.hpp): a
+/// replica asks its owner with `(ledger_atom, ledger_begin)`; the owner
+/// answers `(ledger_atom, ledger_reply)`.
+using ledger_atom = caf::atom_constant<caf::atom("ledger")>;
+
+/// An executor reports to the ledger owner: `(commit_atom, ledger_commit)`,
+/// answered `(ledger_atom, ledger_reply)` when the commit was executed.
+using commit_atom = caf::atom_constant<caf::atom("commit")>;
 
 } // namespace bulwark

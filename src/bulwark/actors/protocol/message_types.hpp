@@ -11,6 +11,7 @@
 #include "bulwark/actors/protocol/call_messages.hpp"
 #include "bulwark/actors/protocol/cluster_messages.hpp"
 #include "bulwark/actors/protocol/config_messages.hpp"
+#include "bulwark/actors/protocol/ledger_messages.hpp"
 #include "bulwark/actors/protocol/saga_messages.hpp"
 #include "bulwark/actors/protocol/service_messages.hpp"
 #include "bulwark/actors/protocol/stats_messages.hpp"
@@ -45,6 +46,10 @@ void for_each_message_type(F&& f) {
   f(message_type<node_hello>{"bulwark::node_hello"});
   f(message_type<node_welcome>{"bulwark::node_welcome"});
   f(message_type<published_entry>{"bulwark::published_entry"});
+  f(message_type<ledger_begin>{"bulwark::ledger_begin"});
+  f(message_type<ledger_reply>{"bulwark::ledger_reply"});
+  f(message_type<ledger_commit>{"bulwark::ledger_commit"});
+  f(message_type<ledger_owner_counters>{"bulwark::ledger_owner_counters"});
 }
 
 } // namespace bulwark

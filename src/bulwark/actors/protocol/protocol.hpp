@@ -8,6 +8,7 @@
 //   config_messages.hpp    config_update: a document parsed once (config)
 //   service_messages.hpp   service_request, service_response   (HTTP routes)
 //   saga_messages.hpp      saga_reply, saga_stats              (sagas)
+//   ledger_messages.hpp    ledger_begin/_reply/_commit         (shared ledger)
 //   stats_messages.hpp     dependency_stats, supervisor_stats  (stats_atom)
 //   dependency_protocol.hpp  typed interface `dependency_actor`
 //   supervisor_protocol.hpp  typed interface `supervisor_actor`
@@ -62,6 +63,11 @@
 //
 // Saga protocol (callers -> saga coordinator): saga_protocol.hpp.
 //
+// Shared ledger protocol (replicas -> the route's ledger owner):
+// (ledger_atom, ledger_begin), (commit_atom, ledger_commit) and
+// (cancel_atom, begin id), answered to the SENDER with
+// (ledger_atom, ledger_reply); ledger_messages.hpp and docs/ledger.md.
+//
 // Cluster protocol (node -> a peer's gate): (hello_atom, node_hello) ->
 // (hello_atom, node_welcome); (resolve_atom, name) -> (resolve_atom,
 // published_entry); cluster_messages.hpp and docs/cluster.md.
@@ -77,6 +83,7 @@
 #include "bulwark/actors/protocol/cluster_messages.hpp"
 #include "bulwark/actors/protocol/config_messages.hpp"
 #include "bulwark/actors/protocol/dependency_protocol.hpp"
+#include "bulwark/actors/protocol/ledger_messages.hpp"
 #include "bulwark/actors/protocol/message_types.hpp"
 #include "bulwark/actors/protocol/saga_messages.hpp"
 #include "bulwark/actors/protocol/saga_protocol.hpp"

@@ -1,8 +1,8 @@
 // The decisions of the one ledger that all replicas of a keyed route share,
-// without actors: the owner (actors/ledger, not built yet) maps each client
-// (a replica's proxy) to a small index, feeds begins, commits, client downs,
-// cancels and timer wake-ups in, and carries out the actions, like
-// supervisor_core and its actor: events in, actions out. It wraps an
+// without actors: the owner (bulwark/actors/ledger/ledger_owner.hpp) maps
+// each client (a replica's proxy) to a small index, feeds begins, commits,
+// client downs, cancels and timer wake-ups in, and carries out the actions,
+// like supervisor_core and its actor: events in, actions out. It wraps an
 // idempotency_ledger and adds what several processes need: tickets
 // `(epoch, counter)` whose epoch is drawn per owner start, so a commit from an
 // older incarnation never matches; the executor (client) of each in-progress
