@@ -136,9 +136,30 @@ enum class progressive_mode : std::uint8_t {
 /// @relates progressive_mode
 std::string to_string(progressive_mode x);
 
+/// A keyed route whose idempotency ledger is shared with the route's
+/// replicas in other services or processes: one `ledger_owner` actor
+/// (bulwark/actors/ledger/ledger_owner.hpp) decides which replica executes
+/// a key, records its answer durably and gives every duplicate the same
+/// bytes (docs/ledger.md, "Shared ledger"). The service asks the owner
+/// before running the route and answers 503 while the owner is unreachable,
+/// never executing a key without its ticket.
+struct shared_ledger_options {
+  /// The owner: a local actor or a remote proxy. Must not be null.
+  caf::actor owner;
+  /// The route the owner serves (its `ledger_owner_settings::route`); a
+  /// mismatch is answered 500 by every request. Must not be empty.
+  std::string route;
+  /// How long an execution may run (the route actor's call timeout); it
+  /// runs on after its caller's deadline so that its answer is recorded.
+  /// Keep it below the owner's `in_progress_timeout`, after which the owner
+  /// abandons the key and refuses the late commit.
+  std::chrono::milliseconds execution_timeout{30'000};
+};
+
 struct route_options {
-  /// Progressive answers; off by default. Not with `ledger` (a ledger
-  /// records one answer per key; `route()` throws std::invalid_argument).
+  /// Progressive answers; off by default. Not with `ledger` or
+  /// `shared_ledger` (a ledger records one answer per key; `route()` throws
+  /// std::invalid_argument).
   progressive_mode progressive = progressive_mode::off;
   /// Opt-in idempotency ledger: every request needs an `Idempotency-Key`
   /// (400 without), each key executes once, duplicates get the recorded
@@ -165,6 +186,12 @@ struct route_options {
   /// `route()`. May be empty.
   std::function<void(const service_request&, const service_response&)>
     on_replay;
+  /// Opt-in shared idempotency ledger (see shared_ledger_options): every
+  /// request needs an `Idempotency-Key` (400 without) and the owner decides.
+  /// Not with `ledger`, `journal_path` or progressive answers (the owner
+  /// keeps the journal); `route()` throws std::invalid_argument for those
+  /// and for a null owner or an empty route name.
+  std::optional<shared_ledger_options> shared_ledger;
 };
 
 /// When an overload 503 also carries `Bulwark-Do-Not-Retry: 1`.
