@@ -52,15 +52,6 @@ service_request replayed_request(const journal_record& r) {
   return req;
 }
 
-service_response replayed_response(const journal_record& r) {
-  service_response res;
-  res.status = r.status;
-  res.content_type = r.content_type;
-  res.headers = r.headers;
-  res.body = r.body;
-  return res;
-}
-
 // The same bounds as /dependencies/*/objective (objective_config.hpp).
 void check_objective(const objective_config& cfg) {
   auto in_range = [](double x) { return x >= 0.5 && x <= 0.99999; };
@@ -488,7 +479,8 @@ struct http_service::impl {
                        ropts.journal_path.c_str(), replay.torn_bytes);
         for (auto& r : replay.records) {
           if (ropts.on_replay)
-            ropts.on_replay(replayed_request(r), replayed_response(r));
+            ropts.on_replay(replayed_request(r),
+                            to_service_response(recorded_of(r)));
           ++core->count.ledger_replayed;
         }
         journals.push_back(journal);

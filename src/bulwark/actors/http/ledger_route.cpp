@@ -54,20 +54,6 @@ void schedule_expiry(ledger_self self, time_point now) {
   self->delayed_send(self, delay, svc_exp_atom::value);
 }
 
-/// Sends one `svc_late` for the earliest deadline unless one that is due
-/// no later is pending already.
-void arm_late(ledger_self self, time_point now) {
-  auto& st = self->state;
-  if (st.late.empty())
-    return;
-  auto next = st.late.top().first;
-  if (next >= st.late_scheduled)
-    return;
-  st.late_scheduled = next;
-  self->delayed_send(self, std::max(duration{0}, next - now),
-                     svc_late_atom::value);
-}
-
 void schedule_late(ledger_self self, std::uint64_t id, time_point deadline,
                    time_point now) {
   self->state.late.emplace(deadline, id);

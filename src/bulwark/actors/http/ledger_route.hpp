@@ -37,10 +37,7 @@ struct ledger_state {
   /// up to `request_timeout`, however early the request was answered; an
   /// entry here is 16 bytes. Answered requests stay until their deadline and
   /// are skipped then (`finish_late` finds nothing).
-  std::priority_queue<std::pair<time_point, std::uint64_t>,
-                      std::vector<std::pair<time_point, std::uint64_t>>,
-                      std::greater<>>
-    late;
+  late_queue late;
   /// When the pending `svc_late` message is due (no_deadline: none).
   time_point late_scheduled = no_deadline;
   /// The route's journal, or null (in memory only).

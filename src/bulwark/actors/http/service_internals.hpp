@@ -22,10 +22,13 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <queue>
 #include <random>
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <utility>
+#include <vector>
 
 #include <caf/all.hpp>
 
@@ -562,5 +565,31 @@ preliminary_callback relay_preliminary(const core_ptr& core, std::uint64_t id,
 /// may have answered first).
 void finish_call(service_core& core, std::uint64_t id, call_end how,
                  service_response res);
+
+/// Callers' deadlines (when, request id), earliest on top. A route actor
+/// serves them with ONE pending `svc_late` message for the earliest: a
+/// delayed message per request would sit in CAF's clock (256 bytes
+/// measured) until its deadline however early the request was answered; an
+/// entry here is 16 bytes.
+using late_queue =
+  std::priority_queue<std::pair<time_point, std::uint64_t>,
+                      std::vector<std::pair<time_point, std::uint64_t>>,
+                      std::greater<>>;
+
+/// Sends one `svc_late` to `self` for the earliest entry of
+/// `self->state.late` unless one due no later is pending already
+/// (`self->state.late_scheduled`).
+template <class Self>
+void arm_late(Self self, time_point now) {
+  auto& st = self->state;
+  if (st.late.empty())
+    return;
+  auto next = st.late.top().first;
+  if (next >= st.late_scheduled)
+    return;
+  st.late_scheduled = next;
+  self->delayed_send(self, std::max(duration{0}, next - now),
+                     svc_late_atom::value);
+}
 
 } // namespace bulwark::service_detail

@@ -21,22 +21,10 @@ using svc_sdone_atom = caf::atom_constant<caf::atom("svc_sdone")>;
 constexpr std::string_view owner_unreachable_text =
   "idempotency ledger unreachable";
 
-void shared_arm_late(shared_self self, time_point now) {
-  auto& st = self->state;
-  if (st.late.empty())
-    return;
-  auto next = st.late.top().first;
-  if (next >= st.late_scheduled)
-    return;
-  st.late_scheduled = next;
-  self->delayed_send(self, std::max(duration{0}, next - now),
-                     svc_late_atom::value);
-}
-
 void shared_schedule(shared_self self, time_point when, std::uint64_t id,
                      time_point now) {
   self->state.late.emplace(when, id);
-  shared_arm_late(self, now);
+  arm_late(self, now);
 }
 
 std::int64_t budget_ns_of(time_point deadline, time_point now) {
@@ -323,7 +311,7 @@ caf::behavior shared_ledger_client(shared_self self, core_ptr core,
           st.late.emplace(e.forget_at, id);
         }
       }
-      shared_arm_late(self, now);
+      arm_late(self, now);
     },
   };
 }

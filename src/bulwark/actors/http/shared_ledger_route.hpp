@@ -64,10 +64,7 @@ struct shared_client_state {
   std::unordered_map<std::uint64_t, shared_entry> entries;
   /// (when, begin id): callers' deadlines and the removal of cancelled
   /// entries, earliest first, served by one pending `svc_late`.
-  std::priority_queue<std::pair<time_point, std::uint64_t>,
-                      std::vector<std::pair<time_point, std::uint64_t>>,
-                      std::greater<>>
-    late;
+  late_queue late;
   time_point late_scheduled = no_deadline;
 
   static inline const char* name = "bulwark.service.shared_ledger";
