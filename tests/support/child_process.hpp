@@ -15,6 +15,7 @@
 #include <cerrno>
 #include <chrono>
 #include <cstdint>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <optional>
@@ -243,13 +244,32 @@ inline std::uint16_t free_loopback_port() {
   return ntohs(addr.sin_port);
 }
 
-/// `<dir of the test binary>/artifacts/<name>`, created empty: test
-/// artifacts stay in the build directory.
+/// `<dir of the test binary>/artifacts/<name>/<pid>`, created empty: test
+/// artifacts stay in the build directory. One per process, because ctest
+/// runs the cases of one binary in parallel and a shared directory was
+/// emptied under a running case; the directories of processes that have
+/// ended are removed, so a name keeps only its latest run's artifacts.
 inline std::filesystem::path artifact_dir(const std::string& name) {
-  auto dir = std::filesystem::read_symlink("/proc/self/exe").parent_path()
-             / "artifacts" / name;
-  std::filesystem::remove_all(dir);
-  std::filesystem::create_directories(dir);
+  namespace fs = std::filesystem;
+  auto base =
+    fs::read_symlink("/proc/self/exe").parent_path() / "artifacts" / name;
+  std::error_code ec;
+  fs::create_directories(base, ec);
+  for (fs::directory_iterator it{base, ec}, end; !ec && it != end;
+       it.increment(ec)) {
+    auto stem = it->path().filename().string();
+    char* rest = nullptr;
+    auto pid = std::strtol(stem.c_str(), &rest, 10);
+    bool pid_named = rest != stem.c_str() && *rest == '\0' && pid > 0;
+    if (!pid_named
+        || (::kill(static_cast<pid_t>(pid), 0) != 0 && errno == ESRCH)) {
+      std::error_code ignored;
+      fs::remove_all(it->path(), ignored);
+    }
+  }
+  auto dir = base / std::to_string(::getpid());
+  fs::remove_all(dir, ec);
+  fs::create_directories(dir);
   return dir;
 }
 
