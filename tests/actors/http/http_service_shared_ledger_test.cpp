@@ -449,4 +449,14 @@ TEST_CASE("a shared ledger route refuses a local ledger, a journal, "
   no_time.shared_ledger->execution_timeout = std::chrono::milliseconds(0);
   refused(no_time);
   CHECK_NOTHROW(svc.route("POST", "/pay", target, f.shared()));
+  // A refused route changes nothing: its path is not served (404, where a
+  // path left without methods would answer 405).
+  CHECK_THROWS_AS(svc.route("POST", "/other", target, with_ledger),
+                  std::invalid_argument);
+  svc.start();
+  http_test_client client{svc.port()};
+  REQUIRE(client.connect());
+  auto res = client.roundtrip(make_request(http::verb::get, "/other"));
+  REQUIRE(res);
+  CHECK(res->result_int() == 404);
 }

@@ -419,14 +419,11 @@ struct http_service::impl {
       std::find_if(routes.begin(), routes.end(), [&](const path_routes& r) {
         return r.pattern == path && r.prefix == prefix;
       });
-    if (i == routes.end()) {
-      routes.push_back(path_routes{path, prefix, {}});
-      i = routes.end() - 1;
-    }
-    for (auto& m : i->methods)
-      if (m.method == method)
-        throw std::invalid_argument("http_service: duplicate route " + method
-                                    + " " + path + (prefix ? "*" : ""));
+    if (i != routes.end())
+      for (auto& m : i->methods)
+        if (m.method == method)
+          throw std::invalid_argument("http_service: duplicate route " + method
+                                      + " " + path + (prefix ? "*" : ""));
     if (!ropts.journal_path.empty() && !ropts.ledger)
       throw std::invalid_argument("http_service: route " + method + " " + path
                                   + " has a journal_path but no ledger");
@@ -497,6 +494,12 @@ struct http_service::impl {
         sys.spawn(route_queue_actor, core, anchor, rt.target, opts.overload,
                   rt.progressive != progressive_mode::off);
       owned.push_back(rt.queue);
+    }
+    // The path goes in last: a refused route (a bad option, a journal that
+    // does not open) leaves the table as it was, not a path without methods.
+    if (i == routes.end()) {
+      routes.push_back(path_routes{path, prefix, {}});
+      i = routes.end() - 1;
     }
     i->methods.push_back(std::move(rt));
   }
