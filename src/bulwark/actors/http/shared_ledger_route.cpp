@@ -10,6 +10,7 @@
 
 #include "bulwark/actors/protocol/atoms.hpp"
 #include "bulwark/actors/protocol/ledger_messages.hpp"
+#include "bulwark/actors/protocol/wire.hpp"
 
 namespace bulwark::service_detail {
 
@@ -27,14 +28,6 @@ void shared_schedule(shared_self self, time_point when, std::uint64_t id,
   arm_late(self, now);
 }
 
-std::int64_t budget_ns_of(time_point deadline, time_point now) {
-  if (deadline == no_deadline)
-    return no_deadline_ns;
-  auto left =
-    std::chrono::duration_cast<std::chrono::nanoseconds>(deadline - now);
-  return std::max<std::int64_t>(1, left.count());
-}
-
 /// Sends a begin for `e` under a fresh id (a retried key is a new begin).
 void shared_begin(shared_self self, shared_entry e, time_point now) {
   auto& st = self->state;
@@ -42,8 +35,10 @@ void shared_begin(shared_self self, shared_entry e, time_point now) {
   ledger_begin msg;
   msg.id = id;
   msg.route = st.route;
-  msg.key = e.key;
-  msg.budget_ns = budget_ns_of(e.deadline, now);
+  msg.key = e.req.idempotency_key;
+  // At least 1 ns: a begin always carries some budget.
+  msg.budget_ns = std::max<std::int64_t>(
+    1, budget_from_deadline(to_wire_time(e.deadline), now));
   auto deadline = e.deadline;
   e.at = shared_entry::phase::asking;
   st.entries.emplace(id, std::move(e));
@@ -57,7 +52,7 @@ void shared_commit(shared_self self, std::uint64_t id, const shared_entry& e,
   ledger_commit msg;
   msg.id = id;
   msg.route = st.route;
-  msg.key = e.key;
+  msg.key = e.req.idempotency_key;
   msg.epoch = e.epoch;
   msg.ticket = e.ticket;
   msg.executed = executed;
@@ -226,7 +221,6 @@ caf::behavior shared_ledger_client(shared_self self, core_ptr core,
       }
       shared_entry e;
       e.request = id;
-      e.key = req.idempotency_key;
       e.deadline = req.deadline;
       e.req = std::move(req);
       shared_begin(self, std::move(e), self->clock().now());

@@ -33,10 +33,10 @@ struct shared_entry {
   /// The service's request id (the one `finish` answers).
   std::uint64_t request = 0;
   phase at = phase::asking;
-  std::string key;
   time_point deadline;
   /// Asking: the request to run; executing and committing: the request to
-  /// journal (no headers, the owner keeps method, path, query, body).
+  /// journal (no headers, the owner keeps method, path, query, body). Its
+  /// `idempotency_key` is the key asked for in both.
   service_request req;
   std::uint64_t epoch = 0;
   std::uint64_t ticket = 0;
