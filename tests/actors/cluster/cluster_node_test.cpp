@@ -312,3 +312,66 @@ TEST_CASE("a killed peer is seen down at once and up again after its "
   REQUIRE(r);
   CHECK(r->second.ok);
 }
+
+TEST_CASE("a ledger owner published by the program is refused with a bad or "
+          "listed name, operations, no handle or no listener",
+          "[actors][cluster]") {
+  auto document = [](const std::string& listen) {
+    return R"({"dependencies": {"echo": {}}, "cluster": {"node": "a", )"
+           + listen + "}}";
+  };
+  auto errors_of = [](const std::string& text,
+                      std::vector<published_entry> entries) {
+    auto parsed = parse_bulwark_config(text);
+    INFO(parsed.errors.to_string());
+    REQUIRE(parsed.ok());
+    caf::actor_system_config cfg;
+    cfg.set("logger.console-verbosity", caf::atom("quiet"));
+    REQUIRE(configure_cluster(cfg, *parsed.config->cluster).empty());
+    caf::actor_system sys{cfg};
+    auto owner = sys.spawn([] { return caf::behavior{[](int) {}}; });
+    for (auto& e : entries)
+      if (e.handle == nullptr && e.name != "no-handle")
+        e.handle = owner;
+    cluster_node_options opts;
+    opts.config = *parsed.config->cluster;
+    opts.published = std::move(entries);
+    auto started = cluster_node::start(sys, std::move(opts));
+    if (started.node)
+      started.node->stop();
+    caf::anon_send_exit(owner, caf::exit_reason::user_shutdown);
+    return started.errors;
+  };
+  auto listening = document(R"("listen": {"port": 0}, "publish": ["echo"])");
+  auto ledger = [](const std::string& name) {
+    return published_ledger(name, caf::actor{});
+  };
+  CHECK(errors_of(listening, {ledger("pay-ledger")}).empty());
+  auto one = [&](std::vector<published_entry> entries) {
+    auto errors = errors_of(listening, std::move(entries));
+    REQUIRE(errors.size() == 1);
+    return errors.front();
+  };
+  CHECK(one({ledger("pay ledger")})
+        == "/cluster/publish: a ledger owner's name must be 1-64 of A-Z a-z "
+           "0-9 _ - .");
+  CHECK(one({ledger("")}).find("1-64") != std::string::npos);
+  CHECK(one({ledger(std::string(65, 'l'))}).find("1-64") != std::string::npos);
+  CHECK(one({ledger("echo")})
+        == "/cluster/publish: \"echo\" is a ledger owner and a published "
+           "dependency or supervisor");
+  CHECK(one({ledger("l"), ledger("l")})
+        == "/cluster/publish: \"l\" is handed in twice");
+  auto with_ops = ledger("l");
+  with_ops.operations = {"charge"};
+  with_ops.idempotencies = {idempotency::keyed};
+  CHECK(one({with_ops})
+        == "/cluster/publish: ledger owner \"l\" needs a handle and takes no "
+           "operations");
+  CHECK(one({ledger("no-handle")}).find("needs a handle") != std::string::npos);
+  auto errors = errors_of(document(R"("publish": [])"), {ledger("l")});
+  REQUIRE(errors.size() == 1);
+  CHECK(errors.front()
+        == "/cluster/publish: publishing ledger owner \"l\" needs a "
+           "listener: set /cluster/listen/port");
+}

@@ -7,6 +7,7 @@
 // actor system's clock; waits poll with a bound and never sleep.
 #include "bulwark/actors/http/http_service.hpp"
 
+#include "bulwark/actors/http/ledger_journal.hpp"
 #include "bulwark/actors/ledger/ledger_owner.hpp"
 #include "bulwark/actors/protocol/atoms.hpp"
 #include "bulwark/actors/protocol/ledger_messages.hpp"
@@ -27,6 +28,7 @@
 #include <caf/all.hpp>
 
 #include "tests/actors/http/http_test_client.hpp"
+#include "tests/support/temp_dir.hpp"
 
 using namespace bulwark;
 using namespace bulwark::testing;
@@ -135,7 +137,9 @@ struct fixture {
 
   route_options shared() const {
     route_options ropts;
-    ropts.shared_ledger = shared_ledger_options{owner, route_name};
+    ropts.shared_ledger = shared_ledger_options{};
+    ropts.shared_ledger->owner = owner;
+    ropts.shared_ledger->route = route_name;
     return ropts;
   }
 
@@ -419,8 +423,81 @@ TEST_CASE("a commit the owner refuses as stale is answered 503 retry, not "
   CHECK(f.a->stats().ledger_executed == 0);
 }
 
+TEST_CASE("a route with a locator uses no owner until one is found, refuses "
+          "a lost owner the locator still returns, and answers from its "
+          "successor on the same journal",
+          "[actors][http][service][shared_ledger]") {
+  fixture f;
+  temp_dir dir;
+  auto journal = dir.file("pay.journal");
+  auto owner_at = [&] {
+    ledger_owner_settings s;
+    s.route = route_name;
+    s.journal_path = journal;
+    return s;
+  };
+  std::mutex mtx;
+  caf::actor current;
+  auto located = [&](caf::actor x) {
+    std::lock_guard<std::mutex> guard{mtx};
+    current = std::move(x);
+  };
+  auto p = std::make_shared<probe>();
+  route_options ropts;
+  ropts.shared_ledger = shared_ledger_options{};
+  ropts.shared_ledger->route = route_name;
+  ropts.shared_ledger->locate = [&] {
+    std::lock_guard<std::mutex> guard{mtx};
+    return current;
+  };
+  auto svc = std::make_unique<http_service>(f.sys);
+  svc->route("POST", "/pay", f.counting(p, "a"), ropts);
+  svc->start();
+
+  // Nothing to locate: unreachable, nothing runs.
+  auto none = pay(*svc, "k-1");
+  CHECK(starts_with(none, "HTTP/1.1 503 Service Unavailable\r\n"));
+  CHECK(contains(none, "idempotency ledger unreachable"));
+
+  auto first_owner = spawn_ledger_owner(f.sys, owner_at());
+  located(first_owner);
+  auto first = pay(*svc, "k-1");
+  REQUIRE(starts_with(first, "HTTP/1.1 200 OK\r\n"));
+  CHECK(contains(first, "a 1"));
+
+  // The locator still returns the owner that went down (a node whose link
+  // is not down yet): it is not believed.
+  caf::anon_send_exit(first_owner, caf::exit_reason::kill);
+  CHECK(eventually([&] {
+    return contains(pay(*svc, "k-2"), "idempotency ledger unreachable");
+  }));
+  CHECK(p->count() == 1);
+
+  // Its successor replays the journal (once the first has let go of it).
+  caf::actor second_owner;
+  REQUIRE(eventually([&] {
+    try {
+      second_owner = spawn_ledger_owner(f.sys, owner_at());
+      return true;
+    } catch (const journal_error&) {
+      return false;
+    }
+  }));
+  f.spawned.push_back(second_owner);
+  located(second_owner);
+  CHECK(pay(*svc, "k-1") == first);
+  auto second = pay(*svc, "k-2");
+  CHECK(starts_with(second, "HTTP/1.1 200 OK\r\n"));
+  CHECK(contains(second, "a 2"));
+  CHECK(p->count() == 2);
+  CHECK(svc->stats().ledger_executed == 2);
+  CHECK(svc->stats().ledger_duplicates == 1);
+  svc.reset();
+}
+
 TEST_CASE("a shared ledger route refuses a local ledger, a journal, "
-          "progressive answers, and a missing owner or route name",
+          "progressive answers, and a missing owner (without a locator) or "
+          "route name",
           "[actors][http][service][shared_ledger]") {
   fixture f;
   auto p = std::make_shared<probe>();
@@ -442,6 +519,10 @@ TEST_CASE("a shared ledger route refuses a local ledger, a journal, "
   auto no_owner = f.shared();
   no_owner.shared_ledger->owner = caf::actor{};
   refused(no_owner);
+  // A locator stands in for the owner.
+  auto located = no_owner;
+  located.shared_ledger->locate = [] { return caf::actor{}; };
+  CHECK_NOTHROW(svc.route("POST", "/located", target, located));
   auto no_route = f.shared();
   no_route.shared_ledger->route.clear();
   refused(no_route);

@@ -116,6 +116,13 @@ TEST_CASE_METHOD(deterministic_fixture,
   e.default_idempotency = idempotency::keyed;
   e.kind = static_cast<published_kind>(published_kind_count);
   CHECK(load(sys, e, out) == caf::sec::invalid_argument);
+  // A ledger owner declares no operations.
+  e.kind = published_kind::ledger;
+  CHECK(load(sys, e, out) == caf::sec::invalid_argument);
+  e.operations = {};
+  e.idempotencies = {};
+  CHECK(!load(sys, e, out));
+  CHECK(out.kind == published_kind::ledger);
   e.kind = published_kind::dependency;
   e.operations = {std::string(max_operation_name_bytes + 1, 'o')};
   CHECK(load(sys, e, out) == caf::sec::invalid_argument);
@@ -131,4 +138,5 @@ TEST_CASE_METHOD(deterministic_fixture,
 TEST_CASE("published kinds have names", "[actors][messages]") {
   CHECK(to_string(published_kind::dependency) == "dependency");
   CHECK(to_string(published_kind::supervisor) == "supervisor");
+  CHECK(to_string(published_kind::ledger) == "ledger");
 }

@@ -73,12 +73,12 @@ TEST_CASE("a peer with equal settings and another name is accepted",
 TEST_CASE("a peer with another protocol version is refused",
           "[runtime][cluster]") {
   auto remote = facts("pay-a");
-  remote.version = 2;
+  remote.version = cluster_protocol_version + 1;
   remote.types_digest = 0; // the first difference wins
   auto v = check_peer(facts("gateway"), remote);
   CHECK_FALSE(v.ok);
   CHECK(v.refusal == hello_refusal::version_differs);
-  CHECK(v.reason == "protocol version differs: local 1, remote 2");
+  CHECK(v.reason == "protocol version differs: local 2, remote 3");
 }
 
 TEST_CASE("a peer whose message types differ is refused with both digests",
@@ -89,12 +89,12 @@ TEST_CASE("a peer whose message types differ is refused with both digests",
   CHECK_FALSE(v.ok);
   CHECK(v.refusal == hello_refusal::message_types_differ);
   CHECK(v.reason
-        == fmt::format("message types differ: local 0x1942f8fc1824c467, "
+        == fmt::format("message types differ: local 0x3952f4e315838eb4, "
                        "remote 0x{:016x}",
                        remote.types_digest));
   remote.types_digest = 0xab;
   CHECK(check_peer(facts("gateway"), remote).reason
-        == "message types differ: local 0x1942f8fc1824c467, remote "
+        == "message types differ: local 0x3952f4e315838eb4, remote "
            "0x00000000000000ab");
 }
 
@@ -185,4 +185,12 @@ TEST_CASE("a peer must publish every remote we call there, with our "
   v = check_published("pay-a", {pay}, {unsafe_default});
   CHECK(v.refusal == hello_refusal::declarations_differ);
   CHECK(v.reason.find("\"quote\"") != std::string::npos);
+  // A shared ledger's owner takes no calls: no remote may name it.
+  auto ledger = theirs;
+  ledger.callable = false;
+  v = check_published("pay-a", {pay}, {ledger});
+  CHECK(v.refusal == hello_refusal::not_published);
+  CHECK(v.reason
+        == R"(pay-a publishes "payments" as a ledger owner, not a dependency )"
+           R"(or supervisor (remote "payments-a"))");
 }

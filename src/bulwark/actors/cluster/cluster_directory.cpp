@@ -26,13 +26,19 @@ peer_view cluster_directory::peer(const std::string& name) const {
 
 caf::actor cluster_directory::find(const std::string& peer,
                                    const std::string& name) const {
+  return find(peer, name, std::nullopt);
+}
+
+caf::actor cluster_directory::find(const std::string& peer,
+                                   const std::string& name,
+                                   std::optional<published_kind> kind) const {
   std::lock_guard<std::mutex> guard{mtx_};
   auto i = peers_.find(peer);
   if (i == peers_.end() || i->second.state != peer_link_state::up)
     return {};
   for (auto& e : i->second.entries)
     if (e.name == name)
-      return e.handle;
+      return !kind || e.kind == *kind ? e.handle : caf::actor{};
   return {};
 }
 

@@ -13,6 +13,7 @@
 #include <condition_variable>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -48,6 +49,11 @@ class cluster_directory {
   /// The handle peer `peer` publishes as `name`, when its link is up
   /// (invalid otherwise).
   caf::actor find(const std::string& peer, const std::string& name) const;
+
+  /// As above, and only when the name is published as `kind` (any kind
+  /// when none).
+  caf::actor find(const std::string& peer, const std::string& name,
+                  std::optional<published_kind> kind) const;
 
   /// Waits up to `timeout` until `pred(peer view)` holds; returns whether
   /// it did. For programs and tests (blocks the calling thread).

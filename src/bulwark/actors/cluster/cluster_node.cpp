@@ -38,15 +38,48 @@ published_entry entry_of(const Config& cfg, published_kind kind,
   return e;
 }
 
+bool valid_ledger_name(const std::string& name) {
+  if (name.empty() || name.size() > max_published_name_bytes)
+    return false;
+  return std::all_of(name.begin(), name.end(), [](char ch) {
+    return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z')
+           || (ch >= '0' && ch <= '9') || ch == '_' || ch == '-' || ch == '.';
+  });
+}
+
 std::vector<std::string>
 check_published(const cluster_config& c,
                 const std::vector<published_entry>& entries) {
   std::vector<std::string> errors;
-  for (auto& e : entries)
-    if (std::find(c.publish.begin(), c.publish.end(), e.name)
-        == c.publish.end())
+  std::vector<std::string> seen;
+  for (auto& e : entries) {
+    auto listed =
+      std::find(c.publish.begin(), c.publish.end(), e.name) != c.publish.end();
+    if (std::find(seen.begin(), seen.end(), e.name) != seen.end())
       errors.emplace_back("/cluster/publish: \"" + e.name
-                          + "\" is handed in but not listed");
+                          + "\" is handed in twice");
+    else if (e.kind != published_kind::ledger) {
+      if (!listed)
+        errors.emplace_back("/cluster/publish: \"" + e.name
+                            + "\" is handed in but not listed");
+    } else if (listed) {
+      errors.emplace_back("/cluster/publish: \"" + e.name
+                          + "\" is a ledger owner and a published "
+                            "dependency or supervisor");
+    } else if (!valid_ledger_name(e.name)) {
+      errors.emplace_back("/cluster/publish: a ledger owner's name must be "
+                          "1-64 of A-Z a-z 0-9 _ - .");
+    } else if (!e.handle || !e.operations.empty()) {
+      errors.emplace_back("/cluster/publish: ledger owner \"" + e.name
+                          + "\" needs a handle and takes no operations");
+    } else if (!c.listen_port) {
+      errors.emplace_back("/cluster/publish: publishing ledger owner \""
+                          + e.name
+                          + "\" needs a listener: set "
+                            "/cluster/listen/port");
+    }
+    seen.push_back(e.name);
+  }
   return errors;
 }
 
@@ -214,6 +247,23 @@ published_entries(const bulwark_config& doc,
       result.push_back(entry_of(*sup, published_kind::supervisor, alias(name)));
   }
   return result;
+}
+
+published_entry published_ledger(std::string name, caf::actor owner) {
+  published_entry e;
+  e.name = std::move(name);
+  e.kind = published_kind::ledger;
+  e.handle = std::move(owner);
+  return e;
+}
+
+std::function<caf::actor()>
+ledger_locator(std::shared_ptr<cluster_directory> directory, std::string peer,
+               std::string name) {
+  return [directory{std::move(directory)}, peer{std::move(peer)},
+          name{std::move(name)}] {
+    return directory->find(peer, name, published_kind::ledger);
+  };
 }
 
 } // namespace bulwark

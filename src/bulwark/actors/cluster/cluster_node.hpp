@@ -30,7 +30,10 @@ class reach_prober;
 
 struct cluster_node_options {
   cluster_config config;
-  /// What peers may call; names must be in `config.publish`. When absent,
+  /// What peers may call; names must be in `config.publish`, except shared
+  /// ledger owners (`published_ledger`), which the program spawns and names
+  /// itself (1-64 of A-Z a-z 0-9 _ - ., not a name in `config.publish`;
+  /// they need `config.listen_port`). When absent,
   /// the gate is published later by `publish` (a host whose supervisors
   /// have remote members needs the node before its aliases exist).
   std::optional<std::vector<published_entry>> published =
@@ -110,5 +113,16 @@ class cluster_node {
 std::vector<published_entry>
 published_entries(const bulwark_config& doc,
                   const std::function<caf::actor(const std::string&)>& alias);
+
+/// The entry that publishes a shared ledger's owner (spawn_ledger_owner)
+/// under `name`: replicas on peers find it with `ledger_locator`.
+published_entry published_ledger(std::string name, caf::actor owner);
+
+/// For `shared_ledger_options::locate`: the owner peer `peer` publishes as
+/// `name`, while the link to it is up (null otherwise). A restarted owner
+/// node is found again once its link is back.
+std::function<caf::actor()>
+ledger_locator(std::shared_ptr<cluster_directory> directory, std::string peer,
+               std::string name);
 
 } // namespace bulwark

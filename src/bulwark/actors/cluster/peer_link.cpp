@@ -28,6 +28,7 @@ declarations_of(const std::vector<published_entry>& entries) {
     published_declaration d;
     d.name = e.name;
     d.repeat = e.default_idempotency;
+    d.callable = e.kind != published_kind::ledger;
     for (std::size_t i = 0; i < e.operations.size(); ++i)
       d.operations.push_back({e.operations[i], e.idempotencies[i]});
     result.push_back(std::move(d));

@@ -444,10 +444,10 @@ struct http_service::impl {
                                     + " has a shared_ledger and "
                                       "progressive answers (a ledger "
                                       "records one answer per key)");
-      if (!shared.owner)
+      if (!shared.owner && !shared.locate)
         throw std::invalid_argument(name
                                     + " has a shared_ledger without an "
-                                      "owner");
+                                      "owner or a locator");
       if (shared.route.empty())
         throw std::invalid_argument(name
                                     + " has a shared_ledger without a "

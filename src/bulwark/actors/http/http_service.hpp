@@ -144,7 +144,8 @@ std::string to_string(progressive_mode x);
 /// before running the route and answers 503 while the owner is unreachable,
 /// never executing a key without its ticket.
 struct shared_ledger_options {
-  /// The owner: a local actor or a remote proxy. Must not be null.
+  /// The owner: a local actor or a remote proxy. Must not be null unless
+  /// `locate` is set.
   caf::actor owner;
   /// The route the owner serves (its `ledger_owner_settings::route`); a
   /// mismatch is answered 500 by every request. Must not be empty.
@@ -154,6 +155,14 @@ struct shared_ledger_options {
   /// Keep it below the owner's `in_progress_timeout`, after which the owner
   /// abandons the key and refuses the late commit.
   std::chrono::milliseconds execution_timeout{30'000};
+  /// Finds the owner (null when it cannot now): asked whenever the route
+  /// has none, i.e. at its first request when `owner` is null and at the
+  /// next request after the owner's down message, so an owner restarted on
+  /// another node is used again. Runs on the route actor's thread, and must
+  /// be quick and thread-safe: a cluster node's `ledger_locator` (a lookup
+  /// in its directory). Empty: the first owner is the only one, and once it
+  /// is down every request is answered 503.
+  std::function<caf::actor()> locate;
 };
 
 struct route_options {

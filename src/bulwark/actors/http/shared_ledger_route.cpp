@@ -41,6 +41,7 @@ void shared_begin(shared_self self, shared_entry e, time_point now) {
     1, budget_from_deadline(to_wire_time(e.deadline), now));
   auto deadline = e.deadline;
   e.at = shared_entry::phase::asking;
+  e.owner_gen = st.owner_gen;
   st.entries.emplace(id, std::move(e));
   self->send(st.owner, ledger_atom::value, std::move(msg));
   shared_schedule(self, deadline, id, now);
@@ -94,12 +95,30 @@ void shared_execute(shared_self self, std::uint64_t id, shared_entry& e) {
               st.exec_timeout, std::move(done), preliminary_callback{});
 }
 
+/// Whether the route has an owner now, locating one if it has none and
+/// can: a new owner is monitored and starts a new generation.
+bool shared_has_owner(shared_self self) {
+  auto& st = self->state;
+  if (st.owner)
+    return true;
+  if (!st.locate)
+    return false;
+  auto found = st.locate();
+  if (!found || found.address() == st.lost_owner)
+    return false;
+  st.owner = std::move(found);
+  ++st.owner_gen;
+  self->monitor(st.owner);
+  return true;
+}
+
 /// The owner is gone: nothing may execute without its ticket, and no
 /// execution can be recorded, so every request it holds is answered 503
 /// now; executions still running are answered 503 when they end.
 void shared_owner_down(shared_self self) {
   auto& st = self->state;
-  st.owner_down = true;
+  st.lost_owner = st.owner.address();
+  st.owner = nullptr;
   auto res = to_http(st.core->unavailable_answer(owner_unreachable_text));
   for (auto i = st.entries.begin(); i != st.entries.end();) {
     auto& e = i->second;
@@ -203,18 +222,22 @@ caf::behavior shared_ledger_client(shared_self self, core_ptr core,
   st.anchor = std::move(anchor);
   st.target = std::move(target);
   st.owner = std::move(opts.owner);
+  st.locate = std::move(opts.locate);
   st.route = std::move(opts.route);
   st.exec_timeout =
     std::chrono::duration_cast<duration>(opts.execution_timeout);
-  self->monitor(st.owner);
+  if (st.owner) {
+    st.owner_gen = 1;
+    self->monitor(st.owner);
+  }
   self->set_down_handler([self](caf::down_msg& msg) {
-    if (msg.source == self->state.owner.address())
+    if (self->state.owner && msg.source == self->state.owner.address())
       shared_owner_down(self);
   });
   return {
     [self](svc_req_atom, std::uint64_t id, service_request& req) {
       auto& st = self->state;
-      if (st.owner_down) {
+      if (!shared_has_owner(self)) {
         st.core->finish(id, st.core->unavailable_answer(owner_unreachable_text),
                         &st.core->count.unavailable);
         return;
@@ -227,8 +250,9 @@ caf::behavior shared_ledger_client(shared_self self, core_ptr core,
     },
     [self](ledger_atom, ledger_reply& reply) {
       auto& st = self->state;
-      if (caf::actor_cast<caf::actor_addr>(self->current_sender())
-          != st.owner.address())
+      if (!st.owner
+          || caf::actor_cast<caf::actor_addr>(self->current_sender())
+               != st.owner.address())
         return;
       auto i = st.entries.find(reply.id);
       if (i == st.entries.end())
@@ -248,7 +272,7 @@ caf::behavior shared_ledger_client(shared_self self, core_ptr core,
         return;
       auto& e = i->second;
       auto how = static_cast<call_end>(how_raw);
-      if (st.owner_down) {
+      if (!st.owner || e.owner_gen != st.owner_gen) {
         // Whatever ran cannot be recorded: success would be a lie that
         // a retry elsewhere could double.
         if (how == call_end::answered && res.not_executed)
@@ -299,7 +323,8 @@ caf::behavior shared_ledger_client(shared_self self, core_ptr core,
         // 504 now; an execution runs on so that its answer is recorded.
         st.core->finish_late(e.request);
         if (e.at == shared_entry::phase::asking) {
-          self->send(st.owner, cancel_atom::value, id);
+          if (st.owner)
+            self->send(st.owner, cancel_atom::value, id);
           e.cancelled = true;
           e.forget_at = now + st.exec_timeout;
           st.late.emplace(e.forget_at, id);

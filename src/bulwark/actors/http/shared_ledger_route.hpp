@@ -40,6 +40,9 @@ struct shared_entry {
   service_request req;
   std::uint64_t epoch = 0;
   std::uint64_t ticket = 0;
+  /// The owner this entry's begin went to (`owner_gen` then): an execution
+  /// whose owner is gone is not committed to another one.
+  std::uint64_t owner_gen = 0;
   /// The caller got 504 and the owner a cancel; an `execute` still in
   /// flight is given back (executed = false). Removed at `forget_at`.
   bool cancelled = false;
@@ -54,12 +57,18 @@ struct shared_client_state {
   core_ptr core;
   caf::actor anchor;
   cell_ptr target;
+  /// Null until located (with `locate`) and after its down message.
   caf::actor owner;
+  /// Counts the owners used: 1 for the first.
+  std::uint64_t owner_gen = 0;
+  /// Finds an owner again (shared_ledger_options::locate); empty: the
+  /// first owner is the only one.
+  std::function<caf::actor()> locate;
+  /// The owner whose down message came last: a locator that still
+  /// returns it (its node's link not yet down) is not believed.
+  caf::actor_addr lost_owner;
   std::string route;
   duration exec_timeout{};
-  /// Set by the owner's down message and never cleared: a key must not
-  /// execute without a ticket, and a new owner needs a new route.
-  bool owner_down = false;
   std::uint64_t next_id = 1;
   std::unordered_map<std::uint64_t, shared_entry> entries;
   /// (when, begin id): callers' deadlines and the removal of cancelled

@@ -12,6 +12,8 @@ std::string to_string(published_kind x) {
       return "dependency";
     case published_kind::supervisor:
       return "supervisor";
+    case published_kind::ledger:
+      return "ledger";
   }
   return "invalid";
 }
@@ -42,6 +44,9 @@ caf::error detail::check_entry(published_entry& x,
   for (auto& op : x.operations)
     if (op.size() > max_operation_name_bytes)
       return invalid();
+  if (raw_kind == static_cast<std::uint8_t>(published_kind::ledger)
+      && !x.operations.empty())
+    return invalid();
   x.idempotencies.clear();
   for (auto r : raw) {
     if (r > static_cast<std::uint8_t>(idempotency::unsafe))

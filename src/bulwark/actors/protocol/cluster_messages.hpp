@@ -24,9 +24,12 @@
 namespace bulwark {
 
 /// What a published name is.
-enum class published_kind : std::uint8_t { dependency, supervisor };
+/// What a published name is. A `ledger` is a shared ledger's owner
+/// (actors/ledger/ledger_owner.hpp): replicas on other nodes send it the
+/// ledger messages; it takes no calls and declares no operations.
+enum class published_kind : std::uint8_t { dependency, supervisor, ledger };
 
-inline constexpr std::size_t published_kind_count = 2;
+inline constexpr std::size_t published_kind_count = 3;
 
 std::string to_string(published_kind x);
 

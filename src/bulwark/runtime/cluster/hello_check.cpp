@@ -119,6 +119,11 @@ check_published(std::string_view peer,
       return refuse(hello_refusal::not_published,
                     fmt::format("{} does not publish \"{}\" (remote \"{}\")",
                                 peer, r.target, r.name));
+    if (!i->callable)
+      return refuse(hello_refusal::not_published,
+                    fmt::format("{} publishes \"{}\" as a ledger owner, not "
+                                "a dependency or supervisor (remote \"{}\")",
+                                peer, r.target, r.name));
     for (auto& op : r.operations) {
       auto theirs = i->idempotency_of(op.name);
       if (theirs != op.repeat)

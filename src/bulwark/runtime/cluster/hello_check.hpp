@@ -19,7 +19,9 @@
 namespace bulwark {
 
 /// The version of node_hello/node_welcome and of the cluster call protocol.
-inline constexpr std::uint32_t cluster_protocol_version = 1;
+/// 2: published ledger owners (published_kind::ledger) and the ledger
+/// messages.
+inline constexpr std::uint32_t cluster_protocol_version = 2;
 
 /// FNV-1a 64 over each name followed by a 0 byte (so ["ab", "c"] and
 /// ["a", "bc"] differ), in order, then the 4 bytes of `version` (little
@@ -79,12 +81,16 @@ struct published_declaration {
   /// For operations not listed.
   idempotency repeat = idempotency::unsafe;
   std::vector<operation_config> operations;
+  /// False for a shared ledger's owner: it speaks the ledger protocol, not
+  /// the call protocol, so no remote may name it.
+  bool callable = true;
 
   idempotency idempotency_of(std::string_view op) const noexcept;
 };
 
 /// Checks our remotes at node `peer` (those of `remotes` whose `node` is
-/// `peer`) against what the peer publishes: each target is published, and
+/// `peer`) against what the peer publishes: each target is published as a
+/// dependency or supervisor (not as a ledger owner), and
 /// each operation we declare has the peer's idempotency. Reasons quote only
 /// our own (validated) names.
 hello_verdict
