@@ -240,4 +240,58 @@ void finish_call(service_core& core, std::uint64_t id, call_end how,
   }
 }
 
+std::string to_string(answer_mode x) {
+  switch (x) {
+    case answer_mode::final_only:
+      return "final_only";
+    case answer_mode::sse:
+      return "sse";
+    case answer_mode::ndjson:
+      return "ndjson";
+    case answer_mode::final_link:
+      return "final_link";
+  }
+  return "invalid";
+}
+
+std::string to_string(call_end x) {
+  switch (x) {
+    case call_end::answered:
+      return "answered";
+    case call_end::timed_out:
+      return "timed_out";
+    case call_end::down:
+      return "down";
+    case call_end::shut_down:
+      return "shut_down";
+    case call_end::failed:
+      return "failed";
+  }
+  return "invalid";
+}
+
+std::string to_string(final_store::state x) {
+  switch (x) {
+    case final_store::state::unknown:
+      return "unknown";
+    case final_store::state::pending:
+      return "pending";
+    case final_store::state::ready:
+      return "ready";
+  }
+  return "invalid";
+}
+
+std::string to_string(service_core::admission x) {
+  switch (x) {
+    case service_core::admission::admitted:
+      return "admitted";
+    case service_core::admission::overloaded:
+      return "overloaded";
+    case service_core::admission::stopping:
+      return "stopping";
+  }
+  return "invalid";
+}
+
 } // namespace bulwark::service_detail

@@ -153,6 +153,9 @@ enum class answer_mode : std::uint8_t {
   final_link,
 };
 
+/// @relates answer_mode
+std::string to_string(answer_mode x);
+
 /// A preliminary answer's reason and age, from its `Bulwark-Preliminary`
 /// header, checked: the reason is a short [a-z0-9_] token ("unknown"
 /// otherwise), the age whole milliseconds (-1 when absent or bad).
@@ -535,6 +538,9 @@ enum class call_end : std::uint8_t {
   failed,
 };
 
+/// @relates call_end
+std::string to_string(call_end x);
+
 using call_callback = std::function<void(call_end, service_response)>;
 
 /// Gets a route actor's preliminary answer; empty where none is expected.
@@ -591,5 +597,11 @@ void arm_late(Self self, time_point now) {
   self->delayed_send(self, std::max(duration{0}, next - now),
                      svc_late_atom::value);
 }
+
+/// @relates final_store::state
+std::string to_string(final_store::state x);
+
+/// @relates service_core::admission
+std::string to_string(service_core::admission x);
 
 } // namespace bulwark::service_detail

@@ -214,6 +214,18 @@ void shared_on_commit_reply(shared_self self, std::uint64_t id, shared_entry& e,
 
 } // namespace
 
+std::string to_string(shared_entry::phase x) {
+  switch (x) {
+    case shared_entry::phase::asking:
+      return "asking";
+    case shared_entry::phase::executing:
+      return "executing";
+    case shared_entry::phase::committing:
+      return "committing";
+  }
+  return "invalid";
+}
+
 caf::behavior shared_ledger_client(shared_self self, core_ptr core,
                                    caf::actor anchor, cell_ptr target,
                                    shared_ledger_options opts) {

@@ -49,6 +49,9 @@ struct shared_entry {
   time_point forget_at = no_deadline;
 };
 
+/// @relates shared_entry::phase
+std::string to_string(shared_entry::phase x);
+
 /// One actor per shared-ledger route: asks the owner for every request and
 /// answers HTTP from the owner's verdicts. It is the owner's client (the
 /// owner answers and monitors the sender), so it must outlive its
