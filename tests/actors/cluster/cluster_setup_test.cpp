@@ -207,3 +207,18 @@ TEST_CASE("TLS files that OpenSSL cannot use together stop the start",
         == 0);
   CHECK(cfg.module_factories.empty());
 }
+
+TEST_CASE("an expired node certificate stops the start with its end date",
+          "[actors][cluster]") {
+  if (!cluster_tls_built())
+    return;
+  caf::actor_system_config cfg;
+  auto errors = configure_cluster(
+    cfg, cluster(tls(data("expired-node.pem"), data("expired-node-key.pem"),
+                     data("cluster-ca.pem"))));
+  REQUIRE(errors.size() == 1);
+  CHECK(errors[0]
+        == "/cluster/tls/certificate: \"" + data("expired-node.pem")
+             + "\" has expired: valid until 2020-01-02 00:00:00 UTC");
+  CHECK(cfg.module_factories.empty());
+}

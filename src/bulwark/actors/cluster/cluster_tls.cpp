@@ -23,6 +23,7 @@
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
+#include <ctime>
 
 #include <dirent.h>
 #include <fcntl.h>
@@ -108,6 +109,30 @@ int passphrase_callback(char* buf, int size, int, void* user) {
   return static_cast<int>(n);
 }
 
+std::string show_time(const ASN1_TIME* t) {
+  std::tm tm{};
+  if (t == nullptr || ASN1_TIME_to_tm(t, &tm) != 1)
+    return "(unreadable date)";
+  std::array<char, 32> buf{};
+  std::strftime(buf.data(), buf.size(), "%Y-%m-%d %H:%M:%S UTC", &tm);
+  return buf.data();
+}
+
+/// Empty when `cert` is valid now. Peers refuse an expired or not yet valid
+/// certificate in the handshake, where all the node would see is links
+/// that never come up; at start the reason can be named.
+std::string check_validity(X509* cert) {
+  if (cert == nullptr)
+    return "holds no certificate";
+  auto* not_after = X509_get0_notAfter(cert);
+  auto* not_before = X509_get0_notBefore(cert);
+  if (X509_cmp_current_time(not_after) <= 0)
+    return "has expired: valid until " + show_time(not_after);
+  if (X509_cmp_current_time(not_before) >= 0)
+    return "is not valid yet: valid from " + show_time(not_before);
+  return {};
+}
+
 /// Loads the files as CAF 0.17.6 does for every connection (session.cpp,
 /// create_ssl_context). CAF throws in its I/O thread when that fails, which
 /// ends the process at the first connection (measured: a wrong passphrase
@@ -130,6 +155,10 @@ std::vector<std::string> check_loadable(const cluster_tls_config& tls,
   if (!have_certificate)
     errors.emplace_back("/cluster/tls/certificate: cannot load "
                         + shown(tls.certificate) + ": " + openssl_errors());
+  else if (auto error = check_validity(SSL_CTX_get0_certificate(ctx));
+           !error.empty())
+    errors.emplace_back("/cluster/tls/certificate: " + shown(tls.certificate)
+                        + " " + error);
   if (SSL_CTX_use_PrivateKey_file(ctx, tls.key.c_str(), SSL_FILETYPE_PEM)
       != 1) {
     // OpenSSL 3 checks the key against the certificate while loading it.
