@@ -19,12 +19,12 @@
 // --heartbeat-ms sets CAF's middleman.heartbeat-interval, --timeout-ms its
 // middleman.connection-timeout (both 0 = CAF's default: no heartbeats).
 #include "bulwark/actors/protocol/atoms.hpp"
+#include "tests/actors/cluster/peer_program.hpp"
 
 #include <caf/all.hpp>
 #include <caf/io/all.hpp>
 
 #include <chrono>
-#include <csignal>
 #include <cstdint>
 #include <cstdio>
 #include <optional>
@@ -32,23 +32,17 @@
 #include <string_view>
 #include <vector>
 
-#include <pthread.h>
-#include <signal.h>
 #include <unistd.h>
 
 namespace {
 
-/// One line on stdout in one write(2): the echo actor and main both print,
-/// and the test reads the pipe while this process may be SIGKILLed.
-void announce(const std::string& line) {
-  auto text = line + "\n";
-  auto rc = ::write(1, text.data(), text.size());
-  (void)rc;
-}
+// announce: one line on stdout in one write(2): the echo actor and main
+// both print, and the test reads the pipe while this process may be
+// SIGKILLed.
+using bulwark::testing::announce;
 
 int bad_argument(const std::string& what) {
-  std::fprintf(stderr, "bulwark-basp-peer: %s\n", what.c_str());
-  return 2;
+  return bulwark::testing::fail("bulwark-basp-peer", 2, what);
 }
 
 std::optional<std::uint64_t> number(std::string_view s) {
@@ -129,13 +123,8 @@ int main(int argc, char** argv) {
       return bad_argument("unknown flag or bad value: "
                           + std::string{arg.substr(0, 40)});
   }
-  // SIGTERM ends the peer through sigwait below; blocked before CAF starts
-  // its threads, so none of them takes it.
-  sigset_t stop_signals;
-  sigemptyset(&stop_signals);
-  sigaddset(&stop_signals, SIGTERM);
-  sigaddset(&stop_signals, SIGINT);
-  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+  // SIGTERM ends the peer (wait_for_stop below).
+  auto stop_signals = bulwark::testing::block_stop_signals();
   caf::actor_system_config cfg;
   cfg.load<caf::io::middleman>();
   cfg.set("scheduler.max-threads", 2);
@@ -186,8 +175,7 @@ int main(int argc, char** argv) {
   }
   if (rc == 0) {
     announce("ready");
-    int sig = 0;
-    sigwait(&stop_signals, &sig);
+    bulwark::testing::wait_for_stop(stop_signals);
   }
   for (auto& e : echoes)
     caf::anon_send_exit(e, caf::exit_reason::user_shutdown);

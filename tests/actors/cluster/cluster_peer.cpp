@@ -18,33 +18,20 @@
 #include "bulwark/actors/protocol/attempt_messages.hpp"
 #include "bulwark/actors/transport/echo_transport.hpp"
 #include "bulwark/runtime/config/bulwark_config.hpp"
+#include "tests/actors/cluster/peer_program.hpp"
 
 #include <caf/all.hpp>
 #include <caf/io/all.hpp>
 
-#include <csignal>
-#include <cstdio>
-#include <fstream>
-#include <iterator>
 #include <set>
-#include <sstream>
 #include <string>
-
-#include <pthread.h>
-#include <signal.h>
-#include <unistd.h>
 
 namespace {
 
-void announce(const std::string& line) {
-  auto text = line + "\n";
-  auto rc = ::write(1, text.data(), text.size());
-  (void)rc;
-}
+using bulwark::testing::announce;
 
 int fail(int code, const std::string& what) {
-  std::fprintf(stderr, "bulwark-cluster-peer: %s\n", what.c_str());
-  return code;
+  return bulwark::testing::fail("bulwark-cluster-peer", code, what);
 }
 
 /// A downstream that takes every attempt and never answers.
@@ -69,23 +56,13 @@ int main(int argc, char** argv) {
     else
       return fail(2, "unknown argument: " + arg);
   }
-  std::ifstream in{path};
-  if (path.empty() || !in)
-    return fail(2, "cannot read the document (--document FILE)");
-  std::string text{std::istreambuf_iterator<char>{in}, {}};
-  auto parsed = bulwark::parse_bulwark_config(text);
-  if (!parsed.ok())
-    return fail(2, parsed.errors.to_string());
-  auto& doc = *parsed.config;
-  if (!doc.cluster)
-    return fail(2, "the document has no /cluster section");
-  // SIGTERM ends the node through sigwait below; blocked before CAF starts
-  // its threads so none of them takes it.
-  sigset_t stop_signals;
-  sigemptyset(&stop_signals);
-  sigaddset(&stop_signals, SIGTERM);
-  sigaddset(&stop_signals, SIGINT);
-  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+  std::string error;
+  auto read = bulwark::testing::read_node_document(path, error);
+  if (!read)
+    return fail(2, error);
+  auto& doc = *read;
+  // SIGTERM ends the node (wait_for_stop below).
+  auto stop_signals = bulwark::testing::block_stop_signals();
   caf::actor_system_config cfg;
   cfg.set("logger.console-verbosity", caf::atom("quiet"));
   if (auto errors = bulwark::configure_cluster(cfg, *doc.cluster);
@@ -115,8 +92,7 @@ int main(int argc, char** argv) {
     return fail(3, node.errors.front());
   announce("port " + std::to_string(node.node->port()));
   announce("ready");
-  int sig = 0;
-  sigwait(&stop_signals, &sig);
+  bulwark::testing::wait_for_stop(stop_signals);
   node.node->stop();
   host.host->stop();
   return 0;

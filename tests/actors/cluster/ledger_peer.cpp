@@ -22,6 +22,7 @@
 #include "bulwark/actors/http/http_service.hpp"
 #include "bulwark/actors/ledger/ledger_owner.hpp"
 #include "bulwark/runtime/config/bulwark_config.hpp"
+#include "tests/actors/cluster/peer_program.hpp"
 
 #include <caf/all.hpp>
 #include <caf/io/all.hpp>
@@ -29,32 +30,19 @@
 #include <chrono>
 #include <cstdint>
 #include <cstdlib>
-#include <csignal>
-#include <cstdio>
 #include <exception>
-#include <fstream>
-#include <iterator>
 #include <map>
 #include <memory>
 #include <string>
-
-#include <pthread.h>
-#include <signal.h>
-#include <unistd.h>
 
 namespace {
 
 using work_done_atom = caf::atom_constant<caf::atom("work_done")>;
 
-void announce(const std::string& line) {
-  auto text = line + "\n";
-  auto rc = ::write(1, text.data(), text.size());
-  (void)rc;
-}
+using bulwark::testing::announce;
 
 int fail(int code, const std::string& what) {
-  std::fprintf(stderr, "bulwark-ledger-peer: %s\n", what.c_str());
-  return code;
+  return bulwark::testing::fail("bulwark-ledger-peer", code, what);
 }
 
 struct work_state {
@@ -130,23 +118,13 @@ int main(int argc, char** argv) {
     return fail(2, "an owner needs --journal FILE");
   if (role == "replica" && owner_node.empty())
     return fail(2, "a replica needs --owner-node PEER");
-  std::ifstream in{path};
-  if (path.empty() || !in)
-    return fail(2, "cannot read the document (--document FILE)");
-  std::string text{std::istreambuf_iterator<char>{in}, {}};
-  auto parsed = bulwark::parse_bulwark_config(text);
-  if (!parsed.ok())
-    return fail(2, parsed.errors.to_string());
-  auto& doc = *parsed.config;
-  if (!doc.cluster)
-    return fail(2, "the document has no /cluster section");
-  // SIGTERM ends the node through sigwait below; blocked before CAF starts
-  // its threads so none of them takes it.
-  sigset_t stop_signals;
-  sigemptyset(&stop_signals);
-  sigaddset(&stop_signals, SIGTERM);
-  sigaddset(&stop_signals, SIGINT);
-  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+  std::string error;
+  auto read = bulwark::testing::read_node_document(path, error);
+  if (!read)
+    return fail(2, error);
+  auto& doc = *read;
+  // SIGTERM ends the node (wait_for_stop below).
+  auto stop_signals = bulwark::testing::block_stop_signals();
   caf::actor_system_config cfg;
   cfg.set("logger.console-verbosity", caf::atom("quiet"));
   if (auto errors = bulwark::configure_cluster(cfg, *doc.cluster);
@@ -196,8 +174,7 @@ int main(int argc, char** argv) {
     announce("http " + std::to_string(svc->port()));
   }
   announce("ready");
-  int sig = 0;
-  sigwait(&stop_signals, &sig);
+  bulwark::testing::wait_for_stop(stop_signals);
   svc.reset();
   node.node->stop();
   if (owner)
