@@ -351,7 +351,10 @@ caf::behavior fault_route(caf::stateful_actor<route_state>* self, handler_fn fn,
 
 std::mutex g_mtx;
 /// Executions of each side effect per key: "charge", "refund", "reserve",
-/// "release", "confirm" -> key -> count. What the tests read via GET /ledger.
+/// "release", "confirm" -> key -> count, served by GET /ledger. In a
+/// process with its own journals it is the book (rebuilt by replay); in a
+/// payments replica it is only what this process ran since it started, and
+/// the book is the owner's journal (payments_ledger.cpp).
 std::map<std::string, std::map<std::string, int>> g_counts;
 std::map<std::string, long> g_stock;
 std::map<std::string, std::pair<std::string, long>>
