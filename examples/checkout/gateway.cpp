@@ -519,15 +519,21 @@ int run_gateway(const std::vector<std::string>& args) {
   // charge key executes once whichever replica it reaches: a failed or
   // slow charge goes to the other replica with the same key (the order
   // id), and one still out after 100 ms is hedged there; a duplicate
-  // waits at the owner for the first and gets its recorded answer.
+  // waits at the owner for the first and gets its recorded answer. No
+  // outlier ejection: a key's recorded failure (an error after the side
+  // effect) is answered by every replica alike, and with the ledger
+  // process down both answer 503, so consecutive failures say nothing
+  // about one replica, and ejecting it for 30 s would leave one.
   if (ports["payments"].size() > 1)
-    replicate("payments",
-              json::object{{"routing", "least_outstanding"},
-                           {"max_failovers", 1},
-                           {"default_timeout", "2s"},
-                           {"hedge", json::object{{"enabled", true},
-                                                  {"delay_kind", "fixed"},
-                                                  {"delay", "100ms"}}}});
+    replicate(
+      "payments",
+      json::object{{"routing", "least_outstanding"},
+                   {"max_failovers", 1},
+                   {"default_timeout", "2s"},
+                   {"hedge", json::object{{"enabled", true},
+                                          {"delay_kind", "fixed"},
+                                          {"delay", "100ms"}}},
+                   {"outlier_detection", json::object{{"enabled", false}}}});
   if (!supervisors.empty())
     doc["supervisors"] = std::move(supervisors);
   auto text = json::serialize(doc);
