@@ -292,6 +292,12 @@ int run_driver(bool drill) {
         std::this_thread::sleep_for(std::chrono::milliseconds(5));
     }
     if (!died) {
+      // Say why no charge reached it: the gateway's view of its members.
+      auto stats = get_json(p_gw, "/stats");
+      std::fprintf(stderr,
+                   "payments-1 took no charge within 30 s; the gateway's "
+                   "payments supervisor: %s\n",
+                   json::serialize(stats["payments"]).c_str());
       kill(pay.pid, SIGKILL);
       waitpid(pay.pid, &status, 0);
     }
