@@ -116,7 +116,8 @@ struct load {
   std::atomic<int> completed{0};
 
   explicit load(std::vector<std::uint16_t> ports)
-    : replicas(std::move(ports)), lost(replicas.size(), 0) {}
+    : replicas(std::move(ports)),
+      lost(replicas.size(), 0) {}
 
   void run_key(const std::string& key, std::size_t first) {
     auto until = std::chrono::steady_clock::now() + bound;
@@ -196,8 +197,8 @@ std::map<std::string, int> journal_counts(const std::string& path) {
 }
 
 /// The checks every run shares.
-void check_outcome(load& l, const std::map<std::string, int>& journal,
-                   int keys, const std::string& prefix) {
+void check_outcome(load& l, const std::map<std::string, int>& journal, int keys,
+                   const std::string& prefix) {
   INFO("unexpected answers: " << l.unexpected.size());
   CHECK(l.unexpected.empty());
   for (int k = 0; k < keys; ++k) {
@@ -225,9 +226,12 @@ TEST_CASE("a replica SIGKILLed mid-run: its keys run once on the other, and "
           "[actors][cluster][shared_ledger][processes]") {
   auto dir = artifact_dir("shared_ledger_cluster");
   auto journal = (dir / "pay.journal").string();
-  ledger_node owner{dir, "owner", owner_document(0),
-                    {"--role", "owner", "--journal", journal}, "port "};
-  std::vector<std::string> replica_args{"--role", "replica", "--owner-node",
+  ledger_node owner{dir,
+                    "owner",
+                    owner_document(0),
+                    {"--role", "owner", "--journal", journal},
+                    "port "};
+  std::vector<std::string> replica_args{"--role", "replica",   "--owner-node",
                                         "ledger", "--work-ms", "20"};
   auto r1 = std::make_unique<ledger_node>(
     dir, "r1", replica_document("r1", owner.port), replica_args, "http ");
@@ -259,10 +263,9 @@ TEST_CASE("the owner SIGKILLed mid-run and restarted on its journal: nothing "
   auto journal = (dir / "pay.journal").string();
   auto owner = std::make_unique<ledger_node>(
     dir, "owner", owner_document(0),
-    std::vector<std::string>{"--role", "owner", "--journal", journal},
-    "port ");
+    std::vector<std::string>{"--role", "owner", "--journal", journal}, "port ");
   auto port = owner->port;
-  std::vector<std::string> replica_args{"--role", "replica", "--owner-node",
+  std::vector<std::string> replica_args{"--role", "replica",   "--owner-node",
                                         "ledger", "--work-ms", "20"};
   ledger_node r1{dir, "r1", replica_document("r1", port), replica_args,
                  "http "};
@@ -278,8 +281,7 @@ TEST_CASE("the owner SIGKILLed mid-run and restarted on its journal: nothing "
   // Same port (the gate reuses the address) and the same journal.
   owner = std::make_unique<ledger_node>(
     dir, "owner-2", owner_document(port),
-    std::vector<std::string>{"--role", "owner", "--journal", journal},
-    "port ");
+    std::vector<std::string>{"--role", "owner", "--journal", journal}, "port ");
   for (auto& t : clients)
     t.join();
   owner->child->stop();
@@ -292,4 +294,61 @@ TEST_CASE("the owner SIGKILLed mid-run and restarted on its journal: nothing "
   CHECK(l.lost[1] == 0);
   CHECK(l.count_status(503) > 0);
   check_outcome(l, journal_counts(journal), keys, "order-");
+}
+
+TEST_CASE("the owner's process paused past the failure detector, then "
+          "resumed: the replica uses the same owner again once the link "
+          "is back, and every key has exactly one journal record",
+          "[actors][cluster][shared_ledger][processes]") {
+  auto dir = artifact_dir("shared_ledger_cluster");
+  auto journal = (dir / "pay.journal").string();
+  ledger_node owner{dir,
+                    "owner",
+                    owner_document(0),
+                    {"--role", "owner", "--journal", journal},
+                    "port "};
+  ledger_node r1{dir,
+                 "r1",
+                 replica_document("r1", owner.port),
+                 {"--role", "replica", "--owner-node", "ledger"},
+                 "http "};
+  auto before = pay_once(r1.port, "before");
+  REQUIRE(before);
+  CHECK(before->status == 200);
+
+  // Stopped longer than the connection timeout (500 ms): the replica's
+  // link goes down and its route loses the owner, answering 503.
+  REQUIRE(owner.child->signal(SIGSTOP));
+  bool refused = false;
+  auto until = std::chrono::steady_clock::now() + bound;
+  while (!refused && std::chrono::steady_clock::now() < until) {
+    auto a = pay_once(r1.port, "paused");
+    refused = a && a->status == 503;
+  }
+  REQUIRE(owner.child->signal(SIGCONT));
+  REQUIRE(refused);
+
+  // The same owner process, a new link: its proxy has the lost one's
+  // address (same node, same actor id) and must be used again, not
+  // refused as the owner that went down.
+  std::optional<answer> after;
+  until = std::chrono::steady_clock::now() + bound;
+  while (std::chrono::steady_clock::now() < until) {
+    // Each try is a round trip: a 503 at once while the link is down.
+    after = pay_once(r1.port, "after");
+    if (after && after->status == 200)
+      break;
+  }
+  REQUIRE(after);
+  CHECK(after->status == 200);
+  auto again = pay_once(r1.port, "before");
+  REQUIRE(again);
+  CHECK(again->body == before->body);
+  owner.child->stop();
+  r1.child->stop();
+
+  auto counts = journal_counts(journal);
+  CHECK(counts["before"] == 1);
+  CHECK(counts["after"] == 1);
+  CHECK(counts.count("paused") == 0);
 }
