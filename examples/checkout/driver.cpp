@@ -296,8 +296,10 @@ int run_driver(bool drill) {
       auto stats = get_json(p_gw, "/stats");
       std::fprintf(stderr,
                    "payments-1 took no charge within 30 s; the gateway's "
-                   "payments supervisor: %s\n",
-                   json::serialize(stats["payments"]).c_str());
+                   "payments supervisor: %s\npayments-1: %s\npayments-2: %s\n",
+                   json::serialize(stats["payments"]).c_str(),
+                   json::serialize(stats["payments-1"]).c_str(),
+                   json::serialize(stats["payments-2"]).c_str());
       kill(pay.pid, SIGKILL);
       waitpid(pay.pid, &status, 0);
     }
@@ -320,8 +322,8 @@ int run_driver(bool drill) {
   // Scheduled faults, changed at run time: a pricing replica's outage (the
   // other serves), a recommendations outage (fallbacks), both pricing
   // replicas out (stale prices from the cache); for the drill, SIGKILLs of
-  // the gateway (three), inventory (two), each payments replica (one each,
-  // plus payments-1's self-crash after a side effect) and the
+  // the gateway (three), inventory (two), each payments replica (twice:
+  // payments-1 once by its own crash after a side effect) and the
   // payments-ledger process (one: every replica answers 503 until it is
   // back on its journals and port), with orders in flight. Spaced so that
   // each hits a run with charges flowing (a gateway restart empties the
@@ -395,6 +397,8 @@ int run_driver(bool drill) {
     kill_restart("inventory", inv_faults);
     wait_for(160);
     kill_restart("payments-1", pay_faults);
+    wait_for(180);
+    kill_restart("payments-2", pay_faults);
     wait_for(200);
     kill_restart("gateway", nullptr);
   }
