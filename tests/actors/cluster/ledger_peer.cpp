@@ -71,8 +71,8 @@ struct work_state {
 caf::behavior work_actor(caf::stateful_actor<work_state>* self,
                          std::string node, std::chrono::milliseconds work) {
   return {
-    [self, node, work](bulwark::service_request&)
-      -> caf::result<bulwark::service_response> {
+    [self, node, work](
+      bulwark::service_request&) -> caf::result<bulwark::service_response> {
       auto& st = self->state;
       bulwark::service_response res;
       res.content_type = "text/plain";
@@ -165,9 +165,8 @@ int main(int argc, char** argv) {
     } catch (const std::exception& e) {
       return fail(3, e.what());
     }
-    node_opts.published =
-      std::vector<bulwark::published_entry>{
-        bulwark::published_ledger(ledger, owner)};
+    node_opts.published = std::vector<bulwark::published_entry>{
+      bulwark::published_ledger(ledger, owner)};
   }
   auto node = bulwark::cluster_node::start(sys, std::move(node_opts));
   if (!node.node)
