@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -42,6 +43,18 @@ host_options(const std::vector<std::string>& args);
 /// `checkout inventory|pricing|payments|recommendations ...`
 int run_service(const std::string& kind, const std::vector<std::string>& args);
 
+/// `checkout payments-ledger ...`: the node that owns payments' shared
+/// ledgers when payments runs as replicas (payments_ledger.cpp).
+int run_payments_ledger(const std::vector<std::string>& args);
+
+/// The cluster node name of the payments-ledger process, which replicas
+/// name as their peer.
+constexpr const char* payments_ledger_node = "payments-ledger";
+
+/// The name a keyed payments route's ledger owner is published under:
+/// "charge-ledger" for "/charge".
+std::string published_ledger_name(const std::string& path);
+
 /// `checkout gateway ...`
 int run_gateway(const std::vector<std::string>& args);
 
@@ -58,5 +71,17 @@ int run_hostile(const std::string& hostile_bin, std::uint64_t seed, int cases);
 /// The value after `--name` in args, or `fallback`.
 std::string flag(const std::vector<std::string>& args, const std::string& name,
                  const std::string& fallback);
+
+/// Whether `--name` is in args.
+bool has_flag(const std::vector<std::string>& args, const std::string& name);
+
+/// The port after `--name` (`fallback` when the flag is absent); nullopt,
+/// said on stderr as "WHO: --name must be a port 1..65535 (got: ...)", for
+/// anything but a decimal number in range (0 only when `allow_zero`).
+std::optional<std::uint16_t> port_flag(const std::string& who,
+                                       const std::vector<std::string>& args,
+                                       const std::string& name,
+                                       std::uint16_t fallback,
+                                       bool allow_zero = false);
 
 } // namespace checkout

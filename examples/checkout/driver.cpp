@@ -1,5 +1,7 @@
 // The driver: starts the four services and the gateway as child processes
-// (processes.hpp), each with its admin server, prints where to look, drives
+// (processes.hpp), payments as two replicas sharing the ledgers of the
+// payments-ledger process, each with its admin server, prints where to look,
+// drives
 // checkouts from 8 clients — each order with its client's deadline,
 // criticality and trace (client.hpp) — with faults changed at run time
 // through PUT /faults, then checks the invariants (invariants.hpp) against
@@ -8,11 +10,13 @@
 // names the order's outcome (while the gateway restarts there is none),
 // re-sends some orders after their outcome, and every order is read once
 // more at the end: the answers must agree. `e2e` is the kill drill: the
-// gateway, inventory and payments are each SIGKILLed two or three times with
-// orders in flight and restarted on their ports and data directories (saga
-// log, ledger journals), and payments once crashes itself between a charge's
-// side effect and its ledger record. Finally every process gets SIGTERM
-// under load and must exit within 10 s.
+// gateway, inventory and the payments replicas are each SIGKILLed two or
+// three times with orders in flight, the payments-ledger process once, and
+// each is restarted on its ports and data directory (saga log, ledger
+// journals); a payments replica once crashes itself between a charge's side
+// effect and its ledger record. Charges are counted from the ledger
+// journals, the one book both replicas write. Finally every process gets
+// SIGTERM under load and must exit within 10 s.
 #include <signal.h>
 #include <sys/wait.h>
 
@@ -21,6 +25,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <functional>
 #include <set>
 #include <string>
 #include <thread>
@@ -78,7 +83,7 @@ void check_admin_servers(const process_group& pg, run_report& rep) {
                     "service "
                   + service);
     if (service == "gateway"
-        && text.find("bulwark_requests_total{dependency=\"payments\"}")
+        && text.find("bulwark_requests_total{dependency=\"inventory\"}")
              == std::string::npos)
       rep.violate("the gateway's admin server does not export its "
                   "dependencies");
@@ -112,7 +117,9 @@ std::string check_traces(const std::vector<order_state>& orders,
       if (!s.is_object())
         continue;
       auto& span = s.as_object();
-      deps.insert(str(span, "dependency"));
+      // A replica's dependency ("payments-2") stands for its service.
+      auto dep = str(span, "dependency");
+      deps.insert(dep.substr(0, dep.find('-')));
       if (str(span, "trace_id") != i->trace_id)
         rep.violate(i->order
                     + ": a span of another trace: " + json::serialize(span));
@@ -148,8 +155,10 @@ long stop_under_load(process_group& pg, std::uint16_t p_gw, run_report& rep) {
     });
   std::this_thread::sleep_for(std::chrono::milliseconds(300));
   long slowest = 0;
-  for (auto* name : {"gateway", "inventory", "payments", "pricing-1",
-                     "pricing-2", "recommendations"}) {
+  // The ledger process after its replicas: they answer 503 without it.
+  for (auto* name :
+       {"gateway", "inventory", "payments-1", "payments-2", "payments-ledger",
+        "pricing-1", "pricing-2", "recommendations"}) {
     auto& c = pg.get(name);
     kill(c.pid, SIGTERM);
     auto took = wait_exit_ms(c.pid, 10'000);
@@ -177,16 +186,19 @@ int run_driver(bool drill) {
   data_dir data;
   process_group pg;
   deployment d;
-  if (!start_deployment(pg, data, 2, d))
+  if (!start_deployment(pg, data, 2, 2, d))
     return 1;
   print_where_to_look(pg);
   auto p_inv = d.inventory, p_pri = d.pricing[0], p_pri2 = d.pricing[1],
-       p_pay = d.payments, p_rec = d.recommendations, p_gw = d.gateway;
-  // Faults from the start: errors before and after payments' side effect,
-  // inventory errors and latency, flaky pricing.
+       p_pay1 = d.payments[0], p_pay2 = d.payments[1],
+       p_ledger = d.payments_ledger, p_rec = d.recommendations,
+       p_gw = d.gateway;
+  // Faults from the start: errors before and after payments' side effect
+  // (at both replicas), inventory errors and latency, flaky pricing.
   const char* pay_faults = R"({"error_rate": 0.05, "error_after_rate": 0.05})";
   const char* inv_faults = R"({"error_rate": 0.05, "latency_ms": 2})";
-  put_faults(p_pay, pay_faults);
+  put_faults(p_pay1, pay_faults);
+  put_faults(p_pay2, pay_faults);
   put_faults(p_inv, inv_faults);
   put_faults(p_pri, R"({"error_rate": 0.2})");
   put_faults(p_pri2, R"({"error_rate": 0.2})");
@@ -229,7 +241,9 @@ int run_driver(bool drill) {
   };
   // A killed process is restarted on the same port and data directory; it
   // lost the faults set through PUT /faults, which are set again.
-  auto kill_restart = [&](const char* name, const char* faults) {
+  // `while_down` runs between the kill and the restart.
+  auto kill_restart = [&](const char* name, const char* faults,
+                          const std::function<void()>& while_down = {}) {
     auto& c = pg.get(name);
     std::printf("killing %s (pid %d) at request %d\n", name,
                 static_cast<int>(c.pid), next.load());
@@ -238,6 +252,8 @@ int run_driver(bool drill) {
     int status = 0;
     waitpid(c.pid, &status, 0);
     c.pid = -1;
+    if (while_down)
+      while_down();
     std::this_thread::sleep_for(std::chrono::milliseconds(200));
     bool ok = pg.restart(c);
     std::printf("%s restarted (pid %d): %s\n", name, static_cast<int>(c.pid),
@@ -247,11 +263,26 @@ int run_driver(bool drill) {
     if (faults != nullptr)
       put_faults(c.port, faults);
   };
-  // Payments kills itself right after a charge's side effect, before its
-  // ledger record: that charge must still happen exactly once.
+  // One charge sent straight to a payments replica (not an order's key):
+  // what the shared ledger answers around the ledger process's kill.
+  const std::string probe_key = "probe-ledger-kill";
+  auto charge_probe = [&](std::uint16_t port) {
+    return http_call(
+      port, "POST", "/charge",
+      json::serialize(json::object{{"order_id", probe_key}, {"amount", 1}}),
+      5'000,
+      "Idempotency-Key: " + probe_key + "\r\nBulwark-Deadline-Ms: 3000\r\n");
+  };
+  /// Before the kill, while down, then at payments-1 and payments-2 once
+  /// the ledger is back.
+  std::vector<http_answer> ledger_probe;
+  // A payments replica kills itself right after a charge's side effect,
+  // before its commit reaches the owner: the owner sees the replica's node
+  // down and releases the key, and the gateway's retry (or failover)
+  // executes it once; the crashed replica's effect died with it.
   auto self_crash_payments = [&] {
-    auto& pay = pg.get("payments");
-    put_faults(p_pay, R"({"crash_after_effect": true})");
+    auto& pay = pg.get("payments-1");
+    put_faults(p_pay1, R"({"crash_after_effect": true})");
     int status = 0;
     bool died = false;
     auto until = std::chrono::steady_clock::now() + std::chrono::seconds(30);
@@ -261,12 +292,20 @@ int run_driver(bool drill) {
         std::this_thread::sleep_for(std::chrono::milliseconds(5));
     }
     if (!died) {
+      // Say why no charge reached it: the gateway's view of its members.
+      auto stats = get_json(p_gw, "/stats");
+      std::fprintf(stderr,
+                   "payments-1 took no charge within 30 s; the gateway's "
+                   "payments supervisor: %s\npayments-1: %s\npayments-2: %s\n",
+                   json::serialize(stats["payments"]).c_str(),
+                   json::serialize(stats["payments-1"]).c_str(),
+                   json::serialize(stats["payments-2"]).c_str());
       kill(pay.pid, SIGKILL);
       waitpid(pay.pid, &status, 0);
     }
     bool by_itself = died && WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL;
-    std::printf("payments crashed after a side effect (pid %d) at request %d: "
-                "%s\n",
+    std::printf("payments-1 crashed after a side effect (pid %d) at request "
+                "%d: %s\n",
                 static_cast<int>(pay.pid), next.load(),
                 by_itself ? "yes" : "NO");
     std::fflush(stdout);
@@ -274,19 +313,21 @@ int run_driver(bool drill) {
     restarted = restarted && by_itself;
     std::this_thread::sleep_for(std::chrono::milliseconds(200));
     bool ok = pg.restart(pay);
-    std::printf("payments restarted (pid %d): %s\n", static_cast<int>(pay.pid),
-                ok ? "ready" : "NOT READY");
+    std::printf("payments-1 restarted (pid %d): %s\n",
+                static_cast<int>(pay.pid), ok ? "ready" : "NOT READY");
     std::fflush(stdout);
     restarted = restarted && ok;
-    put_faults(p_pay, pay_faults);
+    put_faults(p_pay1, pay_faults);
   };
   // Scheduled faults, changed at run time: a pricing replica's outage (the
   // other serves), a recommendations outage (fallbacks), both pricing
   // replicas out (stale prices from the cache); for the drill, SIGKILLs of
-  // the gateway (three), inventory and payments (two each), with orders in
-  // flight, and payments' self-crash after a side effect. Spaced so that
+  // the gateway (three), inventory (two), each payments replica (twice:
+  // payments-1 once by its own crash after a side effect) and the
+  // payments-ledger process (one: every replica answers 503 until it is
+  // back on its journals and port), with orders in flight. Spaced so that
   // each hits a run with charges flowing (a gateway restart empties the
-  // price cache, so no kill lands during the pricing outage).
+  // price cache, so no gateway kill lands during the pricing outage).
   wait_for(20);
   put_faults(p_pri, R"({"outage_s": 0.5})");
   if (drill) {
@@ -314,7 +355,7 @@ int run_driver(bool drill) {
     wait_for(60);
     self_crash_payments();
     wait_for(75);
-    kill_restart("payments", pay_faults);
+    kill_restart("payments-2", pay_faults);
   }
   wait_for(85);
   put_faults(p_pri, R"({"outage_s": 1.5})");
@@ -322,10 +363,42 @@ int run_driver(bool drill) {
   if (drill) {
     wait_for(120);
     kill_restart("gateway", nullptr);
+    wait_for(130);
+    // While the ledger process is down a replica refuses a charge (503,
+    // nothing executed); once it is back, a charge run at one replica is
+    // answered its recorded bytes at the other.
+    ledger_probe.push_back(charge_probe(p_pay2));
+    kill_restart("payments-ledger", nullptr,
+                 [&] { ledger_probe.push_back(charge_probe(p_pay2)); });
+    for (auto port : {p_pay1, p_pay2})
+      for (int i = 0; i < 50; ++i) {
+        auto a = charge_probe(port);
+        // Until the replica's link is back (503), or an injected error
+        // before the side effect (nothing recorded).
+        if (a.status != 503
+            && a.body.find("before the side effect") == std::string::npos) {
+          ledger_probe.push_back(a);
+          break;
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+      }
+    // It came back on its journals: the committed charges are known again
+    // (the owners' counters start at each start, so these are replays).
+    auto stats = get_json(p_ledger, "/stats");
+    std::int64_t replayed = -1;
+    if (auto* c = stats.if_contains("charge-ledger"); c && c->is_object())
+      if (auto* n = c->as_object().if_contains("replayed"); n && n->is_int64())
+        replayed = n->as_int64();
+    std::printf("payments-ledger replayed %lld charge records\n",
+                static_cast<long long>(replayed));
+    std::fflush(stdout);
+    restarted = restarted && replayed > 0;
     wait_for(140);
     kill_restart("inventory", inv_faults);
     wait_for(160);
-    kill_restart("payments", pay_faults);
+    kill_restart("payments-1", pay_faults);
+    wait_for(180);
+    kill_restart("payments-2", pay_faults);
     wait_for(200);
     kill_restart("gateway", nullptr);
   }
@@ -395,14 +468,23 @@ int run_driver(bool drill) {
   if (std::getenv("CHECKOUT_STATS") != nullptr)
     std::printf("gateway stats: %s\n",
                 http_call(p_gw, "GET", "/stats", "", 5000).body.c_str());
-  auto pay = get_json(p_pay, "/ledger");
+  // Charges and refunds from the owner's journals (the payments-ledger
+  // process reads them): a replica's own count also has executions whose
+  // record was never written, which did not happen.
+  auto pay = get_json(p_ledger, "/ledger");
   auto inv = get_json(p_inv, "/ledger");
   run_report rep;
   check_orders(orders, pay, inv, rep);
   check_stock([&](const std::string& sku) { return stock_of(p_inv, sku); },
               rep);
-  check_context(orders, get_json(p_pay, "/context"),
-                get_json(p_inv, "/context"), rep);
+  // Each replica recorded the context of the keyed calls it took first.
+  auto pay_context = get_json(p_pay1, "/context");
+  for (auto& [kind, calls] : get_json(p_pay2, "/context"))
+    if (auto* mine = pay_context.if_contains(kind);
+        mine != nullptr && mine->is_object() && calls.is_object())
+      for (auto& [key, ctx] : calls.as_object())
+        mine->as_object().emplace(key, ctx);
+  check_context(orders, pay_context, get_json(p_inv, "/context"), rep);
   if (auto src = str(probe, "recommendations_source");
       src != "static_fallback" && src != "gateway_fallback")
     rep.violate("recommendations did not degrade to the fallback during "
@@ -418,9 +500,55 @@ int run_driver(bool drill) {
   else if (progressive_try > 1)
     std::printf("  product page: preliminary then final on try %d\n",
                 progressive_try);
+  if (drill) {
+    auto said = [&](std::size_t i) {
+      return i < ledger_probe.size() ? std::to_string(ledger_probe[i].status)
+                                         + " " + ledger_probe[i].body
+                                     : std::string{"no answer"};
+    };
+    auto recorded = ledger_count(pay, "charge", probe_key);
+    std::printf("  %-24s before the kill %s; while down %s; after: "
+                "payments-1 %d, payments-2 %d (same bytes: %s), %d record\n",
+                "ledger kill probe:", said(0).substr(0, 3).c_str(),
+                said(1).substr(0, 3).c_str(),
+                ledger_probe.size() > 2 ? ledger_probe[2].status : 0,
+                ledger_probe.size() > 3 ? ledger_probe[3].status : 0,
+                ledger_probe.size() > 3
+                    && ledger_probe[2].body == ledger_probe[3].body
+                  ? "yes"
+                  : "no",
+                recorded);
+    if (ledger_probe.size() != 4 || ledger_probe[1].status != 503
+        || ledger_probe[1].body.find("idempotency ledger unreachable")
+             == std::string::npos)
+      rep.violate("a replica did not refuse a charge with 503 while the "
+                  "ledger process was down: "
+                  + said(1));
+    if (ledger_probe.size() == 4
+        && (ledger_probe[2].status != ledger_probe[3].status
+            || ledger_probe[2].body != ledger_probe[3].body))
+      rep.violate("the replicas answered one charge key differently: " + said(2)
+                  + " / " + said(3));
+    // Executed before the kill (its answer was recorded): the restarted
+    // ledger answers both replicas those bytes from its journal.
+    bool executed_before =
+      !ledger_probe.empty()
+      && (ledger_probe[0].status == 200
+          || ledger_probe[0].body.find("after the side effect")
+               != std::string::npos);
+    if (executed_before && ledger_probe.size() == 4
+        && ledger_probe[2].body != ledger_probe[0].body)
+      rep.violate("the restarted ledger did not answer the probe charge its "
+                  "record: "
+                  + said(0) + " then " + said(2));
+    if (recorded != 1)
+      rep.violate("the probe charge has " + std::to_string(recorded)
+                  + " journal records, not 1");
+  }
   if (!restarted)
-    rep.violate("a killed process did not come back (or payments did not "
-                "crash after a side effect)");
+    rep.violate("a killed process did not come back (or payments-1 did not "
+                "crash after a side effect, or the restarted payments-ledger "
+                "replayed no charge)");
   check_admin_servers(pg, rep);
   auto retried = check_traces(orders, pg.get("gateway").admin_port, rep);
   // -- SIGTERM under load --------------------------------------------------
@@ -428,8 +556,8 @@ int run_driver(bool drill) {
   std::printf(
     "checkout %s: %d orders, %d with an outcome (%d re-sends while "
     "processes restarted, %d re-sent after their outcome) in %lld ms\n",
-    drill ? "drill (gateway, inventory and payments killed and "
-            "restarted)"
+    drill ? "drill (gateway, inventory, payments replicas and "
+            "payments-ledger killed and restarted)"
           : "demo",
     total, rep.answered, rep.resends, rep.resent,
     static_cast<long long>(run_ms));
@@ -450,10 +578,11 @@ int run_driver(bool drill) {
       "recommendations degraded instead of failing checkout; the "
       "product page streamed a stale price, then the fresh one; every "
       "downstream call carried its client's criticality, deadline "
-      "and trace; every admin server exported its service%s\n",
+      "and trace; every admin server exported its service; charges "
+      "counted from the payments ledger's journals%s\n",
       rep.compensations_checked,
-      drill ? "; across SIGKILLs of the gateway, inventory and "
-              "payments"
+      drill ? "; across SIGKILLs of the gateway, inventory, both "
+              "payments replicas and the payments ledger"
             : "");
     return 0;
   }

@@ -6,6 +6,9 @@
 //   price            read; no price at all rejects the order (nothing done)
 //   reserve          inventory, key <order>-reserve; undone by release
 //   charge           payments, key <order>;          undone by refund
+//                    (replicas under a supervisor with --payments A,B:
+//                    failed over and hedged with the same key, executed
+//                    once by their shared ledger)
 //   confirm          inventory, key <order>-confirm; the pivot: once it may
 //                    have executed the order only goes forward
 //
@@ -21,6 +24,7 @@
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
+#include <map>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -439,24 +443,43 @@ int run_gateway(const std::vector<std::string>& args) {
   sigaddset(&sigs, SIGTERM);
   sigaddset(&sigs, SIGINT);
   pthread_sigmask(SIG_BLOCK, &sigs, nullptr);
-  auto ports_of = [&](const char* name) {
+  // `--NAME PORT[,PORT...]`: every part a port 1..65535; a bad list is
+  // refused naming the flag (nullopt, said on stderr).
+  auto ports_of =
+    [&](const char* name) -> std::optional<std::vector<std::uint16_t>> {
     std::vector<std::uint16_t> out;
-    auto v = flag(args, name, "0");
+    auto v = flag(args, name, "");
     size_t pos = 0;
     while (pos <= v.size()) {
       auto comma = v.find(',', pos);
       auto part =
         v.substr(pos, comma == std::string::npos ? comma : comma - pos);
-      out.push_back(static_cast<std::uint16_t>(std::stoi(part)));
+      auto port =
+        port_flag("gateway", {"--" + std::string{name}, part}, name, 0);
+      if (!port)
+        return std::nullopt;
+      out.push_back(*port);
       if (comma == std::string::npos)
         break;
       pos = comma + 1;
     }
     return out;
   };
-  // `--payments A,B`: one payments process is used (see README).
-  auto port_of = [&](const char* name) { return ports_of(name).front(); };
-  auto pricing_ports = ports_of("pricing");
+  std::map<std::string, std::vector<std::uint16_t>> ports;
+  for (auto* name : {"inventory", "pricing", "payments", "recommendations"}) {
+    auto p = ports_of(name);
+    if (!p)
+      return 2;
+    // Pricing and payments may run as replicas (a supervisor over them).
+    bool replicas =
+      std::string{name} == "pricing" || std::string{name} == "payments";
+    if (p->size() > (replicas ? 8u : 1u)) {
+      std::fprintf(stderr, "gateway: --%s takes %s (got %zu ports)\n", name,
+                   replicas ? "1 to 8 ports" : "one port", p->size());
+      return 2;
+    }
+    ports[name] = std::move(*p);
+  }
   auto doc = json::parse(gateway_config).as_object();
   // `--policies off`: the same dependencies without retries or breakers, to
   // measure what the policies buy (docs/benchmarking-your-service.md).
@@ -470,25 +493,49 @@ int run_gateway(const std::vector<std::string>& args) {
       dep.as_object()["retry"] = json::object{{"enabled", false}};
       dep.as_object()["breaker"] = json::object{{"mode", "disabled"}};
     }
-  // Two or more pricing replicas: one dependency per replica (each with
-  // the pricing policies) under a supervisor named "pricing" that routes,
-  // fails over and restarts; the saga cannot tell it from a dependency.
-  if (pricing_ports.size() > 1) {
+  // Two or more replicas of a service: one dependency per replica (each
+  // with the service's policies, named NAME-1, NAME-2, ...) under a
+  // supervisor named NAME that routes, fails over and restarts; the saga
+  // cannot tell it from a dependency.
+  json::object supervisors;
+  auto replicate = [&](const std::string& name, json::object sup) {
     auto& dependencies = doc["dependencies"].as_object();
-    auto policy = dependencies["pricing"];
-    dependencies.erase("pricing");
+    auto policy = dependencies[name];
+    dependencies.erase(name);
     json::array members;
-    for (size_t i = 0; i < pricing_ports.size(); ++i) {
-      auto name = "pricing-" + std::to_string(i + 1);
-      dependencies[name] = policy;
-      members.emplace_back(json::string{name});
+    for (size_t i = 0; i < ports[name].size(); ++i) {
+      auto member = name + "-" + std::to_string(i + 1);
+      dependencies[member] = policy;
+      members.emplace_back(json::string{member});
     }
-    doc["supervisors"] =
-      json::object{{"pricing", json::object{{"members", members},
-                                            {"routing", "least_outstanding"},
-                                            {"max_failovers", 1},
-                                            {"default_timeout", "2s"}}}};
-  }
+    sup["members"] = std::move(members);
+    supervisors[name] = std::move(sup);
+  };
+  if (ports["pricing"].size() > 1)
+    replicate("pricing", json::object{{"routing", "least_outstanding"},
+                                      {"max_failovers", 1},
+                                      {"default_timeout", "2s"}});
+  // Payments replicas share one ledger (the payments-ledger process), so a
+  // charge key executes once whichever replica it reaches: a failed or
+  // slow charge goes to the other replica with the same key (the order
+  // id), and one still out after 100 ms is hedged there; a duplicate
+  // waits at the owner for the first and gets its recorded answer. No
+  // outlier ejection: a key's recorded failure (an error after the side
+  // effect) is answered by every replica alike, and with the ledger
+  // process down both answer 503, so consecutive failures say nothing
+  // about one replica, and ejecting it for 30 s would leave one.
+  if (ports["payments"].size() > 1)
+    replicate(
+      "payments",
+      json::object{{"routing", "least_outstanding"},
+                   {"max_failovers", 1},
+                   {"default_timeout", "2s"},
+                   {"hedge", json::object{{"enabled", true},
+                                          {"delay_kind", "fixed"},
+                                          {"delay", "100ms"}}},
+                   {"outlier_detection", json::object{{"enabled", false}}}});
+  if (!supervisors.empty())
+    doc["supervisors"] = std::move(supervisors);
   auto text = json::serialize(doc);
   auto parsed = parse_bulwark_config(text);
   if (!parsed.ok()) {
@@ -513,15 +560,14 @@ int run_gateway(const std::vector<std::string>& args) {
     };
   };
   auto ho = host_options(args);
-  ho.transports["inventory"] = transport_for(port_of("inventory"));
-  ho.transports["payments"] = transport_for(port_of("payments"));
-  ho.transports["recommendations"] = transport_for(port_of("recommendations"));
-  if (pricing_ports.size() > 1) {
-    for (size_t i = 0; i < pricing_ports.size(); ++i)
-      ho.transports["pricing-" + std::to_string(i + 1)] =
-        transport_for(pricing_ports[i]);
-  } else {
-    ho.transports["pricing"] = transport_for(pricing_ports.front());
+  for (auto& [name, list] : ports) {
+    if (list.size() == 1) {
+      ho.transports[name] = transport_for(list.front());
+      continue;
+    }
+    for (size_t i = 0; i < list.size(); ++i)
+      ho.transports[name + "-" + std::to_string(i + 1)] =
+        transport_for(list[i]);
   }
   auto port_text = flag(args, "port", "0");
   ho.seed = static_cast<std::uint64_t>(std::stoi(port_text));

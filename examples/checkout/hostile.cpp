@@ -27,9 +27,11 @@ int run_hostile(const std::string& hostile_bin, std::uint64_t seed, int cases) {
   data_dir data;
   process_group pg;
   deployment d;
-  if (!start_deployment(pg, data, 1, d))
+  // One payments process with its own journals: the corpus judges one
+  // keyed service's answers (the shared ledger's replicas are the drill's).
+  if (!start_deployment(pg, data, 1, 1, d))
     return 1;
-  auto p_gw = d.gateway, p_inv = d.inventory, p_pay = d.payments;
+  auto p_gw = d.gateway, p_inv = d.inventory, p_pay = d.payments.front();
   std::vector<std::string> violations;
   // One normal order first, so every process has served real work before
   // its starting RSS is taken.

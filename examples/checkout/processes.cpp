@@ -162,7 +162,7 @@ std::string data_dir::sub(const std::string& name) const {
 namespace {
 
 bool start_all(process_group& pg, const data_dir& data, int pricing_replicas,
-               deployment& out) {
+               int payments_replicas, deployment& out) {
   auto ps = [](std::uint16_t p) { return std::to_string(p); };
   // Every process gets an admin server on a port of its own, kept across
   // restarts (the arguments are reused).
@@ -172,30 +172,59 @@ bool start_all(process_group& pg, const data_dir& data, int pricing_replicas,
     args.insert(args.end(), {"--port", ps(port), "--admin-port", ps(admin)});
     return pg.start(name, std::move(args), port, admin);
   };
+  // Replicas of one kind: ports, names (KIND-N when there are several)
+  // and the comma-separated list the gateway is given.
+  auto replicas = [&](const std::string& kind, int n,
+                      std::vector<std::uint16_t>& ports) {
+    ports.clear();
+    std::vector<std::string> names;
+    for (int i = 0; i < n; ++i) {
+      ports.push_back(free_port());
+      names.push_back(n > 1 ? kind + "-" + std::to_string(i + 1) : kind);
+    }
+    return names;
+  };
+  auto list = [&](const std::vector<std::uint16_t>& ports) {
+    std::string out;
+    for (std::size_t i = 0; i < ports.size(); ++i)
+      out += (i == 0 ? "" : ",") + ps(ports[i]);
+    return out;
+  };
   out.inventory = free_port();
-  out.payments = free_port();
   out.recommendations = free_port();
   out.gateway = free_port();
-  out.pricing.clear();
-  for (int i = 0; i < pricing_replicas; ++i)
-    out.pricing.push_back(free_port());
+  auto pricing_names = replicas("pricing", pricing_replicas, out.pricing);
+  auto payments_names = replicas("payments", payments_replicas, out.payments);
   if (!start("inventory", {"inventory", "--data-dir", data.sub("inventory")},
              out.inventory))
     return false;
-  std::string pricing_ports;
-  for (std::size_t i = 0; i < out.pricing.size(); ++i) {
-    auto name = out.pricing.size() > 1 ? "pricing-" + std::to_string(i + 1)
-                                       : std::string{"pricing"};
-    if (!start(name, {"pricing"}, out.pricing[i]))
+  for (std::size_t i = 0; i < out.pricing.size(); ++i)
+    if (!start(pricing_names[i], {"pricing"}, out.pricing[i]))
       return false;
-    pricing_ports += (i == 0 ? "" : ",") + ps(out.pricing[i]);
+  if (out.payments.size() == 1) {
+    out.payments_ledger = out.payments_ledger_cluster = 0;
+    if (!start("payments", {"payments", "--data-dir", data.sub("payments")},
+               out.payments.front()))
+      return false;
+  } else {
+    // The journals live with the ledgers' owner; the replicas keep none.
+    out.payments_ledger = free_port();
+    out.payments_ledger_cluster = free_port();
+    if (!start("payments-ledger",
+               {"payments-ledger", "--data-dir", data.sub("payments"),
+                "--cluster-port", ps(out.payments_ledger_cluster)},
+               out.payments_ledger))
+      return false;
+    for (std::size_t i = 0; i < out.payments.size(); ++i)
+      if (!start(payments_names[i],
+                 {"payments", "--ledger-port", ps(out.payments_ledger_cluster)},
+                 out.payments[i]))
+        return false;
   }
-  return start("payments", {"payments", "--data-dir", data.sub("payments")},
-               out.payments)
-         && start("recommendations", {"recommendations"}, out.recommendations)
+  return start("recommendations", {"recommendations"}, out.recommendations)
          && start("gateway",
                   {"gateway", "--inventory", ps(out.inventory), "--pricing",
-                   pricing_ports, "--payments", ps(out.payments),
+                   list(out.pricing), "--payments", list(out.payments),
                    "--recommendations", ps(out.recommendations), "--data-dir",
                    data.sub("gateway")},
                   out.gateway);
@@ -204,12 +233,13 @@ bool start_all(process_group& pg, const data_dir& data, int pricing_replicas,
 } // namespace
 
 bool start_deployment(process_group& pg, const data_dir& data,
-                      int pricing_replicas, deployment& out) {
+                      int pricing_replicas, int payments_replicas,
+                      deployment& out) {
   if (data.path.empty()) {
     std::fprintf(stderr, "FAILED: cannot create a temporary data directory\n");
     return false;
   }
-  if (!start_all(pg, data, pricing_replicas, out)) {
+  if (!start_all(pg, data, pricing_replicas, payments_replicas, out)) {
     std::fprintf(stderr, "FAILED: a process did not become ready\n");
     return false;
   }

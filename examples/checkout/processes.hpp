@@ -3,8 +3,9 @@
 // process_group that stops each one on every path (SIGTERM, a grace period,
 // SIGKILL; children also get PR_SET_PDEATHSIG so a crashed driver leaves
 // nothing behind), and the data directory their journals and saga log live
-// in, removed at the end. `start_deployment` starts the four services and the
-// gateway, each with its admin server, on free ports.
+// in, removed at the end. `start_deployment` starts the four services (with
+// payments as replicas, the payments-ledger process too) and the gateway,
+// each with its admin server, on free ports.
 #pragma once
 
 #include <sys/types.h>
@@ -76,7 +77,14 @@ struct deployment {
   std::uint16_t inventory = 0;
   /// One per pricing replica (two or more: a supervisor in the gateway).
   std::vector<std::uint16_t> pricing;
-  std::uint16_t payments = 0;
+  /// One per payments replica (two or more: a supervisor in the gateway,
+  /// and the replicas share the payments-ledger process's ledgers).
+  std::vector<std::uint16_t> payments;
+  /// The payments-ledger process (only with two or more payments
+  /// replicas): its HTTP port (GET /ledger: the journals' records per key)
+  /// and its cluster gate, which the replicas name as --ledger-port.
+  std::uint16_t payments_ledger = 0;
+  std::uint16_t payments_ledger_cluster = 0;
   std::uint16_t recommendations = 0;
   std::uint16_t gateway = 0;
 };
@@ -85,9 +93,13 @@ struct deployment {
 /// when there are several), payments, recommendations and the gateway, each
 /// with an admin server on a free port, and prints the data directory and
 /// the pids; false (said on stderr) when `data` has no directory or a
-/// process did not become ready.
+/// process did not become ready. One payments replica is one process with
+/// its own journals ("payments"); two or more are the payments-ledger
+/// process (the journals) and replicas payments-1, payments-2, ... on its
+/// shared ledgers.
 bool start_deployment(process_group& pg, const data_dir& data,
-                      int pricing_replicas, deployment& out);
+                      int pricing_replicas, int payments_replicas,
+                      deployment& out);
 
 /// Prints the data directory and every process's pid.
 void print_processes(const process_group& pg, const data_dir& data);

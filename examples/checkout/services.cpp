@@ -1,6 +1,9 @@
 // The four downstream services (inventory, pricing, payments,
 // recommendations) as http_service processes with injectable faults, plus the
-// small blocking HTTP client and port helpers the driver uses.
+// small blocking HTTP client and port helpers the driver uses. Payments with
+// `--ledger-port P` is one replica of several: a cluster node whose keyed
+// routes use the shared ledgers of the payments-ledger process
+// (payments_ledger.cpp) instead of journals of its own.
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -8,6 +11,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cctype>
 #include <chrono>
@@ -25,10 +29,13 @@
 #include <boost/json.hpp>
 #include <caf/all.hpp>
 
+#include "bulwark/actors/cluster/cluster_node.hpp"
+#include "bulwark/actors/cluster/cluster_setup.hpp"
 #include "bulwark/actors/host/service_host.hpp"
 #include "bulwark/actors/http/http_service.hpp"
 #include "bulwark/actors/system_setup.hpp"
 #include "common.hpp"
+#include "bulwark/runtime/config/bulwark_config.hpp"
 #include "bulwark/runtime/config/object_reader.hpp"
 #include "bulwark/runtime/core/idempotency_key.hpp"
 #include "bulwark/runtime/core/rng.hpp"
@@ -46,6 +53,33 @@ std::string flag(const std::vector<std::string>& args, const std::string& name,
     if (args[i] == "--" + name)
       return args[i + 1];
   return fallback;
+}
+
+bool has_flag(const std::vector<std::string>& args, const std::string& name) {
+  return std::find(args.begin(), args.end(), "--" + name) != args.end();
+}
+
+std::optional<std::uint16_t>
+port_flag(const std::string& who, const std::vector<std::string>& args,
+          const std::string& name, std::uint16_t fallback, bool allow_zero) {
+  if (!has_flag(args, name))
+    return fallback;
+  auto text = flag(args, name, "");
+  bool digits = !text.empty() && text.size() <= 5
+                && std::all_of(text.begin(), text.end(), [](unsigned char c) {
+                     return std::isdigit(c) != 0;
+                   });
+  auto value = digits ? std::stoul(text) : 0;
+  if (digits && value <= 65'535 && (value > 0 || allow_zero))
+    return static_cast<std::uint16_t>(value);
+  std::fprintf(stderr, "%s: --%s must be a port %s..65535 (got: %s)\n",
+               who.c_str(), name.c_str(), allow_zero ? "0" : "1",
+               text.empty() ? "nothing" : text.c_str());
+  return std::nullopt;
+}
+
+std::string published_ledger_name(const std::string& path) {
+  return path.substr(path.rfind('/') + 1) + "-ledger";
 }
 
 service_host_options host_options(const std::vector<std::string>& args) {
@@ -317,7 +351,10 @@ caf::behavior fault_route(caf::stateful_actor<route_state>* self, handler_fn fn,
 
 std::mutex g_mtx;
 /// Executions of each side effect per key: "charge", "refund", "reserve",
-/// "release", "confirm" -> key -> count. What the tests read via GET /ledger.
+/// "release", "confirm" -> key -> count, served by GET /ledger. In a
+/// process with its own journals it is the book (rebuilt by replay); in a
+/// payments replica it is only what this process ran since it started, and
+/// the book is the owner's journal (payments_ledger.cpp).
 std::map<std::string, std::map<std::string, int>> g_counts;
 std::map<std::string, long> g_stock;
 std::map<std::string, std::pair<std::string, long>>
@@ -558,16 +595,65 @@ int run_service(const std::string& kind, const std::vector<std::string>& args) {
   sigaddset(&sigs, SIGTERM);
   sigaddset(&sigs, SIGINT);
   pthread_sigmask(SIG_BLOCK, &sigs, nullptr);
-  auto port = static_cast<std::uint16_t>(std::stoi(flag(args, "port", "0")));
+  auto port_arg = port_flag(kind, args, "port", 0, true);
+  if (!port_arg)
+    return 2;
+  auto port = *port_arg;
   g_faults.error_rate = std::stod(flag(args, "error-rate", "0"));
   g_faults.error_after_rate = std::stod(flag(args, "error-after-rate", "0"));
   g_faults.latency_ms = std::stoi(flag(args, "latency-ms", "0"));
   auto outage = std::stod(flag(args, "outage-s", "0"));
   if (outage > 0)
     start_outage(outage);
+  // `--ledger-port P`: payments as one replica of several, its keyed routes
+  // on the ledger the payments-ledger process owns (its cluster gate at
+  // 127.0.0.1:P) instead of journals of its own.
+  auto ledger_port = port_flag(kind, args, "ledger-port", 0);
+  if (!ledger_port)
+    return 2;
+  bool shared = *ledger_port != 0;
+  if (shared && kind != "payments") {
+    std::fprintf(stderr,
+                 "%s: --ledger-port is for payments only (its replicas "
+                 "share the payments-ledger process's ledgers)\n",
+                 kind.c_str());
+    return 2;
+  }
+  if (shared && has_flag(args, "data-dir")) {
+    std::fprintf(stderr, "payments: --data-dir has no use with --ledger-port "
+                         "(the journals are the payments-ledger process's)\n");
+    return 2;
+  }
   caf::actor_system_config cfg;
-  add_bulwark_types(cfg);
   cfg.set("logger.verbosity", caf::atom("quiet"));
+  std::optional<cluster_config> cluster;
+  if (shared) {
+    // A node of its own (named by its port, so a restarted replica is the
+    // same node again) with the ledger node as its only peer; short
+    // reconnect backoff, so a restarted ledger process is found again
+    // within 200 ms.
+    auto name = "payments-"
+                + std::to_string(port != 0 ? static_cast<long>(port)
+                                           : static_cast<long>(::getpid()));
+    auto doc = R"({"dependencies": {}, "cluster": {"node": ")" + name
+               + R"(", "peers": {")" + payments_ledger_node
+               + R"(": {"host": "127.0.0.1", "port": )"
+               + std::to_string(*ledger_port)
+               + R"(}}, "connect": {"min_backoff": "20ms",)"
+               + R"( "max_backoff": "200ms"}}})";
+    auto parsed = parse_bulwark_config(doc);
+    if (!parsed.ok()) {
+      std::fprintf(stderr, "payments: %s", parsed.errors.to_string().c_str());
+      return 2;
+    }
+    cluster = parsed.config->cluster;
+    if (auto errors = configure_cluster(cfg, *cluster); !errors.empty()) {
+      std::fprintf(stderr, "payments: %s\n", errors.front().c_str());
+      return 2;
+    }
+  } else {
+    add_bulwark_types(cfg);
+  }
   // Ledger journals: one file per keyed route, so the ledger and the
   // business state survive a crash (default: a directory named by port).
   auto data_dir =
@@ -592,6 +678,19 @@ int run_service(const std::string& kind, const std::vector<std::string>& args) {
                  kind.c_str(), e.what());
     return 1;
   }
+  std::unique_ptr<cluster_node> node;
+  if (cluster) {
+    cluster_node_options node_opts;
+    node_opts.config = *cluster;
+    auto started = cluster_node::start(sys, std::move(node_opts));
+    if (!started.node) {
+      std::fprintf(stderr, "payments: cannot start its cluster node: %s\n",
+                   started.errors.front().c_str());
+      host->stop();
+      return 1;
+    }
+    node = std::move(started.node);
+  }
   http_service_options opts;
   opts.port = port;
   opts.max_in_flight = 512;
@@ -615,8 +714,18 @@ int run_service(const std::string& kind, const std::vector<std::string>& args) {
                                   compensation](caf::actor_system& sys) {
         return sys.spawn(fault_route, fn, (*seed)++, compensation);
       };
-      auto ropts = with_ledger ? ledger_route : route_options{};
-      if (with_ledger) {
+      auto ropts = with_ledger && !node ? ledger_route : route_options{};
+      if (with_ledger && node) {
+        // A replica: the owner at the ledger node decides whether a key
+        // executes and keeps its record; nothing is journaled or replayed
+        // here. Executions may run 5 s, below the owner's 10 s
+        // in-progress timeout, so a late commit is never refused for age.
+        ropts.shared_ledger = shared_ledger_options{};
+        ropts.shared_ledger->route = std::string{method} + " " + p;
+        ropts.shared_ledger->execution_timeout = seconds(5);
+        ropts.shared_ledger->locate = ledger_locator(
+          node->directory(), payments_ledger_node, published_ledger_name(p));
+      } else if (with_ledger) {
         if (!dir_made) {
           std::filesystem::create_directories(data_dir);
           dir_made = true;
@@ -691,7 +800,12 @@ int run_service(const std::string& kind, const std::vector<std::string>& args) {
         false);
     } else if (kind == "payments") {
       // The payments book is the per-key count of charges and refunds: a
-      // replayed record counts once, nothing else to rebuild.
+      // replayed record counts once, nothing else to rebuild. A replica
+      // replays nothing: its GET /ledger counts what this process executed
+      // since it started, including executions whose record was never
+      // written (the ledger process died first); the book of record is the
+      // owner's journal, served by the payments-ledger process's GET
+      // /ledger.
       auto nothing = [](const order_input&, const json::object&) {};
       add("POST", "/charge",
           keyed("charge",
@@ -730,6 +844,12 @@ int run_service(const std::string& kind, const std::vector<std::string>& args) {
     return 1;
   }
   auto st = svc.stats();
+  // A replica that starts while the ledger node is up serves keyed calls
+  // at once; one that starts without it still serves, answering them 503
+  // "idempotency ledger unreachable" until the link is up.
+  bool ledger_up = !node
+                   || node->directory()->wait_up(payments_ledger_node,
+                                                 std::chrono::seconds(5));
   svc.start();
   std::fprintf(
     stderr,
@@ -740,10 +860,16 @@ int run_service(const std::string& kind, const std::vector<std::string>& args) {
     std::fprintf(stderr, " (ledger journals in %s, %llu records replayed)",
                  data_dir.c_str(),
                  static_cast<unsigned long long>(st.ledger_replayed));
+  if (node)
+    std::fprintf(stderr, " (shared ledgers at %s, 127.0.0.1:%u: %s)",
+                 payments_ledger_node, static_cast<unsigned>(*ledger_port),
+                 ledger_up ? "up" : "not up yet, keyed calls answered 503");
   std::fprintf(stderr, "\n");
   int sig = 0;
   sigwait(&sigs, &sig);
   host->stop(); // the service first (it ends the route actors it started)
+  if (node)
+    node->stop();
   return 0;
 }
 

@@ -295,3 +295,60 @@ TEST_CASE("the owner SIGKILLed mid-run and restarted on its journal: nothing "
   CHECK(l.count_status(503) > 0);
   check_outcome(l, journal_counts(journal), keys, "order-");
 }
+
+TEST_CASE("the owner's process paused past the failure detector, then "
+          "resumed: the replica uses the same owner again once the link "
+          "is back, and every key has exactly one journal record",
+          "[actors][cluster][shared_ledger][processes]") {
+  auto dir = artifact_dir("shared_ledger_cluster");
+  auto journal = (dir / "pay.journal").string();
+  ledger_node owner{dir,
+                    "owner",
+                    owner_document(0),
+                    {"--role", "owner", "--journal", journal},
+                    "port "};
+  ledger_node r1{dir,
+                 "r1",
+                 replica_document("r1", owner.port),
+                 {"--role", "replica", "--owner-node", "ledger"},
+                 "http "};
+  auto before = pay_once(r1.port, "before");
+  REQUIRE(before);
+  CHECK(before->status == 200);
+
+  // Stopped longer than the connection timeout (500 ms): the replica's
+  // link goes down and its route loses the owner, answering 503.
+  REQUIRE(owner.child->signal(SIGSTOP));
+  bool refused = false;
+  auto until = std::chrono::steady_clock::now() + bound;
+  while (!refused && std::chrono::steady_clock::now() < until) {
+    auto a = pay_once(r1.port, "paused");
+    refused = a && a->status == 503;
+  }
+  REQUIRE(owner.child->signal(SIGCONT));
+  REQUIRE(refused);
+
+  // The same owner process, a new link: its proxy has the lost one's
+  // address (same node, same actor id) and must be used again, not
+  // refused as the owner that went down.
+  std::optional<answer> after;
+  until = std::chrono::steady_clock::now() + bound;
+  while (std::chrono::steady_clock::now() < until) {
+    // Each try is a round trip: a 503 at once while the link is down.
+    after = pay_once(r1.port, "after");
+    if (after && after->status == 200)
+      break;
+  }
+  REQUIRE(after);
+  CHECK(after->status == 200);
+  auto again = pay_once(r1.port, "before");
+  REQUIRE(again);
+  CHECK(again->body == before->body);
+  owner.child->stop();
+  r1.child->stop();
+
+  auto counts = journal_counts(journal);
+  CHECK(counts["before"] == 1);
+  CHECK(counts["after"] == 1);
+  CHECK(counts.count("paused") == 0);
+}

@@ -104,7 +104,15 @@ bool shared_has_owner(shared_self self) {
   if (!st.locate)
     return false;
   auto found = st.locate();
-  if (!found || found.address() == st.lost_owner)
+  // Not believed: the very proxy that went down (its node's link is not
+  // down yet in the directory). Compared by identity, not by address: when
+  // the link to a living owner comes back (a heartbeat timeout, the owner's
+  // process paused), the owner has a new proxy whose address equals the
+  // lost one (same node, same actor id), and refusing it would answer 503
+  // for as long as the owner lives.
+  if (!found
+      || caf::actor_cast<caf::actor_control_block*>(found)
+           == caf::actor_cast<caf::actor_control_block*>(st.lost_owner))
     return false;
   st.owner = std::move(found);
   ++st.owner_gen;

@@ -68,7 +68,8 @@ struct shared_client_state {
   /// first owner is the only one.
   std::function<caf::actor()> locate;
   /// The owner whose down message came last: a locator that still
-  /// returns it (its node's link not yet down) is not believed.
+  /// returns this proxy (its node's link not yet down) is not believed; a
+  /// new proxy of the same actor (the link came back) is.
   caf::actor_addr lost_owner;
   std::string route;
   duration exec_timeout{};
