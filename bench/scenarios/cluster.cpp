@@ -839,6 +839,9 @@ struct keyed_result {
   std::uint64_t recorded_unconfirmed = 0;
   /// Records for keys the driver never sent.
   std::uint64_t unknown_keys = 0;
+  /// Records by the member that executed them (a record's body starts
+  /// with its node's name): a member out of the charge rotation shows.
+  std::map<std::string, std::uint64_t> by_member;
 };
 
 /// The ledger node's `owner begins N executes N ...` line (the owner's
@@ -860,9 +863,11 @@ keyed_result account_charges(call_table& table, const std::string& journal) {
   journal_replay replayed;
   { auto opened = ledger_journal::open(journal, replayed); }
   std::map<std::string, std::vector<const journal_record*>> by_key;
-  for (auto& r : replayed.records)
-    by_key[r.key].push_back(&r);
   keyed_result out;
+  for (auto& r : replayed.records) {
+    by_key[r.key].push_back(&r);
+    ++out.by_member[r.body.substr(0, r.body.find(' '))];
+  }
   out.journal_records = replayed.records.size();
   out.keys_charged = by_key.size();
   for (auto& [key, records] : by_key)
@@ -950,6 +955,15 @@ scenario_result run_cluster(const scenario_options& opts) {
       results.push_back(chaos_run(gw, members, load, *table, watch,
                                   opts.seed + static_cast<std::uint64_t>(r),
                                   params));
+      // The owner's counters so far, after each run's drain: which ledger
+      // paths that run's kill and stop took.
+      if (std::getenv("BULWARK_CLUSTER_DEBUG") != nullptr
+          && ledger.signal(SIGUSR1))
+        if (auto line = ledger.read_line("owner ", 5s))
+          std::fprintf(stderr, "after run seed %llu: owner %s\n",
+                       static_cast<unsigned long long>(
+                         opts.seed + static_cast<std::uint64_t>(r)),
+                       line->c_str());
     }
   }
   caf::anon_send_exit(load, caf::exit_reason::user_shutdown);
@@ -959,12 +973,30 @@ scenario_result run_cluster(const scenario_options& opts) {
   // it was read. The ledger must have lived through every run.
   if (!ledger.running())
     throw std::runtime_error("cluster: the ledger node died during the runs");
+  // The owner's counters before the members stop (their stops end their
+  // route actors, which the owner counts as client downs too): a kill or
+  // stop of a member that is the owner's client is one client down.
+  std::optional<std::string> owner_after_runs;
+  if (ledger.signal(SIGUSR1))
+    owner_after_runs = ledger.read_line("owner ", 5s);
+  auto owner = parse_owner_counters(owner_after_runs);
+  // How the supervisors treated their members over the runs: an ejected
+  // member is out of rotation for 30 s (the default base ejection time).
+  std::map<std::string, supervisor_counters> sup;
+  {
+    caf::scoped_actor self{*gw.sys};
+    for (auto name : {"work", "pay"})
+      self->request(gw.host->find(name), 1s, stats_atom::value)
+        .receive(
+          [&](stats_atom, supervisor_stats& s) { sup[name] = s.counters; },
+          [](caf::error&) {});
+  }
   for (auto& m : members)
     m->signal(SIGTERM);
   for (auto& m : members)
     m->stop();
   ledger.signal(SIGTERM);
-  auto owner = parse_owner_counters(ledger.read_line("owner ", 5s));
+  auto owner_at_stop = parse_owner_counters(ledger.read_line("owner ", 5s));
   ledger.stop();
   auto keyed = account_charges(*table, journal);
 
@@ -1014,6 +1046,24 @@ scenario_result run_cluster(const scenario_options& opts) {
   f.add("keys_charged", keyed.keys_charged);
   f.add("journal_records", keyed.journal_records);
   f.add("recorded_unconfirmed", keyed.recorded_unconfirmed);
+  {
+    std::string text;
+    double share_min = 1;
+    for (int i = 0; i < member_count; ++i) {
+      auto n = keyed.by_member[member_name(i)];
+      text += (i == 0 ? "" : ", ") + member_name(i) + " " + std::to_string(n);
+      share_min =
+        std::min(share_min, keyed.journal_records == 0
+                              ? 0.0
+                              : static_cast<double>(n)
+                                  / static_cast<double>(keyed.journal_records));
+    }
+    f.add("journal_by_member", text);
+    f.add("charge_share_min", share_min);
+  }
+  f.add("pay_failovers", sup["pay"].failovers);
+  f.add("pay_ejections", sup["pay"].ejections);
+  f.add("work_ejections", sup["work"].ejections);
   // Which of the ledger's paths the kills and stops took, from the owner's
   // counters (its `duplicates` are begins answered from the record, not
   // side effects: hence the field's name).
@@ -1080,7 +1130,7 @@ scenario_result run_cluster(const scenario_options& opts) {
   // The owner appends a record before it answers `committed`: a journal
   // with another count than the appends lost (or grew) durable side
   // effects. Without the counters that cross-check cannot run.
-  if (auto i = owner.find("appends"); i == owner.end())
+  if (auto i = owner_at_stop.find("appends"); i == owner_at_stop.end())
     bars.push_back("the ledger node printed no owner counters at its stop");
   else if (i->second != keyed.journal_records)
     bars.push_back(fmt::format("journal_records {} != the owner's appends {}",

@@ -22,9 +22,11 @@
 // With `--journal` the process is the ledger node instead: no dependencies,
 // a ledger owner for route `POST /pay` on FILE, published as `pay-ledger`.
 // The scenario never kills or stops it, and reads FILE after stopping it;
-// at SIGTERM it prints the owner's counters (`owner begins N ...`) first.
+// at SIGUSR1, and at SIGTERM before it stops, it prints the owner's
+// counters (`owner begins N ...`).
 //
-// Each prints `port N` (a member also `bare N`) and `ready` on stdout, then
+// Each prints `port N` (a member also `bare N`, and with `--ledger-port`
+// `http N`, its POST /pay's port) and `ready` on stdout, then
 // runs until SIGTERM; errors go to stderr (exit 2: bad arguments, 3: cannot
 // start).
 #include "bench/scenarios/cluster_node_command.hpp"
@@ -230,10 +232,35 @@ void configure_scheduler(caf::actor_system_config& cfg, std::uint64_t threads) {
   cfg.set("logger.file-verbosity", caf::atom("quiet"));
 }
 
+/// Prints the owner's counters as one line, `owner begins N executes N
+/// ...`, or `owner none` when it does not answer.
+void announce_owner_counters(caf::actor_system& sys, const caf::actor& owner) {
+  caf::scoped_actor self{sys};
+  self->request(owner, std::chrono::seconds(2), stats_atom::value)
+    .receive(
+      [](const ledger_owner_counters& c) {
+        announce("owner begins " + std::to_string(c.begins) + " executes "
+                 + std::to_string(c.executes) + " duplicates "
+                 + std::to_string(c.duplicates) + " waits "
+                 + std::to_string(c.waits) + " appends "
+                 + std::to_string(c.appends) + " stale_commits "
+                 + std::to_string(c.stale_commits) + " abandoned "
+                 + std::to_string(c.abandoned) + " client_downs "
+                 + std::to_string(c.client_downs) + " retries_told "
+                 + std::to_string(c.retries_told));
+      },
+      [](const caf::error&) { announce("owner none"); });
+}
+
 /// The ledger node: the owner of `POST /pay`'s shared ledger on `journal`,
-/// published as `pay-ledger`, until a signal of `stop_signals`.
+/// published as `pay-ledger`, until a signal of `stop_signals`. SIGUSR1
+/// prints the owner's counters and goes on (the scenario's per-run debug
+/// output); the stop prints them last.
 int run_ledger_node(const bulwark_config& doc, const std::string& journal,
                     std::uint64_t threads, sigset_t& stop_signals) {
+  // Added to the blocked set before CAF starts its threads, as the others.
+  sigaddset(&stop_signals, SIGUSR1);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
   caf::actor_system_config cfg;
   configure_scheduler(cfg, threads);
   if (auto errors = configure_cluster(cfg, *doc.cluster); !errors.empty())
@@ -259,27 +286,15 @@ int run_ledger_node(const bulwark_config& doc, const std::string& journal,
   }
   announce("port " + std::to_string(started.node->port()));
   announce("ready");
-  int sig = 0;
-  sigwait(&stop_signals, &sig);
   // The owner's counters tell the scenario which of the ledger's paths its
-  // kills and stops took (waits on a dead replica's key, duplicates
-  // answered from the record, stale commits of a resumed one).
-  {
-    caf::scoped_actor self{sys};
-    self->request(owner, std::chrono::seconds(2), stats_atom::value)
-      .receive(
-        [](const ledger_owner_counters& c) {
-          announce("owner begins " + std::to_string(c.begins) + " executes "
-                   + std::to_string(c.executes) + " duplicates "
-                   + std::to_string(c.duplicates) + " waits "
-                   + std::to_string(c.waits) + " appends "
-                   + std::to_string(c.appends) + " stale_commits "
-                   + std::to_string(c.stale_commits) + " abandoned "
-                   + std::to_string(c.abandoned) + " client_downs "
-                   + std::to_string(c.client_downs) + " retries_told "
-                   + std::to_string(c.retries_told));
-        },
-        [](const caf::error&) { announce("owner none"); });
+  // kills and stops took (waits on a dead replica's key, answers from the
+  // record, stale commits of a resumed one).
+  for (;;) {
+    int sig = 0;
+    sigwait(&stop_signals, &sig);
+    announce_owner_counters(sys, owner);
+    if (sig != SIGUSR1)
+      break;
   }
   started.node->stop();
   // The journal is closed when the owner ends, before the system's
@@ -422,6 +437,8 @@ int run_cluster_node_command(int argc, char** argv) {
                      + sys.render(bare_bound.error()));
   announce("port " + std::to_string(started.node->port()));
   announce("bare " + std::to_string(*bare_bound));
+  if (svc)
+    announce("http " + std::to_string(svc->port()));
   announce("ready");
   int sig = 0;
   sigwait(&stop_signals, &sig);
