@@ -621,6 +621,9 @@ struct run_result {
   /// deadline + 1 s.
   std::uint64_t lost = 0;
   double reroute_ms = 0;
+  /// The same, over reads only and over charges only.
+  double reroute_read_ms = 0;
+  double reroute_charge_ms = 0;
   double hung_ms = 0;
   bool hung_detected = false;
   std::uint64_t false_downs = 0;
@@ -693,7 +696,7 @@ run_result chaos_run(gateway& gw,
     auto lost_after = std::chrono::duration_cast<std::chrono::nanoseconds>(
                         call_budget + lost_grace)
                         .count();
-    std::int64_t reroute = 0;
+    std::int64_t reroute = 0, reroute_read = 0, reroute_charge = 0;
     for (auto id = first_id; id <= table.calls.size(); ++id) {
       auto& r = table.calls[id - 1];
       out.calls += r.first ? 1 : 0;
@@ -707,10 +710,15 @@ run_result chaos_run(gateway& gw,
         ++out.ok;
       // From the logical call's first send: a charge in flight at the kill
       // that succeeded only on the driver's re-send counts too.
-      if (r.ok && r.origin_ns <= kill_ns && r.reply_ns > kill_ns)
+      if (r.ok && r.origin_ns <= kill_ns && r.reply_ns > kill_ns) {
         reroute = std::max(reroute, r.reply_ns - kill_ns);
+        auto& kind = r.charge != 0 ? reroute_charge : reroute_read;
+        kind = std::max(kind, r.reply_ns - kill_ns);
+      }
     }
     out.reroute_ms = to_ms(reroute);
+    out.reroute_read_ms = to_ms(reroute_read);
+    out.reroute_charge_ms = to_ms(reroute_charge);
     // The largest gap between any two replies (of any call) from the kill
     // to the last rerouted reply: a reroute slower than this gap only by a
     // few ms was a stall of the whole gateway (no CPU), not slow rerouting.
@@ -1002,6 +1010,7 @@ scenario_result run_cluster(const scenario_options& opts) {
 
   std::uint64_t calls = 0, ok = 0, lost = 0, false_downs = 0, undetected = 0;
   double reroute_max = 0, hung_max = 0, reconnect_max = 0, kill_seen_max = 0;
+  double reroute_read_max = 0, reroute_charge_max = 0;
   std::vector<double> reroutes;
   double gap_of_slowest = 0;
   for (auto& x : results) {
@@ -1013,6 +1022,8 @@ scenario_result run_cluster(const scenario_options& opts) {
     if (x.reroute_ms >= reroute_max)
       gap_of_slowest = x.reply_gap_ms;
     reroute_max = std::max(reroute_max, x.reroute_ms);
+    reroute_read_max = std::max(reroute_read_max, x.reroute_read_ms);
+    reroute_charge_max = std::max(reroute_charge_max, x.reroute_charge_ms);
     hung_max = std::max(hung_max, x.hung_ms);
     reconnect_max = std::max(reconnect_max, x.reconnect_ms);
     kill_seen_max = std::max(kill_seen_max, x.kill_detected_ms);
@@ -1088,6 +1099,8 @@ scenario_result run_cluster(const scenario_options& opts) {
                    : static_cast<double>(ok) / static_cast<double>(calls));
   f.add("reroute_ms_max", reroute_max);
   f.add("reroute_ms_p50", median(reroutes));
+  f.add("reroute_read_ms_max", reroute_read_max);
+  f.add("reroute_charge_ms_max", reroute_charge_max);
   f.add("reroute_stall_ms", gap_of_slowest);
   f.add("kill_detected_ms_max", kill_seen_max);
   f.add("hung_detected_ms_max", hung_max);
