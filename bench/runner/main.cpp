@@ -47,8 +47,9 @@ constexpr const char* usage = R"(usage: bulwark-bench [options]
                              scenario runs, none otherwise)
   --help                     this text
 A scenario that checks bars (`cluster`) prints each failed bar to stderr
-and makes the exit status 1. `bulwark-bench cluster-node ...` is the member
-process the `cluster` scenario starts (not for direct use).
+and makes the exit status 1. `bulwark-bench cluster-node ...` is a member
+or the ledger node process the `cluster` scenario starts (not for direct
+use).
 )";
 
 struct usage_error {

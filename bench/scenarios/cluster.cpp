@@ -2,20 +2,31 @@
 // processes on 127.0.0.1. This process is the driver and the gateway node;
 // three member nodes m1..m3 are this binary again (`bulwark-bench
 // cluster-node`, bench/scenarios/cluster_node.cpp), each publishing
-// dependency `work` (idempotent `read`, answered after U[1, 5] ms) and
-// `echo`. Two phases:
+// dependency `work` (idempotent `read`, answered after U[1, 5] ms), `echo`,
+// and `pay` (keyed `charge`: HTTP to the member's own `POST /pay`, a route
+// of the shared ledger). A fifth process, the `ledger` node (the same
+// binary with --journal), owns that ledger and its journal in the run's
+// temp dir; it is never killed or stopped, so the journal is the one
+// account of side effects. Two phases:
 // 1. Overhead: on the gateway <-> m1 connection, 100 calls in flight from
 //    one closed loop, alternately to m1's bare CAF echo actor (a plain
 //    remote send with our own ids) and through a remote member standing in
 //    for m1's dependency `echo` (policies at defaults). Wall ratio = median
 //    of the per-pair ratios.
 // 2. Chaos: supervisor `work` (least outstanding, 2 failovers, no hedging)
-//    over remote members w1..w3 for m1..m3's `work`, a closed loop of 64
-//    idempotent `read` calls (budget 3 s each). Per run with seed s:
+//    over remote members w1..w3 for m1..m3's `work`, supervisor `pay` over
+//    p1..p3 for their `pay`, and a closed loop of 64 calls: 48 idempotent
+//    `read`s (budget 3 s each) and 16 keyed `charge`s, each with its own
+//    key and a 3 s budget within which the driver re-sends a retryable
+//    failure with the same key. Per run with seed s:
 //    SIGKILL m[s%3] at 600+U[0,200] ms and restart it on its port 300 ms
 //    later; SIGSTOP m[(s+1)%3] at 1500+U[0,200] ms, SIGCONT 1000 ms later
 //    (offsets scale with --run-ms below 3000 ms); then drain. Every final
 //    reply is checked against the driver's table: lost, extra, late.
+//    After the last run the members and then the ledger node are stopped
+//    (no commit can land later) and the journal is read: more than one
+//    record for a key is a duplicate side effect, a successful charge
+//    without its key's record (or with another body) a lie.
 // Exits non-zero (through `failed_bars`) when a bar fails. Real processes
 // and real time: the driver sleeps until its schedule's stamps and reads
 // steady_clock; member processes die with this one (PR_SET_PDEATHSIG).
@@ -27,6 +38,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <deque>
+#include <filesystem>
 #include <fstream>
 #include <map>
 #include <memory>
@@ -36,6 +48,7 @@
 #include <stdexcept>
 #include <string>
 #include <thread>
+#include <tuple>
 #include <utility>
 #include <vector>
 
@@ -59,6 +72,7 @@
 #include "bulwark/actors/cluster/cluster_node.hpp"
 #include "bulwark/actors/cluster/cluster_setup.hpp"
 #include "bulwark/actors/host/service_host.hpp"
+#include "bulwark/actors/http/ledger_journal.hpp"
 #include "bulwark/actors/protocol/protocol.hpp"
 #include "bulwark/runtime/config/bulwark_config.hpp"
 #include "bulwark/runtime/core/rng.hpp"
@@ -74,6 +88,7 @@ using ms = std::chrono::milliseconds;
 using cl_start_atom = caf::atom_constant<caf::atom("clstart")>;
 using cl_drain_atom = caf::atom_constant<caf::atom("cldrain")>;
 using cl_late_atom = caf::atom_constant<caf::atom("cllate")>;
+using cl_resend_atom = caf::atom_constant<caf::atom("clresend")>;
 
 using cluster_members::free_loopback_port;
 using cluster_members::member_process;
@@ -82,7 +97,16 @@ using cluster_members::self_exe;
 
 constexpr int member_count = 3;
 constexpr std::uint32_t chaos_inflight = 64;
+/// Of the calls in flight, this many are keyed charges (the rest reads):
+/// a fixed mix, so every run loads both supervisors alike.
+constexpr std::uint32_t charge_inflight = 16;
 constexpr auto call_budget = 3s;
+/// A charge that failed retryably is re-sent with its key after this
+/// (a supervisor's failure came after its failovers: an instant re-send
+/// would mostly meet the same state), if at least `min_resend_budget` of
+/// its budget is left.
+constexpr auto resend_delay = 10ms;
+constexpr auto min_resend_budget = 20ms;
 /// A call with no final reply by its deadline plus this is lost.
 constexpr auto lost_grace = 1s;
 
@@ -112,13 +136,21 @@ std::string gateway_document(const std::vector<std::uint16_t>& ports) {
     remotes += fmt::format(
       R"("w{}": {{"node": "{}", "name": "work", "default_idempotency": "idempotent", "operations": {{"read": "idempotent"}}}}, )",
       i + 1, m);
+    // Keyed, as the member declares it: the supervisor fails a charge over
+    // (with its key) and never hedges it.
+    remotes += fmt::format(
+      R"("p{}": {{"node": "{}", "name": "pay", "default_idempotency": "keyed", "operations": {{"charge": "keyed"}}}}, )",
+      i + 1, m);
   }
   remotes += R"("echo1": {"node": "m1", "name": "echo"})";
   return R"({
   "dependencies": {},
   "supervisors": {"work": {"members": ["w1", "w2", "w3"],
                            "routing": "least_outstanding",
-                           "max_failovers": 2}},
+                           "max_failovers": 2},
+                  "pay": {"members": ["p1", "p2", "p3"],
+                          "routing": "least_outstanding",
+                          "max_failovers": 2}},
   "cluster": {"node": "gateway", "peers": {)"
          + peers + R"(}, "remotes": {)" + remotes + R"(},
     "connect": {"min_backoff": "20ms", "max_backoff": "200ms"}}
@@ -171,21 +203,22 @@ struct gateway {
     node.reset();
   }
 
-  /// Waits (bounded) until supervisor `work` counts every member running:
-  /// a link being up is not enough, its remote member must have told the
-  /// supervisor.
+  /// Waits (bounded) until supervisors `work` and `pay` count every
+  /// member running: a link being up is not enough, its remote members
+  /// must have told the supervisors.
   bool members_running(ms timeout) {
     caf::scoped_actor self{*sys};
     auto until = wall::now() + timeout;
     while (wall::now() < until) {
       std::uint64_t running = 0;
-      self->request(host->find("work"), 1s, stats_atom::value)
-        .receive(
-          [&](stats_atom, supervisor_stats& s) {
-            running = s.members_in(member_status::running);
-          },
-          [](caf::error&) {});
-      if (running == member_count)
+      for (auto name : {"work", "pay"})
+        self->request(host->find(name), 1s, stats_atom::value)
+          .receive(
+            [&](stats_atom, supervisor_stats& s) {
+              running += s.members_in(member_status::running);
+            },
+            [](caf::error&) {});
+      if (running == 2 * member_count)
         return true;
       std::this_thread::sleep_for(5ms);
     }
@@ -272,32 +305,59 @@ overhead_result measure_overhead(gateway& gw, const member_process& m1,
 
 // -- chaos phase: the closed loop and its table --------------------------------
 
+/// One send (a read, or one try of a charge).
 struct call_record {
   std::int64_t sent_ns = 0;
+  /// The first send of its logical call (a re-sent charge's first try):
+  /// a reroute is measured from there.
+  std::int64_t origin_ns = 0;
   std::int64_t reply_ns = 0;
+  /// 0 for a read; a charge's index in `call_table::charges` + 1.
+  std::uint32_t charge = 0;
   std::uint32_t finals = 0;
   /// `call_reply::attempts` of the first final reply (> 1: failed over).
   std::uint16_t attempts = 0;
   bool ok = false;
+  /// The first send of its logical call (every read; a charge's first try).
+  bool first = false;
 };
 
-/// Every call of every run, by id - 1, written by the load actor and read by
-/// the driver between runs (under the mutex).
+/// One keyed charge: its key is `charge_key(index)`, its budget runs from
+/// its first send.
+struct charge_record {
+  std::int64_t first_ns = 0;
+  std::uint32_t sends = 0;
+  bool done = false;
+  bool ok = false;
+  /// The body of the successful reply: the journal's record must say the
+  /// same.
+  std::string payload;
+};
+
+std::string charge_key(std::size_t index) {
+  return "charge-" + std::to_string(index + 1);
+}
+
+/// Every send of every run, by id - 1, and every charge, written by the
+/// load actor and read by the driver between runs (under the mutex).
 struct call_table {
   std::mutex mtx;
-  /// A deque: growing never copies (or stalls on) what is there.
+  /// Deques: growing never copies (or stalls on) what is there.
   std::deque<call_record> calls;
+  std::deque<charge_record> charges;
   std::uint64_t unknown_replies = 0;
   std::uint64_t preliminaries = 0;
 };
 
 struct load_state {
   std::shared_ptr<call_table> table;
-  caf::actor target;
+  caf::actor work;
+  caf::actor pay;
   bool active = false;
-  /// The first id of the current run: replies to older runs' calls are
-  /// recorded but do not drive the loop.
+  /// The first id and the first charge of the current run: replies to
+  /// older runs' calls are recorded but do not drive the loop.
   std::uint64_t run_first = 1;
+  std::size_t charge_first = 0;
   std::uint64_t outstanding = 0;
   caf::response_promise drained;
   bool draining = false;
@@ -305,37 +365,103 @@ struct load_state {
   std::uint64_t drain_gen = 0;
 };
 
-void send_call(caf::event_based_actor* self, load_state& st) {
+std::int64_t budget_ns() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(call_budget)
+    .count();
+}
+
+void send_read(caf::event_based_actor* self, load_state& st) {
   call_request req;
   req.operation = "read";
   req.payload = "item";
-  req.deadline_ns =
-    std::chrono::duration_cast<std::chrono::nanoseconds>(call_budget).count();
+  req.deadline_ns = budget_ns();
   {
     std::lock_guard<std::mutex> guard{st.table->mtx};
     call_record rec;
-    rec.sent_ns = now_ns();
+    rec.sent_ns = rec.origin_ns = now_ns();
+    rec.first = true;
     st.table->calls.push_back(rec);
     req.id = st.table->calls.size();
   }
   req.idempotency_key = "r" + std::to_string(req.id);
   ++st.outstanding;
-  self->send(st.target, rcall_atom::value, std::move(req));
+  self->send(st.work, rcall_atom::value, std::move(req));
 }
 
-// The closed loop: 64 calls out while active, each as `rcall` with a 3 s
-// budget; every reply is checked against the table (unknown id, second
-// final). `cldrain` stops sending and answers when every call of the run
-// has its final reply, or when the last one is past deadline + 1 s.
+/// One try of charge `index` with what is left of its budget and its key.
+/// The caller checked that enough is left.
+void send_charge(caf::event_based_actor* self, load_state& st,
+                 std::size_t index) {
+  call_request req;
+  req.operation = "charge";
+  req.payload = "10 EUR";
+  req.idempotency_key = charge_key(index);
+  {
+    std::lock_guard<std::mutex> guard{st.table->mtx};
+    auto& c = st.table->charges[index];
+    call_record rec;
+    rec.sent_ns = now_ns();
+    rec.origin_ns = c.first_ns;
+    rec.charge = static_cast<std::uint32_t>(index + 1);
+    rec.first = c.sends++ == 0;
+    req.deadline_ns = c.first_ns + budget_ns() - rec.sent_ns;
+    st.table->calls.push_back(rec);
+    req.id = st.table->calls.size();
+  }
+  self->send(st.pay, rcall_atom::value, std::move(req));
+}
+
+void start_charge(caf::event_based_actor* self, load_state& st) {
+  std::size_t index;
+  {
+    std::lock_guard<std::mutex> guard{st.table->mtx};
+    charge_record c;
+    c.first_ns = now_ns();
+    st.table->charges.push_back(c);
+    index = st.table->charges.size() - 1;
+  }
+  ++st.outstanding;
+  send_charge(self, st, index);
+}
+
+/// A failure another try may fix: not a refusal of the request itself
+/// (`persistent`), not a spent budget, not a cancel.
+bool resendable(failure_class c) {
+  return c == failure_class::transient || c == failure_class::timeout
+         || c == failure_class::overloaded
+         || c == failure_class::rejected_locally;
+}
+
+// The closed loop: 64 logical calls out while active (48 reads, 16
+// charges), each as `rcall` with its budget; every reply is checked against
+// the table (unknown id, second final). A charge that fails retryably is
+// re-sent with its key while its budget allows, and ends at its first
+// success or when it cannot be re-sent. `cldrain` stops starting calls and
+// answers when every logical call of the run has ended, or when the last
+// one is past deadline + 1 s.
 caf::behavior load_actor(caf::event_based_actor* self,
-                         std::shared_ptr<call_table> table, caf::actor target) {
+                         std::shared_ptr<call_table> table, caf::actor work,
+                         caf::actor pay) {
   auto st = std::make_shared<load_state>();
   st->table = std::move(table);
-  st->target = std::move(target);
+  st->work = std::move(work);
+  st->pay = std::move(pay);
   auto finish = [st] {
     if (st->draining) {
       st->draining = false;
       st->drained.deliver(cl_drain_atom::value);
+    }
+  };
+  // A logical call of the current run ended: start the next of its kind.
+  auto ended = [self, st, finish](bool charge) {
+    --st->outstanding;
+    if (st->active) {
+      if (charge)
+        start_charge(self, *st);
+      else
+        send_read(self, *st);
+    } else if (st->outstanding == 0) {
+      finish();
     }
   };
   return {
@@ -343,14 +469,22 @@ caf::behavior load_actor(caf::event_based_actor* self,
       {
         std::lock_guard<std::mutex> guard{st->table->mtx};
         st->run_first = st->table->calls.size() + 1;
+        st->charge_first = st->table->charges.size();
       }
       st->active = true;
       st->outstanding = 0;
-      for (std::uint32_t i = 0; i < chaos_inflight; ++i)
-        send_call(self, *st);
+      for (std::uint32_t i = 0; i < chaos_inflight; ++i) {
+        if (i < charge_inflight)
+          start_charge(self, *st);
+        else
+          send_read(self, *st);
+      }
     },
-    [self, st, finish](reply_atom, call_reply& r) {
+    [self, st, ended](reply_atom, call_reply& r) {
       bool fresh = false;
+      std::uint32_t charge = 0;
+      bool charge_ended = false;
+      bool resend = false;
       {
         std::lock_guard<std::mutex> guard{st->table->mtx};
         auto& calls = st->table->calls;
@@ -364,16 +498,42 @@ caf::behavior load_actor(caf::event_based_actor* self,
             rec.attempts = static_cast<std::uint16_t>(
               std::min<std::uint32_t>(r.attempts, 0xffff));
             fresh = r.id >= st->run_first;
+            charge = rec.charge;
           }
+        }
+        if (fresh && charge != 0) {
+          auto& c = st->table->charges[charge - 1];
+          auto left = c.first_ns + budget_ns() - now_ns();
+          if (r.ok) {
+            c.ok = true;
+            c.payload = r.payload;
+            charge_ended = true;
+          } else if (resendable(r.cls)
+                     && left > std::chrono::duration_cast<
+                                 std::chrono::nanoseconds>(resend_delay
+                                                           + min_resend_budget)
+                                 .count()) {
+            resend = true;
+          } else {
+            charge_ended = true;
+          }
+          c.done = charge_ended;
         }
       }
       if (!fresh)
         return;
-      --st->outstanding;
-      if (st->active)
-        send_call(self, *st);
-      else if (st->outstanding == 0)
-        finish();
+      if (resend)
+        self->delayed_send(self, resend_delay, cl_resend_atom::value,
+                           static_cast<std::uint64_t>(charge - 1));
+      else
+        ended(charge != 0);
+    },
+    [self, st](cl_resend_atom, std::uint64_t index) {
+      // A charge of a run whose drain gave up (its calls count as lost)
+      // is not re-sent into the next run.
+      if (index < st->charge_first || (!st->active && !st->draining))
+        return;
+      send_charge(self, *st, static_cast<std::size_t>(index));
     },
     [st](preliminary_atom, call_reply&) {
       std::lock_guard<std::mutex> guard{st->table->mtx};
@@ -453,10 +613,17 @@ class link_watch {
 };
 
 struct run_result {
+  /// Logical calls (reads, charges) started in the run, and those that
+  /// ended in success.
   std::uint64_t calls = 0;
   std::uint64_t ok = 0;
+  /// Sends (a charge's re-sends included) without a final reply by their
+  /// deadline + 1 s.
   std::uint64_t lost = 0;
   double reroute_ms = 0;
+  /// The same, over reads only and over charges only.
+  double reroute_read_ms = 0;
+  double reroute_charge_ms = 0;
   double hung_ms = 0;
   bool hung_detected = false;
   std::uint64_t false_downs = 0;
@@ -529,20 +696,29 @@ run_result chaos_run(gateway& gw,
     auto lost_after = std::chrono::duration_cast<std::chrono::nanoseconds>(
                         call_budget + lost_grace)
                         .count();
-    std::int64_t reroute = 0;
+    std::int64_t reroute = 0, reroute_read = 0, reroute_charge = 0;
     for (auto id = first_id; id <= table.calls.size(); ++id) {
       auto& r = table.calls[id - 1];
-      ++out.calls;
+      out.calls += r.first ? 1 : 0;
       if (r.finals == 0 || r.reply_ns - r.sent_ns > lost_after) {
         ++out.lost;
         continue;
       }
+      // A logical call has at most one ok send (a charge is not re-sent
+      // after its success).
       if (r.ok)
         ++out.ok;
-      if (r.ok && r.sent_ns <= kill_ns && r.reply_ns > kill_ns)
+      // From the logical call's first send: a charge in flight at the kill
+      // that succeeded only on the driver's re-send counts too.
+      if (r.ok && r.origin_ns <= kill_ns && r.reply_ns > kill_ns) {
         reroute = std::max(reroute, r.reply_ns - kill_ns);
+        auto& kind = r.charge != 0 ? reroute_charge : reroute_read;
+        kind = std::max(kind, r.reply_ns - kill_ns);
+      }
     }
     out.reroute_ms = to_ms(reroute);
+    out.reroute_read_ms = to_ms(reroute_read);
+    out.reroute_charge_ms = to_ms(reroute_charge);
     // The largest gap between any two replies (of any call) from the kill
     // to the last rerouted reply: a reroute slower than this gap only by a
     // few ms was a stall of the whole gateway (no CPU), not slow rerouting.
@@ -559,21 +735,23 @@ run_result chaos_run(gateway& gw,
       gap = std::max(gap, replies[i] - replies[i - 1]);
     out.reply_gap_ms = to_ms(gap);
     if (std::getenv("BULWARK_CLUSTER_DEBUG") != nullptr) {
-      // Reply time in ms after the kill; `*` marks a call that took more
-      // than one attempt (failed over).
-      std::vector<std::pair<std::int64_t, std::uint16_t>> xs;
+      // Reply time in ms after the kill; `c` marks a charge (its re-sends
+      // each appear), `*` a call that took more than one attempt (failed
+      // over).
+      std::vector<std::tuple<std::int64_t, std::uint16_t, bool>> xs;
       for (auto id = first_id; id <= table.calls.size(); ++id) {
         auto& r = table.calls[id - 1];
-        if (r.finals > 0 && r.sent_ns <= kill_ns && r.reply_ns > kill_ns)
-          xs.emplace_back((r.reply_ns - kill_ns) / 100000, r.attempts);
+        if (r.finals > 0 && r.origin_ns <= kill_ns && r.reply_ns > kill_ns)
+          xs.emplace_back((r.reply_ns - kill_ns) / 100000, r.attempts,
+                          r.charge != 0);
       }
       std::sort(xs.begin(), xs.end());
       debug = fmt::format("max gap between any two replies {:.1f} ms; in "
                           "flight at the kill:",
                           to_ms(gap));
-      for (auto& [x, attempts] : xs)
-        debug += fmt::format(" {:.1f}{}", static_cast<double>(x) / 10.0,
-                             attempts > 1 ? "*" : "");
+      for (auto& [x, attempts, charge] : xs)
+        debug += fmt::format(" {:.1f}{}{}", static_cast<double>(x) / 10.0,
+                             charge ? "c" : "", attempts > 1 ? "*" : "");
     }
   }
   // The stopped peer's first state change after SIGSTOP, before SIGCONT;
@@ -607,6 +785,124 @@ run_result chaos_run(gateway& gw,
   return out;
 }
 
+// -- the ledger's account ---------------------------------------------------------
+
+/// A directory of its own under $TMPDIR (or /tmp), removed on destruction
+/// unless BULWARK_CLUSTER_DEBUG is set (then its path is printed).
+class temp_dir {
+ public:
+  temp_dir() {
+    auto base = std::getenv("TMPDIR");
+    std::string pattern =
+      std::string{base != nullptr && *base != '\0' ? base : "/tmp"}
+      + "/bulwark-cluster-XXXXXX";
+    if (::mkdtemp(pattern.data()) == nullptr)
+      throw std::runtime_error("cluster: cannot create a temp dir from "
+                               + pattern);
+    path_ = pattern;
+  }
+
+  ~temp_dir() {
+    if (std::getenv("BULWARK_CLUSTER_DEBUG") != nullptr) {
+      std::fprintf(stderr, "cluster: kept %s\n", path_.c_str());
+      return;
+    }
+    std::error_code ignored;
+    std::filesystem::remove_all(path_, ignored);
+  }
+
+  temp_dir(const temp_dir&) = delete;
+  temp_dir& operator=(const temp_dir&) = delete;
+
+  const std::string& path() const {
+    return path_;
+  }
+
+ private:
+  std::string path_;
+};
+
+/// The charges against the ledger owner's journal (read after every node
+/// that could commit has stopped).
+struct keyed_result {
+  std::uint64_t charges = 0;
+  std::uint64_t charges_ok = 0;
+  /// Ended without success (budget spent or a failure not worth a re-send).
+  std::uint64_t charges_failed = 0;
+  /// Sends beyond the first of each charge.
+  std::uint64_t resends = 0;
+  std::uint64_t journal_records = 0;
+  /// Distinct keys in the journal: the charges whose side effect happened.
+  std::uint64_t keys_charged = 0;
+  /// Records beyond one per key: side effects that happened twice.
+  std::uint64_t duplicates = 0;
+  /// Successful charges whose key has no record: a success the journal
+  /// does not back.
+  std::uint64_t unrecorded_successes = 0;
+  /// Successful charges whose body is not their key's record's body: the
+  /// caller was told of an execution that is not the recorded one.
+  std::uint64_t answer_mismatches = 0;
+  /// Keys with a record whose charge never saw success (the outcome was
+  /// unknown to the caller when its budget ended): allowed, reported.
+  std::uint64_t recorded_unconfirmed = 0;
+  /// Records for keys the driver never sent.
+  std::uint64_t unknown_keys = 0;
+  /// Records by the member that executed them (a record's body starts
+  /// with its node's name): a member out of the charge rotation shows.
+  std::map<std::string, std::uint64_t> by_member;
+};
+
+/// The ledger node's `owner begins N executes N ...` line (the owner's
+/// counters at its stop) by name; empty when it printed none.
+std::map<std::string, std::uint64_t>
+parse_owner_counters(const std::optional<std::string>& line) {
+  std::map<std::string, std::uint64_t> out;
+  if (!line)
+    return out;
+  std::istringstream in{*line};
+  std::string name;
+  std::uint64_t value = 0;
+  while (in >> name >> value)
+    out[name] = value;
+  return out;
+}
+
+keyed_result account_charges(call_table& table, const std::string& journal) {
+  journal_replay replayed;
+  { auto opened = ledger_journal::open(journal, replayed); }
+  std::map<std::string, std::vector<const journal_record*>> by_key;
+  keyed_result out;
+  for (auto& r : replayed.records) {
+    by_key[r.key].push_back(&r);
+    ++out.by_member[r.body.substr(0, r.body.find(' '))];
+  }
+  out.journal_records = replayed.records.size();
+  out.keys_charged = by_key.size();
+  for (auto& [key, records] : by_key)
+    out.duplicates += records.size() - 1;
+  std::lock_guard<std::mutex> guard{table.mtx};
+  out.charges = table.charges.size();
+  std::uint64_t known = 0;
+  for (std::size_t i = 0; i < table.charges.size(); ++i) {
+    auto& c = table.charges[i];
+    out.resends += c.sends > 1 ? c.sends - 1 : 0;
+    auto found = by_key.find(charge_key(i));
+    known += found != by_key.end() ? 1 : 0;
+    if (!c.ok) {
+      out.charges_failed += c.done ? 1 : 0;
+      out.recorded_unconfirmed += found != by_key.end() ? 1 : 0;
+      continue;
+    }
+    ++out.charges_ok;
+    if (found == by_key.end())
+      ++out.unrecorded_successes;
+    else if (found->second.front()->body != c.payload)
+      ++out.answer_mismatches;
+  }
+  out.unknown_keys = by_key.size() - known;
+  return out;
+}
+
 // -- the scenario ----------------------------------------------------------------
 
 scenario_result run_cluster(const scenario_options& opts) {
@@ -621,13 +917,24 @@ scenario_result run_cluster(const scenario_options& opts) {
   double hung_bar = opts.quick ? 1500 : 1000;
 
   auto exe = self_exe();
+  temp_dir dir;
+  auto journal = dir.path() + "/pay.journal";
+  // The ledger node first: each member announces itself only once its link
+  // to the ledger is up.
+  member_process ledger{exe, "ledger", free_loopback_port(), opts.seed * 10 + 9,
+                        std::vector<std::string>{"--journal", journal}};
+  ledger.start();
+  if (!ledger.wait_ready(10s))
+    throw std::runtime_error("cluster: the ledger node did not start");
   std::vector<std::uint16_t> ports;
   std::vector<std::unique_ptr<member_process>> members;
   for (int i = 0; i < member_count; ++i) {
     ports.push_back(free_loopback_port());
     members.push_back(std::make_unique<member_process>(
       exe, member_name(i), ports.back(),
-      opts.seed * 10 + static_cast<std::uint64_t>(i)));
+      opts.seed * 10 + static_cast<std::uint64_t>(i),
+      std::vector<std::string>{"--ledger-port",
+                               std::to_string(ledger.port())}));
     members.back()->start();
   }
   for (int i = 0; i < member_count; ++i)
@@ -639,13 +946,15 @@ scenario_result run_cluster(const scenario_options& opts) {
       throw std::runtime_error("cluster: link to " + member_name(i)
                                + " not up");
   if (!gw.members_running(10s))
-    throw std::runtime_error("cluster: supervisor work has not every member");
+    throw std::runtime_error(
+      "cluster: supervisors work and pay have not every member");
 
   report_progress(opts, "overhead", 0);
   auto over = measure_overhead(gw, *members[0], chunks, chunk_calls, warmup);
 
   auto table = std::make_shared<call_table>();
-  auto load = gw.sys->spawn(load_actor, table, gw.host->find("work"));
+  auto load = gw.sys->spawn(load_actor, table, gw.host->find("work"),
+                            gw.host->find("pay"));
   std::vector<run_result> results;
   {
     link_watch watch{gw.node->directory()};
@@ -654,12 +963,54 @@ scenario_result run_cluster(const scenario_options& opts) {
       results.push_back(chaos_run(gw, members, load, *table, watch,
                                   opts.seed + static_cast<std::uint64_t>(r),
                                   params));
+      // The owner's counters so far, after each run's drain: which ledger
+      // paths that run's kill and stop took.
+      if (std::getenv("BULWARK_CLUSTER_DEBUG") != nullptr
+          && ledger.signal(SIGUSR1))
+        if (auto line = ledger.read_line("owner ", 5s))
+          std::fprintf(stderr, "after run seed %llu: owner %s\n",
+                       static_cast<unsigned long long>(
+                         opts.seed + static_cast<std::uint64_t>(r)),
+                       line->c_str());
     }
   }
   caf::anon_send_exit(load, caf::exit_reason::user_shutdown);
+  // Every process that could still commit a charge ends first (a member
+  // stops its HTTP service, whose executions commit within its grace), then
+  // the owner: the journal is then final, and a duplicate cannot land after
+  // it was read. The ledger must have lived through every run.
+  if (!ledger.running())
+    throw std::runtime_error("cluster: the ledger node died during the runs");
+  // The owner's counters before the members stop (their stops end their
+  // route actors, which the owner counts as client downs too): a kill or
+  // stop of a member that is the owner's client is one client down.
+  std::optional<std::string> owner_after_runs;
+  if (ledger.signal(SIGUSR1))
+    owner_after_runs = ledger.read_line("owner ", 5s);
+  auto owner = parse_owner_counters(owner_after_runs);
+  // How the supervisors treated their members over the runs: an ejected
+  // member is out of rotation for 30 s (the default base ejection time).
+  std::map<std::string, supervisor_counters> sup;
+  {
+    caf::scoped_actor self{*gw.sys};
+    for (auto name : {"work", "pay"})
+      self->request(gw.host->find(name), 1s, stats_atom::value)
+        .receive(
+          [&](stats_atom, supervisor_stats& s) { sup[name] = s.counters; },
+          [](caf::error&) {});
+  }
+  for (auto& m : members)
+    m->signal(SIGTERM);
+  for (auto& m : members)
+    m->stop();
+  ledger.signal(SIGTERM);
+  auto owner_at_stop = parse_owner_counters(ledger.read_line("owner ", 5s));
+  ledger.stop();
+  auto keyed = account_charges(*table, journal);
 
   std::uint64_t calls = 0, ok = 0, lost = 0, false_downs = 0, undetected = 0;
   double reroute_max = 0, hung_max = 0, reconnect_max = 0, kill_seen_max = 0;
+  double reroute_read_max = 0, reroute_charge_max = 0;
   std::vector<double> reroutes;
   double gap_of_slowest = 0;
   for (auto& x : results) {
@@ -671,17 +1022,20 @@ scenario_result run_cluster(const scenario_options& opts) {
     if (x.reroute_ms >= reroute_max)
       gap_of_slowest = x.reply_gap_ms;
     reroute_max = std::max(reroute_max, x.reroute_ms);
+    reroute_read_max = std::max(reroute_read_max, x.reroute_read_ms);
+    reroute_charge_max = std::max(reroute_charge_max, x.reroute_charge_ms);
     hung_max = std::max(hung_max, x.hung_ms);
     reconnect_max = std::max(reconnect_max, x.reconnect_ms);
     kill_seen_max = std::max(kill_seen_max, x.kill_detected_ms);
     reroutes.push_back(x.reroute_ms);
   }
-  std::uint64_t extra = 0, unknown = 0;
+  std::uint64_t extra = 0, unknown = 0, sends = 0;
   {
     std::lock_guard<std::mutex> guard{table->mtx};
     for (auto& r : table->calls)
       extra += r.finals > 1 ? r.finals - 1 : 0;
     unknown = table->unknown_replies;
+    sends = table->calls.size();
   }
   lost += unknown;
 
@@ -689,15 +1043,64 @@ scenario_result run_cluster(const scenario_options& opts) {
   auto& f = result.fields;
   f.add("runs", static_cast<std::int64_t>(results.size()));
   f.add("calls", calls);
+  f.add("sends", sends);
   f.add("lost", lost);
   f.add("extra_replies", extra);
-  f.add("duplicates", field_value{std::in_place_type<std::nullptr_t>, nullptr});
-  f.add("keyed", "not yet: needs the shared ledger");
+  f.add("duplicates", keyed.duplicates);
+  f.add("unrecorded_successes", keyed.unrecorded_successes);
+  f.add("answer_mismatches", keyed.answer_mismatches);
+  f.add("journal_unknown_keys", keyed.unknown_keys);
+  f.add("charges", keyed.charges);
+  f.add("charges_ok", keyed.charges_ok);
+  f.add("charges_failed", keyed.charges_failed);
+  f.add("charge_resends", keyed.resends);
+  f.add("keys_charged", keyed.keys_charged);
+  f.add("journal_records", keyed.journal_records);
+  f.add("recorded_unconfirmed", keyed.recorded_unconfirmed);
+  {
+    std::string text;
+    double share_min = 1;
+    for (int i = 0; i < member_count; ++i) {
+      auto n = keyed.by_member[member_name(i)];
+      text += (i == 0 ? "" : ", ") + member_name(i) + " " + std::to_string(n);
+      share_min =
+        std::min(share_min, keyed.journal_records == 0
+                              ? 0.0
+                              : static_cast<double>(n)
+                                  / static_cast<double>(keyed.journal_records));
+    }
+    f.add("journal_by_member", text);
+    f.add("charge_share_min", share_min);
+  }
+  f.add("pay_failovers", sup["pay"].failovers);
+  f.add("pay_ejections", sup["pay"].ejections);
+  f.add("work_ejections", sup["work"].ejections);
+  // Which of the ledger's paths the kills and stops took, from the owner's
+  // counters (its `duplicates` are begins answered from the record, not
+  // side effects: hence the field's name).
+  const std::pair<const char*, const char*> owner_fields[] = {
+    {"owner_executes", "executes"},
+    {"owner_answered_from_record", "duplicates"},
+    {"owner_waits", "waits"},
+    {"owner_client_downs", "client_downs"},
+    {"owner_abandoned", "abandoned"},
+    {"owner_retries_told", "retries_told"},
+    {"owner_stale_commits", "stale_commits"},
+  };
+  for (auto& [field, counter] : owner_fields) {
+    auto i = owner.find(counter);
+    if (i == owner.end())
+      f.add(field, field_value{std::in_place_type<std::nullptr_t>, nullptr});
+    else
+      f.add(field, i->second);
+  }
   f.add("success_ratio",
         calls == 0 ? 0.0
                    : static_cast<double>(ok) / static_cast<double>(calls));
   f.add("reroute_ms_max", reroute_max);
   f.add("reroute_ms_p50", median(reroutes));
+  f.add("reroute_read_ms_max", reroute_read_max);
+  f.add("reroute_charge_ms_max", reroute_charge_max);
   f.add("reroute_stall_ms", gap_of_slowest);
   f.add("kill_detected_ms_max", kill_seen_max);
   f.add("hung_detected_ms_max", hung_max);
@@ -719,6 +1122,32 @@ scenario_result run_cluster(const scenario_options& opts) {
     bars.push_back(fmt::format("lost {} != 0", lost));
   if (extra != 0)
     bars.push_back(fmt::format("extra_replies {} != 0", extra));
+  if (keyed.duplicates != 0)
+    bars.push_back(fmt::format("duplicates {} != 0 (journal records beyond "
+                               "one per key)",
+                               keyed.duplicates));
+  if (keyed.unrecorded_successes != 0)
+    bars.push_back(fmt::format("unrecorded_successes {} != 0 (charges "
+                               "answered ok without a journal record)",
+                               keyed.unrecorded_successes));
+  if (keyed.answer_mismatches != 0)
+    bars.push_back(fmt::format("answer_mismatches {} != 0 (charges answered "
+                               "ok with another body than their record)",
+                               keyed.answer_mismatches));
+  if (keyed.unknown_keys != 0)
+    bars.push_back(fmt::format("journal_unknown_keys {} != 0 (records for "
+                               "keys never sent)",
+                               keyed.unknown_keys));
+  if (keyed.charges_ok == 0)
+    bars.push_back("charges_ok 0: no keyed call succeeded");
+  // The owner appends a record before it answers `committed`: a journal
+  // with another count than the appends lost (or grew) durable side
+  // effects. Without the counters that cross-check cannot run.
+  if (auto i = owner_at_stop.find("appends"); i == owner_at_stop.end())
+    bars.push_back("the ledger node printed no owner counters at its stop");
+  else if (i->second != keyed.journal_records)
+    bars.push_back(fmt::format("journal_records {} != the owner's appends {}",
+                               keyed.journal_records, i->second));
   if (reroute_max > reroute_bar)
     bars.push_back(
       fmt::format("reroute_ms_max {:.1f} > {} (that run's largest gap "
@@ -745,8 +1174,9 @@ scenario_result run_cluster(const scenario_options& opts) {
 
 const scenario_registrar registrar{
   "cluster",
-  "gateway + 3 member processes on loopback: a remote call's cost vs a bare "
-  "CAF remote send, then SIGKILL/SIGSTOP runs (lost, extra, reroute, hung)",
+  "gateway + 3 member processes + a ledger node on loopback: a remote "
+  "call's cost vs a bare CAF remote send, then SIGKILL/SIGSTOP runs of reads "
+  "and keyed charges (lost, extra, duplicates, reroute, hung)",
   run_cluster};
 
 } // namespace

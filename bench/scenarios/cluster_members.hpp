@@ -79,17 +79,19 @@ inline std::int64_t process_cpu_ns(pid_t pid) {
   return (utime + stime) * (1'000'000'000 / (hz > 0 ? hz : 100));
 }
 
-// One member node process (`bulwark-bench cluster-node`). Started only from
-// the scenario's own thread, which lives as long as the scenario: the
-// child's PR_SET_PDEATHSIG fires when the thread that forked it ends.
+// One node process (`bulwark-bench cluster-node`): a member, or with
+// `extra` {"--journal", FILE} the ledger node. Started only from the
+// scenario's own thread, which lives as long as the scenario: the child's
+// PR_SET_PDEATHSIG fires when the thread that forked it ends.
 class member_process {
  public:
   member_process(std::string exe, std::string node, std::uint16_t port,
-                 std::uint64_t seed)
+                 std::uint64_t seed, std::vector<std::string> extra = {})
     : exe_(std::move(exe)),
       node_(std::move(node)),
       port_(port),
-      seed_(seed) {}
+      seed_(seed),
+      extra_(std::move(extra)) {}
 
   member_process(const member_process&) = delete;
   member_process& operator=(const member_process&) = delete;
@@ -110,6 +112,7 @@ class member_process {
       "--port",      std::to_string(port_),
       "--bare-port", std::to_string(bare_port_),
       "--seed",      std::to_string(seed_ + starts_)};
+    args.insert(args.end(), extra_.begin(), extra_.end());
     std::vector<char*> argv;
     for (auto& a : args)
       argv.push_back(a.data());
@@ -138,6 +141,13 @@ class member_process {
   /// Reads `port`, `bare` and `ready` (bounded); false when the node did
   /// not announce itself in time.
   bool wait_ready(ms timeout) {
+    return read_line("ready", timeout).has_value();
+  }
+
+  /// The rest of the first line from the node that starts with `prefix`
+  /// (bounded; earlier lines are consumed, a `bare N` one noted); nullopt
+  /// when none came in time or the node closed its output.
+  std::optional<std::string> read_line(const std::string& prefix, ms timeout) {
     auto until = wall::now() + timeout;
     for (;;) {
       for (auto nl = buffer_.find('\n'); nl != std::string::npos;
@@ -146,28 +156,39 @@ class member_process {
         buffer_.erase(0, nl + 1);
         if (line.rfind("bare ", 0) == 0)
           bare_port_ = static_cast<std::uint16_t>(std::atoi(line.c_str() + 5));
-        if (line == "ready")
-          return true;
+        if (line.rfind(prefix, 0) == 0)
+          return line.substr(prefix.size());
       }
       auto left = std::chrono::duration_cast<ms>(until - wall::now());
       if (left.count() <= 0 || out_fd_ < 0)
-        return false;
+        return std::nullopt;
       pollfd p{out_fd_, POLLIN, 0};
       auto n = ::poll(&p, 1, static_cast<int>(left.count()));
       if (n < 0 && errno != EINTR)
-        return false;
+        return std::nullopt;
       if (n <= 0)
         continue;
       char chunk[256];
       auto got = ::read(out_fd_, chunk, sizeof chunk);
       if (got <= 0)
-        return false;
+        return std::nullopt;
       buffer_.append(chunk, static_cast<std::size_t>(got));
     }
   }
 
   bool signal(int sig) {
     return pid_ > 0 && ::kill(pid_, sig) == 0;
+  }
+
+  /// Whether the process still runs (one that exited is reaped here).
+  bool running() {
+    if (pid_ <= 0)
+      return false;
+    if (::waitpid(pid_, nullptr, WNOHANG) == 0)
+      return true;
+    pid_ = -1;
+    close_pipe();
+    return false;
   }
 
   /// SIGKILL and reap.
@@ -226,6 +247,7 @@ class member_process {
   std::uint16_t port_;
   std::uint16_t bare_port_ = 0;
   std::uint64_t seed_;
+  std::vector<std::string> extra_;
   std::uint64_t starts_ = 0;
   pid_t pid_ = -1;
   int out_fd_ = -1;
