@@ -68,11 +68,11 @@
 
 #include "bench/runner/load_generator.hpp"
 #include "bench/runner/scenario.hpp"
+#include "bench/scenarios/cluster_charges.hpp"
 #include "bench/scenarios/cluster_members.hpp"
 #include "bulwark/actors/cluster/cluster_node.hpp"
 #include "bulwark/actors/cluster/cluster_setup.hpp"
 #include "bulwark/actors/host/service_host.hpp"
-#include "bulwark/actors/http/ledger_journal.hpp"
 #include "bulwark/actors/protocol/protocol.hpp"
 #include "bulwark/runtime/config/bulwark_config.hpp"
 #include "bulwark/runtime/core/rng.hpp"
@@ -90,10 +90,19 @@ using cl_drain_atom = caf::atom_constant<caf::atom("cldrain")>;
 using cl_late_atom = caf::atom_constant<caf::atom("cllate")>;
 using cl_resend_atom = caf::atom_constant<caf::atom("clresend")>;
 
+using cluster_charges::account_charges;
+using cluster_charges::add_keyed_bars;
+using cluster_charges::add_keyed_fields;
+using cluster_charges::add_owner_fields;
+using cluster_charges::charge_key;
+using cluster_charges::charge_record;
+using cluster_charges::keyed_result;
+using cluster_charges::parse_owner_counters;
 using cluster_members::free_loopback_port;
 using cluster_members::member_process;
 using cluster_members::process_cpu_ns;
 using cluster_members::self_exe;
+using cluster_members::temp_dir;
 
 constexpr int member_count = 3;
 constexpr std::uint32_t chaos_inflight = 64;
@@ -321,22 +330,6 @@ struct call_record {
   /// The first send of its logical call (every read; a charge's first try).
   bool first = false;
 };
-
-/// One keyed charge: its key is `charge_key(index)`, its budget runs from
-/// its first send.
-struct charge_record {
-  std::int64_t first_ns = 0;
-  std::uint32_t sends = 0;
-  bool done = false;
-  bool ok = false;
-  /// The body of the successful reply: the journal's record must say the
-  /// same.
-  std::string payload;
-};
-
-std::string charge_key(std::size_t index) {
-  return "charge-" + std::to_string(index + 1);
-}
 
 /// Every send of every run, by id - 1, and every charge, written by the
 /// load actor and read by the driver between runs (under the mutex).
@@ -785,124 +778,6 @@ run_result chaos_run(gateway& gw,
   return out;
 }
 
-// -- the ledger's account ---------------------------------------------------------
-
-/// A directory of its own under $TMPDIR (or /tmp), removed on destruction
-/// unless BULWARK_CLUSTER_DEBUG is set (then its path is printed).
-class temp_dir {
- public:
-  temp_dir() {
-    auto base = std::getenv("TMPDIR");
-    std::string pattern =
-      std::string{base != nullptr && *base != '\0' ? base : "/tmp"}
-      + "/bulwark-cluster-XXXXXX";
-    if (::mkdtemp(pattern.data()) == nullptr)
-      throw std::runtime_error("cluster: cannot create a temp dir from "
-                               + pattern);
-    path_ = pattern;
-  }
-
-  ~temp_dir() {
-    if (std::getenv("BULWARK_CLUSTER_DEBUG") != nullptr) {
-      std::fprintf(stderr, "cluster: kept %s\n", path_.c_str());
-      return;
-    }
-    std::error_code ignored;
-    std::filesystem::remove_all(path_, ignored);
-  }
-
-  temp_dir(const temp_dir&) = delete;
-  temp_dir& operator=(const temp_dir&) = delete;
-
-  const std::string& path() const {
-    return path_;
-  }
-
- private:
-  std::string path_;
-};
-
-/// The charges against the ledger owner's journal (read after every node
-/// that could commit has stopped).
-struct keyed_result {
-  std::uint64_t charges = 0;
-  std::uint64_t charges_ok = 0;
-  /// Ended without success (budget spent or a failure not worth a re-send).
-  std::uint64_t charges_failed = 0;
-  /// Sends beyond the first of each charge.
-  std::uint64_t resends = 0;
-  std::uint64_t journal_records = 0;
-  /// Distinct keys in the journal: the charges whose side effect happened.
-  std::uint64_t keys_charged = 0;
-  /// Records beyond one per key: side effects that happened twice.
-  std::uint64_t duplicates = 0;
-  /// Successful charges whose key has no record: a success the journal
-  /// does not back.
-  std::uint64_t unrecorded_successes = 0;
-  /// Successful charges whose body is not their key's record's body: the
-  /// caller was told of an execution that is not the recorded one.
-  std::uint64_t answer_mismatches = 0;
-  /// Keys with a record whose charge never saw success (the outcome was
-  /// unknown to the caller when its budget ended): allowed, reported.
-  std::uint64_t recorded_unconfirmed = 0;
-  /// Records for keys the driver never sent.
-  std::uint64_t unknown_keys = 0;
-  /// Records by the member that executed them (a record's body starts
-  /// with its node's name): a member out of the charge rotation shows.
-  std::map<std::string, std::uint64_t> by_member;
-};
-
-/// The ledger node's `owner begins N executes N ...` line (the owner's
-/// counters at its stop) by name; empty when it printed none.
-std::map<std::string, std::uint64_t>
-parse_owner_counters(const std::optional<std::string>& line) {
-  std::map<std::string, std::uint64_t> out;
-  if (!line)
-    return out;
-  std::istringstream in{*line};
-  std::string name;
-  std::uint64_t value = 0;
-  while (in >> name >> value)
-    out[name] = value;
-  return out;
-}
-
-keyed_result account_charges(call_table& table, const std::string& journal) {
-  journal_replay replayed;
-  { auto opened = ledger_journal::open(journal, replayed); }
-  std::map<std::string, std::vector<const journal_record*>> by_key;
-  keyed_result out;
-  for (auto& r : replayed.records) {
-    by_key[r.key].push_back(&r);
-    ++out.by_member[r.body.substr(0, r.body.find(' '))];
-  }
-  out.journal_records = replayed.records.size();
-  out.keys_charged = by_key.size();
-  for (auto& [key, records] : by_key)
-    out.duplicates += records.size() - 1;
-  std::lock_guard<std::mutex> guard{table.mtx};
-  out.charges = table.charges.size();
-  std::uint64_t known = 0;
-  for (std::size_t i = 0; i < table.charges.size(); ++i) {
-    auto& c = table.charges[i];
-    out.resends += c.sends > 1 ? c.sends - 1 : 0;
-    auto found = by_key.find(charge_key(i));
-    known += found != by_key.end() ? 1 : 0;
-    if (!c.ok) {
-      out.charges_failed += c.done ? 1 : 0;
-      out.recorded_unconfirmed += found != by_key.end() ? 1 : 0;
-      continue;
-    }
-    ++out.charges_ok;
-    if (found == by_key.end())
-      ++out.unrecorded_successes;
-    else if (found->second.front()->body != c.payload)
-      ++out.answer_mismatches;
-  }
-  out.unknown_keys = by_key.size() - known;
-  return out;
-}
-
 // -- the scenario ----------------------------------------------------------------
 
 scenario_result run_cluster(const scenario_options& opts) {
@@ -1006,7 +881,11 @@ scenario_result run_cluster(const scenario_options& opts) {
   ledger.signal(SIGTERM);
   auto owner_at_stop = parse_owner_counters(ledger.read_line("owner ", 5s));
   ledger.stop();
-  auto keyed = account_charges(*table, journal);
+  keyed_result keyed;
+  {
+    std::lock_guard<std::mutex> guard{table->mtx};
+    keyed = account_charges(table->charges, journal);
+  }
 
   std::uint64_t calls = 0, ok = 0, lost = 0, false_downs = 0, undetected = 0;
   double reroute_max = 0, hung_max = 0, reconnect_max = 0, kill_seen_max = 0;
@@ -1046,54 +925,14 @@ scenario_result run_cluster(const scenario_options& opts) {
   f.add("sends", sends);
   f.add("lost", lost);
   f.add("extra_replies", extra);
-  f.add("duplicates", keyed.duplicates);
-  f.add("unrecorded_successes", keyed.unrecorded_successes);
-  f.add("answer_mismatches", keyed.answer_mismatches);
-  f.add("journal_unknown_keys", keyed.unknown_keys);
-  f.add("charges", keyed.charges);
-  f.add("charges_ok", keyed.charges_ok);
-  f.add("charges_failed", keyed.charges_failed);
-  f.add("charge_resends", keyed.resends);
-  f.add("keys_charged", keyed.keys_charged);
-  f.add("journal_records", keyed.journal_records);
-  f.add("recorded_unconfirmed", keyed.recorded_unconfirmed);
-  {
-    std::string text;
-    double share_min = 1;
-    for (int i = 0; i < member_count; ++i) {
-      auto n = keyed.by_member[member_name(i)];
-      text += (i == 0 ? "" : ", ") + member_name(i) + " " + std::to_string(n);
-      share_min =
-        std::min(share_min, keyed.journal_records == 0
-                              ? 0.0
-                              : static_cast<double>(n)
-                                  / static_cast<double>(keyed.journal_records));
-    }
-    f.add("journal_by_member", text);
-    f.add("charge_share_min", share_min);
-  }
+  std::vector<std::string> members_named;
+  for (int i = 0; i < member_count; ++i)
+    members_named.push_back(member_name(i));
+  add_keyed_fields(f, keyed, members_named);
   f.add("pay_failovers", sup["pay"].failovers);
   f.add("pay_ejections", sup["pay"].ejections);
   f.add("work_ejections", sup["work"].ejections);
-  // Which of the ledger's paths the kills and stops took, from the owner's
-  // counters (its `duplicates` are begins answered from the record, not
-  // side effects: hence the field's name).
-  const std::pair<const char*, const char*> owner_fields[] = {
-    {"owner_executes", "executes"},
-    {"owner_answered_from_record", "duplicates"},
-    {"owner_waits", "waits"},
-    {"owner_client_downs", "client_downs"},
-    {"owner_abandoned", "abandoned"},
-    {"owner_retries_told", "retries_told"},
-    {"owner_stale_commits", "stale_commits"},
-  };
-  for (auto& [field, counter] : owner_fields) {
-    auto i = owner.find(counter);
-    if (i == owner.end())
-      f.add(field, field_value{std::in_place_type<std::nullptr_t>, nullptr});
-    else
-      f.add(field, i->second);
-  }
+  add_owner_fields(f, owner);
   f.add("success_ratio",
         calls == 0 ? 0.0
                    : static_cast<double>(ok) / static_cast<double>(calls));
@@ -1122,32 +961,7 @@ scenario_result run_cluster(const scenario_options& opts) {
     bars.push_back(fmt::format("lost {} != 0", lost));
   if (extra != 0)
     bars.push_back(fmt::format("extra_replies {} != 0", extra));
-  if (keyed.duplicates != 0)
-    bars.push_back(fmt::format("duplicates {} != 0 (journal records beyond "
-                               "one per key)",
-                               keyed.duplicates));
-  if (keyed.unrecorded_successes != 0)
-    bars.push_back(fmt::format("unrecorded_successes {} != 0 (charges "
-                               "answered ok without a journal record)",
-                               keyed.unrecorded_successes));
-  if (keyed.answer_mismatches != 0)
-    bars.push_back(fmt::format("answer_mismatches {} != 0 (charges answered "
-                               "ok with another body than their record)",
-                               keyed.answer_mismatches));
-  if (keyed.unknown_keys != 0)
-    bars.push_back(fmt::format("journal_unknown_keys {} != 0 (records for "
-                               "keys never sent)",
-                               keyed.unknown_keys));
-  if (keyed.charges_ok == 0)
-    bars.push_back("charges_ok 0: no keyed call succeeded");
-  // The owner appends a record before it answers `committed`: a journal
-  // with another count than the appends lost (or grew) durable side
-  // effects. Without the counters that cross-check cannot run.
-  if (auto i = owner_at_stop.find("appends"); i == owner_at_stop.end())
-    bars.push_back("the ledger node printed no owner counters at its stop");
-  else if (i->second != keyed.journal_records)
-    bars.push_back(fmt::format("journal_records {} != the owner's appends {}",
-                               keyed.journal_records, i->second));
+  add_keyed_bars(bars, keyed, owner_at_stop);
   if (reroute_max > reroute_bar)
     bars.push_back(
       fmt::format("reroute_ms_max {:.1f} > {} (that run's largest gap "

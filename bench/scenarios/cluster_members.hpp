@@ -2,7 +2,8 @@
 // cluster.cpp): each is this bench binary started as `bulwark-bench
 // cluster-node` (bench/scenarios/cluster_node.cpp), forked with
 // PR_SET_PDEATHSIG, killed, stopped, resumed and restarted on its port by the
-// scenario, which also reads each one's CPU time. Process management only:
+// scenario, which also reads each one's CPU time, and the run's temporary
+// directory (the ledger's journal). Process management only:
 // what the nodes do and how the runs are judged stay in the scenario.
 #pragma once
 
@@ -10,7 +11,9 @@
 #include <cerrno>
 #include <cstdint>
 #include <cstdio>
+#include <cstdlib>
 #include <fstream>
+#include <filesystem>
 #include <optional>
 #include <sstream>
 #include <stdexcept>
@@ -48,6 +51,41 @@ inline std::uint16_t free_loopback_port() {
   ::close(fd);
   return ntohs(a.sin_port);
 }
+
+/// A directory of its own under $TMPDIR (or /tmp), removed on destruction
+/// unless BULWARK_CLUSTER_DEBUG is set (then its path is printed).
+class temp_dir {
+ public:
+  temp_dir() {
+    auto base = std::getenv("TMPDIR");
+    std::string pattern =
+      std::string{base != nullptr && *base != '\0' ? base : "/tmp"}
+      + "/bulwark-cluster-XXXXXX";
+    if (::mkdtemp(pattern.data()) == nullptr)
+      throw std::runtime_error("cluster: cannot create a temp dir from "
+                               + pattern);
+    path_ = pattern;
+  }
+
+  ~temp_dir() {
+    if (std::getenv("BULWARK_CLUSTER_DEBUG") != nullptr) {
+      std::fprintf(stderr, "cluster: kept %s\n", path_.c_str());
+      return;
+    }
+    std::error_code ignored;
+    std::filesystem::remove_all(path_, ignored);
+  }
+
+  temp_dir(const temp_dir&) = delete;
+  temp_dir& operator=(const temp_dir&) = delete;
+
+  const std::string& path() const {
+    return path_;
+  }
+
+ private:
+  std::string path_;
+};
 
 inline std::string self_exe() {
   char buf[4096];
