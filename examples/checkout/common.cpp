@@ -11,6 +11,8 @@
 #include <cctype>
 #include <chrono>
 #include <cstdio>
+#include <exception>
+#include <memory>
 #include <optional>
 #include <string>
 #include <thread>
@@ -63,6 +65,25 @@ service_host_options host_options(const std::vector<std::string>& args) {
   service_host_options o;
   o.admin = std::move(admin);
   return o;
+}
+
+std::unique_ptr<service_host>
+start_admin_host(caf::actor_system& sys, const std::vector<std::string>& args,
+                 const std::string& who) {
+  try {
+    auto started =
+      service_host::start(sys, R"({"dependencies": {}})", host_options(args));
+    if (!started.ok()) {
+      for (auto& e : started.errors)
+        std::fprintf(stderr, "%s: %s\n", who.c_str(), e.c_str());
+      return nullptr;
+    }
+    return std::move(started.host);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "%s: cannot start the admin server: %s\n", who.c_str(),
+                 e.what());
+    return nullptr;
+  }
 }
 
 std::uint16_t free_port() {

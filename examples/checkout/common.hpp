@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -39,6 +40,14 @@ bool wait_ready(std::uint16_t port, int ms);
 /// 127.0.0.1 at `--admin-port` (0, the default, picks a free port).
 bulwark::service_host_options
 host_options(const std::vector<std::string>& args);
+
+/// A host with no dependencies and `host_options(args)`: what a service
+/// process runs only for its admin server (its service's counters and the
+/// dashboard). Null, each error said on stderr as "WHO: ...", when it
+/// cannot start.
+std::unique_ptr<bulwark::service_host>
+start_admin_host(caf::actor_system& sys, const std::vector<std::string>& args,
+                 const std::string& who);
 
 /// `checkout inventory|pricing|payments|recommendations ...`
 int run_service(const std::string& kind, const std::vector<std::string>& args);

@@ -165,21 +165,8 @@ int run_payments_ledger(const std::vector<std::string>& args) {
     stop_owners();
     return 1;
   }
-  std::unique_ptr<service_host> host;
-  try {
-    auto started =
-      service_host::start(sys, R"({"dependencies": {}})", host_options(args));
-    if (!started.ok()) {
-      for (auto& e : started.errors)
-        std::fprintf(stderr, "%s: %s\n", who.c_str(), e.c_str());
-      node.node->stop();
-      stop_owners();
-      return 1;
-    }
-    host = std::move(started.host);
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "%s: cannot start the admin server: %s\n", who.c_str(),
-                 e.what());
+  auto host = start_admin_host(sys, args, who);
+  if (!host) {
     node.node->stop();
     stop_owners();
     return 1;

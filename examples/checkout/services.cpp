@@ -497,21 +497,9 @@ int run_service(const std::string& kind, const std::vector<std::string>& args) {
   // A service with no dependency of its own still runs on a host: the
   // host's admin server exports the service's counters (requests, ledger
   // verdicts, journal records) and serves the dashboard.
-  std::unique_ptr<service_host> host;
-  try {
-    auto started =
-      service_host::start(sys, R"({"dependencies": {}})", host_options(args));
-    if (!started.ok()) {
-      for (auto& e : started.errors)
-        std::fprintf(stderr, "%s: %s\n", kind.c_str(), e.c_str());
-      return 1;
-    }
-    host = std::move(started.host);
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "%s: cannot start the admin server: %s\n",
-                 kind.c_str(), e.what());
+  auto host = start_admin_host(sys, args, kind);
+  if (!host)
     return 1;
-  }
   std::unique_ptr<cluster_node> node;
   if (cluster) {
     cluster_node_options node_opts;
