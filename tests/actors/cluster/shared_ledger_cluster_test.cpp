@@ -77,6 +77,28 @@ struct ledger_node {
   }
 };
 
+std::unique_ptr<ledger_node> start_owner(const std::filesystem::path& dir,
+                                         const std::string& name,
+                                         std::uint16_t port,
+                                         const std::string& journal) {
+  return std::make_unique<ledger_node>(
+    dir, name, owner_document(port),
+    std::vector<std::string>{"--role", "owner", "--journal", journal}, "port ");
+}
+
+/// A replica of the owner at `owner_port`; its route answers `work_ms`
+/// after it starts.
+std::unique_ptr<ledger_node> start_replica(const std::filesystem::path& dir,
+                                           const std::string& name,
+                                           std::uint16_t owner_port,
+                                           int work_ms) {
+  return std::make_unique<ledger_node>(
+    dir, name, replica_document(name, owner_port),
+    std::vector<std::string>{"--role", "replica", "--owner-node", "ledger",
+                             "--work-ms", std::to_string(work_ms)},
+    "http ");
+}
+
 /// What one HTTP exchange gave: nothing (connection lost or refused), or
 /// the status and body.
 struct answer {
@@ -226,27 +248,19 @@ TEST_CASE("a replica SIGKILLed mid-run: its keys run once on the other, and "
           "[actors][cluster][shared_ledger][processes]") {
   auto dir = artifact_dir("shared_ledger_cluster");
   auto journal = (dir / "pay.journal").string();
-  ledger_node owner{dir,
-                    "owner",
-                    owner_document(0),
-                    {"--role", "owner", "--journal", journal},
-                    "port "};
-  std::vector<std::string> replica_args{"--role", "replica",   "--owner-node",
-                                        "ledger", "--work-ms", "20"};
-  auto r1 = std::make_unique<ledger_node>(
-    dir, "r1", replica_document("r1", owner.port), replica_args, "http ");
-  ledger_node r2{dir, "r2", replica_document("r2", owner.port), replica_args,
-                 "http "};
+  auto owner = start_owner(dir, "owner", 0, journal);
+  auto r1 = start_replica(dir, "r1", owner->port, 20);
+  auto r2 = start_replica(dir, "r2", owner->port, 20);
 
   constexpr int keys = 120;
-  load l{{r1->port, r2.port}};
+  load l{{r1->port, r2->port}};
   auto clients = l.start(keys, 6, "order-");
   REQUIRE(l.wait_completed(30));
   REQUIRE(r1->child->signal(SIGKILL));
   for (auto& t : clients)
     t.join();
-  owner.child->stop();
-  r2.child->stop();
+  owner->child->stop();
+  r2->child->stop();
 
   // The kill landed while clients used the replica; the survivor answered
   // every request it took.
@@ -261,32 +275,24 @@ TEST_CASE("the owner SIGKILLed mid-run and restarted on its journal: nothing "
           "[actors][cluster][shared_ledger][processes]") {
   auto dir = artifact_dir("shared_ledger_cluster");
   auto journal = (dir / "pay.journal").string();
-  auto owner = std::make_unique<ledger_node>(
-    dir, "owner", owner_document(0),
-    std::vector<std::string>{"--role", "owner", "--journal", journal}, "port ");
+  auto owner = start_owner(dir, "owner", 0, journal);
   auto port = owner->port;
-  std::vector<std::string> replica_args{"--role", "replica",   "--owner-node",
-                                        "ledger", "--work-ms", "20"};
-  ledger_node r1{dir, "r1", replica_document("r1", port), replica_args,
-                 "http "};
-  ledger_node r2{dir, "r2", replica_document("r2", port), replica_args,
-                 "http "};
+  auto r1 = start_replica(dir, "r1", port, 20);
+  auto r2 = start_replica(dir, "r2", port, 20);
 
   constexpr int keys = 120;
-  load l{{r1.port, r2.port}};
+  load l{{r1->port, r2->port}};
   auto clients = l.start(keys, 6, "order-");
   REQUIRE(l.wait_completed(30));
   REQUIRE(owner->child->signal(SIGKILL));
   REQUIRE(owner->child->wait_for(5s));
   // Same port (the gate reuses the address) and the same journal.
-  owner = std::make_unique<ledger_node>(
-    dir, "owner-2", owner_document(port),
-    std::vector<std::string>{"--role", "owner", "--journal", journal}, "port ");
+  owner = start_owner(dir, "owner-2", port, journal);
   for (auto& t : clients)
     t.join();
   owner->child->stop();
-  r1.child->stop();
-  r2.child->stop();
+  r1->child->stop();
+  r2->child->stop();
 
   // Neither replica died: each answered every request it took, and the
   // owner's absence was seen as 503s.
@@ -302,30 +308,22 @@ TEST_CASE("the owner's process paused past the failure detector, then "
           "[actors][cluster][shared_ledger][processes]") {
   auto dir = artifact_dir("shared_ledger_cluster");
   auto journal = (dir / "pay.journal").string();
-  ledger_node owner{dir,
-                    "owner",
-                    owner_document(0),
-                    {"--role", "owner", "--journal", journal},
-                    "port "};
-  ledger_node r1{dir,
-                 "r1",
-                 replica_document("r1", owner.port),
-                 {"--role", "replica", "--owner-node", "ledger"},
-                 "http "};
-  auto before = pay_once(r1.port, "before");
+  auto owner = start_owner(dir, "owner", 0, journal);
+  auto r1 = start_replica(dir, "r1", owner->port, 0);
+  auto before = pay_once(r1->port, "before");
   REQUIRE(before);
   CHECK(before->status == 200);
 
   // Stopped longer than the connection timeout (500 ms): the replica's
   // link goes down and its route loses the owner, answering 503.
-  REQUIRE(owner.child->signal(SIGSTOP));
+  REQUIRE(owner->child->signal(SIGSTOP));
   bool refused = false;
   auto until = std::chrono::steady_clock::now() + bound;
   while (!refused && std::chrono::steady_clock::now() < until) {
-    auto a = pay_once(r1.port, "paused");
+    auto a = pay_once(r1->port, "paused");
     refused = a && a->status == 503;
   }
-  REQUIRE(owner.child->signal(SIGCONT));
+  REQUIRE(owner->child->signal(SIGCONT));
   REQUIRE(refused);
 
   // The same owner process, a new link: its proxy has the lost one's
@@ -335,17 +333,17 @@ TEST_CASE("the owner's process paused past the failure detector, then "
   until = std::chrono::steady_clock::now() + bound;
   while (std::chrono::steady_clock::now() < until) {
     // Each try is a round trip: a 503 at once while the link is down.
-    after = pay_once(r1.port, "after");
+    after = pay_once(r1->port, "after");
     if (after && after->status == 200)
       break;
   }
   REQUIRE(after);
   CHECK(after->status == 200);
-  auto again = pay_once(r1.port, "before");
+  auto again = pay_once(r1->port, "before");
   REQUIRE(again);
   CHECK(again->body == before->body);
-  owner.child->stop();
-  r1.child->stop();
+  owner->child->stop();
+  r1->child->stop();
 
   auto counts = journal_counts(journal);
   CHECK(counts["before"] == 1);
